@@ -1,0 +1,149 @@
+//! Capture: a validated submission becomes a stored `received` lead plus a
+//! `lead.captured` message (or an `invalid` lead that is never routed).
+//!
+//! Write-then-send: the lead is stored first. If the send fails the lead stays
+//! `received` and the outbox re-driver ([`redrive_stuck`]) sends it again later, so an
+//! accepted lead is never lost between the two.
+
+use crate::lead::{InvalidReason, Lead, LeadId, Stage, TouchKind, Touchpoint};
+use crate::messages::{Envelope, Message};
+use crate::ports::{CreateOutcome, LeadStore, MessageBus, StoreError};
+use crate::submission::Submission;
+use chrono::{DateTime, Duration, Utc};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureReceipt {
+    pub lead_id: LeadId,
+    pub stage: Stage,
+    /// The submission id had been seen: this is the earlier lead, nothing new was written.
+    pub duplicate: bool,
+    /// Why the message was not sent, if it was not (the lead waits for the re-driver).
+    pub publish_error: Option<String>,
+}
+
+pub fn lead_from_submission(id: LeadId, sub: Submission, now: DateTime<Utc>) -> Lead {
+    let (stage, invalid_reason) = if sub.honeypot {
+        (Stage::Invalid, Some(InvalidReason::honeypot()))
+    } else {
+        (Stage::Received, None)
+    };
+    Lead {
+        id,
+        stage,
+        invalid_reason,
+        contact: sub.contact,
+        company: sub.company,
+        profile: sub.profile,
+        source: sub.source,
+        extra: sub.extra,
+        unusable: sub.unusable,
+        consent: sub.consent,
+        submission_id: sub.submission_id,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub async fn capture<S: LeadStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    submission: Submission,
+    now: DateTime<Utc>,
+) -> Result<CaptureReceipt, StoreError> {
+    if let Some(sid) = &submission.submission_id {
+        if let Some(existing) = store.lead_for_submission(sid).await? {
+            return Ok(duplicate(existing));
+        }
+    }
+    let lead = lead_from_submission(LeadId::generate(now), submission, now);
+    // Bots get no touchpoint: they would pollute attribution.
+    let touch = (lead.stage == Stage::Received).then(|| Touchpoint {
+        lead_id: lead.id.clone(),
+        id: format!("{}-form", lead.id),
+        kind: TouchKind::FormSubmit,
+        occurred_at: now,
+        source: lead.source.clone(),
+    });
+    match store.create_lead(&lead, touch.as_ref()).await? {
+        CreateOutcome::DuplicateSubmission(existing) => return Ok(duplicate(existing)),
+        CreateOutcome::Created => {}
+    }
+    let publish_error = if lead.stage == Stage::Received {
+        let envelope = Envelope::new(Message::LeadCaptured { lead_id: lead.id.clone() }, now);
+        bus.publish(&envelope).await.err().map(|e| e.to_string())
+    } else {
+        None
+    };
+    Ok(CaptureReceipt {
+        lead_id: lead.id,
+        stage: lead.stage,
+        duplicate: false,
+        publish_error,
+    })
+}
+
+fn duplicate(lead_id: LeadId) -> CaptureReceipt {
+    CaptureReceipt {
+        lead_id,
+        stage: Stage::Received,
+        duplicate: true,
+        publish_error: None,
+    }
+}
+
+/// How the outbox re-driver behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct RedrivePolicy {
+    /// A lead younger than this is probably still in flight: leave it alone.
+    pub grace: Duration,
+    /// After this many re-sends a lead stays put for a human (the DLQ alarm will be ringing).
+    pub max_redrives: u32,
+    /// Bounded work per run.
+    pub batch: usize,
+}
+
+impl Default for RedrivePolicy {
+    fn default() -> Self {
+        Self {
+            grace: Duration::minutes(5),
+            max_redrives: 5,
+            batch: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedriveReport {
+    pub found: usize,
+    pub resent: usize,
+    pub failed: usize,
+}
+
+/// Re-sends `lead.captured` for leads stuck in `received` (the send after the write
+/// failed, or the message was lost). Consumers are idempotent, so a lead that was in
+/// fact delivered and is merely slow costs one duplicate message, nothing more.
+pub async fn redrive_stuck<S: LeadStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    now: DateTime<Utc>,
+    policy: RedrivePolicy,
+) -> Result<RedriveReport, StoreError> {
+    let stuck = store
+        .stuck_in_received(now - policy.grace, policy.max_redrives, policy.batch)
+        .await?;
+    let mut report = RedriveReport {
+        found: stuck.len(),
+        ..RedriveReport::default()
+    };
+    for lead_id in stuck {
+        let envelope = Envelope::new(Message::LeadCaptured { lead_id: lead_id.clone() }, now);
+        match bus.publish(&envelope).await {
+            Ok(()) => {
+                store.record_redrive(&lead_id).await?;
+                report.resent += 1;
+            }
+            Err(_) => report.failed += 1,
+        }
+    }
+    Ok(report)
+}

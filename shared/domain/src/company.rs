@@ -1,0 +1,169 @@
+//! Company names as people type them, reduced to a matching core.
+//!
+//! "北京纷扬科技有限公司", "北京纷扬", "纷扬科技" and "纷扬科技(北京)有限公司" are one
+//! company: the core drops region prefixes, legal-form suffixes and generic industry
+//! words, in a loop until nothing more comes off. If stripping would leave nothing
+//! ("北京科技有限公司"), the last non-empty form is kept, so the core is never empty and
+//! normalising a core again returns it unchanged.
+
+use crate::normalize::fold_width;
+
+/// Legal forms, longest first so "股份有限公司" is not cut as "有限公司" + "股份".
+const LEGAL_SUFFIXES_CJK: &[&str] = &[
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "集团股份有限公司",
+    "有限公司",
+    "分公司",
+    "总公司",
+    "控股",
+    "集团",
+    "公司",
+    "合伙企业",
+    "工作室",
+    "事务所",
+    "研究院",
+];
+
+const LEGAL_SUFFIXES_LATIN: &[&str] = &[
+    "co", "company", "ltd", "limited", "inc", "incorporated", "llc", "llp", "corp",
+    "corporation", "plc", "gmbh", "ag", "sa", "bv", "pte", "pty", "group", "holdings",
+    "holding", "kk",
+];
+
+/// Generic industry words that carry no identity ("纷扬科技" is "纷扬").
+const INDUSTRY_WORDS_CJK: &[&str] = &[
+    "信息技术", "网络科技", "智能科技", "电子商务", "科技发展", "技术服务", "软件开发",
+    "管理咨询", "文化传媒", "数据服务", "生物科技", "医疗器械", "新能源", "科技", "技术",
+    "信息", "网络", "软件", "电子", "商务", "贸易", "实业", "发展", "咨询", "服务",
+    "管理", "文化", "传媒", "智能", "数据", "数字", "投资", "国际", "通信", "系统",
+    "工程", "设备", "制造", "物流", "教育", "医疗", "生物", "能源", "广告", "营销",
+];
+
+const INDUSTRY_WORDS_LATIN: &[&str] = &[
+    "technology", "technologies", "tech", "software", "information", "network", "networks",
+    "solutions", "solution", "consulting", "services", "service", "trading", "international",
+    "systems", "system", "digital", "data", "global", "industries", "industrial", "labs",
+];
+
+/// Provinces, municipalities and large cities, plus "中国"; with their 省/市/自治区 forms
+/// tried first.
+const REGIONS: &[&str] = &[
+    "中国", "北京", "上海", "天津", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏",
+    "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川",
+    "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏",
+    "新疆", "香港", "澳门", "深圳", "广州", "杭州", "南京", "苏州", "成都", "武汉", "西安",
+    "长沙", "郑州", "济南", "青岛", "大连", "沈阳", "厦门", "宁波", "无锡", "合肥", "福州",
+    "东莞", "佛山", "珠海", "昆明", "南昌", "石家庄", "太原", "哈尔滨", "长春", "贵阳",
+    "南宁", "兰州", "海口", "乌鲁木齐", "呼和浩特", "银川", "西宁", "拉萨",
+];
+
+const REGION_FORMS: &[&str] = &["省", "市", "自治区", "特别行政区", ""];
+
+const LATIN_REGIONS: &[&str] = &["china", "beijing", "shanghai", "shenzhen", "guangzhou", "hangzhou"];
+
+/// The matching core of a company name. Empty input gives an empty core.
+pub fn core_name(raw: &str) -> String {
+    let lowered = fold_width(raw).to_lowercase();
+    let without_paren_regions = drop_parenthesised_regions(&lowered);
+    let mut tokens: Vec<String> = without_paren_regions
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    strip_latin_tokens(&mut tokens);
+    let mut current: String = tokens.concat();
+    loop {
+        let next = strip_once(&current);
+        if next == current || next.is_empty() {
+            return current;
+        }
+        current = next;
+    }
+}
+
+fn strip_latin_tokens(tokens: &mut Vec<String>) {
+    while tokens.len() > 1 {
+        let last = tokens.last().map(String::as_str).unwrap_or_default();
+        if LEGAL_SUFFIXES_LATIN.contains(&last) || INDUSTRY_WORDS_LATIN.contains(&last) {
+            tokens.pop();
+        } else {
+            break;
+        }
+    }
+    while tokens.len() > 1 && LATIN_REGIONS.contains(&tokens[0].as_str()) {
+        tokens.remove(0);
+    }
+}
+
+/// One round: a legal suffix, else an industry word at the end, else a region prefix.
+fn strip_once(name: &str) -> String {
+    for suffix in LEGAL_SUFFIXES_CJK {
+        if let Some(rest) = name.strip_suffix(suffix) {
+            return rest.to_string();
+        }
+    }
+    for word in INDUSTRY_WORDS_CJK {
+        if let Some(rest) = name.strip_suffix(word) {
+            return rest.to_string();
+        }
+    }
+    for region in REGIONS {
+        for form in REGION_FORMS {
+            let prefix = format!("{region}{form}");
+            if let Some(rest) = name.strip_prefix(prefix.as_str()) {
+                return rest.to_string();
+            }
+        }
+    }
+    name.to_string()
+}
+
+/// "纷扬科技(北京)有限公司" → "纷扬科技有限公司"; other parentheses are kept as text.
+fn drop_parenthesised_regions(name: &str) -> String {
+    let mut out = name.to_string();
+    for region in REGIONS {
+        for form in REGION_FORMS {
+            for (open, close) in [("(", ")"), ("（", "）")] {
+                out = out.replace(&format!("{open}{region}{form}{close}"), "");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_company_many_spellings() {
+        for spelling in [
+            "北京纷扬科技有限公司",
+            "北京纷扬",
+            "纷扬科技",
+            "纷扬科技(北京)有限公司",
+            "纷扬科技（北京）有限公司",
+            "北京市纷扬科技有限公司",
+            "纷扬",
+            " 北京 纷扬 科技 ",
+        ] {
+            assert_eq!(core_name(spelling), "纷扬", "{spelling:?}");
+        }
+    }
+
+    #[test]
+    fn latin_names() {
+        for spelling in ["Acme Technologies Co., Ltd.", "ACME Inc", "acme", "Acme Software LLC", "ＡＣＭＥ Ltd"] {
+            assert_eq!(core_name(spelling), "acme", "{spelling:?}");
+        }
+    }
+
+    #[test]
+    fn never_strips_to_nothing() {
+        assert_eq!(core_name("北京科技有限公司"), "北京");
+        assert_eq!(core_name("Technology Ltd"), "technology");
+        assert_eq!(core_name(""), "");
+    }
+}

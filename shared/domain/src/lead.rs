@@ -1,0 +1,193 @@
+//! The lead and what travels with it: contact, company, profile, source.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Time-sortable identifier (ULID text), so ids created together sort together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LeadId(String);
+
+impl LeadId {
+    pub fn generate(at: DateTime<Utc>) -> Self {
+        let ms = at.timestamp_millis().max(0) as u64;
+        Self(ulid::Ulid::from_parts(ms, rand_u128()).to_string())
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse::<ulid::Ulid>().ok().map(|u| Self(u.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LeadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn rand_u128() -> u128 {
+    // ulid's own generator; only the random half is used.
+    ulid::Ulid::new().random()
+}
+
+/// Lifecycle stage (DOMAIN.md "Lifecycle").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Stored by intake, not yet cleaned/deduplicated.
+    Received,
+    /// Failed cleaning (junk, blacklist, honeypot); kept for review, never routed.
+    Invalid,
+    /// Raw lead that passed automatic cleaning (AQL).
+    Aql,
+    Mql,
+    Sql,
+    Converted,
+    Nurture,
+    Recycled,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Received => "received",
+            Stage::Invalid => "invalid",
+            Stage::Aql => "aql",
+            Stage::Mql => "mql",
+            Stage::Sql => "sql",
+            Stage::Converted => "converted",
+            Stage::Nurture => "nurture",
+            Stage::Recycled => "recycled",
+        }
+    }
+}
+
+/// Why a lead is in the invalid pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidReason {
+    pub code: String,
+    pub detail: String,
+}
+
+impl InvalidReason {
+    pub fn honeypot() -> Self {
+        Self {
+            code: "honeypot".into(),
+            detail: "the hidden `website` field was filled in".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E.164, e.g. `+8613800138000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Lower-cased, trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    /// As typed.
+    pub raw: String,
+    /// Normalised core used for matching ("北京纷扬科技有限公司" → "纷扬").
+    pub core: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Utm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    /// The keyword.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// Where a lead or touch came from; attribution works down to `utm.term`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    #[serde(default)]
+    pub utm: Utm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing_page: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub stage: Stage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_reason: Option<InvalidReason>,
+    pub contact: Contact,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Company>,
+    #[serde(default)]
+    pub profile: Profile,
+    pub source: Source,
+    /// Custom form fields the landing page sent that have no slot of their own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+    /// Contact values the visitor typed that could not be used (kept, not lost).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unusable: BTreeMap<String, String>,
+    pub consent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One interaction of a person with marketing; the raw material of attribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Touchpoint {
+    pub lead_id: LeadId,
+    pub id: String,
+    pub kind: TouchKind,
+    pub occurred_at: DateTime<Utc>,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchKind {
+    FormSubmit,
+}

@@ -1,0 +1,17 @@
+//! The lead-management domain: pure logic and the ports it needs.
+//!
+//! Nothing here touches AWS, the network or the clock directly; adapters implement
+//! [`ports`] and handlers call the services ([`capture`]) with them.
+
+pub mod capture;
+pub mod company;
+pub mod error;
+pub mod lead;
+pub mod memory;
+pub mod messages;
+pub mod normalize;
+pub mod ports;
+pub mod submission;
+
+pub use error::{FieldError, FieldErrors};
+pub use lead::{Lead, LeadId, Stage};

@@ -1,0 +1,117 @@
+//! The versioned JSON envelope every queue message travels in.
+//!
+//! `{"v":1,"id":"lead.captured:01J…","type":"lead.captured","at":"…","data":{"lead_id":"01J…"}}`
+//!
+//! Consumers refuse other versions (the message goes to the DLQ for a human) rather than
+//! guess. Ids are deterministic per fact, so a re-sent message is recognisably the same.
+
+use crate::lead::LeadId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u32,
+    pub id: String,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Message {
+    /// Intake stored a lead in `received`; dedup-score takes it from here.
+    #[serde(rename = "lead.captured")]
+    LeadCaptured { lead_id: LeadId },
+}
+
+/// Which queue a message belongs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Capture,
+}
+
+impl Message {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Message::LeadCaptured { .. } => "lead.captured",
+        }
+    }
+    pub fn topic(&self) -> Topic {
+        match self {
+            Message::LeadCaptured { .. } => Topic::Capture,
+        }
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    #[error("message is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("message schema version {0} is not supported (expected {SCHEMA_VERSION})")]
+    UnsupportedVersion(u64),
+    #[error("message does not match schema v{SCHEMA_VERSION}: {0}")]
+    Malformed(String),
+}
+
+impl Envelope {
+    pub fn new(message: Message, at: DateTime<Utc>) -> Self {
+        let id = match &message {
+            Message::LeadCaptured { lead_id } => format!("{}:{lead_id}", message.type_name()),
+        };
+        Self {
+            v: SCHEMA_VERSION,
+            id,
+            at,
+            message,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("envelope serialises")
+    }
+
+    pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        match value.get("v").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => return Err(EnvelopeError::UnsupportedVersion(v)),
+            None => return Err(EnvelopeError::Malformed("missing numeric `v`".into())),
+        }
+        serde_json::from_value(value).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wire_shape() {
+        let at = "2026-11-22T08:00:00Z".parse().unwrap();
+        let lead_id = LeadId::parse("01JD0000000000000000000000").unwrap();
+        let env = Envelope::new(Message::LeadCaptured { lead_id: lead_id.clone() }, at);
+        let json = env.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["v"], 1);
+        assert_eq!(value["type"], "lead.captured");
+        assert_eq!(value["data"]["lead_id"], lead_id.as_str());
+        assert_eq!(value["id"], format!("lead.captured:{lead_id}"));
+        assert_eq!(Envelope::from_json(&json).unwrap(), env);
+    }
+
+    #[test]
+    fn versions_and_garbage_are_refused() {
+        assert_eq!(
+            Envelope::from_json(r#"{"v":2,"type":"lead.captured"}"#),
+            Err(EnvelopeError::UnsupportedVersion(2))
+        );
+        assert!(matches!(Envelope::from_json("nope"), Err(EnvelopeError::NotJson(_))));
+        assert!(matches!(Envelope::from_json(r#"{"v":1,"type":"x"}"#), Err(EnvelopeError::Malformed(_))));
+    }
+}

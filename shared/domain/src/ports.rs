@@ -1,0 +1,79 @@
+//! Narrow ports the domain needs from the outside world. Adapters live elsewhere
+//! (`leadflow-aws` for DynamoDB/SQS, [`crate::memory`] for unit tests).
+
+use crate::lead::{Lead, LeadId, Touchpoint};
+use crate::messages::Envelope;
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use thiserror::Error;
+
+/// "Now", injected so schedules and deadlines are testable.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Throttling, network, service errors: worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// An item that cannot be read back into the model: a bug or a manual edit.
+    #[error("stored item is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// The lead's `submission_id` was already used: nothing was written.
+    DuplicateSubmission(LeadId),
+}
+
+pub trait LeadStore: Send + Sync {
+    /// Writes the lead, its first touchpoint and (when the lead has a `submission_id`)
+    /// the idempotency record, all or nothing.
+    fn create_lead(
+        &self,
+        lead: &Lead,
+        first_touch: Option<&Touchpoint>,
+    ) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
+
+    fn lead_for_submission(
+        &self,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send;
+
+    fn get_lead(&self, id: &LeadId) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send;
+
+    fn touchpoints(&self, id: &LeadId) -> impl Future<Output = Result<Vec<Touchpoint>, StoreError>> + Send;
+
+    /// Leads still `received` that were created before `cutoff` and re-driven fewer than
+    /// `max_redrives` times: the outbox of intake's write-then-send. Oldest first.
+    fn stuck_in_received(
+        &self,
+        cutoff: DateTime<Utc>,
+        max_redrives: u32,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
+
+    fn record_redrive(&self, id: &LeadId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Error)]
+pub enum BusError {
+    #[error("message bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub trait MessageBus: Send + Sync {
+    fn publish(&self, envelope: &Envelope) -> impl Future<Output = Result<(), BusError>> + Send;
+}
