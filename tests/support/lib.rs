@@ -1,1 +1,138 @@
+//! Test support: a moto emulator per test, provisioned from `infra/template.yaml`, and
+//! helpers to build real API Gateway v2 events for the HTTP handlers.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use local_stack::moto::MotoServer;
+use local_stack::provision::{provision, sdk_config, Provisioned};
+use local_stack::template::Template;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub struct Stack {
+    _moto: MotoServer,
+    pub provisioned: Provisioned,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Stack {
+    /// A fresh emulator with the template's tables and queues.
+    pub async fn start() -> Self {
+        let moto = MotoServer::start(None, true).expect("moto starts (run `make setup` first)");
+        let template = Template::load(&Template::path()).expect("template parses");
+        let provisioned = provision(&template, &moto.endpoint()).await.expect("template provisions");
+        let config = sdk_config(&moto.endpoint());
+        Self {
+            _moto: moto,
+            provisioned,
+            dynamo: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.provisioned.tables["LeadsTable"]
+    }
+
+    pub fn queue(&self, logical_id: &str) -> &str {
+        self.provisioned.queue_url(logical_id)
+    }
+
+    pub fn store(&self) -> leadflow_aws::DynamoStore {
+        leadflow_aws::DynamoStore::new(self.dynamo.clone(), self.table())
+    }
+
+    pub fn bus(&self) -> leadflow_aws::SqsBus {
+        leadflow_aws::SqsBus::new(self.sqs.clone())
+            .with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
+    }
+
+    /// Receives (and deletes) everything currently on a queue.
+    pub async fn drain(&self, logical_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(self.queue(logical_id))
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                out.push(serde_json::from_str(m.body().unwrap_or_default()).expect("message is JSON"));
+                self.sqs
+                    .delete_message()
+                    .queue_url(self.queue(logical_id))
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// Every item in the table (tests only: tables here are tiny).
+    pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.dynamo
+            .scan()
+            .table_name(self.table())
+            .send()
+            .await
+            .expect("scan")
+            .items
+            .unwrap_or_default()
+    }
+
+    pub async fn items_with_pk_prefix(&self, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
+        self.items()
+            .await
+            .into_iter()
+            .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(prefix)))
+            .collect()
+    }
+}
+
+/// An HTTP API (payload 2.0) event, as API Gateway sends it to the function.
+pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../fixtures/apigw-post-lead.json")).expect("fixture is JSON");
+    let header_map: serde_json::Map<String, Value> =
+        headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect();
+    event["routeKey"] = json!(format!("{method} {path}"));
+    event["rawPath"] = json!(path);
+    event["headers"] = Value::Object(header_map);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["requestContext"]["routeKey"] = json!(format!("{method} {path}"));
+    event["body"] = json!(body);
+    event
+}
+
+pub fn request(event: &Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("event parses as an HTTP request")
+}
+
+/// Status, headers and JSON body (Null when empty) of a handler response.
+pub struct Answer {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: Value,
+}
+
+pub fn answer(response: lambda_http::Response<lambda_http::Body>) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes: &[u8] = response.body().as_ref();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(bytes)))
+    };
+    Answer { status, headers, body }
+}

@@ -1,1 +1,168 @@
+//! Public capture endpoint. Thin: decode HTTP, call the domain, shape the answer.
+//!
+//! Routes: `POST /v1/leads` (JSON, form posts, or `text/plain` JSON from
+//! `navigator.sendBeacon`), and CORS preflight for allowed origins.
 
+pub mod http;
+
+use crate::http::{error, field_error, json, AllowedOrigins};
+use domain::capture::{capture, CaptureReceipt};
+use domain::ports::{Clock, LeadStore, MessageBus};
+use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::FieldError;
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+/// Larger bodies are refused before parsing: a real form is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub struct Intake<S, B, C> {
+    pub store: S,
+    pub bus: B,
+    pub clock: C,
+    pub rules: SubmissionRules,
+    pub origins: AllowedOrigins,
+}
+
+#[derive(Serialize)]
+struct Accepted<'a> {
+    lead_id: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<FieldError>,
+}
+
+enum BodyKind {
+    Json,
+    Form,
+}
+
+impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let path = req.uri().path().trim_end_matches('/');
+        let mut response = match (req.method(), path) {
+            (&Method::OPTIONS, _) => return self.preflight(&req),
+            (&Method::POST, "/v1/leads") => self.post_lead(&req).await,
+            (_, "/v1/leads") => field_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", "method", "use POST"),
+            _ => field_error(StatusCode::NOT_FOUND, "not found", "path", "no such route"),
+        };
+        if let Some(headers) = self.origins.cors_headers(req.headers()) {
+            response.headers_mut().extend(headers);
+        }
+        response
+    }
+
+    fn preflight(&self, req: &Request) -> Response<Body> {
+        let Some(mut headers) = self.origins.cors_headers(req.headers()) else {
+            return field_error(StatusCode::FORBIDDEN, "origin not allowed", "origin", "not on the allow-list");
+        };
+        headers.extend([
+            (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS")),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type")),
+            (header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600")),
+        ]);
+        let mut response = Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static");
+        response.headers_mut().extend(headers);
+        response
+    }
+
+    async fn post_lead(&self, req: &Request) -> Response<Body> {
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > MAX_BODY_BYTES {
+            return field_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+                "body",
+                &format!("must be at most {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        let kind = match body_kind(req) {
+            Some(kind) => kind,
+            None => {
+                return field_error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported content type",
+                    "content-type",
+                    "must be application/json, application/x-www-form-urlencoded or text/plain (JSON)",
+                )
+            }
+        };
+        let decoded = match kind {
+            BodyKind::Json => RawSubmission::from_json(body),
+            BodyKind::Form => RawSubmission::from_form(body),
+        };
+        let raw = match decoded {
+            Ok(raw) => raw,
+            Err(e) => return field_error(StatusCode::BAD_REQUEST, "invalid request body", "body", &e.to_string()),
+        };
+        let submission = match validate(&raw, &self.rules) {
+            Ok(s) => s,
+            Err(errors) => return error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0),
+        };
+        let redirect = submission.redirect.clone();
+        let mut warnings = submission.warnings.clone();
+        let channel = submission.source.channel.clone();
+        let receipt = match capture(&self.store, &self.bus, submission, self.clock.now()).await {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                tracing::error!(error = %e, "could not store lead");
+                let mut response = field_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily unavailable, please retry",
+                    "body",
+                    "nothing was stored",
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+        };
+        log_receipt(&receipt, &channel);
+
+        if let (BodyKind::Form, Some(target)) = (kind, redirect) {
+            if self.origins.allows_redirect(&target) {
+                return Response::builder()
+                    .status(StatusCode::SEE_OTHER)
+                    .header(header::LOCATION, target)
+                    .body(Body::Empty)
+                    .expect("location checked by url parser");
+            }
+            warnings.push(FieldError::new("redirect", "origin is not on the allow-list; not redirected"));
+        }
+        json(
+            StatusCode::ACCEPTED,
+            &Accepted {
+                lead_id: receipt.lead_id.as_str(),
+                status: "received",
+                warnings,
+            },
+        )
+    }
+}
+
+fn body_kind(req: &Request) -> Option<BodyKind> {
+    let content_type = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" | "text/plain" => Some(BodyKind::Json),
+        "application/x-www-form-urlencoded" => Some(BodyKind::Form),
+        _ => None,
+    }
+}
+
+fn log_receipt(receipt: &CaptureReceipt, channel: &str) {
+    match &receipt.publish_error {
+        None => tracing::info!(
+            lead_id = %receipt.lead_id,
+            stage = receipt.stage.as_str(),
+            duplicate = receipt.duplicate,
+            channel,
+            "lead captured"
+        ),
+        Some(e) => tracing::warn!(
+            lead_id = %receipt.lead_id,
+            error = %e,
+            "lead stored but lead.captured not sent; the outbox re-driver will send it"
+        ),
+    }
+}

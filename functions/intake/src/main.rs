@@ -1,1 +1,29 @@
-fn main(){}
+//! Wiring only: clients are built once per sandbox, then every request reuses them.
+
+use domain::messages::Topic;
+use domain::ports::SystemClock;
+use domain::submission::SubmissionRules;
+use intake::http::AllowedOrigins;
+use intake::Intake;
+use lambda_http::{service_fn, Error, Request};
+use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = env::sdk_config().await;
+    let mut rules = SubmissionRules::default();
+    if let Some(region) = env::optional("DEFAULT_PHONE_REGION") {
+        rules.default_region = domain::normalize::region(&region).ok_or("DEFAULT_PHONE_REGION is not an ISO region code")?;
+    }
+    let app = Intake {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
+        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
+            .with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?),
+        clock: SystemClock,
+        rules,
+        origins: AllowedOrigins::new(env::list("ALLOWED_ORIGINS")),
+    };
+    let app = &app;
+    lambda_http::run(service_fn(move |req: Request| async move { Ok::<_, Error>(app.handle(req).await) })).await
+}

@@ -1,1 +1,10 @@
+//! Dev-only: runs `infra/template.yaml` on one machine with no AWS account.
+//!
+//! A DynamoDB/SQS emulator (moto) stands in for AWS, `cargo lambda watch` runs the
+//! functions, and this crate does what AWS does between them: it creates the
+//! template's tables and queues, serves its HTTP routes as API Gateway would, delivers
+//! SQS batches as an event source mapping would, and fires its schedules.
 
+pub mod moto;
+pub mod provision;
+pub mod template;

@@ -1,1 +1,10 @@
+//! AWS adapters for the domain's ports, and the bits of wiring every function shares.
 
+pub mod dynamo;
+pub mod env;
+pub mod keys;
+pub mod sqs;
+pub mod telemetry;
+
+pub use dynamo::DynamoStore;
+pub use sqs::SqsBus;

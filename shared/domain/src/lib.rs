@@ -7,6 +7,7 @@ pub mod capture;
 pub mod company;
 pub mod error;
 pub mod lead;
+pub mod mask;
 pub mod memory;
 pub mod messages;
 pub mod normalize;
