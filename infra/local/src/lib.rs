@@ -5,6 +5,10 @@
 //! template's tables and queues, serves its HTTP routes as API Gateway would, delivers
 //! SQS batches as an event source mapping would, and fires its schedules.
 
+pub mod demo;
+pub mod gateway;
+pub mod invoke;
 pub mod moto;
 pub mod provision;
+pub mod runner;
 pub mod template;

@@ -1,1 +1,241 @@
-fn main(){}
+//! `local-stack`: the whole system on one machine, no AWS account.
+//!
+//! ```text
+//! local-stack up         emulator + tables/queues from the template + cargo lambda watch
+//!                        + gateway (:3000) + SQS/schedule runner + demo page (:8080)
+//! local-stack provision  only create the template's resources on a running emulator
+//! local-stack peek       print the leads table and queue depths of the running stack
+//! ```
+//! Ports come from LEADFLOW_GATEWAY_PORT, LEADFLOW_DEMO_PORT, LEADFLOW_EMULATOR_PORT and
+//! LEADFLOW_LAMBDA_PORT (defaults 3000, 8080, 4566, 9000).
+
+use local_stack::gateway::Gateway;
+use local_stack::invoke::Invoker;
+use local_stack::moto::{repo_root, MotoServer};
+use local_stack::provision::{provision, sdk_config, Provisioned};
+use local_stack::runner;
+use local_stack::template::Template;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+struct Ports {
+    gateway: u16,
+    demo: u16,
+    emulator: u16,
+    lambda: u16,
+}
+
+fn port(var: &str, default: u16) -> Result<u16, Error> {
+    match std::env::var(var) {
+        Ok(v) => v.parse().map_err(|_| format!("{var}={v:?} is not a port number").into()),
+        Err(_) => Ok(default),
+    }
+}
+
+impl Ports {
+    fn from_env() -> Result<Self, Error> {
+        Ok(Self {
+            gateway: port("LEADFLOW_GATEWAY_PORT", 3000)?,
+            demo: port("LEADFLOW_DEMO_PORT", 8080)?,
+            emulator: port("LEADFLOW_EMULATOR_PORT", 4566)?,
+            lambda: port("LEADFLOW_LAMBDA_PORT", 9000)?,
+        })
+    }
+}
+
+fn state_dir() -> PathBuf {
+    repo_root().join(".local")
+}
+
+fn wait_for_port(port: u16, within: Duration) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    false
+}
+
+fn ensure_free(port: u16, var: &str) -> Result<(), Error> {
+    if TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200)).is_ok() {
+        return Err(format!("port {port} is in use (another `make dev`?); stop it or set {var}").into());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt().with_target(false).compact().init();
+    match std::env::args().nth(1).as_deref() {
+        Some("up") | None => up().await,
+        Some("provision") => {
+            let endpoint = std::env::args().nth(2).unwrap_or_else(|| "http://127.0.0.1:4566".into());
+            let provisioned = provision(&Template::load(&Template::path())?, &endpoint).await?;
+            println!("{provisioned:#?}");
+            Ok(())
+        }
+        Some("peek") => peek().await,
+        Some(other) => Err(format!("unknown command {other:?}; use up | provision [ENDPOINT] | peek").into()),
+    }
+}
+
+async fn up() -> Result<(), Error> {
+    let ports = Ports::from_env()?;
+    for (p, var) in [
+        (ports.gateway, "LEADFLOW_GATEWAY_PORT"),
+        (ports.demo, "LEADFLOW_DEMO_PORT"),
+        (ports.emulator, "LEADFLOW_EMULATOR_PORT"),
+        (ports.lambda, "LEADFLOW_LAMBDA_PORT"),
+    ] {
+        ensure_free(p, var)?;
+    }
+    let template = Template::load(&Template::path())?;
+    let emulator = MotoServer::start(Some(ports.emulator), true)?;
+    let provisioned = provision(&template, &emulator.endpoint()).await?;
+
+    // One environment for all functions: `cargo lambda watch` runs them in one process tree.
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    for function in &template.functions {
+        env.extend(provisioned.function_env(function)?);
+    }
+    env.insert("ALLOWED_ORIGINS".into(), format!("http://127.0.0.1:{0},http://localhost:{0}", ports.demo));
+    std::fs::create_dir_all(state_dir())?;
+    let env_file = state_dir().join("functions.env");
+    std::fs::write(&env_file, env.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>())?;
+    std::fs::write(
+        state_dir().join("stack.json"),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "endpoint": provisioned.endpoint,
+            "tables": provisioned.tables,
+            "queues": provisioned.queue_urls,
+        }))?,
+    )?;
+
+    let venv_bin = repo_root().join(".venv/bin");
+    let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut watch = tokio::process::Command::new("cargo")
+        .args(["lambda", "watch", "--quiet", "--invoke-address", "127.0.0.1", "--invoke-port"])
+        .arg(ports.lambda.to_string())
+        .arg("--env-file")
+        .arg(&env_file)
+        .current_dir(repo_root())
+        .env("PATH", path)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("could not start `cargo lambda watch` (run `make setup`): {e}"))?;
+    if !wait_for_port(ports.lambda, Duration::from_secs(60)) {
+        return Err("cargo lambda watch did not start listening within 60 s".into());
+    }
+
+    let invoker = Invoker::new(format!("http://127.0.0.1:{}", ports.lambda));
+    let gateway = Gateway::new(&template, invoker.clone());
+    let gateway_url = format!("http://127.0.0.1:{}", ports.gateway);
+    let routes: Vec<String> = gateway.routes().iter().map(|r| format!("{} {} -> {}", r.method, r.path, r.function)).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(async move { gateway.serve(SocketAddr::from(([127, 0, 0, 1], ports.gateway))).await.map_err(|e| format!("gateway: {e}")) });
+    let demo_gateway = gateway_url.clone();
+    tasks.spawn(async move {
+        local_stack::demo::serve(SocketAddr::from(([127, 0, 0, 1], ports.demo)), demo_gateway).await.map_err(|e| format!("demo: {e}"))
+    });
+    let mut deliveries = Vec::new();
+    for function in &template.functions {
+        for mapping in &function.sqs {
+            deliveries.push(format!("{} -> {} (batch {})", mapping.queue, function.binary, mapping.batch_size));
+            tasks.spawn(runner::run_sqs_mapping(invoker.clone(), provisioned.clone(), function.clone(), mapping.clone()).map_ok());
+        }
+        for schedule in &function.schedules {
+            deliveries.push(format!("{} -> {} ({})", schedule.name, function.binary, schedule.expression));
+            tasks.spawn(runner::run_schedule(invoker.clone(), function.clone(), schedule.clone()).map_ok());
+        }
+    }
+
+    println!(
+        "\nleadflow local stack is up\n\
+         \n  API gateway      {gateway_url}   (POST {gateway_url}/v1/leads)\
+         \n  demo page        http://127.0.0.1:{demo}/\
+         \n  AWS emulator     {endpoint}   (dashboard: {endpoint}/moto-api/)\
+         \n  functions        http://127.0.0.1:{lambda}   (cargo lambda watch; compiles on first call)\
+         \n\n  routes:\n    {routes}\n  deliveries:\n    {deliveries}\
+         \n\n  inspect: cargo run -q -p local-stack -- peek\n  stop:    Ctrl-C\n",
+        demo = ports.demo,
+        endpoint = provisioned.endpoint,
+        lambda = ports.lambda,
+        routes = routes.join("\n    "),
+        deliveries = deliveries.join("\n    "),
+    );
+
+    let outcome = tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = terminate() => Ok(()),
+        Some(done) = tasks.join_next() => match done {
+            Ok(Err(e)) => Err(e.into()),
+            _ => Ok(()),
+        },
+        status = watch.wait() => Err(format!("cargo lambda watch exited: {status:?}").into()),
+    };
+    println!("\nstopping…");
+    tasks.abort_all();
+    if let Some(pid) = watch.id() {
+        // Stop the whole process group: cargo lambda watch and the functions it started.
+        let _ = std::process::Command::new("kill").args(["-TERM", &format!("-{pid}")]).status();
+    }
+    let _ = watch.wait().await;
+    drop(emulator);
+    outcome
+}
+
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+trait MapOk {
+    fn map_ok(self) -> impl std::future::Future<Output = Result<(), String>> + Send;
+}
+
+impl<F: std::future::Future<Output = ()> + Send> MapOk for F {
+    async fn map_ok(self) -> Result<(), String> {
+        self.await;
+        Ok(())
+    }
+}
+
+async fn peek() -> Result<(), Error> {
+    let text = std::fs::read_to_string(state_dir().join("stack.json"))
+        .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
+    let stack: serde_json::Value = serde_json::from_str(&text)?;
+    let endpoint = stack["endpoint"].as_str().unwrap_or_default().to_string();
+    let provisioned = Provisioned {
+        endpoint: endpoint.clone(),
+        tables: serde_json::from_value(stack["tables"].clone())?,
+        queue_urls: serde_json::from_value(stack["queues"].clone())?,
+        ..Provisioned::default()
+    };
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint));
+    for table in provisioned.tables.values() {
+        let items = dynamo.scan().table_name(table).send().await?.items.unwrap_or_default();
+        println!("table {table}: {} items", items.len());
+        for item in items {
+            let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let stage = get("stage");
+            let extra = if stage.is_empty() { get("kind") } else { stage };
+            println!("  {:<34} {:<48} {}", get("pk"), get("sk"), extra);
+        }
+    }
+    for (queue, depth) in runner::queue_depths(&provisioned).await {
+        println!("queue {queue}: {depth} messages waiting");
+    }
+    Ok(())
+}

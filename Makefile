@@ -1,0 +1,35 @@
+# The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
+.PHONY: setup dev test lint fmt ci clean
+
+CARGO ?= cargo
+
+setup:
+	@scripts/setup.sh
+
+## Run the whole system locally: emulator, functions, gateway on :3000, demo page on :8080.
+# Each function is pre-built on its own, exactly as `cargo lambda watch` builds it
+# (`cargo run --bin NAME`), so the first request does not wait for a compile.
+FUNCTIONS := $(notdir $(wildcard functions/*))
+
+dev: setup
+	@for f in $(FUNCTIONS); do $(CARGO) build --bin $$f || exit 1; done
+	$(CARGO) build -p local-stack
+	$(CARGO) run -q -p local-stack -- up
+
+## Unit, property and integration tests (integration tests start their own emulator).
+test: setup
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	rm -rf .local

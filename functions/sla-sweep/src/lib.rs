@@ -1,0 +1,35 @@
+//! The scheduled sweep. "Now" is the schedule's own event time, never the wall clock,
+//! so a run can be replayed and tested at any instant.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use domain::capture::{redrive_stuck, RedrivePolicy, RedriveReport};
+use domain::ports::{LeadStore, MessageBus, StoreError};
+use serde::Serialize;
+
+pub struct Sweep<S, B> {
+    pub store: S,
+    pub bus: B,
+    pub redrive: RedrivePolicy,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SweepReport {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub redriven: usize,
+    pub redrive_failed: usize,
+}
+
+impl<S: LeadStore, B: MessageBus> Sweep<S, B> {
+    pub async fn handle(&self, event: EventBridgeEvent<serde_json::Value>) -> Result<SweepReport, StoreError> {
+        let at = event.time.unwrap_or_else(chrono::Utc::now);
+        let RedriveReport { found, resent, failed } = redrive_stuck(&self.store, &self.bus, at, self.redrive).await?;
+        if found > 0 {
+            tracing::warn!(found, resent, failed, "re-drove leads stuck in received");
+        }
+        Ok(SweepReport {
+            at,
+            redriven: resent,
+            redrive_failed: failed,
+        })
+    }
+}

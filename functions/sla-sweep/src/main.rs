@@ -1,0 +1,22 @@
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use domain::capture::RedrivePolicy;
+use domain::messages::Topic;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
+use sla_sweep::Sweep;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = env::sdk_config().await;
+    let sweep = Sweep {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
+        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config)).with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?),
+        redrive: RedrivePolicy::default(),
+    };
+    let sweep = &sweep;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+        Ok::<_, Error>(sweep.handle(event.payload).await?)
+    }))
+    .await
+}

@@ -1,0 +1,192 @@
+//! What AWS does between services: SQS event source mappings and schedules.
+
+use crate::invoke::Invoker;
+use crate::provision::{Provisioned, ACCOUNT, REGION};
+use crate::template::{Function, Schedule, SqsMapping};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("schedule expression {0:?} is not emulated locally (rate(N unit) is)")]
+pub struct UnsupportedSchedule(pub String);
+
+/// `rate(5 minutes)` → 300 s.
+pub fn rate_interval(expression: &str) -> Result<Duration, UnsupportedSchedule> {
+    let unsupported = || UnsupportedSchedule(expression.to_string());
+    let inner = expression.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')).ok_or_else(unsupported)?;
+    let (n, unit) = inner.trim().split_once(' ').ok_or_else(unsupported)?;
+    let n: u64 = n.parse().map_err(|_| unsupported())?;
+    let seconds = match unit.trim() {
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        _ => return Err(unsupported()),
+    };
+    Ok(Duration::from_secs(n * seconds))
+}
+
+/// The event EventBridge sends for a scheduled rule.
+pub fn scheduled_event(function: &Function, schedule: &Schedule, at: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{}-{}", function.logical_id, schedule.name)],
+        "detail": {}
+    })
+}
+
+pub async fn run_schedule(invoker: Invoker, function: Function, schedule: Schedule) {
+    let interval = match rate_interval(&schedule.expression) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(function = %function.logical_id, "{e}");
+            return;
+        }
+    };
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    loop {
+        ticker.tick().await;
+        let event = scheduled_event(&function, &schedule, chrono::Utc::now());
+        match invoker.invoke(&function.binary, &event).await {
+            Ok(_) => tracing::info!(function = %function.binary, schedule = %schedule.name, "schedule fired"),
+            Err(e) => tracing::warn!(function = %function.binary, error = %e, "scheduled invocation failed"),
+        }
+    }
+}
+
+/// One SQS → function mapping: receive a batch, invoke, delete what succeeded. Failed
+/// messages are left to reappear after the visibility timeout; the queue's redrive
+/// policy moves them to the DLQ after maxReceiveCount, as in AWS.
+pub async fn run_sqs_mapping(invoker: Invoker, provisioned: Provisioned, function: Function, mapping: SqsMapping) {
+    let sqs = aws_sdk_sqs::Client::new(&crate::provision::sdk_config(&provisioned.endpoint));
+    let queue_url = provisioned.queue_url(&mapping.queue).to_string();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{}", mapping.queue);
+    loop {
+        if let Err(e) = deliver_once(&sqs, &invoker, &queue_url, &queue_arn, &function, &mapping).await {
+            tracing::warn!(queue = %mapping.queue, error = %e, "delivery round failed");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Receives one batch and delivers it. Returns how many messages were received.
+pub async fn deliver_once(
+    sqs: &aws_sdk_sqs::Client,
+    invoker: &Invoker,
+    queue_url: &str,
+    queue_arn: &str,
+    function: &Function,
+    mapping: &SqsMapping,
+) -> Result<usize, String> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(i32::try_from(mapping.batch_size.min(10)).unwrap_or(10))
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: Map<String, Value> = m
+                .attributes()
+                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect())
+                .unwrap_or_default();
+            let message_attributes: Map<String, Value> = m
+                .message_attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| {
+                            (k.clone(), json!({"stringValue": v.string_value(), "dataType": v.data_type(), "stringListValues": [], "binaryListValues": []}))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": attributes,
+                "messageAttributes": message_attributes,
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            })
+        })
+        .collect();
+    let event = json!({ "Records": records });
+    let failed: HashSet<String> = match invoker.invoke(&function.binary, &event).await {
+        Ok(answer) if mapping.report_batch_item_failures => answer
+            .get("batchItemFailures")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("itemIdentifier").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+        Ok(_) => HashSet::new(),
+        Err(e) => {
+            tracing::warn!(function = %function.binary, error = %e, "batch failed; every message will be retried");
+            messages.iter().filter_map(|m| m.message_id().map(str::to_string)).collect()
+        }
+    };
+    for m in &messages {
+        if failed.contains(m.message_id().unwrap_or_default()) {
+            continue;
+        }
+        sqs.delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(m.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    Ok(messages.len())
+}
+
+/// Approximate depth of each provisioned queue (for `local-stack peek`).
+pub async fn queue_depths(provisioned: &Provisioned) -> Vec<(String, String)> {
+    let sqs = aws_sdk_sqs::Client::new(&crate::provision::sdk_config(&provisioned.endpoint));
+    let mut out = Vec::new();
+    for (id, url) in &provisioned.queue_urls {
+        let depth = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .ok()
+            .and_then(|a| a.attributes().and_then(|m| m.get(&QueueAttributeName::ApproximateNumberOfMessages)).cloned())
+            .unwrap_or_else(|| "?".into());
+        out.push((id.clone(), depth));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(rate_interval("rate(5 minutes)"), Ok(Duration::from_secs(300)));
+        assert_eq!(rate_interval("rate(1 hour)"), Ok(Duration::from_secs(3600)));
+        assert!(rate_interval("cron(0 2 * * ? *)").is_err());
+        assert!(rate_interval("rate(five minutes)").is_err());
+    }
+}
