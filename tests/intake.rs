@@ -27,7 +27,12 @@ fn app_with_bus(stack: &Stack, bus: SqsBus) -> Intake<DynamoStore, SqsBus, Syste
 }
 
 async fn post(app: &Intake<DynamoStore, SqsBus, SystemClock>, content_type: &str, body: &str) -> Answer {
-    let event = http_event("POST", "/v1/leads", &[("content-type", content_type), ("origin", ORIGIN)], body);
+    let event = http_event(
+        "POST",
+        "/v1/leads",
+        &[("content-type", content_type), ("origin", ORIGIN)],
+        body,
+    );
     answer(app.handle(request(&event)).await)
 }
 
@@ -35,7 +40,10 @@ async fn post_json(app: &Intake<DynamoStore, SqsBus, SystemClock>, body: Value) 
     post(app, "application/json", &body.to_string()).await
 }
 
-fn s<'a>(item: &'a std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, path: &[&str]) -> &'a str {
+fn s<'a>(
+    item: &'a std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    path: &[&str],
+) -> &'a str {
     let mut value = item.get(path[0]).expect(path[0]);
     for key in &path[1..] {
         value = value.as_m().expect("map").get(*key).expect(key);
@@ -63,8 +71,14 @@ async fn an_accepted_lead_is_stored_with_its_touchpoint_and_queued() {
     assert_eq!(s(lead, &["contact", "email"]), "zhang@example.com");
     assert_eq!(s(lead, &["company", "core"]), "纷扬");
     assert_eq!(s(lead, &["source", "utm", "term"]), "crm");
-    assert!(s(lead, &["gsi1pk"]).starts_with("OUTBOX#"), "received leads sit in the outbox index");
-    let touch = leads.iter().find(|i| s(i, &["sk"]).starts_with("TP#")).expect("touchpoint item");
+    assert!(
+        s(lead, &["gsi1pk"]).starts_with("OUTBOX#"),
+        "received leads sit in the outbox index"
+    );
+    let touch = leads
+        .iter()
+        .find(|i| s(i, &["sk"]).starts_with("TP#"))
+        .expect("touchpoint item");
     assert_eq!(s(touch, &["kind"]), "form_submit");
 
     let messages = stack.drain("CaptureQueue").await;
@@ -96,7 +110,10 @@ async fn a_plain_html_form_post_redirects_to_an_allowed_origin_only() {
         .map(|i| s(i, &["contact", "phone"]).to_string())
         .collect();
     assert_eq!(phones.len(), 2);
-    assert!(phones.contains(&"+8613800138000".to_string()), "full-width digits normalised: {phones:?}");
+    assert!(
+        phones.contains(&"+8613800138000".to_string()),
+        "full-width digits normalised: {phones:?}"
+    );
     assert_eq!(stack.drain("CaptureQueue").await.len(), 2);
 }
 
@@ -114,14 +131,25 @@ async fn the_same_submission_id_gives_the_same_lead_once_even_concurrently() {
     // Ten browsers retrying a new submission at once: the conditional transaction lets one win.
     let racing = json!({"email": "race@example.com", "submission_id": "form-43-race"});
     let answers = futures::future::join_all((0..10).map(|_| post_json(&app, racing.clone()))).await;
-    let ids: std::collections::BTreeSet<String> =
-        answers.iter().map(|a| a.body["lead_id"].as_str().unwrap().to_string()).collect();
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| a.body["lead_id"].as_str().unwrap().to_string())
+        .collect();
     assert!(answers.iter().all(|a| a.status == 202));
     assert_eq!(ids.len(), 1, "one lead id for every racer: {ids:?}");
 
-    let leads = stack.items_with_pk_prefix("LEAD#").await.into_iter().filter(|i| s(i, &["sk"]) == "LEAD").count();
+    let leads = stack
+        .items_with_pk_prefix("LEAD#")
+        .await
+        .into_iter()
+        .filter(|i| s(i, &["sk"]) == "LEAD")
+        .count();
     assert_eq!(leads, 2);
-    assert_eq!(stack.drain("CaptureQueue").await.len(), 2, "one message per lead, none for repeats");
+    assert_eq!(
+        stack.drain("CaptureQueue").await.len(),
+        2,
+        "one message per lead, none for repeats"
+    );
 }
 
 #[tokio::test]
@@ -137,28 +165,64 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
         ("application/json", "[1,2]".into(), 400, "body"),
         ("application/json", "".into(), 400, "body"),
         ("application/x-www-form-urlencoded", "name=%FF%FE".into(), 400, "body"),
-        ("application/json", json!({"name": "no contact"}).to_string(), 422, "contact"),
+        (
+            "application/json",
+            json!({"name": "no contact"}).to_string(),
+            422,
+            "contact",
+        ),
         ("application/json", json!({"phone": "12345"}).to_string(), 422, "phone"),
         ("application/json", json!({"email": "nope"}).to_string(), 422, "email"),
-        ("application/json", json!({"email": "a@b.com", "consent": "perhaps"}).to_string(), 422, "consent"),
-        ("application/json", json!({"email": "a@b.com", "utm_source": {"x": 1}}).to_string(), 422, "utm_source"),
-        ("application/json", json!({"email": "a@b.com", "name": "n".repeat(101)}).to_string(), 422, "name"),
+        (
+            "application/json",
+            json!({"email": "a@b.com", "consent": "perhaps"}).to_string(),
+            422,
+            "consent",
+        ),
+        (
+            "application/json",
+            json!({"email": "a@b.com", "utm_source": {"x": 1}}).to_string(),
+            422,
+            "utm_source",
+        ),
+        (
+            "application/json",
+            json!({"email": "a@b.com", "name": "n".repeat(101)}).to_string(),
+            422,
+            "name",
+        ),
     ];
     for (content_type, body, status, field) in cases {
         let got = post(&app, content_type, &body).await;
         assert_eq!(got.status, status, "{content_type} {}", &body[..body.len().min(60)]);
         assert!(got.body["error"].is_string(), "error message present");
-        let fields: Vec<&str> = got.body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = got.body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
         assert!(fields.contains(&field), "{field} named in {fields:?}");
         assert!(got.body["fields"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
     }
     let get = answer(app.handle(request(&http_event("GET", "/v1/leads", &[], ""))).await);
     assert_eq!(get.status, 405);
-    let other = answer(app.handle(request(&http_event("POST", "/v1/nope", &[("content-type", "application/json")], "{}"))).await);
+    let other = answer(
+        app.handle(request(&http_event(
+            "POST",
+            "/v1/nope",
+            &[("content-type", "application/json")],
+            "{}",
+        )))
+        .await,
+    );
     assert_eq!(other.status, 404);
 
     assert!(stack.items().await.is_empty(), "nothing stored for rejected input");
-    assert!(stack.drain("CaptureQueue").await.is_empty(), "nothing queued for rejected input");
+    assert!(
+        stack.drain("CaptureQueue").await.is_empty(),
+        "nothing queued for rejected input"
+    );
 }
 
 #[tokio::test]
@@ -193,11 +257,30 @@ async fn the_honeypot_answers_like_success_but_stores_an_invalid_unrouted_lead()
 async fn cors_preflight_is_answered_for_allowed_origins_only() {
     let stack = Stack::start().await;
     let app = app(&stack);
-    let ok = answer(app.handle(request(&http_event("OPTIONS", "/v1/leads", &[("origin", ORIGIN), ("access-control-request-method", "POST")], ""))).await);
+    let ok = answer(
+        app.handle(request(&http_event(
+            "OPTIONS",
+            "/v1/leads",
+            &[("origin", ORIGIN), ("access-control-request-method", "POST")],
+            "",
+        )))
+        .await,
+    );
     assert_eq!(ok.status, 204);
     assert_eq!(ok.headers["access-control-allow-origin"], ORIGIN);
-    assert!(ok.headers["access-control-allow-methods"].to_str().unwrap().contains("POST"));
-    let denied = answer(app.handle(request(&http_event("OPTIONS", "/v1/leads", &[("origin", "https://evil.example")], ""))).await);
+    assert!(ok.headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let denied = answer(
+        app.handle(request(&http_event(
+            "OPTIONS",
+            "/v1/leads",
+            &[("origin", "https://evil.example")],
+            "",
+        )))
+        .await,
+    );
     assert_eq!(denied.status, 403);
     assert!(!denied.headers.contains_key("access-control-allow-origin"));
 }
@@ -205,8 +288,10 @@ async fn cors_preflight_is_answered_for_allowed_origins_only() {
 #[tokio::test]
 async fn a_lead_whose_message_could_not_be_sent_is_redriven_from_the_outbox() {
     let stack = Stack::start().await;
-    let broken_bus = SqsBus::new(stack.sqs.clone())
-        .with_queue(domain::messages::Topic::Capture, format!("{}/123456789012/NoSuchQueue", stack.provisioned.endpoint));
+    let broken_bus = SqsBus::new(stack.sqs.clone()).with_queue(
+        domain::messages::Topic::Capture,
+        format!("{}/123456789012/NoSuchQueue", stack.provisioned.endpoint),
+    );
     let app = app_with_bus(&stack, broken_bus);
     let got = post_json(&app, json!({"email": "outbox@example.com"})).await;
     assert_eq!(got.status, 202, "the lead is stored even though the send failed");

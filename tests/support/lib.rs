@@ -20,7 +20,9 @@ impl Stack {
     pub async fn start() -> Self {
         let moto = MotoServer::start(None, true).expect("moto starts (run `make setup` first)");
         let template = Template::load(&Template::path()).expect("template parses");
-        let provisioned = provision(&template, &moto.endpoint()).await.expect("template provisions");
+        let provisioned = provision(&template, &moto.endpoint())
+            .await
+            .expect("template provisions");
         let config = sdk_config(&moto.endpoint());
         Self {
             _moto: moto,
@@ -93,7 +95,11 @@ impl Stack {
         self.items()
             .await
             .into_iter()
-            .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(prefix)))
+            .filter(|i| {
+                i.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with(prefix))
+            })
             .collect()
     }
 }
@@ -102,8 +108,10 @@ impl Stack {
 pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
     let mut event: Value =
         serde_json::from_str(include_str!("../fixtures/apigw-post-lead.json")).expect("fixture is JSON");
-    let header_map: serde_json::Map<String, Value> =
-        headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect();
+    let header_map: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+        .collect();
     event["routeKey"] = json!(format!("{method} {path}"));
     event["rawPath"] = json!(path);
     event["headers"] = Value::Object(header_map);
@@ -135,4 +143,65 @@ pub fn answer(response: lambda_http::Response<lambda_http::Body>) -> Answer {
         serde_json::from_slice(bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(bytes)))
     };
     Answer { status, headers, body }
+}
+
+/// A stand-in for `cargo lambda watch`'s Invoke API: answers each invocation with
+/// `respond(function, event)` and records every event it was sent.
+pub struct FakeFunctions {
+    pub url: String,
+    pub calls: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeFunctions {
+    pub async fn start<F>(respond: F) -> Self
+    where
+        F: Fn(&str, &Value) -> (u16, Value) + Send + Sync + 'static,
+    {
+        use http_body_util::BodyExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let calls: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>> = Default::default();
+        let respond = std::sync::Arc::new(respond);
+        let recorded = calls.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let respond = respond.clone();
+                let recorded = recorded.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let respond = respond.clone();
+                        let recorded = recorded.clone();
+                        async move {
+                            let function = req.uri().path().split('/').nth(3).unwrap_or_default().to_string();
+                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                            recorded.lock().unwrap().push((function.clone(), event.clone()));
+                            let (status, answer) = respond(&function, &event);
+                            Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(status)
+                                    .body(http_body_util::Full::new(hyper::body::Bytes::from(answer.to_string())))
+                                    .expect("response"),
+                            )
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        Self { url, calls, task }
+    }
+
+    pub fn calls(&self) -> Vec<(String, Value)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeFunctions {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

@@ -35,12 +35,17 @@ pub struct AllowedOrigins(Vec<String>);
 
 impl AllowedOrigins {
     pub fn new<I: IntoIterator<Item = String>>(origins: I) -> Self {
-        Self(origins.into_iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect())
+        Self(
+            origins
+                .into_iter()
+                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        )
     }
 
     pub fn allows(&self, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        self.0.iter().any(|allowed| *allowed == origin)
+        self.0.contains(&origin)
     }
 
     /// A redirect target is allowed when its parsed origin is (so `https://good@evil.example/`

@@ -44,7 +44,12 @@ impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
         let mut response = match (req.method(), path) {
             (&Method::OPTIONS, _) => return self.preflight(&req),
             (&Method::POST, "/v1/leads") => self.post_lead(&req).await,
-            (_, "/v1/leads") => field_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", "method", "use POST"),
+            (_, "/v1/leads") => field_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "method",
+                "use POST",
+            ),
             _ => field_error(StatusCode::NOT_FOUND, "not found", "path", "no such route"),
         };
         if let Some(headers) = self.origins.cors_headers(req.headers()) {
@@ -55,14 +60,28 @@ impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
 
     fn preflight(&self, req: &Request) -> Response<Body> {
         let Some(mut headers) = self.origins.cors_headers(req.headers()) else {
-            return field_error(StatusCode::FORBIDDEN, "origin not allowed", "origin", "not on the allow-list");
+            return field_error(
+                StatusCode::FORBIDDEN,
+                "origin not allowed",
+                "origin",
+                "not on the allow-list",
+            );
         };
         headers.extend([
-            (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS")),
-            (header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type")),
+            (
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST, OPTIONS"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type"),
+            ),
             (header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600")),
         ]);
-        let mut response = Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static");
+        let mut response = Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::Empty)
+            .expect("static");
         response.headers_mut().extend(headers);
         response
     }
@@ -113,7 +132,9 @@ impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
                     "body",
                     "nothing was stored",
                 );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
         };
@@ -127,7 +148,10 @@ impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
                     .body(Body::Empty)
                     .expect("location checked by url parser");
             }
-            warnings.push(FieldError::new("redirect", "origin is not on the allow-list; not redirected"));
+            warnings.push(FieldError::new(
+                "redirect",
+                "origin is not on the allow-list; not redirected",
+            ));
         }
         json(
             StatusCode::ACCEPTED,

@@ -14,7 +14,8 @@ async fn main() -> Result<(), Error> {
     let config = env::sdk_config().await;
     let mut rules = SubmissionRules::default();
     if let Some(region) = env::optional("DEFAULT_PHONE_REGION") {
-        rules.default_region = domain::normalize::region(&region).ok_or("DEFAULT_PHONE_REGION is not an ISO region code")?;
+        rules.default_region =
+            domain::normalize::region(&region).ok_or("DEFAULT_PHONE_REGION is not an ISO region code")?;
     }
     let app = Intake {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
@@ -25,5 +26,8 @@ async fn main() -> Result<(), Error> {
         origins: AllowedOrigins::new(env::list("ALLOWED_ORIGINS")),
     };
     let app = &app;
-    lambda_http::run(service_fn(move |req: Request| async move { Ok::<_, Error>(app.handle(req).await) })).await
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Error>(app.handle(req).await)
+    }))
+    .await
 }

@@ -11,12 +11,15 @@ async fn main() -> Result<(), Error> {
     let config = env::sdk_config().await;
     let sweep = Sweep {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
-        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config)).with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?),
+        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
+            .with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?),
         redrive: RedrivePolicy::default(),
     };
     let sweep = &sweep;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-        Ok::<_, Error>(sweep.handle(event.payload).await?)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+            Ok::<_, Error>(sweep.handle(event.payload).await?)
+        },
+    ))
     .await
 }

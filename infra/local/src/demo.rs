@@ -11,7 +11,9 @@ const THANKS: &str = include_str!("../demo/thanks.html");
 
 pub async fn serve(addr: SocketAddr, gateway_url: String) -> std::io::Result<()> {
     let demo_url = format!("http://{addr}");
-    let index = INDEX.replace("{{GATEWAY}}", &gateway_url).replace("{{DEMO}}", &demo_url);
+    let index = INDEX
+        .replace("{{GATEWAY}}", &gateway_url)
+        .replace("{{DEMO}}", &demo_url);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     loop {
         let (stream, _) = listener.accept().await?;
@@ -34,7 +36,9 @@ pub async fn serve(addr: SocketAddr, gateway_url: String) -> std::io::Result<()>
                 }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
         });
     }
 }

@@ -90,7 +90,9 @@ impl Gateway {
                     async move { Ok::<_, std::convert::Infallible>(gateway.handle(req, peer).await) }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
             });
         }
     }
@@ -104,14 +106,22 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_PAYLOAD).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, json!({"message": "Request Entity Too Large"})),
+            Err(_) => {
+                return plain(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    json!({"message": "Request Entity Too Large"}),
+                )
+            }
         };
         let event = http_event(&parts, &body, &route, params, peer);
         match self.invoker.invoke(&route.function, &event).await {
             Ok(answer) => from_lambda(&answer),
             Err(e) => {
                 tracing::error!(function = %route.function, error = %e, "invocation failed");
-                plain(StatusCode::INTERNAL_SERVER_ERROR, json!({"message": "Internal Server Error"}))
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"message": "Internal Server Error"}),
+                )
             }
         }
     }
@@ -215,7 +225,9 @@ fn http_event(
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// A payload-2.0 function answer (or a bare JSON value) → HTTP response.
@@ -230,17 +242,30 @@ fn from_lambda(answer: &Value) -> Response<Full<Bytes>> {
             builder = builder.header(k, v);
         }
     }
-    for (k, values) in answer.get("multiValueHeaders").and_then(Value::as_object).into_iter().flatten() {
+    for (k, values) in answer
+        .get("multiValueHeaders")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         for v in values.as_array().into_iter().flatten().filter_map(Value::as_str) {
             builder = builder.header(k, v);
         }
     }
-    for cookie in answer.get("cookies").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for cookie in answer
+        .get("cookies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         builder = builder.header("set-cookie", cookie);
     }
     let body = answer.get("body").and_then(Value::as_str).unwrap_or_default();
     let bytes = if answer.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
-        base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default()
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap_or_default()
     } else {
         body.as_bytes().to_vec()
     };

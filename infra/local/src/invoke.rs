@@ -37,7 +37,10 @@ impl Invoker {
             .await
             .map_err(|e| InvokeError::Unreachable(e.to_string()))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| InvokeError::Unreachable(e.to_string()))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| InvokeError::Unreachable(e.to_string()))?;
         if !status.is_success() {
             return Err(InvokeError::FunctionError {
                 function: function.to_string(),

@@ -31,7 +31,9 @@ struct Ports {
 
 fn port(var: &str, default: u16) -> Result<u16, Error> {
     match std::env::var(var) {
-        Ok(v) => v.parse().map_err(|_| format!("{var}={v:?} is not a port number").into()),
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("{var}={v:?} is not a port number").into()),
         Err(_) => Ok(default),
     }
 }
@@ -76,7 +78,9 @@ async fn main() -> Result<(), Error> {
     match std::env::args().nth(1).as_deref() {
         Some("up") | None => up().await,
         Some("provision") => {
-            let endpoint = std::env::args().nth(2).unwrap_or_else(|| "http://127.0.0.1:4566".into());
+            let endpoint = std::env::args()
+                .nth(2)
+                .unwrap_or_else(|| "http://127.0.0.1:4566".into());
             let provisioned = provision(&Template::load(&Template::path())?, &endpoint).await?;
             println!("{provisioned:#?}");
             Ok(())
@@ -105,10 +109,16 @@ async fn up() -> Result<(), Error> {
     for function in &template.functions {
         env.extend(provisioned.function_env(function)?);
     }
-    env.insert("ALLOWED_ORIGINS".into(), format!("http://127.0.0.1:{0},http://localhost:{0}", ports.demo));
+    env.insert(
+        "ALLOWED_ORIGINS".into(),
+        format!("http://127.0.0.1:{0},http://localhost:{0}", ports.demo),
+    );
     std::fs::create_dir_all(state_dir())?;
     let env_file = state_dir().join("functions.env");
-    std::fs::write(&env_file, env.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>())?;
+    std::fs::write(
+        &env_file,
+        env.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
+    )?;
     std::fs::write(
         state_dir().join("stack.json"),
         serde_json::to_string_pretty(&serde_json::json!({
@@ -121,7 +131,14 @@ async fn up() -> Result<(), Error> {
     let venv_bin = repo_root().join(".venv/bin");
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
     let mut watch = tokio::process::Command::new("cargo")
-        .args(["lambda", "watch", "--quiet", "--invoke-address", "127.0.0.1", "--invoke-port"])
+        .args([
+            "lambda",
+            "watch",
+            "--quiet",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+        ])
         .arg(ports.lambda.to_string())
         .arg("--env-file")
         .arg(&env_file)
@@ -138,21 +155,41 @@ async fn up() -> Result<(), Error> {
     let invoker = Invoker::new(format!("http://127.0.0.1:{}", ports.lambda));
     let gateway = Gateway::new(&template, invoker.clone());
     let gateway_url = format!("http://127.0.0.1:{}", ports.gateway);
-    let routes: Vec<String> = gateway.routes().iter().map(|r| format!("{} {} -> {}", r.method, r.path, r.function)).collect();
+    let routes: Vec<String> = gateway
+        .routes()
+        .iter()
+        .map(|r| format!("{} {} -> {}", r.method, r.path, r.function))
+        .collect();
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(async move { gateway.serve(SocketAddr::from(([127, 0, 0, 1], ports.gateway))).await.map_err(|e| format!("gateway: {e}")) });
+    tasks.spawn(async move {
+        gateway
+            .serve(SocketAddr::from(([127, 0, 0, 1], ports.gateway)))
+            .await
+            .map_err(|e| format!("gateway: {e}"))
+    });
     let demo_gateway = gateway_url.clone();
     tasks.spawn(async move {
-        local_stack::demo::serve(SocketAddr::from(([127, 0, 0, 1], ports.demo)), demo_gateway).await.map_err(|e| format!("demo: {e}"))
+        local_stack::demo::serve(SocketAddr::from(([127, 0, 0, 1], ports.demo)), demo_gateway)
+            .await
+            .map_err(|e| format!("demo: {e}"))
     });
     let mut deliveries = Vec::new();
     for function in &template.functions {
         for mapping in &function.sqs {
-            deliveries.push(format!("{} -> {} (batch {})", mapping.queue, function.binary, mapping.batch_size));
-            tasks.spawn(runner::run_sqs_mapping(invoker.clone(), provisioned.clone(), function.clone(), mapping.clone()).map_ok());
+            deliveries.push(format!(
+                "{} -> {} (batch {})",
+                mapping.queue, function.binary, mapping.batch_size
+            ));
+            tasks.spawn(
+                runner::run_sqs_mapping(invoker.clone(), provisioned.clone(), function.clone(), mapping.clone())
+                    .map_ok(),
+            );
         }
         for schedule in &function.schedules {
-            deliveries.push(format!("{} -> {} ({})", schedule.name, function.binary, schedule.expression));
+            deliveries.push(format!(
+                "{} -> {} ({})",
+                schedule.name, function.binary, schedule.expression
+            ));
             tasks.spawn(runner::run_schedule(invoker.clone(), function.clone(), schedule.clone()).map_ok());
         }
     }
@@ -185,7 +222,9 @@ async fn up() -> Result<(), Error> {
     tasks.abort_all();
     if let Some(pid) = watch.id() {
         // Stop the whole process group: cargo lambda watch and the functions it started.
-        let _ = std::process::Command::new("kill").args(["-TERM", &format!("-{pid}")]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &format!("-{pid}")])
+            .status();
     }
     let _ = watch.wait().await;
     drop(emulator);

@@ -3,8 +3,8 @@
 
 use crate::template::{Bindings, Function, Table, Template, TemplateError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::BTreeMap;
@@ -85,13 +85,17 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Provisione
     }
     out.bindings.refs.insert("AWS::Region".into(), REGION.into());
     out.bindings.refs.insert("AWS::AccountId".into(), ACCOUNT.into());
-    out.bindings.refs.insert("AWS::URLSuffix".into(), "amazonaws.com".into());
+    out.bindings
+        .refs
+        .insert("AWS::URLSuffix".into(), "amazonaws.com".into());
 
     for table in &template.tables {
         create_table(&dynamo, table).await?;
         let arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", table.logical_id);
         out.tables.insert(table.logical_id.clone(), table.logical_id.clone());
-        out.bindings.refs.insert(table.logical_id.clone(), table.logical_id.clone());
+        out.bindings
+            .refs
+            .insert(table.logical_id.clone(), table.logical_id.clone());
         out.bindings.attrs.insert(format!("{}.Arn", table.logical_id), arn);
     }
 
@@ -107,11 +111,9 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Provisione
             create = create.attributes(QueueAttributeName::MessageRetentionPeriod, v.to_string());
         }
         if let Some((dlq, max)) = &queue.redrive {
-            let dlq_arn = out
-                .bindings
-                .attrs
-                .get(&format!("{dlq}.Arn"))
-                .ok_or_else(|| ProvisionError::Sqs(format!("{}: dead-letter queue {dlq} not declared", queue.logical_id)))?;
+            let dlq_arn = out.bindings.attrs.get(&format!("{dlq}.Arn")).ok_or_else(|| {
+                ProvisionError::Sqs(format!("{}: dead-letter queue {dlq} not declared", queue.logical_id))
+            })?;
             let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max});
             create = create.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
         }
@@ -125,10 +127,15 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Provisione
         out.queue_urls.insert(queue.logical_id.clone(), url.clone());
         out.bindings.refs.insert(queue.logical_id.clone(), url);
         out.bindings.attrs.insert(format!("{}.Arn", queue.logical_id), arn);
-        out.bindings.attrs.insert(format!("{}.QueueName", queue.logical_id), queue.logical_id.clone());
+        out.bindings
+            .attrs
+            .insert(format!("{}.QueueName", queue.logical_id), queue.logical_id.clone());
     }
     // Resources that have no local counterpart still need a value for !Ref/!Sub.
-    out.bindings.refs.entry("HttpApi".into()).or_insert_with(|| "local".into());
+    out.bindings
+        .refs
+        .entry("HttpApi".into())
+        .or_insert_with(|| "local".into());
     Ok(out)
 }
 

@@ -16,7 +16,10 @@ pub struct UnsupportedSchedule(pub String);
 /// `rate(5 minutes)` → 300 s.
 pub fn rate_interval(expression: &str) -> Result<Duration, UnsupportedSchedule> {
     let unsupported = || UnsupportedSchedule(expression.to_string());
-    let inner = expression.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')).ok_or_else(unsupported)?;
+    let inner = expression
+        .strip_prefix("rate(")
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(unsupported)?;
     let (n, unit) = inner.trim().split_once(' ').ok_or_else(unsupported)?;
     let n: u64 = n.parse().map_err(|_| unsupported())?;
     let seconds = match unit.trim() {
@@ -142,7 +145,10 @@ pub async fn deliver_once(
         Ok(_) => HashSet::new(),
         Err(e) => {
             tracing::warn!(function = %function.binary, error = %e, "batch failed; every message will be retried");
-            messages.iter().filter_map(|m| m.message_id().map(str::to_string)).collect()
+            messages
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_string))
+                .collect()
         }
     };
     for m in &messages {
@@ -171,7 +177,11 @@ pub async fn queue_depths(provisioned: &Provisioned) -> Vec<(String, String)> {
             .send()
             .await
             .ok()
-            .and_then(|a| a.attributes().and_then(|m| m.get(&QueueAttributeName::ApproximateNumberOfMessages)).cloned())
+            .and_then(|a| {
+                a.attributes()
+                    .and_then(|m| m.get(&QueueAttributeName::ApproximateNumberOfMessages))
+                    .cloned()
+            })
             .unwrap_or_else(|| "?".into());
         out.push((id.clone(), depth));
     }

@@ -190,13 +190,18 @@ impl Template {
             .and_then(Value::as_mapping)
             .ok_or_else(|| unsupported("template has no Resources"))?;
         for (id, resource) in resources {
-            let id = id.as_str().ok_or_else(|| unsupported("non-string logical id"))?.to_string();
+            let id = id
+                .as_str()
+                .ok_or_else(|| unsupported("non-string logical id"))?
+                .to_string();
             let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
             match str_at(resource, "Type") {
                 Some("AWS::DynamoDB::Table") => template.tables.push(parse_table(id, &props)?),
                 Some("AWS::SQS::Queue") => template.queues.push(parse_queue(id, &props)),
                 Some("AWS::Serverless::Function") => {
-                    template.functions.push(parse_function(id, resource, &props, &global_env, global_timeout)?)
+                    template
+                        .functions
+                        .push(parse_function(id, resource, &props, &global_env, global_timeout)?)
                 }
                 _ => {}
             }
@@ -290,7 +295,11 @@ fn parse_function(
         .ok_or_else(|| unsupported(format!("{id}: Metadata.BuildProperties.Binary missing")))?
         .to_string();
     let mut env = global_env.clone();
-    if let Some(vars) = props.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping) {
+    if let Some(vars) = props
+        .get("Environment")
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_mapping)
+    {
         for (k, v) in vars {
             if let Some(k) = k.as_str() {
                 env.insert(k.to_string(), v.clone());
@@ -332,7 +341,11 @@ fn parse_function(
                     .ok_or_else(|| unsupported(format!("{id}: schedule without expression")))?
                     .to_string(),
             }),
-            other => return Err(unsupported(format!("{id}.{name}: event type {other:?} is not emulated locally"))),
+            other => {
+                return Err(unsupported(format!(
+                    "{id}.{name}: event type {other:?} is not emulated locally"
+                )))
+            }
         }
     }
     Ok(function)
@@ -383,7 +396,10 @@ impl Bindings {
             Value::Tagged(t) if t.tag == "Sub" => {
                 let mut text = t.value.as_str().unwrap_or_default().to_string();
                 while let Some(start) = text.find("${") {
-                    let end = text[start..].find('}').map(|e| start + e).ok_or_else(|| unsupported("unclosed ${ in !Sub"))?;
+                    let end = text[start..]
+                        .find('}')
+                        .map(|e| start + e)
+                        .ok_or_else(|| unsupported("unclosed ${ in !Sub"))?;
                     let name = &text[start + 2..end];
                     let value = self
                         .attrs
@@ -421,7 +437,10 @@ mod tests {
         assert_eq!(queue.redrive, Some(("CaptureDLQ".to_string(), 5)));
         let intake = t.function("IntakeFunction").unwrap();
         assert_eq!(intake.binary, "intake");
-        assert!(intake.routes.contains(&Route { method: "POST".into(), path: "/v1/leads".into() }));
+        assert!(intake.routes.contains(&Route {
+            method: "POST".into(),
+            path: "/v1/leads".into()
+        }));
         assert!(intake.env.contains_key("TABLE_NAME"));
     }
 

@@ -59,7 +59,14 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
 fn touch_item(touch: &Touchpoint) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(touch).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.insert(PK.into(), s(lead_pk(&touch.lead_id)));
-    item.insert(SK.into(), s(format!("{TOUCH_SK_PREFIX}{}#{}", timestamp(touch.occurred_at), touch.id)));
+    item.insert(
+        SK.into(),
+        s(format!(
+            "{TOUCH_SK_PREFIX}{}#{}",
+            timestamp(touch.occurred_at),
+            touch.id
+        )),
+    );
     Ok(item)
 }
 
@@ -68,7 +75,9 @@ fn put(table: &str, item: Item, only_if_new: bool) -> Result<TransactWriteItem, 
     if only_if_new {
         put = put.condition_expression("attribute_not_exists(pk)");
     }
-    Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(unavailable)?)
+        .build())
 }
 
 impl LeadStore for DynamoStore {
@@ -179,7 +188,12 @@ impl LeadStore for DynamoStore {
         Ok(items)
     }
 
-    async fn stuck_in_received(&self, cutoff: DateTime<Utc>, max_redrives: u32, limit: usize) -> Result<Vec<LeadId>, StoreError> {
+    async fn stuck_in_received(
+        &self,
+        cutoff: DateTime<Utc>,
+        max_redrives: u32,
+        limit: usize,
+    ) -> Result<Vec<LeadId>, StoreError> {
         let mut found: Vec<(String, LeadId)> = Vec::new();
         for shard in 0..OUTBOX_SHARDS {
             let out = self
@@ -197,8 +211,16 @@ impl LeadStore for DynamoStore {
                 .await
                 .map_err(unavailable)?;
             for item in out.items() {
-                let sort = item.get(GSI1_SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()).and_then(|id| LeadId::parse(id)) {
+                let sort = item
+                    .get(GSI1_SK)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(id) = item
+                    .get("id")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|id| LeadId::parse(id))
+                {
                     found.push((sort, id));
                 }
             }

@@ -22,7 +22,13 @@ pub fn optional(name: &str) -> Option<String> {
 /// Comma-separated list, blanks dropped.
 pub fn list(name: &str) -> Vec<String> {
     optional(name)
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -69,7 +69,12 @@ pub async fn capture<S: LeadStore, B: MessageBus>(
         CreateOutcome::Created => {}
     }
     let publish_error = if lead.stage == Stage::Received {
-        let envelope = Envelope::new(Message::LeadCaptured { lead_id: lead.id.clone() }, now);
+        let envelope = Envelope::new(
+            Message::LeadCaptured {
+                lead_id: lead.id.clone(),
+            },
+            now,
+        );
         bus.publish(&envelope).await.err().map(|e| e.to_string())
     } else {
         None
@@ -136,7 +141,12 @@ pub async fn redrive_stuck<S: LeadStore, B: MessageBus>(
         ..RedriveReport::default()
     };
     for lead_id in stuck {
-        let envelope = Envelope::new(Message::LeadCaptured { lead_id: lead_id.clone() }, now);
+        let envelope = Envelope::new(
+            Message::LeadCaptured {
+                lead_id: lead_id.clone(),
+            },
+            now,
+        );
         match bus.publish(&envelope).await {
             Ok(()) => {
                 store.record_redrive(&lead_id).await?;

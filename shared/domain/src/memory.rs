@@ -39,7 +39,11 @@ impl LeadStore for InMemoryStore {
         }
         state.leads.insert(lead.id.clone(), lead.clone());
         if let Some(touch) = first_touch {
-            state.touchpoints.entry(lead.id.clone()).or_default().push(touch.clone());
+            state
+                .touchpoints
+                .entry(lead.id.clone())
+                .or_default()
+                .push(touch.clone());
         }
         Ok(CreateOutcome::Created)
     }
@@ -53,10 +57,22 @@ impl LeadStore for InMemoryStore {
     }
 
     async fn touchpoints(&self, id: &LeadId) -> Result<Vec<Touchpoint>, StoreError> {
-        Ok(self.state.lock().unwrap().touchpoints.get(id).cloned().unwrap_or_default())
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .touchpoints
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
     }
 
-    async fn stuck_in_received(&self, cutoff: DateTime<Utc>, max_redrives: u32, limit: usize) -> Result<Vec<LeadId>, StoreError> {
+    async fn stuck_in_received(
+        &self,
+        cutoff: DateTime<Utc>,
+        max_redrives: u32,
+        limit: usize,
+    ) -> Result<Vec<LeadId>, StoreError> {
         let state = self.state.lock().unwrap();
         Ok(state
             .leads

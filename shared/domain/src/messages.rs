@@ -76,8 +76,7 @@ impl Envelope {
     }
 
     pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
-        let value: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
         match value.get("v").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
             Some(v) => return Err(EnvelopeError::UnsupportedVersion(v)),
@@ -95,7 +94,12 @@ mod tests {
     fn round_trip_and_wire_shape() {
         let at = "2026-11-22T08:00:00Z".parse().unwrap();
         let lead_id = LeadId::parse("01JD0000000000000000000000").unwrap();
-        let env = Envelope::new(Message::LeadCaptured { lead_id: lead_id.clone() }, at);
+        let env = Envelope::new(
+            Message::LeadCaptured {
+                lead_id: lead_id.clone(),
+            },
+            at,
+        );
         let json = env.to_json();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["v"], 1);
@@ -112,6 +116,9 @@ mod tests {
             Err(EnvelopeError::UnsupportedVersion(2))
         );
         assert!(matches!(Envelope::from_json("nope"), Err(EnvelopeError::NotJson(_))));
-        assert!(matches!(Envelope::from_json(r#"{"v":1,"type":"x"}"#), Err(EnvelopeError::Malformed(_))));
+        assert!(matches!(
+            Envelope::from_json(r#"{"v":1,"type":"x"}"#),
+            Err(EnvelopeError::Malformed(_))
+        ));
     }
 }

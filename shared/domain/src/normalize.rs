@@ -58,8 +58,7 @@ pub fn phone_e164(input: &str, default_region: Country) -> Result<String, Contac
     } else {
         digits
     };
-    let parsed =
-        phonenumber::parse(Some(default_region), &candidate).map_err(|_| ContactError::InvalidPhone)?;
+    let parsed = phonenumber::parse(Some(default_region), &candidate).map_err(|_| ContactError::InvalidPhone)?;
     if !phonenumber::is_valid(&parsed) {
         return Err(ContactError::InvalidPhone);
     }
@@ -77,8 +76,7 @@ pub fn email(input: &str) -> Result<String, ContactError> {
     if value.is_empty() {
         return Err(ContactError::Empty);
     }
-    let parsed =
-        email_address::EmailAddress::from_str(&value).map_err(|_| ContactError::InvalidEmail)?;
+    let parsed = email_address::EmailAddress::from_str(&value).map_err(|_| ContactError::InvalidEmail)?;
     let domain = parsed.domain();
     let dotted = domain.contains('.')
         && domain
@@ -155,7 +153,16 @@ mod tests {
 
     #[test]
     fn malformed_phones_are_rejected_with_a_reason() {
-        for bad in ["12345", "1380013800", "138001380001", "abc", "138-0013-800x", "+", "++8613800138000", "00000000000"] {
+        for bad in [
+            "12345",
+            "1380013800",
+            "138001380001",
+            "abc",
+            "138-0013-800x",
+            "+",
+            "++8613800138000",
+            "00000000000",
+        ] {
             assert_eq!(phone_e164(bad, CN), Err(ContactError::InvalidPhone), "{bad:?}");
         }
         assert_eq!(phone_e164("  - ", CN), Err(ContactError::Empty));
@@ -163,9 +170,21 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
-        assert_eq!(email("  Zhang.San@Example.COM ").as_deref(), Ok("zhang.san@example.com"));
+        assert_eq!(
+            email("  Zhang.San@Example.COM ").as_deref(),
+            Ok("zhang.san@example.com")
+        );
         assert_eq!(email("ｚｓ＠ｅｘａｍｐｌｅ．ｃｎ").as_deref(), Ok("zs@example.cn"));
-        for bad in ["zhang", "a@b", "a@@b.com", "a b@c.com", "@x.com", "a@.com", "a@x..com", "user@localhost"] {
+        for bad in [
+            "zhang",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@x.com",
+            "a@.com",
+            "a@x..com",
+            "user@localhost",
+        ] {
             assert_eq!(email(bad), Err(ContactError::InvalidEmail), "{bad:?}");
         }
         assert_eq!(email("   "), Err(ContactError::Empty));

@@ -93,8 +93,7 @@ impl RawSubmission {
             return Err(DecodeError::Empty);
         }
         let text = std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
         let serde_json::Value::Object(map) = value else {
             return Err(DecodeError::NotAnObject);
         };
@@ -124,9 +123,11 @@ impl RawSubmission {
             return Err(DecodeError::Empty);
         }
         std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(body).map_err(|_| DecodeError::Form)?;
-        if pairs.iter().any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}')) {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| DecodeError::Form)?;
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+        {
             // Percent-encoded bytes that are not UTF-8 decode to U+FFFD: refuse rather than store mojibake.
             return Err(DecodeError::NotUtf8);
         }
@@ -137,6 +138,9 @@ impl RawSubmission {
         self.values.get(field).map(String::as_str)
     }
 }
+
+/// Normalises one kind of contact value in a default region.
+type ContactCheck = fn(&str, Country) -> Result<String, ContactError>;
 
 /// Tunables of validation; defaults match DOMAIN.md (China first).
 #[derive(Debug, Clone)]
@@ -195,13 +199,15 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
     };
     let mut unusable = BTreeMap::new();
     let mut contact_errors = Vec::new();
-    let checks: [(&str, fn(&str, Country) -> Result<String, ContactError>); 3] = [
+    let checks: [(&str, ContactCheck); 3] = [
         ("phone", normalize::phone_e164),
         ("email", |v, _| normalize::email(v)),
         ("wechat", normalize::wechat),
     ];
     for (field, check) in checks {
-        let Some(value) = text(field, &mut errors) else { continue };
+        let Some(value) = text(field, &mut errors) else {
+            continue;
+        };
         match check(&value, rules.default_region) {
             Ok(normalised) => match field {
                 "phone" => contact.phone = Some(normalised),
@@ -263,7 +269,11 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
         landing_page: text("landing_page", &mut errors),
     };
 
-    let consent = match text("consent", &mut errors).as_deref().map(str::to_lowercase).as_deref() {
+    let consent = match text("consent", &mut errors)
+        .as_deref()
+        .map(str::to_lowercase)
+        .as_deref()
+    {
         None | Some("false" | "0" | "off" | "no" | "n" | "否") => false,
         Some("true" | "1" | "on" | "yes" | "y" | "是" | "同意") => true,
         Some(_) => {
@@ -320,7 +330,10 @@ fn extra_fields(raw: &RawSubmission, errors: &mut FieldErrors) -> BTreeMap<Strin
             continue;
         }
         if key.chars().count() > MAX_EXTRA_KEY {
-            errors.push(truncate(key, MAX_EXTRA_KEY), format!("custom field names must be at most {MAX_EXTRA_KEY} characters"));
+            errors.push(
+                truncate(key, MAX_EXTRA_KEY),
+                format!("custom field names must be at most {MAX_EXTRA_KEY} characters"),
+            );
         } else if value.chars().count() > MAX_EXTRA_VALUE {
             errors.push(key.clone(), format!("must be at most {MAX_EXTRA_VALUE} characters"));
         } else if let Some(v) = normalize::text(value) {
@@ -328,7 +341,13 @@ fn extra_fields(raw: &RawSubmission, errors: &mut FieldErrors) -> BTreeMap<Strin
         }
     }
     if extra.len() > MAX_EXTRA_FIELDS {
-        errors.push("body", format!("at most {MAX_EXTRA_FIELDS} custom fields are accepted, got {}", extra.len()));
+        errors.push(
+            "body",
+            format!(
+                "at most {MAX_EXTRA_FIELDS} custom fields are accepted, got {}",
+                extra.len()
+            ),
+        );
     }
     extra
 }
@@ -342,7 +361,10 @@ mod tests {
     use super::*;
 
     fn valid(pairs: &[(&str, &str)]) -> Result<Submission, FieldErrors> {
-        validate(&RawSubmission::from_pairs(pairs.iter().copied()), &SubmissionRules::default())
+        validate(
+            &RawSubmission::from_pairs(pairs.iter().copied()),
+            &SubmissionRules::default(),
+        )
     }
 
     fn fields(err: FieldErrors) -> Vec<String> {
@@ -376,13 +398,17 @@ mod tests {
 
     #[test]
     fn table_of_rejections() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
             (&[("name", "x")], &["contact"]),
             (&[("phone", "12345")], &["phone"]),
             (&[("phone", "12345"), ("email", "nope")], &["phone", "email"]),
             (&[("email", "a@b.com"), ("consent", "maybe")], &["consent"]),
             (&[("email", "a@b.com"), ("channel", "渠道!")], &["channel"]),
-            (&[("email", "a@b.com"), ("submission_id", "has space")], &["submission_id"]),
+            (
+                &[("email", "a@b.com"), ("submission_id", "has space")],
+                &["submission_id"],
+            ),
         ];
         for (input, expected) in cases {
             let err = valid(input).expect_err(&format!("{input:?} should fail"));
@@ -401,7 +427,10 @@ mod tests {
     fn a_bad_phone_beside_a_good_email_is_kept_as_a_warning() {
         let s = valid(&[("phone", "12345"), ("email", "a@b.com")]).unwrap();
         assert_eq!(s.unusable.get("phone").map(String::as_str), Some("12345"));
-        assert_eq!(s.warnings, vec![FieldError::new("phone", "is not a valid phone number")]);
+        assert_eq!(
+            s.warnings,
+            vec![FieldError::new("phone", "is not a valid phone number")]
+        );
     }
 
     #[test]
@@ -413,7 +442,8 @@ mod tests {
 
     #[test]
     fn json_decoding_coerces_scalars_and_flags_structures() {
-        let raw = RawSubmission::from_json(br#"{"phone": 13800138000, "consent": true, "utm": {"a":1}, "city": null}"#).unwrap();
+        let raw = RawSubmission::from_json(br#"{"phone": 13800138000, "consent": true, "utm": {"a":1}, "city": null}"#)
+            .unwrap();
         assert_eq!(raw.get("phone"), Some("13800138000"));
         assert_eq!(raw.get("consent"), Some("true"));
         assert_eq!(raw.get("city"), None);
@@ -429,20 +459,26 @@ mod tests {
         assert_eq!(RawSubmission::from_json(b"{\"a\":\"\xff\"}"), Err(DecodeError::NotUtf8));
         assert_eq!(RawSubmission::from_form(b"name=%FF"), Err(DecodeError::NotUtf8));
         let deep = "[".repeat(500);
-        assert!(matches!(RawSubmission::from_json(deep.as_bytes()), Err(DecodeError::Json(_))));
+        assert!(matches!(
+            RawSubmission::from_json(deep.as_bytes()),
+            Err(DecodeError::Json(_))
+        ));
     }
 
     #[test]
     fn form_decoding_keeps_the_first_of_repeated_names() {
-        let raw = RawSubmission::from_form("name=%E5%BC%A0%E4%B8%89&phone=138+0013+8000&name=other".as_bytes()).unwrap();
+        let raw =
+            RawSubmission::from_form("name=%E5%BC%A0%E4%B8%89&phone=138+0013+8000&name=other".as_bytes()).unwrap();
         assert_eq!(raw.get("name"), Some("张三"));
         assert_eq!(raw.get("phone"), Some("138 0013 8000"));
     }
 
     #[test]
     fn too_many_custom_fields() {
-        let pairs: Vec<(String, String)> =
-            (0..=MAX_EXTRA_FIELDS).map(|i| (format!("q{i}"), "v".to_string())).chain([("email".into(), "a@b.com".into())]).collect();
+        let pairs: Vec<(String, String)> = (0..=MAX_EXTRA_FIELDS)
+            .map(|i| (format!("q{i}"), "v".to_string()))
+            .chain([("email".into(), "a@b.com".into())])
+            .collect();
         let err = validate(&RawSubmission::from_pairs(pairs), &SubmissionRules::default()).unwrap_err();
         assert_eq!(fields(err), ["body"]);
     }

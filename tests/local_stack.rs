@@ -1,0 +1,187 @@
+//! The local runner does what AWS does between services, faithfully enough to trust:
+//! resources as the template declares them, SQS event source mapping semantics
+//! (partial batch failures, retries, dead-lettering) and API Gateway v2 events.
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use leadflow_tests::{FakeFunctions, Stack};
+use local_stack::gateway::Gateway;
+use local_stack::invoke::Invoker;
+use local_stack::moto::{free_port, MotoServer};
+use local_stack::provision::{provision, sdk_config};
+use local_stack::runner::deliver_once;
+use local_stack::template::Template;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_emulator_holds_exactly_what_the_template_declares() {
+    let stack = Stack::start().await;
+    let template = Template::load(&Template::path()).unwrap();
+
+    let tables = stack.dynamo.list_tables().send().await.unwrap().table_names.unwrap_or_default();
+    let declared: Vec<String> = template.tables.iter().map(|t| t.logical_id.clone()).collect();
+    assert_eq!(tables, declared);
+    let described = stack.dynamo.describe_table().table_name(stack.table()).send().await.unwrap();
+    let gsis: Vec<String> = described
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| g.index_name().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(gsis, ["gsi1"]);
+    let ttl = stack.dynamo.describe_time_to_live().table_name(stack.table()).send().await.unwrap();
+    assert_eq!(ttl.time_to_live_description().and_then(|t| t.attribute_name()), Some("expires_at"));
+
+    let mut queues: Vec<String> = stack
+        .sqs
+        .list_queues()
+        .send()
+        .await
+        .unwrap()
+        .queue_urls
+        .unwrap_or_default()
+        .iter()
+        .map(|u| u.rsplit('/').next().unwrap().to_string())
+        .collect();
+    queues.sort();
+    let mut declared: Vec<String> = template.queues.iter().map(|q| q.logical_id.clone()).collect();
+    declared.sort();
+    assert_eq!(queues, declared);
+    let attrs = stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(stack.queue("CaptureQueue"))
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    let redrive: Value = serde_json::from_str(&attrs[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(":CaptureDLQ"));
+    assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), "5");
+    assert_eq!(attrs[&QueueAttributeName::VisibilityTimeout], "60");
+}
+
+const SHORT_TEMPLATE: &str = r#"
+Resources:
+  WorkQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 1
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt WorkDLQ.Arn
+        maxReceiveCount: 2
+  WorkDLQ:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties:
+        Binary: worker
+    Properties:
+      Events:
+        Work:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt WorkQueue.Arn
+            BatchSize: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+"#;
+
+#[tokio::test]
+async fn sqs_delivery_honours_partial_batch_failures_and_dead_letters_poison() {
+    let moto = MotoServer::start(None, true).unwrap();
+    let template = Template::parse(SHORT_TEMPLATE).unwrap();
+    let provisioned = provision(&template, &moto.endpoint()).await.unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint()));
+    let queue = provisioned.queue_url("WorkQueue").to_string();
+    for body in ["good-1", "poison", "good-2"] {
+        sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
+    }
+    // The fake consumer fails only the poison message, reporting it by message id.
+    let functions = FakeFunctions::start(|_, event| {
+        let failures: Vec<Value> = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["body"] == "poison")
+            .map(|r| json!({"itemIdentifier": r["messageId"]}))
+            .collect();
+        (200, json!({ "batchItemFailures": failures }))
+    })
+    .await;
+    let invoker = Invoker::new(&functions.url);
+    let function = template.function("Worker").unwrap().clone();
+    let mapping = function.sqs[0].clone();
+    let arn = "arn:aws:sqs:us-east-1:123456789012:WorkQueue";
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        deliver_once(&sqs, &invoker, &queue, arn, &function, &mapping).await.unwrap();
+        let dlq = sqs
+            .receive_message()
+            .queue_url(provisioned.queue_url("WorkDLQ"))
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if let Some(dead) = dlq.first() {
+            assert_eq!(dead.body(), Some("poison"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "poison never reached the DLQ");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let delivered: Vec<String> = functions
+        .calls()
+        .iter()
+        .flat_map(|(_, e)| e["Records"].as_array().unwrap().iter().map(|r| r["body"].as_str().unwrap().to_string()).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(delivered.iter().filter(|b| *b == "good-1").count(), 1, "a success is deleted, never redelivered");
+    assert_eq!(delivered.iter().filter(|b| *b == "good-2").count(), 1);
+    assert_eq!(delivered.iter().filter(|b| *b == "poison").count(), 2, "retried up to maxReceiveCount, then dead-lettered");
+    let first = &functions.calls()[0].1["Records"][0];
+    assert_eq!(first["eventSource"], "aws:sqs");
+    assert_eq!(first["eventSourceARN"], arn);
+    assert!(first["receiptHandle"].is_string() && first["attributes"]["ApproximateReceiveCount"].is_string());
+}
+
+#[tokio::test]
+async fn the_gateway_sends_api_gateway_v2_events_and_returns_the_functions_answer() {
+    let functions = FakeFunctions::start(|function, event| {
+        (200, json!({"statusCode": 201, "headers": {"x-function": function}, "body": event.to_string(), "isBase64Encoded": false}))
+    })
+    .await;
+    let template = Template::load(&Template::path()).unwrap();
+    let gateway = Gateway::new(&template, Invoker::new(&functions.url));
+    let port = free_port();
+    tokio::spawn(gateway.serve(([127, 0, 0, 1], port).into()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = reqwest::Client::new();
+
+    let response = client
+        .post(format!("http://127.0.0.1:{port}/v1/leads?utm_source=a&utm_source=b"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", "a=1; b=2")
+        .body("name=%E5%BC%A0&phone=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["x-function"], "intake");
+    let event: Value = response.json().await.unwrap();
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "POST /v1/leads");
+    assert_eq!(event["rawPath"], "/v1/leads");
+    assert_eq!(event["queryStringParameters"]["utm_source"], "a,b");
+    assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
+    assert_eq!(event["isBase64Encoded"], true, "form bodies arrive base64-encoded, as from API Gateway");
+    assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(event["requestContext"]["stage"], "$default");
+
+    let missing = client.get(format!("http://127.0.0.1:{port}/v1/nothing")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
