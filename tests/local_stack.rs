@@ -18,10 +18,23 @@ async fn the_emulator_holds_exactly_what_the_template_declares() {
     let stack = Stack::start().await;
     let template = Template::load(&Template::path()).unwrap();
 
-    let tables = stack.dynamo.list_tables().send().await.unwrap().table_names.unwrap_or_default();
+    let tables = stack
+        .dynamo
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names
+        .unwrap_or_default();
     let declared: Vec<String> = template.tables.iter().map(|t| t.logical_id.clone()).collect();
     assert_eq!(tables, declared);
-    let described = stack.dynamo.describe_table().table_name(stack.table()).send().await.unwrap();
+    let described = stack
+        .dynamo
+        .describe_table()
+        .table_name(stack.table())
+        .send()
+        .await
+        .unwrap();
     let gsis: Vec<String> = described
         .table()
         .unwrap()
@@ -30,8 +43,17 @@ async fn the_emulator_holds_exactly_what_the_template_declares() {
         .map(|g| g.index_name().unwrap_or_default().to_string())
         .collect();
     assert_eq!(gsis, ["gsi1"]);
-    let ttl = stack.dynamo.describe_time_to_live().table_name(stack.table()).send().await.unwrap();
-    assert_eq!(ttl.time_to_live_description().and_then(|t| t.attribute_name()), Some("expires_at"));
+    let ttl = stack
+        .dynamo
+        .describe_time_to_live()
+        .table_name(stack.table())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().and_then(|t| t.attribute_name()),
+        Some("expires_at")
+    );
 
     let mut queues: Vec<String> = stack
         .sqs
@@ -58,7 +80,10 @@ async fn the_emulator_holds_exactly_what_the_template_declares() {
         .unwrap();
     let attrs = attrs.attributes().unwrap();
     let redrive: Value = serde_json::from_str(&attrs[&QueueAttributeName::RedrivePolicy]).unwrap();
-    assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(":CaptureDLQ"));
+    assert!(redrive["deadLetterTargetArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":CaptureDLQ"));
     assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), "5");
     assert_eq!(attrs[&QueueAttributeName::VisibilityTimeout], "60");
 }
@@ -97,7 +122,12 @@ async fn sqs_delivery_honours_partial_batch_failures_and_dead_letters_poison() {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint()));
     let queue = provisioned.queue_url("WorkQueue").to_string();
     for body in ["good-1", "poison", "good-2"] {
-        sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
     }
     // The fake consumer fails only the poison message, reporting it by message id.
     let functions = FakeFunctions::start(|_, event| {
@@ -118,7 +148,9 @@ async fn sqs_delivery_honours_partial_batch_failures_and_dead_letters_poison() {
 
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        deliver_once(&sqs, &invoker, &queue, arn, &function, &mapping).await.unwrap();
+        deliver_once(&sqs, &invoker, &queue, arn, &function, &mapping)
+            .await
+            .unwrap();
         let dlq = sqs
             .receive_message()
             .queue_url(provisioned.queue_url("WorkDLQ"))
@@ -138,11 +170,26 @@ async fn sqs_delivery_honours_partial_batch_failures_and_dead_letters_poison() {
     let delivered: Vec<String> = functions
         .calls()
         .iter()
-        .flat_map(|(_, e)| e["Records"].as_array().unwrap().iter().map(|r| r["body"].as_str().unwrap().to_string()).collect::<Vec<_>>())
+        .flat_map(|(_, e)| {
+            e["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["body"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
         .collect();
-    assert_eq!(delivered.iter().filter(|b| *b == "good-1").count(), 1, "a success is deleted, never redelivered");
+    assert_eq!(
+        delivered.iter().filter(|b| *b == "good-1").count(),
+        1,
+        "a success is deleted, never redelivered"
+    );
     assert_eq!(delivered.iter().filter(|b| *b == "good-2").count(), 1);
-    assert_eq!(delivered.iter().filter(|b| *b == "poison").count(), 2, "retried up to maxReceiveCount, then dead-lettered");
+    assert_eq!(
+        delivered.iter().filter(|b| *b == "poison").count(),
+        2,
+        "retried up to maxReceiveCount, then dead-lettered"
+    );
     let first = &functions.calls()[0].1["Records"][0];
     assert_eq!(first["eventSource"], "aws:sqs");
     assert_eq!(first["eventSourceARN"], arn);
@@ -178,10 +225,17 @@ async fn the_gateway_sends_api_gateway_v2_events_and_returns_the_functions_answe
     assert_eq!(event["rawPath"], "/v1/leads");
     assert_eq!(event["queryStringParameters"]["utm_source"], "a,b");
     assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
-    assert_eq!(event["isBase64Encoded"], true, "form bodies arrive base64-encoded, as from API Gateway");
+    assert_eq!(
+        event["isBase64Encoded"], true,
+        "form bodies arrive base64-encoded, as from API Gateway"
+    );
     assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
     assert_eq!(event["requestContext"]["stage"], "$default");
 
-    let missing = client.get(format!("http://127.0.0.1:{port}/v1/nothing")).send().await.unwrap();
+    let missing = client
+        .get(format!("http://127.0.0.1:{port}/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }

@@ -166,7 +166,9 @@ impl FakeFunctions {
         let recorded = calls.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let respond = respond.clone();
                 let recorded = recorded.clone();
                 tokio::spawn(async move {
@@ -175,7 +177,12 @@ impl FakeFunctions {
                         let recorded = recorded.clone();
                         async move {
                             let function = req.uri().path().split('/').nth(3).unwrap_or_default().to_string();
-                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
                             let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                             recorded.lock().unwrap().push((function.clone(), event.clone()));
                             let (status, answer) = respond(&function, &event);
@@ -188,7 +195,9 @@ impl FakeFunctions {
                         }
                     });
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
                 });
             }
         });
