@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the README's run command works: starts `make dev`, posts a lead through the
-# gateway, checks it reached the table and the queue, then stops the stack with Ctrl-C
+# gateway, checks it was stored, qualified by dedup-score and queued for assignment, then stops the stack with Ctrl-C
 # (SIGINT) and checks that nothing is left listening. Bounded: gives up after 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +12,15 @@ export LEADFLOW_LAMBDA_PORT=${LEADFLOW_LAMBDA_PORT:-19000}
 gateway="http://127.0.0.1:$LEADFLOW_GATEWAY_PORT"
 log=$(mktemp)
 
+# Job control: `make dev` gets its own process group, and SIGINT to that group is what a
+# terminal's Ctrl-C sends (without it, background jobs of a script ignore SIGINT).
+set -m
 make dev >"$log" 2>&1 &
 dev_pid=$!
+set +m
+interrupt() { kill -INT -- "-$dev_pid" 2>/dev/null || true; }
 cleanup() {
-  kill -INT "$dev_pid" 2>/dev/null || true
+  interrupt
   wait "$dev_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -41,12 +46,17 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$gateway/v1
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://127.0.0.1:$LEADFLOW_DEMO_PORT/")
 [ "$code" = 200 ] || fail "demo page answered $code"
 
-peek=$(cargo run -q -p local-stack -- peek)
+# The runner delivers lead.captured to dedup-score, which qualifies the lead and sends
+# lead.ready (nothing consumes the ready queue yet).
+until peek=$(cargo run -q -p local-stack -- peek) && grep -q "LEAD#$lead_id .*aql" <<<"$peek" && grep -q "queue ReadyQueue: 1 messages" <<<"$peek"; do
+  [ $SECONDS -lt $deadline ] || { echo "$peek"; fail "lead not qualified (stage aql + lead.ready) in time"; }
+  sleep 3
+done
 echo "$peek"
-grep -q "LEAD#$lead_id .*received" <<<"$peek" || fail "lead not in the table"
-grep -q "queue CaptureQueue: 1 messages" <<<"$peek" || fail "lead.captured not on the queue"
+grep -q "queue CaptureQueue: 0 messages" <<<"$peek" || fail "capture queue not drained"
+grep -q "queue CaptureDLQ: 0 messages" <<<"$peek" || fail "something was dead-lettered"
 
-kill -INT "$dev_pid"
+interrupt
 wait "$dev_pid" || true
 trap - EXIT
 for port in $LEADFLOW_GATEWAY_PORT $LEADFLOW_DEMO_PORT $LEADFLOW_EMULATOR_PORT $LEADFLOW_LAMBDA_PORT; do

@@ -214,3 +214,91 @@ impl Drop for FakeFunctions {
         self.task.abort();
     }
 }
+
+impl Stack {
+    /// The bus as the functions have it: both queues.
+    pub fn full_bus(&self) -> leadflow_aws::SqsBus {
+        self.bus()
+            .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
+    }
+
+    /// Receives one batch from a queue as Lambda's event source mapping would and hands it
+    /// to `handle`; deletes what succeeded, leaves failures to reappear. Returns
+    /// (received, failed).
+    pub async fn deliver<F, Fut>(&self, logical_id: &str, handle: F) -> (usize, usize)
+    where
+        F: FnOnce(aws_lambda_events::sqs::SqsEvent) -> Fut,
+        Fut: std::future::Future<Output = aws_lambda_events::sqs::SqsBatchResponse>,
+    {
+        self.deliver_with_visibility(logical_id, None, handle).await
+    }
+
+    /// As [`Stack::deliver`], with failures reappearing after `visibility` seconds instead
+    /// of the queue's timeout (to test retries without waiting a minute each).
+    pub async fn deliver_with_visibility<F, Fut>(
+        &self,
+        logical_id: &str,
+        visibility: Option<i32>,
+        handle: F,
+    ) -> (usize, usize)
+    where
+        F: FnOnce(aws_lambda_events::sqs::SqsEvent) -> Fut,
+        Fut: std::future::Future<Output = aws_lambda_events::sqs::SqsBatchResponse>,
+    {
+        let got = self
+            .sqs
+            .receive_message()
+            .queue_url(self.queue(logical_id))
+            .set_visibility_timeout(visibility)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return (0, 0);
+        }
+        let arn = format!("arn:aws:sqs:us-east-1:123456789012:{logical_id}");
+        let event = serde_json::from_value(local_stack::runner::sqs_event(&messages, &arn)).expect("valid SQS event");
+        let response = handle(event).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        for m in &messages {
+            if failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
+                continue;
+            }
+            self.sqs
+                .delete_message()
+                .queue_url(self.queue(logical_id))
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        (messages.len(), failed.len())
+    }
+
+    pub async fn lead(&self, id: &str) -> domain::Lead {
+        use domain::ports::LeadStore;
+        self.store()
+            .get_lead(&domain::LeadId::parse(id).expect("lead id"))
+            .await
+            .expect("read")
+            .expect("lead exists")
+    }
+
+    pub async fn all_leads(&self) -> Vec<domain::Lead> {
+        self.items_with_pk_prefix("LEAD#")
+            .await
+            .into_iter()
+            .filter(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == "LEAD"))
+            .map(|i| serde_dynamo::from_item(i).expect("lead item"))
+            .collect()
+    }
+}

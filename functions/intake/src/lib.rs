@@ -1,14 +1,16 @@
 //! Public capture endpoint. Thin: decode HTTP, call the domain, shape the answer.
 //!
 //! Routes: `POST /v1/leads` (JSON, form posts, or `text/plain` JSON from
-//! `navigator.sendBeacon`), and CORS preflight for allowed origins.
+//! `navigator.sendBeacon`), `POST /v1/events` (behaviour tracking), and CORS preflight
+//! for allowed origins.
 
 pub mod http;
 
 use crate::http::{error, field_error, json, AllowedOrigins};
 use domain::capture::{capture, CaptureReceipt};
-use domain::ports::{Clock, LeadStore, MessageBus};
+use domain::ports::{Clock, DedupStore, LeadStore, MessageBus, TouchStore};
 use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::track::{track, validate_event, TrackError};
 use domain::FieldError;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -38,13 +40,14 @@ enum BodyKind {
     Form,
 }
 
-impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
+impl<S: LeadStore + DedupStore + TouchStore, B: MessageBus, C: Clock> Intake<S, B, C> {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');
         let mut response = match (req.method(), path) {
             (&Method::OPTIONS, _) => return self.preflight(&req),
             (&Method::POST, "/v1/leads") => self.post_lead(&req).await,
-            (_, "/v1/leads") => field_error(
+            (&Method::POST, "/v1/events") => self.post_event(&req).await,
+            (_, "/v1/leads" | "/v1/events") => field_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed",
                 "method",
@@ -86,34 +89,78 @@ impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
         response
     }
 
-    async fn post_lead(&self, req: &Request) -> Response<Body> {
+    /// Size, content type and syntax checks shared by the routes.
+    fn decode(req: &Request) -> Result<(BodyKind, RawSubmission), Box<Response<Body>>> {
         let body: &[u8] = req.body().as_ref();
         if body.len() > MAX_BODY_BYTES {
-            return field_error(
+            return Err(Box::new(field_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body too large",
                 "body",
                 &format!("must be at most {MAX_BODY_BYTES} bytes"),
-            );
+            )));
         }
-        let kind = match body_kind(req) {
-            Some(kind) => kind,
-            None => {
-                return field_error(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported content type",
-                    "content-type",
-                    "must be application/json, application/x-www-form-urlencoded or text/plain (JSON)",
-                )
-            }
+        let Some(kind) = body_kind(req) else {
+            return Err(Box::new(field_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported content type",
+                "content-type",
+                "must be application/json, application/x-www-form-urlencoded or text/plain (JSON)",
+            )));
         };
         let decoded = match kind {
             BodyKind::Json => RawSubmission::from_json(body),
             BodyKind::Form => RawSubmission::from_form(body),
         };
-        let raw = match decoded {
-            Ok(raw) => raw,
-            Err(e) => return field_error(StatusCode::BAD_REQUEST, "invalid request body", "body", &e.to_string()),
+        decoded.map(|raw| (kind, raw)).map_err(|e| {
+            Box::new(field_error(
+                StatusCode::BAD_REQUEST,
+                "invalid request body",
+                "body",
+                &e.to_string(),
+            ))
+        })
+    }
+
+    async fn post_event(&self, req: &Request) -> Response<Body> {
+        let raw = match Self::decode(req) {
+            Ok((_, raw)) => raw,
+            Err(response) => return *response,
+        };
+        let now = self.clock.now();
+        let event = match validate_event(&raw, &self.rules, now) {
+            Ok(event) => event,
+            Err(errors) => return error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0),
+        };
+        match track(&self.store, &self.bus, event, now).await {
+            Ok(receipt) => {
+                tracing::info!(event_id = %receipt.event_id, lead_id = ?receipt.lead_id, duplicate = receipt.duplicate, "event recorded");
+                json(
+                    StatusCode::ACCEPTED,
+                    &serde_json::json!({
+                        "event_id": receipt.event_id,
+                        "lead_id": receipt.lead_id,
+                        "status": if receipt.lead_id.is_some() { "recorded" } else { "anonymous" },
+                    }),
+                )
+            }
+            Err(TrackError::UnknownLead(id)) => field_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation failed",
+                "lead_id",
+                &format!("no lead has id {id}"),
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record event");
+                unavailable("retry with the same event_id: it is recorded once")
+            }
+        }
+    }
+
+    async fn post_lead(&self, req: &Request) -> Response<Body> {
+        let (kind, raw) = match Self::decode(req) {
+            Ok(decoded) => decoded,
+            Err(response) => return *response,
         };
         let submission = match validate(&raw, &self.rules) {
             Ok(s) => s,
@@ -162,6 +209,19 @@ impl<S: LeadStore, B: MessageBus, C: Clock> Intake<S, B, C> {
             },
         )
     }
+}
+
+fn unavailable(reason: &str) -> Response<Body> {
+    let mut response = field_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily unavailable, please retry",
+        "body",
+        reason,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 fn body_kind(req: &Request) -> Option<BodyKind> {

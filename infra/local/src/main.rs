@@ -221,12 +221,20 @@ async fn up() -> Result<(), Error> {
     println!("\nstopping…");
     tasks.abort_all();
     if let Some(pid) = watch.id() {
-        // Stop the whole process group: cargo lambda watch and the functions it started.
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &format!("-{pid}")])
-            .status();
+        // Ctrl-C for cargo lambda watch's whole group (it ignores SIGTERM and stops its
+        // function processes on SIGINT); SIGKILL if it is still there after 10 s.
+        let group = format!("-{pid}");
+        let _ = std::process::Command::new("kill").args(["-INT", "--", &group]).status();
+        if tokio::time::timeout(Duration::from_secs(10), watch.wait())
+            .await
+            .is_err()
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .status();
+            let _ = watch.wait().await;
+        }
     }
-    let _ = watch.wait().await;
     drop(emulator);
     outcome
 }

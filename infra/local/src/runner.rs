@@ -103,37 +103,7 @@ pub async fn deliver_once(
     if messages.is_empty() {
         return Ok(0);
     }
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let attributes: Map<String, Value> = m
-                .attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect())
-                .unwrap_or_default();
-            let message_attributes: Map<String, Value> = m
-                .message_attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| {
-                            (k.clone(), json!({"stringValue": v.string_value(), "dataType": v.data_type(), "stringListValues": [], "binaryListValues": []}))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": attributes,
-                "messageAttributes": message_attributes,
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            })
-        })
-        .collect();
-    let event = json!({ "Records": records });
+    let event = sqs_event(&messages, queue_arn);
     let failed: HashSet<String> = match invoker.invoke(&function.binary, &event).await {
         Ok(answer) if mapping.report_batch_item_failures => answer
             .get("batchItemFailures")
@@ -163,6 +133,47 @@ pub async fn deliver_once(
             .map_err(|e| format!("{e:?}"))?;
     }
     Ok(messages.len())
+}
+
+/// The event Lambda's SQS event source mapping delivers for a received batch.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: Map<String, Value> = m
+                .attributes()
+                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect())
+                .unwrap_or_default();
+            let message_attributes: Map<String, Value> = m
+                .message_attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| {
+                            let value = json!({
+                                "stringValue": v.string_value(),
+                                "dataType": v.data_type(),
+                                "stringListValues": [],
+                                "binaryListValues": []
+                            });
+                            (k.clone(), value)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": attributes,
+                "messageAttributes": message_attributes,
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            })
+        })
+        .collect();
+    json!({ "Records": records })
 }
 
 /// Approximate depth of each provisioned queue (for `local-stack peek`).

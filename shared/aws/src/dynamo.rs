@@ -10,7 +10,7 @@ use domain::lead::{Lead, LeadId, Stage, Touchpoint};
 use domain::ports::{CreateOutcome, LeadStore, StoreError};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// How long a submission id is remembered for idempotency.
 const SUBMISSION_TTL: Duration = Duration::days(90);
@@ -33,15 +33,15 @@ impl DynamoStore {
     }
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn unavailable<E: std::fmt::Debug>(e: E) -> StoreError {
+pub(crate) fn unavailable<E: std::fmt::Debug>(e: E) -> StoreError {
     StoreError::Unavailable(format!("{e:?}"))
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -56,17 +56,15 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn touch_item(touch: &Touchpoint) -> Result<Item, StoreError> {
+pub(crate) fn touch_item(touch: &Touchpoint) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(touch).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    item.insert(PK.into(), s(lead_pk(&touch.lead_id)));
-    item.insert(
-        SK.into(),
-        s(format!(
-            "{TOUCH_SK_PREFIX}{}#{}",
-            timestamp(touch.occurred_at),
-            touch.id
-        )),
-    );
+    let pk = match (&touch.lead_id, &touch.anon_key) {
+        (Some(lead), _) => lead_pk(lead),
+        (None, Some(key)) => anon_pk(key),
+        (None, None) => return Err(StoreError::Corrupt("touch has neither lead nor anonymous key".into())),
+    };
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(touch_sk(&touch.id)));
     Ok(item)
 }
 
@@ -78,6 +76,35 @@ fn put(table: &str, item: Item, only_if_new: bool) -> Result<TransactWriteItem, 
     Ok(TransactWriteItem::builder()
         .put(put.build().map_err(unavailable)?)
         .build())
+}
+
+impl DynamoStore {
+    /// Every item of partition `pk` whose sort key starts with `prefix` (all pages).
+    pub(crate) async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk));
+        // DynamoDB refuses an empty string in a key condition: no prefix means the whole partition.
+        query = if prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix))
+        };
+        let mut pages = query.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            items.extend(page.map_err(unavailable)?.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl LeadStore for DynamoStore {
@@ -171,19 +198,8 @@ impl LeadStore for DynamoStore {
 
     async fn touchpoints(&self, id: &LeadId) -> Result<Vec<Touchpoint>, StoreError> {
         let mut items = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :tp)")
-            .expression_attribute_values(":pk", s(lead_pk(id)))
-            .expression_attribute_values(":tp", s(TOUCH_SK_PREFIX))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for item in page.map_err(unavailable)?.items.unwrap_or_default() {
-                items.push(serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-            }
+        for item in self.query_prefix(&lead_pk(id), TOUCH_SK_PREFIX).await? {
+            items.push(serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
         Ok(items)
     }

@@ -3,8 +3,15 @@
 //! | item            | pk                 | sk                      | gsi1pk          | gsi1sk            |
 //! |-----------------|--------------------|-------------------------|-----------------|-------------------|
 //! | lead            | `LEAD#<id>`        | `LEAD`                  | `OUTBOX#<0..3>` while `received` | `<created_at>#<id>` |
-//! | touchpoint      | `LEAD#<id>`        | `TP#<at>#<touch id>`    |                 |                   |
+//! | touchpoint      | `LEAD#<id>`        | `TP#<touch id>`         |                 |                   |
 //! | submission id   | `SUB#<submission>` | `SUB`                   |                 |                   |
+//! | repeat link     | `LEAD#<source>`    | `REPEAT#<repeat id>`    |                 |                   |
+//! | dedup key       | `KEY#<kind>#<value>` | `KEY`                 |                 |                   |
+//! | company block   | `CBLOCK#<block>`   | `<company core>`        |                 |                   |
+//! | customer        | `CUST#<id>`        | `CUST`                  |                 |                   |
+//! | customer key    | `CKEY#<kind>#<value>` | `CKEY`               |                 |                   |
+//! | anonymous touch | `ANON#<key>`       | `TP#<touch id>`         |                 |                   |
+//! | rules           | `CONFIG#rules`     | `CURRENT`, `V#<000001>` |                 |                   |
 //!
 //! The outbox index is sparse (only `received` leads carry its keys) and sharded so a
 //! campaign spike does not pile every write onto one index partition.
@@ -38,4 +45,32 @@ pub fn outbox_pk(shard: u8) -> String {
 /// Spreads leads over the outbox shards by the random tail of their ULID.
 pub fn outbox_shard(id: &LeadId) -> u8 {
     id.as_str().bytes().last().map_or(0, |b| b % OUTBOX_SHARDS)
+}
+
+pub const REPEAT_SK_PREFIX: &str = "REPEAT#";
+pub const KEY_SK: &str = "KEY";
+pub fn key_pk(storage_key: &str) -> String {
+    format!("KEY#{storage_key}")
+}
+pub fn block_pk(block: &str) -> String {
+    format!("CBLOCK#{block}")
+}
+pub fn customer_pk(id: &str) -> String {
+    format!("CUST#{id}")
+}
+pub const CUSTOMER_SK: &str = "CUST";
+pub fn customer_key_pk(kind: &str, value: &str) -> String {
+    format!("CKEY#{kind}#{value}")
+}
+pub const CUSTOMER_KEY_SK: &str = "CKEY";
+pub fn anon_pk(anon_key: &str) -> String {
+    format!("ANON#{anon_key}")
+}
+pub fn touch_sk(touch_id: &str) -> String {
+    format!("{TOUCH_SK_PREFIX}{touch_id}")
+}
+pub const RULES_PK: &str = "CONFIG#rules";
+pub const RULES_CURRENT_SK: &str = "CURRENT";
+pub fn rules_version_sk(version: u32) -> String {
+    format!("V#{version:06}")
 }

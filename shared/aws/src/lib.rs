@@ -3,6 +3,7 @@
 pub mod dynamo;
 pub mod env;
 pub mod keys;
+pub mod qualify;
 pub mod sqs;
 pub mod telemetry;
 

@@ -5,7 +5,8 @@
 //! `received` and the outbox re-driver ([`redrive_stuck`]) sends it again later, so an
 //! accepted lead is never lost between the two.
 
-use crate::lead::{InvalidReason, Lead, LeadId, Stage, TouchKind, Touchpoint};
+use crate::events::EventKind;
+use crate::lead::{InvalidReason, Lead, LeadId, Stage, Touchpoint};
 use crate::messages::{Envelope, Message};
 use crate::ports::{CreateOutcome, LeadStore, MessageBus, StoreError};
 use crate::submission::Submission;
@@ -27,21 +28,18 @@ pub fn lead_from_submission(id: LeadId, sub: Submission, now: DateTime<Utc>) -> 
     } else {
         (Stage::Received, None)
     };
-    Lead {
-        id,
-        stage,
-        invalid_reason,
-        contact: sub.contact,
-        company: sub.company,
-        profile: sub.profile,
-        source: sub.source,
-        extra: sub.extra,
-        unusable: sub.unusable,
-        consent: sub.consent,
-        submission_id: sub.submission_id,
-        created_at: now,
-        updated_at: now,
-    }
+    let mut lead = Lead::new(id, sub.source.channel.clone(), now);
+    lead.stage = stage;
+    lead.invalid_reason = invalid_reason;
+    lead.contact = sub.contact;
+    lead.company = sub.company;
+    lead.profile = sub.profile;
+    lead.source = sub.source;
+    lead.extra = sub.extra;
+    lead.unusable = sub.unusable;
+    lead.consent = sub.consent;
+    lead.submission_id = sub.submission_id;
+    lead
 }
 
 pub async fn capture<S: LeadStore, B: MessageBus>(
@@ -58,9 +56,10 @@ pub async fn capture<S: LeadStore, B: MessageBus>(
     let lead = lead_from_submission(LeadId::generate(now), submission, now);
     // Bots get no touchpoint: they would pollute attribution.
     let touch = (lead.stage == Stage::Received).then(|| Touchpoint {
-        lead_id: lead.id.clone(),
+        lead_id: Some(lead.id.clone()),
+        anon_key: None,
         id: format!("{}-form", lead.id),
-        kind: TouchKind::FormSubmit,
+        kind: EventKind::FormSubmit,
         occurred_at: now,
         source: lead.source.clone(),
     });

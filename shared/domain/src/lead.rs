@@ -1,5 +1,8 @@
 //! The lead and what travels with it: contact, company, profile, source.
 
+use crate::dedup::{Label, Policy};
+use crate::events::EventKind;
+use crate::scoring::{Score, ScoredEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,6 +52,8 @@ pub enum Stage {
     Converted,
     Nurture,
     Recycled,
+    /// A repeat collected (归集) under an earlier source lead: kept whole, never routed.
+    Merged,
 }
 
 impl Stage {
@@ -62,6 +67,7 @@ impl Stage {
             Stage::Converted => "converted",
             Stage::Nurture => "nurture",
             Stage::Recycled => "recycled",
+            Stage::Merged => "merged",
         }
     }
 }
@@ -174,20 +180,85 @@ pub struct Lead {
     pub submission_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Optimistic concurrency: every save expects the version it read.
+    #[serde(default)]
+    pub version: u64,
+    /// The rep who owns the lead (assignment sets it; a customer match may preset it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupInfo>,
+    /// "One source, N repeats".
+    #[serde(default)]
+    pub repeat_count: u32,
+    /// Engagement history as scored (newest last, bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<ScoredEvent>,
+    /// The score as of the last change; readers recompute decay for "now".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<Score>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+/// What dedup found for this lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupInfo {
+    pub label: Label,
+    pub policy: Policy,
+    /// For a repeat: the source lead it is collected under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<LeadId>,
+    /// Another lead at the same company (tag only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_peer: Option<LeadId>,
+    /// Link to an existing customer (existing-customer match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+}
+
+impl Lead {
+    /// An empty `received` lead: the starting point for every capture path.
+    pub fn new(id: LeadId, channel: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            stage: Stage::Received,
+            invalid_reason: None,
+            contact: Contact::default(),
+            company: None,
+            profile: Profile::default(),
+            source: Source {
+                channel: channel.into(),
+                ..Source::default()
+            },
+            extra: BTreeMap::new(),
+            unusable: BTreeMap::new(),
+            consent: false,
+            submission_id: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+            owner: None,
+            dedup: None,
+            repeat_count: 0,
+            events: Vec::new(),
+            score: None,
+            last_activity_at: None,
+        }
+    }
 }
 
 /// One interaction of a person with marketing; the raw material of attribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Touchpoint {
-    pub lead_id: LeadId,
+    /// `None` for an anonymous touch, held under `anon_key` until the person identifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<LeadId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anon_key: Option<String>,
+    /// The event's id: the client's `event_id` or a generated one; touches are idempotent on it.
     pub id: String,
-    pub kind: TouchKind,
+    pub kind: EventKind,
     pub occurred_at: DateTime<Utc>,
     pub source: Source,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TouchKind {
-    FormSubmit,
 }

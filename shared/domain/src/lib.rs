@@ -4,15 +4,22 @@
 //! [`ports`] and handlers call the services ([`capture`]) with them.
 
 pub mod capture;
+pub mod clean;
 pub mod company;
+pub mod dedup;
 pub mod error;
+pub mod events;
 pub mod lead;
 pub mod mask;
 pub mod memory;
 pub mod messages;
 pub mod normalize;
 pub mod ports;
+pub mod qualify;
+pub mod rules;
+pub mod scoring;
 pub mod submission;
+pub mod track;
 
 pub use error::{FieldError, FieldErrors};
 pub use lead::{Lead, LeadId, Stage};

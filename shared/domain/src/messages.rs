@@ -27,23 +27,49 @@ pub enum Message {
     /// Intake stored a lead in `received`; dedup-score takes it from here.
     #[serde(rename = "lead.captured")]
     LeadCaptured { lead_id: LeadId },
+    /// A behaviour event was recorded for the lead: re-score it.
+    #[serde(rename = "lead.engaged")]
+    LeadEngaged { lead_id: LeadId, event_id: String },
+    /// The lead needs an owner (new, a repeat whose source has none, crossed MQL, woke up).
+    #[serde(rename = "lead.ready")]
+    LeadReady {
+        lead_id: LeadId,
+        reason: ReadyReason,
+        /// The lead's version when it became ready: one message per fact.
+        version: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyReason {
+    New,
+    Repeat,
+    Mql,
+    Woke,
 }
 
 /// Which queue a message belongs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
+    /// lead.captured and lead.engaged → dedup-score.
     Capture,
+    /// lead.ready → assign.
+    Ready,
 }
 
 impl Message {
     pub fn type_name(&self) -> &'static str {
         match self {
             Message::LeadCaptured { .. } => "lead.captured",
+            Message::LeadEngaged { .. } => "lead.engaged",
+            Message::LeadReady { .. } => "lead.ready",
         }
     }
     pub fn topic(&self) -> Topic {
         match self {
-            Message::LeadCaptured { .. } => Topic::Capture,
+            Message::LeadCaptured { .. } | Message::LeadEngaged { .. } => Topic::Capture,
+            Message::LeadReady { .. } => Topic::Ready,
         }
     }
 }
@@ -62,6 +88,8 @@ impl Envelope {
     pub fn new(message: Message, at: DateTime<Utc>) -> Self {
         let id = match &message {
             Message::LeadCaptured { lead_id } => format!("{}:{lead_id}", message.type_name()),
+            Message::LeadEngaged { event_id, .. } => format!("{}:{event_id}", message.type_name()),
+            Message::LeadReady { lead_id, version, .. } => format!("{}:{lead_id}:{version}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,

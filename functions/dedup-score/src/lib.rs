@@ -1,0 +1,61 @@
+//! Consumer of the capture queue. Thin: decode each message, run the domain's
+//! qualification, and report failures per message so the rest of the batch completes
+//! and a poison message alone is retried and then dead-lettered.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::ports::MessageBus;
+use domain::qualify::{qualify_captured, qualify_engaged, Qualified, QualifyError, QualifyStore};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum MessageError {
+    #[error("message has no body")]
+    NoBody,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("{0} messages do not belong on the capture queue")]
+    WrongQueue(&'static str),
+    #[error(transparent)]
+    Qualify(#[from] QualifyError),
+}
+
+pub struct DedupScore<S, B> {
+    pub store: S,
+    pub bus: B,
+}
+
+impl<S: QualifyStore, B: MessageBus> DedupScore<S, B> {
+    pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            match self.process(&record, now).await {
+                Ok(outcome) => tracing::info!(message_id, outcome = ?outcome, "processed"),
+                Err(e) => {
+                    let receives = record
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .cloned()
+                        .unwrap_or_default();
+                    tracing::error!(message_id, receives, error = %e, "message failed; it will be retried, then dead-lettered");
+                    response.add_failure(message_id);
+                }
+            }
+        }
+        response
+    }
+
+    async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<Qualified, MessageError> {
+        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
+        let envelope = Envelope::from_json(body)?;
+        Ok(match envelope.message {
+            Message::LeadCaptured { lead_id } => qualify_captured(&self.store, &self.bus, &lead_id, now).await?,
+            Message::LeadEngaged { lead_id, event_id } => {
+                qualify_engaged(&self.store, &self.bus, &lead_id, &event_id, now).await?
+            }
+            other => return Err(MessageError::WrongQueue(other.type_name())),
+        })
+    }
+}

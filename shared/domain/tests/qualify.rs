@@ -1,0 +1,440 @@
+//! Qualification end to end on the in-memory adapters (the emulator-backed versions of
+//! these scenarios live in tests/dedup_score.rs).
+
+use chrono::{DateTime, Duration, Utc};
+use domain::capture::capture;
+use domain::dedup::{Label, Policy};
+use domain::events::EventKind;
+use domain::lead::{LeadId, Stage, Touchpoint};
+use domain::memory::{InMemoryBus, InMemoryStore};
+use domain::messages::{Message, ReadyReason};
+use domain::ports::{Customer, DedupStore, LeadStore, RulesStore, TouchStore};
+use domain::qualify::{qualify_captured, qualify_engaged, Qualified};
+use domain::submission::{validate, RawSubmission, SubmissionRules};
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+async fn submit(store: &InMemoryStore, bus: &InMemoryBus, pairs: &[(&str, &str)], at: DateTime<Utc>) -> LeadId {
+    let sub = validate(
+        &RawSubmission::from_pairs(pairs.iter().copied()),
+        &SubmissionRules::default(),
+    )
+    .unwrap();
+    capture(store, bus, sub, at).await.unwrap().lead_id
+}
+
+fn ready_messages(bus: &InMemoryBus) -> Vec<(LeadId, ReadyReason)> {
+    bus.sent()
+        .into_iter()
+        .filter_map(|e| match e.message {
+            Message::LeadReady { lead_id, reason, .. } => Some((lead_id, reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_person_three_ways_is_one_lead_with_two_repeats() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let a = submit(
+        &store,
+        &bus,
+        &[
+            ("phone", "138 0013 8000"),
+            ("company", "北京纷扬科技有限公司"),
+            ("title", "副总裁"),
+            ("company_size", "1000人以上"),
+        ],
+        now,
+    )
+    .await;
+    let b = submit(
+        &store,
+        &bus,
+        &[
+            ("phone", "+86-138-0013-8000"),
+            ("company", "北京纷扬"),
+            ("email", "zs@fenyang.cn"),
+        ],
+        now + Duration::minutes(1),
+    )
+    .await;
+    let c = submit(
+        &store,
+        &bus,
+        &[
+            ("phone", "８６１３８００１３８０００"),
+            ("company", "纷扬科技"),
+            ("industry", "软件"),
+        ],
+        now + Duration::minutes(2),
+    )
+    .await;
+
+    assert_eq!(
+        qualify_captured(&store, &bus, &a, now).await.unwrap(),
+        Qualified::New { label: Label::PureNew }
+    );
+    assert_eq!(
+        qualify_captured(&store, &bus, &b, now).await.unwrap(),
+        Qualified::Repeat { source: a.clone() }
+    );
+    assert_eq!(
+        qualify_captured(&store, &bus, &c, now).await.unwrap(),
+        Qualified::Repeat { source: a.clone() }
+    );
+
+    let source = store.get_lead(&a).await.unwrap().unwrap();
+    assert_eq!(source.repeat_count, 2);
+    assert_eq!(
+        source.contact.email.as_deref(),
+        Some("zs@fenyang.cn"),
+        "blanks filled from the repeat"
+    );
+    assert_eq!(source.profile.industry.as_deref(), Some("软件"));
+    let score = source.score.clone().unwrap();
+    assert_eq!(score.engagement, 60, "three form submissions");
+    assert_eq!(
+        score.engagement,
+        score.engagement_lines.iter().map(|l| l.points).sum::<i32>()
+    );
+    assert_eq!(score.fit, 70, "500+ people, VP, target industry");
+    assert_eq!(score.fit, score.fit_lines.iter().map(|l| l.points).sum::<i32>());
+    assert_eq!(score.cell, "B2");
+    assert_eq!(
+        source.stage,
+        Stage::Mql,
+        "engagement 60 with grade B crosses the MQL line"
+    );
+    for repeat in [&b, &c] {
+        let r = store.get_lead(repeat).await.unwrap().unwrap();
+        assert_eq!(r.stage, Stage::Merged);
+        assert_eq!(r.dedup.unwrap().repeat_of.as_ref(), Some(&a));
+    }
+    let mut repeats = store.repeats_of(&a).await.unwrap();
+    repeats.sort();
+    assert_eq!(repeats, [b, c]);
+    // New lead → ready; each repeat of an unowned source → ready again for the source.
+    assert!(ready_messages(&bus).iter().all(|(id, _)| *id == a));
+    // A repeat now also finds the source by the e-mail it brought.
+    let d = submit(&store, &bus, &[("email", "ZS@fenyang.cn")], now + Duration::minutes(3)).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &d, now).await.unwrap(),
+        Qualified::Repeat { source: a }
+    );
+}
+
+#[tokio::test]
+async fn duplicate_delivery_changes_nothing_but_resends_ready() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let a = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    qualify_captured(&store, &bus, &a, now).await.unwrap();
+    let before = store.get_lead(&a).await.unwrap().unwrap();
+    assert_eq!(
+        qualify_captured(&store, &bus, &a, now).await.unwrap(),
+        Qualified::Unchanged
+    );
+    assert_eq!(store.get_lead(&a).await.unwrap().unwrap(), before);
+    let ready = ready_messages(&bus);
+    assert_eq!(ready.len(), 2);
+    assert_eq!(
+        bus.sent()
+            .iter()
+            .filter(|e| e.message.type_name() == "lead.ready")
+            .map(|e| e.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        1,
+        "same fact, same message id"
+    );
+}
+
+#[tokio::test]
+async fn twenty_submissions_of_one_person_end_as_one_source() {
+    // Sequential here; tests/dedup_score.rs races them for real against the emulator.
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(submit(&store, &bus, &[("phone", "13800138000")], now + Duration::seconds(i)).await);
+    }
+    let mut results = Vec::new();
+    for id in &ids {
+        results.push(qualify_captured(&store, &bus, id, now).await);
+    }
+    let new = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Qualified::New { .. })))
+        .count();
+    let repeats = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Qualified::Repeat { .. })))
+        .count();
+    assert_eq!((new, repeats), (1, 19));
+    let sources: Vec<_> = store.leads().into_iter().filter(|l| l.stage != Stage::Merged).collect();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].repeat_count, 19);
+}
+
+#[tokio::test]
+async fn outside_the_window_the_person_is_new_again() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let old = submit(&store, &bus, &[("phone", "13800138000")], t("2026-01-01T00:00:00Z")).await;
+    qualify_captured(&store, &bus, &old, t("2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let inside = submit(&store, &bus, &[("phone", "13800138000")], t("2026-06-01T00:00:00Z")).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &inside, t("2026-06-01T00:00:00Z"))
+            .await
+            .unwrap(),
+        Qualified::Repeat { source: old.clone() }
+    );
+    let outside = submit(&store, &bus, &[("phone", "13800138000")], t("2026-07-15T00:00:00Z")).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &outside, t("2026-07-15T00:00:00Z"))
+            .await
+            .unwrap(),
+        Qualified::New { label: Label::PureNew },
+        "180-day window measured from the old lead's creation"
+    );
+    let after = submit(&store, &bus, &[("phone", "13800138000")], t("2026-07-16T00:00:00Z")).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &after, t("2026-07-16T00:00:00Z"))
+            .await
+            .unwrap(),
+        Qualified::Repeat { source: outside }
+    );
+}
+
+#[tokio::test]
+async fn tob_customer_match_company_tag_and_fuzzy_typos() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    store
+        .put_customer(&Customer {
+            id: "cust-1".into(),
+            name: "上海云帆信息技术有限公司".into(),
+            company_core: "云帆".into(),
+            contact_phones: vec!["+8613900139000".into()],
+            owner: Some("rep-li".into()),
+        })
+        .await
+        .unwrap();
+    let by_company = submit(&store, &bus, &[("phone", "13700137000"), ("company", "云帆信息")], now).await;
+    qualify_captured(&store, &bus, &by_company, now).await.unwrap();
+    let lead = store.get_lead(&by_company).await.unwrap().unwrap();
+    assert_eq!(lead.dedup.as_ref().unwrap().label, Label::ExistingCustomer);
+    assert_eq!(lead.dedup.as_ref().unwrap().customer_id.as_deref(), Some("cust-1"));
+    assert_eq!(lead.owner.as_deref(), Some("rep-li"), "owner = the customer's owner");
+
+    let by_phone = submit(
+        &store,
+        &bus,
+        &[("phone", "139 0013 9000"), ("company", "别的公司")],
+        now,
+    )
+    .await;
+    qualify_captured(&store, &bus, &by_phone, now).await.unwrap();
+    assert_eq!(
+        store.get_lead(&by_phone).await.unwrap().unwrap().owner.as_deref(),
+        Some("rep-li")
+    );
+
+    let first = submit(
+        &store,
+        &bus,
+        &[("phone", "13600136000"), ("company", "Acme Technologies Co., Ltd.")],
+        now,
+    )
+    .await;
+    qualify_captured(&store, &bus, &first, now).await.unwrap();
+    let colleague = submit(&store, &bus, &[("phone", "13500135000"), ("company", "ACME Inc")], now).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &colleague, now).await.unwrap(),
+        Qualified::New {
+            label: Label::NewCustomer
+        }
+    );
+    assert_eq!(
+        store
+            .get_lead(&colleague)
+            .await
+            .unwrap()
+            .unwrap()
+            .dedup
+            .unwrap()
+            .company_peer,
+        Some(first.clone())
+    );
+    let typo = submit(&store, &bus, &[("phone", "13300133000"), ("company", "Acmee Ltd")], now).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &typo, now).await.unwrap(),
+        Qualified::New {
+            label: Label::NewCustomer
+        }
+    );
+    assert_eq!(
+        store
+            .get_lead(&typo)
+            .await
+            .unwrap()
+            .unwrap()
+            .dedup
+            .unwrap()
+            .company_peer,
+        Some(first),
+        "typo meets by Jaro-Winkler"
+    );
+}
+
+#[tokio::test]
+async fn toc_channels_dedup_update_to_the_newest_values() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let mut rules = store.rules().await.unwrap();
+    rules.version = 1;
+    rules.dedup.by_channel.insert("douyin_ad".into(), Policy::ToC);
+    store.save_rules(&rules).await.unwrap();
+    let now = t("2026-11-02T09:00:00Z");
+    let a = submit(
+        &store,
+        &bus,
+        &[("wechat", "zhangsan_88"), ("name", "张三"), ("channel", "douyin_ad")],
+        now,
+    )
+    .await;
+    qualify_captured(&store, &bus, &a, now).await.unwrap();
+    let b = submit(
+        &store,
+        &bus,
+        &[("wechat", "ZhangSan_88"), ("name", "张三丰"), ("channel", "douyin_ad")],
+        now,
+    )
+    .await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &b, now).await.unwrap(),
+        Qualified::Repeat { source: a.clone() }
+    );
+    assert_eq!(
+        store.get_lead(&a).await.unwrap().unwrap().contact.name.as_deref(),
+        Some("张三丰")
+    );
+}
+
+#[tokio::test]
+async fn junk_is_invalid_with_a_reason_and_never_routed() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let mut rules = store.rules().await.unwrap();
+    rules.version = 1;
+    rules.cleaning.blacklist_phones.insert("+8613900139000".into());
+    store.save_rules(&rules).await.unwrap();
+    let now = t("2026-11-02T09:00:00Z");
+    let black = submit(&store, &bus, &[("phone", "13900139000")], now).await;
+    let rude = submit(
+        &store,
+        &bus,
+        &[("phone", "13800138000"), ("message", "代开发票 优惠")],
+        now,
+    )
+    .await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &black, now).await.unwrap(),
+        Qualified::Invalid {
+            code: "blacklist_phone".into()
+        }
+    );
+    assert_eq!(
+        qualify_captured(&store, &bus, &rude, now).await.unwrap(),
+        Qualified::Invalid {
+            code: "sensitive_word".into()
+        }
+    );
+    assert!(ready_messages(&bus).is_empty());
+    // Invalid leads hold no dedup keys: the same phone later is a new lead.
+    let clean = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &clean, now).await.unwrap(),
+        Qualified::New { label: Label::PureNew }
+    );
+}
+
+#[tokio::test]
+async fn events_rescore_cross_mql_wake_and_join_anonymous_touches() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let start = t("2026-09-01T09:00:00Z");
+    // An anonymous visitor reads articles before giving their phone.
+    for i in 0..2 {
+        let touch = Touchpoint {
+            lead_id: None,
+            anon_key: Some("phone#+8613800138000".into()),
+            id: format!("anon-{i}"),
+            kind: EventKind::WhitepaperDownload,
+            occurred_at: start - Duration::days(1),
+            source: Default::default(),
+        };
+        store.put_touch(&touch).await.unwrap();
+    }
+    let a = submit(
+        &store,
+        &bus,
+        &[
+            ("phone", "13800138000"),
+            ("company_size", "1000+"),
+            ("title", "CTO"),
+            ("industry", "internet"),
+        ],
+        start,
+    )
+    .await;
+    qualify_captured(&store, &bus, &a, start).await.unwrap();
+    let lead = store.get_lead(&a).await.unwrap().unwrap();
+    assert_eq!(lead.events.len(), 3, "form submit + 2 adopted anonymous downloads");
+    assert_eq!(
+        lead.score.as_ref().unwrap().fit,
+        90,
+        "2 whitepapers in 30 days count towards fit"
+    );
+    assert_eq!(lead.score.as_ref().unwrap().engagement, 40);
+    assert_eq!(lead.stage, Stage::Aql);
+
+    let record = |id: &str, kind, at| Touchpoint {
+        lead_id: Some(a.clone()),
+        anon_key: None,
+        id: id.into(),
+        kind,
+        occurred_at: at,
+        source: Default::default(),
+    };
+    store
+        .put_touch(&record("e1", EventKind::ChatConsult, start))
+        .await
+        .unwrap();
+    assert_eq!(
+        qualify_engaged(&store, &bus, &a, "e1", start).await.unwrap(),
+        Qualified::Rescored {
+            ready: Some(ReadyReason::Mql)
+        }
+    );
+    assert_eq!(store.get_lead(&a).await.unwrap().unwrap().stage, Stage::Mql);
+    assert_eq!(
+        qualify_engaged(&store, &bus, &a, "e1", start).await.unwrap(),
+        Qualified::Unchanged,
+        "once per event"
+    );
+
+    let later = start + Duration::days(45);
+    store
+        .put_touch(&record("e2", EventKind::PageView, later))
+        .await
+        .unwrap();
+    assert_eq!(
+        qualify_engaged(&store, &bus, &a, "e2", later).await.unwrap(),
+        Qualified::Rescored {
+            ready: Some(ReadyReason::Woke)
+        }
+    );
+}

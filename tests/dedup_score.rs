@@ -1,0 +1,426 @@
+//! dedup-score against the DynamoDB/SQS emulator: cleaning, dedup policies, scoring,
+//! concurrency, duplicate delivery and poison messages.
+
+use chrono::{DateTime, Utc};
+use dedup_score::DedupScore;
+use domain::dedup::Label;
+use domain::lead::Stage;
+use domain::ports::{Customer, DedupStore, FixedClock, RulesStore};
+use domain::qualify::{qualify_captured, Qualified};
+use domain::submission::SubmissionRules;
+use domain::LeadId;
+use intake::http::AllowedOrigins;
+use intake::Intake;
+use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::{answer, http_event, request, Stack};
+use serde_json::{json, Value};
+
+type App = Intake<DynamoStore, SqsBus, FixedClock>;
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn intake_at(stack: &Stack, at: DateTime<Utc>) -> App {
+    Intake {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(at),
+        rules: SubmissionRules::default(),
+        origins: AllowedOrigins::default(),
+    }
+}
+
+fn consumer(stack: &Stack) -> DedupScore<DynamoStore, SqsBus> {
+    DedupScore {
+        store: stack.store(),
+        bus: stack.full_bus(),
+    }
+}
+
+async fn post(app: &App, path: &str, body: Value) -> Value {
+    let event = http_event("POST", path, &[("content-type", "application/json")], &body.to_string());
+    let got = answer(app.handle(request(&event)).await);
+    assert_eq!(got.status, 202, "{path} {body}: {}", got.body);
+    got.body
+}
+
+async fn lead_id(app: &App, body: Value) -> String {
+    post(app, "/v1/leads", body).await["lead_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs the consumer until the capture queue is empty.
+async fn drain_capture(stack: &Stack, now: DateTime<Utc>) {
+    let app = consumer(stack);
+    loop {
+        let (received, failed) = stack.deliver("CaptureQueue", |event| app.handle(event, now)).await;
+        assert_eq!(failed, 0, "no message should fail here");
+        if received == 0 {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_person_three_ways_becomes_one_scored_lead_with_two_repeats() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, now);
+    let a = lead_id(
+        &app,
+        json!({"phone": "138 0013 8000", "company": "北京纷扬科技有限公司", "title": "副总裁", "company_size": "500+"}),
+    )
+    .await;
+    let b = lead_id(
+        &app,
+        json!({"phone": "+86-138-0013-8000", "company": "北京纷扬", "email": "zs@fenyang.cn"}),
+    )
+    .await;
+    let c = lead_id(
+        &app,
+        json!({"phone": "８６１３８００１３８０００", "company": "纷扬科技", "industry": "软件"}),
+    )
+    .await;
+    drain_capture(&stack, now).await;
+
+    let source = stack.lead(&a).await;
+    assert_eq!(source.repeat_count, 2);
+    assert_eq!(source.contact.email.as_deref(), Some("zs@fenyang.cn"));
+    let score = source.score.clone().unwrap();
+    assert_eq!((score.fit, score.engagement, score.cell.as_str()), (70, 60, "B2"));
+    assert_eq!(score.fit, score.fit_lines.iter().map(|l| l.points).sum::<i32>());
+    assert_eq!(
+        score.engagement,
+        score.engagement_lines.iter().map(|l| l.points).sum::<i32>()
+    );
+    assert_eq!(score.engagement_lines[0].text(), "+60 form submitted (3×)");
+    for r in [&b, &c] {
+        let repeat = stack.lead(r).await;
+        assert_eq!(repeat.stage, Stage::Merged);
+        assert_eq!(repeat.dedup.unwrap().repeat_of.unwrap().as_str(), a);
+    }
+    let mut repeats: Vec<String> = stack
+        .store()
+        .repeats_of(&LeadId::parse(&a).unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    repeats.sort();
+    assert_eq!(repeats, [b, c]);
+    let ready = stack.drain("ReadyQueue").await;
+    assert!(
+        !ready.is_empty()
+            && ready
+                .iter()
+                .all(|m| m["type"] == "lead.ready" && m["data"]["lead_id"] == a.as_str())
+    );
+    assert!(
+        stack.all_leads().await.iter().all(|l| l.stage != Stage::Received),
+        "nothing left in the outbox"
+    );
+}
+
+#[tokio::test]
+async fn repeats_count_only_inside_the_window() {
+    let stack = Stack::start().await;
+    let first = lead_id(
+        &intake_at(&stack, t("2026-01-01T00:00:00Z")),
+        json!({"phone": "13800138000"}),
+    )
+    .await;
+    drain_capture(&stack, t("2026-01-01T00:00:00Z")).await;
+    let inside = lead_id(
+        &intake_at(&stack, t("2026-06-01T00:00:00Z")),
+        json!({"phone": "13800138000"}),
+    )
+    .await;
+    drain_capture(&stack, t("2026-06-01T00:00:00Z")).await;
+    assert_eq!(
+        stack.lead(&inside).await.dedup.unwrap().repeat_of.unwrap().as_str(),
+        first
+    );
+    let outside = lead_id(
+        &intake_at(&stack, t("2026-07-15T00:00:00Z")),
+        json!({"phone": "13800138000"}),
+    )
+    .await;
+    drain_capture(&stack, t("2026-07-15T00:00:00Z")).await;
+    let fresh = stack.lead(&outside).await;
+    assert_eq!(
+        fresh.stage,
+        Stage::Aql,
+        "outside the 180-day window the person is new again"
+    );
+    assert_eq!(fresh.dedup.unwrap().label, Label::PureNew);
+}
+
+#[tokio::test]
+async fn tob_customer_match_sets_the_owner_and_company_only_matches_are_tagged() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    stack
+        .store()
+        .put_customer(&Customer {
+            id: "cust-1".into(),
+            name: "上海云帆信息技术有限公司".into(),
+            company_core: "云帆".into(),
+            contact_phones: vec!["+8613900139000".into()],
+            owner: Some("rep-li".into()),
+        })
+        .await
+        .unwrap();
+    let app = intake_at(&stack, now);
+    let by_company = lead_id(
+        &app,
+        json!({"phone": "13700137000", "company": "上海云帆信息技术有限公司"}),
+    )
+    .await;
+    let by_phone = lead_id(&app, json!({"phone": "139-0013-9000", "company": "别家"})).await;
+    let acme = lead_id(
+        &app,
+        json!({"phone": "13600136000", "company": "Acme Technologies Co., Ltd."}),
+    )
+    .await;
+    drain_capture(&stack, now).await;
+    let colleague = lead_id(&app, json!({"phone": "13500135000", "company": "ACME Inc"})).await;
+    let typo = lead_id(&app, json!({"phone": "13300133000", "company": "Acmee Ltd"})).await;
+    drain_capture(&stack, now).await;
+
+    for id in [&by_company, &by_phone] {
+        let lead = stack.lead(id).await;
+        assert_eq!(lead.owner.as_deref(), Some("rep-li"));
+        assert_eq!(lead.dedup.as_ref().unwrap().label, Label::ExistingCustomer);
+        assert_eq!(lead.dedup.as_ref().unwrap().customer_id.as_deref(), Some("cust-1"));
+    }
+    for id in [&colleague, &typo] {
+        let lead = stack.lead(id).await;
+        assert_eq!(lead.stage, Stage::Aql, "tag only: no merge");
+        assert_eq!(lead.dedup.as_ref().unwrap().label, Label::NewCustomer);
+        assert_eq!(lead.dedup.unwrap().company_peer.unwrap().as_str(), acme);
+    }
+}
+
+#[tokio::test]
+async fn blacklisted_and_junk_leads_are_invalid_and_never_routed() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let mut rules = stack.store().rules().await.unwrap();
+    rules.version = 1;
+    rules.cleaning.blacklist_phones.insert("+8613900139000".into());
+    assert_eq!(
+        stack.store().save_rules(&rules).await.unwrap(),
+        domain::ports::Saved::Saved
+    );
+    let app = intake_at(&stack, now);
+    let black = lead_id(&app, json!({"phone": "13900139000"})).await;
+    let junk = lead_id(&app, json!({"email": "x@mailinator.com"})).await;
+    let rude = lead_id(&app, json!({"phone": "13800138000", "message": "专业代开发票"})).await;
+    drain_capture(&stack, now).await;
+    for (id, code) in [
+        (&black, "blacklist_phone"),
+        (&junk, "blacklist_email_domain"),
+        (&rude, "sensitive_word"),
+    ] {
+        let lead = stack.lead(id).await;
+        assert_eq!(lead.stage, Stage::Invalid);
+        assert_eq!(lead.invalid_reason.unwrap().code, code);
+    }
+    assert!(stack.drain("ReadyQueue").await.is_empty(), "never routed");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_identical_submissions_end_as_exactly_one_source() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, now);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            LeadId::parse(&lead_id(&app, json!({"phone": "13800138000", "name": format!("visitor {i}")})).await)
+                .unwrap(),
+        );
+    }
+    stack.drain("CaptureQueue").await;
+    // Twenty consumers at once, each with its own clients, as twenty Lambda instances would be.
+    let runs = ids.iter().map(|id| {
+        let store = stack.store();
+        let bus = stack.full_bus();
+        async move { qualify_captured(&store, &bus, id, now).await }
+    });
+    let results = futures::future::join_all(runs).await;
+    let new = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Qualified::New { .. })))
+        .count();
+    let repeats = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Qualified::Repeat { .. })))
+        .count();
+    assert_eq!((new, repeats), (1, 19), "{results:?}");
+    let leads = stack.all_leads().await;
+    let sources: Vec<_> = leads.iter().filter(|l| l.stage != Stage::Merged).collect();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].repeat_count, 19);
+    assert_eq!(sources[0].events.len(), 20, "every submission's touch counted once");
+}
+
+#[tokio::test]
+async fn duplicate_delivery_changes_nothing() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, now);
+    let a = lead_id(&app, json!({"phone": "13800138000"})).await;
+    let b = lead_id(&app, json!({"phone": "13800138000"})).await;
+    let captured = stack.drain("CaptureQueue").await;
+    // Deliver every message twice, as SQS may.
+    for message in captured.iter().chain(captured.iter()) {
+        stack
+            .sqs
+            .send_message()
+            .queue_url(stack.queue("CaptureQueue"))
+            .message_body(message.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    drain_capture(&stack, now).await;
+    let source = stack.lead(&a).await;
+    assert_eq!(source.repeat_count, 1, "the repeat was counted once");
+    assert_eq!(source.events.len(), 2);
+    assert_eq!(stack.lead(&b).await.stage, Stage::Merged);
+    let before = stack.items().await.len();
+    for message in &captured {
+        stack
+            .sqs
+            .send_message()
+            .queue_url(stack.queue("CaptureQueue"))
+            .message_body(message.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    drain_capture(&stack, now).await;
+    assert_eq!(stack.lead(&a).await, source, "a third delivery changes nothing");
+    assert_eq!(stack.items().await.len(), before);
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_while_the_rest_of_its_batch_succeeds() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, now);
+    let good = lead_id(&app, json!({"phone": "13800138000"})).await;
+    for poison in ["not json", r#"{"v":2,"type":"lead.captured","data":{}}"#] {
+        stack
+            .sqs
+            .send_message()
+            .queue_url(stack.queue("CaptureQueue"))
+            .message_body(poison)
+            .send()
+            .await
+            .unwrap();
+    }
+    let consumer = consumer(&stack);
+    let (received, failed) = stack
+        .deliver_with_visibility("CaptureQueue", Some(1), |e| consumer.handle(e, now))
+        .await;
+    assert_eq!((received, failed), (3, 2));
+    assert_eq!(
+        stack.lead(&good).await.stage,
+        Stage::Aql,
+        "the good message in the same batch went through"
+    );
+    // Retried until maxReceiveCount (5), then moved to the DLQ by the queue's redrive policy.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut dead = Vec::new();
+    while dead.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "poison never reached the DLQ");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        stack
+            .deliver_with_visibility("CaptureQueue", Some(1), |e| consumer.handle(e, now))
+            .await;
+        for m in stack
+            .sqs
+            .receive_message()
+            .queue_url(stack.queue("CaptureDLQ"))
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+        {
+            dead.push(m.body().unwrap_or_default().to_string());
+        }
+    }
+    dead.sort();
+    assert_eq!(dead, ["not json", r#"{"v":2,"type":"lead.captured","data":{}}"#]);
+}
+
+#[tokio::test]
+async fn behaviour_events_rescore_and_anonymous_touches_join_later() {
+    let stack = Stack::start().await;
+    let start = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, start);
+    // Before the person is known: two whitepapers under their e-mail.
+    for i in 0..2 {
+        let got = post(
+            &app,
+            "/v1/events",
+            json!({"event": "whitepaper_download", "email": "li@acme.cn", "event_id": format!("wp-{i}")}),
+        )
+        .await;
+        assert_eq!(got["status"], "anonymous");
+    }
+    let id = lead_id(
+        &app,
+        json!({"email": "li@acme.cn", "title": "CTO", "company_size": "1000+", "industry": "internet"}),
+    )
+    .await;
+    drain_capture(&stack, start).await;
+    let lead = stack.lead(&id).await;
+    assert_eq!(lead.events.len(), 3, "form submit + two adopted anonymous downloads");
+    assert_eq!(lead.score.as_ref().unwrap().fit, 90);
+    assert_eq!(lead.stage, Stage::Aql);
+    stack.drain("ReadyQueue").await;
+
+    let got = post(
+        &app,
+        "/v1/events",
+        json!({"event": "chat_consult", "email": "LI@acme.cn", "event_id": "chat-1", "utm_source": "baidu"}),
+    )
+    .await;
+    assert_eq!(
+        (got["status"].as_str(), got["lead_id"].as_str()),
+        (Some("recorded"), Some(id.as_str()))
+    );
+    post(
+        &app,
+        "/v1/events",
+        json!({"event": "chat_consult", "email": "li@acme.cn", "event_id": "chat-1"}),
+    )
+    .await;
+    drain_capture(&stack, start).await;
+    let lead = stack.lead(&id).await;
+    assert_eq!(lead.events.len(), 4, "the retried event counted once");
+    assert_eq!(lead.score.as_ref().unwrap().engagement, 60);
+    assert_eq!(lead.stage, Stage::Mql, "crossed the MQL line");
+    let ready = stack.drain("ReadyQueue").await;
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0]["data"]["reason"], "mql");
+
+    let unknown = http_event(
+        "POST",
+        "/v1/events",
+        &[("content-type", "application/json")],
+        &json!({"event": "page_view", "lead_id": LeadId::generate(start).to_string()}).to_string(),
+    );
+    let got = answer(app.handle(request(&unknown)).await);
+    assert_eq!(got.status, 422);
+    assert_eq!(got.body["fields"][0]["field"], "lead_id");
+}
