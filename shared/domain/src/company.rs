@@ -201,7 +201,8 @@ const REGIONS: &[&str] = &[
     "拉萨",
 ];
 
-const REGION_FORMS: &[&str] = &["省", "市", "自治区", "特别行政区", ""];
+/// Administrative suffixes a region may carry ("北京市", "广西壮族自治区" is not covered).
+const REGION_FORMS: &[&str] = &["特别行政区", "自治区", "省", "市"];
 
 const LATIN_REGIONS: &[&str] = &["china", "beijing", "shanghai", "shenzhen", "guangzhou", "hangzhou"];
 
@@ -215,11 +216,12 @@ pub fn core_name(raw: &str) -> String {
         .map(str::to_string)
         .collect();
     strip_latin_tokens(&mut tokens);
-    let mut current: String = tokens.concat();
+    let joined: String = tokens.concat();
+    let mut current = joined.as_str();
     loop {
-        let next = strip_once(&current);
+        let next = strip_once(current);
         if next == current || next.is_empty() {
-            return current;
+            return current.to_string();
         }
         current = next;
     }
@@ -240,38 +242,57 @@ fn strip_latin_tokens(tokens: &mut Vec<String>) {
 }
 
 /// One round: a legal suffix, else an industry word at the end, else a region prefix.
-fn strip_once(name: &str) -> String {
-    for suffix in LEGAL_SUFFIXES_CJK {
+fn strip_once(name: &str) -> &str {
+    for suffix in LEGAL_SUFFIXES_CJK.iter().chain(INDUSTRY_WORDS_CJK) {
         if let Some(rest) = name.strip_suffix(suffix) {
-            return rest.to_string();
+            return rest;
         }
     }
-    for word in INDUSTRY_WORDS_CJK {
-        if let Some(rest) = name.strip_suffix(word) {
-            return rest.to_string();
-        }
-    }
-    for region in REGIONS {
-        for form in REGION_FORMS {
-            let prefix = format!("{region}{form}");
-            if let Some(rest) = name.strip_prefix(prefix.as_str()) {
-                return rest.to_string();
-            }
-        }
-    }
-    name.to_string()
+    strip_region_prefix(name).unwrap_or(name)
+}
+
+/// "北京市纷扬" → "纷扬", "北京纷扬" → "纷扬".
+fn strip_region_prefix(name: &str) -> Option<&str> {
+    REGIONS.iter().find_map(|region| {
+        let rest = name.strip_prefix(region)?;
+        Some(
+            REGION_FORMS
+                .iter()
+                .find_map(|form| rest.strip_prefix(form))
+                .unwrap_or(rest),
+        )
+    })
+}
+
+fn is_region(text: &str) -> bool {
+    let text = text.trim();
+    REGIONS.iter().any(|region| {
+        text.strip_prefix(region)
+            .is_some_and(|rest| rest.is_empty() || REGION_FORMS.contains(&rest))
+    })
 }
 
 /// "纷扬科技(北京)有限公司" → "纷扬科技有限公司"; other parentheses are kept as text.
 fn drop_parenthesised_regions(name: &str) -> String {
-    let mut out = name.to_string();
-    for region in REGIONS {
-        for form in REGION_FORMS {
-            for (open, close) in [("(", ")"), ("（", "）")] {
-                out = out.replace(&format!("{open}{region}{form}{close}"), "");
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(open) = rest.find(['(', '（']) {
+        let (before, from_open) = rest.split_at(open);
+        out.push_str(before);
+        let open_len = from_open.chars().next().map_or(1, char::len_utf8);
+        let inner_and_after = &from_open[open_len..];
+        match inner_and_after.find([')', '）']) {
+            Some(close) if is_region(&inner_and_after[..close]) => {
+                let close_len = inner_and_after[close..].chars().next().map_or(1, char::len_utf8);
+                rest = &inner_and_after[close + close_len..];
+            }
+            _ => {
+                out.push_str(&from_open[..open_len]);
+                rest = inner_and_after;
             }
         }
     }
+    out.push_str(rest);
     out
 }
 

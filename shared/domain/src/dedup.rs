@@ -117,6 +117,7 @@ pub fn contact_keys(lead: &Lead) -> Vec<MatchKey> {
 /// The company key, when the core is specific enough to mean one company (two or more
 /// characters: "纷扬", "acme").
 pub fn company_key(lead: &Lead) -> Option<MatchKey> {
+    // Recomputed rather than trusted: stored cores may predate a change of the normaliser.
     let core = core_name(&lead.company.as_ref()?.raw);
     (core.chars().count() >= 2).then_some(MatchKey {
         kind: KeyKind::Company,

@@ -1,0 +1,72 @@
+//! CPU per lead in the domain: decode + validate/normalise + clean + match keys + score,
+//! beside the floor of only parsing and re-serialising the same JSON.
+//!
+//! `cargo bench -p leadflow-domain --bench per_lead`
+
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use domain::capture::lead_from_submission;
+use domain::clean::clean;
+use domain::dedup::{blocking_key, company_key, contact_keys};
+use domain::events::EventKind;
+use domain::rules::Rules;
+use domain::scoring::{score, ScoredEvent};
+use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::LeadId;
+use std::hint::black_box;
+
+const BODY: &str = r#"{"name":"张三","phone":"138 0013 8000","email":"Zhang.San@Example.com",
+"company":"北京纷扬科技有限公司","title":"销售副总裁","industry":"软件","province":"北京",
+"company_size":"500-999","product":"CRM","message":"想了解线索管理方案，请联系我",
+"channel":"web_form","campaign_id":"2026-q4-launch","utm_source":"baidu","utm_medium":"cpc",
+"utm_campaign":"crm-brand","utm_term":"crm 软件","utm_content":"ad-3",
+"referrer":"https://www.baidu.com/","landing_page":"https://www.example.com/demo","consent":true}"#;
+
+fn per_lead(c: &mut Criterion) {
+    let rules = Rules::default();
+    let submission_rules = SubmissionRules::default();
+    let now: DateTime<Utc> = "2026-11-22T08:00:00Z".parse().unwrap();
+    let id = LeadId::generate(now);
+    let events = vec![ScoredEvent {
+        id: "form".into(),
+        kind: EventKind::FormSubmit,
+        at: now,
+        points: 20,
+    }];
+    // Sanity: the pipeline really does its work on this input.
+    let raw = RawSubmission::from_json(BODY.as_bytes()).unwrap();
+    let lead = lead_from_submission(id.clone(), validate(&raw, &submission_rules).unwrap(), now);
+    assert!(clean(&lead, &rules.cleaning).is_none());
+    assert_eq!(score(&lead, &events, &rules.scoring, now).cell, "B4");
+
+    let mut group = c.benchmark_group("per_lead");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("floor: parse + serialise JSON", |b| {
+        b.iter(|| {
+            let value: serde_json::Value = serde_json::from_str(black_box(BODY)).unwrap();
+            black_box(serde_json::to_string(&value).unwrap())
+        })
+    });
+    group.bench_function("decode + normalise + clean + keys + score", |b| {
+        b.iter(|| {
+            let raw = RawSubmission::from_json(black_box(BODY).as_bytes()).unwrap();
+            let submission = validate(&raw, &submission_rules).unwrap();
+            let lead = lead_from_submission(id.clone(), submission, now);
+            let junk = clean(&lead, &rules.cleaning);
+            let keys = contact_keys(&lead);
+            let block = company_key(&lead).map(|k| blocking_key(&k.value));
+            let s = score(&lead, &events, &rules.scoring, now);
+            black_box((junk, keys, block, s))
+        })
+    });
+    group.bench_function("normalise phone only", |b| {
+        b.iter(|| domain::normalize::phone_e164(black_box("138 0013 8000"), phonenumber::country::Id::CN))
+    });
+    group.bench_function("company core only", |b| {
+        b.iter(|| domain::company::core_name(black_box("北京纷扬科技有限公司")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_lead);
+criterion_main!(benches);
