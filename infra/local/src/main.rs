@@ -113,6 +113,9 @@ async fn up() -> Result<(), Error> {
         "ALLOWED_ORIGINS".into(),
         format!("http://127.0.0.1:{0},http://localhost:{0}", ports.demo),
     );
+    // The template leaves the API token empty (closed); locally there is a known one.
+    let api_token = std::env::var("LEADFLOW_API_TOKEN").unwrap_or_else(|_| "dev-token".into());
+    env.insert("API_TOKEN".into(), api_token.clone());
     std::fs::create_dir_all(state_dir())?;
     let env_file = state_dir().join("functions.env");
     std::fs::write(
@@ -200,6 +203,7 @@ async fn up() -> Result<(), Error> {
          \n  demo page        http://127.0.0.1:{demo}/\
          \n  AWS emulator     {endpoint}   (dashboard: {endpoint}/moto-api/)\
          \n  functions        http://127.0.0.1:{lambda}   (cargo lambda watch; compiles on first call)\
+         \n  API token        {api_token}   (Authorization: Bearer …; set LEADFLOW_API_TOKEN to change)\
          \n\n  routes:\n    {routes}\n  deliveries:\n    {deliveries}\
          \n\n  inspect: cargo run -q -p local-stack -- peek\n  stop:    Ctrl-C\n",
         demo = ports.demo,

@@ -28,6 +28,7 @@ pub enum Policy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DedupRules {
     pub default_policy: Policy,
     /// Channel → policy, overriding the default (e.g. `douyin_ad: to_c`).

@@ -4,6 +4,9 @@
 //! unchanged (the property tests hold us to that).
 
 use phonenumber::country::Id as Country;
+
+/// A phone numbering region (ISO 3166), e.g. `Region::CN`.
+pub use phonenumber::country::Id as Region;
 use phonenumber::Mode;
 use std::str::FromStr;
 use thiserror::Error;

@@ -76,6 +76,7 @@ pub enum Condition {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FitRule {
     pub when: Condition,
     pub points: i32,
@@ -84,6 +85,7 @@ pub struct FitRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScoringRules {
     pub engagement_points: BTreeMap<EventKind, i32>,
     /// Engagement halves every this many days.

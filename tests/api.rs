@@ -1,0 +1,248 @@
+//! The authenticated API against the emulator: lead lookup with live score explanation,
+//! rules as versioned data (changes apply to the next lead), customers.
+
+use api::Api;
+use chrono::{DateTime, Utc};
+use dedup_score::DedupScore;
+use domain::ports::FixedClock;
+use domain::submission::SubmissionRules;
+use intake::http::AllowedOrigins;
+use intake::Intake;
+use leadflow_aws::DynamoStore;
+use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "s3cret-token-for-tests";
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, FixedClock> {
+    Api {
+        store: stack.store(),
+        clock: FixedClock(now),
+        admin_token: TOKEN.into(),
+    }
+}
+
+async fn call(
+    api: &Api<DynamoStore, FixedClock>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth.as_str()));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    answer(api.handle(request(&http_event(method, path, &headers, &body))).await)
+}
+
+async fn submit_and_qualify(stack: &Stack, now: DateTime<Utc>, body: Value) -> String {
+    let intake = Intake {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(now),
+        rules: SubmissionRules::default(),
+        origins: AllowedOrigins::default(),
+    };
+    let event = http_event(
+        "POST",
+        "/v1/leads",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    );
+    let got = answer(intake.handle(request(&event)).await);
+    assert_eq!(got.status, 202);
+    let consumer = DedupScore {
+        store: stack.store(),
+        bus: stack.full_bus(),
+    };
+    while stack.deliver("CaptureQueue", |e| consumer.handle(e, now)).await.0 > 0 {}
+    got.body["lead_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn every_route_needs_the_token() {
+    let stack = Stack::start().await;
+    let api = api(&stack, t("2026-11-20T09:00:00Z"));
+    for (method, path) in [
+        ("GET", "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7"),
+        ("GET", "/v1/config/rules"),
+        ("PUT", "/v1/config/rules"),
+        ("PUT", "/v1/customers/c1"),
+    ] {
+        for token in [None, Some("wrong"), Some("s3cret-token-for-test"), Some("")] {
+            let got = call(&api, method, path, token, Some(json!({}))).await;
+            assert_eq!(got.status, 401, "{method} {path} with {token:?}");
+            assert_eq!(got.body["fields"][0]["field"], "authorization");
+        }
+    }
+    let closed = Api {
+        store: stack.store(),
+        clock: FixedClock(t("2026-11-20T09:00:00Z")),
+        admin_token: String::new(),
+    };
+    assert_eq!(
+        call(&closed, "GET", "/v1/config/rules", Some(""), None).await.status,
+        401,
+        "no token configured: closed"
+    );
+}
+
+#[tokio::test]
+async fn a_lead_explains_its_score_as_of_now_with_its_repeats_and_touches() {
+    let stack = Stack::start().await;
+    let day0 = t("2026-11-01T09:00:00Z");
+    let id = submit_and_qualify(
+        &stack,
+        day0,
+        json!({"phone": "13800138000", "company_size": "1-49", "title": "CEO"}),
+    )
+    .await;
+    let repeat = submit_and_qualify(&stack, day0, json!({"phone": "138 0013 8000", "utm_source": "baidu"})).await;
+
+    let got = call(&api(&stack, day0), "GET", &format!("/v1/leads/{id}"), Some(TOKEN), None).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        got.body["explanation"],
+        json!([
+            "+25 title VP or above",
+            "-10 company smaller than 50 people",
+            "+40 form submitted (2×)"
+        ])
+    );
+    assert_eq!(got.body["score"]["cell"], "D3");
+    assert_eq!(got.body["repeats"][0]["lead_id"], repeat.as_str());
+    assert_eq!(got.body["touchpoints"].as_array().unwrap().len(), 1);
+    assert_eq!(got.body["lead"]["repeat_count"], 1);
+
+    // Thirty days later (one half-life) the same events explain half the engagement.
+    let later = call(
+        &api(&stack, t("2026-12-01T09:00:00Z")),
+        "GET",
+        &format!("/v1/leads/{id}"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(later.body["score"]["engagement"], 20);
+    assert_eq!(later.body["explanation"][2], "+20 form submitted (2×)");
+
+    let bad = call(&api(&stack, day0), "GET", "/v1/leads/not-an-id", Some(TOKEN), None).await;
+    assert_eq!((bad.status, bad.body["fields"][0]["field"].as_str()), (400, Some("id")));
+    let missing = call(
+        &api(&stack, day0),
+        "GET",
+        "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7",
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let api = api(&stack, now);
+    let mut rules = call(&api, "GET", "/v1/config/rules", Some(TOKEN), None).await.body;
+    assert_eq!(rules["version"], 0, "defaults until the first save");
+    assert_eq!(rules["scoring"]["engagement_points"]["form_submit"], 20);
+
+    rules["scoring"]["engagement_points"]["form_submit"] = json!(35);
+    rules["cleaning"]["sensitive_words"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("免费领取"));
+    let saved = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(rules.clone())).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.body["version"], 1);
+    let stale = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(rules.clone())).await;
+    assert_eq!(stale.status, 409, "based on version 0, which is no longer current");
+    assert_eq!(stale.body["fields"][0]["field"], "version");
+
+    let mut broken = saved.body.clone();
+    broken["scoring"]["level_minimums"] = json!([40, 60, 80]);
+    broken["dedup"]["window_days"] = json!(0);
+    let invalid = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(broken)).await;
+    assert_eq!(invalid.status, 422);
+    let fields: Vec<&str> = invalid.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["scoring.level_minimums", "dedup.window_days"]);
+    assert_eq!(
+        call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(json!([1])))
+            .await
+            .status,
+        400
+    );
+    let unversioned = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(json!({}))).await;
+    assert_eq!(
+        (unversioned.status, unversioned.body["fields"][0]["field"].as_str()),
+        (422, Some("version"))
+    );
+    let typo = call(
+        &api,
+        "PUT",
+        "/v1/config/rules",
+        Some(TOKEN),
+        Some(json!({"version": 1, "scorng": {}})),
+    )
+    .await;
+    assert_eq!(typo.status, 422, "unknown fields are refused, not silently ignored");
+
+    // No redeploy: the next lead is scored and cleaned by version 1.
+    let scored = submit_and_qualify(&stack, now, json!({"phone": "13800138000"})).await;
+    let lead = call(&api, "GET", &format!("/v1/leads/{scored}"), Some(TOKEN), None).await;
+    assert_eq!(lead.body["score"]["engagement"], 35);
+    let spam = submit_and_qualify(&stack, now, json!({"phone": "13700137000", "message": "点击免费领取"})).await;
+    let lead = call(&api, "GET", &format!("/v1/leads/{spam}"), Some(TOKEN), None).await;
+    assert_eq!(lead.body["lead"]["stage"], "invalid");
+}
+
+#[tokio::test]
+async fn customers_are_validated_and_then_matched() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let api = api(&stack, now);
+    let bad = call(
+        &api,
+        "PUT",
+        "/v1/customers/c%201",
+        Some(TOKEN),
+        Some(json!({"name": "", "contact_phones": ["123"]})),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<&str> = bad.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "name", "contact_phones[0]"]);
+    let ok = call(
+        &api,
+        "PUT",
+        "/v1/customers/cust-9",
+        Some(TOKEN),
+        Some(json!({"name": "深圳市腾云网络科技有限公司", "contact_phones": ["0755-8888 1234"], "owner": "rep-wang"})),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["company_core"], "腾云");
+    assert_eq!(ok.body["contact_phones"][0], "+8675588881234");
+    let id = submit_and_qualify(&stack, now, json!({"phone": "13800138000", "company": "腾云网络"})).await;
+    let lead = call(&api, "GET", &format!("/v1/leads/{id}"), Some(TOKEN), None).await;
+    assert_eq!(lead.body["lead"]["owner"], "rep-wang");
+    assert_eq!(lead.body["lead"]["dedup"]["label"], "existing_customer");
+}
