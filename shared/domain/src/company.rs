@@ -122,6 +122,11 @@ const INDUSTRY_WORDS_LATIN: &[&str] = &[
     "industries",
     "industrial",
     "labs",
+    "computer",
+    "computers",
+    "investment",
+    "investments",
+    "electronics",
 ];
 
 /// Provinces, municipalities and large cities, plus "中国"; with their 省/市/自治区 forms
@@ -266,10 +271,11 @@ fn strip_region_prefix(name: &str) -> Option<&str> {
 
 fn is_region(text: &str) -> bool {
     let text = text.trim();
-    REGIONS.iter().any(|region| {
-        text.strip_prefix(region)
-            .is_some_and(|rest| rest.is_empty() || REGION_FORMS.contains(&rest))
-    })
+    LATIN_REGIONS.contains(&text)
+        || REGIONS.iter().any(|region| {
+            text.strip_prefix(region)
+                .is_some_and(|rest| rest.is_empty() || REGION_FORMS.contains(&rest))
+        })
 }
 
 /// "纷扬科技(北京)有限公司" → "纷扬科技有限公司"; other parentheses are kept as text.
@@ -326,6 +332,122 @@ mod tests {
             "ＡＣＭＥ Ltd",
         ] {
             assert_eq!(core_name(spelling), "acme", "{spelling:?}");
+        }
+    }
+
+    /// Real-looking spellings, grouped by the company they mean.
+    #[test]
+    fn forty_odd_variants_reduce_to_their_company() {
+        let groups: &[(&str, &[&str])] = &[
+            (
+                "纷扬",
+                &[
+                    "北京纷扬科技有限公司",
+                    "北京纷扬",
+                    "纷扬科技",
+                    "纷扬科技(北京)有限公司",
+                    "北京市纷扬科技有限公司",
+                    "纷扬",
+                ],
+            ),
+            (
+                "云帆",
+                &[
+                    "上海云帆信息技术有限公司",
+                    "云帆信息",
+                    "上海云帆",
+                    "云帆信息技术（上海）有限公司",
+                    "上海市 云帆",
+                ],
+            ),
+            (
+                "腾云",
+                &[
+                    "深圳市腾云网络科技有限公司",
+                    "腾云网络",
+                    "深圳腾云科技",
+                    "腾云网络科技有限公司",
+                ],
+            ),
+            (
+                "华瑞",
+                &[
+                    "华瑞集团",
+                    "华瑞集团有限公司",
+                    "华瑞控股集团",
+                    "浙江华瑞股份有限公司",
+                    "杭州华瑞",
+                ],
+            ),
+            (
+                "金桥",
+                &[
+                    "广州金桥贸易有限公司",
+                    "金桥贸易",
+                    "广东金桥实业有限公司",
+                    "广东省金桥实业",
+                ],
+            ),
+            (
+                "智远",
+                &[
+                    "成都智远软件开发有限公司",
+                    "智远软件",
+                    "四川智远",
+                    "智远软件有限责任公司",
+                ],
+            ),
+            ("星河", &["星河文化传媒有限公司", "北京星河文化传媒", "星河传媒"]),
+            (
+                "acme",
+                &[
+                    "Acme Technologies Co., Ltd.",
+                    "ACME Inc",
+                    "Acme Software LLC",
+                    "acme corporation",
+                    "Acme Group Holdings",
+                ],
+            ),
+            (
+                "alibaba",
+                &["Alibaba Group Holding Limited", "Alibaba (China) Co., Ltd.", "ALIBABA"],
+            ),
+            (
+                "tencent",
+                &[
+                    "Tencent Holdings Ltd",
+                    "Shenzhen Tencent Computer Systems Co., Ltd.",
+                    "tencent",
+                ],
+            ),
+            (
+                "huawei",
+                &["Huawei Technologies Co., Ltd.", "HUAWEI", "Huawei Investment"],
+            ),
+            (
+                "bytedance",
+                &["ByteDance Ltd.", "Bytedance Technology Co., Ltd", "bytedance"],
+            ),
+        ];
+        let mut count = 0;
+        for (core, spellings) in groups {
+            for spelling in *spellings {
+                assert_eq!(core_name(spelling), *core, "{spelling:?}");
+                count += 1;
+            }
+        }
+        assert!(count >= 40, "{count} variants");
+    }
+
+    #[test]
+    fn different_companies_stay_different() {
+        for (a, b) in [
+            ("纷扬科技", "纷飞科技"),
+            ("华瑞集团", "华为技术有限公司"),
+            ("Acme Ltd", "Apex Ltd"),
+            ("云帆信息", "云帆石化"),
+        ] {
+            assert_ne!(core_name(a), core_name(b), "{a} / {b}");
         }
     }
 

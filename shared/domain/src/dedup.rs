@@ -3,13 +3,15 @@
 //! - ToC, single-key dedup-update: phone = phone, WeChat = WeChat (or e-mail = e-mail),
 //!   within the window. The earlier lead absorbs the new one, and its key fields are
 //!   updated to the newest values.
-//! - ToB, combined-key dedup-assign, first rule that matches wins:
-//!   (1) company = a customer's company, (2) phone = a customer contact's phone, giving
-//!   existing-customer: the owner is the customer's owner and a link is recorded;
-//!   (3) phone / e-mail / WeChat = a lead's, giving repeat: collected (归集) under the
-//!   earliest source lead, which keeps its owner, and blanks are filled;
-//!   (4) company = a lead's company, giving a tag only (new-customer): no merge, no
-//!   reassignment.
+//! - ToB, combined-key dedup-assign: (1) company = a customer's company, (2) phone = a
+//!   customer contact's phone, giving existing-customer: the owner is the customer's owner
+//!   and a link is recorded; (3) phone / e-mail / WeChat = a lead's, giving repeat:
+//!   collected (归集) under the earliest source lead, which keeps its owner, and blanks
+//!   are filled; (4) company = a lead's company, giving a tag only (new-customer): no
+//!   merge, no reassignment. One refinement of that order: when the same person already
+//!   has a lead inside the window, (3) wins over (1)/(2). That earlier lead already went
+//!   through the customer match, so the person is collected rather than given a second
+//!   lead.
 //!
 //! Everything here is pure: the store finds who holds which key, and this module
 //! decides.
@@ -200,13 +202,13 @@ pub fn decide(
             },
         },
         Policy::ToB => {
-            if let Some(customer) = customer {
-                return Outcome::ExistingCustomer(customer);
-            }
             if let Some(h) = earliest {
                 return Outcome::Repeat {
                     source: h.lead_id.clone(),
                 };
+            }
+            if let Some(customer) = customer {
+                return Outcome::ExistingCustomer(customer);
             }
             match company_peer {
                 Some(peer) => Outcome::New {
@@ -294,9 +296,14 @@ mod tests {
         let phone_holder = [holder(KeyKind::Phone, &a, "2026-10-01T00:00:00Z")];
         let w = t(WINDOW);
         assert_eq!(
-            decide(Policy::ToB, &phone_holder, Some(customer.clone()), None, w),
-            Outcome::ExistingCustomer(customer),
-            "(1)/(2) customer first"
+            decide(Policy::ToB, &[], Some(customer.clone()), Some(b.clone()), w),
+            Outcome::ExistingCustomer(customer.clone()),
+            "(1)/(2) customer before the company tag"
+        );
+        assert_eq!(
+            decide(Policy::ToB, &phone_holder, Some(customer), None, w),
+            Outcome::Repeat { source: a.clone() },
+            "the same person with a lead in the window is collected, not given a second lead"
         );
         assert_eq!(
             decide(Policy::ToB, &phone_holder, None, Some(b.clone()), w),

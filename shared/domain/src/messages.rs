@@ -30,6 +30,9 @@ pub enum Message {
     /// A behaviour event was recorded for the lead: re-score it.
     #[serde(rename = "lead.engaged")]
     LeadEngaged { lead_id: LeadId, event_id: String },
+    /// The person came back (a repeat) and the source lead has an owner: tell them.
+    #[serde(rename = "lead.returned")]
+    LeadReturned { lead_id: LeadId, repeat_id: LeadId },
     /// The lead needs an owner (new, a repeat whose source has none, crossed MQL, woke up).
     #[serde(rename = "lead.ready")]
     LeadReady {
@@ -54,7 +57,7 @@ pub enum ReadyReason {
 pub enum Topic {
     /// lead.captured and lead.engaged → dedup-score.
     Capture,
-    /// lead.ready → assign.
+    /// lead.ready and lead.returned → assign (which owns routing and owner notices).
     Ready,
 }
 
@@ -64,12 +67,13 @@ impl Message {
             Message::LeadCaptured { .. } => "lead.captured",
             Message::LeadEngaged { .. } => "lead.engaged",
             Message::LeadReady { .. } => "lead.ready",
+            Message::LeadReturned { .. } => "lead.returned",
         }
     }
     pub fn topic(&self) -> Topic {
         match self {
             Message::LeadCaptured { .. } | Message::LeadEngaged { .. } => Topic::Capture,
-            Message::LeadReady { .. } => Topic::Ready,
+            Message::LeadReady { .. } | Message::LeadReturned { .. } => Topic::Ready,
         }
     }
 }
@@ -90,6 +94,7 @@ impl Envelope {
             Message::LeadCaptured { lead_id } => format!("{}:{lead_id}", message.type_name()),
             Message::LeadEngaged { event_id, .. } => format!("{}:{event_id}", message.type_name()),
             Message::LeadReady { lead_id, version, .. } => format!("{}:{lead_id}:{version}", message.type_name()),
+            Message::LeadReturned { repeat_id, .. } => format!("{}:{repeat_id}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,

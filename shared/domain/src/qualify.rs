@@ -273,6 +273,13 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 if store.commit(&commit).await? == Saved::Conflict {
                     continue;
                 }
+                if merged_source.owner.is_some() {
+                    let returned = Message::LeadReturned {
+                        lead_id: source.clone(),
+                        repeat_id: lead.id.clone(),
+                    };
+                    bus.publish(&Envelope::new(returned, now)).await?;
+                }
                 let reason = if merged_source.owner.is_none() && routable(merged_source.stage) {
                     Some(ReadyReason::Repeat)
                 } else if was_asleep {

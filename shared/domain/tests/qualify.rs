@@ -245,6 +245,28 @@ async fn tob_customer_match_company_tag_and_fuzzy_typos() {
         Some("rep-li")
     );
 
+    // The same person again: collected under their lead; its owner hears they came back,
+    // and nothing is re-routed.
+    let again = submit(&store, &bus, &[("phone", "13900139000")], now).await;
+    assert_eq!(
+        qualify_captured(&store, &bus, &again, now).await.unwrap(),
+        Qualified::Repeat {
+            source: by_phone.clone()
+        }
+    );
+    let returned: Vec<_> = bus
+        .sent()
+        .into_iter()
+        .filter_map(|e| match e.message {
+            Message::LeadReturned { lead_id, repeat_id } => Some((lead_id, repeat_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(returned, [(by_phone.clone(), again.clone())]);
+    assert!(!ready_messages(&bus)
+        .iter()
+        .any(|(id, reason)| *id == by_phone && *reason == ReadyReason::Repeat));
+
     let first = submit(
         &store,
         &bus,
