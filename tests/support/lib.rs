@@ -68,15 +68,19 @@ impl Stack {
             }
             for m in messages {
                 out.push(serde_json::from_str(m.body().unwrap_or_default()).expect("message is JSON"));
-                self.sqs
-                    .delete_message()
-                    .queue_url(self.queue(logical_id))
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
+                self.delete(logical_id, &m).await;
             }
         }
+    }
+
+    async fn delete(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message) {
+        self.sqs
+            .delete_message()
+            .queue_url(self.queue(logical_id))
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .expect("delete");
     }
 
     /// Every item in the table (tests only: tables here are tiny).
@@ -273,13 +277,7 @@ impl Stack {
             if failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
                 continue;
             }
-            self.sqs
-                .delete_message()
-                .queue_url(self.queue(logical_id))
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
+            self.delete(logical_id, m).await;
         }
         (messages.len(), failed.len())
     }

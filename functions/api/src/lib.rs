@@ -29,6 +29,23 @@ pub struct Api<S, C> {
     pub admin_token: String,
 }
 
+/// The request body as a JSON object, or the 400 to answer.
+fn json_object(req: &Request) -> Result<serde_json::Value, Box<Response<Body>>> {
+    let bad = |reason: &str| {
+        Box::new(field_error(
+            StatusCode::BAD_REQUEST,
+            "invalid request body",
+            "body",
+            reason,
+        ))
+    };
+    match serde_json::from_slice::<serde_json::Value>(req.body().as_ref()) {
+        Ok(value) if value.is_object() => Ok(value),
+        Ok(_) => Err(bad("must be a JSON object")),
+        Err(e) => Err(bad(&e.to_string())),
+    }
+}
+
 /// Compares without an early exit, so response time does not reveal the matching prefix.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -137,16 +154,9 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
     }
 
     async fn put_rules(&self, req: &Request) -> Result<Response<Body>, domain::ports::StoreError> {
-        let value: serde_json::Value = match serde_json::from_slice(req.body().as_ref()) {
+        let value = match json_object(req) {
             Ok(v) => v,
-            Err(e) => {
-                return Ok(field_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid request body",
-                    "body",
-                    &e.to_string(),
-                ))
-            }
+            Err(response) => return Ok(*response),
         };
         if !value.is_object() {
             return Ok(field_error(
@@ -197,16 +207,17 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
     }
 
     async fn put_customer(&self, id: &str, req: &Request) -> Result<Response<Body>, domain::ports::StoreError> {
-        let body: CustomerBody = match serde_json::from_slice(req.body().as_ref()) {
-            Ok(b) => b,
-            Err(e) => {
+        let body: CustomerBody = match json_object(req).map(serde_json::from_value) {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
                 return Ok(field_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid request body",
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation failed",
                     "body",
                     &e.to_string(),
                 ))
             }
+            Err(response) => return Ok(*response),
         };
         let mut errors = Vec::new();
         if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
