@@ -54,6 +54,11 @@ until peek=$(cargo run -q -p local-stack -- peek) && grep -q "LEAD#$lead_id .*aq
 done
 echo "$peek"
 grep -q "queue CaptureQueue: 0 messages" <<<"$peek" || fail "capture queue not drained"
+code=$(curl -s -o /tmp/smoke-lead.json -w '%{http_code}' --max-time 300 -H 'authorization: Bearer dev-token' "$gateway/v1/leads/$lead_id")
+[ "$code" = 200 ] || fail "GET /v1/leads/{id} answered $code: $(cat /tmp/smoke-lead.json)"
+grep -q '"cell"' /tmp/smoke-lead.json || fail "lead lookup has no score cell"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$gateway/v1/leads/$lead_id")
+[ "$code" = 401 ] || fail "lead lookup without a token answered $code, expected 401"
 grep -q "queue CaptureDLQ: 0 messages" <<<"$peek" || fail "something was dead-lettered"
 
 interrupt
