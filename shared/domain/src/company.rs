@@ -131,7 +131,7 @@ const INDUSTRY_WORDS_LATIN: &[&str] = &[
 
 /// Provinces, municipalities and large cities, plus "中国"; with their 省/市/自治区 forms
 /// tried first.
-const REGIONS: &[&str] = &[
+pub(crate) const REGIONS: &[&str] = &[
     "中国",
     "北京",
     "上海",

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod normalize;
 pub mod ports;
 pub mod qualify;
+pub mod routing;
 pub mod rules;
 pub mod scoring;
 pub mod submission;
