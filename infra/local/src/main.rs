@@ -133,7 +133,23 @@ async fn up() -> Result<(), Error> {
 
     let venv_bin = repo_root().join(".venv/bin");
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
-    let mut watch = tokio::process::Command::new("cargo")
+    let mut watch = tokio::process::Command::new("cargo");
+    // `cargo run` gave this process CARGO_MANIFEST_DIR, CARGO_PKG_* and friends. Passed on,
+    // they change the fingerprints of cargo lambda's own `cargo run --bin NAME`, which would
+    // then rebuild dependencies on the first request instead of reusing `make dev`'s build.
+    for (key, _) in std::env::vars() {
+        let per_package = key == "CARGO"
+            || key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key.as_str(),
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            );
+        if per_package {
+            watch.env_remove(&key);
+        }
+    }
+    let mut watch = watch
         .args([
             "lambda",
             "watch",
