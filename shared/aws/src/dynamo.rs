@@ -102,6 +102,21 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// One item by key, read consistently (a write just made must be seen).
+    pub(crate) async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
@@ -163,35 +178,18 @@ impl LeadStore for DynamoStore {
     }
 
     async fn lead_for_submission(&self, submission_id: &str) -> Result<Option<LeadId>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(submission_pk(submission_id)))
-            .key(SK, s(SUBMISSION_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out
-            .item()
+        Ok(self
+            .get_item(&submission_pk(submission_id), SUBMISSION_SK)
+            .await?
+            .as_ref()
             .and_then(|item| item.get("lead_id"))
             .and_then(|v| v.as_s().ok())
             .and_then(|id| LeadId::parse(id)))
     }
 
     async fn get_lead(&self, id: &LeadId) -> Result<Option<Lead>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(lead_pk(id)))
-            .key(SK, s(LEAD_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item
+        self.get_item(&lead_pk(id), LEAD_SK)
+            .await?
             .map(|item| serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
     }

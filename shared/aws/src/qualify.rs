@@ -125,17 +125,8 @@ impl DynamoStore {
 
 impl RulesStore for DynamoStore {
     async fn rules(&self) -> Result<Rules, StoreError> {
-        let got = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(PK, s(RULES_PK))
-            .key(SK, s(RULES_CURRENT_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match got.item.as_ref().and_then(|i| text(i, "rules")) {
+        let current = self.get_item(RULES_PK, RULES_CURRENT_SK).await?;
+        match current.as_ref().and_then(|i| text(i, "rules")) {
             Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("rules: {e}"))),
             None => Ok(Rules::default()),
         }
@@ -229,16 +220,8 @@ impl DedupStore for DynamoStore {
             (None, None) => return Ok(None),
         };
         let customer_id = text(item, "customer_id").unwrap_or_default();
-        let customer = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(PK, s(customer_pk(&customer_id)))
-            .key(SK, s(CUSTOMER_SK))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let owner = customer.item.as_ref().and_then(|i| text(i, "owner"));
+        let customer = self.get_item(&customer_pk(&customer_id), CUSTOMER_SK).await?;
+        let owner = customer.as_ref().and_then(|i| text(i, "owner"));
         Ok(Some(CustomerMatch {
             customer_id,
             owner,
