@@ -48,11 +48,8 @@ pub async fn capture<S: LeadStore, B: MessageBus>(
     submission: Submission,
     now: DateTime<Utc>,
 ) -> Result<CaptureReceipt, StoreError> {
-    if let Some(sid) = &submission.submission_id {
-        if let Some(existing) = store.lead_for_submission(sid).await? {
-            return Ok(duplicate(existing));
-        }
-    }
+    // No read first: the store's conditional write detects a used submission id and
+    // answers with the earlier lead, so a new lead costs no extra round trip.
     let lead = lead_from_submission(LeadId::generate(now), submission, now);
     // Bots get no touchpoint: they would pollute attribution.
     let touch = (lead.stage == Stage::Received).then(|| Touchpoint {

@@ -292,22 +292,14 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
     let redirect = text("redirect", &mut errors);
     let extra = extra_fields(raw, &mut errors);
 
-    if honeypot {
+    let submission_id = if honeypot {
         // Bots get the same 202 as people whatever they sent; nothing to report back.
-        return Ok(Submission {
-            contact,
-            company,
-            profile,
-            source,
-            extra,
-            unusable,
-            consent,
-            submission_id: submission_id.filter(|id| id.chars().all(|c| c.is_ascii_graphic())),
-            redirect,
-            honeypot,
-            warnings: Vec::new(),
-        });
-    }
+        errors = FieldErrors::default();
+        warnings.clear();
+        submission_id.filter(|id| id.chars().all(|c| c.is_ascii_graphic()))
+    } else {
+        submission_id
+    };
     errors.into_result(Submission {
         contact,
         company,
