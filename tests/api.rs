@@ -1,33 +1,45 @@
-//! The authenticated API against the emulator: lead lookup with live score explanation,
-//! rules as versioned data (changes apply to the next lead), customers.
+//! The authenticated API against the emulator: tokens and roles, lead lookup with live
+//! score explanation, rules as versioned data (changes apply to the next lead), customers.
 
+use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
+use domain::actions::Role;
 use domain::ports::FixedClock;
 use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
-use leadflow_aws::DynamoStore;
+use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::{answer, http_event, request, Answer, Stack};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "s3cret-token-for-tests";
+const SECRET: &str = "s3cret-for-tests";
+const ISSUER: &str = "leadflow-test";
+
+fn token(sub: &str, roles: &[Role]) -> String {
+    mint_hs256(SECRET, ISSUER, sub, roles, 600)
+}
+
+fn admin() -> String {
+    token("root", &[Role::Admin])
+}
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, FixedClock> {
+fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
+        bus: stack.full_bus(),
         clock: FixedClock(now),
-        admin_token: TOKEN.into(),
+        verifier: Verifier::hs256(SECRET, ISSUER),
     }
 }
 
 async fn call(
-    api: &Api<DynamoStore, FixedClock>,
+    api: &Api<DynamoStore, SqsBus, FixedClock>,
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -67,30 +79,67 @@ async fn submit_and_qualify(stack: &Stack, now: DateTime<Utc>, body: Value) -> S
 }
 
 #[tokio::test]
-async fn every_route_needs_the_token() {
+async fn every_route_needs_a_valid_token_and_the_right_role() {
     let stack = Stack::start().await;
     let api = api(&stack, t("2026-11-20T09:00:00Z"));
+    let expired = mint_hs256(SECRET, ISSUER, "root", &[Role::Admin], -300);
+    let forged = mint_hs256("not-the-secret", ISSUER, "root", &[Role::Admin], 600);
+    let (head, _) = admin()
+        .rsplit_once('.')
+        .map(|(h, s)| (h.to_string(), s.to_string()))
+        .unwrap();
+    let tampered = format!("{head}.AAAA");
     for (method, path) in [
         ("GET", "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7"),
+        ("POST", "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7/actions"),
+        ("GET", "/v1/pools/general/leads"),
+        ("GET", "/v1/reps"),
+        ("PUT", "/v1/pools/general"),
         ("GET", "/v1/config/rules"),
         ("PUT", "/v1/config/rules"),
         ("PUT", "/v1/customers/c1"),
     ] {
-        for token in [None, Some("wrong"), Some("s3cret-token-for-test"), Some("")] {
-            let got = call(&api, method, path, token, Some(json!({}))).await;
-            assert_eq!(got.status, 401, "{method} {path} with {token:?}");
+        for bad in [
+            None,
+            Some("wrong"),
+            Some(""),
+            Some(expired.as_str()),
+            Some(forged.as_str()),
+            Some(tampered.as_str()),
+        ] {
+            let got = call(&api, method, path, bad, Some(json!({}))).await;
+            assert_eq!(got.status, 401, "{method} {path} with {bad:?}");
             assert_eq!(got.body["fields"][0]["field"], "authorization");
         }
     }
+    let expired_answer = call(&api, "GET", "/v1/reps", Some(&expired), None).await;
+    assert_eq!(expired_answer.body["fields"][0]["reason"], "the token is expired");
+
+    // Roles: configuration is for admins; reps and finance get 403, not 404.
+    let rep = token("bj-li", &[Role::Rep]);
+    let finance = token("cfo", &[Role::Finance]);
+    for (who, method, path) in [
+        (&rep, "PUT", "/v1/config/rules"),
+        (&rep, "GET", "/v1/reps"),
+        (&rep, "PUT", "/v1/reps/bj-li"),
+        (&finance, "PUT", "/v1/pools/general"),
+        (&finance, "GET", "/v1/config/routing"),
+    ] {
+        let got = call(&api, method, path, Some(who), Some(json!({}))).await;
+        assert_eq!(got.status, 403, "{method} {path}");
+    }
+    let roleless = call(&api, "GET", "/v1/reps", Some(&token("x", &[])), None).await;
+    assert_eq!(roleless.status, 403);
     let closed = Api {
-        store: stack.store(),
-        clock: FixedClock(t("2026-11-20T09:00:00Z")),
-        admin_token: String::new(),
+        verifier: Verifier::hs256("", ISSUER),
+        ..api
     };
     assert_eq!(
-        call(&closed, "GET", "/v1/config/rules", Some(""), None).await.status,
+        call(&closed, "GET", "/v1/config/rules", Some(&admin()), None)
+            .await
+            .status,
         401,
-        "no token configured: closed"
+        "no secret configured: closed"
     );
 }
 
@@ -106,7 +155,14 @@ async fn a_lead_explains_its_score_as_of_now_with_its_repeats_and_touches() {
     .await;
     let repeat = submit_and_qualify(&stack, day0, json!({"phone": "138 0013 8000", "utm_source": "baidu"})).await;
 
-    let got = call(&api(&stack, day0), "GET", &format!("/v1/leads/{id}"), Some(TOKEN), None).await;
+    let got = call(
+        &api(&stack, day0),
+        "GET",
+        &format!("/v1/leads/{id}"),
+        Some(&admin()),
+        None,
+    )
+    .await;
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(
         got.body["explanation"],
@@ -126,20 +182,20 @@ async fn a_lead_explains_its_score_as_of_now_with_its_repeats_and_touches() {
         &api(&stack, t("2026-12-01T09:00:00Z")),
         "GET",
         &format!("/v1/leads/{id}"),
-        Some(TOKEN),
+        Some(&admin()),
         None,
     )
     .await;
     assert_eq!(later.body["score"]["engagement"], 20);
     assert_eq!(later.body["explanation"][2], "+20 form submitted (2×)");
 
-    let bad = call(&api(&stack, day0), "GET", "/v1/leads/not-an-id", Some(TOKEN), None).await;
+    let bad = call(&api(&stack, day0), "GET", "/v1/leads/not-an-id", Some(&admin()), None).await;
     assert_eq!((bad.status, bad.body["fields"][0]["field"].as_str()), (400, Some("id")));
     let missing = call(
         &api(&stack, day0),
         "GET",
         "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7",
-        Some(TOKEN),
+        Some(&admin()),
         None,
     )
     .await;
@@ -151,7 +207,7 @@ async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
     let stack = Stack::start().await;
     let now = t("2026-11-20T09:00:00Z");
     let api = api(&stack, now);
-    let mut rules = call(&api, "GET", "/v1/config/rules", Some(TOKEN), None).await.body;
+    let mut rules = call(&api, "GET", "/v1/config/rules", Some(&admin()), None).await.body;
     assert_eq!(rules["version"], 0, "defaults until the first save");
     assert_eq!(rules["scoring"]["engagement_points"]["form_submit"], 20);
 
@@ -160,17 +216,17 @@ async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
         .as_array_mut()
         .unwrap()
         .push(json!("免费领取"));
-    let saved = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(rules.clone())).await;
+    let saved = call(&api, "PUT", "/v1/config/rules", Some(&admin()), Some(rules.clone())).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert_eq!(saved.body["version"], 1);
-    let stale = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(rules.clone())).await;
+    let stale = call(&api, "PUT", "/v1/config/rules", Some(&admin()), Some(rules.clone())).await;
     assert_eq!(stale.status, 409, "based on version 0, which is no longer current");
     assert_eq!(stale.body["fields"][0]["field"], "version");
 
     let mut broken = saved.body.clone();
     broken["scoring"]["level_minimums"] = json!([40, 60, 80]);
     broken["dedup"]["window_days"] = json!(0);
-    let invalid = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(broken)).await;
+    let invalid = call(&api, "PUT", "/v1/config/rules", Some(&admin()), Some(broken)).await;
     assert_eq!(invalid.status, 422);
     let fields: Vec<&str> = invalid.body["fields"]
         .as_array()
@@ -180,12 +236,12 @@ async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
         .collect();
     assert_eq!(fields, ["scoring.level_minimums", "dedup.window_days"]);
     assert_eq!(
-        call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(json!([1])))
+        call(&api, "PUT", "/v1/config/rules", Some(&admin()), Some(json!([1])))
             .await
             .status,
         400
     );
-    let unversioned = call(&api, "PUT", "/v1/config/rules", Some(TOKEN), Some(json!({}))).await;
+    let unversioned = call(&api, "PUT", "/v1/config/rules", Some(&admin()), Some(json!({}))).await;
     assert_eq!(
         (unversioned.status, unversioned.body["fields"][0]["field"].as_str()),
         (422, Some("version"))
@@ -194,7 +250,7 @@ async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
         &api,
         "PUT",
         "/v1/config/rules",
-        Some(TOKEN),
+        Some(&admin()),
         Some(json!({"version": 1, "scorng": {}})),
     )
     .await;
@@ -202,10 +258,10 @@ async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
 
     // No redeploy: the next lead is scored and cleaned by version 1.
     let scored = submit_and_qualify(&stack, now, json!({"phone": "13800138000"})).await;
-    let lead = call(&api, "GET", &format!("/v1/leads/{scored}"), Some(TOKEN), None).await;
+    let lead = call(&api, "GET", &format!("/v1/leads/{scored}"), Some(&admin()), None).await;
     assert_eq!(lead.body["score"]["engagement"], 35);
     let spam = submit_and_qualify(&stack, now, json!({"phone": "13700137000", "message": "点击免费领取"})).await;
-    let lead = call(&api, "GET", &format!("/v1/leads/{spam}"), Some(TOKEN), None).await;
+    let lead = call(&api, "GET", &format!("/v1/leads/{spam}"), Some(&admin()), None).await;
     assert_eq!(lead.body["lead"]["stage"], "invalid");
 }
 
@@ -218,7 +274,7 @@ async fn customers_are_validated_and_then_matched() {
         &api,
         "PUT",
         "/v1/customers/c%201",
-        Some(TOKEN),
+        Some(&admin()),
         Some(json!({"name": "", "contact_phones": ["123"]})),
     )
     .await;
@@ -234,7 +290,7 @@ async fn customers_are_validated_and_then_matched() {
         &api,
         "PUT",
         "/v1/customers/cust-9",
-        Some(TOKEN),
+        Some(&admin()),
         Some(json!({"name": "深圳市腾云网络科技有限公司", "contact_phones": ["0755-8888 1234"], "owner": "rep-wang"})),
     )
     .await;
@@ -242,7 +298,7 @@ async fn customers_are_validated_and_then_matched() {
     assert_eq!(ok.body["company_core"], "腾云");
     assert_eq!(ok.body["contact_phones"][0], "+8675588881234");
     let id = submit_and_qualify(&stack, now, json!({"phone": "13800138000", "company": "腾云网络"})).await;
-    let lead = call(&api, "GET", &format!("/v1/leads/{id}"), Some(TOKEN), None).await;
+    let lead = call(&api, "GET", &format!("/v1/leads/{id}"), Some(&admin()), None).await;
     assert_eq!(lead.body["lead"]["owner"], "rep-wang");
     assert_eq!(lead.body["lead"]["dedup"]["label"], "existing_customer");
 }

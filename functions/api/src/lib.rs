@@ -1,36 +1,54 @@
-//! The authenticated API. Thin: authorise, decode, call the store/domain, answer.
+//! The authenticated API. Thin: authenticate, authorise by role, decode, call the
+//! domain, answer. Every route needs a bearer JWT ([`auth`]); roles are `rep`,
+//! `manager`, `admin`, `finance`.
 //!
-//! - `GET /v1/leads/{id}`: the lead, its score recomputed for now (decay) with the
-//!   explanation lines, the repeats collected under it and its touchpoints.
-//! - `GET /v1/config/rules`, `PUT /v1/config/rules`: scoring tables, cleaning lists and
-//!   dedup policy as versioned data. A PUT carries the version it was based on; a stale
-//!   one gets 409.
-//! - `PUT /v1/customers/{id}`: an existing customer for ToB matching.
+//! | route | who |
+//! |---|---|
+//! | `GET /v1/leads/{id}` | the owner, managers, admins, finance |
+//! | `POST /v1/leads/{id}/actions` | owner/claimer (rep), managers, admins |
+//! | `GET /v1/pools/{id}/leads` | the pool's members, managers, admins |
+//! | `GET /v1/reps`, `GET /v1/reps/{id}` | managers, admins (a rep: themself) |
+//! | `PUT`/`DELETE /v1/reps/{id}` | admins |
+//! | `GET /v1/pools`, `GET /v1/pools/{id}` | managers, admins |
+//! | `PUT`/`DELETE /v1/pools/{id}` | admins |
+//! | `GET /v1/config/routing`, `GET /v1/config/rules` | managers, admins |
+//! | `PUT /v1/config/routing`, `PUT /v1/config/rules`, `PUT /v1/customers/{id}` | admins |
 //!
-//! Until role-based JWT arrives with assignment, every route needs the admin bearer
-//! token (`API_TOKEN`).
+//! Versioned configuration (rules, routing) is saved with the version it was based on;
+//! a stale one gets 409.
 
+pub mod auth;
+
+use auth::{AuthError, Verifier};
+use domain::actions::{act, ActError, Action, Actor, Role};
+use domain::assign::load_of;
 use domain::company::core_name;
+use domain::mask;
 use domain::normalize;
-use domain::ports::{Clock, Customer, DedupStore, LeadStore, RulesStore, Saved, TouchStore};
+use domain::ports::{
+    Clock, Customer, DedupStore, LeadStore, MessageBus, RoutingStore, RulesStore, Saved, StoreError, TouchStore,
+};
+use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
 use domain::scoring::score;
 use domain::{FieldError, LeadId};
 use intake::http::{error, field_error, json};
 use lambda_http::http::{header, Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
-pub struct Api<S, C> {
+pub struct Api<S, B, C> {
     pub store: S,
+    pub bus: B,
     pub clock: C,
-    /// Empty: every request is refused (a deployment that forgot to set it stays closed).
-    pub admin_token: String,
+    pub verifier: Verifier,
 }
 
+type Answer = Result<Response<Body>, StoreError>;
+
 /// The request body as a JSON object, or the 400 to answer.
-fn json_object(req: &Request) -> Result<serde_json::Value, Box<Response<Body>>> {
+fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
     let bad = |reason: &str| {
         Box::new(field_error(
             StatusCode::BAD_REQUEST,
@@ -39,16 +57,86 @@ fn json_object(req: &Request) -> Result<serde_json::Value, Box<Response<Body>>> 
             reason,
         ))
     };
-    match serde_json::from_slice::<serde_json::Value>(req.body().as_ref()) {
+    match serde_json::from_slice::<Value>(req.body().as_ref()) {
         Ok(value) if value.is_object() => Ok(value),
         Ok(_) => Err(bad("must be a JSON object")),
         Err(e) => Err(bad(&e.to_string())),
     }
 }
 
-/// Compares without an early exit, so response time does not reveal the matching prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Decodes a JSON object body into `T`; 400 for non-JSON, 422 with the field for a
+/// shape error.
+fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Box<Response<Body>>> {
+    serde_json::from_value(value).map_err(|e| {
+        let text = e.to_string();
+        // serde names the offending field in backticks ("unknown field `wieght`").
+        let field = text.split('`').nth(1).unwrap_or("body").to_string();
+        Box::new(field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation failed",
+            &field,
+            &text,
+        ))
+    })
+}
+
+fn forbidden(reason: &str) -> Response<Body> {
+    field_error(StatusCode::FORBIDDEN, "forbidden", "authorization", reason)
+}
+
+fn not_found(field: &str, reason: &str) -> Response<Body> {
+    field_error(StatusCode::NOT_FOUND, "not found", field, reason)
+}
+
+fn invalid(errors: Vec<FieldError>) -> Response<Body> {
+    error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors)
+}
+
+fn unauthorised(e: &AuthError) -> Response<Body> {
+    let mut response = field_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorised",
+        "authorization",
+        &e.to_string(),
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+    response
+}
+
+/// Puts the path id into the body, refusing a body that names another.
+fn with_path_id(mut value: Value, id: &str) -> Result<Value, Box<Response<Body>>> {
+    match value.get("id") {
+        Some(Value::String(given)) if given != id => Err(Box::new(field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation failed",
+            "id",
+            "must match the id in the path (or be left out)",
+        ))),
+        _ => {
+            value["id"] = Value::String(id.to_string());
+            Ok(value)
+        }
+    }
+}
+
+/// A waiting lead as a pool lists it: enough to choose, contact details masked.
+fn pool_entry(lead: &domain::Lead) -> Value {
+    json!({
+        "lead_id": lead.id,
+        "stage": lead.stage.as_str(),
+        "cell": lead.score.as_ref().map(|s| s.cell.clone()),
+        "company": lead.company.as_ref().map(|c| c.raw.clone()),
+        "province": lead.profile.province,
+        "industry": lead.profile.industry,
+        "channel": lead.source.channel,
+        "phone": lead.contact.phone.as_deref().map(mask::phone),
+        "email": lead.contact.email.as_deref().map(mask::email),
+        "created_at": lead.created_at,
+        "waiting_since": lead.waiting_since,
+        "previous_owner": lead.previous_owner,
+    })
 }
 
 #[derive(Deserialize)]
@@ -60,28 +148,48 @@ struct CustomerBody {
     owner: Option<String>,
 }
 
-impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
+impl<S, B, C> Api<S, B, C>
+where
+    S: LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore,
+    B: MessageBus,
+    C: Clock,
+{
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        if !self.authorised(&req) {
-            let mut response = field_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorised",
-                "authorization",
-                "a valid bearer token is required",
-            );
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
-            return response;
-        }
+        let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let actor = match self.verifier.actor(authorization) {
+            Ok(actor) => actor,
+            Err(AuthError::NoRole) => return forbidden("the token carries no role"),
+            Err(e) => return unauthorised(&e),
+        };
         let path = req.uri().path().trim_end_matches('/').to_string();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let admin = actor.has(Role::Admin);
+        let manages = actor.manages();
         let result = match (req.method(), segments.as_slice()) {
-            (&Method::GET, ["v1", "leads", id]) => self.get_lead(id).await,
-            (&Method::GET, ["v1", "config", "rules"]) => self.get_rules().await,
-            (&Method::PUT, ["v1", "config", "rules"]) => self.put_rules(&req).await,
-            (&Method::PUT, ["v1", "customers", id]) => self.put_customer(id, &req).await,
-            _ => Ok(field_error(StatusCode::NOT_FOUND, "not found", "path", "no such route")),
+            (&Method::GET, ["v1", "leads", id]) => self.get_lead(id, &actor).await,
+            (&Method::POST, ["v1", "leads", id, "actions"]) => self.lead_action(id, &req, &actor).await,
+            (&Method::GET, ["v1", "pools", id, "leads"]) => self.pool_leads(id, &req, &actor).await,
+            (&Method::GET, ["v1", "reps"]) if manages => self.list_reps().await,
+            (&Method::GET, ["v1", "reps", id]) if manages || actor.id == *id => self.get_rep(id).await,
+            (&Method::PUT, ["v1", "reps", id]) if admin => self.put_rep(id, &req).await,
+            (&Method::DELETE, ["v1", "reps", id]) if admin => self.delete_rep(id).await,
+            (&Method::GET, ["v1", "pools"]) if manages => self.store.pools().await.map(|p| json(StatusCode::OK, &p)),
+            (&Method::GET, ["v1", "pools", id]) if manages => self.get_pool(id).await,
+            (&Method::PUT, ["v1", "pools", id]) if admin => self.put_pool(id, &req).await,
+            (&Method::DELETE, ["v1", "pools", id]) if admin => self.delete_pool(id).await,
+            (&Method::GET, ["v1", "config", "routing"]) if manages => {
+                self.store.routing().await.map(|r| json(StatusCode::OK, &r))
+            }
+            (&Method::PUT, ["v1", "config", "routing"]) if admin => self.put_routing(&req).await,
+            (&Method::GET, ["v1", "config", "rules"]) if manages => {
+                self.store.rules().await.map(|r| json(StatusCode::OK, &r))
+            }
+            (&Method::PUT, ["v1", "config", "rules"]) if admin => self.put_rules(&req).await,
+            (&Method::PUT, ["v1", "customers", id]) if admin => self.put_customer(id, &req).await,
+            (_, ["v1", "reps" | "pools" | "config" | "customers", ..]) if known_route(req.method(), &segments) => {
+                Ok(forbidden("your role may not use this route"))
+            }
+            _ => Ok(not_found("path", "no such route")),
         };
         result.unwrap_or_else(|e| {
             tracing::error!(error = %e, "storage failed");
@@ -94,17 +202,7 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
         })
     }
 
-    fn authorised(&self, req: &Request) -> bool {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        !self.admin_token.is_empty() && constant_time_eq(presented.as_bytes(), self.admin_token.as_bytes())
-    }
-
-    async fn get_lead(&self, id: &str) -> Result<Response<Body>, domain::ports::StoreError> {
+    async fn get_lead(&self, id: &str, actor: &Actor) -> Answer {
         let Some(lead_id) = LeadId::parse(id) else {
             return Ok(field_error(
                 StatusCode::BAD_REQUEST,
@@ -114,13 +212,11 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
             ));
         };
         let Some(lead) = self.store.get_lead(&lead_id).await? else {
-            return Ok(field_error(
-                StatusCode::NOT_FOUND,
-                "not found",
-                "id",
-                "no lead has this id",
-            ));
+            return Ok(not_found("id", "no lead has this id"));
         };
+        if !actor.may_read(&lead) {
+            return Ok(forbidden("reps see the leads they own"));
+        }
         let rules = self.store.rules().await?;
         let now = self.clock.now();
         let live = score(&lead, &lead.events, &rules.scoring, now);
@@ -137,6 +233,8 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
             }
         }
         let touchpoints = self.store.touchpoints(&lead_id).await?;
+        let owner_changes = self.store.owner_changes(&lead_id).await?;
+        let follow_ups = self.store.follow_ups(&lead_id).await?;
         Ok(json(
             StatusCode::OK,
             &json!({
@@ -145,27 +243,232 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
                 "explanation": explanation,
                 "repeats": repeats,
                 "touchpoints": touchpoints,
+                "owner_changes": owner_changes,
+                "follow_ups": follow_ups,
             }),
         ))
     }
 
-    async fn get_rules(&self) -> Result<Response<Body>, domain::ports::StoreError> {
-        Ok(json(StatusCode::OK, &self.store.rules().await?))
+    async fn lead_action(&self, id: &str, req: &Request, actor: &Actor) -> Answer {
+        let Some(lead_id) = LeadId::parse(id) else {
+            return Ok(field_error(
+                StatusCode::BAD_REQUEST,
+                "invalid lead id",
+                "id",
+                "is not a lead id",
+            ));
+        };
+        let action: Action = match json_object(req).and_then(decode_body) {
+            Ok(action) => action,
+            Err(response) => return Ok(*response),
+        };
+        let errors = action.validate();
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        match act(&self.store, &self.bus, &lead_id, &action, actor, self.clock.now()).await {
+            Ok(lead) => {
+                tracing::info!(lead_id = %lead.id, action = action.name(), by = %actor.id, stage = lead.stage.as_str(), "lead action");
+                Ok(json(StatusCode::OK, &json!({ "lead": lead })))
+            }
+            Err(ActError::NotFound) => Ok(not_found("id", "no lead has this id")),
+            Err(ActError::Forbidden(reason)) => Ok(forbidden(&reason)),
+            Err(ActError::Conflict(reason)) => Ok(field_error(StatusCode::CONFLICT, "conflict", "action", &reason)),
+            Err(ActError::Invalid(e)) => Ok(invalid(vec![e])),
+            Err(ActError::Contended) => Ok(field_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "action",
+                "the lead kept changing; read it again and retry",
+            )),
+            Err(ActError::Store(e)) => Err(e),
+            Err(ActError::Bus(e)) => {
+                // The change is saved; only the owner's notice is late (redelivery of
+                // lead.ready or a retry re-announces it).
+                tracing::warn!(error = %e, "saved, but the assignment notice was not queued");
+                self.store
+                    .get_lead(&lead_id)
+                    .await
+                    .map(|lead| json(StatusCode::OK, &json!({ "lead": lead })))
+            }
+        }
     }
 
-    async fn put_rules(&self, req: &Request) -> Result<Response<Body>, domain::ports::StoreError> {
+    async fn pool_leads(&self, id: &str, req: &Request, actor: &Actor) -> Answer {
+        let pool = self.store.pool(id).await?;
+        let member = pool.as_ref().is_some_and(|p| p.members.contains(&actor.id));
+        if !(actor.manages() || member) {
+            return Ok(forbidden("only the pool's members and managers see its leads"));
+        }
+        let params = req.query_string_parameters();
+        let limit = match params.first("limit").map(str::parse::<usize>) {
+            None => 50,
+            Some(Ok(n)) if (1..=200).contains(&n) => n,
+            Some(_) => {
+                return Ok(invalid(vec![FieldError::new(
+                    "limit",
+                    "must be a number from 1 to 200",
+                )]));
+            }
+        };
+        let (ids, cursor) = self.store.waiting_in_pool(id, params.first("cursor"), limit).await?;
+        let mut leads = Vec::with_capacity(ids.len());
+        for lead_id in ids {
+            // The index is eventually consistent: skip a lead that was claimed meanwhile.
+            if let Some(lead) = self.store.get_lead(&lead_id).await? {
+                if lead.waiting_in_pool() == Some(id) {
+                    leads.push(pool_entry(&lead));
+                }
+            }
+        }
+        Ok(json(
+            StatusCode::OK,
+            &json!({ "pool": id, "leads": leads, "next_cursor": cursor }),
+        ))
+    }
+
+    async fn list_reps(&self) -> Answer {
+        let day = self.store.routing().await?.business_day(self.clock.now());
+        let reps: Vec<Value> = self
+            .store
+            .all_reps()
+            .await?
+            .into_iter()
+            .map(|(rep, counters)| rep_view(&rep, load_of(counters, day)))
+            .collect();
+        Ok(json(StatusCode::OK, &reps))
+    }
+
+    async fn get_rep(&self, id: &str) -> Answer {
+        let day = self.store.routing().await?.business_day(self.clock.now());
+        Ok(match self.store.rep(id).await? {
+            Some((rep, counters)) => json(StatusCode::OK, &rep_view(&rep, load_of(counters, day))),
+            None => not_found("id", "no rep has this id"),
+        })
+    }
+
+    async fn put_rep(&self, id: &str, req: &Request) -> Answer {
+        let rep: Rep = match json_object(req).and_then(|v| with_path_id(v, id)).and_then(decode_body) {
+            Ok(rep) => rep,
+            Err(response) => return Ok(*response),
+        };
+        let errors = rep.validate();
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        self.store.put_rep(&rep).await?;
+        tracing::info!(rep = %rep.id, "rep saved");
+        self.get_rep(id).await
+    }
+
+    async fn delete_rep(&self, id: &str) -> Answer {
+        Ok(match self.store.delete_rep(id).await? {
+            None => not_found("id", "no rep has this id"),
+            Some(Saved::Conflict) => field_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "id",
+                "the rep still holds leads: transfer them or set `active: false`",
+            ),
+            Some(Saved::Saved) => Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(Body::Empty)
+                .expect("static response parts are valid"),
+        })
+    }
+
+    async fn get_pool(&self, id: &str) -> Answer {
+        Ok(match self.store.pool(id).await? {
+            Some(pool) => json(StatusCode::OK, &pool),
+            None => not_found("id", "no pool has this id"),
+        })
+    }
+
+    async fn put_pool(&self, id: &str, req: &Request) -> Answer {
+        let pool: Pool = match json_object(req).and_then(|v| with_path_id(v, id)).and_then(decode_body) {
+            Ok(pool) => pool,
+            Err(response) => return Ok(*response),
+        };
+        let mut errors = pool.validate();
+        let known: Vec<String> = self
+            .store
+            .reps(&pool.members)
+            .await?
+            .into_iter()
+            .map(|(rep, _)| rep.id)
+            .collect();
+        for (i, member) in pool.members.iter().enumerate() {
+            if !known.contains(member) {
+                errors.push(FieldError::new(format!("members[{i}]"), "no rep has this id"));
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        self.store.put_pool(&pool).await?;
+        tracing::info!(pool = %pool.id, members = pool.members.len(), "pool saved");
+        Ok(json(StatusCode::OK, &pool))
+    }
+
+    async fn delete_pool(&self, id: &str) -> Answer {
+        let routing = self.store.routing().await?;
+        if routing.default_pool == id || routing.rules.iter().any(|r| r.pool == id) {
+            return Ok(field_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "id",
+                "routing rules send leads to this pool: change them first",
+            ));
+        }
+        Ok(if self.store.delete_pool(id).await? {
+            Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(Body::Empty)
+                .expect("static response parts are valid")
+        } else {
+            not_found("id", "no pool has this id")
+        })
+    }
+
+    async fn put_routing(&self, req: &Request) -> Answer {
         let value = match json_object(req) {
             Ok(v) => v,
             Err(response) => return Ok(*response),
         };
-        if !value.is_object() {
+        if !value.get("version").is_some_and(Value::is_u64) {
             return Ok(field_error(
-                StatusCode::BAD_REQUEST,
-                "invalid request body",
-                "body",
-                "must be a JSON object",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation failed",
+                "version",
+                "is required: the version you read (GET /v1/config/routing)",
             ));
         }
+        let mut config: RoutingConfig = match decode_body(value) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
+        let errors = config.validate(&pools);
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        let based_on = config.version;
+        config.version = based_on + 1;
+        config.updated_at = Some(self.clock.now());
+        Ok(match self.store.save_routing(&config).await? {
+            Saved::Saved => {
+                tracing::info!(version = config.version, "routing saved");
+                json(StatusCode::OK, &config)
+            }
+            Saved::Conflict => stale_version(based_on, "/v1/config/routing"),
+        })
+    }
+
+    async fn put_rules(&self, req: &Request) -> Answer {
+        let value = match json_object(req) {
+            Ok(v) => v,
+            Err(response) => return Ok(*response),
+        };
         if !value.get("version").is_some_and(serde_json::Value::is_u64) {
             return Ok(field_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -197,16 +500,11 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
                 tracing::info!(version = rules.version, "rules saved");
                 Ok(json(StatusCode::OK, &rules))
             }
-            Saved::Conflict => Ok(field_error(
-                StatusCode::CONFLICT,
-                "the rules changed since you read them",
-                "version",
-                &format!("version {based_on} is not the current version; GET the rules again and reapply your edit"),
-            )),
+            Saved::Conflict => Ok(stale_version(based_on.into(), "/v1/config/rules")),
         }
     }
 
-    async fn put_customer(&self, id: &str, req: &Request) -> Result<Response<Body>, domain::ports::StoreError> {
+    async fn put_customer(&self, id: &str, req: &Request) -> Answer {
         let body: CustomerBody = match json_object(req).map(serde_json::from_value) {
             Ok(Ok(b)) => b,
             Ok(Err(e)) => {
@@ -247,4 +545,38 @@ impl<S: LeadStore + DedupStore + RulesStore + TouchStore, C: Clock> Api<S, C> {
         self.store.put_customer(&customer).await?;
         Ok(json(StatusCode::OK, &customer))
     }
+}
+
+fn stale_version(based_on: u64, route: &str) -> Response<Body> {
+    field_error(
+        StatusCode::CONFLICT,
+        "the configuration changed since you read it",
+        "version",
+        &format!("version {based_on} is not the current version; GET {route} again and reapply your edit"),
+    )
+}
+
+fn rep_view(rep: &Rep, load: domain::routing::RepLoad) -> Value {
+    let mut view = serde_json::to_value(rep).expect("a rep serialises");
+    view["holding"] = json!({
+        "active_leads": load.active_leads,
+        "holding_cap": rep.holding_cap(),
+        "received_today": load.assigned_today,
+        "daily_cap": rep.daily_cap,
+    });
+    view
+}
+
+/// Whether `method` + `segments` is a route that exists (for some role): such requests
+/// get 403, not 404.
+fn known_route(method: &Method, segments: &[&str]) -> bool {
+    matches!(
+        (method, segments),
+        (
+            &Method::GET | &Method::PUT | &Method::DELETE,
+            ["v1", "reps" | "pools", _]
+        ) | (&Method::GET, ["v1", "reps" | "pools"])
+            | (&Method::GET | &Method::PUT, ["v1", "config", "routing" | "rules"])
+            | (&Method::PUT, ["v1", "customers", _])
+    )
 }

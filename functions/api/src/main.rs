@@ -1,7 +1,30 @@
+use api::auth::Verifier;
 use api::Api;
+use domain::messages::Topic;
 use domain::ports::SystemClock;
 use lambda_http::{service_fn, Error, Request};
-use leadflow_aws::{env, telemetry, DynamoStore};
+use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
+
+/// The token verifier from the environment: `JWT_SECRET` (HS256, local development), or
+/// the issuer's published keys (`JWT_JWKS_URL`, default `<JWT_ISSUER>/.well-known/jwks.json`,
+/// which is where Cognito publishes them), fetched once per cold start.
+async fn verifier() -> Result<Verifier, Error> {
+    let issuer = env::required("JWT_ISSUER")?;
+    if let Some(secret) = env::optional("JWT_SECRET") {
+        return Ok(Verifier::hs256(&secret, &issuer));
+    }
+    let url = env::optional("JWT_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+    let jwks = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?
+        .get(&url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(Verifier::from_jwks(&jwks, &issuer, env::optional("JWT_AUDIENCE"))?)
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -9,8 +32,9 @@ async fn main() -> Result<(), Error> {
     let config = env::sdk_config().await;
     let api = Api {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
+        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config)).with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?),
         clock: SystemClock,
-        admin_token: env::optional("API_TOKEN").unwrap_or_default(),
+        verifier: verifier().await?,
     };
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {

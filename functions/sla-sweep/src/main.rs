@@ -12,7 +12,8 @@ async fn main() -> Result<(), Error> {
     let sweep = Sweep {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
         bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
-            .with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?),
+            .with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?)
+            .with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?),
         redrive: RedrivePolicy::default(),
     };
     let sweep = &sweep;

@@ -1,7 +1,9 @@
 //! Serves the demo landing page (a plain HTML form) from its own origin, so posting a
 //! lead to the gateway is a real cross-origin form post, as from a customer's site.
+//! It also stands in for a chat robot: `POST /webhook` prints the notice it receives
+//! (the seeded reps' webhooks point here) and answers as WeCom does.
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
 use std::net::SocketAddr;
@@ -20,12 +22,28 @@ pub async fn serve(addr: SocketAddr, gateway_url: String) -> std::io::Result<()>
         let index = index.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (status, page) = match req.uri().path() {
-                    "/" | "/index.html" => (StatusCode::OK, index.clone()),
-                    "/thanks.html" => (StatusCode::OK, THANKS.to_string()),
-                    _ => (StatusCode::NOT_FOUND, "not found".to_string()),
-                };
+                let index = index.clone();
                 async move {
+                    let (status, page) = match req.uri().path() {
+                        "/" | "/index.html" => (StatusCode::OK, index),
+                        "/thanks.html" => (StatusCode::OK, THANKS.to_string()),
+                        "/webhook" if req.method() == hyper::Method::POST => {
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let notice: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                            let text = notice["text"]["content"]
+                                .as_str()
+                                .or_else(|| notice["text"].as_str())
+                                .unwrap_or("(unreadable notice)");
+                            println!("webhook notice: {text}");
+                            (StatusCode::OK, r#"{"errcode":0,"errmsg":"ok"}"#.to_string())
+                        }
+                        _ => (StatusCode::NOT_FOUND, "not found".to_string()),
+                    };
                     Ok::<_, std::convert::Infallible>(
                         Response::builder()
                             .status(status)

@@ -11,4 +11,5 @@ pub mod invoke;
 pub mod moto;
 pub mod provision;
 pub mod runner;
+pub mod seed;
 pub mod template;

@@ -5,6 +5,9 @@
 //!                        + gateway (:3000) + SQS/schedule runner + demo page (:8080)
 //! local-stack provision  only create the template's resources on a running emulator
 //! local-stack peek       print the leads table and queue depths of the running stack
+//! local-stack token [--role R]... [--sub ID] [--ttl SECONDS]
+//!                        print a dev JWT for the API (default: --role admin --sub admin)
+//! local-stack seed       (re)load the demo org (infra/local/seed.json) into the running stack
 //! ```
 //! Ports come from LEADFLOW_GATEWAY_PORT, LEADFLOW_DEMO_PORT, LEADFLOW_EMULATOR_PORT and
 //! LEADFLOW_LAMBDA_PORT (defaults 3000, 8080, 4566, 9000).
@@ -14,6 +17,7 @@ use local_stack::invoke::Invoker;
 use local_stack::moto::{repo_root, MotoServer};
 use local_stack::provision::{provision, sdk_config, Provisioned};
 use local_stack::runner;
+use local_stack::seed;
 use local_stack::template::Template;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
@@ -86,7 +90,19 @@ async fn main() -> Result<(), Error> {
             Ok(())
         }
         Some("peek") => peek().await,
-        Some(other) => Err(format!("unknown command {other:?}; use up | provision [ENDPOINT] | peek").into()),
+        Some("token") => {
+            println!("{}", token(std::env::args().skip(2).collect())?);
+            Ok(())
+        }
+        Some("seed") => {
+            let (endpoint, table) = running_stack()?;
+            seed::apply(&seed::load()?, &store(&endpoint, &table)).await?;
+            println!("seeded the demo org from {}", seed::path().display());
+            Ok(())
+        }
+        Some(other) => {
+            Err(format!("unknown command {other:?}; use up | provision [ENDPOINT] | peek | token | seed").into())
+        }
     }
 }
 
@@ -113,9 +129,21 @@ async fn up() -> Result<(), Error> {
         "ALLOWED_ORIGINS".into(),
         format!("http://127.0.0.1:{0},http://localhost:{0}", ports.demo),
     );
-    // The template leaves the API token empty (closed); locally there is a known one.
-    let api_token = std::env::var("LEADFLOW_API_TOKEN").unwrap_or_else(|_| "dev-token".into());
-    env.insert("API_TOKEN".into(), api_token.clone());
+    // In the cloud the API trusts the Cognito user pool; locally a shared secret signs
+    // the tokens `local-stack token` mints.
+    env.insert("JWT_ISSUER".into(), LOCAL_ISSUER.into());
+    env.insert("JWT_SECRET".into(), jwt_secret());
+    env.remove("JWT_AUDIENCE");
+    let admin_token = token(Vec::new())?;
+    let table = provisioned
+        .tables
+        .values()
+        .next()
+        .cloned()
+        .ok_or("the template defines no table")?;
+    if std::env::var("LEADFLOW_SEED").as_deref() != Ok("0") {
+        seed::apply(&seed::load()?, &store(&provisioned.endpoint, &table)).await?;
+    }
     std::fs::create_dir_all(state_dir())?;
     let env_file = state_dir().join("functions.env");
     std::fs::write(
@@ -219,7 +247,9 @@ async fn up() -> Result<(), Error> {
          \n  demo page        http://127.0.0.1:{demo}/\
          \n  AWS emulator     {endpoint}   (dashboard: {endpoint}/moto-api/)\
          \n  functions        http://127.0.0.1:{lambda}   (cargo lambda watch; compiles on first call)\
-         \n  API token        {api_token}   (Authorization: Bearer …; set LEADFLOW_API_TOKEN to change)\
+         \n  demo org         infra/local/seed.json (reps, pools, routing; LEADFLOW_SEED=0 skips it)\
+         \n  admin token      {admin_token}\
+         \n                   (others: cargo run -q -p local-stack -- token --role rep --sub bj-zhang)\
          \n\n  routes:\n    {routes}\n  deliveries:\n    {deliveries}\
          \n\n  inspect: cargo run -q -p local-stack -- peek\n  stop:    Ctrl-C\n",
         demo = ports.demo,
@@ -277,6 +307,61 @@ impl<F: std::future::Future<Output = ()> + Send> MapOk for F {
         self.await;
         Ok(())
     }
+}
+
+const LOCAL_ISSUER: &str = "leadflow-local";
+
+/// The local signing secret: fixed so tokens survive restarts, overridable.
+fn jwt_secret() -> String {
+    std::env::var("LEADFLOW_JWT_SECRET").unwrap_or_else(|_| "leadflow-local-dev-secret-not-for-production".into())
+}
+
+/// `token [--role R]... [--sub ID] [--ttl SECONDS]`: a dev JWT signed with the local secret.
+fn token(args: Vec<String>) -> Result<String, Error> {
+    let mut roles = Vec::new();
+    let mut sub = None;
+    let mut ttl: i64 = 12 * 3600;
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--role" => roles.push(
+                serde_json::from_value::<domain::actions::Role>(serde_json::Value::String(value.clone()))
+                    .map_err(|_| format!("unknown role {value:?}: rep | manager | admin | finance"))?,
+            ),
+            "--sub" => sub = Some(value),
+            "--ttl" => {
+                ttl = value
+                    .parse()
+                    .map_err(|_| format!("--ttl {value:?} is not a number of seconds"))?
+            }
+            other => return Err(format!("unknown option {other:?}; use --role, --sub, --ttl").into()),
+        }
+    }
+    if roles.is_empty() {
+        roles.push(domain::actions::Role::Admin);
+    }
+    let sub = sub.unwrap_or_else(|| "admin".into());
+    Ok(api::auth::mint_hs256(&jwt_secret(), LOCAL_ISSUER, &sub, &roles, ttl))
+}
+
+fn store(endpoint: &str, table: &str) -> leadflow_aws::DynamoStore {
+    leadflow_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config(endpoint)), table)
+}
+
+/// The running stack's emulator endpoint and table (from `.local/stack.json`).
+fn running_stack() -> Result<(String, String), Error> {
+    let text = std::fs::read_to_string(state_dir().join("stack.json"))
+        .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
+    let stack: serde_json::Value = serde_json::from_str(&text)?;
+    let endpoint = stack["endpoint"].as_str().unwrap_or_default().to_string();
+    let table = stack["tables"]
+        .as_object()
+        .and_then(|t| t.values().next())
+        .and_then(|v| v.as_str())
+        .ok_or("no table in .local/stack.json")?
+        .to_string();
+    Ok((endpoint, table))
 }
 
 async fn peek() -> Result<(), Error> {

@@ -131,11 +131,14 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Provisione
             .attrs
             .insert(format!("{}.QueueName", queue.logical_id), queue.logical_id.clone());
     }
-    // Resources that have no local counterpart still need a value for !Ref/!Sub.
-    out.bindings
-        .refs
-        .entry("HttpApi".into())
-        .or_insert_with(|| "local".into());
+    // Resources that have no local counterpart (the HTTP API, the Cognito user pool)
+    // still need a value for !Ref/!Sub.
+    for id in &template.other_resources {
+        out.bindings
+            .refs
+            .entry(id.clone())
+            .or_insert_with(|| format!("local-{id}"));
+    }
     Ok(out)
 }
 

@@ -87,6 +87,8 @@ pub struct Template {
     pub tables: Vec<Table>,
     pub queues: Vec<Queue>,
     pub functions: Vec<Function>,
+    /// Logical ids of resources with no local counterpart (bound to placeholders).
+    pub other_resources: Vec<String>,
 }
 
 fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -184,6 +186,7 @@ impl Template {
             tables: Vec::new(),
             queues: Vec::new(),
             functions: Vec::new(),
+            other_resources: Vec::new(),
         };
         let resources = doc
             .get("Resources")
@@ -203,7 +206,7 @@ impl Template {
                         .functions
                         .push(parse_function(id, resource, &props, &global_env, global_timeout)?)
                 }
-                _ => {}
+                _ => template.other_resources.push(id),
             }
         }
         Ok(template)

@@ -49,9 +49,15 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(lead).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.insert(PK.into(), s(lead_pk(&lead.id)));
     item.insert(SK.into(), s(LEAD_SK));
+    // The two sparse index entries never overlap: a lead waits in a pool only once
+    // it has left `received`.
     if lead.stage == Stage::Received {
         item.insert(GSI1_PK.into(), s(outbox_pk(outbox_shard(&lead.id))));
         item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(lead.created_at), lead.id)));
+    } else if let Some(pool) = lead.waiting_in_pool() {
+        let since = lead.waiting_since.unwrap_or(lead.updated_at);
+        item.insert(GSI1_PK.into(), s(pool_waiting_pk(pool)));
+        item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(since), lead.id)));
     }
     Ok(item)
 }

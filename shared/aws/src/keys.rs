@@ -12,9 +12,19 @@
 //! | customer key    | `CKEY#<kind>#<value>` | `CKEY`               |                 |                   |
 //! | anonymous touch | `ANON#<key>`       | `TP#<touch id>`         |                 |                   |
 //! | rules           | `CONFIG#rules`     | `CURRENT`, `V#<000001>` |                 |                   |
+//! | routing rules   | `CONFIG#routing`   | `CURRENT`, `V#<000001>` |                 |                   |
+//! | rep + counters  | `REPS`             | `<rep id>`              |                 |                   |
+//! | pool            | `POOLS`            | `<pool id>`             |                 |                   |
+//! | pool counters   | `POOLSTATE#<pool>` | `STATE`                 |                 |                   |
+//! | owner change    | `LEAD#<id>`        | `OWNER#<change id>`     |                 |                   |
+//! | follow-up       | `LEAD#<id>`        | `FU#<follow-up id>`     |                 |                   |
+//! | notice sent     | `NOTICE#<key>`     | `NOTICE`                |                 |                   |
+//! | lead waiting    | (the lead item)    |                         | `POOL#<pool>` while unowned in a pool | `<waiting since>#<id>` |
 //!
 //! The outbox index is sparse (only `received` leads carry its keys) and sharded so a
-//! campaign spike does not pile every write onto one index partition.
+//! campaign spike does not pile every write onto one index partition. The same index
+//! lists the leads waiting in each pool (a lead is never in both). Reps and pools each
+//! live in one partition: a team's worth of items, listed with one query.
 
 use domain::LeadId;
 
@@ -74,3 +84,25 @@ pub const RULES_CURRENT_SK: &str = "CURRENT";
 pub fn rules_version_sk(version: u32) -> String {
     format!("V#{version:06}")
 }
+pub const ROUTING_PK: &str = "CONFIG#routing";
+pub const REPS_PK: &str = "REPS";
+pub const POOLS_PK: &str = "POOLS";
+pub fn pool_state_pk(pool: &str) -> String {
+    format!("POOLSTATE#{pool}")
+}
+pub const POOL_STATE_SK: &str = "STATE";
+pub fn pool_waiting_pk(pool: &str) -> String {
+    format!("POOL#{pool}")
+}
+pub const OWNER_CHANGE_SK_PREFIX: &str = "OWNER#";
+pub fn owner_change_sk(id: &str) -> String {
+    format!("{OWNER_CHANGE_SK_PREFIX}{id}")
+}
+pub const FOLLOW_UP_SK_PREFIX: &str = "FU#";
+pub fn follow_up_sk(id: &str) -> String {
+    format!("{FOLLOW_UP_SK_PREFIX}{id}")
+}
+pub fn notice_pk(key: &str) -> String {
+    format!("NOTICE#{key}")
+}
+pub const NOTICE_SK: &str = "NOTICE";

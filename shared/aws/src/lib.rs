@@ -4,8 +4,10 @@ pub mod dynamo;
 pub mod env;
 pub mod keys;
 pub mod qualify;
+pub mod routing;
 pub mod sqs;
 pub mod telemetry;
+pub mod webhook;
 
 pub use dynamo::DynamoStore;
 pub use sqs::SqsBus;

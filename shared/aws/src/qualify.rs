@@ -24,11 +24,11 @@ fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {
     Some((kind, value.to_string()))
 }
 
-fn text(item: &Item, name: &str) -> Option<String> {
+pub(crate) fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-fn conditional_put(
+pub(crate) fn conditional_put(
     table: &str,
     item: Item,
     condition: &str,
@@ -60,7 +60,7 @@ fn plain_put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
 
 /// Runs a transaction; a failed condition (or a concurrent transaction on the same
 /// items) is a conflict to retry, not an error.
-async fn transact(store: &DynamoStore, writes: Vec<TransactWriteItem>) -> Result<Saved, StoreError> {
+pub(crate) async fn transact(store: &DynamoStore, writes: Vec<TransactWriteItem>) -> Result<Saved, StoreError> {
     match store
         .client()
         .transact_write_items()
@@ -90,7 +90,7 @@ async fn transact(store: &DynamoStore, writes: Vec<TransactWriteItem>) -> Result
 }
 
 impl DynamoStore {
-    async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         for chunk in keys.chunks(100) {
             let mut request = KeysAndAttributes::builder().consistent_read(true);

@@ -29,7 +29,7 @@ pub fn lead_from_submission(id: LeadId, sub: Submission, now: DateTime<Utc>) -> 
         (Stage::Received, None)
     };
     let mut lead = Lead::new(id, sub.source.channel.clone(), now);
-    lead.stage = stage;
+    lead.set_stage(stage, now);
     lead.invalid_reason = invalid_reason;
     lead.contact = sub.contact;
     lead.company = sub.company;

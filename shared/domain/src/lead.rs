@@ -56,6 +56,84 @@ pub enum Stage {
     Merged,
 }
 
+/// How an owner change happened (DOMAIN.md "Ownership"). On the lead it says how the
+/// current owner got it: the seeds' report tables group by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerChangeHow {
+    /// Preset at creation (an existing customer's owner).
+    Created,
+    AutoAssigned,
+    AdminAssigned,
+    Claimed,
+    Transferred,
+    /// Recycled from a previous owner (SLA breach) to this one or to the pool.
+    Recycled,
+    /// The owner gave the lead back to its pool.
+    ReturnedToPool,
+}
+
+impl OwnerChangeHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerChangeHow::Created => "created",
+            OwnerChangeHow::AutoAssigned => "auto_assigned",
+            OwnerChangeHow::AdminAssigned => "admin_assigned",
+            OwnerChangeHow::Claimed => "claimed",
+            OwnerChangeHow::Transferred => "transferred",
+            OwnerChangeHow::Recycled => "recycled",
+            OwnerChangeHow::ReturnedToPool => "returned_to_pool",
+        }
+    }
+}
+
+/// A follow-up clock started at an owner change; the SLA sweep computes its deadline
+/// from the pool's policy and business calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaClock {
+    /// Which clock: `first_contact`, `mql_decision`, `sql_outcome`.
+    pub clock: String,
+    /// T in "T + N".
+    pub started_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// BANT qualification fields a rep fills in while following up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bant {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
+}
+
+impl Bant {
+    pub fn is_empty(&self) -> bool {
+        self == &Bant::default()
+    }
+    /// Fills in what `other` gives; returns whether anything changed.
+    pub fn merge(&mut self, other: &Bant) -> bool {
+        let before = self.clone();
+        for (mine, theirs) in [
+            (&mut self.budget, &other.budget),
+            (&mut self.authority, &other.authority),
+            (&mut self.need, &other.need),
+            (&mut self.timeline, &other.timeline),
+        ] {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
+        *self != before
+    }
+}
+
 impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -199,6 +277,33 @@ pub struct Lead {
     pub score: Option<Score>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_activity_at: Option<DateTime<Utc>>,
+    /// The pool routing put the lead in (it waits there while it has no owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// Since when the lead has been waiting in `pool` without an owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquisition: Option<OwnerChangeHow>,
+    /// Who held the lead before the current owner (round robin skips them on recycling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_owner: Option<String>,
+    /// The owner-change record that gave the current owner the lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_change_id: Option<String>,
+    /// When the lead first entered each stage (`stage.as_str()` → time).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_at: BTreeMap<String, DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaClock>,
+    #[serde(default, skip_serializing_if = "Bant::is_empty")]
+    pub bant: Bant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_follow_up_at: Option<DateTime<Utc>>,
 }
 
 /// What dedup found for this lead.
@@ -244,7 +349,45 @@ impl Lead {
             events: Vec::new(),
             score: None,
             last_activity_at: None,
+            pool: None,
+            waiting_since: None,
+            owner_department: None,
+            owner_since: None,
+            acquisition: None,
+            previous_owner: None,
+            owner_change_id: None,
+            stage_at: BTreeMap::from([(Stage::Received.as_str().to_string(), now)]),
+            sla: None,
+            bant: Bant::default(),
+            last_follow_up_at: None,
         }
+    }
+
+    /// Moves to `stage`, remembering when it was first entered.
+    pub fn set_stage(&mut self, stage: Stage, at: DateTime<Utc>) {
+        self.stage = stage;
+        self.stage_at.entry(stage.as_str().to_string()).or_insert(at);
+    }
+
+    /// The rep whose holding cap (保有量) this lead counts against: its owner while the
+    /// lead is still being worked.
+    pub fn held_by(&self) -> Option<&str> {
+        match self.stage {
+            Stage::Aql | Stage::Mql | Stage::Sql | Stage::Recycled => self.owner.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Waiting in a pool for an owner (listed by the pool, claimable).
+    pub fn waiting_in_pool(&self) -> Option<&str> {
+        match (self.owner.is_none(), self.held_stage()) {
+            (true, true) => self.pool.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn held_stage(&self) -> bool {
+        matches!(self.stage, Stage::Aql | Stage::Mql | Stage::Sql | Stage::Recycled)
     }
 }
 

@@ -3,6 +3,8 @@
 //! Nothing here touches AWS, the network or the clock directly; adapters implement
 //! [`ports`] and handlers call the services ([`capture`]) with them.
 
+pub mod actions;
+pub mod assign;
 pub mod capture;
 pub mod clean;
 pub mod company;
@@ -14,6 +16,7 @@ pub mod mask;
 pub mod memory;
 pub mod messages;
 pub mod normalize;
+pub mod notify;
 pub mod ports;
 pub mod qualify;
 pub mod routing;

@@ -4,12 +4,14 @@
 use crate::dedup::{CustomerMatch, Holder, KeyKind, MatchKey};
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::messages::Envelope;
+use crate::notify::Webhook;
 use crate::ports::{
-    BusError, CreateOutcome, Customer, DedupCommit, DedupStore, LeadStore, MessageBus, RulesStore, Saved, StoreError,
-    TouchStore,
+    BusError, CreateOutcome, Customer, DedupCommit, DedupStore, FollowUp, LeadChange, LeadStore, MessageBus, Notifier,
+    NotifyError, OwnerChange, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, StoreError, TouchStore,
 };
+use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
 use crate::rules::Rules;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -31,6 +33,26 @@ struct State {
     repeats: BTreeMap<LeadId, BTreeSet<LeadId>>,
     anonymous: BTreeMap<String, Vec<Touchpoint>>,
     rules: Option<Rules>,
+    routing: Option<RoutingConfig>,
+    pools: BTreeMap<String, Pool>,
+    pool_counters: BTreeMap<String, PoolCounters>,
+    reps: BTreeMap<String, (Rep, RepCounters)>,
+    owner_changes: BTreeMap<LeadId, Vec<OwnerChange>>,
+    follow_ups: BTreeMap<LeadId, Vec<FollowUp>>,
+    notices: BTreeSet<String>,
+}
+
+#[derive(Default, Clone)]
+struct PoolCounters {
+    served: BTreeMap<String, u64>,
+    last_rep: Option<String>,
+    assigned: DailyCount,
+    claimed: DailyCount,
+}
+
+fn bump(count: &mut DailyCount, day: NaiveDate) {
+    count.count = count.on(day) + 1;
+    count.day = Some(day);
 }
 
 impl InMemoryStore {
@@ -291,6 +313,247 @@ impl MessageBus for InMemoryBus {
             return Err(BusError::Unavailable("injected failure".into()));
         }
         self.sent.lock().unwrap().push(envelope.clone());
+        Ok(())
+    }
+}
+
+impl InMemoryStore {
+    /// Test helper: a rep's counters as stored.
+    pub fn rep_counters(&self, id: &str) -> Option<RepCounters> {
+        self.state.lock().unwrap().reps.get(id).map(|(_, c)| *c)
+    }
+}
+
+impl RoutingStore for InMemoryStore {
+    async fn routing(&self) -> Result<RoutingConfig, StoreError> {
+        Ok(self.state.lock().unwrap().routing.clone().unwrap_or_default())
+    }
+
+    async fn save_routing(&self, config: &RoutingConfig) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let current = state.routing.as_ref().map_or(0, |r| r.version);
+        if config.version != current + 1 {
+            return Ok(Saved::Conflict);
+        }
+        state.routing = Some(config.clone());
+        Ok(Saved::Saved)
+    }
+
+    async fn pool(&self, id: &str) -> Result<Option<Pool>, StoreError> {
+        Ok(self.state.lock().unwrap().pools.get(id).cloned())
+    }
+
+    async fn pools(&self) -> Result<Vec<Pool>, StoreError> {
+        Ok(self.state.lock().unwrap().pools.values().cloned().collect())
+    }
+
+    async fn put_pool(&self, pool: &Pool) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(counters) = state.pool_counters.get_mut(&pool.id) {
+            counters.served.retain(|m, _| pool.members.contains(m));
+        }
+        state.pools.insert(pool.id.clone(), pool.clone());
+        Ok(())
+    }
+
+    async fn delete_pool(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.pool_counters.remove(id);
+        Ok(state.pools.remove(id).is_some())
+    }
+
+    async fn pool_state(&self, id: &str, day: NaiveDate) -> Result<PoolState, StoreError> {
+        let state = self.state.lock().unwrap();
+        let counters = state.pool_counters.get(id).cloned().unwrap_or_default();
+        Ok(PoolState {
+            assigned: counters.served,
+            last_rep: counters.last_rep,
+            assigned_today: counters.assigned.on(day),
+            claimed_today: counters.claimed.on(day),
+        })
+    }
+
+    async fn rep(&self, id: &str) -> Result<Option<(Rep, RepCounters)>, StoreError> {
+        Ok(self.state.lock().unwrap().reps.get(id).cloned())
+    }
+
+    async fn reps(&self, ids: &[String]) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(ids.iter().filter_map(|id| state.reps.get(id).cloned()).collect())
+    }
+
+    async fn all_reps(&self) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
+        Ok(self.state.lock().unwrap().reps.values().cloned().collect())
+    }
+
+    async fn put_rep(&self, rep: &Rep) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let counters = state.reps.get(&rep.id).map(|(_, c)| *c).unwrap_or_default();
+        state.reps.insert(rep.id.clone(), (rep.clone(), counters));
+        Ok(())
+    }
+
+    async fn delete_rep(&self, id: &str) -> Result<Option<Saved>, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        match state.reps.get(id) {
+            None => Ok(None),
+            Some((_, c)) if c.active_leads > 0 => Ok(Some(Saved::Conflict)),
+            Some(_) => {
+                state.reps.remove(id);
+                Ok(Some(Saved::Saved))
+            }
+        }
+    }
+
+    async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let day = change.day;
+        if state.leads.get(&change.lead.id).map(|l| l.version) != Some(change.expected_version) {
+            return Ok(Saved::Conflict);
+        }
+        if let Some(charge) = &change.charge {
+            let Some((_, counters)) = state.reps.get(&charge.rep) else {
+                return Ok(Saved::Conflict);
+            };
+            let over_daily =
+                charge.counts_today && charge.daily_cap.is_some_and(|cap| counters.received.on(day) >= cap);
+            if counters.active_leads >= charge.holding_cap || over_daily {
+                return Ok(Saved::Conflict);
+            }
+        }
+        if let Some(take) = &change.pool_take {
+            let (pool, cap, claimed) = match take {
+                PoolTake::Assigned { pool, daily_cap, .. } => (pool, daily_cap, false),
+                PoolTake::Claimed { pool, daily_claim_cap } => (pool, daily_claim_cap, true),
+            };
+            let counters = state.pool_counters.get(pool).cloned().unwrap_or_default();
+            let today = if claimed { counters.claimed } else { counters.assigned }.on(day);
+            if cap.is_some_and(|cap| today >= cap) {
+                return Ok(Saved::Conflict);
+            }
+        }
+        if let Some(charge) = &change.charge {
+            let counters = &mut state.reps.get_mut(&charge.rep).expect("checked above").1;
+            counters.active_leads += 1;
+            if charge.counts_today {
+                bump(&mut counters.received, day);
+            }
+        }
+        if let Some(rep) = &change.release {
+            if let Some((_, counters)) = state.reps.get_mut(rep) {
+                counters.active_leads = counters.active_leads.saturating_sub(1);
+            }
+        }
+        match &change.pool_take {
+            Some(PoolTake::Assigned {
+                pool,
+                rep,
+                levelled_from,
+                ..
+            }) => {
+                let counters = state.pool_counters.entry(pool.clone()).or_default();
+                *counters.served.entry(rep.clone()).or_insert(*levelled_from) += 1;
+                counters.last_rep = Some(rep.clone());
+                bump(&mut counters.assigned, day);
+            }
+            Some(PoolTake::Claimed { pool, .. }) => {
+                bump(&mut state.pool_counters.entry(pool.clone()).or_default().claimed, day);
+            }
+            None => {}
+        }
+        if let Some(record) = &change.owner_change {
+            state
+                .owner_changes
+                .entry(change.lead.id.clone())
+                .or_default()
+                .push(record.clone());
+        }
+        if let Some(record) = &change.follow_up {
+            state
+                .follow_ups
+                .entry(change.lead.id.clone())
+                .or_default()
+                .push(record.clone());
+        }
+        state.leads.insert(change.lead.id.clone(), change.lead.clone());
+        Ok(Saved::Saved)
+    }
+
+    async fn waiting_in_pool(
+        &self,
+        pool: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<LeadId>, Option<String>), StoreError> {
+        let state = self.state.lock().unwrap();
+        let mut waiting: Vec<(String, LeadId)> = state
+            .leads
+            .values()
+            .filter(|l| l.waiting_in_pool() == Some(pool))
+            .map(|l| (format!("{:?}#{}", l.waiting_since, l.id), l.id.clone()))
+            .filter(|(sort, _)| after.is_none_or(|a| sort.as_str() > a))
+            .collect();
+        waiting.sort();
+        let more = waiting.len() > limit;
+        waiting.truncate(limit);
+        let cursor = more.then(|| waiting.last().map(|(s, _)| s.clone())).flatten();
+        Ok((waiting.into_iter().map(|(_, id)| id).collect(), cursor))
+    }
+
+    async fn owner_changes(&self, lead: &LeadId) -> Result<Vec<OwnerChange>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .owner_changes
+            .get(lead)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn follow_ups(&self, lead: &LeadId) -> Result<Vec<FollowUp>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .follow_ups
+            .get(lead)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn reserve_notice(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.state.lock().unwrap().notices.insert(key.to_string()))
+    }
+
+    async fn release_notice(&self, key: &str) -> Result<(), StoreError> {
+        self.state.lock().unwrap().notices.remove(key);
+        Ok(())
+    }
+}
+
+/// Records webhook sends; can be told to fail.
+#[derive(Default)]
+pub struct RecordingNotifier {
+    sent: Mutex<Vec<(String, serde_json::Value)>>,
+    failing: AtomicBool,
+}
+
+impl RecordingNotifier {
+    pub fn sent(&self) -> Vec<(String, serde_json::Value)> {
+        self.sent.lock().unwrap().clone()
+    }
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+impl Notifier for RecordingNotifier {
+    async fn send(&self, hook: &Webhook, body: &serde_json::Value) -> Result<(), NotifyError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(NotifyError::Failed("recording notifier set to fail".into()));
+        }
+        self.sent.lock().unwrap().push((hook.url.clone(), body.clone()));
         Ok(())
     }
 }

@@ -41,6 +41,9 @@ pub enum Message {
         /// The lead's version when it became ready: one message per fact.
         version: u64,
     },
+    /// The lead got a new owner: send the owner's (or pool's) webhook notice, once.
+    #[serde(rename = "lead.assigned")]
+    LeadAssigned { lead_id: LeadId, change_id: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +53,8 @@ pub enum ReadyReason {
     Repeat,
     Mql,
     Woke,
+    /// Offered again while it waits in a pool (the sweep, when someone may be free).
+    Waiting,
 }
 
 /// Which queue a message belongs on.
@@ -57,7 +62,7 @@ pub enum ReadyReason {
 pub enum Topic {
     /// lead.captured and lead.engaged → dedup-score.
     Capture,
-    /// lead.ready and lead.returned → assign (which owns routing and owner notices).
+    /// lead.ready, lead.returned and lead.assigned → assign (routing and owner notices).
     Ready,
 }
 
@@ -68,12 +73,13 @@ impl Message {
             Message::LeadEngaged { .. } => "lead.engaged",
             Message::LeadReady { .. } => "lead.ready",
             Message::LeadReturned { .. } => "lead.returned",
+            Message::LeadAssigned { .. } => "lead.assigned",
         }
     }
     pub fn topic(&self) -> Topic {
         match self {
             Message::LeadCaptured { .. } | Message::LeadEngaged { .. } => Topic::Capture,
-            Message::LeadReady { .. } | Message::LeadReturned { .. } => Topic::Ready,
+            Message::LeadReady { .. } | Message::LeadReturned { .. } | Message::LeadAssigned { .. } => Topic::Ready,
         }
     }
 }
@@ -95,6 +101,7 @@ impl Envelope {
             Message::LeadEngaged { event_id, .. } => format!("{}:{event_id}", message.type_name()),
             Message::LeadReady { lead_id, version, .. } => format!("{}:{lead_id}:{version}", message.type_name()),
             Message::LeadReturned { repeat_id, .. } => format!("{}:{repeat_id}", message.type_name()),
+            Message::LeadAssigned { change_id, .. } => format!("{}:{change_id}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,

@@ -107,7 +107,7 @@ fn rescore(lead: &mut Lead, rules: &Rules, now: DateTime<Utc>) -> bool {
     let s = score(lead, &lead.events, &rules.scoring, now);
     let becomes_mql = lead.stage == Stage::Aql && s.is_mql(&rules.scoring);
     if becomes_mql {
-        lead.stage = Stage::Mql;
+        lead.set_stage(Stage::Mql, now);
     }
     lead.score = Some(s);
     becomes_mql
@@ -158,7 +158,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
         if let Some(reason) = clean(&lead, &rules.cleaning) {
             let mut invalid = lead.clone();
             let code = reason.code.clone();
-            invalid.stage = Stage::Invalid;
+            invalid.set_stage(Stage::Invalid, now);
             invalid.invalid_reason = Some(reason);
             invalid.version += 1;
             invalid.updated_at = now;
@@ -242,7 +242,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 merged_source.updated_at = now;
 
                 let mut repeat = lead.clone();
-                repeat.stage = Stage::Merged;
+                repeat.set_stage(Stage::Merged, now);
                 repeat.dedup = Some(DedupInfo {
                     label: Label::Repeat,
                     policy,
@@ -301,7 +301,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     Outcome::Repeat { .. } => unreachable!("handled above"),
                 };
                 let mut fresh = lead.clone();
-                fresh.stage = Stage::Aql;
+                fresh.set_stage(Stage::Aql, now);
                 fresh.owner = customer.as_ref().and_then(|c| c.owner.clone());
                 fresh.dedup = Some(DedupInfo {
                     label,
@@ -358,7 +358,8 @@ async fn resend_ready_after_capture<S: QualifyStore, B: MessageBus>(
         Some(source) => store.get_lead(source).await?,
         None => Some(lead.clone()),
     };
-    if let Some(target) = target.filter(|t| t.owner.is_none() && routable(t.stage)) {
+    // Not yet through assignment (an owner preset from a customer match still needs it).
+    if let Some(target) = target.filter(|t| t.owner_change_id.is_none() && routable(t.stage)) {
         let reason = if lead.stage == Stage::Merged {
             ReadyReason::Repeat
         } else {

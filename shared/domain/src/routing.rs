@@ -1,15 +1,17 @@
 //! Routing decisions (DOMAIN.md §3), pure: which pool a lead belongs to, which rep in
-//! that pool is eligible now, and whom the pool's strategy picks. The assign function
-//! (to come) loads reps, loads and pool state, calls [`route`], and commits the choice
+//! that pool is eligible now, and whom the pool's strategy picks. [`crate::assign`]
+//! loads reps, their loads and the pool state, calls [`route`], and commits the choice
 //! with conditional updates on the rep's counters.
 //!
 //! Round robin and weighted routing both work from per-member assignment counters kept
 //! in the pool's state, not from a list index. A member who joins starts level with the
 //! lowest counter, so adding or removing members never gives anyone a burst of leads.
 
+use crate::error::FieldError;
 use crate::lead::Lead;
+use crate::notify::Webhook;
 use crate::scoring::{company_size_range, Grade};
-use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +66,7 @@ pub struct Absence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rep {
     pub id: String,
     pub name: String,
@@ -85,8 +88,60 @@ pub struct Rep {
     pub working_hours: Option<WorkingHours>,
     #[serde(default)]
     pub out_of_office: Vec<Absence>,
+    /// Where assignment notices for this rep go (else the pool's webhook, else none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
     #[serde(default = "yes")]
     pub active: bool,
+}
+
+impl Rep {
+    pub fn holding_cap(&self) -> u32 {
+        self.holding_cap.unwrap_or_else(|| self.tier.default_holding_cap())
+    }
+
+    /// Field errors an admin should see before the rep is saved.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !valid_id(&self.id) {
+            errors.push(FieldError::new("id", ID_RULE));
+        }
+        if self.name.trim().is_empty() {
+            errors.push(FieldError::new("name", "is required"));
+        }
+        if self.weight == 0 || self.weight > 1000 {
+            errors.push(FieldError::new("weight", "must be 1-1000"));
+        }
+        if self.holding_cap.is_some_and(|c| c > 100_000) {
+            errors.push(FieldError::new("holding_cap", "must be at most 100000"));
+        }
+        if let Some(hours) = &self.working_hours {
+            if hours.days.is_empty() {
+                errors.push(FieldError::new("working_hours.days", "must name at least one day"));
+            }
+            if hours.start == hours.end {
+                errors.push(FieldError::new("working_hours.end", "must differ from start"));
+            }
+        }
+        for (i, absence) in self.out_of_office.iter().enumerate() {
+            if absence.until <= absence.from {
+                errors.push(FieldError::new(
+                    format!("out_of_office[{i}].until"),
+                    "must be after from",
+                ));
+            }
+        }
+        if let Some(hook) = &self.webhook {
+            errors.extend(hook.validate("webhook"));
+        }
+        errors
+    }
+}
+
+const ID_RULE: &str = "must be 1-64 letters, digits, '-' or '_'";
+
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn one() -> u32 {
@@ -96,11 +151,29 @@ fn yes() -> bool {
     true
 }
 
-/// What a rep holds now (from the store's counters).
+/// What a rep holds now (from the store's counters). `assigned_today` counts the
+/// business day the caller asks about; a counter from an earlier day reads as 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RepLoad {
     pub active_leads: u32,
     pub assigned_today: u32,
+}
+
+/// A daily counter as stored: the day it counts and the count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyCount {
+    pub day: Option<NaiveDate>,
+    pub count: u32,
+}
+
+impl DailyCount {
+    pub fn on(self, today: NaiveDate) -> u32 {
+        if self.day == Some(today) {
+            self.count
+        } else {
+            0
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +196,7 @@ pub fn eligibility(rep: &Rep, load: RepLoad, at: DateTime<Utc>) -> Result<(), In
     if rep.out_of_office.iter().any(|a| a.from <= at && at < a.until) {
         return Err(Ineligible::OutOfOffice);
     }
-    if load.active_leads >= rep.holding_cap.unwrap_or_else(|| rep.tier.default_holding_cap()) {
+    if load.active_leads >= rep.holding_cap() {
         return Err(Ineligible::HoldingCap);
     }
     if rep.daily_cap.is_some_and(|cap| load.assigned_today >= cap) {
@@ -150,18 +223,58 @@ pub enum Strategy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pool {
     pub id: String,
     pub name: String,
     pub strategy: Strategy,
     pub members: Vec<String>,
+    /// Leads auto-assigned from this pool per business day.
     #[serde(default)]
     pub daily_cap: Option<u32>,
+    /// Leads claimed from this pool per business day.
+    #[serde(default)]
+    pub daily_claim_cap: Option<u32>,
+    /// Fallback for members without their own webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
+}
+
+impl Pool {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !valid_id(&self.id) {
+            errors.push(FieldError::new("id", ID_RULE));
+        }
+        if self.name.trim().is_empty() {
+            errors.push(FieldError::new("name", "is required"));
+        }
+        for (i, member) in self.members.iter().enumerate() {
+            if !valid_id(member) {
+                errors.push(FieldError::new(format!("members[{i}]"), ID_RULE));
+            } else if self.members[..i].contains(member) {
+                errors.push(FieldError::new(format!("members[{i}]"), "is listed twice"));
+            }
+        }
+        match &self.strategy {
+            Strategy::Designated { rep: None, team: None } => {
+                errors.push(FieldError::new("strategy", "designated needs a rep or a team"))
+            }
+            Strategy::Designated { rep: Some(rep), .. } if !self.members.contains(rep) => {
+                errors.push(FieldError::new("strategy.rep", "must be one of the pool's members"))
+            }
+            _ => {}
+        }
+        if let Some(hook) = &self.webhook {
+            errors.extend(hook.validate("webhook"));
+        }
+        errors
+    }
 }
 
 /// First matching rule wins; every condition given must hold, an empty one matches all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RouteRule {
     pub pool: String,
     pub provinces: Vec<String>,
@@ -195,42 +308,197 @@ impl RouteRule {
     }
 }
 
+/// Which pool a lead goes to: ordered rules, first match wins, else the default pool.
+/// Pools themselves are stored one by one (admin CRUD).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RoutingConfig {
+    /// Optimistic concurrency, as for the scoring rules: a save names the version it read.
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
     pub rules: Vec<RouteRule>,
     pub default_pool: String,
-    pub pools: Vec<Pool>,
+    /// The business day that daily caps count in.
+    #[serde(default = "shanghai")]
+    pub time_zone: Tz,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// The province a lead is from: as given, else named at the start of its company name.
+fn shanghai() -> Tz {
+    chrono_tz::Asia::Shanghai
+}
+
+impl Default for RoutingConfig {
+    /// Before anyone configures routing, every lead waits in the `general` pool.
+    fn default() -> Self {
+        Self {
+            version: 0,
+            rules: Vec::new(),
+            default_pool: "general".into(),
+            time_zone: shanghai(),
+            updated_at: None,
+        }
+    }
+}
+
+impl RoutingConfig {
+    pub fn business_day(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.time_zone).date_naive()
+    }
+
+    /// `known_pools`: the ids of the stored pools; a rule may not point elsewhere.
+    pub fn validate(&self, known_pools: &[String]) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let known = |id: &str| known_pools.iter().any(|p| p == id);
+        if !known(&self.default_pool) {
+            errors.push(FieldError::new("default_pool", "is not a stored pool"));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !known(&rule.pool) {
+                errors.push(FieldError::new(format!("rules[{i}].pool"), "is not a stored pool"));
+            }
+        }
+        errors
+    }
+}
+
+/// Fixed-line area codes of China (after +86) → province. Mobile numbers carry no
+/// location in the number itself; that needs a carrier dataset this project lacks.
+const AREA_CODES: &[(&str, &str)] = &[
+    ("10", "北京"),
+    ("21", "上海"),
+    ("22", "天津"),
+    ("23", "重庆"),
+    ("20", "广东"),
+    ("24", "辽宁"),
+    ("25", "江苏"),
+    ("27", "湖北"),
+    ("28", "四川"),
+    ("29", "陕西"),
+    ("311", "河北"),
+    ("351", "山西"),
+    ("371", "河南"),
+    ("411", "辽宁"),
+    ("431", "吉林"),
+    ("451", "黑龙江"),
+    ("471", "内蒙古"),
+    ("510", "江苏"),
+    ("512", "江苏"),
+    ("531", "山东"),
+    ("532", "山东"),
+    ("551", "安徽"),
+    ("571", "浙江"),
+    ("574", "浙江"),
+    ("591", "福建"),
+    ("592", "福建"),
+    ("731", "湖南"),
+    ("755", "广东"),
+    ("757", "广东"),
+    ("769", "广东"),
+    ("771", "广西"),
+    ("791", "江西"),
+    ("851", "贵州"),
+    ("871", "云南"),
+    ("891", "西藏"),
+    ("898", "海南"),
+    ("931", "甘肃"),
+    ("951", "宁夏"),
+    ("971", "青海"),
+    ("991", "新疆"),
+];
+
+/// City names that are not provinces, as the province they are in.
+const CITY_PROVINCES: &[(&str, &str)] = &[
+    ("深圳", "广东"),
+    ("广州", "广东"),
+    ("东莞", "广东"),
+    ("佛山", "广东"),
+    ("珠海", "广东"),
+    ("杭州", "浙江"),
+    ("宁波", "浙江"),
+    ("南京", "江苏"),
+    ("苏州", "江苏"),
+    ("无锡", "江苏"),
+    ("成都", "四川"),
+    ("武汉", "湖北"),
+    ("西安", "陕西"),
+    ("长沙", "湖南"),
+    ("郑州", "河南"),
+    ("济南", "山东"),
+    ("青岛", "山东"),
+    ("大连", "辽宁"),
+    ("沈阳", "辽宁"),
+    ("厦门", "福建"),
+    ("福州", "福建"),
+    ("合肥", "安徽"),
+    ("昆明", "云南"),
+    ("南昌", "江西"),
+    ("石家庄", "河北"),
+    ("太原", "山西"),
+    ("哈尔滨", "黑龙江"),
+    ("长春", "吉林"),
+    ("贵阳", "贵州"),
+    ("南宁", "广西"),
+    ("兰州", "甘肃"),
+    ("海口", "海南"),
+    ("乌鲁木齐", "新疆"),
+    ("呼和浩特", "内蒙古"),
+    ("银川", "宁夏"),
+    ("西宁", "青海"),
+    ("拉萨", "西藏"),
+];
+
+fn as_province(region: &str) -> String {
+    CITY_PROVINCES
+        .iter()
+        .find(|(city, _)| *city == region)
+        .map_or(region, |(_, province)| province)
+        .to_string()
+}
+
+/// The province a lead is from: as given, else named at the start of its company name,
+/// else the home of its fixed-line phone number.
 pub fn province_of(lead: &Lead) -> Option<String> {
     if let Some(p) = &lead.profile.province {
         return Some(p.clone());
     }
-    let company = lead.company.as_ref()?.raw.as_str();
-    crate::company::REGIONS
-        .iter()
-        .find(|r| company.starts_with(*r))
-        .map(|r| r.to_string())
+    let from_company = lead.company.as_ref().and_then(|company| {
+        crate::company::REGIONS
+            .iter()
+            .filter(|r| **r != "中国")
+            .find(|r| company.raw.starts_with(*r))
+            .map(|r| as_province(r))
+    });
+    from_company.or_else(|| {
+        let national = lead.contact.phone.as_deref()?.strip_prefix("+86")?;
+        AREA_CODES
+            .iter()
+            .find(|(code, _)| national.starts_with(code))
+            .map(|(_, province)| province.to_string())
+    })
 }
 
-pub fn choose_pool<'a>(lead: &Lead, config: &'a RoutingConfig) -> Option<&'a Pool> {
+/// The id of the pool the lead belongs to.
+pub fn choose_pool<'a>(lead: &Lead, config: &'a RoutingConfig) -> &'a str {
     let province = province_of(lead);
-    let id = config
+    config
         .rules
         .iter()
         .find(|rule| rule.matches(lead, province.as_deref()))
-        .map_or(config.default_pool.as_str(), |rule| rule.pool.as_str());
-    config.pools.iter().find(|p| p.id == id)
+        .map_or(config.default_pool.as_str(), |rule| rule.pool.as_str())
 }
 
-/// A pool's persistent routing state.
+/// A pool's persistent routing state, with today's counters already read for the
+/// business day (see [`DailyCount::on`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PoolState {
     /// Leads assigned per member since they joined (levelled on joining).
     pub assigned: BTreeMap<String, u64>,
     pub last_rep: Option<String>,
     pub assigned_today: u32,
+    pub claimed_today: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +521,19 @@ pub fn route(
     lead_grade: Option<(Grade, u8)>,
     at: DateTime<Utc>,
 ) -> (Decision, PoolState) {
+    route_excluding(pool, reps, loads, state, lead_grade, at, &[])
+}
+
+/// [`route`], skipping `exclude` (a recycled lead's previous owner).
+pub fn route_excluding(
+    pool: &Pool,
+    reps: &BTreeMap<String, Rep>,
+    loads: &BTreeMap<String, RepLoad>,
+    state: &PoolState,
+    lead_grade: Option<(Grade, u8)>,
+    at: DateTime<Utc>,
+    exclude: &[String],
+) -> (Decision, PoolState) {
     let wait = |reason: &str| (Decision::Wait { reason: reason.into() }, state.clone());
     if pool.daily_cap.is_some_and(|cap| state.assigned_today >= cap) {
         return wait("the pool's daily cap is reached");
@@ -272,7 +553,7 @@ pub fn route(
         Strategy::Designated { .. } => return wait("designated pool names no rep or team"),
         Strategy::RoundRobin | Strategy::Weighted => pool.members.iter().collect(),
     };
-    candidates.retain(|id| eligible(id));
+    candidates.retain(|id| eligible(id) && !exclude.contains(id));
     let top_first = matches!(pool.strategy, Strategy::Weighted)
         && lead_grade.is_some_and(|(grade, level)| grade == Grade::A && level <= 2);
     if top_first && candidates.iter().any(|id| reps[*id].tier == Tier::Top) {

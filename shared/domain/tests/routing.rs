@@ -32,6 +32,7 @@ fn rep(id: &str, tier: Tier, weight: u32) -> Rep {
         daily_cap: None,
         working_hours: None,
         out_of_office: Vec::new(),
+        webhook: None,
         active: true,
     }
 }
@@ -43,6 +44,8 @@ fn pool(strategy: Strategy, members: &[&str]) -> Pool {
         strategy,
         members: members.iter().map(|m| m.to_string()).collect(),
         daily_cap: None,
+        daily_claim_cap: None,
+        webhook: None,
     }
 }
 
@@ -299,27 +302,108 @@ fn pools_are_chosen_by_ordered_rules_with_province_from_the_company_name() {
             },
         ],
         default_pool: "general".into(),
-        pools: ["beijing-a", "beijing", "big", "general"]
-            .iter()
-            .map(|id| Pool {
-                id: id.to_string(),
-                ..pool(Strategy::RoundRobin, &[])
-            })
-            .collect(),
+        ..RoutingConfig::default()
     };
+    let pools = ["beijing-a", "beijing", "big", "general"].map(String::from);
+    assert!(config.validate(&pools).is_empty());
+    assert_eq!(
+        config.validate(&pools[1..])[0].field,
+        "rules[0].pool",
+        "a rule may only name a stored pool"
+    );
     let mut lead = Lead::new(LeadId::generate(now), "web_form", now);
     lead.company = Some(Company {
         raw: "北京纷扬科技有限公司".into(),
         core: "纷扬".into(),
     });
-    assert_eq!(choose_pool(&lead, &config).unwrap().id, "beijing");
+    assert_eq!(choose_pool(&lead, &config), "beijing");
     let mut scored = domain::scoring::score(&lead, &[], &domain::scoring::ScoringRules::default(), now);
     scored.grade = Grade::A;
     lead.score = Some(scored);
-    assert_eq!(choose_pool(&lead, &config).unwrap().id, "beijing-a", "first match wins");
+    assert_eq!(choose_pool(&lead, &config), "beijing-a", "first match wins");
     lead.company = None;
     lead.profile.company_size = Some("1000+".into());
-    assert_eq!(choose_pool(&lead, &config).unwrap().id, "big");
+    assert_eq!(choose_pool(&lead, &config), "big");
     lead.profile.company_size = None;
-    assert_eq!(choose_pool(&lead, &config).unwrap().id, "general");
+    assert_eq!(choose_pool(&lead, &config), "general");
+}
+
+#[test]
+fn province_from_the_company_name_or_a_fixed_line_area_code() {
+    let now = t("2026-11-23T03:00:00Z");
+    let mut lead = Lead::new(LeadId::generate(now), "web_form", now);
+    assert_eq!(province_of(&lead), None);
+    lead.contact.phone = Some("+8613800138000".into());
+    assert_eq!(province_of(&lead), None, "a mobile number says nothing about where");
+    lead.contact.phone = Some("+861062345678".into());
+    assert_eq!(province_of(&lead).as_deref(), Some("北京"), "010 is Beijing");
+    lead.contact.phone = Some("+8675588881234".into());
+    assert_eq!(province_of(&lead).as_deref(), Some("广东"), "0755 is Shenzhen");
+    lead.company = Some(Company {
+        raw: "杭州云栖科技有限公司".into(),
+        core: "云栖".into(),
+    });
+    assert_eq!(province_of(&lead).as_deref(), Some("浙江"), "the company's city wins");
+    lead.profile.province = Some("上海".into());
+    assert_eq!(province_of(&lead).as_deref(), Some("上海"), "what the lead said wins");
+}
+
+#[test]
+fn a_recycled_lead_skips_its_previous_owner() {
+    let team = reps(vec![rep("a", Tier::Regular, 1), rep("b", Tier::Regular, 1)]);
+    let p = pool(Strategy::RoundRobin, &["a", "b"]);
+    let at = t("2026-11-23T03:00:00Z");
+    for _ in 0..3 {
+        let (decision, _) = route_excluding(
+            &p,
+            &team,
+            &BTreeMap::new(),
+            &PoolState::default(),
+            None,
+            at,
+            &["a".to_string()],
+        );
+        assert_eq!(decision, Decision::Assign { rep: "b".into() });
+    }
+    let only_a = pool(Strategy::RoundRobin, &["a"]);
+    let (decision, _) = route_excluding(
+        &only_a,
+        &team,
+        &BTreeMap::new(),
+        &PoolState::default(),
+        None,
+        at,
+        &["a".to_string()],
+    );
+    assert!(
+        matches!(decision, Decision::Wait { .. }),
+        "nobody else: it waits to be claimed"
+    );
+}
+
+#[test]
+fn reps_and_pools_are_validated_field_by_field() {
+    let mut r = rep("bad id!", Tier::New, 0);
+    r.name = " ".into();
+    r.out_of_office.push(Absence {
+        from: t("2026-11-23T03:00:00Z"),
+        until: t("2026-11-22T03:00:00Z"),
+    });
+    let fields: Vec<String> = r.validate().into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["id", "name", "weight", "out_of_office[0].until"]);
+    let mut p = pool(
+        Strategy::Designated {
+            rep: Some("zhang".into()),
+            team: None,
+        },
+        &["li", "li"],
+    );
+    p.name = String::new();
+    let fields: Vec<String> = p.validate().into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["name", "members[1]", "strategy.rep"]);
+    let typo = serde_json::from_str::<Rep>(r#"{"id":"a","name":"A","tier":"top","wieght":3}"#);
+    assert!(
+        typo.unwrap_err().to_string().contains("wieght"),
+        "unknown fields are refused"
+    );
 }

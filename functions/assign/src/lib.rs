@@ -1,0 +1,75 @@
+//! Consumer of the ready queue. Thin: decode each message and hand it to the domain's
+//! assignment ([`domain::assign`]): `lead.ready` routes a lead, `lead.assigned` and
+//! `lead.returned` send the owner's webhook notice. Failures are reported per message
+//! (partial batch response): the message is retried, then dead-lettered, and the rest
+//! of the batch completes. Every step is idempotent under redelivery.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use domain::assign::{assign_lead, notify_assigned, notify_returned, AssignError};
+use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::ports::{LeadStore, MessageBus, Notifier, RoutingStore};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum MessageError {
+    #[error("message has no body")]
+    NoBody,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("{0} messages do not belong on the ready queue")]
+    WrongQueue(&'static str),
+    #[error(transparent)]
+    Assign(#[from] AssignError),
+}
+
+pub struct Assign<S, B, N> {
+    pub store: S,
+    pub bus: B,
+    pub notifier: N,
+}
+
+impl<S: LeadStore + RoutingStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
+    pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            match self.process(&record, now).await {
+                Ok(outcome) => tracing::info!(message_id, outcome, "processed"),
+                Err(e) => {
+                    let receives = record
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .cloned()
+                        .unwrap_or_default();
+                    tracing::error!(message_id, receives, error = %e, "message failed; it will be retried, then dead-lettered");
+                    response.add_failure(message_id);
+                }
+            }
+        }
+        response
+    }
+
+    async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<String, MessageError> {
+        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
+        let envelope = Envelope::from_json(body)?;
+        Ok(match envelope.message {
+            Message::LeadReady { lead_id, .. } => {
+                format!("{:?}", assign_lead(&self.store, &self.bus, &lead_id, now).await?)
+            }
+            Message::LeadAssigned { lead_id, change_id } => {
+                format!(
+                    "{:?}",
+                    notify_assigned(&self.store, &self.notifier, &lead_id, &change_id).await?
+                )
+            }
+            Message::LeadReturned { lead_id, repeat_id } => {
+                format!(
+                    "{:?}",
+                    notify_returned(&self.store, &self.notifier, &lead_id, &repeat_id).await?
+                )
+            }
+            other => return Err(MessageError::WrongQueue(other.type_name())),
+        })
+    }
+}

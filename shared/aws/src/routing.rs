@@ -1,0 +1,504 @@
+//! DynamoDB adapter for [`RoutingStore`]: reps with their counters, pools with their
+//! rotation state, the routing rules, owner-change and follow-up records, and notice
+//! reservations.
+//!
+//! Caps hold because every counter moves inside the same `TransactWriteItems` as the
+//! lead, under conditions: `active_leads < holding cap`, today's count `< daily cap`.
+//! Daily counters are attributes named by day (`received#2026-11-23`), so a new day
+//! starts at zero without a read-modify-write; the same update removes the last
+//! week's attributes so items stay small.
+
+use crate::dynamo::{lead_item, s, timestamp, unavailable, DynamoStore, Item};
+use crate::keys::*;
+use crate::qualify::{text, transact};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{Duration, NaiveDate};
+use domain::lead::LeadId;
+use domain::ports::{FollowUp, LeadChange, OwnerChange, PoolTake, RepCounters, RoutingStore, Saved, StoreError};
+use domain::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
+use std::collections::{BTreeMap, HashMap};
+
+const RECEIVED: &str = "received";
+const ASSIGNED: &str = "assigned";
+const CLAIMED: &str = "claimed";
+const SERVED: &str = "served#";
+/// How long a sent notice is remembered (a redelivery after this could resend it).
+const NOTICE_TTL: Duration = Duration::days(30);
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn day_attr(counter: &str, day: NaiveDate) -> String {
+    format!("{counter}#{day}")
+}
+
+fn number(item: &Item, name: &str) -> u64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(0, |v| v.max(0) as u64)
+}
+
+/// The latest day-named counter `counter#YYYY-MM-DD` on the item.
+fn daily(item: &Item, counter: &str) -> DailyCount {
+    let prefix = format!("{counter}#");
+    item.keys()
+        .filter_map(|k| k.strip_prefix(&prefix)?.parse::<NaiveDate>().ok())
+        .max()
+        .map_or_else(DailyCount::default, |day| DailyCount {
+            day: Some(day),
+            count: number(item, &day_attr(counter, day)) as u32,
+        })
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn rep_from(item: Item) -> Result<(Rep, RepCounters), StoreError> {
+    let profile = item
+        .get("profile")
+        .cloned()
+        .ok_or_else(|| corrupt("rep item without profile"))?;
+    let rep: Rep = serde_dynamo::from_attribute_value(profile).map_err(corrupt)?;
+    let counters = RepCounters {
+        active_leads: number(&item, "active_leads") as u32,
+        received: daily(&item, RECEIVED),
+    };
+    Ok((rep, counters))
+}
+
+/// One update in a transaction, built from an expression and its names and values.
+struct UpdateSpec {
+    pk: String,
+    sk: String,
+    expression: String,
+    condition: Option<String>,
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl UpdateSpec {
+    fn new(pk: String, sk: impl Into<String>) -> Self {
+        Self {
+            pk,
+            sk: sk.into(),
+            expression: String::new(),
+            condition: None,
+            names: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// `ADD #today :one` under an optional daily cap, and `REMOVE` of the previous
+    /// week's counters.
+    fn daily_add(
+        &mut self,
+        counter: &str,
+        day: NaiveDate,
+        cap: Option<u32>,
+        adds: &mut Vec<String>,
+        removes: &mut Vec<String>,
+    ) {
+        let today = format!("#{counter}_today");
+        self.names.push((today.clone(), day_attr(counter, day)));
+        self.values.push((":one".into(), n(1)));
+        adds.push(format!("{today} :one"));
+        for back in 1..=7 {
+            let name = format!("#{counter}_old{back}");
+            self.names
+                .push((name.clone(), day_attr(counter, day - Duration::days(back))));
+            removes.push(name);
+        }
+        if let Some(cap) = cap {
+            let value = format!(":{counter}_cap");
+            self.values.push((value.clone(), n(cap)));
+            self.and_condition(format!("(attribute_not_exists({today}) OR {today} < {value})"));
+        }
+    }
+
+    fn and_condition(&mut self, clause: String) {
+        self.condition = Some(match self.condition.take() {
+            Some(existing) => format!("{existing} AND {clause}"),
+            None => clause,
+        });
+    }
+
+    fn build(self, table: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(table)
+            .key(PK, s(self.pk))
+            .key(SK, s(self.sk))
+            .update_expression(self.expression)
+            .set_condition_expression(self.condition);
+        // A map: two parts of one update may bind the same value (`:one`).
+        let values: HashMap<String, AttributeValue> = self.values.into_iter().collect();
+        for (k, v) in self.names {
+            update = update.expression_attribute_names(k, v);
+        }
+        update = update.set_expression_attribute_values(Some(values));
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(unavailable)?)
+            .build())
+    }
+}
+
+fn expression(sets: &[String], adds: &[String], removes: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !sets.is_empty() {
+        parts.push(format!("SET {}", sets.join(", ")));
+    }
+    if !adds.is_empty() {
+        parts.push(format!("ADD {}", adds.join(", ")));
+    }
+    if !removes.is_empty() {
+        parts.push(format!("REMOVE {}", removes.join(", ")));
+    }
+    parts.join(" ")
+}
+
+fn record_put(
+    table: &str,
+    pk: String,
+    sk: String,
+    record: &impl serde::Serialize,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(sk));
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl DynamoStore {
+    async fn update(&self, spec: UpdateSpec) -> Result<(), StoreError> {
+        let mut request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(spec.pk))
+            .key(SK, s(spec.sk))
+            .update_expression(spec.expression)
+            .set_condition_expression(spec.condition);
+        for (k, v) in spec.names {
+            request = request.expression_attribute_names(k, v);
+        }
+        for (k, v) in spec.values {
+            request = request.expression_attribute_values(k, v);
+        }
+        request.send().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn records<T: serde::de::DeserializeOwned>(&self, lead: &LeadId, prefix: &str) -> Result<Vec<T>, StoreError> {
+        self.query_prefix(&lead_pk(lead), prefix)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
+            .collect()
+    }
+}
+
+impl RoutingStore for DynamoStore {
+    async fn routing(&self) -> Result<RoutingConfig, StoreError> {
+        let current = self.get_item(ROUTING_PK, RULES_CURRENT_SK).await?;
+        match current.as_ref().and_then(|i| text(i, "routing")) {
+            Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(format!("routing: {e}"))),
+            None => Ok(RoutingConfig::default()),
+        }
+    }
+
+    async fn save_routing(&self, config: &RoutingConfig) -> Result<Saved, StoreError> {
+        let json = serde_json::to_string(config).map_err(corrupt)?;
+        let item = |sk: String| {
+            HashMap::from([
+                (PK.to_string(), s(ROUTING_PK)),
+                (SK.to_string(), s(sk)),
+                ("version".to_string(), n(config.version)),
+                ("routing".to_string(), s(json.clone())),
+            ])
+        };
+        let previous = config.version.saturating_sub(1);
+        let (condition, values) = if previous == 0 {
+            ("attribute_not_exists(pk)", vec![])
+        } else {
+            ("#v = :prev", vec![(":prev", n(previous))])
+        };
+        let writes = vec![
+            crate::qualify::conditional_put(self.table(), item(RULES_CURRENT_SK.into()), condition, values)?,
+            crate::qualify::conditional_put(
+                self.table(),
+                item(rules_version_sk(config.version as u32)),
+                "attribute_not_exists(pk)",
+                vec![],
+            )?,
+        ];
+        transact(self, writes).await
+    }
+
+    async fn pool(&self, id: &str) -> Result<Option<Pool>, StoreError> {
+        self.get_item(POOLS_PK, id)
+            .await?
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
+            .transpose()
+    }
+
+    async fn pools(&self) -> Result<Vec<Pool>, StoreError> {
+        self.query_prefix(POOLS_PK, "")
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
+            .collect()
+    }
+
+    async fn put_pool(&self, pool: &Pool) -> Result<(), StoreError> {
+        let mut item: Item = serde_dynamo::to_item(pool).map_err(corrupt)?;
+        item.insert(PK.into(), s(POOLS_PK));
+        item.insert(SK.into(), s(pool.id.clone()));
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // Members who left lose their rotation counter: rejoining levels them afresh.
+        if let Some(state) = self.get_item(&pool_state_pk(&pool.id), POOL_STATE_SK).await? {
+            let departed: Vec<String> = state
+                .keys()
+                .filter(|k| {
+                    k.strip_prefix(SERVED)
+                        .is_some_and(|m| !pool.members.iter().any(|x| x == m))
+                })
+                .cloned()
+                .collect();
+            if !departed.is_empty() {
+                let mut spec = UpdateSpec::new(pool_state_pk(&pool.id), POOL_STATE_SK);
+                let names: Vec<String> = (0..departed.len()).map(|i| format!("#d{i}")).collect();
+                spec.expression = format!("REMOVE {}", names.join(", "));
+                spec.names = names.into_iter().zip(departed).collect();
+                self.update(spec).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_pool(&self, id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(POOLS_PK))
+            .key(SK, s(id))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.attributes.is_some())
+    }
+
+    async fn pool_state(&self, id: &str, day: NaiveDate) -> Result<PoolState, StoreError> {
+        let Some(item) = self.get_item(&pool_state_pk(id), POOL_STATE_SK).await? else {
+            return Ok(PoolState::default());
+        };
+        let assigned: BTreeMap<String, u64> = item
+            .keys()
+            .filter_map(|k| Some((k.strip_prefix(SERVED)?.to_string(), number(&item, k))))
+            .collect();
+        Ok(PoolState {
+            assigned,
+            last_rep: text(&item, "last_rep"),
+            assigned_today: daily(&item, ASSIGNED).on(day),
+            claimed_today: daily(&item, CLAIMED).on(day),
+        })
+    }
+
+    async fn rep(&self, id: &str) -> Result<Option<(Rep, RepCounters)>, StoreError> {
+        self.get_item(REPS_PK, id).await?.map(rep_from).transpose()
+    }
+
+    async fn reps(&self, ids: &[String]) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
+        let keys = ids.iter().map(|id| (REPS_PK.to_string(), id.clone())).collect();
+        self.batch_get(keys).await?.into_iter().map(rep_from).collect()
+    }
+
+    async fn all_reps(&self) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
+        self.query_prefix(REPS_PK, "")
+            .await?
+            .into_iter()
+            .map(rep_from)
+            .collect()
+    }
+
+    async fn put_rep(&self, rep: &Rep) -> Result<(), StoreError> {
+        let profile = serde_dynamo::to_attribute_value(rep).map_err(corrupt)?;
+        let mut spec = UpdateSpec::new(REPS_PK.into(), rep.id.clone());
+        // The profile only: counters are the assignments' to move.
+        spec.expression = "SET profile = :p, active_leads = if_not_exists(active_leads, :zero)".into();
+        spec.values = vec![(":p".into(), profile), (":zero".into(), n(0))];
+        self.update(spec).await
+    }
+
+    async fn delete_rep(&self, id: &str) -> Result<Option<Saved>, StoreError> {
+        if self.get_item(REPS_PK, id).await?.is_none() {
+            return Ok(None);
+        }
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(REPS_PK))
+            .key(SK, s(id))
+            .condition_expression("attribute_not_exists(active_leads) OR active_leads <= :zero")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(Saved::Saved)),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(Some(Saved::Conflict))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
+        let table = self.table();
+        let lead_id = &change.lead.id;
+        let mut writes = vec![crate::qualify::conditional_put(
+            table,
+            lead_item(&change.lead)?,
+            "#v = :expected",
+            vec![(":expected", n(change.expected_version))],
+        )?];
+        if let Some(charge) = &change.charge {
+            let mut spec = UpdateSpec::new(REPS_PK.into(), charge.rep.clone());
+            let (mut adds, mut removes) = (vec!["active_leads :one".to_string()], Vec::new());
+            spec.values.push((":one".into(), n(1)));
+            spec.values.push((":hold".into(), n(charge.holding_cap)));
+            spec.condition = Some("attribute_exists(pk) AND active_leads < :hold".into());
+            if charge.counts_today {
+                spec.daily_add(RECEIVED, change.day, charge.daily_cap, &mut adds, &mut removes);
+            }
+            spec.expression = expression(&[], &adds, &removes);
+            writes.push(spec.build(table)?);
+        }
+        if let Some(rep) = &change.release {
+            let mut spec = UpdateSpec::new(REPS_PK.into(), rep.clone());
+            spec.expression = "ADD active_leads :minus".into();
+            spec.values.push((":minus".into(), n(-1)));
+            writes.push(spec.build(table)?);
+        }
+        if let Some(take) = &change.pool_take {
+            let (pool, counter, cap) = match take {
+                PoolTake::Assigned { pool, daily_cap, .. } => (pool, ASSIGNED, *daily_cap),
+                PoolTake::Claimed { pool, daily_claim_cap } => (pool, CLAIMED, *daily_claim_cap),
+            };
+            let mut spec = UpdateSpec::new(pool_state_pk(pool), POOL_STATE_SK);
+            let (mut sets, mut adds, mut removes) = (Vec::new(), Vec::new(), Vec::new());
+            if let PoolTake::Assigned { rep, levelled_from, .. } = take {
+                // A newcomer's counter starts at the pool's floor, then counts up.
+                sets.push("#served = if_not_exists(#served, :base) + :one".to_string());
+                sets.push("last_rep = :rep".to_string());
+                spec.names.push(("#served".into(), format!("{SERVED}{rep}")));
+                spec.values.push((":base".into(), n(*levelled_from)));
+                spec.values.push((":rep".into(), s(rep.clone())));
+            }
+            spec.daily_add(counter, change.day, cap, &mut adds, &mut removes);
+            spec.expression = expression(&sets, &adds, &removes);
+            writes.push(spec.build(table)?);
+        }
+        if let Some(record) = &change.owner_change {
+            writes.push(record_put(
+                table,
+                lead_pk(lead_id),
+                owner_change_sk(&record.id),
+                record,
+            )?);
+        }
+        if let Some(record) = &change.follow_up {
+            writes.push(record_put(table, lead_pk(lead_id), follow_up_sk(&record.id), record)?);
+        }
+        transact(self, writes).await
+    }
+
+    async fn waiting_in_pool(
+        &self,
+        pool: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<LeadId>, Option<String>), StoreError> {
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(GSI1)
+            .expression_attribute_values(":pk", s(pool_waiting_pk(pool)))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
+        query = match after {
+            Some(cursor) => query
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
+                .expression_attribute_values(":after", s(cursor)),
+            None => query.key_condition_expression("gsi1pk = :pk"),
+        };
+        let out = query.send().await.map_err(unavailable)?;
+        let ids = out
+            .items()
+            .iter()
+            .filter_map(|i| LeadId::parse(&text(i, "id")?))
+            .collect();
+        let cursor = out
+            .last_evaluated_key()
+            .and_then(|k| k.get(GSI1_SK))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((ids, cursor))
+    }
+
+    async fn owner_changes(&self, lead: &LeadId) -> Result<Vec<OwnerChange>, StoreError> {
+        self.records(lead, OWNER_CHANGE_SK_PREFIX).await
+    }
+
+    async fn follow_ups(&self, lead: &LeadId) -> Result<Vec<FollowUp>, StoreError> {
+        self.records(lead, FOLLOW_UP_SK_PREFIX).await
+    }
+
+    async fn reserve_notice(&self, key: &str) -> Result<bool, StoreError> {
+        let expires = (chrono::Utc::now() + NOTICE_TTL).timestamp();
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .item(PK, s(notice_pk(key)))
+            .item(SK, s(NOTICE_SK))
+            .item("reserved_at", s(timestamp(chrono::Utc::now())))
+            .item(TTL, n(expires))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release_notice(&self, key: &str) -> Result<(), StoreError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(notice_pk(key)))
+            .key(SK, s(NOTICE_SK))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
