@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves the README's run command works: starts `make dev`, posts a lead through the
-# gateway, checks it was stored, qualified by dedup-score and queued for assignment, then stops the stack with Ctrl-C
+# gateway, checks it was stored, qualified by dedup-score and routed by assign (to a rep,
+# or to its pool and then claimed), checks tokens and roles, then stops the stack with Ctrl-C
 # (SIGINT) and checks that nothing is left listening. Bounded: gives up after 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,19 +48,44 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://127.0.0.1:$L
 [ "$code" = 200 ] || fail "demo page answered $code"
 
 # The runner delivers lead.captured to dedup-score, which qualifies the lead and sends
-# lead.ready (nothing consumes the ready queue yet).
-until peek=$(cargo run -q -p local-stack -- peek) && grep -q "LEAD#$lead_id .*aql" <<<"$peek" && grep -q "queue ReadyQueue: 1 messages" <<<"$peek"; do
-  [ $SECONDS -lt $deadline ] || { echo "$peek"; fail "lead not qualified (stage aql + lead.ready) in time"; }
+# lead.ready; assign routes it to the demo org's Beijing pool: to a rep during Beijing
+# office hours, else it waits in the pool. Either way it is routed and nothing is left.
+admin=$(cargo run -q -p local-stack -- token --role admin)
+routed() {
+  curl -s --max-time 300 -H "authorization: Bearer $admin" "$gateway/v1/leads/$lead_id" >/tmp/smoke-lead.json || return 1
+  python3 - <<'PY'
+import json, sys
+lead = json.load(open("/tmp/smoke-lead.json")).get("lead", {})
+sys.exit(0 if lead.get("stage") == "aql" and (lead.get("owner") or lead.get("pool") == "beijing") else 1)
+PY
+}
+until routed; do
+  [ $SECONDS -lt $deadline ] || { cat /tmp/smoke-lead.json; fail "lead not qualified and routed in time"; }
   sleep 3
 done
-echo "$peek"
-grep -q "queue CaptureQueue: 0 messages" <<<"$peek" || fail "capture queue not drained"
-code=$(curl -s -o /tmp/smoke-lead.json -w '%{http_code}' --max-time 300 -H 'authorization: Bearer dev-token' "$gateway/v1/leads/$lead_id")
-[ "$code" = 200 ] || fail "GET /v1/leads/{id} answered $code: $(cat /tmp/smoke-lead.json)"
 grep -q '"cell"' /tmp/smoke-lead.json || fail "lead lookup has no score cell"
+owner=$(python3 -c 'import json; print(json.load(open("/tmp/smoke-lead.json"))["lead"].get("owner") or "")')
+echo "smoke-dev: lead routed (owner: ${owner:-none, waiting in pool beijing})"
+peek=$(cargo run -q -p local-stack -- peek)
+echo "$peek"
+for queue in CaptureQueue CaptureDLQ ReadyDLQ; do
+  grep -q "queue $queue: 0 messages" <<<"$peek" || fail "$queue is not empty"
+done
+
+# Tokens and roles: none → 401; a rep who does not own the lead → 403.
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$gateway/v1/leads/$lead_id")
 [ "$code" = 401 ] || fail "lead lookup without a token answered $code, expected 401"
-grep -q "queue CaptureDLQ: 0 messages" <<<"$peek" || fail "something was dead-lettered"
+outsider=$(cargo run -q -p local-stack -- token --role rep --sub sh-chen)
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -H "authorization: Bearer $outsider" "$gateway/v1/leads/$lead_id")
+[ "$code" = 403 ] || fail "another rep's lookup answered $code, expected 403"
+if [ -z "$owner" ]; then
+  # Off hours: a Beijing rep claims it from the pool.
+  rep=$(cargo run -q -p local-stack -- token --role rep --sub bj-li)
+  code=$(curl -s -o /tmp/smoke-claim.json -w '%{http_code}' --max-time 300 -X POST -H "authorization: Bearer $rep" \
+    -H 'content-type: application/json' -d '{"action":"claim"}' "$gateway/v1/leads/$lead_id/actions")
+  [ "$code" = 200 ] || fail "claim answered $code: $(cat /tmp/smoke-claim.json)"
+  echo "smoke-dev: claimed by bj-li from the pool"
+fi
 
 interrupt
 wait "$dev_pid" || true

@@ -64,20 +64,36 @@ fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
     }
 }
 
-/// Decodes a JSON object body into `T`; 400 for non-JSON, 422 with the field for a
-/// shape error.
+/// Decodes a JSON object body into `T`; 422 naming the field for a shape error.
 fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Box<Response<Body>>> {
-    serde_json::from_value(value).map_err(|e| {
+    serde_json::from_value(value.clone()).map_err(|e| {
         let text = e.to_string();
-        // serde names the offending field in backticks ("unknown field `wieght`").
-        let field = text.split('`').nth(1).unwrap_or("body").to_string();
         Box::new(field_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation failed",
-            &field,
+            &offending_field(&text, &value),
             &text,
         ))
     })
+}
+
+/// The field a serde error is about: it names fields in backticks ("unknown field
+/// `wieght`", "missing field `tier`"); for "unknown variant `bored`" the field is the
+/// top-level key holding that value.
+fn offending_field(error: &str, body: &Value) -> String {
+    let quoted = error.split('`').nth(1).unwrap_or_default();
+    if error.starts_with("unknown variant") {
+        let holder = body
+            .as_object()
+            .and_then(|o| o.iter().find(|(_, v)| v.as_str() == Some(quoted)))
+            .map(|(k, _)| k.clone());
+        return holder.unwrap_or_else(|| "body".into());
+    }
+    if quoted.is_empty() {
+        "body".into()
+    } else {
+        quoted.to_string()
+    }
 }
 
 fn forbidden(reason: &str) -> Response<Body> {

@@ -96,7 +96,8 @@ async fn main() -> Result<(), Error> {
         }
         Some("seed") => {
             let (endpoint, table) = running_stack()?;
-            seed::apply(&seed::load()?, &store(&endpoint, &table)).await?;
+            let demo = format!("http://127.0.0.1:{}", Ports::from_env()?.demo);
+            seed::apply(&seed::load(&demo)?, &store(&endpoint, &table)).await?;
             println!("seeded the demo org from {}", seed::path().display());
             Ok(())
         }
@@ -142,7 +143,8 @@ async fn up() -> Result<(), Error> {
         .cloned()
         .ok_or("the template defines no table")?;
     if std::env::var("LEADFLOW_SEED").as_deref() != Ok("0") {
-        seed::apply(&seed::load()?, &store(&provisioned.endpoint, &table)).await?;
+        let demo = format!("http://127.0.0.1:{}", ports.demo);
+        seed::apply(&seed::load(&demo)?, &store(&provisioned.endpoint, &table)).await?;
     }
     std::fs::create_dir_all(state_dir())?;
     let env_file = state_dir().join("functions.env");

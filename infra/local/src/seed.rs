@@ -18,9 +18,10 @@ pub fn path() -> PathBuf {
     crate::moto::repo_root().join("infra/local/seed.json")
 }
 
-pub fn load() -> Result<Seed, String> {
+/// The org, with `{{DEMO}}` (where the demo page listens) filled in.
+pub fn load(demo_url: &str) -> Result<Seed, String> {
     let text = std::fs::read_to_string(path()).map_err(|e| format!("{}: {e}", path().display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path().display()))
+    serde_json::from_str(&text.replace("{{DEMO}}", demo_url)).map_err(|e| format!("{}: {e}", path().display()))
 }
 
 /// Writes the org; routing rules only if none were saved yet (an edit survives).
@@ -53,7 +54,7 @@ pub async fn apply(seed: &Seed, store: &DynamoStore) -> Result<(), String> {
 mod tests {
     #[test]
     fn the_demo_org_is_valid() {
-        let seed = super::load().unwrap();
+        let seed = super::load("http://127.0.0.1:8080").unwrap();
         assert!(seed.reps.iter().all(|r| r.validate().is_empty()));
         assert!(seed.pools.iter().all(|p| p.validate().is_empty()));
         let pools: Vec<String> = seed.pools.iter().map(|p| p.id.clone()).collect();

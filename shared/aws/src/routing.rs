@@ -57,6 +57,15 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+/// Pools are stored under one attribute, so the table's keys stay out of the model.
+fn pool_from(item: Item) -> Result<Pool, StoreError> {
+    let pool = item
+        .get("pool")
+        .cloned()
+        .ok_or_else(|| corrupt("pool item without pool"))?;
+    serde_dynamo::from_attribute_value(pool).map_err(corrupt)
+}
+
 fn rep_from(item: Item) -> Result<(Rep, RepCounters), StoreError> {
     let profile = item
         .get("profile")
@@ -244,24 +253,26 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn pool(&self, id: &str) -> Result<Option<Pool>, StoreError> {
-        self.get_item(POOLS_PK, id)
-            .await?
-            .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
-            .transpose()
+        self.get_item(POOLS_PK, id).await?.map(pool_from).transpose()
     }
 
     async fn pools(&self) -> Result<Vec<Pool>, StoreError> {
         self.query_prefix(POOLS_PK, "")
             .await?
             .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
+            .map(pool_from)
             .collect()
     }
 
     async fn put_pool(&self, pool: &Pool) -> Result<(), StoreError> {
-        let mut item: Item = serde_dynamo::to_item(pool).map_err(corrupt)?;
-        item.insert(PK.into(), s(POOLS_PK));
-        item.insert(SK.into(), s(pool.id.clone()));
+        let item: Item = HashMap::from([
+            (PK.to_string(), s(POOLS_PK)),
+            (SK.to_string(), s(pool.id.clone())),
+            (
+                "pool".to_string(),
+                serde_dynamo::to_attribute_value(pool).map_err(corrupt)?,
+            ),
+        ]);
         self.client()
             .put_item()
             .table_name(self.table())
