@@ -14,7 +14,7 @@ use crate::scoring::{company_size_range, Grade};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -582,26 +582,26 @@ pub fn route_excluding(
         None => 0.0,
     };
     // Rotation order starts after the last assignee, so ties rotate.
+    // Rotation order starts after the last assignee, so ties rotate. Each candidate's key
+    // is computed once (pools can have dozens of members).
+    let position: HashMap<&str, usize> = pool.members.iter().enumerate().map(|(i, m)| (m.as_str(), i)).collect();
+    let size = pool.members.len().max(1);
     let start = state
         .last_rep
-        .as_ref()
-        .and_then(|last| pool.members.iter().position(|m| m == last))
+        .as_deref()
+        .and_then(|last| position.get(last))
         .map_or(0, |i| i + 1);
-    let order = |id: &str| {
-        let i = pool.members.iter().position(|m| m == id).unwrap_or(0);
-        (i + pool.members.len() - start % pool.members.len().max(1)) % pool.members.len().max(1)
-    };
+    let rank = |id: &str| (position.get(id).copied().unwrap_or(0) + size - start % size) % size;
     let chosen = candidates
         .into_iter()
+        .map(|id| ((served(id) + 1.0) / weight(id), rank(id), id))
         .min_by(|a, b| {
-            let da = (served(a) + 1.0) / weight(a);
-            let db = (served(b) + 1.0) / weight(b);
-            da.partial_cmp(&db)
+            a.0.partial_cmp(&b.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
-                .then(order(a).cmp(&order(b)))
+                .then(a.1.cmp(&b.1))
         })
-        .expect("candidates is not empty")
-        .clone();
+        .map(|(_, _, id)| id.clone())
+        .expect("candidates is not empty");
 
     let mut next = state.clone();
     let base = served(&chosen).round() as u64;
@@ -611,7 +611,7 @@ pub fn route_excluding(
             next.assigned.insert(m.clone(), served(m).round() as u64);
         }
     }
-    next.assigned.retain(|m, _| pool.members.contains(m));
+    next.assigned.retain(|m, _| position.contains_key(m.as_str()));
     next.last_rep = Some(chosen.clone());
     next.assigned_today += 1;
     (Decision::Assign { rep: chosen }, next)
