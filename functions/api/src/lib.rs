@@ -96,6 +96,17 @@ fn offending_field(error: &str, body: &Value) -> String {
     }
 }
 
+fn parse_lead_id(id: &str) -> Result<LeadId, Box<Response<Body>>> {
+    LeadId::parse(id).ok_or_else(|| {
+        Box::new(field_error(
+            StatusCode::BAD_REQUEST,
+            "invalid lead id",
+            "id",
+            "is not a lead id",
+        ))
+    })
+}
+
 fn forbidden(reason: &str) -> Response<Body> {
     field_error(StatusCode::FORBIDDEN, "forbidden", "authorization", reason)
 }
@@ -219,13 +230,9 @@ where
     }
 
     async fn get_lead(&self, id: &str, actor: &Actor) -> Answer {
-        let Some(lead_id) = LeadId::parse(id) else {
-            return Ok(field_error(
-                StatusCode::BAD_REQUEST,
-                "invalid lead id",
-                "id",
-                "is not a lead id",
-            ));
+        let lead_id = match parse_lead_id(id) {
+            Ok(id) => id,
+            Err(response) => return Ok(*response),
         };
         let Some(lead) = self.store.get_lead(&lead_id).await? else {
             return Ok(not_found("id", "no lead has this id"));
@@ -266,13 +273,9 @@ where
     }
 
     async fn lead_action(&self, id: &str, req: &Request, actor: &Actor) -> Answer {
-        let Some(lead_id) = LeadId::parse(id) else {
-            return Ok(field_error(
-                StatusCode::BAD_REQUEST,
-                "invalid lead id",
-                "id",
-                "is not a lead id",
-            ));
+        let lead_id = match parse_lead_id(id) {
+            Ok(id) => id,
+            Err(response) => return Ok(*response),
         };
         let action: Action = match json_object(req).and_then(decode_body) {
             Ok(action) => action,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::messages::{Envelope, EnvelopeError, Message};
 use domain::ports::MessageBus;
 use domain::qualify::{qualify_captured, qualify_engaged, Qualified, QualifyError, QualifyStore};
+use leadflow_aws::batch::for_each_message;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -28,23 +29,12 @@ pub struct DedupScore<S, B> {
 
 impl<S: QualifyStore, B: MessageBus> DedupScore<S, B> {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let message_id = record.message_id.clone().unwrap_or_default();
-            match self.process(&record, now).await {
-                Ok(outcome) => tracing::info!(message_id, outcome = ?outcome, "processed"),
-                Err(e) => {
-                    let receives = record
-                        .attributes
-                        .get("ApproximateReceiveCount")
-                        .cloned()
-                        .unwrap_or_default();
-                    tracing::error!(message_id, receives, error = %e, "message failed; it will be retried, then dead-lettered");
-                    response.add_failure(message_id);
-                }
-            }
-        }
-        response
+        // Boxed: the message future is large and deeply nested; boxing keeps the handler's
+        // future small.
+        for_each_message(event, |record| {
+            Box::pin(async move { self.process(&record, now).await })
+        })
+        .await
     }
 
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<Qualified, MessageError> {

@@ -123,6 +123,23 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Writes `item` unless an item with its key exists; `false` if one did.
+    pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }

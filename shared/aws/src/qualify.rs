@@ -322,19 +322,7 @@ impl DedupStore for DynamoStore {
 
 impl TouchStore for DynamoStore {
     async fn put_touch(&self, touch: &Touchpoint) -> Result<bool, StoreError> {
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(touch_item(touch)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        self.put_if_absent(touch_item(touch)?).await
     }
 
     async fn anonymous_touches(&self, anon_key: &str) -> Result<Vec<Touchpoint>, StoreError> {

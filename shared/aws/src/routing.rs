@@ -482,23 +482,14 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn reserve_notice(&self, key: &str) -> Result<bool, StoreError> {
-        let expires = (chrono::Utc::now() + NOTICE_TTL).timestamp();
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .item(PK, s(notice_pk(key)))
-            .item(SK, s(NOTICE_SK))
-            .item("reserved_at", s(timestamp(chrono::Utc::now())))
-            .item(TTL, n(expires))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        let now = chrono::Utc::now();
+        self.put_if_absent(HashMap::from([
+            (PK.to_string(), s(notice_pk(key))),
+            (SK.to_string(), s(NOTICE_SK)),
+            ("reserved_at".to_string(), s(timestamp(now))),
+            (TTL.to_string(), n((now + NOTICE_TTL).timestamp())),
+        ]))
+        .await
     }
 
     async fn release_notice(&self, key: &str) -> Result<(), StoreError> {

@@ -274,16 +274,7 @@ async fn plan<S: RoutingStore>(
     let owns = lead.owner.as_deref() == Some(actor.id.as_str());
     let note = action.note().map(str::to_string);
     let mut next = lead.clone();
-    let mut change = LeadChange {
-        lead: lead.clone(),
-        expected_version: lead.version,
-        day,
-        owner_change: None,
-        charge: None,
-        release: None,
-        pool_take: None,
-        follow_up: None,
-    };
+    let mut change = LeadChange::new(lead, lead.clone(), day);
     let may_work = || {
         if owns || actor.manages() {
             Ok(())

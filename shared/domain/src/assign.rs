@@ -169,14 +169,9 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
                 // The customer's owner keeps their customer even when full.
                 charge.holding_cap = u32::MAX;
                 let commit = LeadChange {
-                    expected_version: lead.version,
-                    day,
                     owner_change: Some(change),
                     charge: Some(charge),
-                    release: None,
-                    pool_take: None,
-                    follow_up: None,
-                    lead: next.clone(),
+                    ..LeadChange::new(&lead, next.clone(), day)
                 };
                 if store.commit_change(&commit).await? == Saved::Conflict {
                     continue;
@@ -216,19 +211,15 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
                 let change = hand_over(&mut next, rep, OwnerChangeHow::AutoAssigned, None, None, now);
                 let served_after = next_state.assigned.get(&rep.id).copied().unwrap_or(1);
                 let commit = LeadChange {
-                    expected_version: lead.version,
-                    day,
                     owner_change: Some(change),
                     charge: Some(charge_for(rep, true)),
-                    release: None,
                     pool_take: Some(PoolTake::Assigned {
                         pool: pool.id.clone(),
                         rep: rep.id.clone(),
                         levelled_from: served_after.saturating_sub(1),
                         daily_cap: pool.daily_cap,
                     }),
-                    follow_up: None,
-                    lead: next.clone(),
+                    ..LeadChange::new(&lead, next.clone(), day)
                 };
                 if store.commit_change(&commit).await? == Saved::Conflict {
                     continue;
@@ -266,17 +257,7 @@ async fn park<S: RoutingStore>(
     next.waiting_since = Some(now);
     next.version += 1;
     next.updated_at = now;
-    let commit = LeadChange {
-        lead: next,
-        expected_version: lead.version,
-        day,
-        owner_change: None,
-        charge: None,
-        release: None,
-        pool_take: None,
-        follow_up: None,
-    };
-    Ok(match store.commit_change(&commit).await? {
+    Ok(match store.commit_change(&LeadChange::new(&lead, next, day)).await? {
         Saved::Saved => Some(waiting),
         Saved::Conflict => None,
     })

@@ -265,6 +265,22 @@ pub struct LeadChange {
     pub follow_up: Option<FollowUp>,
 }
 
+impl LeadChange {
+    /// Saves `next` over `before` (expecting `before`'s version), and nothing else yet.
+    pub fn new(before: &Lead, next: Lead, day: NaiveDate) -> Self {
+        Self {
+            lead: next,
+            expected_version: before.version,
+            day,
+            owner_change: None,
+            charge: None,
+            release: None,
+            pool_take: None,
+            follow_up: None,
+        }
+    }
+}
+
 /// Reps, pools, routing rules and the assignment counters.
 pub trait RoutingStore: Send + Sync {
     fn routing(&self) -> impl Future<Output = Result<RoutingConfig, StoreError>> + Send;

@@ -1,0 +1,33 @@
+//! The loop every SQS consumer runs: process each message, log its outcome, and report
+//! the failed ones as partial batch failures, so the rest of the batch completes and only
+//! a failing message is retried (then dead-lettered by the queue's redrive policy).
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use std::fmt::{Debug, Display};
+use std::future::Future;
+
+pub async fn for_each_message<F, Fut, T, E>(event: SqsEvent, mut process: F) -> SqsBatchResponse
+where
+    F: FnMut(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    T: Debug,
+    E: Display,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let receives = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .cloned()
+            .unwrap_or_default();
+        match process(record).await {
+            Ok(outcome) => tracing::info!(message_id, outcome = ?outcome, "processed"),
+            Err(e) => {
+                tracing::error!(message_id, receives, error = %e, "message failed; it will be retried, then dead-lettered");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    response
+}
