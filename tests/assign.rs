@@ -311,6 +311,7 @@ async fn at_night_a_lead_waits_in_its_pool_and_the_sweep_hands_it_out_in_the_mor
         store: stack.store(),
         bus: stack.full_bus(),
         redrive: domain::capture::RedrivePolicy::default(),
+        due_per_run: 100,
     };
     let tick = |at: &str| {
         serde_json::from_value(json!({

@@ -20,17 +20,20 @@
 pub mod auth;
 
 use auth::{AuthError, Verifier};
+use chrono::{DateTime, Utc};
 use domain::actions::{act, ActError, Action, Actor, Role};
 use domain::assign::load_of;
 use domain::company::core_name;
 use domain::mask;
 use domain::normalize;
 use domain::ports::{
-    Clock, Customer, DedupStore, LeadStore, MessageBus, RoutingStore, RulesStore, Saved, StoreError, TouchStore,
+    Clock, Customer, DedupStore, LeadStore, MessageBus, RoutingStore, RulesStore, Saved, SlaStore, StoreError,
+    TouchStore,
 };
 use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
 use domain::scoring::score;
+use domain::sla::SlaConfig;
 use domain::{FieldError, LeadId};
 use intake::http::{error, field_error, json};
 use lambda_http::http::{header, Method, StatusCode};
@@ -46,6 +49,8 @@ pub struct Api<S, B, C> {
 }
 
 type Answer = Result<Response<Body>, StoreError>;
+/// A report's `[from, to)`.
+type Period = (DateTime<Utc>, DateTime<Utc>);
 
 /// The request body as a JSON object, or the 400 to answer.
 fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
@@ -177,7 +182,7 @@ struct CustomerBody {
 
 impl<S, B, C> Api<S, B, C>
 where
-    S: LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore,
+    S: LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore,
     B: MessageBus,
     C: Clock,
 {
@@ -192,6 +197,7 @@ where
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let admin = actor.has(Role::Admin);
         let manages = actor.manages();
+        let reports = manages || actor.has(Role::Finance);
         let result = match (req.method(), segments.as_slice()) {
             (&Method::GET, ["v1", "leads", id]) => self.get_lead(id, &actor).await,
             (&Method::POST, ["v1", "leads", id, "actions"]) => self.lead_action(id, &req, &actor).await,
@@ -208,12 +214,20 @@ where
                 self.store.routing().await.map(|r| json(StatusCode::OK, &r))
             }
             (&Method::PUT, ["v1", "config", "routing"]) if admin => self.put_routing(&req).await,
+            (&Method::GET, ["v1", "config", "sla"]) if manages => {
+                self.store.sla_config().await.map(|c| json(StatusCode::OK, &c))
+            }
+            (&Method::PUT, ["v1", "config", "sla"]) if admin => self.put_sla(&req).await,
+            (&Method::GET, ["v1", "reports", "violations"]) if reports => self.violations_report(&req).await,
+            (&Method::GET, ["v1", "reports", "recycle-rate"]) if reports => self.recycle_report(&req).await,
             (&Method::GET, ["v1", "config", "rules"]) if manages => {
                 self.store.rules().await.map(|r| json(StatusCode::OK, &r))
             }
             (&Method::PUT, ["v1", "config", "rules"]) if admin => self.put_rules(&req).await,
             (&Method::PUT, ["v1", "customers", id]) if admin => self.put_customer(id, &req).await,
-            (_, ["v1", "reps" | "pools" | "config" | "customers", ..]) if known_route(req.method(), &segments) => {
+            (_, ["v1", "reps" | "pools" | "config" | "customers" | "reports", ..])
+                if known_route(req.method(), &segments) =>
+            {
                 Ok(forbidden("your role may not use this route"))
             }
             _ => Ok(not_found("path", "no such route")),
@@ -449,6 +463,145 @@ where
         })
     }
 
+    async fn put_sla(&self, req: &Request) -> Answer {
+        let value = match json_object(req) {
+            Ok(v) => v,
+            Err(response) => return Ok(*response),
+        };
+        if !value.get("version").is_some_and(Value::is_u64) {
+            return Ok(field_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation failed",
+                "version",
+                "is required: the version you read (GET /v1/config/sla)",
+            ));
+        }
+        let mut config: SlaConfig = match decode_body(value) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let errors = config.validate();
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        let based_on = config.version;
+        config.version = based_on + 1;
+        config.updated_at = Some(self.clock.now());
+        Ok(match self.store.save_sla_config(&config).await? {
+            Saved::Saved => {
+                tracing::info!(version = config.version, "SLA policies saved");
+                json(StatusCode::OK, &config)
+            }
+            Saved::Conflict => stale_version(based_on, "/v1/config/sla"),
+        })
+    }
+
+    /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
+    fn period(&self, req: &Request) -> Result<Period, Box<Response<Body>>> {
+        let params = req.query_string_parameters();
+        let parse = |name: &str, default: DateTime<Utc>| -> Result<DateTime<Utc>, Box<Response<Body>>> {
+            match params.first(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .parse::<DateTime<Utc>>()
+                    .ok()
+                    .or_else(|| {
+                        text.parse::<chrono::NaiveDate>()
+                            .ok()
+                            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+                    })
+                    .ok_or_else(|| {
+                        Box::new(invalid(vec![FieldError::new(
+                            name,
+                            "must be a date (YYYY-MM-DD) or RFC 3339 time",
+                        )]))
+                    }),
+            }
+        };
+        let now = self.clock.now();
+        let to = parse("to", now)?;
+        let from = parse("from", to - chrono::Duration::days(30))?;
+        if from >= to {
+            return Err(Box::new(invalid(vec![FieldError::new("from", "must be before `to`")])));
+        }
+        if to - from > chrono::Duration::days(366) {
+            return Err(Box::new(invalid(vec![FieldError::new(
+                "from",
+                "the period may span at most a year",
+            )])));
+        }
+        Ok((from, to))
+    }
+
+    async fn violations_report(&self, req: &Request) -> Answer {
+        let (from, to) = match self.period(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let group_by = req
+            .query_string_parameters()
+            .first("group_by")
+            .unwrap_or("rep")
+            .to_string();
+        let violations = self.store.violations(from, to).await?;
+        let key = |v: &domain::ports::Violation| -> Option<String> {
+            match group_by.as_str() {
+                "rep" => Some(v.owner.clone()),
+                "department" => Some(v.owner_department.clone().unwrap_or_else(|| "-".into())),
+                "clock" => Some(v.clock.clone()),
+                "pool" => Some(v.pool.clone().unwrap_or_else(|| "-".into())),
+                _ => None,
+            }
+        };
+        let mut groups: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for v in &violations {
+            let Some(k) = key(v) else {
+                return Ok(invalid(vec![FieldError::new(
+                    "group_by",
+                    "must be rep, department, clock or pool",
+                )]));
+            };
+            *groups.entry(k).or_default() += 1;
+        }
+        let groups: Vec<Value> = groups
+            .into_iter()
+            .map(|(k, n)| json!({"key": k, "violations": n}))
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({"from": from, "to": to, "group_by": group_by, "total": violations.len(), "groups": groups, "violations": violations}),
+        ))
+    }
+
+    async fn recycle_report(&self, req: &Request) -> Answer {
+        let (from, to) = match self.period(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let numbers = self.store.pool_numbers(from.date_naive(), to.date_naive()).await?;
+        let pools: Vec<Value> = numbers
+            .into_iter()
+            .map(|(pool, n)| {
+                let rate = if n.handed_out == 0 { 0.0 } else { n.recycled as f64 / n.handed_out as f64 };
+                // DOMAIN.md §4: above 15 % the rules are too loose, below 5 % too strict.
+                let health = if n.handed_out == 0 {
+                    "no_data"
+                } else if rate > 0.15 {
+                    "too_loose"
+                } else if rate < 0.05 {
+                    "too_strict"
+                } else {
+                    "healthy"
+                };
+                json!({"pool": pool, "handed_out": n.handed_out, "recycled": n.recycled, "recycle_rate": rate, "health": health})
+            })
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({"from": from, "to": to, "band": [0.05, 0.15], "pools": pools}),
+        ))
+    }
+
     async fn put_routing(&self, req: &Request) -> Answer {
         let value = match json_object(req) {
             Ok(v) => v,
@@ -595,7 +748,11 @@ fn known_route(method: &Method, segments: &[&str]) -> bool {
             &Method::GET | &Method::PUT | &Method::DELETE,
             ["v1", "reps" | "pools", _]
         ) | (&Method::GET, ["v1", "reps" | "pools"])
-            | (&Method::GET | &Method::PUT, ["v1", "config", "routing" | "rules"])
+            | (
+                &Method::GET | &Method::PUT,
+                ["v1", "config", "routing" | "rules" | "sla"]
+            )
+            | (&Method::GET, ["v1", "reports", "violations" | "recycle-rate"])
             | (&Method::PUT, ["v1", "customers", _])
     )
 }

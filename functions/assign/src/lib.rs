@@ -1,14 +1,14 @@
 //! Consumer of the ready queue. Thin: decode each message and hand it to the domain's
-//! assignment ([`domain::assign`]): `lead.ready` routes a lead, `lead.assigned` and
-//! `lead.returned` send the owner's webhook notice. Failures are reported per message
+//! assignment ([`domain::assign`]): `lead.ready` routes a lead; `lead.assigned`,
+//! `lead.returned`, `sla.reminder` and `sla.breached` send webhook notices. Failures are reported per message
 //! (partial batch response): the message is retried, then dead-lettered, and the rest
 //! of the batch completes. Every step is idempotent under redelivery.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use domain::assign::{assign_lead, notify_assigned, notify_returned, AssignError};
+use domain::assign::{assign_lead, notify_assigned, notify_breached, notify_reminder, notify_returned, AssignError};
 use domain::messages::{Envelope, EnvelopeError, Message};
-use domain::ports::{LeadStore, MessageBus, Notifier, RoutingStore};
+use domain::ports::{LeadStore, MessageBus, Notifier, RoutingStore, SlaStore};
 use leadflow_aws::batch::for_each_message;
 use thiserror::Error;
 
@@ -30,7 +30,7 @@ pub struct Assign<S, B, N> {
     pub notifier: N,
 }
 
-impl<S: LeadStore + RoutingStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
+impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         // Boxed: the message future is large and deeply nested; boxing keeps the handler's
         // future small.
@@ -59,6 +59,18 @@ impl<S: LeadStore + RoutingStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
                     notify_returned(&self.store, &self.notifier, &lead_id, &repeat_id).await?
                 )
             }
+            Message::SlaReminder { lead_id, clock, due_at } => format!(
+                "{:?}",
+                notify_reminder(&self.store, &self.notifier, &lead_id, &clock, due_at).await?
+            ),
+            Message::SlaBreached {
+                lead_id,
+                violation_id,
+                owner,
+            } => format!(
+                "{:?}",
+                notify_breached(&self.store, &self.notifier, &lead_id, &violation_id, &owner).await?
+            ),
             other => return Err(MessageError::WrongQueue(other.type_name())),
         })
     }

@@ -1,19 +1,27 @@
 //! The scheduled sweep. "Now" is the schedule's own event time, never the wall clock,
-//! so a run can be replayed and tested at any instant.
+//! so a run can be replayed and tested at any instant. Each run: re-drives leads stuck
+//! in `received`, re-offers leads waiting in pools that have room, and checks the SLA
+//! clocks that are due (reminders, violations, breach actions).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::assign::reoffer_waiting;
 use domain::capture::{redrive_stuck, RedrivePolicy, RedriveReport};
-use domain::ports::{LeadStore, MessageBus, RoutingStore, StoreError};
+use domain::deadlines::sweep_deadlines;
+use domain::ports::{LeadStore, MessageBus, RoutingStore, SlaStore, StoreError};
 
 /// Leads re-offered per pool per run, at most (the pool's free room caps it further).
 pub const REOFFER_PER_POOL: usize = 100;
+/// Due leads checked per run: a backlog drains over several runs, each well inside the
+/// function's timeout.
+pub const DUE_PER_RUN: usize = 500;
 use serde::Serialize;
 
 pub struct Sweep<S, B> {
     pub store: S,
     pub bus: B,
     pub redrive: RedrivePolicy,
+    /// Due leads checked per run ([`DUE_PER_RUN`] in production).
+    pub due_per_run: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -23,9 +31,17 @@ pub struct SweepReport {
     pub redrive_failed: usize,
     /// Leads waiting in pools offered to assignment again (someone had room).
     pub reoffered: usize,
+    /// Leads whose SLA clocks were due and re-checked.
+    pub deadlines_checked: usize,
+    pub breached: usize,
+    pub reminded: usize,
+    /// More clocks were due than one run takes: the next run continues.
+    pub deadlines_pending: bool,
+    /// Index entries read to find the due leads (the sweep's cost).
+    pub due_entries_read: usize,
 }
 
-impl<S: LeadStore + RoutingStore, B: MessageBus> Sweep<S, B> {
+impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus> Sweep<S, B> {
     pub async fn handle(&self, event: EventBridgeEvent<serde_json::Value>) -> Result<SweepReport, StoreError> {
         let at = event.time.unwrap_or_else(chrono::Utc::now);
         let RedriveReport { found, resent, failed } = redrive_stuck(&self.store, &self.bus, at, self.redrive).await?;
@@ -40,11 +56,34 @@ impl<S: LeadStore + RoutingStore, B: MessageBus> Sweep<S, B> {
                 0
             }
         };
+        let deadlines = match sweep_deadlines(&self.store, &self.bus, at, self.due_per_run).await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::error!(error = %e, "checking due deadlines failed");
+                Default::default()
+            }
+        };
+        if deadlines.checked > 0 {
+            tracing::info!(
+                checked = deadlines.checked,
+                breached = deadlines.breached,
+                reminded = deadlines.reminded,
+                failed = deadlines.failed,
+                more = deadlines.more,
+                entries_read = deadlines.entries_read,
+                "checked due deadlines"
+            );
+        }
         Ok(SweepReport {
             at,
             redriven: resent,
             redrive_failed: failed,
             reoffered,
+            deadlines_checked: deadlines.checked,
+            breached: deadlines.breached,
+            reminded: deadlines.reminded,
+            deadlines_pending: deadlines.more,
+            due_entries_read: deadlines.entries_read,
         })
     }
 }

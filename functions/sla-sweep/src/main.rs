@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
             .with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?)
             .with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?),
         redrive: RedrivePolicy::default(),
+        due_per_run: sla_sweep::DUE_PER_RUN,
     };
     let sweep = &sweep;
     lambda_runtime::run(service_fn(

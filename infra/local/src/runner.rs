@@ -10,8 +10,59 @@ use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("schedule expression {0:?} is not emulated locally (rate(N unit) is)")]
+#[error("schedule expression {0:?} is not emulated locally (rate(N unit) and cron(min hour day month weekday *) are)")]
 pub struct UnsupportedSchedule(pub String);
+
+/// When a schedule fires.
+#[derive(Debug)]
+pub enum Cadence {
+    Every(Duration),
+    /// An EventBridge `cron(…)` in UTC.
+    Cron(Box<croner::Cron>),
+}
+
+impl Cadence {
+    pub fn parse(expression: &str) -> Result<Self, UnsupportedSchedule> {
+        if expression.starts_with("rate(") {
+            return rate_interval(expression).map(Cadence::Every);
+        }
+        cron_schedule(expression).map(|c| Cadence::Cron(Box::new(c)))
+    }
+
+    /// How long from `now` until the next firing.
+    pub fn wait_from(&self, now: chrono::DateTime<chrono::Utc>) -> Duration {
+        match self {
+            Cadence::Every(interval) => *interval,
+            Cadence::Cron(cron) => cron
+                .find_next_occurrence(&now, false)
+                .ok()
+                .and_then(|next| (next - now).to_std().ok())
+                .unwrap_or(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// EventBridge's six-field `cron(min hour day-of-month month day-of-week year)` as a
+/// POSIX five-field pattern. `?` means "any"; the year must be `*`; day-of-week must use
+/// names (EventBridge numbers Sunday 1, POSIX 0).
+pub fn cron_schedule(expression: &str) -> Result<croner::Cron, UnsupportedSchedule> {
+    use std::str::FromStr as _;
+    let unsupported = || UnsupportedSchedule(expression.to_string());
+    let inner = expression
+        .strip_prefix("cron(")
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(unsupported)?;
+    let fields: Vec<&str> = inner.split_whitespace().collect();
+    let [minute, hour, dom, month, dow, year] = fields.as_slice() else {
+        return Err(unsupported());
+    };
+    if *year != "*" || dow.chars().any(|c| c.is_ascii_digit()) {
+        return Err(unsupported());
+    }
+    let any = |f: &str| if f == "?" { "*".to_string() } else { f.to_string() };
+    let pattern = format!("{minute} {hour} {} {month} {}", any(dom), any(dow));
+    croner::Cron::from_str(&pattern).map_err(|_| unsupported())
+}
 
 /// `rate(5 minutes)` → 300 s.
 pub fn rate_interval(expression: &str) -> Result<Duration, UnsupportedSchedule> {
@@ -47,16 +98,15 @@ pub fn scheduled_event(function: &Function, schedule: &Schedule, at: chrono::Dat
 }
 
 pub async fn run_schedule(invoker: Invoker, function: Function, schedule: Schedule) {
-    let interval = match rate_interval(&schedule.expression) {
-        Ok(i) => i,
+    let cadence = match Cadence::parse(&schedule.expression) {
+        Ok(c) => c,
         Err(e) => {
             tracing::warn!(function = %function.logical_id, "{e}");
             return;
         }
     };
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     loop {
-        ticker.tick().await;
+        tokio::time::sleep(cadence.wait_from(chrono::Utc::now())).await;
         let event = scheduled_event(&function, &schedule, chrono::Utc::now());
         match invoker.invoke(&function.binary, &event).await {
             Ok(_) => tracing::info!(function = %function.binary, schedule = %schedule.name, "schedule fired"),
@@ -209,5 +259,26 @@ mod tests {
         assert_eq!(rate_interval("rate(1 hour)"), Ok(Duration::from_secs(3600)));
         assert!(rate_interval("cron(0 2 * * ? *)").is_err());
         assert!(rate_interval("rate(five minutes)").is_err());
+    }
+
+    #[test]
+    fn crons() {
+        let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        let every_five = Cadence::parse("cron(0/5 * * * ? *)").unwrap();
+        assert_eq!(
+            every_five.wait_from(at("2026-11-23T02:03:00Z")),
+            Duration::from_secs(120)
+        );
+        let weekdays = Cadence::parse("cron(0 1 ? * MON-FRI *)").unwrap();
+        assert_eq!(
+            weekdays.wait_from(at("2026-11-21T01:00:00Z")),
+            Duration::from_secs(2 * 86_400),
+            "Saturday 01:00 → Monday 01:00"
+        );
+        assert!(
+            Cadence::parse("cron(0 1 ? * 2-6 *)").is_err(),
+            "numeric weekdays differ"
+        );
+        assert!(Cadence::parse("cron(0 1 * * ? 2027)").is_err());
     }
 }

@@ -59,6 +59,11 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         item.insert(GSI1_PK.into(), s(pool_waiting_pk(pool)));
         item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(since), lead.id)));
     }
+    if let Some(next) = lead.sla_next_check {
+        // Never in a bucket older than now: the sweep's cursor may already be past it.
+        item.insert(GSI2_PK.into(), s(due_bucket(next.max(lead.updated_at))));
+        item.insert(GSI2_SK.into(), s(format!("{}#{}", timestamp(next), lead.id)));
+    }
     Ok(item)
 }
 

@@ -20,11 +20,18 @@
 //! | follow-up       | `LEAD#<id>`        | `FU#<follow-up id>`     |                 |                   |
 //! | notice sent     | `NOTICE#<key>`     | `NOTICE`                |                 |                   |
 //! | lead waiting    | (the lead item)    |                         | `POOL#<pool>` while unowned in a pool | `<waiting since>#<id>` |
+//! | lead with a clock | (the lead item)  |                         | gsi2: `DUE#<day>` of its next SLA check | `<next check>#<id>` |
+//! | SLA policies    | `CONFIG#sla`       | `CURRENT`, `V#<000001>` |                 |                   |
+//! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
+//! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
+//! | pool numbers    | `STATS#<month>`    | `<day>#<pool>`          |                 |                   |
 //!
 //! The outbox index is sparse (only `received` leads carry its keys) and sharded so a
 //! campaign spike does not pile every write onto one index partition. The same index
 //! lists the leads waiting in each pool (a lead is never in both). Reps and pools each
-//! live in one partition: a team's worth of items, listed with one query.
+//! live in one partition: a team's worth of items, listed with one query. The second
+//! index (`gsi2`) holds each lead's next SLA check in a day bucket, so the sweep reads
+//! only what is due.
 
 use domain::LeadId;
 
@@ -106,3 +113,21 @@ pub fn notice_pk(key: &str) -> String {
     format!("NOTICE#{key}")
 }
 pub const NOTICE_SK: &str = "NOTICE";
+pub const SLA_PK: &str = "CONFIG#sla";
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
+/// The due index's partition for a (UTC) day: `DUE#2026-04-07`.
+pub fn due_bucket(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("DUE#{}", at.format("%Y-%m-%d"))
+}
+pub const SWEEP_CURSOR_PK: &str = "SWEEP#sla";
+pub const SWEEP_CURSOR_SK: &str = "CURSOR";
+/// Violations by the month their deadline fell in.
+pub fn violation_pk(due: chrono::DateTime<chrono::Utc>) -> String {
+    format!("VIOL#{}", due.format("%Y-%m"))
+}
+/// Per-pool daily numbers by month: `STATS#2026-04` / `2026-04-07#beijing`.
+pub fn stats_pk(day: chrono::NaiveDate) -> String {
+    format!("STATS#{}", day.format("%Y-%m"))
+}

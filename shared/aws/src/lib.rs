@@ -6,6 +6,7 @@ pub mod env;
 pub mod keys;
 pub mod qualify;
 pub mod routing;
+pub mod sla;
 pub mod sqs;
 pub mod telemetry;
 pub mod webhook;

@@ -437,6 +437,18 @@ impl RoutingStore for DynamoStore {
         if let Some(record) = &change.follow_up {
             writes.push(record_put(table, lead_pk(lead_id), follow_up_sk(&record.id), record)?);
         }
+        if let Some(violation) = &change.violation {
+            // Its id is deterministic per clock run: a second sweep's copy fails here.
+            let sk = format!("{}#{}", timestamp(violation.due_at), violation.id);
+            writes.push(record_put(table, violation_pk(violation.due_at), sk, violation)?);
+        }
+        if let Some(stat) = &change.stat {
+            let mut spec = UpdateSpec::new(stats_pk(stat.day), format!("{}#{}", stat.day, stat.pool));
+            let counter = if stat.recycled { "recycled" } else { "handed_out" };
+            spec.expression = format!("ADD {counter} :one");
+            spec.values.push((":one".into(), n(1)));
+            writes.push(spec.build(table)?);
+        }
         transact(self, writes).await
     }
 

@@ -3,14 +3,15 @@
 //! transition and the caller's right to act, then commits like assignment does: from a
 //! fresh read, under the lead's version and the caps, retried on a lost race.
 
-use crate::assign::{back_off, charge_for, hand_over, load_of, new_change_id, MAX_ATTEMPTS};
+use crate::assign::{back_off, charge_for, charged_holder, hand_over, load_of, new_change_id, MAX_ATTEMPTS};
 use crate::error::FieldError;
-use crate::lead::{Bant, InvalidReason, Lead, LeadId, OwnerChangeHow, SlaClock, Stage};
+use crate::lead::{Bant, InvalidReason, Lead, LeadId, OwnerChangeHow, Stage};
 use crate::messages::{Envelope, Message};
 use crate::ports::{
-    BusError, FollowUp, FollowUpKind, LeadChange, LeadStore, MessageBus, OwnerChange, PoolTake, RoutingStore, Saved,
-    StoreError,
+    BusError, FollowUp, FollowUpKind, LeadChange, LeadStore, MessageBus, OwnerChange, PoolStat, PoolTake, RoutingStore,
+    Saved, SlaStore, StoreError,
 };
+use crate::sla;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -216,15 +217,8 @@ fn worked(stage: Stage) -> bool {
     matches!(stage, Stage::Aql | Stage::Mql | Stage::Sql | Stage::Recycled)
 }
 
-/// The rep whose holding counter this lead is charged to (a preset owner that
-/// assignment has not confirmed yet was never charged).
-fn charged_holder(lead: &Lead) -> Option<String> {
-    lead.owner_change_id.as_ref()?;
-    lead.held_by().map(str::to_string)
-}
-
 /// Applies `action` for `actor`; returns the lead as saved.
-pub async fn act<S: LeadStore + RoutingStore, B: MessageBus>(
+pub async fn act<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     store: &S,
     bus: &B,
     lead_id: &LeadId,
@@ -262,7 +256,7 @@ pub async fn act<S: LeadStore + RoutingStore, B: MessageBus>(
 }
 
 /// Decides what `action` writes, or why it may not happen.
-async fn plan<S: RoutingStore>(
+async fn plan<S: RoutingStore + SlaStore>(
     store: &S,
     lead: &Lead,
     action: &Action,
@@ -332,6 +326,7 @@ async fn plan<S: RoutingStore>(
                 now,
             ));
             change.charge = Some(charge_for(&rep, true));
+            change.stat = Some(PoolStat::handed_out(&pool_id, now));
             change.pool_take = Some(PoolTake::Claimed {
                 pool: pool_id,
                 daily_claim_cap,
@@ -376,6 +371,9 @@ async fn plan<S: RoutingStore>(
             };
             change.owner_change = Some(hand_over(&mut next, &rep, how, Some(&actor.id), note, now));
             change.charge = Some(charge_for(&rep, !transfer));
+            if !transfer {
+                change.stat = lead.pool.as_deref().map(|p| PoolStat::handed_out(p, now));
+            }
         }
         Action::ReturnToPool { .. } => {
             may_work()?;
@@ -400,7 +398,6 @@ async fn plan<S: RoutingStore>(
             next.owner_since = None;
             next.acquisition = None;
             next.owner_change_id = None;
-            next.sla = None;
             next.pool = Some(pool);
             next.waiting_since = Some(now);
             next.set_stage(Stage::Recycled, now);
@@ -412,7 +409,9 @@ async fn plan<S: RoutingStore>(
             if !(worked(lead.stage) || lead.stage == Stage::Nurture) {
                 return Err(illegal(action, lead));
             }
-            next.bant.merge(bant);
+            if next.bant.merge(bant) {
+                next.bant_updated_at = Some(now);
+            }
             next.last_follow_up_at = Some(now);
             next.version += 1;
             next.updated_at = now;
@@ -452,16 +451,7 @@ async fn plan<S: RoutingStore>(
                     detail: note.clone().unwrap_or_default(),
                 });
             }
-            if to == Stage::Sql {
-                // Sales now has 7 days (by default) to convert or nurture.
-                next.sla = Some(SlaClock {
-                    clock: "sql_outcome".into(),
-                    started_at: now,
-                    due_at: None,
-                });
-            }
             if !worked(to) {
-                next.sla = None;
                 next.waiting_since = None;
             }
             next.version += 1;
@@ -471,6 +461,9 @@ async fn plan<S: RoutingStore>(
             }
         }
     }
+    // The clocks follow from the new state: a new owner starts first contact, SQL starts
+    // the outcome clock, a follow-up satisfies or restarts others.
+    sla::refresh(&mut next, &store.sla_config().await?, now);
     change.lead = next;
     Ok(change)
 }

@@ -5,14 +5,15 @@
 //! rep holding and daily caps, pool daily cap). A lost condition means someone else
 //! moved first: read again and decide again, so caps hold under any concurrency.
 
-use crate::lead::{Lead, LeadId, OwnerChangeHow, SlaClock, Stage};
+use crate::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use crate::messages::{Envelope, Message, ReadyReason};
-use crate::notify::{assignment_text, returned_text, Webhook};
+use crate::notify::{assignment_text, breach_text, reminder_text, returned_text, Webhook};
 use crate::ports::{
-    BusError, LeadChange, LeadStore, MessageBus, Notifier, NotifyError, OwnerChange, PoolTake, RepCharge, RepCounters,
-    RoutingStore, Saved, StoreError,
+    BusError, LeadChange, LeadStore, MessageBus, Notifier, NotifyError, OwnerChange, PoolStat, PoolTake, RepCharge,
+    RepCounters, RoutingStore, Saved, SlaStore, StoreError,
 };
 use crate::routing::{choose_pool, eligibility, route_excluding, Decision, Pool, Rep, RepLoad, Strategy};
+use crate::sla::{self, SlaConfig};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -96,15 +97,16 @@ pub fn hand_over(
     lead.acquisition = Some(how);
     lead.owner_change_id = Some(change.id.clone());
     lead.waiting_since = None;
-    // The first SLA clock: T is the owner-change time; the SLA sweep sets the deadline.
-    lead.sla = Some(SlaClock {
-        clock: "first_contact".into(),
-        started_at: at,
-        due_at: None,
-    });
     lead.version += 1;
     lead.updated_at = at;
     change
+}
+
+/// The rep whose holding counter this lead is charged to (a preset owner that
+/// assignment has not confirmed yet was never charged).
+pub(crate) fn charged_holder(lead: &Lead) -> Option<String> {
+    lead.owner_change_id.as_ref()?;
+    lead.held_by().map(str::to_string)
 }
 
 pub fn charge_for(rep: &Rep, counts_today: bool) -> RepCharge {
@@ -135,7 +137,7 @@ async fn announce<B: MessageBus>(bus: &B, lead: &Lead, now: DateTime<Utc>) -> Re
 }
 
 /// `lead.ready`: route the lead and commit the owner, or park it in its pool.
-pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
+pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     store: &S,
     bus: &B,
     lead_id: &LeadId,
@@ -158,6 +160,7 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
             return Ok(Assigned::AlreadyOwned);
         }
         let config = store.routing().await?;
+        let sla_config = store.sla_config().await?;
         let day = config.business_day(now);
 
         // An owner preset from a customer match: confirm it and count it against them.
@@ -165,6 +168,7 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
             if let Some((rep, _)) = store.rep(&owner).await? {
                 let mut next = lead.clone();
                 let change = hand_over(&mut next, &rep, OwnerChangeHow::Created, None, None, now);
+                sla::refresh(&mut next, &sla_config, now);
                 let mut charge = charge_for(&rep, false);
                 // The customer's owner keeps their customer even when full.
                 charge.holding_cap = u32::MAX;
@@ -184,7 +188,17 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
 
         let pool_id = choose_pool(&lead, &config).to_string();
         let Some(pool) = store.pool(&pool_id).await? else {
-            match park(store, lead, &pool_id, "the pool is not configured", day, now).await? {
+            match park(
+                store,
+                lead,
+                &pool_id,
+                "the pool is not configured",
+                day,
+                now,
+                &sla_config,
+            )
+            .await?
+            {
                 Some(waiting) => return Ok(waiting),
                 None => continue,
             }
@@ -200,7 +214,7 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
         let exclude: Vec<String> = lead.previous_owner.iter().cloned().collect();
         let (decision, next_state) = route_excluding(&pool, &reps, &loads, &state, grade, now, &exclude);
         match decision {
-            Decision::Wait { reason } => match park(store, lead, &pool.id, &reason, day, now).await? {
+            Decision::Wait { reason } => match park(store, lead, &pool.id, &reason, day, now, &sla_config).await? {
                 Some(waiting) => return Ok(waiting),
                 None => continue,
             },
@@ -208,7 +222,14 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
                 let rep = &reps[&rep];
                 let mut next = lead.clone();
                 next.pool = Some(pool.id.clone());
-                let change = hand_over(&mut next, rep, OwnerChangeHow::AutoAssigned, None, None, now);
+                // A lead recycled from a previous owner is "recycled" to the next one.
+                let how = if lead.stage == Stage::Recycled && lead.previous_owner.is_some() {
+                    OwnerChangeHow::Recycled
+                } else {
+                    OwnerChangeHow::AutoAssigned
+                };
+                let change = hand_over(&mut next, rep, how, None, None, now);
+                sla::refresh(&mut next, &sla_config, now);
                 let served_after = next_state.assigned.get(&rep.id).copied().unwrap_or(1);
                 let commit = LeadChange {
                     owner_change: Some(change),
@@ -219,6 +240,7 @@ pub async fn assign_lead<S: LeadStore + RoutingStore, B: MessageBus>(
                         levelled_from: served_after.saturating_sub(1),
                         daily_cap: pool.daily_cap,
                     }),
+                    stat: Some(PoolStat::handed_out(&pool.id, now)),
                     ..LeadChange::new(&lead, next.clone(), day)
                 };
                 if store.commit_change(&commit).await? == Saved::Conflict {
@@ -244,6 +266,7 @@ async fn park<S: RoutingStore>(
     reason: &str,
     day: NaiveDate,
     now: DateTime<Utc>,
+    sla_config: &SlaConfig,
 ) -> Result<Option<Assigned>, AssignError> {
     let waiting = Assigned::Waiting {
         pool: pool.to_string(),
@@ -257,6 +280,7 @@ async fn park<S: RoutingStore>(
     next.waiting_since = Some(now);
     next.version += 1;
     next.updated_at = now;
+    sla::refresh(&mut next, sla_config, now);
     Ok(match store.commit_change(&LeadChange::new(&lead, next, day)).await? {
         Saved::Saved => Some(waiting),
         Saved::Conflict => None,
@@ -357,6 +381,65 @@ pub async fn notify_returned<S: LeadStore + RoutingStore, N: Notifier>(
     send_once(store, notifier, &format!("returned:{repeat_id}"), &hook, &text).await
 }
 
+/// `sla.reminder`: the owner's deadline is near.
+pub async fn notify_reminder<S: LeadStore + RoutingStore, N: Notifier>(
+    store: &S,
+    notifier: &N,
+    lead_id: &LeadId,
+    clock: &str,
+    due_at: DateTime<Utc>,
+) -> Result<Noticed, AssignError> {
+    let Some(lead) = store.get_lead(lead_id).await? else {
+        return Ok(Noticed::Stale);
+    };
+    let still_running = lead
+        .sla
+        .iter()
+        .any(|c| c.clock == clock && c.due_at == Some(due_at) && c.status == Some(sla::ClockStatus::Running));
+    let Some(owner) = lead.owner.as_deref().filter(|_| still_running) else {
+        return Ok(Noticed::Stale);
+    };
+    let Some(hook) = webhook_for(store, owner, lead.pool.as_deref()).await? else {
+        return Ok(Noticed::NoWebhook);
+    };
+    let key = format!("remind:{lead_id}:{clock}:{}", due_at.timestamp());
+    send_once(store, notifier, &key, &hook, &reminder_text(&lead, clock, due_at)).await
+}
+
+/// `sla.breached`: tell the owner who missed it and the pool's (manager's) channel.
+pub async fn notify_breached<S: LeadStore + RoutingStore, N: Notifier>(
+    store: &S,
+    notifier: &N,
+    lead_id: &LeadId,
+    violation_id: &str,
+    owner: &str,
+) -> Result<Noticed, AssignError> {
+    let Some(lead) = store.get_lead(lead_id).await? else {
+        return Ok(Noticed::Stale);
+    };
+    let rep_hook = store.rep(owner).await?.and_then(|(rep, _)| rep.webhook);
+    let pool_hook = match lead.pool.as_deref() {
+        Some(pool) => store.pool(pool).await?.and_then(|p| p.webhook),
+        None => None,
+    };
+    let clock = violation_id.split('#').nth(1).unwrap_or("a follow-up");
+    let text = breach_text(&lead, clock, owner);
+    let mut outcome = Noticed::NoWebhook;
+    for (target, hook) in [("rep", rep_hook), ("pool", pool_hook)] {
+        if let Some(hook) = hook {
+            outcome = send_once(
+                store,
+                notifier,
+                &format!("breach:{violation_id}:{target}"),
+                &hook,
+                &text,
+            )
+            .await?;
+        }
+    }
+    Ok(outcome)
+}
+
 /// How many leads a pool can take now: eligible members' remaining room, capped by the
 /// pool's daily cap. Zero for claim-only pools.
 pub fn room_in_pool(
@@ -408,7 +491,9 @@ pub async fn reoffer_waiting<S: LeadStore + RoutingStore, B: MessageBus>(
         }
         let (waiting, _) = store.waiting_in_pool(&pool.id, None, room.min(max_per_pool)).await?;
         for lead_id in waiting {
-            let Some(lead) = store.get_lead(&lead_id).await? else {
+            // Recycled leads wait for claimers and admins (a reassigning breach routes
+            // its lead at once); the sweep offers only leads nobody has had yet.
+            let Some(lead) = store.get_lead(&lead_id).await?.filter(|l| l.stage != Stage::Recycled) else {
                 continue;
             };
             let message = Message::LeadReady {

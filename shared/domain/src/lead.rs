@@ -87,16 +87,19 @@ impl OwnerChangeHow {
     }
 }
 
-/// A follow-up clock started at an owner change; the SLA sweep computes its deadline
-/// from the pool's policy and business calendar.
+/// A follow-up clock as last computed ([`crate::sla::refresh`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaClock {
-    /// Which clock: `first_contact`, `mql_decision`, `sql_outcome`.
+    /// Which clock: `first_contact`, `mql_decision`, `sql_outcome`, `untouched`, …
     pub clock: String,
     /// T in "T + N".
     pub started_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::sla::ClockStatus>,
 }
 
 /// BANT qualification fields a rep fills in while following up.
@@ -298,10 +301,19 @@ pub struct Lead {
     /// When the lead first entered each stage (`stage.as_str()` → time).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_at: BTreeMap<String, DateTime<Utc>>,
+    /// The follow-up clocks running on the lead, as of its last change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sla: Vec<SlaClock>,
+    /// The next instant a reminder or deadline is due (what the sweep's index holds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sla: Option<SlaClock>,
+    pub sla_next_check: Option<DateTime<Utc>>,
+    /// Reminders sent and breaches handled, per clock run (`remind:<key>`, `breach:<key>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sla_done: Vec<String>,
     #[serde(default, skip_serializing_if = "Bant::is_empty")]
     pub bant: Bant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bant_updated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_follow_up_at: Option<DateTime<Utc>>,
 }
@@ -357,8 +369,11 @@ impl Lead {
             previous_owner: None,
             owner_change_id: None,
             stage_at: BTreeMap::from([(Stage::Received.as_str().to_string(), now)]),
-            sla: None,
+            sla: Vec::new(),
+            sla_next_check: None,
+            sla_done: Vec::new(),
             bant: Bant::default(),
+            bant_updated_at: None,
             last_follow_up_at: None,
         }
     }

@@ -5,9 +5,11 @@
 
 pub mod actions;
 pub mod assign;
+pub mod calendar;
 pub mod capture;
 pub mod clean;
 pub mod company;
+pub mod deadlines;
 pub mod dedup;
 pub mod error;
 pub mod events;
@@ -22,6 +24,7 @@ pub mod qualify;
 pub mod routing;
 pub mod rules;
 pub mod scoring;
+pub mod sla;
 pub mod submission;
 pub mod track;
 

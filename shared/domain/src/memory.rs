@@ -7,7 +7,8 @@ use crate::messages::Envelope;
 use crate::notify::Webhook;
 use crate::ports::{
     BusError, CreateOutcome, Customer, DedupCommit, DedupStore, FollowUp, LeadChange, LeadStore, MessageBus, Notifier,
-    NotifyError, OwnerChange, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, StoreError, TouchStore,
+    NotifyError, OwnerChange, PoolNumbers, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, SlaStore,
+    StoreError, TouchStore, Violation,
 };
 use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
 use crate::rules::Rules;
@@ -40,6 +41,9 @@ struct State {
     owner_changes: BTreeMap<LeadId, Vec<OwnerChange>>,
     follow_ups: BTreeMap<LeadId, Vec<FollowUp>>,
     notices: BTreeSet<String>,
+    sla: Option<crate::sla::SlaConfig>,
+    violations: BTreeMap<String, Violation>,
+    pool_numbers: BTreeMap<(String, NaiveDate), PoolNumbers>,
 }
 
 #[derive(Default, Clone)]
@@ -421,6 +425,11 @@ impl RoutingStore for InMemoryStore {
                 return Ok(Saved::Conflict);
             }
         }
+        if let Some(v) = &change.violation {
+            if state.violations.contains_key(&v.id) {
+                return Ok(Saved::Conflict);
+            }
+        }
         if let Some(take) = &change.pool_take {
             let (pool, cap, claimed) = match take {
                 PoolTake::Assigned { pool, daily_cap, .. } => (pool, daily_cap, false),
@@ -467,6 +476,17 @@ impl RoutingStore for InMemoryStore {
                 .entry(change.lead.id.clone())
                 .or_default()
                 .push(record.clone());
+        }
+        if let Some(v) = &change.violation {
+            state.violations.insert(v.id.clone(), v.clone());
+        }
+        if let Some(stat) = &change.stat {
+            let numbers = state.pool_numbers.entry((stat.pool.clone(), stat.day)).or_default();
+            if stat.recycled {
+                numbers.recycled += 1;
+            } else {
+                numbers.handed_out += 1;
+            }
         }
         if let Some(record) = &change.follow_up {
             state
@@ -529,6 +549,72 @@ impl RoutingStore for InMemoryStore {
     async fn release_notice(&self, key: &str) -> Result<(), StoreError> {
         self.state.lock().unwrap().notices.remove(key);
         Ok(())
+    }
+}
+
+impl InMemoryStore {
+    /// Test helper: every violation recorded.
+    pub fn all_violations(&self) -> Vec<Violation> {
+        self.state.lock().unwrap().violations.values().cloned().collect()
+    }
+}
+
+impl SlaStore for InMemoryStore {
+    async fn sla_config(&self) -> Result<crate::sla::SlaConfig, StoreError> {
+        Ok(self.state.lock().unwrap().sla.clone().unwrap_or_default())
+    }
+
+    async fn save_sla_config(&self, config: &crate::sla::SlaConfig) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let current = state.sla.as_ref().map_or(0, |c| c.version);
+        if config.version != current + 1 {
+            return Ok(Saved::Conflict);
+        }
+        state.sla = Some(config.clone());
+        Ok(Saved::Saved)
+    }
+
+    async fn due_leads(&self, now: DateTime<Utc>, limit: usize) -> Result<crate::ports::DueLeads, StoreError> {
+        let state = self.state.lock().unwrap();
+        // As the index would: only entries due by now are read, oldest first.
+        let mut due: Vec<(DateTime<Utc>, LeadId)> = state
+            .leads
+            .values()
+            .filter_map(|l| l.sla_next_check.filter(|at| *at <= now).map(|at| (at, l.id.clone())))
+            .collect();
+        due.sort();
+        let more = due.len() > limit;
+        due.truncate(limit);
+        Ok(crate::ports::DueLeads {
+            entries_read: due.len() + usize::from(more),
+            leads: due.into_iter().map(|(_, id)| id).collect(),
+            more,
+        })
+    }
+
+    async fn violations(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Violation>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .violations
+            .values()
+            .filter(|v| v.due_at >= from && v.due_at < to)
+            .cloned()
+            .collect())
+    }
+
+    async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
+        let state = self.state.lock().unwrap();
+        let mut out: BTreeMap<String, PoolNumbers> = BTreeMap::new();
+        for ((pool, day), numbers) in &state.pool_numbers {
+            if *day >= from && *day <= to {
+                let total = out.entry(pool.clone()).or_default();
+                total.handed_out += numbers.handed_out;
+                total.recycled += numbers.recycled;
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -44,6 +44,20 @@ pub enum Message {
     /// The lead got a new owner: send the owner's (or pool's) webhook notice, once.
     #[serde(rename = "lead.assigned")]
     LeadAssigned { lead_id: LeadId, change_id: String },
+    /// A follow-up deadline is near: remind the owner.
+    #[serde(rename = "sla.reminder")]
+    SlaReminder {
+        lead_id: LeadId,
+        clock: String,
+        due_at: DateTime<Utc>,
+    },
+    /// A deadline was missed: tell the owner and the pool's manager channel.
+    #[serde(rename = "sla.breached")]
+    SlaBreached {
+        lead_id: LeadId,
+        violation_id: String,
+        owner: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +69,8 @@ pub enum ReadyReason {
     Woke,
     /// Offered again while it waits in a pool (the sweep, when someone may be free).
     Waiting,
+    /// Recycled from an owner who missed a deadline: to the next rep.
+    Recycled,
 }
 
 /// Which queue a message belongs on.
@@ -74,12 +90,18 @@ impl Message {
             Message::LeadReady { .. } => "lead.ready",
             Message::LeadReturned { .. } => "lead.returned",
             Message::LeadAssigned { .. } => "lead.assigned",
+            Message::SlaReminder { .. } => "sla.reminder",
+            Message::SlaBreached { .. } => "sla.breached",
         }
     }
     pub fn topic(&self) -> Topic {
         match self {
             Message::LeadCaptured { .. } | Message::LeadEngaged { .. } => Topic::Capture,
-            Message::LeadReady { .. } | Message::LeadReturned { .. } | Message::LeadAssigned { .. } => Topic::Ready,
+            Message::LeadReady { .. }
+            | Message::LeadReturned { .. }
+            | Message::LeadAssigned { .. }
+            | Message::SlaReminder { .. }
+            | Message::SlaBreached { .. } => Topic::Ready,
         }
     }
 }
@@ -102,6 +124,10 @@ impl Envelope {
             Message::LeadReady { lead_id, version, .. } => format!("{}:{lead_id}:{version}", message.type_name()),
             Message::LeadReturned { repeat_id, .. } => format!("{}:{repeat_id}", message.type_name()),
             Message::LeadAssigned { change_id, .. } => format!("{}:{change_id}", message.type_name()),
+            Message::SlaReminder { lead_id, clock, due_at } => {
+                format!("{}:{lead_id}:{clock}:{}", message.type_name(), due_at.timestamp())
+            }
+            Message::SlaBreached { violation_id, .. } => format!("{}:{violation_id}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,

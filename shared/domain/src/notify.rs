@@ -70,6 +70,24 @@ pub fn assignment_text(lead: &Lead, how: &str) -> String {
     )
 }
 
+/// "Deadline near" text.
+pub fn reminder_text(lead: &Lead, clock: &str, due_at: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "Reminder: lead {id} needs {clock} before {due} (UTC)",
+        id = lead.id,
+        due = due_at.format("%Y-%m-%d %H:%M")
+    )
+}
+
+/// "Deadline missed" text, for the owner who missed it and the manager channel.
+pub fn breach_text(lead: &Lead, clock: &str, owner: &str) -> String {
+    format!(
+        "Deadline missed: {owner} did not complete {clock} for lead {id}; it is now {stage}",
+        id = lead.id,
+        stage = lead.stage.as_str()
+    )
+}
+
 /// "Your lead came back" text for a repeat collected under a lead someone owns.
 pub fn returned_text(lead: &Lead, repeat_channel: &str) -> String {
     format!(

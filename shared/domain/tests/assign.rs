@@ -124,7 +124,7 @@ async fn assignment_sets_the_owner_counts_it_and_announces_it_once() {
     assert_eq!(saved.owner_department.as_deref(), Some("华北销售部"));
     assert_eq!(saved.acquisition, Some(OwnerChangeHow::AutoAssigned));
     assert_eq!(
-        saved.sla.as_ref().map(|c| (c.clock.as_str(), c.started_at)),
+        saved.sla.first().map(|c| (c.clock.as_str(), c.started_at)),
         Some(("first_contact", now))
     );
     assert_eq!(store.rep_counters("zhang").unwrap().active_leads, 1);
@@ -313,7 +313,8 @@ async fn stage_actions_check_the_transition_and_the_callers_right() {
     let sql = act(&store, &bus, &id, &Action::QualifySql { note: None }, &zhang, now)
         .await
         .unwrap();
-    assert_eq!(sql.sla.unwrap().clock, "sql_outcome");
+    let clocks: Vec<&str> = sql.sla.iter().map(|c| c.clock.as_str()).collect();
+    assert_eq!(clocks, ["sql_outcome", "untouched"], "SQL starts the outcome clock");
     assert_eq!(store.rep_counters("zhang").unwrap().active_leads, 1);
     let converted = act(&store, &bus, &id, &Action::Convert { note: None }, &zhang, now)
         .await

@@ -1,0 +1,228 @@
+//! DynamoDB adapter for [`SlaStore`]: the policy document, the due index, violations
+//! and per-pool numbers.
+//!
+//! The due index (`gsi2`) is partitioned by UTC day (`DUE#2026-04-07`). The sweep keeps a
+//! cursor at the oldest day that may still hold due entries and reads from there to
+//! today, only entries due by now. A past day is passed over once a query finds it
+//! empty, which happens only after its leads were handled (each one's entry moves when
+//! the lead is saved). So a run reads what is due plus one query per day, never the
+//! open leads at large.
+
+use crate::dynamo::{s, timestamp, unavailable, DynamoStore, Item};
+use crate::keys::*;
+use crate::qualify::{conditional_put, text, transact};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use domain::lead::LeadId;
+use domain::ports::{DueLeads, PoolNumbers, Saved, SlaStore, StoreError, Violation};
+use domain::sla::SlaConfig;
+use std::collections::{BTreeMap, HashMap};
+
+/// How far back the very first run looks, when no cursor exists yet. Entries are never
+/// written into a day before the day they are written, so only a table that took writes
+/// for longer than this before its first sweep could hide entries from it.
+const FIRST_LOOK_BACK: Duration = Duration::days(35);
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn day_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(at.year(), at.month(), at.day(), 0, 0, 0)
+        .single()
+        .expect("midnight exists in UTC")
+}
+
+fn bucket_day(bucket: &str) -> Option<DateTime<Utc>> {
+    let day: NaiveDate = bucket.strip_prefix("DUE#")?.parse().ok()?;
+    Some(Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN)))
+}
+
+fn months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut out = Vec::new();
+    let mut month = from.with_day(1).expect("day 1 exists");
+    while month <= to {
+        out.push(month);
+        month = month.checked_add_months(chrono::Months::new(1)).expect("date in range");
+    }
+    out
+}
+
+impl DynamoStore {
+    async fn due_cursor(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        let stored = self
+            .get_item(SWEEP_CURSOR_PK, SWEEP_CURSOR_SK)
+            .await?
+            .and_then(|i| text(&i, "bucket"))
+            .and_then(|b| bucket_day(&b));
+        Ok(stored.unwrap_or_else(|| day_start(now - FIRST_LOOK_BACK)))
+    }
+
+    async fn save_due_cursor(&self, day: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .item(PK, s(SWEEP_CURSOR_PK))
+            .item(SK, s(SWEEP_CURSOR_SK))
+            .item("bucket", s(due_bucket(day)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Query pages of one index partition, up to `limit` items.
+    async fn query_index(
+        &self,
+        index: &str,
+        pk_name: &str,
+        pk: &str,
+        sk_name: &str,
+        sk_at_most: &str,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(index)
+                .key_condition_expression("#pk = :pk AND #sk <= :sk")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":sk", s(sk_at_most))
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() || items.len() >= limit {
+                return Ok((items, start.is_some()));
+            }
+        }
+    }
+}
+
+impl SlaStore for DynamoStore {
+    async fn sla_config(&self) -> Result<SlaConfig, StoreError> {
+        let current = self.get_item(SLA_PK, RULES_CURRENT_SK).await?;
+        match current.as_ref().and_then(|i| text(i, "sla")) {
+            Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(format!("sla: {e}"))),
+            None => Ok(SlaConfig::default()),
+        }
+    }
+
+    async fn save_sla_config(&self, config: &SlaConfig) -> Result<Saved, StoreError> {
+        let json = serde_json::to_string(config).map_err(corrupt)?;
+        let item = |sk: String| {
+            HashMap::from([
+                (PK.to_string(), s(SLA_PK)),
+                (SK.to_string(), s(sk)),
+                ("version".to_string(), AttributeValue::N(config.version.to_string())),
+                ("sla".to_string(), s(json.clone())),
+            ])
+        };
+        let previous = config.version.saturating_sub(1);
+        let (condition, values) = if previous == 0 {
+            ("attribute_not_exists(pk)", vec![])
+        } else {
+            ("#v = :prev", vec![(":prev", AttributeValue::N(previous.to_string()))])
+        };
+        let writes = vec![
+            conditional_put(self.table(), item(RULES_CURRENT_SK.into()), condition, values)?,
+            conditional_put(
+                self.table(),
+                item(rules_version_sk(config.version as u32)),
+                "attribute_not_exists(pk)",
+                vec![],
+            )?,
+        ];
+        transact(self, writes).await
+    }
+
+    async fn due_leads(&self, now: DateTime<Utc>, limit: usize) -> Result<DueLeads, StoreError> {
+        let current = day_start(now);
+        let mut day = self.due_cursor(now).await?.min(current);
+        let cursor_was = day;
+        let mut new_cursor = None;
+        let mut due = DueLeads::default();
+        let upper = format!("{}#~", timestamp(now));
+        while day <= current && due.leads.len() < limit {
+            let want = limit - due.leads.len() + 1;
+            let (items, more_in_bucket) = self
+                .query_index(GSI2, GSI2_PK, &due_bucket(day), GSI2_SK, &upper, want)
+                .await?;
+            due.entries_read += items.len();
+            if items.is_empty() && new_cursor.is_none() && day < current {
+                // A past day with nothing due left: no later run needs to read it.
+                day += Duration::days(1);
+                continue;
+            }
+            new_cursor.get_or_insert(day);
+            for item in items {
+                let id = text(&item, "id").and_then(|id| LeadId::parse(&id));
+                match id {
+                    Some(id) if due.leads.len() < limit => due.leads.push(id),
+                    Some(_) => due.more = true,
+                    None => {}
+                }
+            }
+            due.more |= more_in_bucket;
+            day += Duration::days(1);
+        }
+        if day <= current {
+            due.more = true;
+        }
+        let cursor = new_cursor.unwrap_or(current);
+        if cursor != cursor_was {
+            self.save_due_cursor(cursor).await?;
+        }
+        Ok(due)
+    }
+
+    async fn violations(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Violation>, StoreError> {
+        let mut out = Vec::new();
+        for month in months(from.date_naive(), to.date_naive()) {
+            let pk = violation_pk(Utc.from_utc_datetime(&month.and_time(chrono::NaiveTime::MIN)));
+            for item in self.query_prefix(&pk, "").await? {
+                let violation: Violation = serde_dynamo::from_item(item).map_err(corrupt)?;
+                if violation.due_at >= from && violation.due_at < to {
+                    out.push(violation);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
+        let mut out: BTreeMap<String, PoolNumbers> = BTreeMap::new();
+        for month in months(from, to) {
+            for item in self.query_prefix(&stats_pk(month), "").await? {
+                let Some((day, pool)) = text(&item, SK).and_then(|sk| {
+                    let (day, pool) = sk.split_once('#')?;
+                    Some((day.parse::<NaiveDate>().ok()?, pool.to_string()))
+                }) else {
+                    continue;
+                };
+                if day < from || day > to {
+                    continue;
+                }
+                let number = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let total = out.entry(pool).or_default();
+                total.handed_out += number("handed_out");
+                total.recycled += number("recycled");
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,274 @@
+//! The SLA sweep on in-memory adapters: breach → violation + recycle + the next rep; a
+//! follow-up in time; reminders once; overlapping sweeps; a 10,000-clock backlog that
+//! drains over bounded runs. The same flows run against the emulator in
+//! `tests/deadlines.rs`.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::actions::{act, Action, Actor, Role};
+use domain::assign::{assign_lead, Assigned};
+use domain::deadlines::{check_lead, sweep_deadlines, Checked};
+use domain::lead::{Lead, LeadId, OwnerChangeHow, Stage};
+use domain::memory::{InMemoryBus, InMemoryStore};
+use domain::messages::{Message, ReadyReason};
+use domain::ports::{FollowUpKind, LeadStore, RoutingStore, SlaStore};
+use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
+use domain::sla::{BreachAction, SlaConfig};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Friday before Qingming 2026 (Saturday 4 to Monday 6 April), 15:00 Beijing time.
+const FRIDAY: &str = "2026-04-03T15:00:00+08:00";
+/// 24 working hours later: Tuesday 7 April, 15:00.
+const DUE: &str = "2026-04-07T15:00:00+08:00";
+
+fn rep(id: &str) -> Rep {
+    Rep {
+        id: id.into(),
+        name: id.into(),
+        team: "north".into(),
+        department: "华北销售部".into(),
+        tier: Tier::Regular,
+        weight: 1,
+        holding_cap: None,
+        daily_cap: None,
+        working_hours: None,
+        out_of_office: Vec::new(),
+        webhook: None,
+        active: true,
+    }
+}
+
+async fn org() -> InMemoryStore {
+    let store = InMemoryStore::default();
+    for id in ["zhang", "li"] {
+        store.put_rep(&rep(id)).await.unwrap();
+    }
+    store
+        .put_pool(&Pool {
+            id: "beijing".into(),
+            name: "北京".into(),
+            strategy: Strategy::RoundRobin,
+            members: vec!["zhang".into(), "li".into()],
+            daily_cap: None,
+            daily_claim_cap: None,
+            webhook: None,
+        })
+        .await
+        .unwrap();
+    let routing = RoutingConfig {
+        version: 1,
+        default_pool: "beijing".into(),
+        ..RoutingConfig::default()
+    };
+    store.save_routing(&routing).await.unwrap();
+    store
+}
+
+/// A new lead assigned (to zhang, the first in rotation) at `at`.
+async fn assigned(store: &InMemoryStore, bus: &InMemoryBus, at: DateTime<Utc>) -> LeadId {
+    let mut lead = Lead::new(LeadId::generate(at), "web_form", at);
+    lead.set_stage(Stage::Aql, at);
+    store.create_lead(&lead, None).await.unwrap();
+    assign_lead(store, bus, &lead.id, at).await.unwrap();
+    lead.id
+}
+
+async fn lead(store: &InMemoryStore, id: &LeadId) -> Lead {
+    store.get_lead(id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn a_missed_first_contact_is_recorded_and_the_lead_goes_to_the_next_rep() {
+    let store = org().await;
+    let bus = InMemoryBus::default();
+    let id = assigned(&store, &bus, t(FRIDAY)).await;
+    let first = lead(&store, &id).await;
+    assert_eq!(first.owner.as_deref(), Some("zhang"));
+    assert_eq!(first.sla[0].due_at, Some(t(DUE)), "24 h skip the holiday");
+
+    let a_minute_early = t(DUE) - Duration::minutes(1);
+    let early = sweep_deadlines(&store, &bus, a_minute_early, 100).await.unwrap();
+    assert_eq!(
+        (early.breached, early.reminded),
+        (0, 1),
+        "reminded at 80 %, not breached"
+    );
+    let report = sweep_deadlines(&store, &bus, t(DUE), 100).await.unwrap();
+    assert_eq!(report.breached, 1);
+
+    let violations = store.all_violations();
+    assert_eq!(violations.len(), 1);
+    let v = &violations[0];
+    assert_eq!((v.owner.as_str(), v.clock.as_str()), ("zhang", "first_contact"));
+    assert_eq!((v.due_at, v.started_at), (t(DUE), t(FRIDAY)));
+    assert_eq!(v.owner_department.as_deref(), Some("华北销售部"));
+    assert_eq!(v.action, BreachAction::ReassignNext);
+    assert_eq!(
+        v.evidence["last_follow_up_at"],
+        serde_json::Value::Null,
+        "nothing was done"
+    );
+
+    let recycled = lead(&store, &id).await;
+    assert_eq!((recycled.owner.as_deref(), recycled.stage), (None, Stage::Recycled));
+    assert_eq!(store.rep_counters("zhang").unwrap().active_leads, 0);
+    let ready = bus.sent().into_iter().rev().find_map(|e| match e.message {
+        Message::LeadReady { reason, .. } => Some(reason),
+        _ => None,
+    });
+    assert_eq!(ready, Some(ReadyReason::Recycled));
+    assert!(bus
+        .sent()
+        .iter()
+        .any(|e| matches!(&e.message, Message::SlaBreached { owner, .. } if owner == "zhang")));
+
+    // The queued lead.ready: routed again, skipping zhang.
+    assert!(matches!(
+        assign_lead(&store, &bus, &id, t(DUE)).await.unwrap(),
+        Assigned::Assigned { rep, .. } if rep == "li"
+    ));
+    let next = lead(&store, &id).await;
+    assert_eq!(next.acquisition, Some(OwnerChangeHow::Recycled));
+    assert_eq!(next.sla[0].started_at, t(DUE), "li's own clock starts now");
+    let numbers = store
+        .pool_numbers(t(FRIDAY).date_naive(), t(DUE).date_naive())
+        .await
+        .unwrap();
+    assert_eq!((numbers["beijing"].handed_out, numbers["beijing"].recycled), (2, 1));
+}
+
+#[tokio::test]
+async fn a_follow_up_a_second_before_the_sweep_wins() {
+    let store = org().await;
+    let bus = InMemoryBus::default();
+    let id = assigned(&store, &bus, t(FRIDAY)).await;
+    let follow_up = Action::FollowUp {
+        kind: FollowUpKind::Call,
+        note: None,
+        bant: Default::default(),
+    };
+    let zhang = Actor {
+        id: "zhang".into(),
+        roles: vec![Role::Rep],
+    };
+    act(&store, &bus, &id, &follow_up, &zhang, t(DUE) - Duration::seconds(1))
+        .await
+        .unwrap();
+    // The index still held the old instant; the sweep re-checks and finds it done.
+    let outcome = check_lead(&store, &bus, &id, t(DUE)).await.unwrap();
+    assert!(
+        matches!(outcome, Checked::Rescheduled | Checked::Reminded { .. }),
+        "{outcome:?}"
+    );
+    assert!(store.all_violations().is_empty());
+    assert_eq!(lead(&store, &id).await.owner.as_deref(), Some("zhang"));
+}
+
+#[tokio::test]
+async fn overlapping_sweeps_record_one_violation() {
+    let store = org().await;
+    let bus = InMemoryBus::default();
+    let id = assigned(&store, &bus, t(FRIDAY)).await;
+    let (a, b) = tokio::join!(
+        check_lead(&store, &bus, &id, t(DUE)),
+        check_lead(&store, &bus, &id, t(DUE))
+    );
+    let breaches = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|c| matches!(c, Checked::Breached { .. }))
+        .count();
+    assert_eq!(breaches, 1);
+    assert_eq!(store.all_violations().len(), 1);
+    assert_eq!(
+        store.owner_changes(&id).await.unwrap().len(),
+        2,
+        "assigned, then recycled once"
+    );
+}
+
+#[tokio::test]
+async fn a_backlog_of_ten_thousand_due_clocks_drains_over_bounded_runs() {
+    let store = org().await;
+    let bus = InMemoryBus::default();
+    // Escalation moves no lead, so the run measures the sweep itself.
+    let mut config = SlaConfig::default();
+    for rule in &mut config.policies[0].clocks {
+        rule.on_breach = BreachAction::Escalate;
+    }
+    config.version = 1;
+    store.save_sla_config(&config).await.unwrap();
+    for id in ["zhang", "li"] {
+        let roomy = Rep {
+            holding_cap: Some(100_000),
+            ..rep(id)
+        };
+        store.put_rep(&roomy).await.unwrap();
+    }
+    let start = t(FRIDAY);
+    for _ in 0..10_000 {
+        assigned(&store, &bus, start).await;
+    }
+    let later = start + Duration::days(30);
+    let mut runs = Vec::new();
+    loop {
+        let report = sweep_deadlines(&store, &bus, later, 1_000).await.unwrap();
+        assert!(report.entries_read <= 1_001, "reads grow with what is due: {report:?}");
+        runs.push(report.checked);
+        if !report.more {
+            break;
+        }
+        assert!(runs.len() < 100, "the backlog does not drain");
+    }
+    // Each `aql` lead breaches three clocks (first contact, MQL decision, untouched), one
+    // per check, oldest first: 30 runs of 1,000.
+    assert_eq!(store.all_violations().len(), 30_000);
+    assert_eq!(runs.len(), 30);
+    assert!(runs.iter().all(|n| *n <= 1_000));
+    let after = sweep_deadlines(&store, &bus, later, 1_000).await.unwrap();
+    assert_eq!((after.checked, after.entries_read), (0, 0), "nothing left due");
+}
+
+#[tokio::test]
+async fn each_clock_runs_to_its_own_action() {
+    let store = org().await;
+    let bus = InMemoryBus::default();
+    let id = assigned(&store, &bus, t("2026-11-23T10:00:00+08:00")).await;
+    let zhang = Actor {
+        id: "zhang".into(),
+        roles: vec![Role::Rep],
+    };
+    let monday = t("2026-11-23T11:00:00+08:00");
+    for action in [
+        Action::FollowUp {
+            kind: FollowUpKind::Visit,
+            note: None,
+            bant: Default::default(),
+        },
+        Action::QualifyMql { note: None },
+        Action::QualifySql { note: None },
+    ] {
+        act(&store, &bus, &id, &action, &zhang, monday).await.unwrap();
+    }
+    let sql = lead(&store, &id).await;
+    let outcome = sql.sla.iter().find(|c| c.clock == "sql_outcome").unwrap();
+    assert_eq!(outcome.due_at, Some(t("2026-12-02T11:00:00+08:00")), "7 working days");
+    // Untouched for 7 working days breaches first? No: both run 7 days from 11:00; the
+    // outcome clock escalates and the untouched clock recycles, earliest first.
+    let checked = check_lead(&store, &bus, &id, t("2026-12-02T11:00:00+08:00"))
+        .await
+        .unwrap();
+    assert!(matches!(checked, Checked::Breached { .. }), "{checked:?}");
+    let again = check_lead(&store, &bus, &id, t("2026-12-02T11:00:00+08:00"))
+        .await
+        .unwrap();
+    assert!(matches!(again, Checked::Breached { .. }), "the other clock: {again:?}");
+    let clocks: Vec<String> = store.all_violations().iter().map(|v| v.clock.clone()).collect();
+    assert_eq!(clocks.len(), 2);
+    assert!(clocks.contains(&"sql_outcome".to_string()) && clocks.contains(&"untouched".to_string()));
+    let last = check_lead(&store, &bus, &id, t("2026-12-02T11:00:00+08:00"))
+        .await
+        .unwrap();
+    assert_eq!(last, Checked::Rescheduled, "nothing left to do");
+}

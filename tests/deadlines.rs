@@ -1,0 +1,349 @@
+//! Follow-up deadlines against the DynamoDB/SQS emulator, with the sweep's clock set by
+//! its event time: a breach after a holiday (violation, recycle, the next rep), a
+//! follow-up in time, overlapping sweeps, a backlog drained over bounded runs with reads
+//! that follow what is due, SLA policies as data, and the reports.
+
+use api::auth::{mint_hs256, Verifier};
+use api::Api;
+use assign::Assign;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Duration, Utc};
+use domain::actions::Role;
+use domain::assign::assign_lead;
+use domain::lead::{Lead, LeadId, OwnerChangeHow, Stage};
+use domain::memory::RecordingNotifier;
+use domain::ports::{FixedClock, LeadStore, RoutingStore, SlaStore};
+use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
+use domain::sla::{refresh, SlaConfig};
+use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use serde_json::{json, Value};
+use sla_sweep::Sweep;
+
+const SECRET: &str = "deadline-test-secret";
+const ISSUER: &str = "leadflow-test";
+/// Friday before Qingming 2026 (Saturday 4 to Monday 6 April), 15:00 Beijing time.
+const FRIDAY: &str = "2026-04-03T15:00:00+08:00";
+/// 24 h of working days later: Tuesday 7 April, 15:00.
+const DUE: &str = "2026-04-07T15:00:00+08:00";
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
+    serde_json::from_value(json!({
+        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
+    }))
+    .unwrap()
+}
+
+fn sweep(stack: &Stack, due_per_run: usize) -> Sweep<DynamoStore, SqsBus> {
+    Sweep {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        redrive: domain::capture::RedrivePolicy::default(),
+        due_per_run,
+    }
+}
+
+fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
+    Api {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(now),
+        verifier: Verifier::hs256(SECRET, ISSUER),
+    }
+}
+
+async fn call(
+    api: &Api<DynamoStore, SqsBus, FixedClock>,
+    method: &str,
+    path: &str,
+    role: (&str, Role),
+    body: Option<Value>,
+) -> Answer {
+    let auth = format!("Bearer {}", mint_hs256(SECRET, ISSUER, role.0, &[role.1], 600));
+    let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut event = http_event(method, path, &headers, &body);
+    event["rawQueryString"] = json!(query);
+    let params: serde_json::Map<String, Value> = url_pairs(query);
+    event["queryStringParameters"] = Value::Object(params);
+    answer(api.handle(request(&event)).await)
+}
+
+fn url_pairs(query: &str) -> serde_json::Map<String, Value> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect()
+}
+
+fn rep(id: &str) -> Rep {
+    Rep {
+        id: id.into(),
+        name: id.into(),
+        team: "north".into(),
+        department: "华北销售部".into(),
+        tier: Tier::Regular,
+        weight: 1,
+        holding_cap: Some(10_000),
+        daily_cap: None,
+        working_hours: None,
+        out_of_office: Vec::new(),
+        webhook: None,
+        active: true,
+    }
+}
+
+async fn org(store: &DynamoStore) {
+    for id in ["zhang", "li"] {
+        store.put_rep(&rep(id)).await.unwrap();
+    }
+    store
+        .put_pool(&Pool {
+            id: "beijing".into(),
+            name: "北京".into(),
+            strategy: Strategy::RoundRobin,
+            members: vec!["zhang".into(), "li".into()],
+            daily_cap: None,
+            daily_claim_cap: None,
+            webhook: None,
+        })
+        .await
+        .unwrap();
+    let routing = RoutingConfig {
+        version: 1,
+        default_pool: "beijing".into(),
+        ..RoutingConfig::default()
+    };
+    store.save_routing(&routing).await.unwrap();
+}
+
+/// A qualified lead, assigned at `at` (the first goes to zhang).
+async fn assigned(stack: &Stack, at: DateTime<Utc>) -> LeadId {
+    let store = stack.store();
+    let mut lead = Lead::new(LeadId::generate(at), "web_form", at);
+    lead.set_stage(Stage::Aql, at);
+    store.create_lead(&lead, None).await.unwrap();
+    assign_lead(&store, &stack.full_bus(), &lead.id, at).await.unwrap();
+    lead.id
+}
+
+#[tokio::test]
+async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next_rep() {
+    let stack = Stack::start().await;
+    let store = stack.store();
+    org(&store).await;
+    let id = assigned(&stack, t(FRIDAY)).await;
+    let lead = stack.lead(id.as_str()).await;
+    assert_eq!(lead.owner.as_deref(), Some("zhang"));
+    assert_eq!(lead.sla[0].due_at, Some(t(DUE)));
+    stack.drain("ReadyQueue").await;
+
+    let early = sweep(&stack, 500)
+        .handle(tick(t(DUE) - Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!((early.deadlines_checked, early.breached, early.reminded), (1, 0, 1));
+    let on_time = sweep(&stack, 500).handle(tick(t(DUE))).await.unwrap();
+    assert_eq!(on_time.breached, 1);
+
+    let recycled = stack.lead(id.as_str()).await;
+    assert_eq!((recycled.owner.as_deref(), recycled.stage), (None, Stage::Recycled));
+    assert_eq!(store.rep("zhang").await.unwrap().unwrap().1.active_leads, 0);
+    // The queue carries the reminder, the breach notice and the lead.ready to re-route.
+    let app = Assign {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        notifier: RecordingNotifier::default(),
+    };
+    while stack.deliver("ReadyQueue", |e| app.handle(e, t(DUE))).await.0 > 0 {}
+    let next = stack.lead(id.as_str()).await;
+    assert_eq!(next.owner.as_deref(), Some("li"), "the next rep, not zhang again");
+    assert_eq!(next.acquisition, Some(OwnerChangeHow::Recycled));
+
+    let api = api(&stack, t("2026-04-30T00:00:00Z"));
+    let report = call(
+        &api,
+        "GET",
+        "/v1/reports/violations?from=2026-04-01&to=2026-05-01&group_by=department",
+        ("boss", Role::Manager),
+        None,
+    )
+    .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(report.body["total"], 1);
+    assert_eq!(report.body["groups"], json!([{"key": "华北销售部", "violations": 1}]));
+    let v = &report.body["violations"][0];
+    assert_eq!(
+        (v["owner"].as_str(), v["clock"].as_str()),
+        (Some("zhang"), Some("first_contact"))
+    );
+    assert_eq!(v["due_at"].as_str().map(|d| t(&d.replace('Z', "+00:00"))), Some(t(DUE)));
+    assert_eq!(v["evidence"]["last_follow_up_at"], Value::Null);
+    assert_eq!(v["action"], "reassign_next");
+
+    let rates = call(
+        &api,
+        "GET",
+        "/v1/reports/recycle-rate?from=2026-04-01&to=2026-04-30",
+        ("cfo", Role::Finance),
+        None,
+    )
+    .await;
+    assert_eq!(rates.status, 200, "{}", rates.body);
+    assert_eq!(rates.body["pools"][0]["pool"], "beijing");
+    assert_eq!(
+        (
+            rates.body["pools"][0]["handed_out"].as_u64(),
+            rates.body["pools"][0]["recycled"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(rates.body["pools"][0]["health"], "too_loose");
+    let rep_view = call(&api, "GET", "/v1/reports/violations", ("zhang", Role::Rep), None).await;
+    assert_eq!(rep_view.status, 403);
+}
+
+#[tokio::test]
+async fn a_follow_up_in_time_leaves_no_violation() {
+    let stack = Stack::start().await;
+    org(&stack.store()).await;
+    let id = assigned(&stack, t(FRIDAY)).await;
+    let just_before = t(DUE) - Duration::seconds(1);
+    let followed = call(
+        &api(&stack, just_before),
+        "POST",
+        &format!("/v1/leads/{id}/actions"),
+        ("zhang", Role::Rep),
+        Some(json!({"action": "follow_up", "kind": "call", "note": "reached, call back"})),
+    )
+    .await;
+    assert_eq!(followed.status, 200, "{}", followed.body);
+    let report = sweep(&stack, 500).handle(tick(t(DUE))).await.unwrap();
+    assert_eq!(report.breached, 0);
+    assert!(stack
+        .store()
+        .violations(t(FRIDAY), t(DUE) + Duration::days(30))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(stack.lead(id.as_str()).await.owner.as_deref(), Some("zhang"));
+}
+
+#[tokio::test]
+async fn two_sweeps_at_once_record_one_violation() {
+    let stack = Stack::start().await;
+    org(&stack.store()).await;
+    let id = assigned(&stack, t(FRIDAY)).await;
+    let (a, b) = (sweep(&stack, 500), sweep(&stack, 500));
+    let (one, two) = tokio::join!(a.handle(tick(t(DUE))), b.handle(tick(t(DUE))));
+    assert_eq!(one.unwrap().breached + two.unwrap().breached, 1);
+    let violations = stack
+        .store()
+        .violations(t(FRIDAY), t(DUE) + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(violations.len(), 1);
+    let changes = stack.store().owner_changes(&id).await.unwrap();
+    assert_eq!(changes.len(), 2, "assigned, then recycled once: {changes:?}");
+}
+
+#[tokio::test]
+async fn a_backlog_drains_over_bounded_runs_reading_only_what_is_due() {
+    let stack = Stack::start().await;
+    let store = stack.store();
+    org(&store).await;
+    let config = SlaConfig::default();
+    let at = t(FRIDAY);
+    // 60 owned leads whose first contact is overdue, 30 whose clocks run for weeks. (The
+    // 10,000-clock backlog runs on the in-memory adapters: the emulator copies the whole
+    // table on every transaction, so hundreds of breaches here take minutes.)
+    for i in 0..90 {
+        let created = if i < 60 { at } else { at + Duration::days(40) };
+        let mut lead = Lead::new(LeadId::generate(created), "web_form", created);
+        lead.set_stage(Stage::Aql, created);
+        lead.owner = Some("zhang".into());
+        lead.owner_since = Some(created);
+        lead.owner_change_id = Some(format!("seed-{i}"));
+        lead.pool = Some("beijing".into());
+        refresh(&mut lead, &config, created);
+        store.create_lead(&lead, None).await.unwrap();
+    }
+    let now = at + Duration::days(30);
+    let mut runs = Vec::new();
+    loop {
+        let report = sweep(&stack, 15).handle(tick(now)).await.unwrap();
+        runs.push((report.deadlines_checked, report.due_entries_read));
+        if !report.deadlines_pending {
+            break;
+        }
+        assert!(runs.len() < 20, "the backlog does not drain: {runs:?}");
+    }
+    println!("runs (checked, index entries read): {runs:?}");
+    assert!(runs.len() >= 4, "bounded at 15 per run: {runs:?}");
+    assert!(
+        runs.iter().all(|(checked, read)| *checked <= 15 && *read <= 16),
+        "reads follow what is due, not the 30 running clocks: {runs:?}"
+    );
+    let violations = store.violations(at, now).await.unwrap();
+    assert_eq!(violations.len(), 60, "every overdue lead once, the running ones not");
+    let last = sweep(&stack, 15).handle(tick(now)).await.unwrap();
+    assert_eq!((last.deadlines_checked, last.due_entries_read), (0, 0));
+}
+
+#[tokio::test]
+async fn sla_policies_are_versioned_data_with_field_errors() {
+    let stack = Stack::start().await;
+    let api = api(&stack, t(FRIDAY));
+    let admin = ("root", Role::Admin);
+    let mut config = call(&api, "GET", "/v1/config/sla", ("boss", Role::Manager), None)
+        .await
+        .body;
+    assert_eq!(config["version"], 0);
+    assert_eq!(config["calendars"][0]["id"], "cn");
+    let policies: Vec<&str> = config["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(policies, ["standard", "toc", "tob"]);
+
+    config["by_pool"] = json!({"consumer": "toc", "vip": "nowhere"});
+    config["policies"][0]["clocks"][0]["within"] = json!({"unit": "hours", "amount": 0});
+    let bad = call(&api, "PUT", "/v1/config/sla", admin, Some(config.clone())).await;
+    let fields: Vec<&str> = bad.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (bad.status, fields),
+        (422, vec!["policies[0].clocks[0].within", "by_pool.vip"])
+    );
+
+    config["by_pool"] = json!({"consumer": "toc"});
+    config["policies"][0]["clocks"][0]["within"] = json!({"unit": "hours", "amount": 8});
+    let saved = call(&api, "PUT", "/v1/config/sla", admin, Some(config.clone())).await;
+    assert_eq!(
+        (saved.status, saved.body["version"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        saved.body
+    );
+    let stale = call(&api, "PUT", "/v1/config/sla", admin, Some(config)).await;
+    assert_eq!(stale.status, 409);
+    let as_rep = call(&api, "PUT", "/v1/config/sla", ("zhang", Role::Rep), Some(json!({}))).await;
+    assert_eq!(as_rep.status, 403);
+    assert_eq!(
+        stack.store().sla_config().await.unwrap().policies[0].clocks[0].within,
+        domain::calendar::Span::Hours(8)
+    );
+}
