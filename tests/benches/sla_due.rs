@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{Duration, Utc};
 use domain::lead::LeadId;
 use domain::ports::SlaStore;
+use leadflow_aws::keys;
 use leadflow_tests::Stack;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -81,6 +82,18 @@ async fn main() {
     }
     println!("seeded {open} open leads and {due} due in {:?}", started.elapsed());
 
+    // A running system's sweep cursor sits at the oldest day still holding due entries
+    // (the very first run looks back 35 days once, one query per day).
+    stack
+        .dynamo
+        .put_item()
+        .table_name(stack.table())
+        .item("pk", s(keys::SWEEP_CURSOR_PK))
+        .item("sk", s(keys::SWEEP_CURSOR_SK))
+        .item("bucket", s(keys::due_bucket(now - Duration::days(3))))
+        .send()
+        .await
+        .unwrap();
     let store = stack.store();
     for limit in [500, due + 10] {
         let run = Instant::now();
