@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod assign;
+pub mod attribution;
 pub mod calendar;
 pub mod capture;
 pub mod clean;
