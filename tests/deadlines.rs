@@ -208,6 +208,17 @@ async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next
     assert_eq!(rates.body["pools"][0]["health"], "too_loose");
     let rep_view = call(&api, "GET", "/v1/reports/violations", ("zhang", Role::Rep), None).await;
     assert_eq!(rep_view.status, 403);
+    for bad in ["group_by=team", "from=yesterday", "from=2026-05-01&to=2026-04-01"] {
+        let got = call(
+            &api,
+            "GET",
+            &format!("/v1/reports/violations?{bad}"),
+            ("boss", Role::Manager),
+            None,
+        )
+        .await;
+        assert_eq!(got.status, 422, "{bad}: {}", got.body);
+    }
 }
 
 #[tokio::test]

@@ -543,25 +543,24 @@ where
             .first("group_by")
             .unwrap_or("rep")
             .to_string();
+        if !matches!(group_by.as_str(), "rep" | "department" | "clock" | "pool") {
+            return Ok(invalid(vec![FieldError::new(
+                "group_by",
+                "must be rep, department, clock or pool",
+            )]));
+        }
         let violations = self.store.violations(from, to).await?;
-        let key = |v: &domain::ports::Violation| -> Option<String> {
+        let key = |v: &domain::ports::Violation| -> String {
             match group_by.as_str() {
-                "rep" => Some(v.owner.clone()),
-                "department" => Some(v.owner_department.clone().unwrap_or_else(|| "-".into())),
-                "clock" => Some(v.clock.clone()),
-                "pool" => Some(v.pool.clone().unwrap_or_else(|| "-".into())),
-                _ => None,
+                "department" => v.owner_department.clone().unwrap_or_else(|| "-".into()),
+                "clock" => v.clock.clone(),
+                "pool" => v.pool.clone().unwrap_or_else(|| "-".into()),
+                _ => v.owner.clone(),
             }
         };
         let mut groups: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         for v in &violations {
-            let Some(k) = key(v) else {
-                return Ok(invalid(vec![FieldError::new(
-                    "group_by",
-                    "must be rep, department, clock or pool",
-                )]));
-            };
-            *groups.entry(k).or_default() += 1;
+            *groups.entry(key(v)).or_default() += 1;
         }
         let groups: Vec<Value> = groups
             .into_iter()
