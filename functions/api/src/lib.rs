@@ -464,18 +464,10 @@ where
     }
 
     async fn put_sla(&self, req: &Request) -> Answer {
-        let value = match json_object(req) {
+        let value = match versioned_body(req, "/v1/config/sla") {
             Ok(v) => v,
             Err(response) => return Ok(*response),
         };
-        if !value.get("version").is_some_and(Value::is_u64) {
-            return Ok(field_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation failed",
-                "version",
-                "is required: the version you read (GET /v1/config/sla)",
-            ));
-        }
         let mut config: SlaConfig = match decode_body(value) {
             Ok(c) => c,
             Err(response) => return Ok(*response),
@@ -602,18 +594,10 @@ where
     }
 
     async fn put_routing(&self, req: &Request) -> Answer {
-        let value = match json_object(req) {
+        let value = match versioned_body(req, "/v1/config/routing") {
             Ok(v) => v,
             Err(response) => return Ok(*response),
         };
-        if !value.get("version").is_some_and(Value::is_u64) {
-            return Ok(field_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation failed",
-                "version",
-                "is required: the version you read (GET /v1/config/routing)",
-            ));
-        }
         let mut config: RoutingConfig = match decode_body(value) {
             Ok(c) => c,
             Err(response) => return Ok(*response),
@@ -636,18 +620,10 @@ where
     }
 
     async fn put_rules(&self, req: &Request) -> Answer {
-        let value = match json_object(req) {
+        let value = match versioned_body(req, "/v1/config/rules") {
             Ok(v) => v,
             Err(response) => return Ok(*response),
         };
-        if !value.get("version").is_some_and(serde_json::Value::is_u64) {
-            return Ok(field_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation failed",
-                "version",
-                "is required: the version you read (GET /v1/config/rules)",
-            ));
-        }
         let mut rules: Rules = match serde_json::from_value(value) {
             Ok(r) => r,
             Err(e) => {
@@ -716,6 +692,21 @@ where
         self.store.put_customer(&customer).await?;
         Ok(json(StatusCode::OK, &customer))
     }
+}
+
+/// The body of a versioned configuration PUT: a JSON object carrying the `version` it
+/// was based on (read from `GET route`).
+fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Response<Body>>> {
+    let value = json_object(req)?;
+    if !value.get("version").is_some_and(Value::is_u64) {
+        return Err(Box::new(field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation failed",
+            "version",
+            &format!("is required: the version you read (GET {route})"),
+        )));
+    }
+    Ok(value)
 }
 
 fn stale_version(based_on: u64, route: &str) -> Response<Body> {

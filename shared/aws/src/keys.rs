@@ -88,7 +88,7 @@ pub fn touch_sk(touch_id: &str) -> String {
 }
 pub const RULES_PK: &str = "CONFIG#rules";
 pub const RULES_CURRENT_SK: &str = "CURRENT";
-pub fn rules_version_sk(version: u32) -> String {
+pub fn rules_version_sk(version: u64) -> String {
     format!("V#{version:06}")
 }
 pub const ROUTING_PK: &str = "CONFIG#routing";

@@ -123,47 +123,68 @@ impl DynamoStore {
     }
 }
 
-impl RulesStore for DynamoStore {
-    async fn rules(&self) -> Result<Rules, StoreError> {
-        let current = self.get_item(RULES_PK, RULES_CURRENT_SK).await?;
-        match current.as_ref().and_then(|i| text(i, "rules")) {
-            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("rules: {e}"))),
-            None => Ok(Rules::default()),
-        }
+impl DynamoStore {
+    /// A versioned configuration document (rules, routing, SLA): the current version's
+    /// JSON under `attribute`, or `None` before the first save.
+    pub(crate) async fn versioned_document<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        attribute: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let current = self.get_item(pk, RULES_CURRENT_SK).await?;
+        current
+            .as_ref()
+            .and_then(|i| text(i, attribute))
+            .map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("{attribute}: {e}"))))
+            .transpose()
     }
 
-    async fn save_rules(&self, rules: &Rules) -> Result<Saved, StoreError> {
-        let json = serde_json::to_string(rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    /// Saves `document` as `version` if the stored current version is `version - 1`
+    /// (or none, for version 1), and keeps every version readable (`V#…`).
+    pub(crate) async fn save_versioned_document<T: serde::Serialize>(
+        &self,
+        pk: &str,
+        attribute: &str,
+        version: u64,
+        document: &T,
+    ) -> Result<Saved, StoreError> {
+        let json = serde_json::to_string(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let item = |sk: String| {
             HashMap::from([
-                (PK.to_string(), s(RULES_PK)),
+                (PK.to_string(), s(pk)),
                 (SK.to_string(), s(sk)),
-                ("version".to_string(), AttributeValue::N(rules.version.to_string())),
-                ("rules".to_string(), s(json.clone())),
+                ("version".to_string(), AttributeValue::N(version.to_string())),
+                (attribute.to_string(), s(json.clone())),
             ])
         };
-        let previous = rules.version.saturating_sub(1);
-        let condition = if previous == 0 {
-            "attribute_not_exists(pk)"
+        let previous = version.saturating_sub(1);
+        let (condition, values) = if previous == 0 {
+            ("attribute_not_exists(pk)", vec![])
         } else {
-            "#v = :prev"
-        };
-        let values = if previous == 0 {
-            vec![]
-        } else {
-            vec![(":prev", AttributeValue::N(previous.to_string()))]
+            ("#v = :prev", vec![(":prev", AttributeValue::N(previous.to_string()))])
         };
         let writes = vec![
             conditional_put(self.table(), item(RULES_CURRENT_SK.to_string()), condition, values)?,
             // History: every version stays readable.
             conditional_put(
                 self.table(),
-                item(rules_version_sk(rules.version)),
+                item(rules_version_sk(version)),
                 "attribute_not_exists(pk)",
                 vec![],
             )?,
         ];
         transact(self, writes).await
+    }
+}
+
+impl RulesStore for DynamoStore {
+    async fn rules(&self) -> Result<Rules, StoreError> {
+        Ok(self.versioned_document(RULES_PK, "rules").await?.unwrap_or_default())
+    }
+
+    async fn save_rules(&self, rules: &Rules) -> Result<Saved, StoreError> {
+        self.save_versioned_document(RULES_PK, "rules", rules.version.into(), rules)
+            .await
     }
 }
 

@@ -217,39 +217,15 @@ impl DynamoStore {
 
 impl RoutingStore for DynamoStore {
     async fn routing(&self) -> Result<RoutingConfig, StoreError> {
-        let current = self.get_item(ROUTING_PK, RULES_CURRENT_SK).await?;
-        match current.as_ref().and_then(|i| text(i, "routing")) {
-            Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(format!("routing: {e}"))),
-            None => Ok(RoutingConfig::default()),
-        }
+        Ok(self
+            .versioned_document(ROUTING_PK, "routing")
+            .await?
+            .unwrap_or_default())
     }
 
     async fn save_routing(&self, config: &RoutingConfig) -> Result<Saved, StoreError> {
-        let json = serde_json::to_string(config).map_err(corrupt)?;
-        let item = |sk: String| {
-            HashMap::from([
-                (PK.to_string(), s(ROUTING_PK)),
-                (SK.to_string(), s(sk)),
-                ("version".to_string(), n(config.version)),
-                ("routing".to_string(), s(json.clone())),
-            ])
-        };
-        let previous = config.version.saturating_sub(1);
-        let (condition, values) = if previous == 0 {
-            ("attribute_not_exists(pk)", vec![])
-        } else {
-            ("#v = :prev", vec![(":prev", n(previous))])
-        };
-        let writes = vec![
-            crate::qualify::conditional_put(self.table(), item(RULES_CURRENT_SK.into()), condition, values)?,
-            crate::qualify::conditional_put(
-                self.table(),
-                item(rules_version_sk(config.version as u32)),
-                "attribute_not_exists(pk)",
-                vec![],
-            )?,
-        ];
-        transact(self, writes).await
+        self.save_versioned_document(ROUTING_PK, "routing", config.version, config)
+            .await
     }
 
     async fn pool(&self, id: &str) -> Result<Option<Pool>, StoreError> {

@@ -10,13 +10,12 @@
 
 use crate::dynamo::{s, timestamp, unavailable, DynamoStore, Item};
 use crate::keys::*;
-use crate::qualify::{conditional_put, text, transact};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::qualify::text;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use domain::lead::LeadId;
 use domain::ports::{DueLeads, PoolNumbers, Saved, SlaStore, StoreError, Violation};
 use domain::sla::SlaConfig;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// How far back the very first run looks, when no cursor exists yet. Entries are never
 /// written into a day before the day they are written, so only a table that took writes
@@ -110,39 +109,12 @@ impl DynamoStore {
 
 impl SlaStore for DynamoStore {
     async fn sla_config(&self) -> Result<SlaConfig, StoreError> {
-        let current = self.get_item(SLA_PK, RULES_CURRENT_SK).await?;
-        match current.as_ref().and_then(|i| text(i, "sla")) {
-            Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(format!("sla: {e}"))),
-            None => Ok(SlaConfig::default()),
-        }
+        Ok(self.versioned_document(SLA_PK, "sla").await?.unwrap_or_default())
     }
 
     async fn save_sla_config(&self, config: &SlaConfig) -> Result<Saved, StoreError> {
-        let json = serde_json::to_string(config).map_err(corrupt)?;
-        let item = |sk: String| {
-            HashMap::from([
-                (PK.to_string(), s(SLA_PK)),
-                (SK.to_string(), s(sk)),
-                ("version".to_string(), AttributeValue::N(config.version.to_string())),
-                ("sla".to_string(), s(json.clone())),
-            ])
-        };
-        let previous = config.version.saturating_sub(1);
-        let (condition, values) = if previous == 0 {
-            ("attribute_not_exists(pk)", vec![])
-        } else {
-            ("#v = :prev", vec![(":prev", AttributeValue::N(previous.to_string()))])
-        };
-        let writes = vec![
-            conditional_put(self.table(), item(RULES_CURRENT_SK.into()), condition, values)?,
-            conditional_put(
-                self.table(),
-                item(rules_version_sk(config.version as u32)),
-                "attribute_not_exists(pk)",
-                vec![],
-            )?,
-        ];
-        transact(self, writes).await
+        self.save_versioned_document(SLA_PK, "sla", config.version, config)
+            .await
     }
 
     async fn due_leads(&self, now: DateTime<Utc>, limit: usize) -> Result<DueLeads, StoreError> {
