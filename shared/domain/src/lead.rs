@@ -316,6 +316,9 @@ pub struct Lead {
     pub bant_updated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_follow_up_at: Option<DateTime<Utc>>,
+    /// Funnel steps already added to the funnel rows ([`crate::funnel`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub funnel_counted: Vec<String>,
 }
 
 /// What dedup found for this lead.
@@ -375,6 +378,7 @@ impl Lead {
             bant: Bant::default(),
             bant_updated_at: None,
             last_follow_up_at: None,
+            funnel_counted: Vec::new(),
         }
     }
 

@@ -1,7 +1,11 @@
 //! In-memory adapters for fast unit tests of domain logic. Integration tests use the
 //! real DynamoDB/SQS adapters against an emulator; these are never the only proof.
 
+use crate::campaign::{Campaign, CostDay};
+use crate::conversion::Conversion;
+use crate::credit::{AttributionConfig, ChunkOutcome, ConversionState};
 use crate::dedup::{CustomerMatch, Holder, KeyKind, MatchKey};
+use crate::funnel::FunnelStep;
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::messages::Envelope;
 use crate::notify::Webhook;
@@ -10,6 +14,8 @@ use crate::ports::{
     NotifyError, OwnerChange, PoolNumbers, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, SlaStore,
     StoreError, TouchStore, Violation,
 };
+use crate::ports::{ConversionStore, ReportStore, RowsRead};
+use crate::rollup::{report_day, RollupRow, SourceKey};
 use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
 use crate::rules::Rules;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -44,6 +50,39 @@ struct State {
     sla: Option<crate::sla::SlaConfig>,
     violations: BTreeMap<String, Violation>,
     pool_numbers: BTreeMap<(String, NaiveDate), PoolNumbers>,
+    attribution: Option<AttributionConfig>,
+    conversions: BTreeMap<String, ConversionState>,
+    revisions: BTreeMap<(String, u64), Conversion>,
+    plans: BTreeMap<(String, u64), Vec<RollupRow>>,
+    chunks_done: BTreeSet<(String, u64, usize)>,
+    rollups: BTreeMap<(String, NaiveDate, SourceKey), BTreeMap<String, i64>>,
+    funnel_steps: Vec<FunnelStep>,
+    campaigns: BTreeMap<String, Campaign>,
+    costs: BTreeMap<(NaiveDate, String), CostDay>,
+}
+
+impl State {
+    /// Every lead write: counts its new funnel steps, as the DynamoDB adapter does in the
+    /// lead's transaction.
+    fn write_lead(&mut self, lead: &Lead) {
+        let steps = crate::funnel::uncounted(lead);
+        for step in &steps {
+            self.add_row(&step.row());
+        }
+        self.funnel_steps.extend(steps.iter().cloned());
+        self.leads
+            .insert(lead.id.clone(), crate::funnel::with_counted(lead, &steps));
+    }
+
+    fn add_row(&mut self, row: &RollupRow) {
+        let fields = self
+            .rollups
+            .entry((row.series.clone(), row.day, row.source.clone()))
+            .or_default();
+        for (name, value) in &row.fields {
+            *fields.entry(name.clone()).or_default() += value;
+        }
+    }
 }
 
 #[derive(Default, Clone)]
@@ -77,7 +116,7 @@ impl LeadStore for InMemoryStore {
             }
             state.submissions.insert(sid.clone(), lead.id.clone());
         }
-        state.leads.insert(lead.id.clone(), lead.clone());
+        state.write_lead(lead);
         if let Some(touch) = first_touch {
             state
                 .touchpoints
@@ -217,7 +256,7 @@ impl DedupStore for InMemoryStore {
             }
         }
         for (lead, _) in &commit.leads {
-            state.leads.insert(lead.id.clone(), lead.clone());
+            state.write_lead(lead);
         }
         for claim in &commit.claims {
             state
@@ -495,7 +534,7 @@ impl RoutingStore for InMemoryStore {
                 .or_default()
                 .push(record.clone());
         }
-        state.leads.insert(change.lead.id.clone(), change.lead.clone());
+        state.write_lead(&change.lead);
         Ok(Saved::Saved)
     }
 
@@ -615,6 +654,184 @@ impl SlaStore for InMemoryStore {
             }
         }
         Ok(out)
+    }
+}
+
+impl InMemoryStore {
+    /// The rows of one series on one day (tests check rollups against hand sums).
+    pub fn rollup_rows(&self, series: &str) -> Vec<RollupRow> {
+        let state = self.state.lock().unwrap();
+        state
+            .rollups
+            .iter()
+            .filter(|((s, _, _), _)| s == series)
+            .map(|((series, day, source), fields)| RollupRow {
+                series: series.clone(),
+                day: *day,
+                source: source.clone(),
+                fields: fields.clone(),
+            })
+            .collect()
+    }
+}
+
+impl ConversionStore for InMemoryStore {
+    async fn attribution_config(&self) -> Result<AttributionConfig, StoreError> {
+        Ok(self.state.lock().unwrap().attribution.clone().unwrap_or_default())
+    }
+    async fn save_attribution_config(&self, config: &AttributionConfig) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let stored = state.attribution.as_ref().map_or(0, |c| c.version);
+        if stored + 1 != config.version {
+            return Ok(Saved::Conflict);
+        }
+        state.attribution = Some(config.clone());
+        Ok(Saved::Saved)
+    }
+    async fn conversion(&self, external_id: &str) -> Result<Option<ConversionState>, StoreError> {
+        Ok(self.state.lock().unwrap().conversions.get(external_id).cloned())
+    }
+    async fn conversion_revision(&self, external_id: &str, revision: u64) -> Result<Option<Conversion>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state.revisions.get(&(external_id.to_string(), revision)).cloned())
+    }
+    async fn record_conversion(&self, conversion: &Conversion) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let id = conversion.external_id.clone();
+        let stored = state.conversions.get(&id).map_or(0, |c| c.current.revision);
+        if stored + 1 != conversion.revision {
+            return Ok(Saved::Conflict);
+        }
+        let applied = state.conversions.get(&id).map_or(0, |c| c.applied);
+        state.conversions.insert(
+            id.clone(),
+            ConversionState {
+                current: conversion.clone(),
+                applied,
+            },
+        );
+        state.revisions.insert((id, conversion.revision), conversion.clone());
+        Ok(Saved::Saved)
+    }
+    async fn lead_conversions(&self, lead: &LeadId) -> Result<Vec<Conversion>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .conversions
+            .values()
+            .filter(|c| &c.current.lead_id == lead)
+            .map(|c| c.current.clone())
+            .collect())
+    }
+    async fn conversions_on(&self, day: NaiveDate) -> Result<Vec<ConversionState>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .conversions
+            .values()
+            .filter(|c| report_day(c.current.occurred_at) == day)
+            .cloned()
+            .collect())
+    }
+    async fn plan(&self, external_id: &str, revision: u64) -> Result<Option<Vec<RollupRow>>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state.plans.get(&(external_id.to_string(), revision)).cloned())
+    }
+    async fn save_plan(
+        &self,
+        external_id: &str,
+        revision: u64,
+        rows: &[RollupRow],
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        Ok(state
+            .plans
+            .entry((external_id.to_string(), revision))
+            .or_insert_with(|| rows.to_vec())
+            .clone())
+    }
+    async fn apply_chunk(
+        &self,
+        external_id: &str,
+        revision: u64,
+        chunk: usize,
+        rows: &[RollupRow],
+    ) -> Result<ChunkOutcome, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if state.chunks_done.contains(&(external_id.to_string(), revision, chunk)) {
+            return Ok(ChunkOutcome::AlreadyApplied);
+        }
+        if state.conversions.get(external_id).map(|c| c.applied) != Some(revision - 1) {
+            return Ok(ChunkOutcome::OutOfTurn);
+        }
+        rows.iter().for_each(|row| state.add_row(row));
+        state.chunks_done.insert((external_id.to_string(), revision, chunk));
+        Ok(ChunkOutcome::Applied)
+    }
+    async fn mark_applied(&self, external_id: &str, revision: u64) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        match state.conversions.get_mut(external_id) {
+            Some(c) if c.applied + 1 == revision => {
+                c.applied = revision;
+                Ok(Saved::Saved)
+            }
+            _ => Ok(Saved::Conflict),
+        }
+    }
+}
+
+impl ReportStore for InMemoryStore {
+    async fn campaign(&self, id: &str) -> Result<Option<Campaign>, StoreError> {
+        Ok(self.state.lock().unwrap().campaigns.get(id).cloned())
+    }
+    async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        Ok(self.state.lock().unwrap().campaigns.values().cloned().collect())
+    }
+    async fn put_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.campaigns.insert(campaign.id.clone(), campaign.clone());
+        Ok(())
+    }
+    async fn put_cost_day(&self, cost: &CostDay) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.costs.insert((cost.day, cost.campaign_id.clone()), cost.clone());
+        Ok(())
+    }
+    async fn costs(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CostDay>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .costs
+            .values()
+            .filter(|c| c.day >= from && c.day <= to)
+            .cloned()
+            .collect())
+    }
+    async fn rollups(&self, series: &str, from: NaiveDate, to: NaiveDate) -> Result<RowsRead, StoreError> {
+        let rows: Vec<RollupRow> = self
+            .rollup_rows(series)
+            .into_iter()
+            .filter(|r| r.day >= from && r.day <= to)
+            .collect();
+        Ok(RowsRead {
+            items_read: rows.len(),
+            rows,
+        })
+    }
+    async fn funnel_steps(&self, day: NaiveDate) -> Result<Vec<FunnelStep>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state.funnel_steps.iter().filter(|s| s.day == day).cloned().collect())
+    }
+    async fn owner_changes_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<OwnerChange>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .owner_changes
+            .values()
+            .flatten()
+            .filter(|c| c.at >= from && c.at < to)
+            .cloned()
+            .collect())
     }
 }
 

@@ -58,6 +58,9 @@ pub enum Message {
         violation_id: String,
         owner: String,
     },
+    /// A conversion revision was recorded: credit it to marketing.
+    #[serde(rename = "conversion.recorded")]
+    ConversionRecorded { external_id: String, revision: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,8 @@ pub enum Topic {
     Capture,
     /// lead.ready, lead.returned and lead.assigned → assign (routing and owner notices).
     Ready,
+    /// conversion.recorded → attribution.
+    Conversions,
 }
 
 impl Message {
@@ -92,6 +97,7 @@ impl Message {
             Message::LeadAssigned { .. } => "lead.assigned",
             Message::SlaReminder { .. } => "sla.reminder",
             Message::SlaBreached { .. } => "sla.breached",
+            Message::ConversionRecorded { .. } => "conversion.recorded",
         }
     }
     pub fn topic(&self) -> Topic {
@@ -102,6 +108,7 @@ impl Message {
             | Message::LeadAssigned { .. }
             | Message::SlaReminder { .. }
             | Message::SlaBreached { .. } => Topic::Ready,
+            Message::ConversionRecorded { .. } => Topic::Conversions,
         }
     }
 }
@@ -128,6 +135,9 @@ impl Envelope {
                 format!("{}:{lead_id}:{clock}:{}", message.type_name(), due_at.timestamp())
             }
             Message::SlaBreached { violation_id, .. } => format!("{}:{violation_id}", message.type_name()),
+            Message::ConversionRecorded { external_id, revision } => {
+                format!("{}:{external_id}:{revision}", message.type_name())
+            }
         };
         Self {
             v: SCHEMA_VERSION,
