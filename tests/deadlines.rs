@@ -67,20 +67,7 @@ async fn call(
     let auth = format!("Bearer {}", mint_hs256(SECRET, ISSUER, role.0, &[role.1], 600));
     let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut event = http_event(method, path, &headers, &body);
-    event["rawQueryString"] = json!(query);
-    let params: serde_json::Map<String, Value> = url_pairs(query);
-    event["queryStringParameters"] = Value::Object(params);
-    answer(api.handle(request(&event)).await)
-}
-
-fn url_pairs(query: &str) -> serde_json::Map<String, Value> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect()
+    answer(api.handle(request(&http_event(method, path, &headers, &body))).await)
 }
 
 fn rep(id: &str) -> Rep {

@@ -108,8 +108,10 @@ impl Stack {
     }
 }
 
-/// An HTTP API (payload 2.0) event, as API Gateway sends it to the function.
+/// An HTTP API (payload 2.0) event, as API Gateway sends it to the function. A query
+/// string in `path` (`/v1/reports?from=…`) becomes the event's query parameters.
 pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let mut event: Value =
         serde_json::from_str(include_str!("../fixtures/apigw-post-lead.json")).expect("fixture is JSON");
     let header_map: serde_json::Map<String, Value> = headers
@@ -123,6 +125,13 @@ pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str
     event["requestContext"]["http"]["path"] = json!(path);
     event["requestContext"]["routeKey"] = json!(format!("{method} {path}"));
     event["body"] = json!(body);
+    event["rawQueryString"] = json!(query);
+    let params: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    event["queryStringParameters"] = Value::Object(params);
     event
 }
 
@@ -220,10 +229,11 @@ impl Drop for FakeFunctions {
 }
 
 impl Stack {
-    /// The bus as the functions have it: both queues.
+    /// The bus as the functions have it: every queue.
     pub fn full_bus(&self) -> leadflow_aws::SqsBus {
         self.bus()
             .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
+            .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"))
     }
 
     /// Receives one batch from a queue as Lambda's event source mapping would and hands it

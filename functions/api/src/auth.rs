@@ -49,6 +49,10 @@ pub struct Claims {
     pub rep_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// OAuth scopes (Cognito client-credentials tokens of machine clients carry these
+    /// instead of groups): `leadflow/conversions` makes the caller an integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 pub struct Verifier {
@@ -112,17 +116,26 @@ impl Verifier {
             })?
             .claims;
         if let Some(audience) = &self.audience {
-            if claims.aud.as_ref() != Some(audience) && claims.client_id.as_ref() != Some(audience) {
+            // A comma-separated list: the staff app client and the machine client.
+            let allowed = |id: &Option<String>| {
+                id.as_deref()
+                    .is_some_and(|id| audience.split(',').any(|a| a.trim() == id))
+            };
+            if !allowed(&claims.aud) && !allowed(&claims.client_id) {
                 return Err(AuthError::Invalid("the token is for another audience".into()));
             }
         }
-        let roles: Vec<Role> = claims
+        let mut roles: Vec<Role> = claims
             .roles
             .iter()
             .chain(claims.role.iter())
             .chain(claims.groups.iter())
             .filter_map(|r| serde_json::from_value(serde_json::Value::String(r.to_lowercase())).ok())
             .collect();
+        let machine = claims.scope.iter().flat_map(|s| s.split_whitespace());
+        if machine.into_iter().any(|s| s.ends_with("/conversions")) && !roles.contains(&Role::Integration) {
+            roles.push(Role::Integration);
+        }
         if roles.is_empty() {
             return Err(AuthError::NoRole);
         }

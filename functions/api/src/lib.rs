@@ -17,6 +17,7 @@
 //! Versioned configuration (rules, routing) is saved with the version it was based on;
 //! a stale one gets 409.
 
+pub mod analytics;
 pub mod auth;
 
 use auth::{AuthError, Verifier};
@@ -27,8 +28,8 @@ use domain::company::core_name;
 use domain::mask;
 use domain::normalize;
 use domain::ports::{
-    Clock, Customer, DedupStore, LeadStore, MessageBus, RoutingStore, RulesStore, Saved, SlaStore, StoreError,
-    TouchStore,
+    Clock, ConversionStore, Customer, DedupStore, LeadStore, MessageBus, ReportStore, RoutingStore, RulesStore, Saved,
+    SlaStore, StoreError, TouchStore,
 };
 use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
@@ -48,12 +49,22 @@ pub struct Api<S, B, C> {
     pub verifier: Verifier,
 }
 
-type Answer = Result<Response<Body>, StoreError>;
+/// Everything the API reads and writes.
+pub trait ApiStore:
+    LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore + ConversionStore + ReportStore
+{
+}
+impl<T> ApiStore for T where
+    T: LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore + ConversionStore + ReportStore
+{
+}
+
+pub(crate) type Answer = Result<Response<Body>, StoreError>;
 /// A report's `[from, to)`.
 type Period = (DateTime<Utc>, DateTime<Utc>);
 
 /// The request body as a JSON object, or the 400 to answer.
-fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
+pub(crate) fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
     let bad = |reason: &str| {
         Box::new(field_error(
             StatusCode::BAD_REQUEST,
@@ -70,7 +81,7 @@ fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
 }
 
 /// Decodes a JSON object body into `T`; 422 naming the field for a shape error.
-fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Box<Response<Body>>> {
+pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Box<Response<Body>>> {
     serde_json::from_value(value.clone()).map_err(|e| {
         let text = e.to_string();
         Box::new(field_error(
@@ -112,15 +123,25 @@ fn parse_lead_id(id: &str) -> Result<LeadId, Box<Response<Body>>> {
     })
 }
 
-fn forbidden(reason: &str) -> Response<Body> {
+fn unavailable(e: &StoreError) -> Response<Body> {
+    tracing::error!(error = %e, "storage failed");
+    field_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily unavailable, please retry",
+        "body",
+        "nothing was changed",
+    )
+}
+
+pub(crate) fn forbidden(reason: &str) -> Response<Body> {
     field_error(StatusCode::FORBIDDEN, "forbidden", "authorization", reason)
 }
 
-fn not_found(field: &str, reason: &str) -> Response<Body> {
+pub(crate) fn not_found(field: &str, reason: &str) -> Response<Body> {
     field_error(StatusCode::NOT_FOUND, "not found", field, reason)
 }
 
-fn invalid(errors: Vec<FieldError>) -> Response<Body> {
+pub(crate) fn invalid(errors: Vec<FieldError>) -> Response<Body> {
     error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors)
 }
 
@@ -138,7 +159,7 @@ fn unauthorised(e: &AuthError) -> Response<Body> {
 }
 
 /// Puts the path id into the body, refusing a body that names another.
-fn with_path_id(mut value: Value, id: &str) -> Result<Value, Box<Response<Body>>> {
+pub(crate) fn with_path_id(mut value: Value, id: &str) -> Result<Value, Box<Response<Body>>> {
     match value.get("id") {
         Some(Value::String(given)) if given != id => Err(Box::new(field_error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -182,7 +203,7 @@ struct CustomerBody {
 
 impl<S, B, C> Api<S, B, C>
 where
-    S: LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore,
+    S: ApiStore,
     B: MessageBus,
     C: Clock,
 {
@@ -198,6 +219,12 @@ where
         let admin = actor.has(Role::Admin);
         let manages = actor.manages();
         let reports = manages || actor.has(Role::Finance);
+        if let Some(answer) = self
+            .analytics(&req, &segments, &actor, &analytics::Access::of(&actor))
+            .await
+        {
+            return answer.unwrap_or_else(|e| unavailable(&e));
+        }
         let result = match (req.method(), segments.as_slice()) {
             (&Method::GET, ["v1", "leads", id]) => self.get_lead(id, &actor).await,
             (&Method::POST, ["v1", "leads", id, "actions"]) => self.lead_action(id, &req, &actor).await,
@@ -230,17 +257,11 @@ where
             {
                 Ok(forbidden("your role may not use this route"))
             }
-            _ => Ok(not_found("path", "no such route")),
+            (method, segments) => {
+                analytics::refused(method, segments).unwrap_or_else(|| Ok(not_found("path", "no such route")))
+            }
         };
-        result.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "storage failed");
-            field_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily unavailable, please retry",
-                "body",
-                "nothing was changed",
-            )
-        })
+        result.unwrap_or_else(|e| unavailable(&e))
     }
 
     async fn get_lead(&self, id: &str, actor: &Actor) -> Answer {
@@ -489,7 +510,7 @@ where
     }
 
     /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
-    fn period(&self, req: &Request) -> Result<Period, Box<Response<Body>>> {
+    pub(crate) fn period(&self, req: &Request) -> Result<Period, Box<Response<Body>>> {
         let params = req.query_string_parameters();
         let parse = |name: &str, default: DateTime<Utc>| -> Result<DateTime<Utc>, Box<Response<Body>>> {
             match params.first(name) {
@@ -696,7 +717,7 @@ where
 
 /// The body of a versioned configuration PUT: a JSON object carrying the `version` it
 /// was based on (read from `GET route`).
-fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Response<Body>>> {
+pub(crate) fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Response<Body>>> {
     let value = json_object(req)?;
     if !value.get("version").is_some_and(Value::is_u64) {
         return Err(Box::new(field_error(
@@ -709,7 +730,7 @@ fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Response<Body
     Ok(value)
 }
 
-fn stale_version(based_on: u64, route: &str) -> Response<Body> {
+pub(crate) fn stale_version(based_on: u64, route: &str) -> Response<Body> {
     field_error(
         StatusCode::CONFLICT,
         "the configuration changed since you read it",

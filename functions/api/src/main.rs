@@ -32,7 +32,9 @@ async fn main() -> Result<(), Error> {
     let config = env::sdk_config().await;
     let api = Api {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
-        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config)).with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?),
+        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
+            .with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?)
+            .with_queue(Topic::Conversions, env::required("CONVERSIONS_QUEUE_URL")?),
         clock: SystemClock,
         verifier: verifier().await?,
     };

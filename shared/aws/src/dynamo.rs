@@ -170,10 +170,12 @@ impl LeadStore for DynamoStore {
             }
             None => None,
         };
-        writes.push(put(&self.table, lead_item(lead)?, true)?);
+        let (stored, counting) = crate::analytics::funnel_writes(&self.table, &[lead])?;
+        writes.push(put(&self.table, lead_item(&stored[0])?, true)?);
         if let Some(touch) = first_touch {
             writes.push(put(&self.table, touch_item(touch)?, false)?);
         }
+        writes.extend(counting);
 
         let result = self
             .client

@@ -131,3 +131,37 @@ pub fn violation_pk(due: chrono::DateTime<chrono::Utc>) -> String {
 pub fn stats_pk(day: chrono::NaiveDate) -> String {
     format!("STATS#{}", day.format("%Y-%m"))
 }
+
+// ------------------------------------------------------------- attribution and reports
+
+pub const ATTRIBUTION_PK: &str = "CONFIG#attribution";
+pub fn conversion_pk(external_id: &str) -> String {
+    format!("CONV#{external_id}")
+}
+pub const CONVERSION_HEAD_SK: &str = "HEAD";
+pub fn revision_sk(revision: u64) -> String {
+    format!("REV#{revision:06}")
+}
+/// The conversions of a lead, listed under it (W-shaped needs its opportunity).
+pub const LEAD_CONVERSION_SK_PREFIX: &str = "CONV#";
+pub fn lead_conversion_sk(external_id: &str) -> String {
+    format!("{LEAD_CONVERSION_SK_PREFIX}{external_id}")
+}
+/// gsi1: conversions by the report day of their current revision (reconciliation).
+pub fn conversion_day_pk(day: chrono::NaiveDate) -> String {
+    format!("CONVDAY#{day}")
+}
+pub fn rollup_pk(series: &str, day: chrono::NaiveDate) -> String {
+    format!("ROLLUP#{series}#{}", crate::analytics::month_of(day))
+}
+pub fn funnel_step_pk(day: chrono::NaiveDate) -> String {
+    format!("FSTEP#{day}")
+}
+pub const CAMPAIGNS_PK: &str = "CAMPAIGNS";
+pub fn cost_pk(day: chrono::NaiveDate) -> String {
+    format!("COST#{}", crate::analytics::month_of(day))
+}
+/// gsi1: owner changes by the month they happened in (the owners report).
+pub fn owners_pk(day: chrono::NaiveDate) -> String {
+    format!("OWNERS#{}", crate::analytics::month_of(day))
+}

@@ -1,5 +1,6 @@
 //! AWS adapters for the domain's ports, and the bits of wiring every function shares.
 
+pub mod analytics;
 pub mod batch;
 pub mod dynamo;
 pub mod env;

@@ -287,7 +287,9 @@ impl DedupStore for DynamoStore {
     async fn commit(&self, commit: &DedupCommit) -> Result<Saved, StoreError> {
         let table = self.table();
         let mut writes = Vec::new();
-        for (lead, expected) in &commit.leads {
+        let leads: Vec<&domain::Lead> = commit.leads.iter().map(|(lead, _)| lead).collect();
+        let (stored, counting) = crate::analytics::funnel_writes(table, &leads)?;
+        for (lead, (_, expected)) in stored.iter().zip(&commit.leads) {
             writes.push(conditional_put(
                 table,
                 lead_item(lead)?,
@@ -328,6 +330,7 @@ impl DedupStore for DynamoStore {
             ]);
             writes.push(plain_put(table, item)?);
         }
+        writes.extend(counting);
         transact(self, writes).await
     }
 

@@ -173,8 +173,12 @@ fn record_put(
     pk: String,
     sk: String,
     record: &impl serde::Serialize,
+    extra: &[(&str, String)],
 ) -> Result<TransactWriteItem, StoreError> {
     let mut item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
+    for (name, value) in extra {
+        item.insert(name.to_string(), s(value.clone()));
+    }
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(sk));
     let put = Put::builder()
@@ -359,9 +363,10 @@ impl RoutingStore for DynamoStore {
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
         let table = self.table();
         let lead_id = &change.lead.id;
+        let (stored, counting) = crate::analytics::funnel_writes(table, &[&change.lead])?;
         let mut writes = vec![crate::qualify::conditional_put(
             table,
-            lead_item(&change.lead)?,
+            lead_item(&stored[0])?,
             "#v = :expected",
             vec![(":expected", n(change.expected_version))],
         )?];
@@ -403,21 +408,34 @@ impl RoutingStore for DynamoStore {
             writes.push(spec.build(table)?);
         }
         if let Some(record) = &change.owner_change {
+            // Also listed by month (gsi1) for the owners report.
+            let listed = [
+                (GSI1_PK, owners_pk(domain::rollup::report_day(record.at))),
+                (GSI1_SK, format!("{}#{}", timestamp(record.at), record.id)),
+            ];
             writes.push(record_put(
                 table,
                 lead_pk(lead_id),
                 owner_change_sk(&record.id),
                 record,
+                &listed,
             )?);
         }
         if let Some(record) = &change.follow_up {
-            writes.push(record_put(table, lead_pk(lead_id), follow_up_sk(&record.id), record)?);
+            writes.push(record_put(
+                table,
+                lead_pk(lead_id),
+                follow_up_sk(&record.id),
+                record,
+                &[],
+            )?);
         }
         if let Some(violation) = &change.violation {
             // Its id is deterministic per clock run: a second sweep's copy fails here.
             let sk = format!("{}#{}", timestamp(violation.due_at), violation.id);
-            writes.push(record_put(table, violation_pk(violation.due_at), sk, violation)?);
+            writes.push(record_put(table, violation_pk(violation.due_at), sk, violation, &[])?);
         }
+        writes.extend(counting);
         if let Some(stat) = &change.stat {
             let mut spec = UpdateSpec::new(stats_pk(stat.day), format!("{}#{}", stat.day, stat.pool));
             let counter = if stat.recycled { "recycled" } else { "handed_out" };

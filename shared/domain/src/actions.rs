@@ -23,6 +23,8 @@ pub enum Role {
     Manager,
     Admin,
     Finance,
+    /// A machine client (the CRM, the finance system): may report conversions only.
+    Integration,
 }
 
 /// The authenticated caller: a user id (for reps, their rep id) and roles.

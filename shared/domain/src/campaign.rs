@@ -266,24 +266,21 @@ pub fn parse_cost_csv(text: &str, known_campaign: impl Fn(&str) -> bool) -> Cost
             content_cents: money_cell("content", false),
             labour_cents: money_cell("labour", false),
         };
-        match day {
-            Some(day) => {
-                let key = (campaign, day);
-                let lines = groups.entry(key.clone()).or_default();
-                if lines.iter().any(|l| l.keyword == cost.keyword) {
-                    fail(
-                        "keyword",
-                        format!("`{}` appears twice for this campaign and day", cost.keyword),
-                    );
-                    ok = false;
-                }
-                if !ok {
-                    bad_groups.insert(key);
-                }
-                lines.push(cost);
+        // A line without a day belongs to no day: it is reported, and holds nothing back.
+        if let Some(day) = day {
+            let key = (campaign, day);
+            let lines = groups.entry(key.clone()).or_default();
+            if lines.iter().any(|l| l.keyword == cost.keyword) {
+                fail(
+                    "keyword",
+                    format!("`{}` appears twice for this campaign and day", cost.keyword),
+                );
+                ok = false;
             }
-            // Without a day the line belongs to no day: reported, nothing held back.
-            None => {}
+            if !ok {
+                bad_groups.insert(key);
+            }
+            lines.push(cost);
         }
     }
     for ((campaign_id, day), lines) in groups {

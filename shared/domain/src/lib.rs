@@ -27,6 +27,7 @@ pub mod normalize;
 pub mod notify;
 pub mod ports;
 pub mod qualify;
+pub mod reconcile;
 pub mod reports;
 pub mod rollup;
 pub mod routing;

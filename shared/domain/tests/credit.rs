@@ -280,3 +280,38 @@ async fn no_touch_in_the_window_is_unattributed_not_lost() {
     settle(&store, "ORD-1").await.unwrap();
     assert_eq!(credited(&store, "linear"), map(&[("(unattributed)", 50_000)]));
 }
+
+#[tokio::test]
+async fn reconciliation_recounts_a_day_from_raw_records() {
+    use domain::reconcile::reconcile_day;
+    let store = InMemoryStore::default();
+    let bus = InMemoryBus::default();
+    let lead = lead_with_touches(&store).await;
+    record(&store, &bus, &order(&lead, 1_000_000), "crm", t("2026-03-26T00:00:00Z"))
+        .await
+        .unwrap();
+    let order_day = "2026-03-25".parse().unwrap();
+
+    // Recorded but not settled: pending, not drift.
+    let before = reconcile_day(&store, order_day).await.unwrap();
+    assert_eq!((before.pending_conversions, before.drift.len()), (1, 0));
+
+    settle(&store, "ORD-1").await.unwrap();
+    let after = reconcile_day(&store, order_day).await.unwrap();
+    assert_eq!(after.pending_conversions, 0);
+    assert!(after.drift.is_empty(), "{:?}", after.drift);
+    assert!(after.rows_expected > 6);
+
+    // A stray increment (say, a hand edit) shows up as drift, field by field.
+    let stray = RollupRow::new("linear", order_day, Default::default()).with("order_cents", 7);
+    store
+        .apply_chunk("ORD-1", 2, 0, std::slice::from_ref(&stray))
+        .await
+        .unwrap();
+    let drifted = reconcile_day(&store, order_day).await.unwrap();
+    assert_eq!(drifted.drift, vec![stray]);
+
+    // The lead's own day: its funnel step record matches its counter.
+    let lead_day = reconcile_day(&store, "2026-03-01".parse().unwrap()).await.unwrap();
+    assert_eq!((lead_day.rows_expected, lead_day.drift.len()), (1, 0));
+}

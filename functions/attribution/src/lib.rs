@@ -1,0 +1,105 @@
+//! Attribution: a consumer of the conversions queue, and the nightly reconciliation.
+//! Thin: decode, hand over to the domain ([`domain::credit::settle`],
+//! [`domain::reconcile::reconcile_day`]), report.
+//!
+//! A `conversion.recorded` message only names the conversion; `settle` reads its state
+//! and applies whatever revisions are not applied yet, so messages may arrive twice, late
+//! or out of order. Failures are reported per message (partial batch response).
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::credit::{settle, CreditError, CreditStore, Settled};
+use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::ports::{ReportStore, StoreError};
+use domain::reconcile::{reconcile_day, Reconciliation};
+use domain::rollup::report_day;
+use leadflow_aws::batch::for_each_message;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum MessageError {
+    #[error("message has no body")]
+    NoBody,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("{0} messages do not belong on the conversions queue")]
+    WrongQueue(&'static str),
+    #[error(transparent)]
+    Credit(#[from] CreditError),
+}
+
+pub struct Attribution<S> {
+    pub store: S,
+}
+
+impl<S: CreditStore + ReportStore> Attribution<S> {
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        for_each_message(event, |record| Box::pin(async move { self.process(&record).await })).await
+    }
+
+    async fn process(&self, record: &SqsMessage) -> Result<Settled, MessageError> {
+        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
+        match Envelope::from_json(body)?.message {
+            Message::ConversionRecorded { external_id, .. } => Ok(settle(&self.store, &external_id).await?),
+            other => Err(MessageError::WrongQueue(other.type_name())),
+        }
+    }
+
+    /// Reconciles `day` (default: yesterday in the report zone) and logs the result;
+    /// drift is logged at error level, which the drift alarm counts.
+    pub async fn reconcile(&self, day: Option<NaiveDate>, now: DateTime<Utc>) -> Result<Reconciliation, StoreError> {
+        let day = day.unwrap_or_else(|| report_day(now) - Duration::days(1));
+        let result = reconcile_day(&self.store, day).await?;
+        if result.drift.is_empty() {
+            tracing::info!(
+                %day,
+                rows = result.rows_expected,
+                pending = result.pending_conversions,
+                "rollups reconciled: no drift"
+            );
+        } else {
+            for row in &result.drift {
+                tracing::error!(
+                    %day,
+                    series = %row.series,
+                    channel = %row.source.channel,
+                    campaign = %row.source.campaign,
+                    fields = ?row.fields,
+                    "rollup drift: stored minus recomputed"
+                );
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// The day a reconciliation event asks for: `{"day": "2026-03-25"}` at the top or in
+/// `detail` (an EventBridge event); none means yesterday.
+pub fn requested_day(event: &serde_json::Value) -> Option<NaiveDate> {
+    event
+        .get("day")
+        .or_else(|| event.get("detail").and_then(|d| d.get("day")))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|d| d.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_days() {
+        assert_eq!(
+            requested_day(&serde_json::json!({"day": "2026-03-25"})),
+            Some("2026-03-25".parse().unwrap())
+        );
+        assert_eq!(
+            requested_day(&serde_json::json!({"detail": {"day": "2026-03-24"}})),
+            Some("2026-03-24".parse().unwrap())
+        );
+        assert_eq!(
+            requested_day(&serde_json::json!({"detail-type": "Scheduled Event"})),
+            None
+        );
+    }
+}

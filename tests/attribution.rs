@@ -1,0 +1,481 @@
+//! Attribution and ROI against the DynamoDB/SQS emulator: leads through the pipeline,
+//! touches, campaigns, costs (JSON and a CSV sheet with a bad line), conversions (a
+//! duplicate, a correction, a payment), the attribution consumer (redelivered, and two
+//! deliveries at once), then the finance export checked row by row against a hand
+//! calculation, and the nightly reconciliation.
+
+use api::auth::{mint_hs256, Verifier};
+use api::Api;
+use attribution::Attribution;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use dedup_score::DedupScore;
+use domain::actions::Role;
+use domain::ports::FixedClock;
+use domain::submission::SubmissionRules;
+use intake::http::AllowedOrigins;
+use intake::Intake;
+use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use serde_json::{json, Value};
+
+const SECRET: &str = "attribution-test-secret";
+const ISSUER: &str = "leadflow-test";
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn token(roles: &[Role]) -> String {
+    mint_hs256(SECRET, ISSUER, "tester", roles, 600)
+}
+
+fn api(stack: &Stack, now: &str) -> Api<DynamoStore, SqsBus, FixedClock> {
+    Api {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(t(now)),
+        verifier: Verifier::hs256(SECRET, ISSUER),
+    }
+}
+
+async fn call_raw(
+    api: &Api<DynamoStore, SqsBus, FixedClock>,
+    method: &str,
+    path: &str,
+    role: Role,
+    content_type: &str,
+    body: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    let auth = format!("Bearer {}", token(&[role]));
+    let headers = [("content-type", content_type), ("authorization", auth.as_str())];
+    api.handle(request(&http_event(method, path, &headers, body))).await
+}
+
+async fn call(api: &Api<DynamoStore, SqsBus, FixedClock>, method: &str, path: &str, role: Role, body: Value) -> Answer {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    answer(call_raw(api, method, path, role, "application/json", &body).await)
+}
+
+/// Posts to intake (a lead or an event) at `now`, then lets dedup-score take it.
+async fn intake(stack: &Stack, now: &str, path: &str, body: Value) -> Value {
+    let app = Intake {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(t(now)),
+        rules: SubmissionRules::default(),
+        origins: AllowedOrigins::default(),
+    };
+    let event = http_event("POST", path, &[("content-type", "application/json")], &body.to_string());
+    let got = answer(app.handle(request(&event)).await);
+    assert!(got.status < 300, "{path}: {} {}", got.status, got.body);
+    let consumer = DedupScore {
+        store: stack.store(),
+        bus: stack.full_bus(),
+    };
+    while stack.deliver("CaptureQueue", |e| consumer.handle(e, t(now))).await.0 > 0 {}
+    got.body
+}
+
+/// Delivers what is on the conversions queue; each batch is handed over twice in a row
+/// and twice at once, as SQS may (at-least-once delivery, concurrent consumers).
+async fn attribute(stack: &Stack) {
+    let app = Attribution { store: stack.store() };
+    let twice = |event: SqsEvent| {
+        let app = &app;
+        async move {
+            let first = app.handle(event.clone()).await;
+            assert!(first.batch_item_failures.is_empty(), "{first:?}");
+            let (a, b) = tokio::join!(app.handle(event.clone()), app.handle(event));
+            assert!(a.batch_item_failures.is_empty() && b.batch_item_failures.is_empty());
+            SqsBatchResponse::default()
+        }
+    };
+    while stack.deliver("ConversionsQueue", twice).await.0 > 0 {}
+}
+
+/// Rows of a CSV export (BOM and header checked and stripped), as cells, read the way a
+/// spreadsheet reads them.
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    let body = body.strip_prefix('\u{feff}').expect("a UTF-8 BOM for Excel");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header, domain::reports::ROI_CSV_HEADER);
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
+    let stack = Stack::start().await;
+    let admin = api(&stack, "2026-03-01T00:00:00Z");
+
+    // Campaigns (marketing ops), then their costs (finance).
+    for (id, channel, name) in [
+        ("spring", "baidu_sem", "春季 CRM 推广, 百度"),
+        ("wx", "wechat", "公众号文章"),
+    ] {
+        let got = call(
+            &admin,
+            "PUT",
+            &format!("/v1/campaigns/{id}"),
+            Role::Manager,
+            json!({"channel": channel, "name": name}),
+        )
+        .await;
+        assert_eq!(got.status, 200, "{}", got.body);
+    }
+    let got = call(
+        &admin,
+        "PUT",
+        "/v1/campaigns/spring/costs/2026-03-01",
+        Role::Finance,
+        json!({"lines": [{"keyword": "CRM系统", "ad_spend": "2,000", "content": 500, "labour": 500}]}),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let sheet = "\u{feff}campaign_id,day,keyword,ad_spend,content,labour\r\n\
+                 spring,2026-03-02,,1000,,\r\n\
+                 wx,2026/3/1,,600,200,0\r\n\
+                 wx,2026-03-03,,abc,0,0\r\n";
+    let got = answer(call_raw(&admin, "POST", "/v1/costs", Role::Finance, "text/csv", sheet).await);
+    assert_eq!(got.status, 207, "{}", got.body);
+    assert_eq!(got.body["replaced_days"], 2);
+    assert_eq!(got.body["errors"][0]["line"], 4);
+    assert_eq!(got.body["errors"][0]["field"], "ad_spend");
+    // Re-uploading a day replaces it: still 800.00 for wx on 1 March, not 1,600.00.
+    let again = answer(
+        call_raw(
+            &admin,
+            "POST",
+            "/v1/costs",
+            Role::Finance,
+            "text/csv",
+            "campaign_id,day,ad_spend,content\nwx,2026-03-01,600,200\n",
+        )
+        .await,
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+
+    // Two leads through the pipeline, and lead 1's later touches (an offline event too).
+    let lead1 = intake(
+        &stack,
+        "2026-03-01T02:00:00Z",
+        "/v1/leads",
+        json!({"name": "张伟", "phone": "13800138000", "company": "北京纷扬科技有限公司", "consent": true,
+               "channel": "baidu_sem", "campaign_id": "spring", "utm_term": "CRM系统"}),
+    )
+    .await["lead_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lead2 = intake(
+        &stack,
+        "2026-03-02T02:00:00Z",
+        "/v1/leads",
+        json!({"name": "李娜", "phone": "13900139000", "consent": true, "channel": "wechat", "campaign_id": "wx"}),
+    )
+    .await["lead_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (at, body) in [
+        (
+            "2026-03-05T02:00:00Z",
+            json!({"event": "article_click", "phone": "13800138000", "event_id": "e2", "channel": "wechat", "campaign_id": "wx"}),
+        ),
+        (
+            "2026-03-10T02:00:00Z",
+            json!({"event": "event_attend", "phone": "13800138000", "event_id": "e3", "channel": "offline", "campaign_id": "expo"}),
+        ),
+        (
+            "2026-03-20T02:00:00Z",
+            json!({"event": "form_view", "phone": "13800138000", "event_id": "e4", "channel": "baidu_sem", "campaign_id": "spring", "utm_term": "CRM系统"}),
+        ),
+    ] {
+        intake(&stack, at, "/v1/events", body).await;
+    }
+
+    // Conversions from the CRM (an integration token) and finance.
+    let crm = api(&stack, "2026-03-26T00:00:00Z");
+    let order = json!({"external_id": "ORD-1", "phone": "138-0013-8000", "kind": "order", "amount": "10000.00",
+                       "currency": "CNY", "occurred_at": "2026-03-25T15:00:00+08:00"});
+    let got = call(&crm, "POST", "/v1/conversions", Role::Integration, order.clone()).await;
+    assert_eq!(got.status, 201, "{}", got.body);
+    assert_eq!(got.body["conversion"]["lead_id"], lead1);
+    let dup = call(&crm, "POST", "/v1/conversions", Role::Integration, order.clone()).await;
+    assert_eq!((dup.status, dup.body["status"].as_str()), (200, Some("unchanged")));
+    let mut corrected = order.clone();
+    corrected["amount"] = json!(8000);
+    let got = call(&crm, "POST", "/v1/conversions", Role::Finance, corrected).await;
+    assert_eq!(
+        (got.status, got.body["conversion"]["revision"].as_u64()),
+        (200, Some(2))
+    );
+    let got = call(&crm, "POST", "/v1/conversions", Role::Integration,
+        json!({"external_id": "PAY-1", "lead_id": lead1, "kind": "payment", "amount": 5000, "occurred_at": "2026-03-26T07:00:00+08:00"})).await;
+    assert_eq!(got.status, 201, "{}", got.body);
+    let got = call(&crm, "POST", "/v1/conversions", Role::Integration,
+        json!({"external_id": "ORD-2", "lead_id": lead2, "kind": "order", "amount": 3000, "occurred_at": "2026-03-25T12:00:00+08:00"})).await;
+    assert_eq!(got.status, 201, "{}", got.body);
+    // Bad input: every field named, nothing stored.
+    let bad = call(&crm, "POST", "/v1/conversions", Role::Integration,
+        json!({"external_id": "ORD-9", "phone": "13700000000", "kind": "order", "amount": 1, "currency": "USD", "occurred_at": "2026-03-25T12:00:00Z"})).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.body["fields"][0]["field"], "currency");
+    let unknown = call(&crm, "POST", "/v1/conversions", Role::Integration,
+        json!({"external_id": "ORD-9", "phone": "13700000000", "kind": "order", "amount": 1, "occurred_at": "2026-03-25T12:00:00Z"})).await;
+    assert_eq!(
+        (unknown.status, unknown.body["fields"][0]["field"].as_str()),
+        (422, Some("phone"))
+    );
+    let rep = call(&crm, "POST", "/v1/conversions", Role::Rep, order).await;
+    assert_eq!(rep.status, 403);
+
+    attribute(&stack).await;
+    let state = call(&crm, "GET", "/v1/conversions/ORD-1", Role::Finance, Value::Null).await;
+    assert_eq!(state.body["settled"], true, "{}", state.body);
+    assert_eq!(state.body["revisions"].as_array().unwrap().len(), 2);
+
+    // The export finance runs. Hand calculation, U-shaped 40/20/40:
+    //   ORD-1 8,000.00 over lead 1's touches spring, wx, expo, spring:
+    //     spring 40 % + 40 % = 6,400.00; wx 10 % = 800.00; expo 10 % = 800.00
+    //   PAY-1 5,000.00 over the same touches: spring 4,000.00; wx 500.00; expo 500.00
+    //   ORD-2 3,000.00, lead 2's one touch: wx 3,000.00
+    //   cost: spring 3,000.00 + 1,000.00 = 4,000.00; wx 800.00 (re-uploaded, replaced)
+    //   ROI spring (6,400 − 4,000) / 4,000 = 0.6; wx (3,800 − 800) / 800 = 3.75;
+    //   expo: no cost, so no ROI.
+    let got = call_raw(
+        &crm,
+        "GET",
+        "/v1/exports/roi?from=2026-03-01&to=2026-03-31&model=u_shaped&group_by=campaign&format=csv",
+        Role::Finance,
+        "application/json",
+        "",
+    )
+    .await;
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = match got.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    let leads = [stack.lead(&lead1).await, stack.lead(&lead2).await];
+    let mql = |l: &domain::Lead| u8::from(l.stage_at.contains_key("mql") || l.stage_at.contains_key("sql")).to_string();
+    let (mql1, mql2) = (mql(&leads[0]), mql(&leads[1]));
+    let rows = csv_rows(&body);
+    let expected = [
+        // channel, campaign, name, keyword, cost, leads, mql, sql, opps, orders, revenue, paid, cpl
+        vec![
+            "baidu_sem",
+            "spring",
+            "春季 CRM 推广, 百度",
+            "",
+            "4000.00",
+            "1",
+            &mql1,
+            "0",
+            "0",
+            "1",
+            "6400.00",
+            "4000.00",
+            "4000.00",
+        ],
+        vec![
+            "offline", "expo", "", "", "0.00", "0", "0", "0", "0", "0", "800.00", "500.00", "",
+        ],
+        vec![
+            "wechat",
+            "wx",
+            "公众号文章",
+            "",
+            "800.00",
+            "1",
+            &mql2,
+            "0",
+            "0",
+            "1",
+            "3800.00",
+            "500.00",
+            "800.00",
+        ],
+    ];
+    assert_eq!(rows.len(), 3, "{body}");
+    for (row, want) in rows.iter().zip(&expected) {
+        assert_eq!(&row[..want.len()], want.as_slice(), "{body}");
+    }
+    assert_eq!(rows[0].last().unwrap(), "0.6000");
+    assert_eq!(rows[1].last().unwrap(), "", "no cost: ROI left blank");
+    assert_eq!(rows[2].last().unwrap(), "3.7500");
+
+    // JSON, grouped by channel; the export read only rollup rows.
+    let json_export = call(
+        &crm,
+        "GET",
+        "/v1/exports/roi?from=2026-03-01&to=2026-03-31&model=linear&group_by=channel",
+        Role::Finance,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(json_export.status, 200);
+    assert_eq!(json_export.body["total"]["attributed_revenue"], "11000.00");
+    assert_eq!(json_export.body["total"]["cost"], "4800.00");
+    let bad_model = call(&crm, "GET", "/v1/exports/roi?model=magic", Role::Finance, Value::Null).await;
+    assert_eq!(
+        (bad_model.status, bad_model.body["fields"][0]["field"].as_str()),
+        (422, Some("model"))
+    );
+
+    // Cancelling the corrected order takes its revenue back, once.
+    let cancelled = call(&crm, "DELETE", "/v1/conversions/ORD-1", Role::Finance, Value::Null).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    attribute(&stack).await;
+    let after = call(
+        &crm,
+        "GET",
+        "/v1/exports/roi?from=2026-03-01&to=2026-03-31&model=u_shaped&group_by=campaign",
+        Role::Finance,
+        Value::Null,
+    )
+    .await;
+    let revenue: Vec<&str> = after.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["attributed_revenue"].as_str().unwrap())
+        .collect();
+    assert_eq!(revenue, ["0.00", "0.00", "3000.00"]);
+    let orders: Vec<i64> = after.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["orders"].as_i64().unwrap())
+        .collect();
+    assert_eq!(orders, [0, 0, 1]);
+
+    // Funnel by month, and the nightly reconciliation of the order day and a lead day.
+    let funnel = call(
+        &crm,
+        "GET",
+        "/v1/reports/funnel?from=2026-03-01&to=2026-03-31&period=month&group_by=campaign",
+        Role::Manager,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(funnel.status, 200, "{}", funnel.body);
+    let total_leads: i64 = funnel.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["leads"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total_leads, 2);
+    let ready_leads = owners_report(&stack).await;
+    assert_eq!(ready_leads, 2);
+
+    let app = Attribution { store: stack.store() };
+    for day in ["2026-03-25", "2026-03-26", "2026-03-01"] {
+        let result = app
+            .reconcile(Some(day.parse().unwrap()), t("2026-03-27T00:00:00Z"))
+            .await
+            .unwrap();
+        assert!(result.drift.is_empty(), "{day}: {:?}", result.drift);
+        assert_eq!(result.pending_conversions, 0);
+        assert!(result.rows_expected > 0, "{day}");
+    }
+}
+
+/// Assigns the waiting leads to one rep, who follows one up; the owners report then
+/// shows one pending and one following under `auto_assigned`. Returns the leads counted.
+async fn owners_report(stack: &Stack) -> u64 {
+    use domain::ports::RoutingStore;
+    use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
+    let store = stack.store();
+    store
+        .put_rep(&Rep {
+            id: "zhang".into(),
+            name: "张".into(),
+            team: "north".into(),
+            department: "sales".into(),
+            tier: Tier::Regular,
+            weight: 1,
+            holding_cap: None,
+            daily_cap: None,
+            working_hours: None,
+            out_of_office: Vec::new(),
+            webhook: None,
+            active: true,
+        })
+        .await
+        .unwrap();
+    store
+        .put_pool(&Pool {
+            id: "general".into(),
+            name: "general".into(),
+            strategy: Strategy::RoundRobin,
+            members: vec!["zhang".into()],
+            daily_cap: None,
+            daily_claim_cap: None,
+            webhook: None,
+        })
+        .await
+        .unwrap();
+    store
+        .save_routing(&RoutingConfig {
+            version: 1,
+            ..RoutingConfig::default()
+        })
+        .await
+        .unwrap();
+    let assign = assign::Assign {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        notifier: domain::memory::RecordingNotifier::default(),
+    };
+    let at = t("2026-03-27T02:00:00Z");
+    while stack.deliver("ReadyQueue", |e| assign.handle(e, at)).await.0 > 0 {}
+    let leads = stack.all_leads().await;
+    let followed = leads
+        .iter()
+        .find(|l| l.owner.as_deref() == Some("zhang"))
+        .expect("assigned");
+    let rep_api = api(stack, "2026-03-27T03:00:00Z");
+    let auth = format!("Bearer {}", mint_hs256(SECRET, ISSUER, "zhang", &[Role::Rep], 600));
+    let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+    let body = json!({"action": "follow_up", "kind": "call", "note": "interested"}).to_string();
+    let path = format!("/v1/leads/{}/actions", followed.id);
+    let got = answer(
+        rep_api
+            .handle(request(&http_event("POST", &path, &headers, &body)))
+            .await,
+    );
+    assert_eq!(got.status, 200, "{}", got.body);
+
+    let manager = api(stack, "2026-03-28T00:00:00Z");
+    let report = call(
+        &manager,
+        "GET",
+        "/v1/reports/owners?from=2026-03-01&to=2026-03-28",
+        Role::Manager,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let rows = report.body["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{}", report.body);
+    assert_eq!(
+        (rows[0]["owner"].as_str(), rows[0]["acquisition"].as_str()),
+        (Some("zhang"), Some("auto_assigned"))
+    );
+    assert_eq!(rows[0]["counts"]["following"], 1, "{}", report.body);
+    assert_eq!(rows[0]["counts"]["pending"], 1);
+    let finance = call(&manager, "GET", "/v1/reports/owners", Role::Finance, Value::Null).await;
+    assert_eq!(finance.status, 403);
+    rows[0]["total"].as_u64().unwrap()
+}
