@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the README's run command works: starts `make dev`, posts a lead through the
 # gateway, checks it was stored, qualified by dedup-score and routed by assign (to a rep,
-# or to its pool and then claimed), checks tokens and roles, then stops the stack with Ctrl-C
+# or to its pool and then claimed), checks tokens and roles, runs finance's ROI demo
+# (scripts/roi-demo.sh), then stops the stack with Ctrl-C
 # (SIGINT) and checks that nothing is left listening. Bounded: gives up after 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +87,11 @@ if [ -z "$owner" ]; then
   [ "$code" = 200 ] || fail "claim answered $code: $(cat /tmp/smoke-claim.json)"
   echo "smoke-dev: claimed by bj-li from the pool"
 fi
+
+# Finance's documented command: the U-shaped ROI export matches its hand calculation.
+scripts/roi-demo.sh /tmp/smoke-roi.csv || fail "the ROI demo failed"
+peek=$(cargo run -q -p local-stack -- peek)
+grep -q "queue ConversionsDLQ: 0 messages" <<<"$peek" || fail "ConversionsDLQ is not empty"
 
 interrupt
 wait "$dev_pid" || true

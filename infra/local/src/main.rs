@@ -329,7 +329,7 @@ fn token(args: Vec<String>) -> Result<String, Error> {
         match flag.as_str() {
             "--role" => roles.push(
                 serde_json::from_value::<domain::actions::Role>(serde_json::Value::String(value.clone()))
-                    .map_err(|_| format!("unknown role {value:?}: rep | manager | admin | finance"))?,
+                    .map_err(|_| format!("unknown role {value:?}: rep | manager | admin | finance | integration"))?,
             ),
             "--sub" => sub = Some(value),
             "--ttl" => {

@@ -97,6 +97,33 @@ fn rollup_update(table: &str, row: &RollupRow) -> Result<TransactWriteItem, Stor
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
+/// A rollup row as a whole item (bulk loads and benchmarks; live writers only `ADD`).
+pub fn rollup_item(row: &RollupRow) -> Item {
+    let (pk, sk) = rollup_key(row);
+    let mut item = HashMap::from([
+        (PK.to_string(), s(pk)),
+        (SK.to_string(), s(sk)),
+        ("series".to_string(), s(row.series.clone())),
+        ("day".to_string(), s(row.day.to_string())),
+        ("channel".to_string(), s(row.source.channel.clone())),
+        ("campaign".to_string(), s(row.source.campaign.clone())),
+        ("keyword".to_string(), s(row.source.keyword.clone())),
+    ]);
+    for (field, value) in &row.fields {
+        item.insert(format!("{FIELD_PREFIX}{field}"), n(value));
+    }
+    item
+}
+
+/// A campaign's costs on one day, as stored (one item per campaign and day).
+pub fn cost_item(cost: &CostDay) -> Result<Item, StoreError> {
+    Ok(HashMap::from([
+        (PK.to_string(), s(cost_pk(cost.day))),
+        (SK.to_string(), s(format!("{}#{}", cost.day, cost.campaign_id))),
+        ("doc".to_string(), s(json(cost)?)),
+    ]))
+}
+
 fn rollup_row(item: &Item) -> RollupRow {
     let field = |name: &str| text(item, name).unwrap_or_default();
     RollupRow {
@@ -532,9 +559,7 @@ impl ReportStore for DynamoStore {
         self.client()
             .put_item()
             .table_name(self.table())
-            .item(PK, s(cost_pk(cost.day)))
-            .item(SK, s(format!("{}#{}", cost.day, cost.campaign_id)))
-            .item("doc", s(json(cost)?))
+            .set_item(Some(cost_item(cost)?))
             .send()
             .await
             .map_err(unavailable)?;

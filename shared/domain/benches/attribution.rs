@@ -45,5 +45,50 @@ fn attribution(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, attribution);
+/// A whole conversion as the attribution function computes it: every default model over
+/// 1,000 touchpoints from 50 sources, into rollup rows (the plan it stores and applies).
+fn conversion_plan(c: &mut Criterion) {
+    use domain::conversion::{Conversion, ConversionKind};
+    use domain::credit::{plan, AttributionConfig};
+    use domain::events::EventKind;
+    use domain::lead::{Lead, LeadId, Source, Touchpoint};
+    let start: DateTime<Utc> = "2026-08-01T00:00:00Z".parse().unwrap();
+    let lead = Lead::new(LeadId::generate(start), "baidu_sem", start);
+    let touches: Vec<Touchpoint> = (0..1_000)
+        .map(|i| Touchpoint {
+            lead_id: Some(lead.id.clone()),
+            anon_key: None,
+            id: format!("touch-{i:04}"),
+            kind: EventKind::PageView,
+            occurred_at: start + Duration::minutes(i * 120),
+            source: Source {
+                channel: format!("channel-{}", i % 5),
+                campaign_id: Some(format!("campaign-{}", i % 50)),
+                ..Source::default()
+            },
+        })
+        .collect();
+    let order = Conversion {
+        external_id: "ORD-1".into(),
+        revision: 1,
+        lead_id: lead.id.clone(),
+        kind: ConversionKind::Order,
+        amount_cents: 123_456_789,
+        currency: "CNY".into(),
+        occurred_at: start + Duration::days(90),
+        cancelled: false,
+        recorded_at: start + Duration::days(90),
+        recorded_by: "crm".into(),
+    };
+    let config = AttributionConfig::default();
+    let opportunity = Some(start + Duration::days(40));
+    let rows = plan(&order, &lead, &touches, opportunity, &config);
+    // 6 models x 50 campaigns + the funnel row.
+    assert_eq!(rows.len(), 301);
+    c.bench_function("plan: 6 models over 1,000 touches (50 sources)", |b| {
+        b.iter(|| plan(black_box(&order), &lead, &touches, opportunity, &config))
+    });
+}
+
+criterion_group!(benches, attribution, conversion_plan);
 criterion_main!(benches);
