@@ -34,7 +34,13 @@ async fn write_all(stack: &Stack, items: Vec<HashMap<String, aws_sdk_dynamodb::t
             .collect();
         let mut pending = Some(HashMap::from([(stack.table().to_string(), requests)]));
         while let Some(items) = pending.take().filter(|m| !m.is_empty()) {
-            let out = stack.dynamo.batch_write_item().set_request_items(Some(items)).send().await.unwrap();
+            let out = stack
+                .dynamo
+                .batch_write_item()
+                .set_request_items(Some(items))
+                .send()
+                .await
+                .unwrap();
             pending = out.unprocessed_items;
         }
     }
@@ -73,7 +79,10 @@ async fn main() {
                 &RollupRow::new("u_shaped", day, source.clone()).with("order_cents", 123_456),
             ));
             items.push(rollup_item(
-                &RollupRow::new("funnel", day, source).with("leads", 40).with("mql", 17).with("orders", 1),
+                &RollupRow::new("funnel", day, source)
+                    .with("leads", 40)
+                    .with("mql", 17)
+                    .with("orders", 1),
             ));
             items.push(
                 cost_item(&CostDay {
@@ -118,6 +127,10 @@ async fn main() {
             rows.len(),
             csv.len() / 1024
         );
-        assert_eq!(items, 3 * campaigns * span + campaigns, "reads follow the rollup rows in range");
+        assert_eq!(
+            items,
+            3 * campaigns * span + campaigns,
+            "reads follow the rollup rows in range"
+        );
     }
 }

@@ -61,10 +61,26 @@ fn export(c: &mut Criterion) {
     let mut group = c.benchmark_group("ROI export, 1 year x 500 campaigns");
     group.sample_size(10);
     group.bench_function("group by campaign + CSV", |b| {
-        b.iter(|| roi_csv(&roi_rows(GroupBy::Campaign, black_box(&credit), &funnel, &costs, &campaigns)))
+        b.iter(|| {
+            roi_csv(&roi_rows(
+                GroupBy::Campaign,
+                black_box(&credit),
+                &funnel,
+                &costs,
+                &campaigns,
+            ))
+        })
     });
     group.bench_function("group by channel + CSV", |b| {
-        b.iter(|| roi_csv(&roi_rows(GroupBy::Channel, black_box(&credit), &funnel, &costs, &campaigns)))
+        b.iter(|| {
+            roi_csv(&roi_rows(
+                GroupBy::Channel,
+                black_box(&credit),
+                &funnel,
+                &costs,
+                &campaigns,
+            ))
+        })
     });
     group.finish();
 }

@@ -604,6 +604,58 @@ mod tests {
     }
 
     #[test]
+    fn what_became_of_each_lead_an_owner_got() {
+        use crate::lead::LeadId;
+        let at: chrono::DateTime<chrono::Utc> = "2026-03-01T02:00:00Z".parse().unwrap();
+        let change = |id: &str, to: &str, how| OwnerChange {
+            id: id.into(),
+            lead_id: LeadId::generate(at),
+            from: None,
+            to: Some(to.into()),
+            how,
+            by: None,
+            pool: None,
+            note: None,
+            at,
+        };
+        let got = change("01", "zhang", OwnerChangeHow::AutoAssigned);
+        let mut lead = Lead::new(got.lead_id.clone(), "web", at);
+        lead.set_stage(Stage::Aql, at);
+        lead.owner_change_id = Some("01".into());
+        assert_eq!(handling(&got, &lead, None), Handling::Pending);
+        lead.last_follow_up_at = Some(at + chrono::Duration::hours(1));
+        assert_eq!(handling(&got, &lead, None), Handling::Following);
+        lead.set_stage(Stage::Converted, at);
+        assert_eq!(handling(&got, &lead, None), Handling::Converted);
+
+        // Ended by the next change: how it ended is the status.
+        lead.owner_change_id = Some("02".into());
+        let recycled = change("02", "li", OwnerChangeHow::Recycled);
+        assert_eq!(handling(&got, &lead, Some(&recycled)), Handling::Voided);
+        let returned = change("02", "li", OwnerChangeHow::ReturnedToPool);
+        assert_eq!(handling(&got, &lead, Some(&returned)), Handling::Returned);
+        let moved = change("02", "li", OwnerChangeHow::Transferred);
+        assert_eq!(handling(&got, &lead, Some(&moved)), Handling::Transferred);
+
+        let rows = owner_rows(&[
+            (got.clone(), Handling::Voided),
+            (change("03", "zhang", OwnerChangeHow::AutoAssigned), Handling::Pending),
+            (change("04", "zhang", OwnerChangeHow::Claimed), Handling::Following),
+        ]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].acquisition, rows[0].total), (OwnerChangeHow::AutoAssigned, 2));
+        assert_eq!(
+            (
+                rows[0].counts["voided"],
+                rows[0].counts["pending"],
+                rows[0].counts["converted"]
+            ),
+            (1, 1, 0)
+        );
+        assert_eq!(rows[1].acquisition, OwnerChangeHow::Claimed);
+    }
+
+    #[test]
     fn invalid_reasons_against_the_previous_period() {
         let now = vec![RollupRow::new("funnel", day("2026-04-01"), src("baidu", "", ""))
             .with("invalid", 3)

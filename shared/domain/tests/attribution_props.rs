@@ -55,3 +55,60 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The whole plan of a conversion: for every default model, the rows add up to the
+    /// amount (unattributed included) and none is negative; the funnel row counts it once.
+    #[test]
+    fn every_model_of_a_plan_adds_up_to_the_amount(
+        touches in prop::collection::vec((0i64..120 * 86_400, 0usize..4, 0usize..3), 0..40),
+        amount in 0i64..10_000_000_000,
+        opportunity_after in prop::option::of(0i64..120 * 86_400),
+    ) {
+        use domain::conversion::{Conversion, ConversionKind};
+        use domain::credit::{plan, AttributionConfig};
+        use domain::events::EventKind;
+        use domain::lead::{Lead, LeadId, Source, Touchpoint};
+        let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let lead = Lead::new(LeadId::generate(start), "web_form", start);
+        let touchpoints: Vec<Touchpoint> = touches
+            .iter()
+            .enumerate()
+            .map(|(i, (offset, channel, campaign))| Touchpoint {
+                lead_id: Some(lead.id.clone()),
+                anon_key: None,
+                id: format!("t{i:02}"),
+                kind: EventKind::PageView,
+                occurred_at: start + Duration::seconds(*offset),
+                source: Source {
+                    channel: format!("c{channel}"),
+                    campaign_id: Some(format!("k{campaign}")),
+                    ..Source::default()
+                },
+            })
+            .collect();
+        let converted_at = start + Duration::days(100);
+        let order = Conversion {
+            external_id: "o".into(),
+            revision: 1,
+            lead_id: lead.id.clone(),
+            kind: ConversionKind::Order,
+            amount_cents: amount,
+            currency: "CNY".into(),
+            occurred_at: converted_at,
+            cancelled: false,
+            recorded_at: converted_at,
+            recorded_by: "p".into(),
+        };
+        let config = AttributionConfig::default();
+        let rows = plan(&order, &lead, &touchpoints, opportunity_after.map(|s| start + Duration::seconds(s)), &config);
+        for name in config.models.keys() {
+            let credits: Vec<i64> = rows.iter().filter(|r| &r.series == name).map(|r| r.get("order_cents")).collect();
+            prop_assert_eq!(credits.iter().sum::<i64>(), amount, "{}", name);
+            prop_assert!(credits.iter().all(|c| *c >= 0), "{}", name);
+        }
+        let funnel: Vec<_> = rows.iter().filter(|r| r.series == "funnel").collect();
+        prop_assert_eq!(funnel.len(), 1);
+        prop_assert_eq!(funnel[0].get("orders"), 1);
+    }
+}
