@@ -341,6 +341,26 @@ mod tests {
     }
 
     #[test]
+    fn touches_at_the_same_instant() {
+        let at: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+        let raw = vec![
+            Touch { id: "b".into(), at },
+            Touch { id: "a".into(), at },
+            Touch { id: "c".into(), at },
+        ];
+        // Same time: ordered by id, so "a" is first and "c" last, whatever the input order.
+        let t = in_window(&raw, at, Duration::days(90));
+        assert_eq!(t.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(cents(&attribute(&Model::FirstTouch, &t, at, 1_000, None)), [1_000, 0, 0]);
+        assert_eq!(cents(&attribute(&Model::U_SHAPED, &t, at, 1_000, None)), [400, 200, 400]);
+        // Equal ages weigh equally; the odd cent goes to the earliest by order.
+        assert_eq!(
+            cents(&attribute(&Model::TimeDecay { half_life_days: 7 }, &t, at, 1_000, None)),
+            [334, 333, 333]
+        );
+    }
+
+    #[test]
     fn shares_must_sum_to_one_hundred() {
         let bad = Model::Positional {
             first: 50,

@@ -147,15 +147,23 @@ pub fn plan(
         .and_then(|at| counted.iter().rev().find(|t| t.at <= at))
         .map(|t| t.id.as_str());
 
+    let unattributed = SourceKey::unattributed();
+    let unknown = SourceKey::default();
     for (name, model) in &config.models {
+        // Added up per source first: a thousand touches from a few campaigns make a few rows.
+        let mut per_source: BTreeMap<&SourceKey, i64> = BTreeMap::new();
         if counted.is_empty() {
-            rows.push(RollupRow::new(name, day, SourceKey::unattributed()).with(kind.cents_field(), amount));
-            continue;
+            per_source.insert(&unattributed, amount);
         }
         for credit in attribute(model, &counted, conversion.occurred_at, amount, opportunity_touch) {
-            let source = sources.get(credit.touch_id.as_str()).cloned().unwrap_or_default();
-            rows.push(RollupRow::new(name, day, source).with(kind.cents_field(), credit.cents));
+            let source = sources.get(credit.touch_id.as_str()).unwrap_or(&unknown);
+            *per_source.entry(source).or_default() += credit.cents;
         }
+        rows.extend(
+            per_source
+                .into_iter()
+                .map(|(source, cents)| RollupRow::new(name, day, source.clone()).with(kind.cents_field(), cents)),
+        );
     }
     merge(rows)
 }

@@ -159,7 +159,35 @@ fn four_places(x: f64) -> String {
     format!("{x:.4}")
 }
 
-/// The export: cost, funnel and one model's credited amounts, grouped.
+/// Report groups, filled row by row. Each distinct source is mapped to its group once:
+/// a year of rows comes from a few hundred sources.
+struct Groups<'a> {
+    grouping: Grouping<'a>,
+    by_source: HashMap<&'a SourceKey, usize>,
+    by_key: HashMap<SourceKey, usize>,
+    rows: Vec<(SourceKey, RoiRow)>,
+}
+
+impl<'a> Groups<'a> {
+    fn row(&mut self, source: &'a SourceKey) -> &mut RoiRow {
+        let slot = match self.by_source.get(source) {
+            Some(slot) => *slot,
+            None => {
+                let key = self.grouping.key(source);
+                let rows = &mut self.rows;
+                let slot = *self.by_key.entry(key.clone()).or_insert_with(|| {
+                    rows.push((key, RoiRow::default()));
+                    rows.len() - 1
+                });
+                self.by_source.insert(source, slot);
+                slot
+            }
+        };
+        &mut self.rows[slot].1
+    }
+}
+
+/// The export: cost, funnel and one model's credited amounts, grouped (sorted by group).
 pub fn roi_rows(
     by: GroupBy,
     model_rows: &[RollupRow],
@@ -167,57 +195,57 @@ pub fn roi_rows(
     costs: &[CostDay],
     campaigns: &[Campaign],
 ) -> Vec<RoiRow> {
-    let grouping = Grouping::new(by, campaigns);
-    let mut groups: BTreeMap<SourceKey, RoiRow> = BTreeMap::new();
-    let mut add = |source: &SourceKey, f: &dyn Fn(&mut RoiRow)| {
-        let key = grouping.key(source);
-        f(groups.entry(key).or_default());
+    let channel_of: HashMap<&str, &str> = campaigns.iter().map(|c| (c.id.as_str(), c.channel.as_str())).collect();
+    // Cost lines name a campaign and keyword; their source is built once per line here.
+    let cost_sources: Vec<(SourceKey, i64)> = costs
+        .iter()
+        .flat_map(|day| {
+            day.lines.iter().map(|line| {
+                let source = SourceKey {
+                    channel: channel_of.get(day.campaign_id.as_str()).copied().unwrap_or_default().to_string(),
+                    campaign: day.campaign_id.clone(),
+                    keyword: line.keyword.clone(),
+                };
+                (source, line.total_cents())
+            })
+        })
+        .collect();
+    let mut groups = Groups {
+        grouping: Grouping::new(by, campaigns),
+        by_source: HashMap::new(),
+        by_key: HashMap::new(),
+        rows: Vec::new(),
     };
     for row in funnel_rows {
-        add(&row.source, &|r| {
-            r.leads += row.get("leads");
-            r.mql += row.get("mql");
-            r.sql += row.get("sql");
-            r.opportunities += row.get("opportunities");
-            r.orders += row.get("orders");
-        });
+        let r = groups.row(&row.source);
+        r.leads += row.get("leads");
+        r.mql += row.get("mql");
+        r.sql += row.get("sql");
+        r.opportunities += row.get("opportunities");
+        r.orders += row.get("orders");
     }
     for row in model_rows {
-        add(&row.source, &|r| {
-            r.revenue_cents += row.get("order_cents");
-            r.paid_cents += row.get("payment_cents");
-        });
+        let r = groups.row(&row.source);
+        r.revenue_cents += row.get("order_cents");
+        r.paid_cents += row.get("payment_cents");
     }
-    let channel_of: HashMap<&str, &str> = campaigns.iter().map(|c| (c.id.as_str(), c.channel.as_str())).collect();
-    for day in costs {
-        for line in &day.lines {
-            let source = SourceKey {
-                channel: channel_of
-                    .get(day.campaign_id.as_str())
-                    .copied()
-                    .unwrap_or_default()
-                    .to_string(),
-                campaign: day.campaign_id.clone(),
-                keyword: line.keyword.clone(),
-            };
-            add(&source, &|r| r.cost_cents += line.total_cents());
-        }
+    for (source, cents) in &cost_sources {
+        groups.row(source).cost_cents += cents;
     }
     let names: HashMap<&str, &str> = campaigns.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
-    groups
+    let mut rows: Vec<RoiRow> = groups
+        .rows
         .into_iter()
         .map(|(key, mut row)| {
-            row.campaign_name = names
-                .get(key.campaign.as_str())
-                .copied()
-                .unwrap_or_default()
-                .to_string();
+            row.campaign_name = names.get(key.campaign.as_str()).copied().unwrap_or_default().to_string();
             row.channel = key.channel;
             row.campaign = key.campaign;
             row.keyword = key.keyword;
             row
         })
-        .collect()
+        .collect();
+    rows.sort_by(|a, b| (&a.channel, &a.campaign, &a.keyword).cmp(&(&b.channel, &b.campaign, &b.keyword)));
+    rows
 }
 
 /// All rows added up (the export's total line).
