@@ -351,8 +351,14 @@ mod tests {
         // Same time: ordered by id, so "a" is first and "c" last, whatever the input order.
         let t = in_window(&raw, at, Duration::days(90));
         assert_eq!(t.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
-        assert_eq!(cents(&attribute(&Model::FirstTouch, &t, at, 1_000, None)), [1_000, 0, 0]);
-        assert_eq!(cents(&attribute(&Model::U_SHAPED, &t, at, 1_000, None)), [400, 200, 400]);
+        assert_eq!(
+            cents(&attribute(&Model::FirstTouch, &t, at, 1_000, None)),
+            [1_000, 0, 0]
+        );
+        assert_eq!(
+            cents(&attribute(&Model::U_SHAPED, &t, at, 1_000, None)),
+            [400, 200, 400]
+        );
         // Equal ages weigh equally; the odd cent goes to the earliest by order.
         assert_eq!(
             cents(&attribute(&Model::TimeDecay { half_life_days: 7 }, &t, at, 1_000, None)),

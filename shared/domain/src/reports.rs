@@ -202,7 +202,11 @@ pub fn roi_rows(
         .flat_map(|day| {
             day.lines.iter().map(|line| {
                 let source = SourceKey {
-                    channel: channel_of.get(day.campaign_id.as_str()).copied().unwrap_or_default().to_string(),
+                    channel: channel_of
+                        .get(day.campaign_id.as_str())
+                        .copied()
+                        .unwrap_or_default()
+                        .to_string(),
                     campaign: day.campaign_id.clone(),
                     keyword: line.keyword.clone(),
                 };
@@ -237,7 +241,11 @@ pub fn roi_rows(
         .rows
         .into_iter()
         .map(|(key, mut row)| {
-            row.campaign_name = names.get(key.campaign.as_str()).copied().unwrap_or_default().to_string();
+            row.campaign_name = names
+                .get(key.campaign.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_string();
             row.channel = key.channel;
             row.campaign = key.campaign;
             row.keyword = key.keyword;
