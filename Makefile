@@ -7,12 +7,12 @@ setup:
 	@scripts/setup.sh
 
 ## Run the whole system locally: emulator, functions, gateway on :3000, demo page on :8080.
-# Each function is pre-built on its own, exactly as `cargo lambda watch` builds it
-# (`cargo run --bin NAME`), so the first request does not wait for a compile.
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# Each function the template declares is pre-built on its own, exactly as `cargo lambda
+# watch` builds it (`cargo run --bin NAME`), so the first request does not wait for a compile.
+BINARIES := $(shell awk '/Binary:/ {print $$2}' infra/template.yaml)
 
 dev: setup
-	@for f in $(FUNCTIONS); do $(CARGO) build --bin $$f || exit 1; done
+	@for f in $(BINARIES); do $(CARGO) build --bin $$f || exit 1; done
 	$(CARGO) build -p local-stack
 	$(CARGO) run -q -p local-stack -- up
 
