@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
-.PHONY: setup dev test lint fmt ci clean
+.PHONY: setup dev test lint fmt ci clean package
 
 CARGO ?= cargo
 
@@ -27,6 +27,18 @@ test: setup
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	.venv/bin/cfn-lint infra/template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template-file infra/template.yaml
+
+## Lambda deployment zips, one per binary: target/lambda/<binary>/bootstrap.zip.
+# The template runs on arm64 (Graviton); that needs Rust's aarch64 standard library
+# (`rustup target add aarch64-unknown-linux-gnu`). `make package ARCH=--x86-64` builds
+# for x86_64 instead (set the template's Architectures to match).
+ARCH ?= --arm64
+package: setup
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda build --release $(ARCH) --output-format zip \
+		$(addprefix --bin ,$(BINARIES))
+	@for f in $(BINARIES); do ls -l target/lambda/$$f/bootstrap.zip; done
 
 fmt:
 	$(CARGO) fmt --all

@@ -239,3 +239,102 @@ async fn the_gateway_sends_api_gateway_v2_events_and_returns_the_functions_answe
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn a_dead_lettered_message_is_redriven_to_its_source_queue() {
+    let stack = Stack::start().await;
+    let template = Template::load(&Template::path()).unwrap();
+    // Every DLQ the template declares has a source queue to go back to.
+    for queue in &template.queues {
+        if let Some((dlq, max)) = &queue.redrive {
+            assert!(*max >= 5, "{}: maxReceiveCount {max}", queue.logical_id);
+            assert!(template.queues.iter().any(|q| &q.logical_id == dlq));
+        }
+    }
+    let body = r#"{"v":1,"id":"lead.ready:x:1","type":"lead.ready","at":"2026-11-23T00:00:00Z","data":{}}"#;
+    stack
+        .sqs
+        .send_message()
+        .queue_url(stack.queue("ReadyDLQ"))
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    let moved = local_stack::redrive::redrive(&stack.sqs, stack.queue("ReadyDLQ"), stack.queue("ReadyQueue"))
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    let back = stack.drain("ReadyQueue").await;
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0]["id"], "lead.ready:x:1");
+    assert!(stack.drain("ReadyDLQ").await.is_empty(), "nothing left behind");
+}
+
+/// Read straight from the YAML (not through the local stack's parser): every HTTP route,
+/// SQS mapping and schedule the template declares is served, polled or fired locally,
+/// and the local stack serves nothing the template does not declare.
+#[test]
+fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules() {
+    use local_stack::runner::Cadence;
+    use std::collections::BTreeSet;
+    let text = std::fs::read_to_string(Template::path()).unwrap();
+    let raw: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let (mut routes, mut mappings, mut schedules) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for (_, resource) in raw["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            let props = &event["Properties"];
+            match event["Type"].as_str() {
+                Some("HttpApi") => {
+                    routes.insert((
+                        props["Method"].as_str().unwrap().to_string(),
+                        props["Path"].as_str().unwrap().to_string(),
+                        binary.clone(),
+                    ));
+                }
+                Some("SQS") => {
+                    mappings.insert(binary.clone());
+                }
+                Some("Schedule") => {
+                    schedules.insert((binary.clone(), props["Schedule"].as_str().unwrap().to_string()));
+                }
+                other => panic!("{binary}: event type {other:?} has no local counterpart"),
+            }
+        }
+    }
+
+    let template = Template::load(&Template::path()).unwrap();
+    let gateway = Gateway::new(&template, Invoker::new("http://127.0.0.1:1"));
+    let served: BTreeSet<(String, String, String)> = gateway
+        .routes()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.function.clone()))
+        .collect();
+    assert_eq!(served, routes);
+    let polled: BTreeSet<String> = template
+        .functions
+        .iter()
+        .filter(|f| !f.sqs.is_empty())
+        .map(|f| f.binary.clone())
+        .collect();
+    assert_eq!(polled, mappings);
+    let fired: BTreeSet<(String, String)> = template
+        .functions
+        .iter()
+        .flat_map(|f| f.schedules.iter().map(|s| (f.binary.clone(), s.expression.clone())))
+        .collect();
+    assert_eq!(fired, schedules);
+    for (binary, expression) in &fired {
+        assert!(
+            Cadence::parse(expression).is_ok(),
+            "{binary}: {expression} cannot run locally"
+        );
+    }
+    assert!(routes.len() >= 30 && schedules.len() == 2, "{routes:?} {schedules:?}");
+}

@@ -38,6 +38,7 @@ async fn main() -> Result<(), Error> {
         clock: SystemClock,
         verifier: verifier().await?,
     };
+    api.store.warm_up().await;
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(api.handle(req).await)

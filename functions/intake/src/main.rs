@@ -25,6 +25,8 @@ async fn main() -> Result<(), Error> {
         rules,
         origins: AllowedOrigins::new(env::list("ALLOWED_ORIGINS")),
     };
+    // Landing pages wait on this function: connect before the first visitor does.
+    app.store.warm_up().await;
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(app.handle(req).await)

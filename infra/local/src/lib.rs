@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod invoke;
 pub mod moto;
 pub mod provision;
+pub mod redrive;
 pub mod runner;
 pub mod seed;
 pub mod template;

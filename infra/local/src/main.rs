@@ -5,6 +5,7 @@
 //!                        + gateway (:3000) + SQS/schedule runner + demo page (:8080)
 //! local-stack provision  only create the template's resources on a running emulator
 //! local-stack peek       print the leads table and queue depths of the running stack
+//! local-stack redrive Q  move the messages of dead-letter queue Q back to its source queue
 //! local-stack token [--role R]... [--sub ID] [--ttl SECONDS]
 //!                        print a dev JWT for the API (default: --role admin --sub admin)
 //! local-stack seed       (re)load the demo org (infra/local/seed.json) into the running stack
@@ -90,6 +91,12 @@ async fn main() -> Result<(), Error> {
             Ok(())
         }
         Some("peek") => peek().await,
+        Some("redrive") => {
+            let dlq = std::env::args()
+                .nth(2)
+                .ok_or("usage: local-stack redrive <DLQ logical id, e.g. ReadyDLQ>")?;
+            redrive(&dlq).await
+        }
         Some("token") => {
             println!("{}", token(std::env::args().skip(2).collect())?);
             Ok(())
@@ -101,9 +108,10 @@ async fn main() -> Result<(), Error> {
             println!("seeded the demo org from {}", seed::path().display());
             Ok(())
         }
-        Some(other) => {
-            Err(format!("unknown command {other:?}; use up | provision [ENDPOINT] | peek | token | seed").into())
-        }
+        Some(other) => Err(format!(
+            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed"
+        )
+        .into()),
     }
 }
 
@@ -364,6 +372,29 @@ fn running_stack() -> Result<(String, String), Error> {
         .ok_or("no table in .local/stack.json")?
         .to_string();
     Ok((endpoint, table))
+}
+
+/// Moves the messages of dead-letter queue `dlq` (a logical id from the template) back to
+/// the queue whose redrive policy names it.
+async fn redrive(dlq: &str) -> Result<(), Error> {
+    let text = std::fs::read_to_string(state_dir().join("stack.json"))
+        .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
+    let stack: serde_json::Value = serde_json::from_str(&text)?;
+    let endpoint = stack["endpoint"].as_str().unwrap_or_default().to_string();
+    let urls: BTreeMap<String, String> = serde_json::from_value(stack["queues"].clone())?;
+    let template = Template::load(&Template::path())?;
+    let source = template
+        .queues
+        .iter()
+        .find(|q| q.redrive.as_ref().is_some_and(|(target, _)| target == dlq))
+        .ok_or_else(|| format!("no queue dead-letters into {dlq:?}"))?;
+    let (Some(from), Some(to)) = (urls.get(dlq), urls.get(&source.logical_id)) else {
+        return Err(format!("{dlq} or {} is not provisioned in the running stack", source.logical_id).into());
+    };
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&endpoint));
+    let moved = local_stack::redrive::redrive(&sqs, from, to).await?;
+    println!("moved {moved} messages from {dlq} back to {}", source.logical_id);
+    Ok(())
 }
 
 async fn peek() -> Result<(), Error> {

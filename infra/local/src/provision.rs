@@ -83,6 +83,7 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Provisione
             out.bindings.refs.insert(name.clone(), value.clone());
         }
     }
+    out.bindings.conditions = template.conditions.clone();
     out.bindings.refs.insert("AWS::Region".into(), REGION.into());
     out.bindings.refs.insert("AWS::AccountId".into(), ACCOUNT.into());
     out.bindings

@@ -84,6 +84,8 @@ pub struct Function {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub parameters: BTreeMap<String, Option<String>>,
+    /// The template's `Conditions`, evaluated on demand by [`Bindings`].
+    pub conditions: BTreeMap<String, Value>,
     pub tables: Vec<Table>,
     pub queues: Vec<Queue>,
     pub functions: Vec<Function>,
@@ -181,8 +183,16 @@ impl Template {
             .and_then(|f| u32_at(f, "Timeout"))
             .unwrap_or(3);
 
+        let conditions = doc
+            .get("Conditions")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
+            .collect();
         let mut template = Template {
             parameters,
+            conditions,
             tables: Vec::new(),
             queues: Vec::new(),
             functions: Vec::new(),
@@ -361,10 +371,40 @@ pub struct Bindings {
     pub refs: BTreeMap<String, String>,
     /// "LogicalId.Attr" → value (queue ARNs).
     pub attrs: BTreeMap<String, String>,
+    /// The template's conditions (for `!If`).
+    pub conditions: BTreeMap<String, Value>,
 }
 
 impl Bindings {
-    /// Evaluates the intrinsic functions environment values use: Ref, GetAtt, Join, Sub.
+    /// A condition by name: `!Equals`, `!Not`, `!And`, `!Or`, `!Condition` over values.
+    fn condition(&self, name: &str) -> Result<bool, TemplateError> {
+        let definition = self
+            .conditions
+            .get(name)
+            .ok_or_else(|| unsupported(format!("condition {name} is not defined")))?;
+        self.truth(definition)
+    }
+
+    fn truth(&self, v: &Value) -> Result<bool, TemplateError> {
+        let Value::Tagged(t) = v else {
+            return Err(unsupported(format!("cannot evaluate condition {v:?}")));
+        };
+        let args = || t.value.as_sequence().cloned().unwrap_or_default();
+        match t.tag.to_string().trim_start_matches('!') {
+            "Equals" => {
+                let args = args();
+                let side = |i: usize| self.resolve(args.get(i).unwrap_or(&Value::Null));
+                Ok(side(0)? == side(1)?)
+            }
+            "Not" => Ok(!self.truth(args().first().unwrap_or(&Value::Null))?),
+            "And" => args().iter().try_fold(true, |all, c| Ok(all && self.truth(c)?)),
+            "Or" => args().iter().try_fold(false, |any, c| Ok(any || self.truth(c)?)),
+            "Condition" => self.condition(t.value.as_str().unwrap_or_default()),
+            other => Err(unsupported(format!("!{other} in a condition"))),
+        }
+    }
+
+    /// Evaluates the intrinsic functions environment values use: Ref, GetAtt, Join, Sub, If.
     pub fn resolve(&self, v: &Value) -> Result<String, TemplateError> {
         Ok(self.resolve_list(v)?.join(","))
     }
@@ -389,6 +429,12 @@ impl Bindings {
                     .get(key)
                     .map(|v| vec![v.clone()])
                     .ok_or_else(|| unsupported(format!("!GetAtt {key}: nothing bound locally")))
+            }
+            Value::Tagged(t) if t.tag == "If" => {
+                let parts = t.value.as_sequence().ok_or_else(|| unsupported("!If takes a list"))?;
+                let name = parts.first().and_then(Value::as_str).unwrap_or_default();
+                let branch = if self.condition(name)? { 1 } else { 2 };
+                self.resolve_list(parts.get(branch).unwrap_or(&Value::Null))
             }
             Value::Tagged(t) if t.tag == "Join" => {
                 let parts = t.value.as_sequence().ok_or_else(|| unsupported("!Join takes a list"))?;
@@ -450,9 +496,27 @@ mod tests {
     #[test]
     fn resolves_intrinsics() {
         let b = Bindings {
-            refs: BTreeMap::from([("Q".into(), "http://q".into()), ("Origins".into(), "a,b".into())]),
+            refs: BTreeMap::from([
+                ("Q".into(), "http://q".into()),
+                ("Origins".into(), "a,b".into()),
+                ("Issuer".into(), String::new()),
+            ]),
             attrs: BTreeMap::from([("Q.Arn".into(), "arn:q".into())]),
+            conditions: BTreeMap::from([
+                (
+                    "Own".into(),
+                    serde_yaml_ng::from_str("!Equals [!Ref Issuer, \"\"]").unwrap(),
+                ),
+                (
+                    "Other".into(),
+                    serde_yaml_ng::from_str("!Not [!Condition Own]").unwrap(),
+                ),
+            ]),
         };
+        let v: Value = serde_yaml_ng::from_str("!If [Own, !Ref Q, !Ref Issuer]").unwrap();
+        assert_eq!(b.resolve(&v).unwrap(), "http://q");
+        let v: Value = serde_yaml_ng::from_str("!If [Other, !Ref Q, fallback]").unwrap();
+        assert_eq!(b.resolve(&v).unwrap(), "fallback");
         let v: Value = serde_yaml_ng::from_str("!Join [\";\", !Ref Origins]").unwrap();
         assert_eq!(b.resolve(&v).unwrap(), "a;b");
         let v: Value = serde_yaml_ng::from_str("!Sub \"${Q.Arn}/x/${Q}\"").unwrap();

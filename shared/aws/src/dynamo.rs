@@ -145,6 +145,24 @@ impl DynamoStore {
         }
     }
 
+    /// Opens the connection to DynamoDB during init (one read of a key that never
+    /// exists), so the first request does not pay for DNS and the TLS handshake. Bounded
+    /// to one second; a failure only means the first request connects itself.
+    pub async fn warm_up(&self) {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s("WARMUP"))
+            .key(SK, s("WARMUP"))
+            .send();
+        match tokio::time::timeout(std::time::Duration::from_secs(1), read).await {
+            Ok(Ok(_)) => tracing::debug!("storage connection warmed up"),
+            Ok(Err(e)) => tracing::warn!(error = %unavailable(e), "warm-up read failed"),
+            Err(_) => tracing::warn!("warm-up read took over a second"),
+        }
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
