@@ -163,6 +163,38 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
     );
     assert_eq!(again.status, 200, "{}", again.body);
 
+    // The models are versioned data: shares must sum to 100; a stale version is refused.
+    let mut config = call(&admin, "GET", "/v1/config/attribution", Role::Finance, Value::Null)
+        .await
+        .body;
+    assert_eq!(config["version"], 0);
+    config["models"]["u_shaped"] = json!({"kind": "positional", "first": 50, "middle": 20, "last": 40});
+    let bad = call(&admin, "PUT", "/v1/config/attribution", Role::Admin, config.clone()).await;
+    assert_eq!(
+        (bad.status, bad.body["fields"][0]["field"].as_str()),
+        (422, Some("models.u_shaped"))
+    );
+    config["models"]["u_shaped"] = json!({"kind": "positional", "first": 40, "middle": 20, "last": 40});
+    config["window_days"] = json!(90);
+    let saved = call(&admin, "PUT", "/v1/config/attribution", Role::Admin, config.clone()).await;
+    assert_eq!(
+        (saved.status, saved.body["version"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        saved.body
+    );
+    let stale = call(&admin, "PUT", "/v1/config/attribution", Role::Admin, config).await;
+    assert_eq!(stale.status, 409);
+    let finance = call(
+        &admin,
+        "PUT",
+        "/v1/config/attribution",
+        Role::Finance,
+        json!({"version": 1}),
+    )
+    .await;
+    assert_eq!(finance.status, 403);
+
     // Two leads through the pipeline, and lead 1's later touches (an offline event too).
     let lead1 = intake(
         &stack,

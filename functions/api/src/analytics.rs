@@ -14,8 +14,7 @@
 //! | `GET /v1/reports/owners` | managers, admins |
 
 use crate::{
-    decode_body, forbidden, invalid, json_object, not_found, stale_version, versioned_body, with_path_id, Answer, Api,
-    ApiStore,
+    decode_body, forbidden, invalid, json_object, not_found, saved_answer, with_path_id, Answer, Api, ApiStore,
 };
 use chrono::{Duration, NaiveDate};
 use domain::actions::{Actor, Role};
@@ -358,28 +357,13 @@ where
     }
 
     async fn put_attribution(&self, req: &Request) -> Answer {
-        let value = match versioned_body(req, "/v1/config/attribution") {
-            Ok(v) => v,
+        const ROUTE: &str = "/v1/config/attribution";
+        let (config, based_on) = match self.versioned_document(req, ROUTE, AttributionConfig::validate) {
+            Ok(found) => found,
             Err(response) => return Ok(*response),
         };
-        let mut config: AttributionConfig = match decode_body(value) {
-            Ok(c) => c,
-            Err(response) => return Ok(*response),
-        };
-        let errors = config.validate();
-        if !errors.is_empty() {
-            return Ok(invalid(errors));
-        }
-        let based_on = config.version;
-        config.version = based_on + 1;
-        config.updated_at = Some(self.clock.now());
-        Ok(match self.store.save_attribution_config(&config).await? {
-            Saved::Saved => {
-                tracing::info!(version = config.version, "attribution models saved");
-                json(StatusCode::OK, &config)
-            }
-            Saved::Conflict => stale_version(based_on, "/v1/config/attribution"),
-        })
+        let saved = self.store.save_attribution_config(&config).await?;
+        Ok(saved_answer(saved, &config, based_on, ROUTE))
     }
 
     async fn roi_export(&self, req: &Request) -> Answer {

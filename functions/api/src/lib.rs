@@ -485,28 +485,32 @@ where
     }
 
     async fn put_sla(&self, req: &Request) -> Answer {
-        let value = match versioned_body(req, "/v1/config/sla") {
-            Ok(v) => v,
+        const ROUTE: &str = "/v1/config/sla";
+        let (config, based_on) = match self.versioned_document(req, ROUTE, SlaConfig::validate) {
+            Ok(found) => found,
             Err(response) => return Ok(*response),
         };
-        let mut config: SlaConfig = match decode_body(value) {
-            Ok(c) => c,
-            Err(response) => return Ok(*response),
-        };
-        let errors = config.validate();
+        let saved = self.store.save_sla_config(&config).await?;
+        Ok(saved_answer(saved, &config, based_on, ROUTE))
+    }
+
+    /// A versioned configuration PUT, decoded, checked by `validate` and stamped: the
+    /// document to save as the next version, and the version it was based on; or the
+    /// answer to give (400, 422).
+    pub(crate) fn versioned_document<T: Versioned>(
+        &self,
+        req: &Request,
+        route: &str,
+        validate: impl FnOnce(&T) -> Vec<FieldError>,
+    ) -> Result<(T, u64), Box<Response<Body>>> {
+        let mut document: T = decode_body(versioned_body(req, route)?)?;
+        let errors = validate(&document);
         if !errors.is_empty() {
-            return Ok(invalid(errors));
+            return Err(Box::new(invalid(errors)));
         }
-        let based_on = config.version;
-        config.version = based_on + 1;
-        config.updated_at = Some(self.clock.now());
-        Ok(match self.store.save_sla_config(&config).await? {
-            Saved::Saved => {
-                tracing::info!(version = config.version, "SLA policies saved");
-                json(StatusCode::OK, &config)
-            }
-            Saved::Conflict => stale_version(based_on, "/v1/config/sla"),
-        })
+        let based_on = document.version();
+        document.stamp(based_on + 1, self.clock.now());
+        Ok((document, based_on))
     }
 
     /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
@@ -615,29 +619,14 @@ where
     }
 
     async fn put_routing(&self, req: &Request) -> Answer {
-        let value = match versioned_body(req, "/v1/config/routing") {
-            Ok(v) => v,
-            Err(response) => return Ok(*response),
-        };
-        let mut config: RoutingConfig = match decode_body(value) {
-            Ok(c) => c,
-            Err(response) => return Ok(*response),
-        };
+        const ROUTE: &str = "/v1/config/routing";
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
-        let errors = config.validate(&pools);
-        if !errors.is_empty() {
-            return Ok(invalid(errors));
-        }
-        let based_on = config.version;
-        config.version = based_on + 1;
-        config.updated_at = Some(self.clock.now());
-        Ok(match self.store.save_routing(&config).await? {
-            Saved::Saved => {
-                tracing::info!(version = config.version, "routing saved");
-                json(StatusCode::OK, &config)
-            }
-            Saved::Conflict => stale_version(based_on, "/v1/config/routing"),
-        })
+        let (config, based_on) = match self.versioned_document(req, ROUTE, |c: &RoutingConfig| c.validate(&pools)) {
+            Ok(found) => found,
+            Err(response) => return Ok(*response),
+        };
+        let saved = self.store.save_routing(&config).await?;
+        Ok(saved_answer(saved, &config, based_on, ROUTE))
     }
 
     async fn put_rules(&self, req: &Request) -> Answer {
@@ -730,7 +719,40 @@ pub(crate) fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Re
     Ok(value)
 }
 
-pub(crate) fn stale_version(based_on: u64, route: &str) -> Response<Body> {
+/// A configuration document saved with optimistic versioning (routing, SLA policies,
+/// attribution models): a PUT names the version it read and is saved as the next one.
+pub(crate) trait Versioned: serde::de::DeserializeOwned + serde::Serialize {
+    fn version(&self) -> u64;
+    fn stamp(&mut self, version: u64, at: DateTime<Utc>);
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl Versioned for $t {
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn stamp(&mut self, version: u64, at: DateTime<Utc>) {
+                self.version = version;
+                self.updated_at = Some(at);
+            }
+        }
+    )*};
+}
+versioned!(RoutingConfig, SlaConfig, domain::credit::AttributionConfig);
+
+/// 200 with the saved document, or 409 when someone saved another version in between.
+pub(crate) fn saved_answer<T: Versioned>(saved: Saved, document: &T, based_on: u64, route: &str) -> Response<Body> {
+    match saved {
+        Saved::Saved => {
+            tracing::info!(version = document.version(), route, "configuration saved");
+            json(StatusCode::OK, document)
+        }
+        Saved::Conflict => stale_version(based_on, route),
+    }
+}
+
+fn stale_version(based_on: u64, route: &str) -> Response<Body> {
     field_error(
         StatusCode::CONFLICT,
         "the configuration changed since you read it",

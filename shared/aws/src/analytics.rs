@@ -144,14 +144,7 @@ fn rollup_row(item: &Item) -> RollupRow {
     }
 }
 
-fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .build()
-        .map_err(unavailable)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
+use crate::qualify::plain_put as put;
 
 /// For a write of `leads`: the leads as they must be stored (remembering the funnel steps
 /// they now count) and the writes that count them: one `ADD` per rollup row (steps that

@@ -49,7 +49,7 @@ pub(crate) fn conditional_put(
         .build())
 }
 
-fn plain_put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn plain_put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
