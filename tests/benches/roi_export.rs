@@ -7,7 +7,6 @@
 //! to resize). The point is the count: items read are the rollup rows in range (plus the
 //! campaigns), whatever the number of leads behind them.
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{Duration, NaiveDate};
 use domain::campaign::{Campaign, CostDay, CostLine};
 use domain::ports::ReportStore;
@@ -15,35 +14,10 @@ use domain::reports::{roi_csv, roi_rows, GroupBy};
 use domain::rollup::{RollupRow, SourceKey};
 use leadflow_aws::analytics::{cost_item, rollup_item};
 use leadflow_tests::Stack;
-use std::collections::HashMap;
 use std::time::Instant;
 
 fn count(var: &str, default: usize) -> usize {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-async fn write_all(stack: &Stack, items: Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>) {
-    for chunk in items.chunks(25) {
-        let requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
-                    .build()
-            })
-            .collect();
-        let mut pending = Some(HashMap::from([(stack.table().to_string(), requests)]));
-        while let Some(items) = pending.take().filter(|m| !m.is_empty()) {
-            let out = stack
-                .dynamo
-                .batch_write_item()
-                .set_request_items(Some(items))
-                .send()
-                .await
-                .unwrap();
-            pending = out.unprocessed_items;
-        }
-    }
 }
 
 #[tokio::main]
@@ -99,7 +73,7 @@ async fn main() {
                 .unwrap(),
             );
         }
-        write_all(&stack, items).await;
+        stack.put_items(items).await;
     }
     println!(
         "seeded {} rollup rows and {} cost days for {campaigns} campaigns x {days} days in {:.0?}",

@@ -6,7 +6,7 @@
 //! Only the index entries keep their real shape here (pk, sk, id, gsi2pk, gsi2sk): the
 //! read side is what is measured. A full scan would read every open lead.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use domain::lead::LeadId;
 use domain::ports::SlaStore;
@@ -52,34 +52,12 @@ async fn main() {
                 )),
             ),
         ]);
-        batch.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build(),
-        );
-        if batch.len() == 25 {
-            let mut pending = Some(HashMap::from([(stack.table().to_string(), std::mem::take(&mut batch))]));
-            while let Some(items) = pending.take().filter(|m| !m.is_empty()) {
-                let out = stack
-                    .dynamo
-                    .batch_write_item()
-                    .set_request_items(Some(items))
-                    .send()
-                    .await
-                    .unwrap();
-                pending = out.unprocessed_items;
-            }
+        batch.push(item);
+        if batch.len() == 1_000 {
+            stack.put_items(std::mem::take(&mut batch)).await;
         }
     }
-    if !batch.is_empty() {
-        stack
-            .dynamo
-            .batch_write_item()
-            .request_items(stack.table(), batch)
-            .send()
-            .await
-            .unwrap();
-    }
+    stack.put_items(batch).await;
     println!("seeded {open} open leads and {due} due in {:?}", started.elapsed());
 
     // A running system's sweep cursor sits at the oldest day still holding due entries

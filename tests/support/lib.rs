@@ -83,6 +83,38 @@ impl Stack {
             .expect("delete");
     }
 
+    /// Writes `items` straight into the table, 25 per batch, retrying what the emulator
+    /// leaves unprocessed (benchmark seeding; live code writes through the adapters).
+    pub async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in items.chunks(25) {
+            let requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .expect("item"),
+                        )
+                        .build()
+                })
+                .collect();
+            let mut pending = Some(HashMap::from([(self.table().to_string(), requests)]));
+            while let Some(batch) = pending.take().filter(|m| !m.is_empty()) {
+                let out = self
+                    .dynamo
+                    .batch_write_item()
+                    .set_request_items(Some(batch))
+                    .send()
+                    .await
+                    .expect("batch write");
+                pending = out.unprocessed_items;
+            }
+        }
+    }
+
     /// Every item in the table (tests only: tables here are tiny).
     pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
         self.dynamo

@@ -52,7 +52,7 @@ impl Access {
             integration: actor.has(Role::Integration),
         }
     }
-    fn reports(&self) -> bool {
+    pub fn reports(&self) -> bool {
         self.manages || self.finance
     }
 }
@@ -478,7 +478,10 @@ where
             Err(response) => return Ok(*response),
         };
         let changes = self.store.owner_changes_between(from, to).await?;
+        // Each lead (and, when an owner lost it, its history) is read once, however many
+        // of its changes fall in the period.
         let mut leads = BTreeMap::new();
+        let mut histories: BTreeMap<domain::LeadId, Vec<domain::ports::OwnerChange>> = BTreeMap::new();
         let mut handled = Vec::new();
         for change in changes.into_iter().filter(|c| c.to.is_some()) {
             if !leads.contains_key(&change.lead_id) {
@@ -491,8 +494,11 @@ where
             let next = if lead.owner_change_id.as_deref() == Some(change.id.as_str()) {
                 None
             } else {
-                let history = self.store.owner_changes(&change.lead_id).await?;
-                history.into_iter().find(|c| c.id > change.id)
+                if !histories.contains_key(&change.lead_id) {
+                    let history = self.store.owner_changes(&change.lead_id).await?;
+                    histories.insert(change.lead_id.clone(), history);
+                }
+                histories[&change.lead_id].iter().find(|c| c.id > change.id).cloned()
             };
             let status: Handling = reports::handling(&change, lead, next.as_ref());
             handled.push((change, status));

@@ -22,7 +22,7 @@ pub mod auth;
 
 use auth::{AuthError, Verifier};
 use chrono::{DateTime, Utc};
-use domain::actions::{act, ActError, Action, Actor, Role};
+use domain::actions::{act, ActError, Action, Actor};
 use domain::assign::load_of;
 use domain::company::core_name;
 use domain::mask;
@@ -216,13 +216,9 @@ where
         };
         let path = req.uri().path().trim_end_matches('/').to_string();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let admin = actor.has(Role::Admin);
-        let manages = actor.manages();
-        let reports = manages || actor.has(Role::Finance);
-        if let Some(answer) = self
-            .analytics(&req, &segments, &actor, &analytics::Access::of(&actor))
-            .await
-        {
+        let access = analytics::Access::of(&actor);
+        let (admin, manages, reports) = (access.admin, access.manages, access.reports());
+        if let Some(answer) = self.analytics(&req, &segments, &actor, &access).await {
             return answer.unwrap_or_else(|e| unavailable(&e));
         }
         let result = match (req.method(), segments.as_slice()) {

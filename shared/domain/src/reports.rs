@@ -195,18 +195,14 @@ pub fn roi_rows(
     costs: &[CostDay],
     campaigns: &[Campaign],
 ) -> Vec<RoiRow> {
-    let channel_of: HashMap<&str, &str> = campaigns.iter().map(|c| (c.id.as_str(), c.channel.as_str())).collect();
     // Cost lines name a campaign and keyword; their source is built once per line here.
+    // The channel is left to the grouping, which takes a registered campaign's own.
     let cost_sources: Vec<(SourceKey, i64)> = costs
         .iter()
         .flat_map(|day| {
             day.lines.iter().map(|line| {
                 let source = SourceKey {
-                    channel: channel_of
-                        .get(day.campaign_id.as_str())
-                        .copied()
-                        .unwrap_or_default()
-                        .to_string(),
+                    channel: String::new(),
                     campaign: day.campaign_id.clone(),
                     keyword: line.keyword.clone(),
                 };
