@@ -1,5 +1,6 @@
-//! CPU per lead in the domain: decode + validate/normalise + clean + match keys + score,
-//! beside the floor of only parsing and re-serialising the same JSON.
+//! CPU per lead in the domain: decode + validate/normalise + clean + match keys + score +
+//! routing decision (pool by ordered rules, then the rep in a 10-member weighted pool with
+//! shifts and caps), beside the floor of only parsing and re-serialising the same JSON.
 //!
 //! `cargo bench -p leadflow-domain --bench per_lead`
 
@@ -9,11 +10,15 @@ use domain::capture::lead_from_submission;
 use domain::clean::clean;
 use domain::dedup::{blocking_key, company_key, contact_keys};
 use domain::events::EventKind;
+use domain::routing::{choose_pool, route, Decision};
 use domain::rules::Rules;
 use domain::scoring::{score, ScoredEvent};
 use domain::submission::{validate, RawSubmission, SubmissionRules};
 use domain::LeadId;
 use std::hint::black_box;
+
+#[path = "common/org.rs"]
+mod org;
 
 const BODY: &str = r#"{"name":"张三","phone":"138 0013 8000","email":"Zhang.San@Example.com",
 "company":"北京纷扬科技有限公司","title":"销售副总裁","industry":"软件","province":"北京",
@@ -25,7 +30,7 @@ const BODY: &str = r#"{"name":"张三","phone":"138 0013 8000","email":"Zhang.Sa
 fn per_lead(c: &mut Criterion) {
     let rules = Rules::default();
     let submission_rules = SubmissionRules::default();
-    let now: DateTime<Utc> = "2026-11-22T08:00:00Z".parse().unwrap();
+    let now: DateTime<Utc> = "2026-11-23T02:00:00Z".parse().unwrap(); // Monday 10:00 in Beijing
     let id = LeadId::generate(now);
     let events = vec![ScoredEvent {
         id: "form".into(),
@@ -39,6 +44,16 @@ fn per_lead(c: &mut Criterion) {
     assert!(clean(&lead, &rules.cleaning).is_none());
     assert_eq!(score(&lead, &events, &rules.scoring, now).cell, "B4");
 
+    let (config, pool, reps, loads, state) = org::sales_org(10);
+    let decide = |lead: &domain::Lead, grade| {
+        let pool_id = choose_pool(lead, &config);
+        assert_eq!(pool_id, pool.id);
+        route(&pool, &reps, &loads, &state, grade, now)
+    };
+    let s = score(&lead, &events, &rules.scoring, now);
+    let (decision, _) = decide(&lead, Some((s.grade, s.level)));
+    assert!(matches!(decision, Decision::Assign { .. }), "{decision:?}");
+
     let mut group = c.benchmark_group("per_lead");
     group.throughput(Throughput::Elements(1));
     group.bench_function("floor: parse + serialise JSON", |b| {
@@ -47,17 +62,28 @@ fn per_lead(c: &mut Criterion) {
             black_box(serde_json::to_string(&value).unwrap())
         })
     });
+    let qualify = |body: &str| {
+        let raw = RawSubmission::from_json(body.as_bytes()).unwrap();
+        let submission = validate(&raw, &submission_rules).unwrap();
+        let lead = lead_from_submission(id.clone(), submission, now);
+        let junk = clean(&lead, &rules.cleaning);
+        let keys = contact_keys(&lead);
+        let block = company_key(&lead).map(|k| blocking_key(&k.value));
+        let s = score(&lead, &events, &rules.scoring, now);
+        (lead, junk, keys, block, s)
+    };
     group.bench_function("decode + normalise + clean + keys + score", |b| {
+        b.iter(|| black_box(qualify(black_box(BODY))))
+    });
+    group.bench_function("decode + normalise + clean + keys + score + route", |b| {
         b.iter(|| {
-            let raw = RawSubmission::from_json(black_box(BODY).as_bytes()).unwrap();
-            let submission = validate(&raw, &submission_rules).unwrap();
-            let lead = lead_from_submission(id.clone(), submission, now);
-            let junk = clean(&lead, &rules.cleaning);
-            let keys = contact_keys(&lead);
-            let block = company_key(&lead).map(|k| blocking_key(&k.value));
-            let s = score(&lead, &events, &rules.scoring, now);
-            black_box((junk, keys, block, s))
+            let (lead, junk, keys, block, s) = qualify(black_box(BODY));
+            let decision = decide(&lead, Some((s.grade, s.level)));
+            black_box((junk, keys, block, s, decision))
         })
+    });
+    group.bench_function("routing decision only", |b| {
+        b.iter(|| decide(black_box(&lead), Some((domain::scoring::Grade::B, 4))))
     });
     group.bench_function("normalise phone only", |b| {
         b.iter(|| domain::normalize::phone_e164(black_box("138 0013 8000"), phonenumber::country::Id::CN))

@@ -122,14 +122,17 @@ pub fn clean(lead: &Lead, rules: &CleaningRules) -> Option<InvalidReason> {
         ("province", lead.profile.province.as_deref()),
     ];
     let extras = lead.extra.iter().map(|(k, v)| (k.as_str(), Some(v.as_str())));
+    // Lower-cased once per lead, not once per field and word.
+    let words: Vec<(String, &String)> = rules.sensitive_words.iter().map(|w| (w.to_lowercase(), w)).collect();
     for (field, text) in texts.into_iter().chain(extras) {
         let Some(text) = text else { continue };
-        let lowered = text.to_lowercase();
-        if let Some(word) = rules
-            .sensitive_words
-            .iter()
-            .find(|w| lowered.contains(&w.to_lowercase()))
-        {
+        // Most text (Chinese) has no case at all: lower-case only when there is some.
+        let lowered = if text.chars().any(char::is_uppercase) {
+            std::borrow::Cow::Owned(text.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        if let Some((_, word)) = words.iter().find(|(lower, _)| lowered.contains(lower.as_str())) {
             return Some(reason(
                 "sensitive_word",
                 format!("{field} contains the sensitive word {word:?}"),

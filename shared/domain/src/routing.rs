@@ -14,7 +14,7 @@ use crate::scoring::{company_size_range, Grade};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -538,34 +538,47 @@ pub fn route_excluding(
     if pool.daily_cap.is_some_and(|cap| state.assigned_today >= cap) {
         return wait("the pool's daily cap is reached");
     }
-    let eligible = |id: &String| {
-        reps.get(id)
-            .is_some_and(|rep| eligibility(rep, loads.get(id).copied().unwrap_or_default(), at).is_ok())
-    };
-    let mut candidates: Vec<&String> = match &pool.strategy {
+    // Each candidate's rep is looked up once: pools can have dozens of members, and the
+    // maps are keyed by rep id.
+    struct Candidate<'a> {
+        id: &'a String,
+        rep: &'a Rep,
+        /// Place in the pool's member list (a designated rep may be outside it).
+        position: Option<usize>,
+    }
+    let members = || pool.members.iter().enumerate().map(|(i, m)| (Some(i), m));
+    let named: Vec<(Option<usize>, &String)> = match &pool.strategy {
         Strategy::ClaimOnly => return wait("claim-only pool"),
-        Strategy::Designated { rep: Some(rep), .. } => vec![rep],
-        Strategy::Designated { team: Some(team), .. } => pool
-            .members
-            .iter()
-            .filter(|m| reps.get(*m).is_some_and(|r| &r.team == team))
+        Strategy::Designated { rep: Some(rep), .. } => vec![(pool.members.iter().position(|m| m == rep), rep)],
+        Strategy::Designated { team: Some(team), .. } => members()
+            .filter(|(_, m)| reps.get(*m).is_some_and(|r| &r.team == team))
             .collect(),
         Strategy::Designated { .. } => return wait("designated pool names no rep or team"),
-        Strategy::RoundRobin | Strategy::Weighted => pool.members.iter().collect(),
+        Strategy::RoundRobin | Strategy::Weighted => members().collect(),
     };
-    candidates.retain(|id| eligible(id) && !exclude.contains(id));
+    let mut candidates: Vec<Candidate> = named
+        .into_iter()
+        .filter(|(_, id)| !exclude.contains(id))
+        .filter_map(|(position, id)| {
+            let rep = reps.get(id)?;
+            let load = loads.get(id).copied().unwrap_or_default();
+            eligibility(rep, load, at)
+                .is_ok()
+                .then_some(Candidate { id, rep, position })
+        })
+        .collect();
     let top_first = matches!(pool.strategy, Strategy::Weighted)
         && lead_grade.is_some_and(|(grade, level)| grade == Grade::A && level <= 2);
-    if top_first && candidates.iter().any(|id| reps[*id].tier == Tier::Top) {
-        candidates.retain(|id| reps[*id].tier == Tier::Top);
+    if top_first && candidates.iter().any(|c| c.rep.tier == Tier::Top) {
+        candidates.retain(|c| c.rep.tier == Tier::Top);
     }
     if candidates.is_empty() {
         return wait("no eligible rep now");
     }
     let weighted = matches!(pool.strategy, Strategy::Weighted);
-    let weight = |id: &str| {
+    let weight = |rep: Option<&Rep>| {
         if weighted {
-            f64::from(reps[id].weight.max(1))
+            f64::from(rep.map_or(1, |r| r.weight.max(1)))
         } else {
             1.0
         }
@@ -574,45 +587,51 @@ pub fn route_excluding(
     let floor = pool
         .members
         .iter()
-        .filter_map(|m| state.assigned.get(m).map(|n| *n as f64 / weight(m)))
+        .filter_map(|m| state.assigned.get(m).map(|n| *n as f64 / weight(reps.get(m))))
         .fold(f64::INFINITY, f64::min);
-    let served = |id: &str| match state.assigned.get(id) {
+    let served = |id: &str, rep: Option<&Rep>| match state.assigned.get(id) {
         Some(n) => *n as f64,
-        None if floor.is_finite() => floor * weight(id),
+        None if floor.is_finite() => floor * weight(rep),
         None => 0.0,
     };
     // Rotation order starts after the last assignee, so ties rotate.
-    // Rotation order starts after the last assignee, so ties rotate. Each candidate's key
-    // is computed once (pools can have dozens of members).
-    let position: HashMap<&str, usize> = pool.members.iter().enumerate().map(|(i, m)| (m.as_str(), i)).collect();
     let size = pool.members.len().max(1);
     let start = state
         .last_rep
         .as_deref()
-        .and_then(|last| position.get(last))
+        .and_then(|last| pool.members.iter().position(|m| m == last))
         .map_or(0, |i| i + 1);
-    let rank = |id: &str| (position.get(id).copied().unwrap_or(0) + size - start % size) % size;
+    let rank = |position: Option<usize>| (position.unwrap_or(0) + size - start % size) % size;
     let chosen = candidates
         .into_iter()
-        .map(|id| ((served(id) + 1.0) / weight(id), rank(id), id))
+        .map(|c| {
+            let load = (served(c.id, Some(c.rep)) + 1.0) / weight(Some(c.rep));
+            (load, rank(c.position), c)
+        })
         .min_by(|a, b| {
             a.0.partial_cmp(&b.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.1.cmp(&b.1))
         })
-        .map(|(_, _, id)| id.clone())
+        .map(|(_, _, c)| c)
         .expect("candidates is not empty");
 
-    let mut next = state.clone();
-    let base = served(&chosen).round() as u64;
-    next.assigned.insert(chosen.clone(), base + 1);
-    for m in &pool.members {
-        if !next.assigned.contains_key(m) {
-            next.assigned.insert(m.clone(), served(m).round() as u64);
-        }
-    }
-    next.assigned.retain(|m, _| position.contains_key(m.as_str()));
-    next.last_rep = Some(chosen.clone());
-    next.assigned_today += 1;
-    (Decision::Assign { rep: chosen }, next)
+    // The next state counts every member (newcomers at their starting level) and only
+    // members.
+    let assigned = pool
+        .members
+        .iter()
+        .map(|m| {
+            let count = served(m, reps.get(m)).round() as u64;
+            let count = if m == chosen.id { count + 1 } else { count };
+            (m.clone(), count)
+        })
+        .collect();
+    let next = PoolState {
+        assigned,
+        last_rep: Some(chosen.id.clone()),
+        assigned_today: state.assigned_today + 1,
+        claimed_today: state.claimed_today,
+    };
+    (Decision::Assign { rep: chosen.id.clone() }, next)
 }

@@ -1,7 +1,7 @@
 //! Properties of the normalisers: idempotent, and blind to formatting noise.
 
 use domain::company::core_name;
-use domain::normalize::{email, fold_width, phone_e164, text, wechat};
+use domain::normalize::{email, fold_width, phone_e164, phone_e164_general, text, wechat};
 use phonenumber::country::Id as Country;
 use proptest::prelude::*;
 
@@ -31,6 +31,25 @@ fn noisy(number: &str, prefix: usize, separator: usize, full_width: bool) -> Str
 }
 
 proptest! {
+    /// The one-pass `text` means exactly: fold widths, then collapse whitespace runs.
+    #[test]
+    fn text_is_folded_and_collapsed(input in "[ a-zA-Z0-9\u{3000}\u{FF01}-\u{FF5E}\t\n北京。，]{0,40}") {
+        let expected = fold_width(&input).split_whitespace().collect::<Vec<_>>().join(" ");
+        prop_assert_eq!(text(&input), (!expected.is_empty()).then_some(expected));
+    }
+
+    /// The Chinese-mobile fast path answers exactly as libphonenumber's general parse,
+    /// for allocated and unallocated ranges alike, with or without +86, in any region.
+    #[test]
+    fn the_mobile_fast_path_agrees_with_libphonenumber(
+        digits in proptest::collection::vec(0u8..=9, 10), plus86: bool, region_cn: bool,
+    ) {
+        let national = format!("1{}", digits.iter().map(|d| d.to_string()).collect::<String>());
+        let candidate = if plus86 { format!("+86{national}") } else { national };
+        let region = if region_cn { Country::CN } else { Country::US };
+        prop_assert_eq!(phone_e164(&candidate, region), phone_e164_general(&candidate, region));
+    }
+
     #[test]
     fn formatting_noise_never_changes_the_phone_key(
         number in cn_mobile(), prefix in 0usize..7, separator in 0usize..5, full_width: bool,
