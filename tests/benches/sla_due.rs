@@ -83,6 +83,13 @@ async fn main() {
             got.more,
             run.elapsed()
         );
+        // Reads follow the due entries, never the open leads.
+        assert_eq!(got.leads.len(), due.min(limit));
+        assert!(
+            got.entries_read <= due.min(limit) + 1,
+            "{} entries read",
+            got.entries_read
+        );
     }
     println!("a full scan would read {} items", open + due);
 }

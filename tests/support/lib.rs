@@ -1,6 +1,8 @@
 //! Test support: a moto emulator per test, provisioned from `infra/template.yaml`, and
 //! helpers to build real API Gateway v2 events for the HTTP handlers.
 
+pub mod meter;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use local_stack::moto::MotoServer;
 use local_stack::provision::{provision, sdk_config, Provisioned};
@@ -38,6 +40,18 @@ impl Stack {
 
     pub fn queue(&self, logical_id: &str) -> &str {
         self.provisioned.queue_url(logical_id)
+    }
+
+    /// The functions' adapters on clients that report every call to `meter`.
+    pub fn metered(&self, meter: &meter::Meter) -> (leadflow_aws::DynamoStore, leadflow_aws::SqsBus) {
+        let dynamo =
+            aws_sdk_dynamodb::Client::from_conf(self.dynamo.config().to_builder().interceptor(meter.clone()).build());
+        let sqs = aws_sdk_sqs::Client::from_conf(self.sqs.config().to_builder().interceptor(meter.clone()).build());
+        let bus = leadflow_aws::SqsBus::new(sqs)
+            .with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
+            .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
+            .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"));
+        (leadflow_aws::DynamoStore::new(dynamo, self.table()), bus)
     }
 
     pub fn store(&self) -> leadflow_aws::DynamoStore {

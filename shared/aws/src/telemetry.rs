@@ -2,6 +2,14 @@
 //! data; use `domain::mask` where a contact must be hinted at.
 
 pub fn init() {
+    init_with(std::io::stdout);
+}
+
+/// As [`init`], writing to `writer` (benchmarks count the bytes CloudWatch would ingest).
+pub fn init_with<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -11,5 +19,6 @@ pub fn init() {
         .with_span_list(false)
         .with_target(false)
         .with_env_filter(filter)
+        .with_writer(writer)
         .try_init();
 }
