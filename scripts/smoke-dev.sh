@@ -2,7 +2,7 @@
 # Proves the README's run command works: starts `make dev`, posts a lead through the
 # gateway, checks it was stored, qualified by dedup-score and routed by assign (to a rep,
 # or to its pool and then claimed), checks tokens and roles, runs finance's ROI demo
-# (scripts/roi-demo.sh), then stops the stack with Ctrl-C
+# (scripts/roi-demo.sh) and a small spike of the load driver, then stops the stack with Ctrl-C
 # (SIGINT) and checks that nothing is left listening. Bounded: gives up after 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +90,11 @@ fi
 
 # Finance's documented command: the U-shaped ROI export matches its hand calculation.
 scripts/roi-demo.sh /tmp/smoke-roi.csv || fail "the ROI demo failed"
+
+# The load driver, small: a mixed spike through the gateway, then every accepted lead
+# must reach its final state (BENCHMARKS.md has the full-size run).
+cargo run -q -p local-stack -- spike --rate 2 --seconds 10 --settle 300 \
+  || fail "spike: an accepted lead did not reach its final state, or a request failed"
 peek=$(cargo run -q -p local-stack -- peek)
 grep -q "queue ConversionsDLQ: 0 messages" <<<"$peek" || fail "ConversionsDLQ is not empty"
 

@@ -2,6 +2,8 @@
 //! emulation of the Invoke API.
 
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -13,10 +15,15 @@ pub enum InvokeError {
     FunctionError { function: String, detail: String },
 }
 
+/// Hands events to `cargo lambda watch`, one at a time per function. Its single local
+/// sandbox per function serialises invocations anyway, and under a burst of concurrent
+/// ones (a load test through the gateway) it stopped dispatching altogether; queueing here
+/// keeps it to what it handles, like a function with a reserved concurrency of one.
 #[derive(Clone)]
 pub struct Invoker {
     base_url: String,
     client: reqwest::Client,
+    lanes: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Invoker {
@@ -24,10 +31,18 @@ impl Invoker {
         Self {
             base_url: base_url.into(),
             client: reqwest::Client::new(),
+            lanes: Arc::default(),
         }
     }
 
+    fn lane(&self, function: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut lanes = self.lanes.lock().expect("lanes lock");
+        lanes.entry(function.to_string()).or_default().clone()
+    }
+
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<Value, InvokeError> {
+        let lane = self.lane(function);
+        let _turn = lane.lock().await;
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base_url);
         let response = self
             .client

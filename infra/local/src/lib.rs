@@ -13,4 +13,5 @@ pub mod provision;
 pub mod redrive;
 pub mod runner;
 pub mod seed;
+pub mod spike;
 pub mod template;

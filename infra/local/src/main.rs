@@ -108,8 +108,18 @@ async fn main() -> Result<(), Error> {
             println!("seeded the demo org from {}", seed::path().display());
             Ok(())
         }
+        Some("spike") => {
+            let options = spike_options(std::env::args().skip(2).collect())?;
+            let (endpoint, table) = running_stack()?;
+            let gateway = format!("http://127.0.0.1:{}", Ports::from_env()?.gateway);
+            if local_stack::spike::run(&gateway, &store(&endpoint, &table), options).await? {
+                Ok(())
+            } else {
+                Err("spike: some accepted leads did not reach a final state, or requests failed".into())
+            }
+        }
         Some(other) => Err(format!(
-            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed"
+            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed | spike"
         )
         .into()),
     }
@@ -353,6 +363,31 @@ fn token(args: Vec<String>) -> Result<String, Error> {
     }
     let sub = sub.unwrap_or_else(|| "admin".into());
     Ok(api::auth::mint_hs256(&jwt_secret(), LOCAL_ISSUER, &sub, &roles, ttl))
+}
+
+/// `spike [--rate N] [--seconds M] [--settle S]`: defaults 20 leads/s for 30 s, 300 s to settle.
+fn spike_options(args: Vec<String>) -> Result<local_stack::spike::Options, Error> {
+    let mut options = local_stack::spike::Options {
+        rate: 20,
+        seconds: 30,
+        settle_seconds: 300,
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number: u32 = value
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{flag} {value:?} is not a positive number"))?;
+        match flag.as_str() {
+            "--rate" => options.rate = number,
+            "--seconds" => options.seconds = number,
+            "--settle" => options.settle_seconds = u64::from(number),
+            other => return Err(format!("unknown option {other:?}; use --rate, --seconds, --settle").into()),
+        }
+    }
+    Ok(options)
 }
 
 fn store(endpoint: &str, table: &str) -> leadflow_aws::DynamoStore {
