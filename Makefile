@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
-.PHONY: setup dev test lint fmt ci clean package
+.PHONY: setup dev test lint fmt ci clean package bench bench-smoke
 
 CARGO ?= cargo
 
@@ -23,6 +23,14 @@ test: setup
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+## Benchmarks (BENCHMARKS.md): criterion for the domain, the emulator for costs and reads.
+bench: setup
+	@scripts/bench.sh
+
+## Every benchmark once, small and unoptimised (what CI runs so the suite cannot rot).
+bench-smoke: setup
+	@scripts/bench.sh --smoke
 
 lint:
 	$(CARGO) fmt --all --check

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The benchmark suite behind BENCHMARKS.md.
+#   scripts/bench.sh          full runs (criterion in the release profile; emulator runs at size)
+#   scripts/bench.sh --smoke  every benchmark once, small, in the test profile: CI runs this
+#                             so the suite cannot rot (figures from it mean nothing)
+# The load driver (`cargo run -p local-stack -- spike`) needs `make dev` running; see
+# BENCHMARKS.md. Zip sizes: `make package`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+domain_benches=(--bench per_lead --bench routing --bench attribution --bench roi)
+emulator_benches=(--bench cost_per_lead --bench intake_overhead --bench sla_due --bench roi_export)
+
+if [ "${1:-}" = "--smoke" ]; then
+  # `cargo test --bench` runs criterion benches once each and the emulator benches in
+  # their quick mode; the seeded sizes are cut to seconds.
+  cargo test -p leadflow-domain "${domain_benches[@]}"
+  SLA_BENCH_OPEN=2000 SLA_BENCH_DUE=20 ROI_BENCH_CAMPAIGNS=5 ROI_BENCH_DAYS=31 \
+    cargo test -p leadflow-tests "${emulator_benches[@]}"
+else
+  cargo bench -p leadflow-domain "${domain_benches[@]}"
+  cargo bench -p leadflow-tests "${emulator_benches[@]}"
+fi
