@@ -11,8 +11,7 @@
 //!   (an upper bound);
 //! - an update is billed on the larger of the item before and after. The meter knows the
 //!   request, not the stored item, so updates are settled at the end against the item's
-//!   final size ([`Meter::settle`]) — an upper bound when items only grow.
-//!
+//!   final size ([`Meter::take`]) — an upper bound when items only grow;
 //! - index entries: a put whose gsi1/gsi2 key changed costs one standard write to remove
 //!   the old entry and one to add the new (both indexes project a few small attributes).
 //!   Updates here never change index keys (the outbox re-send's `ADD redrives` aside, rare).
