@@ -151,6 +151,10 @@ pub async fn run(gateway: &str, store: &DynamoStore, options: Options) -> Result
         lat.last().copied().unwrap_or_default()
     );
 
+    if results.accepted == 0 && results.failed > 0 {
+        return Err(format!("no request reached the gateway at {gateway}: is `make dev` running?").into());
+    }
+
     // Every accepted lead must end up qualified and routed (owner or pool), collected as a
     // repeat, or kept as invalid: nothing left in `received`.
     let deadline = Instant::now() + Duration::from_secs(options.settle_seconds);
