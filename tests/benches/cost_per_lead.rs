@@ -341,9 +341,7 @@ fn report(flows: &[Flow]) {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` (CI's smoke run) does not.
-    let args: Vec<String> = std::env::args().collect();
-    let quick = !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick");
+    let quick = leadflow_tests::quick_bench();
     let n = if quick { 3 } else { 20 };
     let logs = LogBytes::default();
     leadflow_aws::telemetry::init_with(Mutex::new(logs.clone()));

@@ -25,6 +25,7 @@ use futures::stream::{self, StreamExt};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_tests::{http_event, request, Stack};
+use local_stack::spike::percentile;
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -121,8 +122,7 @@ fn minimum_io(table: &str, raw_body: &str) -> (Vec<TransactWriteItem>, String) {
 
 fn percentiles(mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[(((ms.len() - 1) as f64) * p).round() as usize];
-    (at(0.50), at(0.99))
+    (percentile(&ms, 50.0), percentile(&ms, 99.0))
 }
 
 /// One request of either side.
@@ -200,8 +200,7 @@ async fn run_round(stack: &Stack, round: usize, per_round: usize) -> (Vec<f64>, 
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick");
+    let quick = leadflow_tests::quick_bench();
     let (rounds, per_round) = if quick { (2, 20) } else { (20, 100) };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {

@@ -10,6 +10,13 @@ use local_stack::template::Template;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// Whether a benchmark without a harness runs small: `cargo bench` passes `--bench`, and
+/// `cargo test --bench` (CI's smoke run) does not; `--quick` asks for it either way.
+pub fn quick_bench() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick")
+}
+
 pub struct Stack {
     _moto: MotoServer,
     pub provisioned: Provisioned,
@@ -47,10 +54,7 @@ impl Stack {
         let dynamo =
             aws_sdk_dynamodb::Client::from_conf(self.dynamo.config().to_builder().interceptor(meter.clone()).build());
         let sqs = aws_sdk_sqs::Client::from_conf(self.sqs.config().to_builder().interceptor(meter.clone()).build());
-        let bus = leadflow_aws::SqsBus::new(sqs)
-            .with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
-            .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
-            .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"));
+        let bus = self.every_queue(leadflow_aws::SqsBus::new(sqs));
         (leadflow_aws::DynamoStore::new(dynamo, self.table()), bus)
     }
 
@@ -277,7 +281,12 @@ impl Drop for FakeFunctions {
 impl Stack {
     /// The bus as the functions have it: every queue.
     pub fn full_bus(&self) -> leadflow_aws::SqsBus {
-        self.bus()
+        self.every_queue(leadflow_aws::SqsBus::new(self.sqs.clone()))
+    }
+
+    /// `bus` with every topic wired to its queue, as the template wires the functions.
+    fn every_queue(&self, bus: leadflow_aws::SqsBus) -> leadflow_aws::SqsBus {
+        bus.with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
             .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
             .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"))
     }

@@ -394,29 +394,36 @@ fn store(endpoint: &str, table: &str) -> leadflow_aws::DynamoStore {
     leadflow_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config(endpoint)), table)
 }
 
-/// The running stack's emulator endpoint and table (from `.local/stack.json`).
-fn running_stack() -> Result<(String, String), Error> {
+/// What the running stack provisioned (from `.local/stack.json`).
+fn running_provisioned() -> Result<Provisioned, Error> {
     let text = std::fs::read_to_string(state_dir().join("stack.json"))
         .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
     let stack: serde_json::Value = serde_json::from_str(&text)?;
-    let endpoint = stack["endpoint"].as_str().unwrap_or_default().to_string();
-    let table = stack["tables"]
-        .as_object()
-        .and_then(|t| t.values().next())
-        .and_then(|v| v.as_str())
+    Ok(Provisioned {
+        endpoint: stack["endpoint"].as_str().unwrap_or_default().to_string(),
+        tables: serde_json::from_value(stack["tables"].clone())?,
+        queue_urls: serde_json::from_value(stack["queues"].clone())?,
+        ..Provisioned::default()
+    })
+}
+
+/// The running stack's emulator endpoint and table.
+fn running_stack() -> Result<(String, String), Error> {
+    let provisioned = running_provisioned()?;
+    let table = provisioned
+        .tables
+        .values()
+        .next()
         .ok_or("no table in .local/stack.json")?
-        .to_string();
-    Ok((endpoint, table))
+        .clone();
+    Ok((provisioned.endpoint, table))
 }
 
 /// Moves the messages of dead-letter queue `dlq` (a logical id from the template) back to
 /// the queue whose redrive policy names it.
 async fn redrive(dlq: &str) -> Result<(), Error> {
-    let text = std::fs::read_to_string(state_dir().join("stack.json"))
-        .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
-    let stack: serde_json::Value = serde_json::from_str(&text)?;
-    let endpoint = stack["endpoint"].as_str().unwrap_or_default().to_string();
-    let urls: BTreeMap<String, String> = serde_json::from_value(stack["queues"].clone())?;
+    let provisioned = running_provisioned()?;
+    let urls = &provisioned.queue_urls;
     let template = Template::load(&Template::path())?;
     let source = template
         .queues
@@ -426,24 +433,15 @@ async fn redrive(dlq: &str) -> Result<(), Error> {
     let (Some(from), Some(to)) = (urls.get(dlq), urls.get(&source.logical_id)) else {
         return Err(format!("{dlq} or {} is not provisioned in the running stack", source.logical_id).into());
     };
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&endpoint));
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&provisioned.endpoint));
     let moved = local_stack::redrive::redrive(&sqs, from, to).await?;
     println!("moved {moved} messages from {dlq} back to {}", source.logical_id);
     Ok(())
 }
 
 async fn peek() -> Result<(), Error> {
-    let text = std::fs::read_to_string(state_dir().join("stack.json"))
-        .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
-    let stack: serde_json::Value = serde_json::from_str(&text)?;
-    let endpoint = stack["endpoint"].as_str().unwrap_or_default().to_string();
-    let provisioned = Provisioned {
-        endpoint: endpoint.clone(),
-        tables: serde_json::from_value(stack["tables"].clone())?,
-        queue_urls: serde_json::from_value(stack["queues"].clone())?,
-        ..Provisioned::default()
-    };
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint));
+    let provisioned = running_provisioned()?;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk_config(&provisioned.endpoint));
     for table in provisioned.tables.values() {
         let items = dynamo.scan().table_name(table).send().await?.items.unwrap_or_default();
         println!("table {table}: {} items", items.len());

@@ -49,9 +49,14 @@ fn phone(run: u64, i: u64) -> String {
     format!("139{:04}{:04}", run % 10_000, i % 10_000)
 }
 
+/// The new lead whose phone request `i` reuses (for a repeat or an event): one sent a few
+/// requests earlier in the same twenty.
+fn earlier(i: u64) -> u64 {
+    i - (i % 20) + (i % 7)
+}
+
 fn request(run: u64, i: u64) -> (&'static str, Value) {
-    // Repeats and events reuse the phone of a new lead sent a few requests earlier.
-    let earlier = i - (i % 20) + (i % 7);
+    let earlier = earlier(i);
     match kind(i) {
         Kind::New => (
             "/v1/leads",
@@ -85,7 +90,8 @@ struct Results {
     leads: Vec<LeadId>,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p`th percentile of ascending `sorted` (nearest rank), 0 when empty.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -212,7 +218,7 @@ mod tests {
         );
         // Repeats and events point at a new lead sent earlier in the same twenty.
         for i in [14u64, 15, 16, 19, 34, 39] {
-            let earlier = i - (i % 20) + (i % 7);
+            let earlier = earlier(i);
             assert!(earlier < i && kind(earlier) == Kind::New, "{i} → {earlier}");
         }
     }
