@@ -338,3 +338,54 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
     }
     assert!(routes.len() >= 30 && schedules.len() == 2, "{routes:?} {schedules:?}");
 }
+
+/// `cargo lambda watch` stopped dispatching under bursts of concurrent invocations of one
+/// function; the invoker hands each function one event at a time, as a sandbox takes
+/// them, while different functions still run side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn the_invoker_hands_each_function_one_event_at_a_time() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    #[derive(Default)]
+    struct Flight {
+        /// Per function: (in flight now, most ever in flight).
+        per_function: HashMap<String, (usize, usize)>,
+        now: usize,
+        most: usize,
+    }
+    let flight: Arc<Mutex<Flight>> = Arc::default();
+    let seen = flight.clone();
+    let functions = FakeFunctions::start(move |function, _| {
+        {
+            let mut f = seen.lock().unwrap();
+            let entry = f.per_function.entry(function.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.max(entry.0);
+            f.now += 1;
+            f.most = f.most.max(f.now);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let mut f = seen.lock().unwrap();
+        f.per_function.get_mut(function).unwrap().0 -= 1;
+        f.now -= 1;
+        (200, json!({"ok": true}))
+    })
+    .await;
+    let invoker = Invoker::new(&functions.url);
+    let calls = [
+        "intake", "intake", "intake", "intake", "assign", "assign", "assign", "assign",
+    ]
+    .into_iter()
+    .map(|function| {
+        let invoker = invoker.clone();
+        tokio::spawn(async move { invoker.invoke(function, &json!({})).await })
+    });
+    for call in futures::future::join_all(calls).await {
+        assert_eq!(call.unwrap().unwrap(), json!({"ok": true}));
+    }
+    let f = flight.lock().unwrap();
+    assert_eq!(f.per_function["intake"].1, 1, "one intake event at a time");
+    assert_eq!(f.per_function["assign"].1, 1, "one assign event at a time");
+    assert_eq!(f.most, 2, "the two functions ran side by side");
+    assert_eq!(functions.calls().len(), 8);
+}
