@@ -7,10 +7,12 @@ DynamoDB requests makes the emulator linearizable, as DynamoDB is, so concurrenc
 exercise our conditional writes rather than the emulator's races. SQS requests stay
 concurrent (long polling must not block the table).
 
-A second change keeps the emulator fast as the table grows: moto snapshots every table
-a transaction touches (a deep copy of all of it) before applying it, so each
-transaction costs time in proportion to the table. Here the snapshot is of the items
-the transaction names, restored the same way when it is cancelled.
+Two more changes keep the emulator fast as the table grows, as DynamoDB is:
+- moto snapshots every table a transaction touches (a deep copy of all of it) before
+  applying it. Here the snapshot is of the items the transaction names, restored the
+  same way when the transaction is cancelled.
+- moto answers a Query on the table's key by sorting every item of the table and keeping
+  one partition. Here it reads only that partition. (Index queries are unchanged.)
 
 Usage: python emulator.py HOST PORT
 """
@@ -81,6 +83,35 @@ def transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+_moto_query = Table.query
+_moto_all_items = Table.all_items
+
+
+def _all_items(self):
+    only = getattr(self, "_only_partition", None)
+    if only is None:
+        return _moto_all_items(self)
+    if only not in self.items:  # `items` is a defaultdict: do not create the partition
+        return []
+    partition = self.items[only]
+    return list(partition.values()) if self.range_key_attr else [partition]
+
+
+def _query(self, hash_key, *args, **kwargs):
+    """A base-table Query reads its own partition (an index Query still scans)."""
+    index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
+    if index_name or hash_key is None:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    self._only_partition = hash_key
+    try:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    finally:
+        self._only_partition = None
+
+
+Table.all_items = _all_items
+Table.query = _query
 moto_app = DomainDispatcherApplication(create_backend_app)
 
 
