@@ -167,7 +167,13 @@ pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
         if let Some(owner) = lead.owner.clone() {
             if let Some((rep, _)) = store.rep(&owner).await? {
                 let mut next = lead.clone();
-                let change = hand_over(&mut next, &rep, OwnerChangeHow::Created, None, None, now);
+                let imported = lead.import.as_ref().is_some_and(|i| i.owner.as_ref() == Some(&owner));
+                let (how, note) = if imported {
+                    (OwnerChangeHow::Imported, Some("imported".to_string()))
+                } else {
+                    (OwnerChangeHow::Created, None)
+                };
+                let change = hand_over(&mut next, &rep, how, None, note, now);
                 sla::refresh(&mut next, &sla_config, now);
                 let mut charge = charge_for(&rep, false);
                 // The customer's owner keeps their customer even when full.

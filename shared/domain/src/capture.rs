@@ -22,7 +22,19 @@ pub struct CaptureReceipt {
     pub publish_error: Option<String>,
 }
 
+/// Where a captured lead comes from, when not a live form post.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The lead's creation time in the system it comes from (an import's file).
+    pub created_at: Option<DateTime<Utc>>,
+    pub import: Option<crate::import::ImportRef>,
+}
+
 pub fn lead_from_submission(id: LeadId, sub: Submission, now: DateTime<Utc>) -> Lead {
+    lead_from(id, sub, Origin::default(), now)
+}
+
+fn lead_from(id: LeadId, sub: Submission, origin: Origin, now: DateTime<Utc>) -> Lead {
     let (stage, invalid_reason) = if sub.honeypot {
         (Stage::Invalid, Some(InvalidReason::honeypot()))
     } else {
@@ -39,6 +51,11 @@ pub fn lead_from_submission(id: LeadId, sub: Submission, now: DateTime<Utc>) -> 
     lead.unusable = sub.unusable;
     lead.consent = sub.consent;
     lead.submission_id = sub.submission_id;
+    if let Some(created_at) = origin.created_at {
+        lead.created_at = created_at;
+        lead.stage_at.insert(Stage::Received.as_str().to_string(), created_at);
+    }
+    lead.import = origin.import;
     lead
 }
 
@@ -48,16 +65,27 @@ pub async fn capture<S: LeadStore, B: MessageBus>(
     submission: Submission,
     now: DateTime<Utc>,
 ) -> Result<CaptureReceipt, StoreError> {
+    capture_from(store, bus, submission, Origin::default(), now).await
+}
+
+/// [`capture`] of a lead that has an [`Origin`] (an imported row).
+pub async fn capture_from<S: LeadStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    submission: Submission,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<CaptureReceipt, StoreError> {
     // No read first: the store's conditional write detects a used submission id and
     // answers with the earlier lead, so a new lead costs no extra round trip.
-    let lead = lead_from_submission(LeadId::generate(now), submission, now);
+    let lead = lead_from(LeadId::generate(now), submission, origin, now);
     // Bots get no touchpoint: they would pollute attribution.
     let touch = (lead.stage == Stage::Received).then(|| Touchpoint {
         lead_id: Some(lead.id.clone()),
         anon_key: None,
         id: format!("{}-form", lead.id),
         kind: EventKind::FormSubmit,
-        occurred_at: now,
+        occurred_at: lead.created_at,
         source: lead.source.clone(),
     });
     match store.create_lead(&lead, touch.as_ref()).await? {

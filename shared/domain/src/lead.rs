@@ -71,6 +71,8 @@ pub enum OwnerChangeHow {
     Recycled,
     /// The owner gave the lead back to its pool.
     ReturnedToPool,
+    /// The owner a file named when the lead was imported.
+    Imported,
 }
 
 impl OwnerChangeHow {
@@ -83,6 +85,7 @@ impl OwnerChangeHow {
             OwnerChangeHow::Transferred => "transferred",
             OwnerChangeHow::Recycled => "recycled",
             OwnerChangeHow::ReturnedToPool => "returned_to_pool",
+            OwnerChangeHow::Imported => "imported",
         }
     }
 }
@@ -316,6 +319,9 @@ pub struct Lead {
     pub bant_updated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_follow_up_at: Option<DateTime<Utc>>,
+    /// Set on leads that came from a file ([`crate::import`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<crate::import::ImportRef>,
     /// Funnel steps already added to the funnel rows ([`crate::funnel`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub funnel_counted: Vec<String>,
@@ -378,6 +384,7 @@ impl Lead {
             bant: Bant::default(),
             bant_updated_at: None,
             last_follow_up_at: None,
+            import: None,
             funnel_counted: Vec::new(),
         }
     }

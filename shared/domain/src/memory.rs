@@ -6,9 +6,12 @@ use crate::conversion::Conversion;
 use crate::credit::{AttributionConfig, ChunkOutcome, ConversionState};
 use crate::dedup::{CustomerMatch, Holder, KeyKind, MatchKey};
 use crate::funnel::FunnelStep;
+use crate::import::mapping::Mapping;
+use crate::import::{ChunkResult, ImportJob, Tally};
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::messages::Envelope;
 use crate::notify::Webhook;
+use crate::ports::ImportStore;
 use crate::ports::{
     BusError, CreateOutcome, Customer, DedupCommit, DedupStore, FollowUp, LeadChange, LeadStore, MessageBus, Notifier,
     NotifyError, OwnerChange, PoolNumbers, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, SlaStore,
@@ -59,6 +62,10 @@ struct State {
     funnel_steps: Vec<FunnelStep>,
     campaigns: BTreeMap<String, Campaign>,
     costs: BTreeMap<(NaiveDate, String), CostDay>,
+    imports: BTreeMap<String, ImportJob>,
+    chunk_results: BTreeMap<(String, u64), ChunkResult>,
+    tallies: BTreeMap<String, Tally>,
+    mappings: BTreeMap<String, Mapping>,
 }
 
 impl State {
@@ -156,7 +163,7 @@ impl LeadStore for InMemoryStore {
         Ok(state
             .leads
             .values()
-            .filter(|l| l.stage == Stage::Received && l.created_at < cutoff)
+            .filter(|l| l.stage == Stage::Received && l.updated_at < cutoff)
             .filter(|l| state.redrives.get(&l.id).copied().unwrap_or(0) < max_redrives)
             .take(limit)
             .map(|l| l.id.clone())
@@ -166,6 +173,61 @@ impl LeadStore for InMemoryStore {
     async fn record_redrive(&self, id: &LeadId) -> Result<(), StoreError> {
         *self.state.lock().unwrap().redrives.entry(id.clone()).or_default() += 1;
         Ok(())
+    }
+}
+
+impl ImportStore for InMemoryStore {
+    async fn create_import(&self, job: &ImportJob) -> Result<(), StoreError> {
+        self.state.lock().unwrap().imports.insert(job.id.clone(), job.clone());
+        Ok(())
+    }
+    async fn import_job(&self, id: &str) -> Result<Option<ImportJob>, StoreError> {
+        Ok(self.state.lock().unwrap().imports.get(id).cloned())
+    }
+    async fn imports(&self, limit: usize) -> Result<Vec<ImportJob>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .imports
+            .values()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+    async fn put_chunk_result(&self, import_id: &str, result: &ChunkResult) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let key = (import_id.to_string(), result.chunk);
+        if state.chunk_results.contains_key(&key) {
+            return Ok(false);
+        }
+        state.chunk_results.insert(key, result.clone());
+        Ok(true)
+    }
+    async fn import_results(&self, import_id: &str) -> Result<(Vec<ChunkResult>, Tally), StoreError> {
+        let state = self.state.lock().unwrap();
+        let chunks = state
+            .chunk_results
+            .iter()
+            .filter(|((id, _), _)| id == import_id)
+            .map(|(_, r)| r.clone())
+            .collect();
+        Ok((chunks, state.tallies.get(import_id).copied().unwrap_or_default()))
+    }
+    async fn save_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
+        self.state
+            .lock()
+            .unwrap()
+            .mappings
+            .insert(mapping.name.clone(), mapping.clone());
+        Ok(())
+    }
+    async fn mapping(&self, name: &str) -> Result<Option<Mapping>, StoreError> {
+        Ok(self.state.lock().unwrap().mappings.get(name).cloned())
+    }
+    async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
+        Ok(self.state.lock().unwrap().mappings.values().cloned().collect())
     }
 }
 
@@ -273,6 +335,9 @@ impl DedupStore for InMemoryStore {
         }
         if let Some((source, repeat)) = &commit.repeat_link {
             state.repeats.entry(source.clone()).or_default().insert(repeat.clone());
+        }
+        if let Some(t) = &commit.import_tally {
+            state.tallies.entry(t.import_id.clone()).or_default().add(t.outcome, 1);
         }
         Ok(Saved::Saved)
     }

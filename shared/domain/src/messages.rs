@@ -61,6 +61,13 @@ pub enum Message {
     /// A conversion revision was recorded: credit it to marketing.
     #[serde(rename = "conversion.recorded")]
     ConversionRecorded { external_id: String, revision: u64 },
+    /// Rows of an accepted import to capture ([`crate::import::run::process_chunk`]).
+    #[serde(rename = "import.chunk")]
+    ImportChunk {
+        import_id: String,
+        chunk: u64,
+        rows: Vec<crate::import::Row>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +92,8 @@ pub enum Topic {
     Ready,
     /// conversion.recorded → attribution.
     Conversions,
+    /// import.chunk → import.
+    Import,
 }
 
 impl Message {
@@ -98,6 +107,7 @@ impl Message {
             Message::SlaReminder { .. } => "sla.reminder",
             Message::SlaBreached { .. } => "sla.breached",
             Message::ConversionRecorded { .. } => "conversion.recorded",
+            Message::ImportChunk { .. } => "import.chunk",
         }
     }
     pub fn topic(&self) -> Topic {
@@ -109,6 +119,7 @@ impl Message {
             | Message::SlaReminder { .. }
             | Message::SlaBreached { .. } => Topic::Ready,
             Message::ConversionRecorded { .. } => Topic::Conversions,
+            Message::ImportChunk { .. } => Topic::Import,
         }
     }
 }
@@ -138,6 +149,7 @@ impl Envelope {
             Message::ConversionRecorded { external_id, revision } => {
                 format!("{}:{external_id}:{revision}", message.type_name())
             }
+            Message::ImportChunk { import_id, chunk, .. } => format!("{}:{import_id}:{chunk}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,

@@ -5,6 +5,8 @@ use crate::campaign::{Campaign, CostDay};
 use crate::conversion::Conversion;
 use crate::dedup::{CustomerMatch, Holder, MatchKey};
 use crate::funnel::FunnelStep;
+use crate::import::mapping::Mapping;
+use crate::import::{ChunkResult, ImportJob, PipelineOutcome, Tally};
 use crate::lead::{Bant, Lead, LeadId, OwnerChangeHow, Touchpoint};
 use crate::messages::Envelope;
 use crate::notify::Webhook;
@@ -144,6 +146,37 @@ pub struct DedupCommit {
     pub company_block: Option<(String, String, LeadId)>,
     /// (source, repeat): lists the repeat under its source.
     pub repeat_link: Option<(LeadId, LeadId)>,
+    /// An imported lead's outcome, added to its import's tally with the decision.
+    pub import_tally: Option<ImportTally>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportTally {
+    pub import_id: String,
+    /// The lead decided on (spreads the tally over shards).
+    pub lead_id: LeadId,
+    pub outcome: PipelineOutcome,
+}
+
+/// Imports: the job, each chunk's result (once), dedup's tally, and saved mappings.
+pub trait ImportStore: Send + Sync {
+    fn create_import(&self, job: &ImportJob) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn import_job(&self, id: &str) -> impl Future<Output = Result<Option<ImportJob>, StoreError>> + Send;
+    /// The most recent imports first.
+    fn imports(&self, limit: usize) -> impl Future<Output = Result<Vec<ImportJob>, StoreError>> + Send;
+    /// `false` when the chunk's result was already recorded (nothing written).
+    fn put_chunk_result(
+        &self,
+        import_id: &str,
+        result: &ChunkResult,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn import_results(
+        &self,
+        import_id: &str,
+    ) -> impl Future<Output = Result<(Vec<ChunkResult>, Tally), StoreError>> + Send;
+    fn save_mapping(&self, mapping: &Mapping) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn mapping(&self, name: &str) -> impl Future<Output = Result<Option<Mapping>, StoreError>> + Send;
+    fn mappings(&self) -> impl Future<Output = Result<Vec<Mapping>, StoreError>> + Send;
 }
 
 pub trait DedupStore: Send + Sync {

@@ -13,10 +13,12 @@ use crate::clean::clean;
 use crate::dedup::{
     best_fuzzy_match, blocking_key, company_key, contact_keys, decide, merge_into, KeyKind, Label, Outcome, Policy,
 };
+use crate::import::PipelineOutcome;
 use crate::lead::{DedupInfo, Lead, LeadId, Stage, Touchpoint};
 use crate::messages::{Envelope, Message, ReadyReason};
 use crate::ports::{
-    BusError, DedupCommit, DedupStore, KeyClaim, LeadStore, MessageBus, RulesStore, Saved, StoreError, TouchStore,
+    BusError, DedupCommit, DedupStore, ImportTally, KeyClaim, LeadStore, MessageBus, RulesStore, Saved, StoreError,
+    TouchStore,
 };
 use crate::rules::Rules;
 use crate::scoring::{score, ScoredEvent};
@@ -113,6 +115,15 @@ fn rescore(lead: &mut Lead, rules: &Rules, now: DateTime<Utc>) -> bool {
     becomes_mql
 }
 
+/// An imported lead's outcome for its import's progress report.
+fn tally(lead: &Lead, outcome: PipelineOutcome) -> Option<ImportTally> {
+    lead.import.as_ref().map(|i| ImportTally {
+        import_id: i.id.clone(),
+        lead_id: lead.id.clone(),
+        outcome,
+    })
+}
+
 fn routable(stage: Stage) -> bool {
     matches!(stage, Stage::Aql | Stage::Mql | Stage::Recycled)
 }
@@ -164,6 +175,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             invalid.updated_at = now;
             let commit = DedupCommit {
                 leads: vec![(invalid, base)],
+                import_tally: tally(&lead, PipelineOutcome::Junk),
                 ..DedupCommit::default()
             };
             match store.commit(&commit).await? {
@@ -269,6 +281,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     window_start: Some(window_start),
                     company_block: None,
                     repeat_link: Some((source.clone(), lead.id.clone())),
+                    import_tally: tally(&lead, PipelineOutcome::Repeat),
                 };
                 if store.commit(&commit).await? == Saved::Conflict {
                     continue;
@@ -302,7 +315,9 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 };
                 let mut fresh = lead.clone();
                 fresh.set_stage(Stage::Aql, now);
-                fresh.owner = customer.as_ref().and_then(|c| c.owner.clone());
+                // The owner a migrated file names wins over a customer match's.
+                let imported_owner = lead.import.as_ref().and_then(|i| i.owner.clone());
+                fresh.owner = imported_owner.or_else(|| customer.as_ref().and_then(|c| c.owner.clone()));
                 fresh.dedup = Some(DedupInfo {
                     label,
                     policy,
@@ -334,6 +349,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     window_start: Some(window_start),
                     company_block,
                     repeat_link: None,
+                    import_tally: tally(&lead, PipelineOutcome::New),
                 };
                 if store.commit(&commit).await? == Saved::Conflict {
                     continue;
