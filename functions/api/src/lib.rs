@@ -19,6 +19,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod imports;
 
 use auth::{AuthError, Verifier};
 use chrono::{DateTime, Utc};
@@ -28,8 +29,8 @@ use domain::company::core_name;
 use domain::mask;
 use domain::normalize;
 use domain::ports::{
-    Clock, ConversionStore, Customer, DedupStore, LeadStore, MessageBus, ReportStore, RoutingStore, RulesStore, Saved,
-    SlaStore, StoreError, TouchStore,
+    Clock, ConversionStore, Customer, DedupStore, ImportStore, LeadStore, MessageBus, ReportStore, RoutingStore,
+    RulesStore, Saved, SlaStore, StoreError, TouchStore,
 };
 use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
@@ -51,11 +52,19 @@ pub struct Api<S, B, C> {
 
 /// Everything the API reads and writes.
 pub trait ApiStore:
-    LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore + ConversionStore + ReportStore
+    LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore + ConversionStore + ReportStore + ImportStore
 {
 }
 impl<T> ApiStore for T where
-    T: LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore + ConversionStore + ReportStore
+    T: LeadStore
+        + DedupStore
+        + RulesStore
+        + TouchStore
+        + RoutingStore
+        + SlaStore
+        + ConversionStore
+        + ReportStore
+        + ImportStore
 {
 }
 
@@ -218,6 +227,9 @@ where
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let access = analytics::Access::of(&actor);
         let (admin, manages, reports) = (access.admin, access.manages, access.reports());
+        if let Some(answer) = self.imports(&req, &segments, &actor).await {
+            return answer.unwrap_or_else(|e| unavailable(&e));
+        }
         if let Some(answer) = self.analytics(&req, &segments, &actor, &access).await {
             return answer.unwrap_or_else(|e| unavailable(&e));
         }
@@ -252,6 +264,9 @@ where
                 if known_route(req.method(), &segments) =>
             {
                 Ok(forbidden("your role may not use this route"))
+            }
+            (method, segments) if imports::known_route(method, segments) => {
+                Ok(forbidden("managers and admins import leads"))
             }
             (method, segments) => {
                 analytics::refused(method, segments).unwrap_or_else(|| Ok(not_found("path", "no such route")))

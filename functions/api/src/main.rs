@@ -34,7 +34,8 @@ async fn main() -> Result<(), Error> {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
         bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
             .with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?)
-            .with_queue(Topic::Conversions, env::required("CONVERSIONS_QUEUE_URL")?),
+            .with_queue(Topic::Conversions, env::required("CONVERSIONS_QUEUE_URL")?)
+            .with_queue(Topic::Import, env::required("IMPORT_QUEUE_URL")?),
         clock: SystemClock,
         verifier: verifier().await?,
     };

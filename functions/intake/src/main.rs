@@ -2,7 +2,6 @@
 
 use domain::messages::Topic;
 use domain::ports::SystemClock;
-use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use lambda_http::{service_fn, Error, Request};
@@ -12,11 +11,7 @@ use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = env::sdk_config().await;
-    let mut rules = SubmissionRules::default();
-    if let Some(region) = env::optional("DEFAULT_PHONE_REGION") {
-        rules.default_region =
-            domain::normalize::region(&region).ok_or("DEFAULT_PHONE_REGION is not an ISO region code")?;
-    }
+    let rules = env::submission_rules()?;
     let app = Intake {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
         bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))

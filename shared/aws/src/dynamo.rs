@@ -53,7 +53,9 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
     // it has left `received`.
     if lead.stage == Stage::Received {
         item.insert(GSI1_PK.into(), s(outbox_pk(outbox_shard(&lead.id))));
-        item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(lead.created_at), lead.id)));
+        // When it was written, not `created_at`: an imported lead keeps its original,
+        // older creation time and would look stuck at once.
+        item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(lead.updated_at), lead.id)));
     } else if let Some(pool) = lead.waiting_in_pool() {
         let since = lead.waiting_since.unwrap_or(lead.updated_at);
         item.insert(GSI1_PK.into(), s(pool_waiting_pk(pool)));
@@ -176,7 +178,7 @@ impl LeadStore for DynamoStore {
         let mut writes = Vec::with_capacity(3);
         let submission_index = match &lead.submission_id {
             Some(sid) => {
-                let expires = (lead.created_at + SUBMISSION_TTL).timestamp();
+                let expires = (lead.updated_at + SUBMISSION_TTL).timestamp();
                 let item = HashMap::from([
                     (PK.to_string(), s(submission_pk(sid))),
                     (SK.to_string(), s(SUBMISSION_SK)),

@@ -6,6 +6,20 @@ use thiserror::Error;
 pub enum ConfigError {
     #[error("environment variable {0} is required")]
     Missing(&'static str),
+    #[error("environment variable {0}: {1}")]
+    Invalid(&'static str, &'static str),
+}
+
+/// Form validation settings shared by intake and import (`DEFAULT_PHONE_REGION`).
+pub fn submission_rules() -> Result<domain::submission::SubmissionRules, ConfigError> {
+    let mut rules = domain::submission::SubmissionRules::default();
+    if let Some(region) = optional("DEFAULT_PHONE_REGION") {
+        rules.default_region = domain::normalize::region(&region).ok_or(ConfigError::Invalid(
+            "DEFAULT_PHONE_REGION",
+            "is not an ISO region code",
+        ))?;
+    }
+    Ok(rules)
 }
 
 pub fn required(name: &'static str) -> Result<String, ConfigError> {

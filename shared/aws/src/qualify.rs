@@ -330,6 +330,9 @@ impl DedupStore for DynamoStore {
             ]);
             writes.push(plain_put(table, item)?);
         }
+        if let Some(tally) = &commit.import_tally {
+            writes.push(crate::imports::tally_update(table, tally)?);
+        }
         writes.extend(counting);
         transact(self, writes).await
     }

@@ -1,0 +1,257 @@
+//! Bulk import routes (managers and admins):
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/imports?channel=…&campaign_id=…&mapping=…&timezone=…&file_name=…&dry_run=true` | a CSV body: dry run (200, line-level report) or real run (202, import id) |
+//! | `GET /v1/imports`, `GET /v1/imports/{id}` | recent imports; one import's progress and error lines |
+//! | `GET /v1/config/import-mappings`, `PUT /v1/config/import-mappings/{name}` | presets and saved custom mappings |
+
+use crate::{decode_body, invalid, json_object, not_found, Answer, Api, ApiStore};
+use chrono::{DateTime, Utc};
+use domain::actions::Actor;
+use domain::import::mapping::{Mapping, PRESETS};
+use domain::import::run::{chunk_messages, dry_run};
+use domain::import::sheet::read_sheet;
+use domain::import::{Batch, ImportJob, Progress, CHUNK_ROWS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
+use domain::ports::{Clock, MessageBus};
+use domain::submission::SubmissionRules;
+use domain::FieldError;
+use intake::http::{field_error, json};
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Request, RequestExt};
+use serde_json::json;
+
+/// Routes of this module that exist for some role (others get 403, not 404).
+pub(crate) fn known_route(method: &Method, segments: &[&str]) -> bool {
+    matches!(
+        (method, segments),
+        (&Method::POST | &Method::GET, ["v1", "imports"])
+            | (&Method::GET, ["v1", "imports", _])
+            | (&Method::GET, ["v1", "config", "import-mappings"])
+            | (&Method::PUT, ["v1", "config", "import-mappings", _])
+    )
+}
+
+/// The batch settings from the query string, or the 422 naming the parameter.
+fn batch_of(req: &Request) -> Result<(Batch, Option<String>, bool), Vec<FieldError>> {
+    let params = req.query_string_parameters();
+    let mut errors = Vec::new();
+    let channel = params.first("channel").unwrap_or("import").to_lowercase();
+    if channel.is_empty()
+        || channel.len() > 64
+        || !channel
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        errors.push(FieldError::new(
+            "channel",
+            "may contain only letters, digits, '_' and '.'",
+        ));
+    }
+    let campaign_id = params.first("campaign_id").map(str::to_string);
+    if campaign_id.as_ref().is_some_and(|c| c.is_empty() || c.len() > 128) {
+        errors.push(FieldError::new("campaign_id", "must be 1 to 128 characters"));
+    }
+    let timezone = match params.first("timezone").unwrap_or("Asia/Shanghai").parse() {
+        Ok(zone) => zone,
+        Err(_) => {
+            errors.push(FieldError::new(
+                "timezone",
+                "is not an IANA time zone (e.g. Asia/Shanghai)",
+            ));
+            chrono_tz::Asia::Shanghai
+        }
+    };
+    let dry_run = match params.first("dry_run") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            errors.push(FieldError::new("dry_run", "must be true or false"));
+            false
+        }
+    };
+    let file_name = params.first("file_name").map(|n| n.chars().take(200).collect());
+    if errors.is_empty() {
+        Ok((
+            Batch {
+                channel,
+                campaign_id,
+                timezone,
+            },
+            file_name,
+            dry_run,
+        ))
+    } else {
+        Err(errors)
+    }
+}
+
+impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
+    pub(crate) async fn imports(&self, req: &Request, segments: &[&str], actor: &Actor) -> Option<Answer> {
+        if !actor.manages() {
+            return None;
+        }
+        Some(match (req.method(), segments) {
+            (&Method::POST, ["v1", "imports"]) => self.post_import(req, actor).await,
+            (&Method::GET, ["v1", "imports"]) => self.store.imports(50).await.map(|jobs| {
+                let list: Vec<_> = jobs
+                    .iter()
+                    .map(|j| json!({"import_id": j.id, "file_name": j.file_name, "channel": j.batch.channel, "campaign_id": j.batch.campaign_id, "rows_total": j.rows_total, "created_by": j.created_by, "created_at": j.created_at}))
+                    .collect();
+                json(StatusCode::OK, &list)
+            }),
+            (&Method::GET, ["v1", "imports", id]) => self.import_progress(id).await,
+            (&Method::GET, ["v1", "config", "import-mappings"]) => self.store.mappings().await.map(|saved| {
+                let presets: Vec<Mapping> = PRESETS.iter().filter_map(|p| Mapping::preset(p)).collect();
+                json(StatusCode::OK, &json!({"presets": presets, "saved": saved}))
+            }),
+            (&Method::PUT, ["v1", "config", "import-mappings", name]) => self.put_mapping(name, req).await,
+            _ => return None,
+        })
+    }
+
+    async fn put_mapping(&self, name: &str, req: &Request) -> Answer {
+        let body = match json_object(req).and_then(|mut v| {
+            v["name"] = name.into();
+            decode_body::<Mapping>(v)
+        }) {
+            Ok(m) => m,
+            Err(response) => return Ok(*response),
+        };
+        let errors = body.validate();
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        self.store.save_mapping(&body).await?;
+        Ok(json(StatusCode::OK, &body))
+    }
+
+    async fn mapping_named(&self, name: &str) -> Result<Option<Mapping>, domain::ports::StoreError> {
+        if let Some(preset) = Mapping::preset(name) {
+            return Ok(Some(preset));
+        }
+        self.store.mapping(name).await
+    }
+
+    async fn post_import(&self, req: &Request, actor: &Actor) -> Answer {
+        let (batch, file_name, dry) = match batch_of(req) {
+            Ok(b) => b,
+            Err(errors) => return Ok(invalid(errors)),
+        };
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > MAX_IMPORT_BYTES {
+            return Ok(field_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file too large",
+                "body",
+                &format!("must be at most {MAX_IMPORT_BYTES} bytes; split the file"),
+            ));
+        }
+        let mapping = match req.query_string_parameters().first("mapping") {
+            None | Some("auto") => None,
+            Some(name) => match self.mapping_named(name).await? {
+                Some(m) => Some(m),
+                None => return Ok(not_found("mapping", "no preset or saved mapping has this name")),
+            },
+        };
+        let sheet = match read_sheet(body, mapping, MAX_IMPORT_ROWS) {
+            Ok(sheet) => sheet,
+            Err(e) => {
+                return Ok(field_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "the file cannot be imported",
+                    e.field(),
+                    &e.to_string(),
+                ))
+            }
+        };
+        let now = self.clock.now();
+        let about = json!({
+            "encoding": sheet.encoding.as_str(),
+            "delimiter": sheet.delimiter.to_string(),
+            "mapping": sheet.mapping.name,
+            "ignored_columns": sheet.ignored_columns,
+        });
+        if dry {
+            let reps: Vec<_> = self.store.all_reps().await?.into_iter().map(|(r, _)| r).collect();
+            let report = dry_run(&sheet, &batch, &reps, &SubmissionRules::default(), now);
+            return Ok(json(
+                StatusCode::OK,
+                &json!({"dry_run": true, "file": about, "report": report}),
+            ));
+        }
+        let job = ImportJob {
+            id: ulid::Ulid::from_parts(now.timestamp_millis().max(0) as u64, ulid::Ulid::new().random()).to_string(),
+            file_name,
+            batch,
+            mapping: sheet.mapping.name.clone(),
+            encoding: sheet.encoding.as_str().to_string(),
+            rows_total: sheet.rows.len() as u64,
+            chunks: sheet.rows.len().div_ceil(CHUNK_ROWS) as u64,
+            unreadable: sheet.errors.clone(),
+            created_by: actor.id.clone(),
+            created_at: now,
+        };
+        self.store.create_import(&job).await?;
+        if let Err(e) = self.queue_chunks(&job, sheet.rows, now).await {
+            tracing::error!(import_id = %job.id, error = %e, "import accepted but not every chunk was queued");
+            let mut response = field_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily unavailable, please retry",
+                "body",
+                "upload the same file again: rows already imported are skipped",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return Ok(response);
+        }
+        tracing::info!(import_id = %job.id, rows = job.rows_total, chunks = job.chunks, by = %actor.id, "import accepted");
+        let mut response = json(
+            StatusCode::ACCEPTED,
+            &json!({"import_id": job.id, "status": "queued", "rows_total": job.rows_total, "chunks": job.chunks, "file": about}),
+        );
+        let location = format!("/v1/imports/{}", job.id);
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Ok(response)
+    }
+
+    /// Sends every chunk, each tried a few times; a chunk that will not go fails the upload.
+    async fn queue_chunks(
+        &self,
+        job: &ImportJob,
+        rows: Vec<domain::import::Row>,
+        now: DateTime<Utc>,
+    ) -> Result<(), domain::ports::BusError> {
+        for envelope in chunk_messages(&job.id, rows, CHUNK_ROWS, now) {
+            let mut attempt = 0;
+            loop {
+                match self.bus.publish(&envelope).await {
+                    Ok(()) => break,
+                    Err(_) if attempt < 2 => attempt += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn import_progress(&self, id: &str) -> Answer {
+        let Some(job) = self.store.import_job(id).await? else {
+            return Ok(not_found("id", "no import has this id"));
+        };
+        let (chunks, tally) = self.store.import_results(id).await?;
+        let progress = Progress::of(&job, &chunks, tally);
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "import": {"import_id": job.id, "file_name": job.file_name, "channel": job.batch.channel,
+                           "campaign_id": job.batch.campaign_id, "mapping": job.mapping, "encoding": job.encoding,
+                           "created_by": job.created_by, "created_at": job.created_at},
+                "progress": progress,
+            }),
+        ))
+    }
+}

@@ -1,0 +1,67 @@
+//! Consumer of the import queue. Thin: decode each `import.chunk`, capture its rows
+//! (`domain::import::run::process_chunk`), report failures per message so only a failing
+//! chunk is retried (alone), then dead-lettered.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use domain::import::run::{process_chunk, ChunkError};
+use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::ports::{ImportStore, LeadStore, MessageBus, RoutingStore};
+use domain::submission::SubmissionRules;
+use leadflow_aws::batch::for_each_message;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum MessageError {
+    #[error("message has no body")]
+    NoBody,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("{0} messages do not belong on the import queue")]
+    WrongQueue(&'static str),
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+}
+
+/// What the log says about a chunk: counts only (its rows carry personal data).
+#[derive(Debug)]
+#[allow(dead_code)] // read through Debug by the log line
+pub struct ChunkSummary {
+    import_id: String,
+    chunk: u64,
+    rows: u64,
+    captured: u64,
+    invalid: u64,
+    unchanged: u64,
+}
+
+pub struct Import<S, B> {
+    pub store: S,
+    pub bus: B,
+    pub rules: SubmissionRules,
+}
+
+impl<S: LeadStore + ImportStore + RoutingStore, B: MessageBus> Import<S, B> {
+    pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        for_each_message(event, |record| {
+            Box::pin(async move { self.process(&record, now).await })
+        })
+        .await
+    }
+
+    async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<ChunkSummary, MessageError> {
+        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
+        let Message::ImportChunk { import_id, chunk, rows } = Envelope::from_json(body)?.message else {
+            return Err(MessageError::WrongQueue(Envelope::from_json(body)?.message.type_name()));
+        };
+        let result = process_chunk(&self.store, &self.bus, &import_id, chunk, &rows, &self.rules, now).await?;
+        Ok(ChunkSummary {
+            import_id,
+            chunk,
+            rows: result.rows,
+            captured: result.captured,
+            invalid: result.invalid,
+            unchanged: result.unchanged,
+        })
+    }
+}

@@ -1,0 +1,22 @@
+use aws_lambda_events::sqs::SqsEvent;
+use domain::messages::Topic;
+use import::Import;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = env::sdk_config().await;
+    let app = Import {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
+        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
+            .with_queue(Topic::Capture, env::required("CAPTURE_QUEUE_URL")?),
+        rules: env::submission_rules()?,
+    };
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(app.handle(event.payload, chrono::Utc::now()).await)
+    }))
+    .await
+}

@@ -1,0 +1,172 @@
+//! DynamoDB adapter for [`ImportStore`], and the tally write dedup-score's commit carries.
+//!
+//! | item          | pk             | sk              |
+//! |---------------|----------------|-----------------|
+//! | import job    | `IMPORTS`      | `<import id>` (ULID: newest last) |
+//! | chunk result  | `IMPORT#<id>`  | `CHUNK#<000000>` |
+//! | dedup tally   | `IMPORT#<id>`  | `TALLY#<0..7>`   |
+//! | saved mapping | `CONFIG#import-mappings` | `<name>` |
+//!
+//! The tally is sharded: thousands of imported leads decided at once would otherwise
+//! contend on one item inside their transactions.
+
+use crate::dynamo::{s, unavailable, DynamoStore, Item};
+use crate::keys::{PK, SK};
+use crate::qualify::text;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use domain::import::mapping::Mapping;
+use domain::import::{ChunkResult, ImportJob, Tally};
+use domain::ports::{ImportStore, ImportTally, StoreError};
+use std::collections::HashMap;
+
+const JOBS_PK: &str = "IMPORTS";
+const CHUNK_PREFIX: &str = "CHUNK#";
+const TALLY_PREFIX: &str = "TALLY#";
+const TALLY_SHARDS: u8 = 8;
+const MAPPINGS_PK: &str = "CONFIG#import-mappings";
+
+fn import_pk(id: &str) -> String {
+    format!("IMPORT#{id}")
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// The whole record as JSON in `body`: jobs, results and mappings are read whole.
+fn json_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
+    Ok(HashMap::from([
+        (PK.to_string(), s(pk)),
+        (SK.to_string(), s(sk)),
+        ("body".to_string(), s(serde_json::to_string(value).map_err(corrupt)?)),
+    ]))
+}
+
+fn from_body<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    let body = text(item, "body").ok_or_else(|| corrupt("item has no body"))?;
+    serde_json::from_str(&body).map_err(corrupt)
+}
+
+/// `ADD <outcome> :one` on a shard of the import's tally, inside dedup's transaction.
+pub(crate) fn tally_update(table: &str, tally: &ImportTally) -> Result<TransactWriteItem, StoreError> {
+    let shard = tally.lead_id.as_str().bytes().last().map_or(0, |b| b % TALLY_SHARDS);
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(import_pk(&tally.import_id)))
+        .key(SK, s(format!("{TALLY_PREFIX}{shard}")))
+        .update_expression("ADD #outcome :one")
+        .expression_attribute_names("#outcome", tally.outcome.as_str())
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+impl ImportStore for DynamoStore {
+    async fn create_import(&self, job: &ImportJob) -> Result<(), StoreError> {
+        let item = json_item(JOBS_PK.into(), job.id.clone(), job)?;
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn import_job(&self, id: &str) -> Result<Option<ImportJob>, StoreError> {
+        self.get_item(JOBS_PK, id).await?.as_ref().map(from_body).transpose()
+    }
+
+    async fn imports(&self, limit: usize) -> Result<Vec<ImportJob>, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(JOBS_PK))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items().iter().map(from_body).collect()
+    }
+
+    async fn put_chunk_result(&self, import_id: &str, result: &ChunkResult) -> Result<bool, StoreError> {
+        let item = json_item(
+            import_pk(import_id),
+            format!("{CHUNK_PREFIX}{:06}", result.chunk),
+            result,
+        )?;
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn import_results(&self, import_id: &str) -> Result<(Vec<ChunkResult>, Tally), StoreError> {
+        let mut chunks = Vec::new();
+        let mut tally = Tally::default();
+        for item in self.query_prefix(&import_pk(import_id), "").await? {
+            let sk = text(&item, SK).unwrap_or_default();
+            if sk.starts_with(CHUNK_PREFIX) {
+                chunks.push(from_body(&item)?);
+            } else if sk.starts_with(TALLY_PREFIX) {
+                let count = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                tally.new += count("new");
+                tally.repeat += count("repeat");
+                tally.junk += count("junk");
+            }
+        }
+        Ok((chunks, tally))
+    }
+
+    async fn save_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
+        let item = json_item(MAPPINGS_PK.into(), mapping.name.clone(), mapping)?;
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn mapping(&self, name: &str) -> Result<Option<Mapping>, StoreError> {
+        self.get_item(MAPPINGS_PK, name)
+            .await?
+            .as_ref()
+            .map(from_body)
+            .transpose()
+    }
+
+    async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
+        self.query_prefix(MAPPINGS_PK, "")
+            .await?
+            .iter()
+            .map(from_body)
+            .collect()
+    }
+}
