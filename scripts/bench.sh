@@ -7,7 +7,7 @@
 # BENCHMARKS.md. Zip sizes: `make package`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-domain_benches=(--bench per_lead --bench routing --bench attribution --bench roi)
+domain_benches=(--bench per_lead --bench routing --bench attribution --bench roi --bench import)
 emulator_benches=(--bench cost_per_lead --bench intake_overhead --bench sla_due --bench roi_export)
 
 if [ "${1:-}" = "--smoke" ]; then
