@@ -134,15 +134,14 @@ impl Stack {
     }
 
     /// Every item in the table (tests only: tables here are tiny).
+    /// Every item of the table (all pages: a scan page stops at 1 MB).
     pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
-        self.dynamo
-            .scan()
-            .table_name(self.table())
-            .send()
-            .await
-            .expect("scan")
-            .items
-            .unwrap_or_default()
+        let mut items = Vec::new();
+        let mut pages = self.dynamo.scan().table_name(self.table()).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            items.extend(page.expect("scan").items.unwrap_or_default());
+        }
+        items
     }
 
     pub async fn items_with_pk_prefix(&self, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
@@ -289,6 +288,7 @@ impl Stack {
         bus.with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
             .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
             .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"))
+            .with_queue(domain::messages::Topic::Import, self.queue("ImportQueue"))
     }
 
     /// Receives one batch from a queue as Lambda's event source mapping would and hands it
