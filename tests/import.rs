@@ -223,7 +223,7 @@ async fn a_5000_row_gbk_trade_show_file_imports_with_exact_counts_and_only_once(
     assert_eq!(source.repeat_count, 1);
     let new = leads
         .iter()
-        .find(|l| l.contact.name.as_deref() == Some("新客户1"))
+        .find(|l| l.contact.name.as_deref() == Some("新客户1001"))
         .unwrap();
     assert_eq!(new.source.channel, "trade_show");
     assert_eq!(new.source.campaign_id.as_deref(), Some("expo-2026"));
