@@ -6,7 +6,7 @@
 //! per month and exactly the rows in range. Counters are attributes `n_<field>` that
 //! writers only `ADD` to.
 
-use crate::dynamo::{s, timestamp, unavailable, DynamoStore, Item};
+use crate::dynamo::{corrupt, from_json, json, s, timestamp, unavailable, DynamoStore, Item};
 use crate::keys::*;
 use crate::qualify::text;
 use aws_sdk_dynamodb::error::SdkError;
@@ -31,19 +31,6 @@ fn number(item: &Item, name: &str) -> u64 {
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(corrupt)
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
-    let text = text(item, name).ok_or_else(|| StoreError::Corrupt(format!("item has no `{name}`")))?;
-    serde_json::from_str(&text).map_err(corrupt)
 }
 
 /// Key parts may hold anything a page sends; `#` separates them, so it is escaped.
@@ -549,14 +536,7 @@ impl ReportStore for DynamoStore {
 
     async fn put_cost_day(&self, cost: &CostDay) -> Result<(), StoreError> {
         // One item per campaign and day: replacing the day is one put.
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(cost_item(cost)?))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(cost_item(cost)?).await
     }
 
     async fn costs(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CostDay>, StoreError> {

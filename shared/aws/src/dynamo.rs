@@ -41,6 +41,24 @@ pub(crate) fn unavailable<E: std::fmt::Debug>(e: E) -> StoreError {
     StoreError::Unavailable(format!("{e:?}"))
 }
 
+/// An item that does not read back into the model.
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// A record kept whole as JSON in one attribute (read and written whole, never queried into).
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(corrupt)
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
+    let text = item
+        .get(name)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("item has no `{name}`")))?;
+    serde_json::from_str(text).map_err(corrupt)
+}
+
 pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -128,6 +146,18 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(out.item)
+    }
+
+    /// Writes `item`, replacing any item with its key.
+    pub(crate) async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     /// Writes `item` unless an item with its key exists; `false` if one did.

@@ -10,7 +10,7 @@
 //! The tally is sharded: thousands of imported leads decided at once would otherwise
 //! contend on one item inside their transactions.
 
-use crate::dynamo::{s, unavailable, DynamoStore, Item};
+use crate::dynamo::{from_json, json, s, unavailable, DynamoStore, Item};
 use crate::keys::{PK, SK};
 use crate::qualify::text;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -29,22 +29,19 @@ fn import_pk(id: &str) -> String {
     format!("IMPORT#{id}")
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
+/// Jobs, chunk results and mappings are read whole: the record as JSON in `doc`.
+const DOC: &str = "doc";
 
-/// The whole record as JSON in `body`: jobs, results and mappings are read whole.
-fn json_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
+fn doc_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
     Ok(HashMap::from([
         (PK.to_string(), s(pk)),
         (SK.to_string(), s(sk)),
-        ("body".to_string(), s(serde_json::to_string(value).map_err(corrupt)?)),
+        (DOC.to_string(), s(json(value)?)),
     ]))
 }
 
-fn from_body<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let body = text(item, "body").ok_or_else(|| corrupt("item has no body"))?;
-    serde_json::from_str(&body).map_err(corrupt)
+fn from_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    from_json(item, DOC)
 }
 
 /// `ADD <outcome> :one` on a shard of the import's tally, inside dedup's transaction.
@@ -64,19 +61,11 @@ pub(crate) fn tally_update(table: &str, tally: &ImportTally) -> Result<TransactW
 
 impl ImportStore for DynamoStore {
     async fn create_import(&self, job: &ImportJob) -> Result<(), StoreError> {
-        let item = json_item(JOBS_PK.into(), job.id.clone(), job)?;
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(doc_item(JOBS_PK.into(), job.id.clone(), job)?).await
     }
 
     async fn import_job(&self, id: &str) -> Result<Option<ImportJob>, StoreError> {
-        self.get_item(JOBS_PK, id).await?.as_ref().map(from_body).transpose()
+        self.get_item(JOBS_PK, id).await?.as_ref().map(from_doc).transpose()
     }
 
     async fn imports(&self, limit: usize) -> Result<Vec<ImportJob>, StoreError> {
@@ -91,33 +80,12 @@ impl ImportStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        out.items().iter().map(from_body).collect()
+        out.items().iter().map(from_doc).collect()
     }
 
     async fn put_chunk_result(&self, import_id: &str, result: &ChunkResult) -> Result<bool, StoreError> {
-        let item = json_item(
-            import_pk(import_id),
-            format!("{CHUNK_PREFIX}{:06}", result.chunk),
-            result,
-        )?;
-        let put = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        let sk = format!("{CHUNK_PREFIX}{:06}", result.chunk);
+        self.put_if_absent(doc_item(import_pk(import_id), sk, result)?).await
     }
 
     async fn import_results(&self, import_id: &str) -> Result<(Vec<ChunkResult>, Tally), StoreError> {
@@ -126,7 +94,7 @@ impl ImportStore for DynamoStore {
         for item in self.query_prefix(&import_pk(import_id), "").await? {
             let sk = text(&item, SK).unwrap_or_default();
             if sk.starts_with(CHUNK_PREFIX) {
-                chunks.push(from_body(&item)?);
+                chunks.push(from_doc(&item)?);
             } else if sk.starts_with(TALLY_PREFIX) {
                 let count = |name: &str| {
                     item.get(name)
@@ -143,30 +111,19 @@ impl ImportStore for DynamoStore {
     }
 
     async fn save_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
-        let item = json_item(MAPPINGS_PK.into(), mapping.name.clone(), mapping)?;
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .send()
+        self.put(doc_item(MAPPINGS_PK.into(), mapping.name.clone(), mapping)?)
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn mapping(&self, name: &str) -> Result<Option<Mapping>, StoreError> {
         self.get_item(MAPPINGS_PK, name)
             .await?
             .as_ref()
-            .map(from_body)
+            .map(from_doc)
             .transpose()
     }
 
     async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
-        self.query_prefix(MAPPINGS_PK, "")
-            .await?
-            .iter()
-            .map(from_body)
-            .collect()
+        self.query_prefix(MAPPINGS_PK, "").await?.iter().map(from_doc).collect()
     }
 }

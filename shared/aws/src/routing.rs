@@ -8,7 +8,7 @@
 //! starts at zero without a read-modify-write; the same update removes the last
 //! week's attributes so items stay small.
 
-use crate::dynamo::{lead_item, s, timestamp, unavailable, DynamoStore, Item};
+use crate::dynamo::{corrupt, lead_item, s, timestamp, unavailable, DynamoStore, Item};
 use crate::keys::*;
 use crate::qualify::{text, transact};
 use aws_sdk_dynamodb::error::SdkError;
@@ -51,10 +51,6 @@ fn daily(item: &Item, counter: &str) -> DailyCount {
             day: Some(day),
             count: number(item, &day_attr(counter, day)) as u32,
         })
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 /// Pools are stored under one attribute, so the table's keys stay out of the model.
@@ -253,13 +249,7 @@ impl RoutingStore for DynamoStore {
                 serde_dynamo::to_attribute_value(pool).map_err(corrupt)?,
             ),
         ]);
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
+        self.put(item).await?;
         // Members who left lose their rotation counter: rejoining levels them afresh.
         if let Some(state) = self.get_item(&pool_state_pk(&pool.id), POOL_STATE_SK).await? {
             let departed: Vec<String> = state

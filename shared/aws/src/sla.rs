@@ -8,7 +8,7 @@
 //! the lead is saved). So a run reads what is due plus one query per day, never the
 //! open leads at large.
 
-use crate::dynamo::{s, timestamp, unavailable, DynamoStore, Item};
+use crate::dynamo::{corrupt, s, timestamp, unavailable, DynamoStore, Item};
 use crate::keys::*;
 use crate::qualify::text;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
@@ -21,10 +21,6 @@ use std::collections::BTreeMap;
 /// written into a day before the day they are written, so only a table that took writes
 /// for longer than this before its first sweep could hide entries from it.
 const FIRST_LOOK_BACK: Duration = Duration::days(35);
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 fn day_start(at: DateTime<Utc>) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(at.year(), at.month(), at.day(), 0, 0, 0)
