@@ -181,7 +181,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             ));
         }
         let job = ImportJob {
-            id: ulid::Ulid::from_parts(now.timestamp_millis().max(0) as u64, ulid::Ulid::new().random()).to_string(),
+            id: domain::lead::ulid_at(now),
             file_name,
             batch,
             mapping: sheet.mapping.name.clone(),

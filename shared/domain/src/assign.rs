@@ -65,7 +65,7 @@ pub(crate) async fn back_off(attempt: u32) {
 }
 
 pub fn new_change_id(at: DateTime<Utc>) -> String {
-    ulid::Ulid::from_parts(at.timestamp_millis().max(0) as u64, ulid::Ulid::new().random()).to_string()
+    crate::lead::ulid_at(at)
 }
 
 /// Gives `lead` to `rep`, recording how; returns the owner-change record.

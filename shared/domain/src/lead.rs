@@ -13,10 +13,15 @@ use std::fmt;
 #[serde(transparent)]
 pub struct LeadId(String);
 
+/// A new ULID stamped `at`: ids made later sort later (leads, owner changes, imports).
+pub fn ulid_at(at: DateTime<Utc>) -> String {
+    let ms = at.timestamp_millis().max(0) as u64;
+    ulid::Ulid::from_parts(ms, rand_u128()).to_string()
+}
+
 impl LeadId {
     pub fn generate(at: DateTime<Utc>) -> Self {
-        let ms = at.timestamp_millis().max(0) as u64;
-        Self(ulid::Ulid::from_parts(ms, rand_u128()).to_string())
+        Self(ulid_at(at))
     }
     pub fn parse(s: &str) -> Option<Self> {
         s.parse::<ulid::Ulid>().ok().map(|u| Self(u.to_string()))
