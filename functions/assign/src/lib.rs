@@ -7,17 +7,15 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use domain::assign::{assign_lead, notify_assigned, notify_breached, notify_reminder, notify_returned, AssignError};
-use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::messages::Message;
 use domain::ports::{LeadStore, MessageBus, Notifier, RoutingStore, SlaStore};
-use leadflow_aws::batch::for_each_message;
+use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum MessageError {
-    #[error("message has no body")]
-    NoBody,
     #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
+    Unreadable(#[from] UnreadableMessage),
     #[error("{0} messages do not belong on the ready queue")]
     WrongQueue(&'static str),
     #[error(transparent)]
@@ -41,9 +39,7 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<
     }
 
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<String, MessageError> {
-        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
-        let envelope = Envelope::from_json(body)?;
-        Ok(match envelope.message {
+        Ok(match envelope(record)?.message {
             Message::LeadReady { lead_id, .. } => {
                 format!("{:?}", assign_lead(&self.store, &self.bus, &lead_id, now).await?)
             }

@@ -9,19 +9,17 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::credit::{settle, CreditError, CreditStore, Settled};
-use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::messages::Message;
 use domain::ports::{ReportStore, StoreError};
 use domain::reconcile::{reconcile_day, Reconciliation};
 use domain::rollup::report_day;
-use leadflow_aws::batch::for_each_message;
+use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum MessageError {
-    #[error("message has no body")]
-    NoBody,
     #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
+    Unreadable(#[from] UnreadableMessage),
     #[error("{0} messages do not belong on the conversions queue")]
     WrongQueue(&'static str),
     #[error(transparent)]
@@ -38,8 +36,7 @@ impl<S: CreditStore + ReportStore> Attribution<S> {
     }
 
     async fn process(&self, record: &SqsMessage) -> Result<Settled, MessageError> {
-        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
-        match Envelope::from_json(body)?.message {
+        match envelope(record)?.message {
             Message::ConversionRecorded { external_id, .. } => Ok(settle(&self.store, &external_id).await?),
             other => Err(MessageError::WrongQueue(other.type_name())),
         }

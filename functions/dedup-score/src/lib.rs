@@ -4,18 +4,16 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::messages::Message;
 use domain::ports::MessageBus;
 use domain::qualify::{qualify_captured, qualify_engaged, Qualified, QualifyError, QualifyStore};
-use leadflow_aws::batch::for_each_message;
+use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum MessageError {
-    #[error("message has no body")]
-    NoBody,
     #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
+    Unreadable(#[from] UnreadableMessage),
     #[error("{0} messages do not belong on the capture queue")]
     WrongQueue(&'static str),
     #[error(transparent)]
@@ -38,9 +36,7 @@ impl<S: QualifyStore, B: MessageBus> DedupScore<S, B> {
     }
 
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<Qualified, MessageError> {
-        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
-        let envelope = Envelope::from_json(body)?;
-        Ok(match envelope.message {
+        Ok(match envelope(record)?.message {
             Message::LeadCaptured { lead_id } => qualify_captured(&self.store, &self.bus, &lead_id, now).await?,
             Message::LeadEngaged { lead_id, event_id } => {
                 qualify_engaged(&self.store, &self.bus, &lead_id, &event_id, now).await?

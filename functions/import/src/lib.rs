@@ -5,18 +5,16 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use domain::import::run::{process_chunk, ChunkError};
-use domain::messages::{Envelope, EnvelopeError, Message};
+use domain::messages::Message;
 use domain::ports::{ImportStore, LeadStore, MessageBus, RoutingStore};
 use domain::submission::SubmissionRules;
-use leadflow_aws::batch::for_each_message;
+use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum MessageError {
-    #[error("message has no body")]
-    NoBody,
     #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
+    Unreadable(#[from] UnreadableMessage),
     #[error("{0} messages do not belong on the import queue")]
     WrongQueue(&'static str),
     #[error(transparent)]
@@ -50,9 +48,9 @@ impl<S: LeadStore + ImportStore + RoutingStore, B: MessageBus> Import<S, B> {
     }
 
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<ChunkSummary, MessageError> {
-        let body = record.body.as_deref().ok_or(MessageError::NoBody)?;
-        let Message::ImportChunk { import_id, chunk, rows } = Envelope::from_json(body)?.message else {
-            return Err(MessageError::WrongQueue(Envelope::from_json(body)?.message.type_name()));
+        let (import_id, chunk, rows) = match envelope(record)?.message {
+            Message::ImportChunk { import_id, chunk, rows } => (import_id, chunk, rows),
+            other => return Err(MessageError::WrongQueue(other.type_name())),
         };
         let result = process_chunk(&self.store, &self.bus, &import_id, chunk, &rows, &self.rules, now).await?;
         Ok(ChunkSummary {

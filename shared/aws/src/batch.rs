@@ -3,8 +3,25 @@
 //! a failing message is retried (then dead-lettered by the queue's redrive policy).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use domain::messages::{Envelope, EnvelopeError};
 use std::fmt::{Debug, Display};
 use std::future::Future;
+use thiserror::Error;
+
+/// Why a queue message is not a message at all (it goes to the DLQ after its retries).
+#[derive(Debug, Error)]
+pub enum UnreadableMessage {
+    #[error("message has no body")]
+    NoBody,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+}
+
+/// The envelope a queue message carries.
+pub fn envelope(record: &SqsMessage) -> Result<Envelope, UnreadableMessage> {
+    let body = record.body.as_deref().ok_or(UnreadableMessage::NoBody)?;
+    Ok(Envelope::from_json(body)?)
+}
 
 pub async fn for_each_message<F, Fut, T, E>(event: SqsEvent, mut process: F) -> SqsBatchResponse
 where
