@@ -19,6 +19,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod hooks;
 pub mod imports;
 
 use auth::{AuthError, Verifier};
@@ -29,8 +30,8 @@ use domain::company::core_name;
 use domain::mask;
 use domain::normalize;
 use domain::ports::{
-    Clock, ConversionStore, Customer, DedupStore, ImportStore, LeadStore, MessageBus, ReportStore, RoutingStore,
-    RulesStore, Saved, SlaStore, StoreError, TouchStore,
+    Clock, ConversionStore, Customer, DedupStore, HookStore, ImportStore, LeadStore, MessageBus, ReportStore,
+    RoutingStore, RulesStore, Saved, SlaStore, StoreError, TouchStore,
 };
 use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
@@ -52,7 +53,16 @@ pub struct Api<S, B, C> {
 
 /// Everything the API reads and writes.
 pub trait ApiStore:
-    LeadStore + DedupStore + RulesStore + TouchStore + RoutingStore + SlaStore + ConversionStore + ReportStore + ImportStore
+    LeadStore
+    + DedupStore
+    + RulesStore
+    + TouchStore
+    + RoutingStore
+    + SlaStore
+    + ConversionStore
+    + ReportStore
+    + ImportStore
+    + HookStore
 {
 }
 impl<T> ApiStore for T where
@@ -65,6 +75,7 @@ impl<T> ApiStore for T where
         + ConversionStore
         + ReportStore
         + ImportStore
+        + HookStore
 {
 }
 
@@ -227,6 +238,9 @@ where
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let access = analytics::Access::of(&actor);
         let (admin, manages, reports) = (access.admin, access.manages, access.reports());
+        if let Some(answer) = self.hooks(&req, &segments, &actor).await {
+            return answer.unwrap_or_else(|e| unavailable(&e));
+        }
         if let Some(answer) = self.imports(&req, &segments, &actor).await {
             return answer.unwrap_or_else(|e| unavailable(&e));
         }
@@ -264,6 +278,9 @@ where
                 if known_route(req.method(), &segments) =>
             {
                 Ok(forbidden("your role may not use this route"))
+            }
+            (method, segments) if hooks::known_route(method, segments) => {
+                Ok(forbidden("managers read and admins change hook sources"))
             }
             (method, segments) if imports::known_route(method, segments) => {
                 Ok(forbidden("managers and admins import leads"))

@@ -1,14 +1,16 @@
 //! Public capture endpoint. Thin: decode HTTP, call the domain, shape the answer.
 //!
 //! Routes: `POST /v1/leads` (JSON, form posts, or `text/plain` JSON from
-//! `navigator.sendBeacon`), `POST /v1/events` (behaviour tracking), and CORS preflight
-//! for allowed origins.
+//! `navigator.sendBeacon`), `POST /v1/events` (behaviour tracking), `POST
+//! /v1/hooks/{source}` (signed server-to-server pushes), and CORS preflight for allowed
+//! origins.
 
+mod hooks;
 pub mod http;
 
 use crate::http::{error, field_error, json, AllowedOrigins};
 use domain::capture::{capture, CaptureReceipt};
-use domain::ports::{Clock, DedupStore, LeadStore, MessageBus, TouchStore};
+use domain::ports::{Clock, DedupStore, HookStore, LeadStore, MessageBus, TouchStore};
 use domain::submission::{validate, RawSubmission, SubmissionRules};
 use domain::track::{track, validate_event, TrackError};
 use domain::FieldError;
@@ -40,13 +42,22 @@ enum BodyKind {
     Form,
 }
 
-impl<S: LeadStore + DedupStore + TouchStore, B: MessageBus, C: Clock> Intake<S, B, C> {
+impl<S: LeadStore + DedupStore + TouchStore + HookStore, B: MessageBus, C: Clock> Intake<S, B, C> {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');
         let mut response = match (req.method(), path) {
             (&Method::OPTIONS, _) => return self.preflight(&req),
             (&Method::POST, "/v1/leads") => self.post_lead(&req).await,
             (&Method::POST, "/v1/events") => self.post_event(&req).await,
+            (&Method::POST, hook) if hook.starts_with("/v1/hooks/") => {
+                self.post_hook(&hook["/v1/hooks/".len()..], &req).await
+            }
+            (_, hook) if hook.starts_with("/v1/hooks/") => field_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "method",
+                "use POST",
+            ),
             (_, "/v1/leads" | "/v1/events") => field_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed",
@@ -211,7 +222,7 @@ impl<S: LeadStore + DedupStore + TouchStore, B: MessageBus, C: Clock> Intake<S, 
     }
 }
 
-fn unavailable(reason: &str) -> Response<Body> {
+pub(crate) fn unavailable(reason: &str) -> Response<Body> {
     let mut response = field_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "temporarily unavailable, please retry",

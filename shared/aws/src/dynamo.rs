@@ -59,6 +59,21 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str)
     serde_json::from_str(text).map_err(corrupt)
 }
 
+/// Attribute of [`doc_item`]s: config and job records kept whole as JSON.
+const DOC: &str = "doc";
+
+pub(crate) fn doc_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
+    Ok(HashMap::from([
+        (PK.to_string(), s(pk)),
+        (SK.to_string(), s(sk)),
+        (DOC.to_string(), s(json(value)?)),
+    ]))
+}
+
+pub(crate) fn from_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    from_json(item, DOC)
+}
+
 pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

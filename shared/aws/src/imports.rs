@@ -10,14 +10,13 @@
 //! The tally is sharded: thousands of imported leads decided at once would otherwise
 //! contend on one item inside their transactions.
 
-use crate::dynamo::{from_json, json, s, unavailable, DynamoStore, Item};
+use crate::dynamo::{doc_item, from_doc, s, unavailable, DynamoStore};
 use crate::keys::{PK, SK};
 use crate::qualify::text;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::import::mapping::Mapping;
 use domain::import::{ChunkResult, ImportJob, Tally};
 use domain::ports::{ImportStore, ImportTally, StoreError};
-use std::collections::HashMap;
 
 const JOBS_PK: &str = "IMPORTS";
 const CHUNK_PREFIX: &str = "CHUNK#";
@@ -27,21 +26,6 @@ const MAPPINGS_PK: &str = "CONFIG#import-mappings";
 
 fn import_pk(id: &str) -> String {
     format!("IMPORT#{id}")
-}
-
-/// Jobs, chunk results and mappings are read whole: the record as JSON in `doc`.
-const DOC: &str = "doc";
-
-fn doc_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
-    Ok(HashMap::from([
-        (PK.to_string(), s(pk)),
-        (SK.to_string(), s(sk)),
-        (DOC.to_string(), s(json(value)?)),
-    ]))
-}
-
-fn from_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    from_json(item, DOC)
 }
 
 /// `ADD <outcome> :one` on a shard of the import's tally, inside dedup's transaction.

@@ -18,6 +18,7 @@ pub mod dedup;
 pub mod error;
 pub mod events;
 pub mod funnel;
+pub mod hooks;
 pub mod import;
 pub mod lead;
 pub mod mask;

@@ -6,18 +6,19 @@ use crate::conversion::Conversion;
 use crate::credit::{AttributionConfig, ChunkOutcome, ConversionState};
 use crate::dedup::{CustomerMatch, Holder, KeyKind, MatchKey};
 use crate::funnel::FunnelStep;
+use crate::hooks::HookSource;
 use crate::import::mapping::Mapping;
 use crate::import::{ChunkResult, ImportJob, Tally};
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::messages::Envelope;
 use crate::notify::Webhook;
-use crate::ports::ImportStore;
 use crate::ports::{
     BusError, CreateOutcome, Customer, DedupCommit, DedupStore, FollowUp, LeadChange, LeadStore, MessageBus, Notifier,
     NotifyError, OwnerChange, PoolNumbers, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, SlaStore,
     StoreError, TouchStore, Violation,
 };
 use crate::ports::{ConversionStore, ReportStore, RowsRead};
+use crate::ports::{HookStore, ImportStore};
 use crate::rollup::{report_day, RollupRow, SourceKey};
 use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
 use crate::rules::Rules;
@@ -66,6 +67,8 @@ struct State {
     chunk_results: BTreeMap<(String, u64), ChunkResult>,
     tallies: BTreeMap<String, Tally>,
     mappings: BTreeMap<String, Mapping>,
+    hook_sources: BTreeMap<String, HookSource>,
+    push_claims: BTreeSet<(String, String)>,
 }
 
 impl State {
@@ -228,6 +231,29 @@ impl ImportStore for InMemoryStore {
     }
     async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
         Ok(self.state.lock().unwrap().mappings.values().cloned().collect())
+    }
+}
+
+impl HookStore for InMemoryStore {
+    async fn hook_source(&self, name: &str) -> Result<Option<HookSource>, StoreError> {
+        Ok(self.state.lock().unwrap().hook_sources.get(name).cloned())
+    }
+    async fn hook_sources(&self) -> Result<Vec<HookSource>, StoreError> {
+        Ok(self.state.lock().unwrap().hook_sources.values().cloned().collect())
+    }
+    async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.hook_sources.insert(source.name.clone(), source.clone());
+        Ok(())
+    }
+    async fn claim_push(&self, source: &str, signature: &str, _expires_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        Ok(state.push_claims.insert((source.to_string(), signature.to_string())))
+    }
+    async fn release_push(&self, source: &str, signature: &str) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.push_claims.remove(&(source.to_string(), signature.to_string()));
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ use crate::campaign::{Campaign, CostDay};
 use crate::conversion::Conversion;
 use crate::dedup::{CustomerMatch, Holder, MatchKey};
 use crate::funnel::FunnelStep;
+use crate::hooks::HookSource;
 use crate::import::mapping::Mapping;
 use crate::import::{ChunkResult, ImportJob, PipelineOutcome, Tally};
 use crate::lead::{Bant, Lead, LeadId, OwnerChangeHow, Touchpoint};
@@ -177,6 +178,21 @@ pub trait ImportStore: Send + Sync {
     fn save_mapping(&self, mapping: &Mapping) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn mapping(&self, name: &str) -> impl Future<Output = Result<Option<Mapping>, StoreError>> + Send;
     fn mappings(&self) -> impl Future<Output = Result<Vec<Mapping>, StoreError>> + Send;
+}
+
+/// Signed-push sources and the signatures already used.
+pub trait HookStore: Send + Sync {
+    fn hook_source(&self, name: &str) -> impl Future<Output = Result<Option<HookSource>, StoreError>> + Send;
+    fn hook_sources(&self) -> impl Future<Output = Result<Vec<HookSource>, StoreError>> + Send;
+    fn save_hook_source(&self, source: &HookSource) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a push's signature until `expires_at`; `false` if it was recorded already.
+    fn claim_push(
+        &self,
+        source: &str,
+        signature: &str,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn release_push(&self, source: &str, signature: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait DedupStore: Send + Sync {

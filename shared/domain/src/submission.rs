@@ -97,6 +97,11 @@ impl RawSubmission {
         let serde_json::Value::Object(map) = value else {
             return Err(DecodeError::NotAnObject);
         };
+        Ok(Self::from_object(map))
+    }
+
+    /// Field name → JSON value; `null` is absent, objects and arrays are type errors.
+    pub fn from_object(map: serde_json::Map<String, serde_json::Value>) -> Self {
         let mut raw = Self::default();
         for (key, value) in map {
             match value {
@@ -115,7 +120,7 @@ impl RawSubmission {
                     .push(FieldError::new(key, "must be a string, number or boolean")),
             }
         }
-        Ok(raw)
+        raw
     }
 
     pub fn from_form(body: &[u8]) -> Result<Self, DecodeError> {
@@ -136,6 +141,10 @@ impl RawSubmission {
 
     pub fn get(&self, field: &str) -> Option<&str> {
         self.values.get(field).map(String::as_str)
+    }
+
+    pub fn values(&self) -> &BTreeMap<String, String> {
+        &self.values
     }
 }
 

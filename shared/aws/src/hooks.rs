@@ -1,0 +1,65 @@
+//! DynamoDB adapter for [`HookStore`]: push sources and used push signatures.
+//!
+//! | item             | pk                   | sk                  |
+//! |------------------|----------------------|---------------------|
+//! | push source      | `CONFIG#hooks`       | `<source name>`     |
+//! | used signature   | `HOOKSIG#<source>`   | `<signature hex>` (TTL `expires_at`) |
+//!
+//! Secrets sit in the source item: the table is encrypted at rest, the API never
+//! returns them and nothing logs them.
+
+use crate::dynamo::{doc_item, from_doc, s, unavailable, DynamoStore};
+use crate::keys::{PK, SK, TTL};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use domain::hooks::HookSource;
+use domain::ports::{HookStore, StoreError};
+use std::collections::HashMap;
+
+const SOURCES_PK: &str = "CONFIG#hooks";
+
+fn signature_pk(source: &str) -> String {
+    format!("HOOKSIG#{source}")
+}
+
+impl HookStore for DynamoStore {
+    async fn hook_source(&self, name: &str) -> Result<Option<HookSource>, StoreError> {
+        self.get_item(SOURCES_PK, name)
+            .await?
+            .as_ref()
+            .map(from_doc)
+            .transpose()
+    }
+
+    async fn hook_sources(&self) -> Result<Vec<HookSource>, StoreError> {
+        self.query_prefix(SOURCES_PK, "").await?.iter().map(from_doc).collect()
+    }
+
+    async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {
+        self.put(doc_item(SOURCES_PK.into(), source.name.clone(), source)?)
+            .await
+    }
+
+    async fn claim_push(&self, source: &str, signature: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let item = HashMap::from([
+            (PK.to_string(), s(signature_pk(source))),
+            (SK.to_string(), s(signature)),
+            (TTL.to_string(), AttributeValue::N(expires_at.timestamp().to_string())),
+        ]);
+        // TTL deletion lags, but an expired record guards nothing: its timestamp is
+        // refused as stale before the claim is tried.
+        self.put_if_absent(item).await
+    }
+
+    async fn release_push(&self, source: &str, signature: &str) -> Result<(), StoreError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(signature_pk(source)))
+            .key(SK, s(signature))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
