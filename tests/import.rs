@@ -167,16 +167,26 @@ fn counts(p: &Value) -> [u64; 6] {
 
 #[tokio::test]
 async fn a_5000_row_gbk_trade_show_file_imports_with_exact_counts_and_only_once() {
+    trade_show_import(1_000, 5_000).await;
+}
+
+/// The same story at a size that runs in seconds, for quick feedback.
+#[tokio::test]
+async fn a_small_trade_show_file_imports_with_exact_counts_and_only_once() {
+    trade_show_import(30, 150).await;
+}
+
+/// `existing` people imported first, then a GBK file of `rows` rows with the first
+/// `existing` of them repeats and every 20th other one junk.
+async fn trade_show_import(existing: usize, rows: usize) {
     let p = Pipeline::start().await;
-    const EXISTING: usize = 1_000;
-    const ROWS: usize = 5_000;
 
     let first = p
-        .import_and_settle("channel=web_form", existing_file(EXISTING).as_bytes())
+        .import_and_settle("channel=web_form", existing_file(existing).as_bytes())
         .await;
-    assert_eq!(counts(&first), [EXISTING as u64, 0, 0, 0, 0, 0], "{first}");
+    assert_eq!(counts(&first), [existing as u64, 0, 0, 0, 0, 0], "{first}");
 
-    let (file, junk) = trade_show_file(ROWS, EXISTING);
+    let (file, junk) = trade_show_file(rows, existing);
     let file = gbk(&file);
     let query = "channel=trade_show&campaign_id=expo-2026&file_name=expo.csv";
 
@@ -186,30 +196,31 @@ async fn a_5000_row_gbk_trade_show_file_imports_with_exact_counts_and_only_once(
     assert_eq!(dry.status, 200, "{}", dry.body);
     assert_eq!(dry.body["file"]["encoding"], "gbk/gb18030");
     let report = &dry.body["report"];
-    assert_eq!(report["rows_total"], ROWS);
+    assert_eq!(report["rows_total"], rows);
     assert_eq!(report["invalid"], junk);
-    assert_eq!(report["valid"], ROWS - junk);
+    assert_eq!(report["valid"], rows - junk);
     assert_eq!(report["errors"].as_array().unwrap().len(), junk);
-    // Line 1 is the header: the row of index i is on line i + 2.
-    assert_eq!(report["errors"][0]["line"], EXISTING + 2);
+    // Line 1 is the header: the row of index i is on line i + 2; the first junk row is
+    // the first multiple of 20 after the repeats.
+    assert_eq!(report["errors"][0]["line"], existing.div_ceil(20) * 20 + 2);
     assert_eq!(report["errors"][0]["field"], "phone");
     assert_eq!(p.stack.all_leads().await.len(), before);
 
     let progress = p.import_and_settle(query, &file).await;
-    let created = (ROWS - EXISTING - junk) as u64;
+    let created = (rows - existing - junk) as u64;
     assert_eq!(
         counts(&progress),
-        [created, EXISTING as u64, junk as u64, 0, 0, 0],
+        [created, existing as u64, junk as u64, 0, 0, 0],
         "{progress}"
     );
     assert_eq!(progress["status"], "done");
-    assert_eq!(progress["rows_total"], ROWS);
+    assert_eq!(progress["rows_total"], rows);
     assert_eq!(progress["errors"].as_array().unwrap().len(), junk);
 
     let leads = p.stack.all_leads().await;
-    assert_eq!(leads.len(), EXISTING + ROWS);
+    assert_eq!(leads.len(), existing + rows);
     let merged = leads.iter().filter(|l| l.stage == Stage::Merged).count();
-    assert_eq!(merged, EXISTING, "repeats are collected under the earlier lead");
+    assert_eq!(merged, existing, "repeats are collected under the earlier lead");
     let invalid: Vec<_> = leads.iter().filter(|l| l.stage == Stage::Invalid).collect();
     assert_eq!(invalid.len(), junk);
     assert!(invalid.iter().all(|l| {
@@ -223,15 +234,15 @@ async fn a_5000_row_gbk_trade_show_file_imports_with_exact_counts_and_only_once(
     assert_eq!(source.repeat_count, 1);
     let new = leads
         .iter()
-        .find(|l| l.contact.name.as_deref() == Some("新客户1001"))
+        .find(|l| l.contact.name.as_deref() == Some(format!("新客户{}", existing + 1).as_str()))
         .unwrap();
     assert_eq!(new.source.channel, "trade_show");
     assert_eq!(new.source.campaign_id.as_deref(), Some("expo-2026"));
 
     // The same file again: every row is recognised, nothing is written.
     let again = p.import_and_settle(query, &file).await;
-    assert_eq!(counts(&again), [0, 0, 0, ROWS as u64, 0, 0], "{again}");
-    assert_eq!(p.stack.all_leads().await.len(), EXISTING + ROWS);
+    assert_eq!(counts(&again), [0, 0, 0, rows as u64, 0, 0], "{again}");
+    assert_eq!(p.stack.all_leads().await.len(), existing + rows);
 }
 
 #[tokio::test]
