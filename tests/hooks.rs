@@ -156,7 +156,10 @@ async fn a_signed_push_becomes_a_scored_lead_and_a_forged_one_stores_nothing() {
     let cases = [
         (
             "forged",
-            vec![("x-leadflow-timestamp", ts.as_str()), ("x-leadflow-signature", forged.as_str())],
+            vec![
+                ("x-leadflow-timestamp", ts.as_str()),
+                ("x-leadflow-signature", forged.as_str()),
+            ],
             &other,
             "x-leadflow-signature",
         ),
@@ -169,7 +172,10 @@ async fn a_signed_push_becomes_a_scored_lead_and_a_forged_one_stores_nothing() {
         ),
         (
             "body swapped under a good signature",
-            vec![("x-leadflow-timestamp", ts.as_str()), ("x-leadflow-signature", good.as_str())],
+            vec![
+                ("x-leadflow-timestamp", ts.as_str()),
+                ("x-leadflow-signature", good.as_str()),
+            ],
             &other,
             "x-leadflow-signature",
         ),

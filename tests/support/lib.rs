@@ -289,6 +289,7 @@ impl Stack {
             .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
             .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"))
             .with_queue(domain::messages::Topic::Import, self.queue("ImportQueue"))
+            .with_queue(domain::messages::Topic::Models, self.queue("ModelQueue"))
     }
 
     /// Receives one batch from a queue as Lambda's event source mapping would and hands it

@@ -21,6 +21,7 @@ pub mod analytics;
 pub mod auth;
 pub mod hooks;
 pub mod imports;
+pub mod models;
 
 use auth::{AuthError, Verifier};
 use chrono::{DateTime, Utc};
@@ -30,8 +31,8 @@ use domain::company::core_name;
 use domain::mask;
 use domain::normalize;
 use domain::ports::{
-    Clock, ConversionStore, Customer, DedupStore, HookStore, ImportStore, LeadStore, MessageBus, ReportStore,
-    RoutingStore, RulesStore, Saved, SlaStore, StoreError, TouchStore,
+    Clock, ConversionStore, Customer, DedupStore, HookStore, ImportStore, LeadStore, MessageBus, ModelStore,
+    ReportStore, RoutingStore, RulesStore, Saved, SlaStore, StoreError, TouchStore,
 };
 use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
@@ -63,6 +64,7 @@ pub trait ApiStore:
     + ReportStore
     + ImportStore
     + HookStore
+    + ModelStore
 {
 }
 impl<T> ApiStore for T where
@@ -76,6 +78,7 @@ impl<T> ApiStore for T where
         + ReportStore
         + ImportStore
         + HookStore
+        + ModelStore
 {
 }
 
@@ -238,6 +241,9 @@ where
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let access = analytics::Access::of(&actor);
         let (admin, manages, reports) = (access.admin, access.manages, access.reports());
+        if let Some(answer) = self.models(&req, &segments, &actor).await {
+            return answer.unwrap_or_else(|e| unavailable(&e));
+        }
         if let Some(answer) = self.hooks(&req, &segments, &actor).await {
             return answer.unwrap_or_else(|e| unavailable(&e));
         }
@@ -278,6 +284,9 @@ where
                 if known_route(req.method(), &segments) =>
             {
                 Ok(forbidden("your role may not use this route"))
+            }
+            (method, segments) if models::known_route(method, segments) => {
+                Ok(forbidden("managers read models, admins train and promote them"))
             }
             (method, segments) if hooks::known_route(method, segments) => {
                 Ok(forbidden("managers read and admins change hook sources"))

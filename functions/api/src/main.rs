@@ -35,7 +35,8 @@ async fn main() -> Result<(), Error> {
         bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
             .with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?)
             .with_queue(Topic::Conversions, env::required("CONVERSIONS_QUEUE_URL")?)
-            .with_queue(Topic::Import, env::required("IMPORT_QUEUE_URL")?),
+            .with_queue(Topic::Import, env::required("IMPORT_QUEUE_URL")?)
+            .with_queue(Topic::Models, env::required("MODEL_QUEUE_URL")?),
         clock: SystemClock,
         verifier: verifier().await?,
     };

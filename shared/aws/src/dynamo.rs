@@ -19,6 +19,7 @@ const SUBMISSION_TTL: Duration = Duration::days(90);
 pub struct DynamoStore {
     client: Client,
     table: String,
+    models: crate::models::ModelCache,
 }
 
 impl DynamoStore {
@@ -26,7 +27,11 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            models: crate::models::ModelCache::default(),
         }
+    }
+    pub(crate) fn model_cache(&self) -> &crate::models::ModelCache {
+        &self.models
     }
     pub fn table(&self) -> &str {
         &self.table
@@ -93,6 +98,10 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         let since = lead.waiting_since.unwrap_or(lead.updated_at);
         item.insert(GSI1_PK.into(), s(pool_waiting_pk(pool)));
         item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(since), lead.id)));
+    }
+    if domain::modeling::in_cohort(lead) {
+        item.insert(GSI3_PK.into(), s(cohort_pk(lead.created_at, &lead.id)));
+        item.insert(GSI3_SK.into(), s(format!("{}#{}", timestamp(lead.created_at), lead.id)));
     }
     if let Some(next) = lead.sla_next_check {
         // Never in a bucket older than now: the sweep's cursor may already be past it.

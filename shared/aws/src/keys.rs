@@ -25,13 +25,17 @@
 //! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
 //! | pool numbers    | `STATS#<month>`    | `<day>#<pool>`          |                 |                   |
+//! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<created_at>#<id>` |
+//! | model version   | `CONFIG#models`    | `V#<000001>` (JSON)     |                 |                   |
+//! | models in service | `CONFIG#models`  | `CURRENT` (revision)    |                 |                   |
 //!
 //! The outbox index is sparse (only `received` leads carry its keys) and sharded so a
 //! campaign spike does not pile every write onto one index partition. The same index
 //! lists the leads waiting in each pool (a lead is never in both). Reps and pools each
 //! live in one partition: a team's worth of items, listed with one query. The second
 //! index (`gsi2`) holds each lead's next SLA check in a day bucket, so the sweep reads
-//! only what is due.
+//! only what is due. The third (`gsi3`) lists scored leads by creation month, which
+//! model training and the champion/challenger report read month by month.
 
 use domain::LeadId;
 
@@ -120,6 +124,24 @@ pub const GSI2_SK: &str = "gsi2sk";
 /// The due index's partition for a (UTC) day: `DUE#2026-04-07`.
 pub fn due_bucket(at: chrono::DateTime<chrono::Utc>) -> String {
     format!("DUE#{}", at.format("%Y-%m-%d"))
+}
+pub const GSI3: &str = "gsi3";
+pub const GSI3_PK: &str = "gsi3pk";
+pub const GSI3_SK: &str = "gsi3sk";
+pub const COHORT_SHARDS: u8 = 4;
+/// The scored-leads index's partition: creation month and a shard by the ULID's tail,
+/// so a campaign spike does not pile onto one index partition: `COHORT#2026-04#2`.
+pub fn cohort_pk(created: chrono::DateTime<chrono::Utc>, id: &LeadId) -> String {
+    cohort_partition(created, id.as_str().bytes().last().map_or(0, |b| b % COHORT_SHARDS))
+}
+pub fn cohort_partition(month: chrono::DateTime<chrono::Utc>, shard: u8) -> String {
+    format!("COHORT#{}#{shard}", month.format("%Y-%m"))
+}
+pub const MODELS_PK: &str = "CONFIG#models";
+pub const MODELS_IN_SERVICE_SK: &str = "CURRENT";
+pub const MODEL_SK_PREFIX: &str = "V#";
+pub fn model_sk(version: u32) -> String {
+    format!("{MODEL_SK_PREFIX}{version:06}")
 }
 pub const SWEEP_CURSOR_PK: &str = "SWEEP#sla";
 pub const SWEEP_CURSOR_SK: &str = "CURSOR";

@@ -7,6 +7,7 @@ pub mod env;
 pub mod hooks;
 pub mod imports;
 pub mod keys;
+pub mod models;
 pub mod qualify;
 pub mod routing;
 pub mod sla;

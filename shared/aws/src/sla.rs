@@ -67,7 +67,7 @@ impl DynamoStore {
     }
 
     /// Query pages of one index partition, up to `limit` items.
-    async fn query_index(
+    pub(crate) async fn query_index(
         &self,
         index: &str,
         pk_name: &str,

@@ -324,6 +324,9 @@ pub struct Lead {
     pub bant_updated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_follow_up_at: Option<DateTime<Utc>>,
+    /// P(converted) with its reasons, beside the rule score ([`crate::modeling`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<crate::modeling::LeadPrediction>,
     /// Set on leads that came from a file ([`crate::import`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<crate::import::ImportRef>,
@@ -390,6 +393,7 @@ impl Lead {
             bant_updated_at: None,
             last_follow_up_at: None,
             import: None,
+            prediction: None,
             funnel_counted: Vec::new(),
         }
     }

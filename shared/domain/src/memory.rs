@@ -11,6 +11,7 @@ use crate::import::mapping::Mapping;
 use crate::import::{ChunkResult, ImportJob, Tally};
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::messages::Envelope;
+use crate::modeling::InService;
 use crate::notify::Webhook;
 use crate::ports::{
     BusError, CreateOutcome, Customer, DedupCommit, DedupStore, FollowUp, LeadChange, LeadStore, MessageBus, Notifier,
@@ -18,11 +19,12 @@ use crate::ports::{
     StoreError, TouchStore, Violation,
 };
 use crate::ports::{ConversionStore, ReportStore, RowsRead};
-use crate::ports::{HookStore, ImportStore};
+use crate::ports::{HookStore, ImportStore, ModelStore};
+use crate::predict::Model;
 use crate::rollup::{report_day, RollupRow, SourceKey};
 use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
 use crate::rules::Rules;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -68,6 +70,8 @@ struct State {
     tallies: BTreeMap<String, Tally>,
     mappings: BTreeMap<String, Mapping>,
     hook_sources: BTreeMap<String, HookSource>,
+    models: BTreeMap<u32, Model>,
+    in_service: Option<InService>,
     push_claims: BTreeSet<(String, String)>,
 }
 
@@ -114,6 +118,10 @@ impl InMemoryStore {
     }
     pub fn leads(&self) -> Vec<Lead> {
         self.state.lock().unwrap().leads.values().cloned().collect()
+    }
+    /// Puts a lead as it is (history for tests), bypassing every rule.
+    pub fn insert_lead(&self, lead: Lead) {
+        self.state.lock().unwrap().leads.insert(lead.id.clone(), lead);
     }
 }
 
@@ -231,6 +239,46 @@ impl ImportStore for InMemoryStore {
     }
     async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
         Ok(self.state.lock().unwrap().mappings.values().cloned().collect())
+    }
+}
+
+impl ModelStore for InMemoryStore {
+    async fn save_model(&self, model: &Model) -> Result<(), StoreError> {
+        self.state.lock().unwrap().models.insert(model.version, model.clone());
+        Ok(())
+    }
+    async fn model(&self, version: u32) -> Result<Option<Model>, StoreError> {
+        Ok(self.state.lock().unwrap().models.get(&version).cloned())
+    }
+    async fn models(&self) -> Result<Vec<Model>, StoreError> {
+        Ok(self.state.lock().unwrap().models.values().cloned().collect())
+    }
+    async fn latest_model(&self) -> Result<Option<Model>, StoreError> {
+        Ok(self.state.lock().unwrap().models.values().next_back().cloned())
+    }
+    async fn in_service(&self) -> Result<Option<InService>, StoreError> {
+        Ok(self.state.lock().unwrap().in_service.clone())
+    }
+    async fn save_in_service(&self, next: &InService, based_on: Option<u64>) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if state.in_service.as_ref().map(|c| c.revision) != based_on {
+            return Ok(Saved::Conflict);
+        }
+        state.in_service = Some(next.clone());
+        Ok(Saved::Saved)
+    }
+    async fn cohort(&self, month: NaiveDate) -> Result<Vec<Lead>, StoreError> {
+        let state = self.state.lock().unwrap();
+        let same_month = |lead: &Lead| {
+            let created = lead.created_at.date_naive();
+            created.year() == month.year() && created.month() == month.month()
+        };
+        Ok(state
+            .leads
+            .values()
+            .filter(|lead| same_month(lead) && crate::modeling::in_cohort(lead))
+            .cloned()
+            .collect())
     }
 }
 

@@ -68,6 +68,9 @@ pub enum Message {
         chunk: u64,
         rows: Vec<crate::import::Row>,
     },
+    /// An admin asked for a model training run ([`crate::modeling::train_challenger`]).
+    #[serde(rename = "model.train")]
+    ModelTrain { request_id: String, requested_by: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +97,8 @@ pub enum Topic {
     Conversions,
     /// import.chunk → import.
     Import,
+    /// model.train → train.
+    Models,
 }
 
 impl Message {
@@ -108,6 +113,7 @@ impl Message {
             Message::SlaBreached { .. } => "sla.breached",
             Message::ConversionRecorded { .. } => "conversion.recorded",
             Message::ImportChunk { .. } => "import.chunk",
+            Message::ModelTrain { .. } => "model.train",
         }
     }
     pub fn topic(&self) -> Topic {
@@ -120,6 +126,7 @@ impl Message {
             | Message::SlaBreached { .. } => Topic::Ready,
             Message::ConversionRecorded { .. } => Topic::Conversions,
             Message::ImportChunk { .. } => Topic::Import,
+            Message::ModelTrain { .. } => Topic::Models,
         }
     }
 }
@@ -150,6 +157,7 @@ impl Envelope {
                 format!("{}:{external_id}:{revision}", message.type_name())
             }
             Message::ImportChunk { import_id, chunk, .. } => format!("{}:{import_id}:{chunk}", message.type_name()),
+            Message::ModelTrain { request_id, .. } => format!("{}:{request_id}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,

@@ -10,7 +10,9 @@ use crate::import::mapping::Mapping;
 use crate::import::{ChunkResult, ImportJob, PipelineOutcome, Tally};
 use crate::lead::{Bant, Lead, LeadId, OwnerChangeHow, Touchpoint};
 use crate::messages::Envelope;
+use crate::modeling::InService;
 use crate::notify::Webhook;
+use crate::predict::Model;
 use crate::rollup::RollupRow;
 use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
 use crate::rules::Rules;
@@ -178,6 +180,30 @@ pub trait ImportStore: Send + Sync {
     fn save_mapping(&self, mapping: &Mapping) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn mapping(&self, name: &str) -> impl Future<Output = Result<Option<Mapping>, StoreError>> + Send;
     fn mappings(&self) -> impl Future<Output = Result<Vec<Mapping>, StoreError>> + Send;
+}
+
+/// Predictive models: every trained version, which ones are in service, and the
+/// scored leads of each creation month (what training and the arms report read).
+pub trait ModelStore: Send + Sync {
+    fn save_model(&self, model: &Model) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn model(&self, version: u32) -> impl Future<Output = Result<Option<Model>, StoreError>> + Send;
+    /// Every stored version, oldest first.
+    fn models(&self) -> impl Future<Output = Result<Vec<Model>, StoreError>> + Send;
+    fn latest_model(&self) -> impl Future<Output = Result<Option<Model>, StoreError>> + Send;
+    fn in_service(&self) -> impl Future<Output = Result<Option<InService>, StoreError>> + Send;
+    /// [`ModelStore::in_service`] for scoring, where a minute-old answer will do (an
+    /// adapter may cache it; a promotion reaches every scorer within that minute).
+    fn in_service_for_scoring(&self) -> impl Future<Output = Result<Option<InService>, StoreError>> + Send {
+        self.in_service()
+    }
+    /// Saves `next` if the stored revision is still `based_on` (`None`: nothing stored yet).
+    fn save_in_service(
+        &self,
+        next: &InService,
+        based_on: Option<u64>,
+    ) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+    /// The scored leads created in the month starting `month` (see [`crate::modeling::in_cohort`]).
+    fn cohort(&self, month: NaiveDate) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
 }
 
 /// Signed-push sources and the signatures already used.

@@ -16,10 +16,13 @@ use crate::dedup::{
 use crate::import::PipelineOutcome;
 use crate::lead::{DedupInfo, Lead, LeadId, Stage, Touchpoint};
 use crate::messages::{Envelope, Message, ReadyReason};
+use crate::modeling::{models_in_service, predict_lead};
+use crate::ports::ModelStore;
 use crate::ports::{
     BusError, DedupCommit, DedupStore, ImportTally, KeyClaim, LeadStore, MessageBus, RulesStore, Saved, StoreError,
     TouchStore,
 };
+use crate::predict::ModelPair;
 use crate::rules::Rules;
 use crate::scoring::{score, ScoredEvent};
 use chrono::{DateTime, Duration, Utc};
@@ -73,8 +76,8 @@ pub enum Qualified {
     Unchanged,
 }
 
-pub trait QualifyStore: LeadStore + DedupStore + RulesStore + TouchStore {}
-impl<T: LeadStore + DedupStore + RulesStore + TouchStore> QualifyStore for T {}
+pub trait QualifyStore: LeadStore + DedupStore + RulesStore + TouchStore + ModelStore {}
+impl<T: LeadStore + DedupStore + RulesStore + TouchStore + ModelStore> QualifyStore for T {}
 
 fn scored(touch: &Touchpoint, rules: &Rules) -> ScoredEvent {
     ScoredEvent {
@@ -105,13 +108,15 @@ fn add_events(lead: &mut Lead, events: impl IntoIterator<Item = ScoredEvent>) {
     lead.last_activity_at = lead.last_activity_at.max(latest);
 }
 
-fn rescore(lead: &mut Lead, rules: &Rules, now: DateTime<Utc>) -> bool {
+/// The rule score, then the predictive score from it (which starts from the rule prior).
+fn rescore(lead: &mut Lead, rules: &Rules, models: &ModelPair, now: DateTime<Utc>) -> bool {
     let s = score(lead, &lead.events, &rules.scoring, now);
     let becomes_mql = lead.stage == Stage::Aql && s.is_mql(&rules.scoring);
     if becomes_mql {
         lead.set_stage(Stage::Mql, now);
     }
     lead.score = Some(s);
+    lead.prediction = Some(predict_lead(models, lead, now));
     becomes_mql
 }
 
@@ -184,6 +189,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             }
         }
 
+        let models = models_in_service(store).await?;
         // Touches: the lead's own plus anonymous ones left before it identified itself.
         let mut touches = store.touchpoints(&lead.id).await?;
         let mut adopted = Vec::new();
@@ -249,7 +255,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     .last_activity_at
                     .is_some_and(|t| lead.created_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
                 add_events(&mut merged_source, events);
-                let became_mql = rescore(&mut merged_source, &rules, now);
+                let became_mql = rescore(&mut merged_source, &rules, &models, now);
                 merged_source.version += 1;
                 merged_source.updated_at = now;
 
@@ -327,7 +333,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 });
                 add_events(&mut fresh, events);
                 fresh.last_activity_at = fresh.last_activity_at.max(Some(fresh.created_at));
-                rescore(&mut fresh, &rules, now);
+                rescore(&mut fresh, &rules, &models, now);
                 fresh.version += 1;
                 fresh.updated_at = now;
                 let claims: Vec<KeyClaim> = keys
@@ -419,13 +425,14 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
             .find(|t| t.id == event_id)
             .ok_or_else(|| QualifyError::TouchNotFound(event_id.to_string()))?;
         let rules = store.rules().await?;
+        let models = models_in_service(store).await?;
         let base = lead.version;
         let mut updated = lead.clone();
         let was_asleep = lead
             .last_activity_at
             .is_some_and(|t| touch.occurred_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
         add_events(&mut updated, [scored(&touch, &rules)]);
-        let became_mql = rescore(&mut updated, &rules, now);
+        let became_mql = rescore(&mut updated, &rules, &models, now);
         updated.version += 1;
         updated.updated_at = now;
         let commit = DedupCommit {

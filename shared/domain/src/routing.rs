@@ -284,6 +284,8 @@ pub struct RouteRule {
     pub grades: Vec<Grade>,
     pub cells: Vec<String>,
     pub min_company_size: Option<u32>,
+    /// The predictive score's percent chance of converting, at least this (0–100).
+    pub min_predicted: Option<i32>,
 }
 
 impl RouteRule {
@@ -305,6 +307,9 @@ impl RouteRule {
                     .and_then(company_size_range)
                     .is_some_and(|(lo, _)| lo >= min)
             })
+            && self
+                .min_predicted
+                .is_none_or(|min| lead.prediction.as_ref().is_some_and(|p| p.points >= min))
     }
 }
 
@@ -358,6 +363,12 @@ impl RoutingConfig {
         for (i, rule) in self.rules.iter().enumerate() {
             if !known(&rule.pool) {
                 errors.push(FieldError::new(format!("rules[{i}].pool"), "is not a stored pool"));
+            }
+            if rule.min_predicted.is_some_and(|p| !(0..=100).contains(&p)) {
+                errors.push(FieldError::new(
+                    format!("rules[{i}].min_predicted"),
+                    "is a percent chance, 0 to 100",
+                ));
             }
         }
         errors
@@ -634,4 +645,46 @@ pub fn route_excluding(
         claimed_today: state.claimed_today,
     };
     (Decision::Assign { rep: chosen.id.clone() }, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::LeadId;
+    use crate::modeling::LeadPrediction;
+    use crate::predict::{Arm, Level};
+
+    #[test]
+    fn a_rule_can_ask_for_a_predicted_chance() {
+        let now: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+        let rule = RouteRule {
+            pool: "hot".into(),
+            min_predicted: Some(30),
+            ..RouteRule::default()
+        };
+        let mut lead = Lead::new(LeadId::generate(now), "web_form", now);
+        assert!(!rule.matches(&lead, None), "no prediction yet: no match");
+        let predicted = |points| LeadPrediction {
+            probability: f64::from(points) / 100.0,
+            points,
+            model_version: 1,
+            arm: Arm::Champion,
+            confidence: Level::Medium,
+            reasons: Vec::new(),
+        };
+        lead.prediction = Some(predicted(29));
+        assert!(!rule.matches(&lead, None));
+        lead.prediction = Some(predicted(30));
+        assert!(rule.matches(&lead, None));
+
+        let config = RoutingConfig {
+            rules: vec![RouteRule {
+                min_predicted: Some(130),
+                ..rule
+            }],
+            ..RoutingConfig::default()
+        };
+        let errors = config.validate(&["hot".into(), "general".into()]);
+        assert_eq!(errors[0].field, "rules[0].min_predicted");
+    }
 }

@@ -1,0 +1,140 @@
+//! DynamoDB adapter for [`ModelStore`]: model versions and the models in service as
+//! JSON documents in `CONFIG#models`, and the scored-leads index (`gsi3`) by month.
+//!
+//! Scorers (dedup-score) ask for the models on every lead, so this adapter keeps model
+//! versions (never changed once written) for the sandbox's life and the in-service
+//! choice for a minute.
+
+use crate::dynamo::{doc_item, from_doc, s, unavailable, DynamoStore, Item};
+use crate::keys::*;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use domain::lead::Lead;
+use domain::modeling::InService;
+use domain::ports::{ModelStore, Saved, StoreError};
+use domain::predict::Model;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const IN_SERVICE_FOR: Duration = Duration::from_secs(60);
+const REVISION: &str = "revision";
+
+/// The in-service choice and when it was read.
+type ReadAt = Option<(Instant, Option<InService>)>;
+
+/// Per-sandbox memory of what scoring read.
+#[derive(Default, Clone)]
+pub struct ModelCache {
+    versions: Arc<Mutex<HashMap<u32, Model>>>,
+    in_service: Arc<Mutex<ReadAt>>,
+}
+
+impl ModelStore for DynamoStore {
+    async fn save_model(&self, model: &Model) -> Result<(), StoreError> {
+        // A version is written once; a retried training run writes a new version.
+        self.put_if_absent(doc_item(MODELS_PK.into(), model_sk(model.version), model)?)
+            .await
+            .map(|_| ())
+    }
+
+    async fn model(&self, version: u32) -> Result<Option<Model>, StoreError> {
+        if let Some(model) = self.model_cache().versions.lock().unwrap().get(&version) {
+            return Ok(Some(model.clone()));
+        }
+        let found: Option<Model> = self
+            .get_item(MODELS_PK, &model_sk(version))
+            .await?
+            .as_ref()
+            .map(from_doc)
+            .transpose()?;
+        if let Some(model) = &found {
+            self.model_cache()
+                .versions
+                .lock()
+                .unwrap()
+                .insert(version, model.clone());
+        }
+        Ok(found)
+    }
+
+    async fn models(&self) -> Result<Vec<Model>, StoreError> {
+        self.query_prefix(MODELS_PK, MODEL_SK_PREFIX)
+            .await?
+            .iter()
+            .map(from_doc)
+            .collect()
+    }
+
+    async fn latest_model(&self) -> Result<Option<Model>, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :v)")
+            .expression_attribute_values(":pk", s(MODELS_PK))
+            .expression_attribute_values(":v", s(MODEL_SK_PREFIX))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items().first().map(from_doc).transpose()
+    }
+
+    async fn in_service(&self) -> Result<Option<InService>, StoreError> {
+        self.get_item(MODELS_PK, MODELS_IN_SERVICE_SK)
+            .await?
+            .as_ref()
+            .map(from_doc)
+            .transpose()
+    }
+
+    async fn in_service_for_scoring(&self) -> Result<Option<InService>, StoreError> {
+        if let Some((read_at, cached)) = self.model_cache().in_service.lock().unwrap().as_ref() {
+            if read_at.elapsed() < IN_SERVICE_FOR {
+                return Ok(cached.clone());
+            }
+        }
+        let fresh = self.in_service().await?;
+        *self.model_cache().in_service.lock().unwrap() = Some((Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+
+    async fn save_in_service(&self, next: &InService, based_on: Option<u64>) -> Result<Saved, StoreError> {
+        let mut item: Item = doc_item(MODELS_PK.into(), MODELS_IN_SERVICE_SK.into(), next)?;
+        item.insert(REVISION.into(), AttributeValue::N(next.revision.to_string()));
+        let mut put = self.client().put_item().table_name(self.table()).set_item(Some(item));
+        put = match based_on {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(revision) => put
+                .condition_expression("#r = :r")
+                .expression_attribute_names("#r", REVISION)
+                .expression_attribute_values(":r", AttributeValue::N(revision.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Saved::Saved),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn cohort(&self, month: NaiveDate) -> Result<Vec<Lead>, StoreError> {
+        let first = month.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+        let mut leads = Vec::new();
+        for shard in 0..COHORT_SHARDS {
+            let pk = cohort_partition(first, shard);
+            // "~" sorts after every timestamp: the whole partition.
+            let (keys, _) = self.query_index(GSI3, GSI3_PK, &pk, GSI3_SK, "~", usize::MAX).await?;
+            let wanted: Vec<(String, String)> = keys
+                .iter()
+                .filter_map(|k| Some((k.get(PK)?.as_s().ok()?.clone(), LEAD_SK.to_string())))
+                .collect();
+            for item in self.batch_get(wanted).await? {
+                leads.push(serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+        }
+        Ok(leads)
+    }
+}
