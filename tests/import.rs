@@ -165,7 +165,11 @@ fn counts(p: &Value) -> [u64; 6] {
     ["created", "repeats", "invalid", "unchanged", "failed", "pending"].map(|k| p[k].as_u64().unwrap())
 }
 
+/// About 20 minutes on the emulator (moto slows as the table grows), so it runs on
+/// demand: `cargo test -p leadflow-tests --test import -- --ignored`. The 150-row run
+/// below takes the same path in CI.
 #[tokio::test]
+#[ignore = "about 20 minutes on the emulator; run with --ignored"]
 async fn a_5000_row_gbk_trade_show_file_imports_with_exact_counts_and_only_once() {
     trade_show_import(1_000, 5_000).await;
 }

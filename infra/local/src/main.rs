@@ -108,6 +108,14 @@ async fn main() -> Result<(), Error> {
             println!("seeded the demo org from {}", seed::path().display());
             Ok(())
         }
+        Some("history") => {
+            let leads: usize = match std::env::args().nth(2) {
+                Some(n) => n.parse().map_err(|_| "usage: local-stack history [LEADS, default 5000]")?,
+                None => 5_000,
+            };
+            let (endpoint, table) = running_stack()?;
+            history(&store(&endpoint, &table), leads).await
+        }
         Some("spike") => {
             let options = spike_options(std::env::args().skip(2).collect())?;
             let (endpoint, table) = running_stack()?;
@@ -119,7 +127,7 @@ async fn main() -> Result<(), Error> {
             }
         }
         Some(other) => Err(format!(
-            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed | spike"
+            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed | spike | history [LEADS]"
         )
         .into()),
     }
@@ -436,6 +444,20 @@ async fn redrive(dlq: &str) -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&provisioned.endpoint));
     let moved = local_stack::redrive::redrive(&sqs, from, to).await?;
     println!("moved {moved} messages from {dlq} back to {}", source.logical_id);
+    Ok(())
+}
+
+/// A synthetic history of finished leads (converted or lost, created over the last
+/// two years) for the predictive model to learn from: `POST /v1/models/train` next.
+async fn history(store: &leadflow_aws::DynamoStore, leads: usize) -> Result<(), Error> {
+    use domain::ports::LeadStore;
+    let now = chrono::Utc::now();
+    let mut converted = 0;
+    for lead in domain::predict::synthetic::finished_leads(2026, leads, now) {
+        converted += usize::from(lead.stage == domain::lead::Stage::Converted);
+        store.create_lead(&lead, None).await?;
+    }
+    println!("wrote {leads} finished leads ({converted} converted); train with POST /v1/models/train");
     Ok(())
 }
 
