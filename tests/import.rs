@@ -233,7 +233,7 @@ async fn trade_show_import(existing: usize, rows: usize) {
     }));
     let source = leads
         .iter()
-        .find(|l| l.contact.name.as_deref() == Some("老客户0"))
+        .find(|l| l.contact.name.as_deref() == Some("老客户0") && l.stage != Stage::Merged)
         .unwrap();
     assert_eq!(source.repeat_count, 1);
     let new = leads

@@ -42,7 +42,7 @@ async fn the_emulator_holds_exactly_what_the_template_declares() {
         .iter()
         .map(|g| g.index_name().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(gsis, ["gsi1", "gsi2"]);
+    assert_eq!(gsis, ["gsi1", "gsi2", "gsi3"]);
     let ttl = stack
         .dynamo
         .describe_time_to_live()
@@ -336,7 +336,7 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
             "{binary}: {expression} cannot run locally"
         );
     }
-    assert!(routes.len() >= 30 && schedules.len() == 2, "{routes:?} {schedules:?}");
+    assert!(routes.len() >= 30 && schedules.len() == 3, "{routes:?} {schedules:?}");
 }
 
 /// `cargo lambda watch` stopped dispatching under bursts of concurrent invocations of one
