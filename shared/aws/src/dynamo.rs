@@ -184,6 +184,18 @@ impl DynamoStore {
         Ok(())
     }
 
+    pub(crate) async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Writes `item` unless an item with its key exists; `false` if one did.
     pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
         let result = self

@@ -8,7 +8,7 @@
 //! Secrets sit in the source item: the table is encrypted at rest, the API never
 //! returns them and nothing logs them.
 
-use crate::dynamo::{doc_item, from_doc, s, unavailable, DynamoStore};
+use crate::dynamo::{doc_item, from_doc, s, DynamoStore};
 use crate::keys::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -52,14 +52,6 @@ impl HookStore for DynamoStore {
     }
 
     async fn release_push(&self, source: &str, signature: &str) -> Result<(), StoreError> {
-        self.client()
-            .delete_item()
-            .table_name(self.table())
-            .key(PK, s(signature_pk(source)))
-            .key(SK, s(signature))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.delete(&signature_pk(source), signature).await
     }
 }

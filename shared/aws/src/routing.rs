@@ -489,14 +489,6 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn release_notice(&self, key: &str) -> Result<(), StoreError> {
-        self.client()
-            .delete_item()
-            .table_name(self.table())
-            .key(PK, s(notice_pk(key)))
-            .key(SK, s(NOTICE_SK))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.delete(&notice_pk(key), NOTICE_SK).await
     }
 }

@@ -85,18 +85,10 @@ pub async fn models_in_service<S: ModelStore>(store: &S) -> Result<ModelPair, St
     let in_service = store.in_service_for_scoring().await?.unwrap_or_default();
     let champion = match in_service.champion {
         0 => Model::prior_only(0, DateTime::UNIX_EPOCH),
-        version => store
-            .model(version)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("model version {version} is in service but not stored")))?,
+        version => stored_model(store, version).await?,
     };
     let challenger = match in_service.challenger {
-        Some(version) => Some(
-            store
-                .model(version)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("challenger version {version} is not stored")))?,
-        ),
+        Some(version) => Some(stored_model(store, version).await?),
         None => None,
     };
     Ok(ModelPair {
@@ -104,6 +96,14 @@ pub async fn models_in_service<S: ModelStore>(store: &S) -> Result<ModelPair, St
         challenger,
         challenger_share: in_service.challenger_share,
     })
+}
+
+/// A version the in-service choice names: it must be stored.
+async fn stored_model<S: ModelStore>(store: &S, version: u32) -> Result<Model, StoreError> {
+    store
+        .model(version)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("model version {version} is in service but not stored")))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
