@@ -1,6 +1,8 @@
 //! Test support: a moto emulator per test, provisioned from `infra/template.yaml`, and
 //! helpers to build real API Gateway v2 events for the HTTP handlers.
 
+pub mod faults;
+pub mod invariants;
 pub mod meter;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -18,7 +20,7 @@ pub fn quick_bench() -> bool {
 }
 
 pub struct Stack {
-    _moto: MotoServer,
+    moto: MotoServer,
     pub provisioned: Provisioned,
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -34,11 +36,23 @@ impl Stack {
             .expect("template provisions");
         let config = sdk_config(&moto.endpoint());
         Self {
-            _moto: moto,
+            moto,
             provisioned,
             dynamo: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
         }
+    }
+
+    /// The emulator's endpoint (for a proxy in front of it).
+    pub fn endpoint(&self) -> String {
+        self.moto.endpoint()
+    }
+
+    /// The functions' adapters on clients built from `config` (a fault proxy's, say).
+    pub fn adapters_via(&self, config: &aws_config::SdkConfig) -> (leadflow_aws::DynamoStore, leadflow_aws::SqsBus) {
+        let store = leadflow_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(config), self.table());
+        let bus = self.every_queue(leadflow_aws::SqsBus::new(aws_sdk_sqs::Client::new(config)));
+        (store, bus)
     }
 
     pub fn table(&self) -> &str {

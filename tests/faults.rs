@@ -1,0 +1,703 @@
+//! Reliability under faults, against the emulator behind a fault-injecting proxy
+//! (`support/faults.rs`): every DynamoDB and SQS call the functions make can be
+//! throttled, failed, delayed or applied with its answer lost. The invariant checker
+//! (`support/invariants.rs`) then reads the final table: every accepted lead stored and
+//! processed, one lead per submission and one live lead per person, every rep's counter
+//! equal to what they hold, at most one violation per clock, funnel rollups equal to a
+//! recount of their raw records.
+//!
+//! Around the functions, the test plays the platform: the landing page retries a 5xx
+//! with the same submission id; the event source mapping delivers batches (several at
+//! once), deletes what succeeded, and redelivers the rest; and it also "forgets" to
+//! delete a share of successful messages, so consumers see duplicate deliveries.
+
+use assign::Assign;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Duration, Utc};
+use dedup_score::DedupScore;
+use domain::memory::RecordingNotifier;
+use domain::ports::{FixedClock, RoutingStore, SlaStore};
+use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
+use domain::submission::SubmissionRules;
+use futures::StreamExt;
+use intake::http::AllowedOrigins;
+use intake::Intake;
+use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::faults::{FaultCounts, FaultProxy};
+use leadflow_tests::invariants::{check, Census};
+use leadflow_tests::{answer, http_event, request, Stack};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use sla_sweep::Sweep;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+const REPS: [&str; 4] = ["zhang", "li", "wang", "zhao"];
+/// Tuesday 24 November 2026, 10:00 in Beijing: everybody at work.
+const NOW: &str = "2026-11-24T02:00:00Z";
+/// How many batches each queue's consumer runs at once (Lambda's concurrency).
+const CONSUMERS: usize = 8;
+/// Share of successful messages the platform delivers again.
+const DUPLICATE_DELIVERIES: f64 = 0.1;
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn rep(id: &str) -> Rep {
+    Rep {
+        id: id.into(),
+        name: id.into(),
+        team: "north".into(),
+        department: "sales".into(),
+        tier: Tier::Regular,
+        weight: 1,
+        holding_cap: None,
+        daily_cap: None,
+        working_hours: None,
+        out_of_office: Vec::new(),
+        webhook: None,
+        active: true,
+    }
+}
+
+/// The reps and one round-robin pool, written without faults (set-up, not under test).
+async fn organisation(store: &DynamoStore) {
+    for r in REPS {
+        store.put_rep(&rep(r)).await.unwrap();
+    }
+    store
+        .put_pool(&Pool {
+            id: "team".into(),
+            name: "team".into(),
+            strategy: Strategy::RoundRobin,
+            members: REPS.iter().map(|r| r.to_string()).collect(),
+            daily_cap: None,
+            daily_claim_cap: None,
+            webhook: None,
+        })
+        .await
+        .unwrap();
+    store
+        .save_routing(&RoutingConfig {
+            version: 1,
+            default_pool: "team".into(),
+            ..RoutingConfig::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// A plausible, distinct mainland mobile number for person `i`.
+fn phone(i: usize) -> String {
+    let number = format!("137{:04}{:04}", 2468 + i, 9753 - (i * 7) % 9000);
+    assert!(!domain::clean::implausible_phone(&format!("+86{number}")), "{number}");
+    number
+}
+
+/// Submission `i` of a burst of `n`: 85 % new people, 10 % the same people again from
+/// another channel (repeats, racing their source), 5 % junk (an impossible number) that
+/// must be kept as invalid.
+fn submission(i: usize, n: usize) -> (String, Value) {
+    let id = format!("burst-{i}");
+    let new_people = n * 85 / 100;
+    let repeats = n / 10;
+    let body = if i < new_people {
+        json!({"submission_id": id, "phone": phone(i), "name": format!("客户{i}"),
+               "company": format!("北京测试{i}科技有限公司"), "utm_source": "baidu", "utm_campaign": "spring"})
+    } else if i < new_people + repeats {
+        let person = (i - new_people) * 8 % new_people;
+        json!({"submission_id": id, "phone": phone(person), "utm_source": "wechat", "message": "again"})
+    } else {
+        json!({"submission_id": id, "phone": format!("1390000000{}", i % 10), "utm_source": "baidu"})
+    };
+    (id, body)
+}
+
+#[derive(Debug, Default)]
+struct Burst {
+    accepted: BTreeMap<String, String>,
+    /// Answers that were not 202 (each was retried with the same submission id).
+    retried: usize,
+    gave_up: usize,
+}
+
+/// Posts `bodies` 32 at a time, as landing pages do: a 5xx or 429 is retried (up to 8
+/// times) with the same submission id.
+async fn burst(app: &Intake<DynamoStore, SqsBus, FixedClock>, bodies: Vec<(String, Value)>) -> Burst {
+    let outcomes: Vec<(String, Option<String>, usize)> = futures::stream::iter(bodies)
+        .map(|(id, body)| async move {
+            let event = http_event(
+                "POST",
+                "/v1/leads",
+                &[("content-type", "application/json")],
+                &body.to_string(),
+            );
+            for attempt in 0..8 {
+                let got = answer(app.handle(request(&event)).await);
+                match got.status {
+                    202 => return (id, got.body["lead_id"].as_str().map(str::to_string), attempt),
+                    429 | 500..=599 => tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(4))).await,
+                    other => panic!("{id}: unexpected {other}: {}", got.body),
+                }
+            }
+            (id, None, 8)
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let mut out = Burst::default();
+    for (id, lead, retries) in outcomes {
+        out.retried += retries;
+        match lead {
+            Some(lead) => {
+                out.accepted.insert(id, lead);
+            }
+            None => out.gave_up += 1,
+        }
+    }
+    out
+}
+
+/// The functions, wired to clients that go through the fault proxy.
+struct Functions {
+    intake: Intake<DynamoStore, SqsBus, FixedClock>,
+    dedup: DedupScore<DynamoStore, SqsBus>,
+    assign: Assign<DynamoStore, SqsBus, RecordingNotifier>,
+    sweep: Sweep<DynamoStore, SqsBus>,
+}
+
+fn functions(stack: &Stack, proxy: &FaultProxy, now: DateTime<Utc>) -> Functions {
+    let (store, bus) = stack.adapters_via(&proxy.sdk_config());
+    Functions {
+        intake: Intake {
+            store: store.clone(),
+            bus: bus.clone(),
+            clock: FixedClock(now),
+            rules: SubmissionRules::default(),
+            origins: AllowedOrigins::default(),
+        },
+        dedup: DedupScore {
+            store: store.clone(),
+            bus: bus.clone(),
+        },
+        assign: Assign {
+            store: store.clone(),
+            bus: bus.clone(),
+            notifier: RecordingNotifier::default(),
+        },
+        sweep: Sweep {
+            store,
+            bus,
+            redrive: domain::capture::RedrivePolicy::default(),
+            due_per_run: 500,
+        },
+    }
+}
+
+fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
+    serde_json::from_value(json!({
+        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
+    }))
+    .unwrap()
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Deliveries {
+    received: usize,
+    failed: usize,
+    duplicated: usize,
+}
+
+impl std::ops::AddAssign for Deliveries {
+    fn add_assign(&mut self, o: Self) {
+        self.received += o.received;
+        self.failed += o.failed;
+        self.duplicated += o.duplicated;
+    }
+}
+
+/// One batch, as the event source mapping delivers it (on a client without faults: the
+/// mapping is the platform's). Failures reappear after a second; a share of successes
+/// is left undeleted, to be delivered again.
+async fn deliver<F, Fut>(stack: &Stack, queue: &str, rng: &Mutex<StdRng>, handle: F) -> Deliveries
+where
+    F: FnOnce(SqsEvent) -> Fut,
+    Fut: Future<Output = SqsBatchResponse>,
+{
+    let got = stack
+        .sqs
+        .receive_message()
+        .queue_url(stack.queue(queue))
+        .visibility_timeout(1)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    let messages = got.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Deliveries::default();
+    }
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{queue}");
+    let event = serde_json::from_value(local_stack::runner::sqs_event(&messages, &arn)).expect("SQS event");
+    let response = handle(event).await;
+    let mut out = Deliveries {
+        received: messages.len(),
+        failed: response.batch_item_failures.len(),
+        duplicated: 0,
+    };
+    for m in &messages {
+        if response
+            .batch_item_failures
+            .iter()
+            .any(|f| Some(f.item_identifier.as_str()) == m.message_id())
+        {
+            continue;
+        }
+        if rng.lock().unwrap().random_bool(DUPLICATE_DELIVERIES) {
+            out.duplicated += 1;
+            continue;
+        }
+        stack
+            .sqs
+            .delete_message()
+            .queue_url(stack.queue(queue))
+            .receipt_handle(m.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .expect("delete");
+    }
+    out
+}
+
+async fn in_queue(stack: &Stack, queue: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(stack.queue(queue))
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
+        .iter()
+        .map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
+        .sum()
+}
+
+/// Runs the consumers (and, when a lead sits in `received` with nothing in flight, the
+/// scheduled sweep that re-drives it) until both queues are empty and no lead is left
+/// unprocessed.
+async fn settle(stack: &Stack, f: &Functions, at: DateTime<Utc>, rng: &Mutex<StdRng>) -> Deliveries {
+    let mut total = Deliveries::default();
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(600),
+            "the pipeline never settled"
+        );
+        let capture = futures::future::join_all(
+            (0..CONSUMERS).map(|_| deliver(stack, "CaptureQueue", rng, |e| f.dedup.handle(e, at))),
+        );
+        let ready = futures::future::join_all(
+            (0..CONSUMERS).map(|_| deliver(stack, "ReadyQueue", rng, |e| f.assign.handle(e, at))),
+        );
+        let (capture, ready) = tokio::join!(capture, ready);
+        let round: Vec<Deliveries> = capture.into_iter().chain(ready).collect();
+        for d in &round {
+            total += *d;
+        }
+        if round.iter().any(|d| d.received > 0) {
+            continue;
+        }
+        let waiting = (
+            in_queue(stack, "CaptureQueue").await,
+            in_queue(stack, "ReadyQueue").await,
+        );
+        eprintln!("settle {:?}: {total:?} waiting {waiting:?}", started.elapsed());
+        if waiting.0 + waiting.1 > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            continue;
+        }
+        let stuck = stack
+            .all_leads()
+            .await
+            .iter()
+            .filter(|l| l.stage == domain::lead::Stage::Received)
+            .count();
+        eprintln!("settle: {stuck} leads received");
+        if stuck == 0 {
+            return total;
+        }
+        // The outbox: a lead stored while its message was lost is re-sent by the sweep.
+        let _ = f.sweep.handle(tick(at + Duration::minutes(15))).await;
+    }
+}
+
+/// Sweeps at `at` until no clock is due (a sweep that failed under faults runs again,
+/// as the next scheduled run would), two sweeps at once each time (overlapping runs).
+async fn sweep_until_done(stack: &Stack, f: &Functions, at: DateTime<Utc>) -> usize {
+    let mut runs = 0;
+    while !stack.store().due_leads(at, 1).await.expect("due").leads.is_empty() {
+        assert!(runs < 200, "deadlines never finished");
+        let _ = tokio::join!(f.sweep.handle(tick(at)), f.sweep.handle(tick(at)));
+        runs += 2;
+    }
+    runs
+}
+
+async fn dead_letters(stack: &Stack) -> usize {
+    in_queue(stack, "CaptureDLQ").await + in_queue(stack, "ReadyDLQ").await
+}
+
+fn report(name: &str, burst: &Burst, deliveries: Deliveries, faults: &FaultCounts, census: &Census) {
+    println!(
+        "{name}: submitted {} accepted {} (retried answers {}, gave up {}); \
+         proxy calls {} faulted {} ({:?}); deliveries {} failed {} duplicated {}; \
+         leads {} sources {} repeats {} invalid {} owned {} waiting {} violations {} funnel days {}; broken {}",
+        burst.accepted.len() + burst.gave_up,
+        burst.accepted.len(),
+        burst.retried,
+        burst.gave_up,
+        faults.calls,
+        faults.faulted(),
+        faults.faults,
+        deliveries.received,
+        deliveries.failed,
+        deliveries.duplicated,
+        census.leads,
+        census.sources,
+        census.repeats,
+        census.invalid,
+        census.owned,
+        census.waiting_in_pool,
+        census.violations,
+        census.funnel_days,
+        census.broken.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_1000_under_20_percent_faults_loses_nothing_and_does_everything_once() {
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let rate = std::env::var("FAULT_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.2);
+    let proxy = FaultProxy::start(&stack.endpoint(), rate, 20261124).await;
+    let clock = std::time::Instant::now();
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(7));
+
+    let n = std::env::var("FAULT_BURST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let burst = burst(&f.intake, (0..n).map(|i| submission(i, n)).collect()).await;
+    assert_eq!(
+        burst.gave_up, 0,
+        "a landing page retrying 8 times gets through 20 % faults"
+    );
+    eprintln!("burst done {:?}", clock.elapsed());
+    let mut deliveries = settle(&stack, &f, now, &rng).await;
+    eprintln!("settled {:?}", clock.elapsed());
+
+    // Four days later every first-contact clock has run out: violations, recycling and
+    // reassignment, still under faults.
+    let later = now + Duration::days(4);
+    let later_f = functions(&stack, &proxy, later);
+    sweep_until_done(&stack, &later_f, later).await;
+    eprintln!("swept {:?}", clock.elapsed());
+    deliveries += settle(&stack, &later_f, later, &rng).await;
+
+    let faults = proxy.counts();
+    let census = check(&stack, &burst.accepted, &REPS, (now - Duration::days(1), later)).await;
+    report("burst", &burst, deliveries, &faults, &census);
+    assert!(census.broken.is_empty(), "{:#?}", census.broken);
+    assert_eq!(dead_letters(&stack).await, 0, "nothing was dead-lettered");
+    assert!(
+        faults.failed() as f64 > 0.1 * faults.calls as f64,
+        "faults were injected: {faults:?}"
+    );
+    assert!(deliveries.duplicated > 0, "duplicate deliveries happened");
+    assert_eq!(census.leads, burst.accepted.len(), "one lead per accepted submission");
+    assert_eq!((census.repeats, census.invalid), (n / 10, n / 20));
+    assert!(census.violations > 0, "the clocks ran out and were recorded");
+}
+
+/// The organisation with a webhook per rep, so every assignment sends a notice.
+async fn organisation_with_webhooks(store: &DynamoStore) {
+    organisation(store).await;
+    for r in REPS {
+        let mut with_hook = rep(r);
+        with_hook.webhook = Some(domain::notify::Webhook {
+            url: format!("http://127.0.0.1:9/{r}"),
+            format: domain::notify::WebhookFormat::Slack,
+        });
+        store.put_rep(&with_hook).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_once() {
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 3).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(11));
+    let n = 80;
+    let burst = burst(&f.intake, (0..n).map(|i| submission(i, n)).collect()).await;
+
+    // Each run is killed right after its k-th write reached the table (its answer never
+    // arrives): the batch is neither finished nor reported, so all of it comes back.
+    let plan = [
+        ("CaptureQueue", 1),
+        ("CaptureQueue", 2),
+        ("CaptureQueue", 5),
+        ("ReadyQueue", 1),
+        ("CaptureQueue", 9),
+        ("ReadyQueue", 3),
+        ("ReadyQueue", 6),
+        ("CaptureQueue", 14),
+        ("ReadyQueue", 10),
+    ];
+    let mut kills = 0;
+    for (queue, writes) in plan {
+        let crashed = proxy.crash_after(writes);
+        let run = async {
+            if queue == "CaptureQueue" {
+                deliver(&stack, queue, &rng, |e| f.dedup.handle(e, now)).await
+            } else {
+                deliver(&stack, queue, &rng, |e| f.assign.handle(e, now)).await
+            }
+        };
+        tokio::select! {
+            _ = crashed.notified() => kills += 1,
+            _ = run => {}
+        }
+        proxy.disarm();
+        // Lambda would retry the batch after its visibility timeout.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let deliveries = settle(&stack, &f, now, &rng).await;
+    let census = check(
+        &stack,
+        &burst.accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await;
+    report("crash", &burst, deliveries, &proxy.counts(), &census);
+    println!("crash: {kills} consumer runs killed mid-batch");
+    assert!(
+        kills >= 7,
+        "the consumers were killed mid-batch ({kills} of {})",
+        plan.len()
+    );
+    assert!(census.broken.is_empty(), "{:#?}", census.broken);
+    assert_eq!(census.leads, burst.accepted.len());
+    assert_eq!(census.owned, census.sources, "every live lead got one owner");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_past_every_retry_dead_letters_and_a_redrive_after_recovery_loses_nothing() {
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.05, 5).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(13));
+    let n = 300;
+    let all: Vec<(String, Value)> = (0..n).map(|i| submission(i, n)).collect();
+    let (before, during) = all.split_at(n * 2 / 3);
+    let mut accepted = burst(&f.intake, before.to_vec()).await;
+
+    // The emulator goes away for 7 s while the consumers work and more visitors post:
+    // the SDK's retries run out, batches fail each time they are delivered, and after
+    // five receives the queues dead-letter them. Landing pages keep retrying.
+    let outage = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        proxy.outage();
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        proxy.recover();
+    };
+    let consumers = async {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(8);
+        while std::time::Instant::now() < until {
+            tokio::join!(
+                deliver(&stack, "CaptureQueue", &rng, |e| f.dedup.handle(e, now)),
+                deliver(&stack, "ReadyQueue", &rng, |e| f.assign.handle(e, now)),
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let late = async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        burst(&f.intake, during.to_vec()).await
+    };
+    let ((), (), late) = tokio::join!(outage, consumers, late);
+    accepted.accepted.extend(late.accepted);
+    accepted.retried += late.retried;
+    accepted.gave_up += late.gave_up;
+    let dead = dead_letters(&stack).await;
+    assert!(dead > 0, "the outage outlasted the retries and dead-lettered messages");
+
+    // The runbook: once the cause is fixed, redrive the dead-letter queues.
+    for (dlq, source) in [("CaptureDLQ", "CaptureQueue"), ("ReadyDLQ", "ReadyQueue")] {
+        local_stack::redrive::redrive(&stack.sqs, stack.queue(dlq), stack.queue(source))
+            .await
+            .expect("redrive");
+    }
+    let deliveries = settle(&stack, &f, now, &rng).await;
+    let census = check(
+        &stack,
+        &accepted.accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await;
+    report("outage", &accepted, deliveries, &proxy.counts(), &census);
+    println!("outage: {dead} messages dead-lettered and redriven");
+    assert!(census.broken.is_empty(), "{:#?}", census.broken);
+    assert_eq!(dead_letters(&stack).await, 0);
+    assert!(census.leads >= accepted.accepted.len());
+    assert_eq!(census.owned + census.waiting_in_pool, census.sources);
+}
+
+/// Log lines written while `f` runs on this thread (JSON, as the functions log).
+struct CapturedLogs(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn poison_and_unknown_versions_are_dead_lettered_with_their_reason_and_a_fixed_cause_is_redriven() {
+    let logs = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || CapturedLogs(sink.clone()))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let stack = Stack::start().await;
+    organisation_with_webhooks(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 17).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(19));
+    // The reps' webhook endpoint is down: every assignment notice fails.
+    f.assign.notifier.set_failing(true);
+    let n = 20;
+    let burst = burst(&f.intake, (0..n).map(|i| submission(i, n)).collect()).await;
+    let poison = [
+        "not json".to_string(),
+        json!({"v": 2, "type": "lead.captured", "data": {"lead_id": burst.accepted["burst-0"]}}).to_string(),
+        json!({"v": 1, "type": "lead.captured", "data": {"lead_id": 42}}).to_string(),
+    ];
+    for body in &poison {
+        stack
+            .sqs
+            .send_message()
+            .queue_url(stack.queue("CaptureQueue"))
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    settle(&stack, &f, now, &rng).await;
+
+    let census = check(
+        &stack,
+        &burst.accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await;
+    assert!(
+        census.broken.is_empty(),
+        "the rest of every batch went through: {:#?}",
+        census.broken
+    );
+    let mut dead_captures = drain_bodies(&stack, "CaptureDLQ").await;
+    dead_captures.sort();
+    let mut expected = poison.to_vec();
+    expected.sort();
+    assert_eq!(
+        dead_captures, expected,
+        "each poison message ends in the DLQ, untouched"
+    );
+    let dead_notices = in_queue(&stack, "ReadyDLQ").await;
+    assert_eq!(
+        dead_notices, census.owned,
+        "one failed notice per assignment waits in the DLQ"
+    );
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    for reason in [
+        "message is not valid JSON",
+        "message schema version 2 is not supported",
+        "message does not match schema v1",
+        "webhook failed",
+    ] {
+        assert!(text.contains(reason), "the log says why: {reason:?}");
+    }
+
+    // The endpoint is back: a redrive sends every notice, once.
+    f.assign.notifier.set_failing(false);
+    let moved = local_stack::redrive::redrive(&stack.sqs, stack.queue("ReadyDLQ"), stack.queue("ReadyQueue"))
+        .await
+        .unwrap();
+    assert_eq!(moved, dead_notices);
+    settle(&stack, &f, now, &rng).await;
+    let sent = f.assign.notifier.sent();
+    assert_eq!(sent.len(), census.owned, "one notice per assignment, none twice");
+    assert_eq!(in_queue(&stack, "ReadyDLQ").await, 0);
+}
+
+async fn drain_bodies(stack: &Stack, queue: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let got = stack
+            .sqs
+            .receive_message()
+            .queue_url(stack.queue(queue))
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(m.body().unwrap_or_default().to_string());
+            stack
+                .sqs
+                .delete_message()
+                .queue_url(stack.queue(queue))
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}

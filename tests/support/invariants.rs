@@ -1,0 +1,159 @@
+//! The invariant checker for the fault tests: reads the final state of the table (on a
+//! client without faults) and lists every way it breaks "nothing lost, each thing done
+//! once in effect". Counting log lines or handler results would trust the code under
+//! test; this trusts only what is stored.
+
+use crate::Stack;
+use chrono::{DateTime, Utc};
+use domain::lead::{Lead, Stage};
+use domain::ports::{RoutingStore, SlaStore};
+use domain::reconcile::reconcile_day;
+use domain::rollup::report_day;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the final state holds, for the reliability table.
+#[derive(Debug, Default)]
+pub struct Census {
+    pub leads: usize,
+    pub sources: usize,
+    pub repeats: usize,
+    pub invalid: usize,
+    pub owned: usize,
+    pub waiting_in_pool: usize,
+    pub violations: usize,
+    pub funnel_days: usize,
+    /// Every broken invariant, one line each (empty when the state is sound).
+    pub broken: Vec<String>,
+}
+
+/// `accepted`: the lead id of every submission answered 202 (by submission id).
+/// `reps`: the reps whose counters must match their leads. `window`: where to look for
+/// violations.
+pub async fn check(
+    stack: &Stack,
+    accepted: &BTreeMap<String, String>,
+    reps: &[&str],
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> Census {
+    let store = stack.store();
+    let leads: Vec<Lead> = stack.all_leads().await;
+    let by_id: BTreeMap<String, &Lead> = leads.iter().map(|l| (l.id.to_string(), l)).collect();
+    let mut census = Census {
+        leads: leads.len(),
+        ..Census::default()
+    };
+    let broken = &mut census.broken;
+
+    // Nothing accepted is lost; nothing is left half done.
+    for (submission, id) in accepted {
+        if !by_id.contains_key(id) {
+            broken.push(format!(
+                "accepted submission {submission} answered lead {id}, which is not stored"
+            ));
+        }
+    }
+    for lead in &leads {
+        if lead.stage == Stage::Received {
+            broken.push(format!("lead {} is still received: never processed", lead.id));
+        }
+    }
+
+    // One lead per submission, one live lead per person.
+    let mut per_submission: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut live_per_phone: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for lead in &leads {
+        if let Some(s) = lead.submission_id.as_deref() {
+            *per_submission.entry(s).or_default() += 1;
+        }
+        match lead.stage {
+            Stage::Merged => {
+                census.repeats += 1;
+                let source = lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref());
+                match source.and_then(|s| by_id.get(&s.to_string())) {
+                    Some(source) if source.stage != Stage::Merged && source.contact.phone == lead.contact.phone => {}
+                    _ => broken.push(format!(
+                        "repeat {} is not collected under a live lead of its person",
+                        lead.id
+                    )),
+                }
+            }
+            Stage::Invalid => census.invalid += 1,
+            _ => {
+                census.sources += 1;
+                if let Some(phone) = lead.contact.phone.as_deref() {
+                    live_per_phone.entry(phone).or_default().push(lead.id.to_string());
+                }
+            }
+        }
+    }
+    for (submission, n) in per_submission.into_iter().filter(|(_, n)| *n > 1) {
+        broken.push(format!("submission {submission} made {n} leads"));
+    }
+    for (phone, ids) in live_per_phone.iter().filter(|(_, ids)| ids.len() > 1) {
+        broken.push(format!(
+            "{} live leads for one person ({}): {ids:?}",
+            ids.len(),
+            domain::mask::phone(phone)
+        ));
+    }
+
+    // One owner: each rep's held-leads counter is the number of leads they hold, so no
+    // redelivered assignment charged anybody twice.
+    let mut held: BTreeMap<&str, u32> = BTreeMap::new();
+    for lead in leads
+        .iter()
+        .filter(|l| !matches!(l.stage, Stage::Merged | Stage::Invalid))
+    {
+        match (&lead.owner, lead.waiting_in_pool()) {
+            (Some(owner), None) => {
+                census.owned += 1;
+                *held.entry(owner.as_str()).or_default() += 1;
+            }
+            (None, Some(_)) => census.waiting_in_pool += 1,
+            (owner, pool) => broken.push(format!(
+                "routable lead {} has owner {owner:?} and waits in pool {pool:?}",
+                lead.id
+            )),
+        }
+    }
+    for rep in reps {
+        let counted = store
+            .rep(rep)
+            .await
+            .expect("read rep")
+            .map(|(_, c)| c.active_leads)
+            .unwrap_or(0);
+        let actual = held.get(rep).copied().unwrap_or(0);
+        if counted != actual {
+            broken.push(format!(
+                "rep {rep} is counted holding {counted} leads but holds {actual}"
+            ));
+        }
+    }
+
+    // At most one violation per clock run of a lead.
+    let violations = store.violations(window.0, window.1).await.expect("violations");
+    census.violations = violations.len();
+    let mut per_clock: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for v in &violations {
+        *per_clock.entry((v.lead_id.to_string(), v.clock.clone())).or_default() += 1;
+        if !by_id.contains_key(&v.lead_id.to_string()) {
+            broken.push(format!("violation {} is for a lead that does not exist", v.id));
+        }
+    }
+    for ((lead, clock), n) in per_clock.into_iter().filter(|(_, n)| *n > 1) {
+        broken.push(format!("lead {lead} has {n} violations of clock {clock}"));
+    }
+
+    // Rollups counted once: the incrementally kept funnel rows equal a recount of the
+    // raw step records, every day that has leads.
+    let days: BTreeSet<_> = leads.iter().map(|l| report_day(l.created_at)).collect();
+    census.funnel_days = days.len();
+    for day in days {
+        let reconciliation = reconcile_day(&store, day).await.expect("reconcile");
+        for row in &reconciliation.drift {
+            broken.push(format!("funnel drift on {day}: {:?} {:?}", row.source, row.fields));
+        }
+    }
+    census
+}
