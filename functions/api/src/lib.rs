@@ -406,7 +406,9 @@ where
                 )]));
             }
         };
-        let (ids, cursor) = self.store.waiting_in_pool(id, params.first("cursor"), limit).await?;
+        // `cursor=` (empty) is the first page: the store cannot page after an empty key.
+        let after = params.first("cursor").filter(|c| !c.is_empty());
+        let (ids, cursor) = self.store.waiting_in_pool(id, after, limit).await?;
         let mut leads = Vec::with_capacity(ids.len());
         for lead_id in ids {
             // The index is eventually consistent: skip a lead that was claimed meanwhile.
