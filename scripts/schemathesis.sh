@@ -4,14 +4,14 @@
 # examples per operation and a time budget. Needs the stack up (`make dev`);
 # scripts/smoke-dev.sh calls it while the stack is up.
 #   scripts/schemathesis.sh [base URL]   (default http://127.0.0.1:${LEADFLOW_GATEWAY_PORT:-3000})
-# Tunables: SCHEMATHESIS_EXAMPLES (per operation, default 8), SCHEMATHESIS_SECONDS (default 180),
+# Tunables: SCHEMATHESIS_EXAMPLES (per operation, default 8), SCHEMATHESIS_SECONDS (default 150),
 # SCHEMATHESIS_SEED (default 1: a failure reproduces with the same seed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 url=${1:-http://127.0.0.1:${LEADFLOW_GATEWAY_PORT:-3000}}
 examples=${SCHEMATHESIS_EXAMPLES:-8}
-seconds=${SCHEMATHESIS_SECONDS:-180}
+seconds=${SCHEMATHESIS_SECONDS:-150}
 seed=${SCHEMATHESIS_SEED:-1}
 # Outside the repo: `cargo lambda watch` restarts the functions when files in it change.
 report=${SCHEMATHESIS_REPORT:-${TMPDIR:-/tmp}/leadflow-schemathesis}

@@ -151,7 +151,7 @@ peek=$(cargo run -q -p local-stack -- peek)
 grep -q "queue ConversionsDLQ: 0 messages" <<<"$peek" || fail "ConversionsDLQ is not empty"
 
 # The API against its description (openapi.yaml), last: its random requests change
-# configuration. Bounded by SCHEMATHESIS_SECONDS (default 180).
+# configuration. Bounded by SCHEMATHESIS_SECONDS (default 150).
 scripts/schemathesis.sh "$gateway" || fail "schemathesis: a 5xx, an undocumented status or a body off the schema"
 
 interrupt
