@@ -3,7 +3,8 @@
 # gateway, checks it was stored, qualified by dedup-score and routed by assign (to a rep,
 # or to its pool and then claimed), checks tokens and roles, runs finance's ROI demo
 # (scripts/roi-demo.sh) and a small spike of the load driver, then stops the stack with Ctrl-C
-# (SIGINT) and checks that nothing is left listening. Bounded: gives up after 15 minutes.
+# (SIGINT) and checks that nothing is left listening. Before stopping, Schemathesis fuzzes
+# the API against openapi.yaml (scripts/schemathesis.sh). Bounded: gives up after 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -148,6 +149,10 @@ cargo run -q -p local-stack -- spike --rate 2 --seconds 10 --settle 300 \
   || fail "spike: an accepted lead did not reach its final state, or a request failed"
 peek=$(cargo run -q -p local-stack -- peek)
 grep -q "queue ConversionsDLQ: 0 messages" <<<"$peek" || fail "ConversionsDLQ is not empty"
+
+# The API against its description (openapi.yaml), last: its random requests change
+# configuration. Bounded by SCHEMATHESIS_SECONDS (default 150).
+scripts/schemathesis.sh "$gateway" || fail "schemathesis: a 5xx, an undocumented status or a body off the schema"
 
 interrupt
 wait "$dev_pid" || true

@@ -149,6 +149,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
         let mapping = match req.query_string_parameters().first("mapping") {
             None | Some("auto") => None,
+            // Not a name the store can look up (an empty or oversized key is refused).
+            Some(name) if name.is_empty() || name.len() > 64 => {
+                return Ok(invalid(vec![FieldError::new(
+                    "mapping",
+                    "must be auto, a preset or a saved mapping's name (at most 64 characters)",
+                )]))
+            }
             Some(name) => match self.mapping_named(name).await? {
                 Some(m) => Some(m),
                 None => return Ok(not_found("mapping", "no preset or saved mapping has this name")),

@@ -25,7 +25,7 @@ pub mod models;
 
 use auth::{AuthError, Verifier};
 use chrono::{DateTime, Utc};
-use domain::actions::{act, ActError, Action, Actor};
+use domain::actions::{act, ActError, Action, Actor, Role};
 use domain::assign::load_of;
 use domain::company::core_name;
 use domain::mask;
@@ -253,9 +253,13 @@ where
         if let Some(answer) = self.analytics(&req, &segments, &actor, &access).await {
             return answer.unwrap_or_else(|e| unavailable(&e));
         }
+        // Integrations (and finance, for actions) never touch leads: refused before the
+        // lead is looked up, so the answer does not tell whether it exists.
+        let works_leads = manages || actor.has(Role::Rep);
+        let reads_leads = works_leads || actor.has(Role::Finance);
         let result = match (req.method(), segments.as_slice()) {
-            (&Method::GET, ["v1", "leads", id]) => self.get_lead(id, &actor).await,
-            (&Method::POST, ["v1", "leads", id, "actions"]) => self.lead_action(id, &req, &actor).await,
+            (&Method::GET, ["v1", "leads", id]) if reads_leads => self.get_lead(id, &actor).await,
+            (&Method::POST, ["v1", "leads", id, "actions"]) if works_leads => self.lead_action(id, &req, &actor).await,
             (&Method::GET, ["v1", "pools", id, "leads"]) => self.pool_leads(id, &req, &actor).await,
             (&Method::GET, ["v1", "reps"]) if manages => self.list_reps().await,
             (&Method::GET, ["v1", "reps", id]) if manages || actor.id == *id => self.get_rep(id).await,
@@ -280,7 +284,7 @@ where
             }
             (&Method::PUT, ["v1", "config", "rules"]) if admin => self.put_rules(&req).await,
             (&Method::PUT, ["v1", "customers", id]) if admin => self.put_customer(id, &req).await,
-            (_, ["v1", "reps" | "pools" | "config" | "customers" | "reports", ..])
+            (_, ["v1", "leads" | "reps" | "pools" | "config" | "customers" | "reports", ..])
                 if known_route(req.method(), &segments) =>
             {
                 Ok(forbidden("your role may not use this route"))
@@ -402,7 +406,9 @@ where
                 )]));
             }
         };
-        let (ids, cursor) = self.store.waiting_in_pool(id, params.first("cursor"), limit).await?;
+        // `cursor=` (empty) is the first page: the store cannot page after an empty key.
+        let after = params.first("cursor").filter(|c| !c.is_empty());
+        let (ids, cursor) = self.store.waiting_in_pool(id, after, limit).await?;
         let mut leads = Vec::with_capacity(ids.len());
         for lead_id in ids {
             // The index is eventually consistent: skip a lead that was claimed meanwhile.
@@ -818,6 +824,8 @@ fn known_route(method: &Method, segments: &[&str]) -> bool {
             &Method::GET | &Method::PUT | &Method::DELETE,
             ["v1", "reps" | "pools", _]
         ) | (&Method::GET, ["v1", "reps" | "pools"])
+            | (&Method::GET, ["v1", "leads", _])
+            | (&Method::POST, ["v1", "leads", _, "actions"])
             | (
                 &Method::GET | &Method::PUT,
                 ["v1", "config", "routing" | "rules" | "sla"]
