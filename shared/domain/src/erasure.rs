@@ -318,6 +318,13 @@ pub struct ErasureRecord {
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// A fresh key for the audit's hashes: 160 random bits from ulid's generator (a CSPRNG).
+pub fn new_key() -> Vec<u8> {
+    let (a, b) = (ulid::Ulid::new().random(), ulid::Ulid::new().random());
+    // Each ULID carries 80 random bits in its low bits.
+    [a.to_be_bytes(), b.to_be_bytes()].concat()
+}
+
 fn keyed_hash(key: &[u8], parts: &[&str]) -> String {
     // HMAC takes a key of any length; an empty one is refused upstream by the store.
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
@@ -387,6 +394,12 @@ pub async fn erase<S: ErasurePorts>(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<(ErasureRecord, Outcome), ErasureError> {
+    // Named leads must exist before anything is written (the key, on first use).
+    for id in &request.lead_ids {
+        if store.get_lead(id).await?.is_none() {
+            return Err(ErasureError::UnknownLead(id.clone()));
+        }
+    }
     let key = store.erasure_key().await?;
     let id = erasure_id(&key, request);
     if let Some(stored) = store.erasure(&id).await? {

@@ -478,10 +478,7 @@ impl TouchStore for InMemoryStore {
 impl crate::ports::ErasureStore for InMemoryStore {
     async fn erasure_key(&self) -> Result<Vec<u8>, StoreError> {
         let mut state = self.state.lock().unwrap();
-        Ok(state
-            .erasure_key
-            .get_or_insert_with(|| ulid::Ulid::new().to_string().into_bytes())
-            .clone())
+        Ok(state.erasure_key.get_or_insert_with(crate::erasure::new_key).clone())
     }
 
     async fn erasure(&self, id: &str) -> Result<Option<crate::erasure::ErasureRecord>, StoreError> {
