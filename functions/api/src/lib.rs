@@ -13,12 +13,14 @@
 //! | `PUT`/`DELETE /v1/pools/{id}` | admins |
 //! | `GET /v1/config/routing`, `GET /v1/config/rules` | managers, admins |
 //! | `PUT /v1/config/routing`, `PUT /v1/config/rules`, `PUT /v1/customers/{id}` | admins |
+//! | `POST /v1/erasures`, `GET /v1/erasures/{id}` | admins ([`erasures`]) |
 //!
 //! Versioned configuration (rules, routing) is saved with the version it was based on;
 //! a stale one gets 409.
 
 pub mod analytics;
 pub mod auth;
+pub mod erasures;
 pub mod hooks;
 pub mod imports;
 pub mod models;
@@ -31,8 +33,8 @@ use domain::company::core_name;
 use domain::mask;
 use domain::normalize;
 use domain::ports::{
-    Clock, ConversionStore, Customer, DedupStore, HookStore, ImportStore, LeadStore, MessageBus, ModelStore,
-    ReportStore, RoutingStore, RulesStore, Saved, SlaStore, StoreError, TouchStore,
+    Clock, ConversionStore, Customer, DedupStore, ErasureStore, HookStore, ImportStore, LeadStore, MessageBus,
+    ModelStore, ReportStore, RoutingStore, RulesStore, Saved, SlaStore, StoreError, TouchStore,
 };
 use domain::routing::{Pool, Rep, RoutingConfig};
 use domain::rules::Rules;
@@ -65,6 +67,7 @@ pub trait ApiStore:
     + ImportStore
     + HookStore
     + ModelStore
+    + ErasureStore
 {
 }
 impl<T> ApiStore for T where
@@ -79,6 +82,7 @@ impl<T> ApiStore for T where
         + ImportStore
         + HookStore
         + ModelStore
+        + ErasureStore
 {
 }
 
@@ -242,6 +246,9 @@ where
         let access = analytics::Access::of(&actor);
         let (admin, manages, reports) = (access.admin, access.manages, access.reports());
         if let Some(answer) = self.models(&req, &segments, &actor).await {
+            return answer.unwrap_or_else(|e| unavailable(&e));
+        }
+        if let Some(answer) = self.erasures(&req, &segments, &actor).await {
             return answer.unwrap_or_else(|e| unavailable(&e));
         }
         if let Some(answer) = self.hooks(&req, &segments, &actor).await {

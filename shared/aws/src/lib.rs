@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod batch;
 pub mod dynamo;
 pub mod env;
+pub mod erasure;
 pub mod hooks;
 pub mod imports;
 pub mod keys;

@@ -333,6 +333,9 @@ pub struct Lead {
     /// Funnel steps already added to the funnel rows ([`crate::funnel`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub funnel_counted: Vec<String>,
+    /// When the person's data was erased ([`crate::erasure`]): the lead stays, anonymised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// What dedup found for this lead.
@@ -395,6 +398,7 @@ impl Lead {
             import: None,
             prediction: None,
             funnel_counted: Vec::new(),
+            erased_at: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod conversion;
 pub mod credit;
 pub mod deadlines;
 pub mod dedup;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod funnel;

@@ -73,6 +73,8 @@ struct State {
     models: BTreeMap<u32, Model>,
     in_service: Option<InService>,
     push_claims: BTreeSet<(String, String)>,
+    erasures: BTreeMap<String, crate::erasure::ErasureRecord>,
+    erasure_key: Option<Vec<u8>>,
 }
 
 impl State {
@@ -470,6 +472,105 @@ impl TouchStore for InMemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+impl crate::ports::ErasureStore for InMemoryStore {
+    async fn erasure_key(&self) -> Result<Vec<u8>, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        Ok(state.erasure_key.get_or_insert_with(crate::erasure::new_key).clone())
+    }
+
+    async fn erasure(&self, id: &str) -> Result<Option<crate::erasure::ErasureRecord>, StoreError> {
+        Ok(self.state.lock().unwrap().erasures.get(id).cloned())
+    }
+
+    async fn claim_erasure(
+        &self,
+        record: &crate::erasure::ErasureRecord,
+    ) -> Result<Option<crate::erasure::ErasureRecord>, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(stored) = state.erasures.get(&record.id) {
+            return Ok(Some(stored.clone()));
+        }
+        state.erasures.insert(record.id.clone(), record.clone());
+        Ok(None)
+    }
+
+    async fn complete_erasure(&self, record: &crate::erasure::ErasureRecord) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        match state.erasures.get(&record.id) {
+            Some(stored) if stored.status == crate::erasure::ErasureStatus::Running => {
+                state.erasures.insert(record.id.clone(), record.clone());
+                Ok(Saved::Saved)
+            }
+            _ => Ok(Saved::Conflict),
+        }
+    }
+
+    async fn scan_leads(&self, scan: &crate::ports::LeadScan) -> Result<Vec<Lead>, StoreError> {
+        let holds = |list: &[String], value: &Option<String>| value.as_ref().is_some_and(|v| list.contains(v));
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .leads
+            .values()
+            .filter(|l| {
+                l.stage == Stage::Invalid
+                    || holds(&scan.phones, &l.contact.phone)
+                    || holds(&scan.emails, &l.contact.email)
+                    || holds(&scan.wechats, &l.contact.wechat)
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn erase_lead(&self, erasure: &crate::ports::LeadErasure) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let id = &erasure.lead.id;
+        for touch in &erasure.touches {
+            if let Some(stored) = state
+                .touchpoints
+                .get_mut(id)
+                .and_then(|list| list.iter_mut().find(|t| t.id == touch.id))
+            {
+                *stored = touch.clone();
+            }
+        }
+        for change in state.owner_changes.get_mut(id).into_iter().flatten() {
+            if erasure.owner_change_ids.contains(&change.id) {
+                change.note = None;
+            }
+        }
+        for follow_up in state.follow_ups.get_mut(id).into_iter().flatten() {
+            if erasure.follow_up_ids.contains(&follow_up.id) {
+                follow_up.note = None;
+                follow_up.bant = Default::default();
+            }
+        }
+        if state.leads.get(id).map(|l| l.version) != Some(erasure.expected_version) {
+            return Ok(Saved::Conflict);
+        }
+        if let Some(sid) = &erasure.submission_id {
+            if state.submissions.get(sid) == Some(id) {
+                state.submissions.remove(sid);
+            }
+        }
+        state.write_lead(&erasure.lead);
+        Ok(Saved::Saved)
+    }
+
+    async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let mut released = 0;
+        for (key, lead) in keys {
+            if state.keys.get(key).is_some_and(|(holder, _)| holder == lead) {
+                state.keys.remove(key);
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 }
 

@@ -164,6 +164,10 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             .get_lead(lead_id)
             .await?
             .ok_or_else(|| QualifyError::NotFound(lead_id.clone()))?;
+        if lead.erased_at.is_some() {
+            // Erased before it was qualified: nothing left to clean, match or score.
+            return Ok(Qualified::Unchanged);
+        }
         if lead.stage != Stage::Received {
             resend_ready_after_capture(store, bus, &lead, now).await?;
             return Ok(Qualified::Unchanged);

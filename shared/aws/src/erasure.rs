@@ -1,0 +1,254 @@
+//! DynamoDB adapter for [`ErasureStore`].
+//!
+//! | item             | pk                 | sk        |
+//! |------------------|--------------------|-----------|
+//! | erasure record   | `ERASURE#<id>`     | `ERASURE` (JSON `doc`, `status`) |
+//! | audit hash key   | `CONFIG#erasure`   | `KEY` (binary `key`) |
+//!
+//! The hash key sits in the table like the push secrets do (encrypted at rest, never
+//! returned by the API): the audit's hashes keep identifiers out of every record, but
+//! whoever can read the whole table can test a guessed number against them.
+
+use crate::dynamo::{corrupt, doc_item, from_doc, lead_item, s, touch_item, unavailable, DynamoStore, Item};
+use crate::keys::*;
+use crate::qualify::{conditional_put, transact};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use domain::dedup::MatchKey;
+use domain::erasure::{ErasureRecord, ErasureStatus};
+use domain::lead::{Lead, LeadId, Stage};
+use domain::ports::{ErasureStore, LeadErasure, LeadScan, LeadStore, Saved, StoreError};
+use std::collections::HashMap;
+
+const KEY_PK: &str = "CONFIG#erasure";
+const KEY_ITEM_SK: &str = "KEY";
+const RECORD_SK: &str = "ERASURE";
+
+fn record_pk(id: &str) -> String {
+    format!("ERASURE#{id}")
+}
+
+fn status(record: &ErasureRecord) -> &'static str {
+    match record.status {
+        ErasureStatus::Running => "running",
+        ErasureStatus::Done => "done",
+    }
+}
+
+fn record_item(record: &ErasureRecord) -> Result<Item, StoreError> {
+    let mut item = doc_item(record_pk(&record.id), RECORD_SK.into(), record)?;
+    item.insert("status".into(), s(status(record)));
+    Ok(item)
+}
+
+/// `contact.<field> IN (:<field>0, …)` over the values, or nothing when there are none.
+fn any_of(field: &str, values: &[String], names: &mut HashMap<String, String>, bound: &mut Item) -> Option<String> {
+    if values.is_empty() {
+        return None;
+    }
+    names.insert(format!("#{field}"), field.to_string());
+    let placeholders: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let name = format!(":{field}{i}");
+            bound.insert(name.clone(), s(v.clone()));
+            name
+        })
+        .collect();
+    Some(format!("#contact.#{field} IN ({})", placeholders.join(", ")))
+}
+
+impl DynamoStore {
+    async fn remove_attributes(&self, pk: String, sk: String, attributes: &str) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .update_expression(format!("REMOVE {attributes}"))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match result {
+            // Gone meanwhile: nothing left to erase.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+}
+
+impl ErasureStore for DynamoStore {
+    async fn erasure_key(&self) -> Result<Vec<u8>, StoreError> {
+        let read = |item: Option<Item>| {
+            item.and_then(|i| i.get("key").and_then(|v| v.as_b().ok()).map(|b| b.as_ref().to_vec()))
+        };
+        if let Some(key) = read(self.get_item(KEY_PK, KEY_ITEM_SK).await?) {
+            return Ok(key);
+        }
+        // Two first erasures at once: one key wins, both read it back.
+        self.put_if_absent(HashMap::from([
+            (PK.to_string(), s(KEY_PK)),
+            (SK.to_string(), s(KEY_ITEM_SK)),
+            (
+                "key".to_string(),
+                AttributeValue::B(Blob::new(domain::erasure::new_key())),
+            ),
+        ]))
+        .await?;
+        read(self.get_item(KEY_PK, KEY_ITEM_SK).await?)
+            .ok_or_else(|| StoreError::Unavailable("erasure key vanished during read-back".into()))
+    }
+
+    async fn erasure(&self, id: &str) -> Result<Option<ErasureRecord>, StoreError> {
+        self.get_item(&record_pk(id), RECORD_SK)
+            .await?
+            .as_ref()
+            .map(from_doc)
+            .transpose()
+    }
+
+    async fn claim_erasure(&self, record: &ErasureRecord) -> Result<Option<ErasureRecord>, StoreError> {
+        if self.put_if_absent(record_item(record)?).await? {
+            return Ok(None);
+        }
+        self.erasure(&record.id)
+            .await?
+            .map(Some)
+            .ok_or_else(|| StoreError::Unavailable("erasure record vanished during read-back".into()))
+    }
+
+    async fn complete_erasure(&self, record: &ErasureRecord) -> Result<Saved, StoreError> {
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(record_item(record)?))
+            .condition_expression("#s = :running")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":running", s("running"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Saved::Saved),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn scan_leads(&self, scan: &LeadScan) -> Result<Vec<Lead>, StoreError> {
+        let mut names = HashMap::from([
+            ("#sk".to_string(), SK.to_string()),
+            ("#stage".to_string(), "stage".to_string()),
+            ("#contact".to_string(), "contact".to_string()),
+        ]);
+        let mut values: Item = HashMap::from([
+            (":lead".to_string(), s(LEAD_SK)),
+            (":invalid".to_string(), s(Stage::Invalid.as_str())),
+        ]);
+        let mut wanted = vec!["#stage = :invalid".to_string()];
+        wanted.extend(any_of("phone", &scan.phones, &mut names, &mut values));
+        wanted.extend(any_of("email", &scan.emails, &mut names, &mut values));
+        wanted.extend(any_of("wechat", &scan.wechats, &mut names, &mut values));
+        let mut pages = self
+            .client()
+            .scan()
+            .table_name(self.table())
+            .filter_expression(format!("#sk = :lead AND ({})", wanted.join(" OR ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .into_paginator()
+            .send();
+        let mut leads = Vec::new();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(unavailable)?.items.unwrap_or_default() {
+                leads.push(serde_dynamo::from_item(item).map_err(corrupt)?);
+            }
+        }
+        Ok(leads)
+    }
+
+    async fn erase_lead(&self, erasure: &LeadErasure) -> Result<Saved, StoreError> {
+        let table = self.table();
+        let id = &erasure.lead.id;
+        // Touches and notes one by one (a lead may have more than a transaction holds);
+        // each write is idempotent, and the lead itself goes last.
+        for touch in &erasure.touches {
+            self.put(touch_item(touch)?).await?;
+        }
+        for change in &erasure.owner_change_ids {
+            self.remove_attributes(lead_pk(id), owner_change_sk(change), "note")
+                .await?;
+        }
+        for follow_up in &erasure.follow_up_ids {
+            self.remove_attributes(lead_pk(id), follow_up_sk(follow_up), "note, bant")
+                .await?;
+        }
+        let (stored, counting) = crate::analytics::funnel_writes(table, &[&erasure.lead])?;
+        let mut writes = vec![conditional_put(
+            table,
+            lead_item(&stored[0])?,
+            "#v = :expected",
+            vec![(":expected", AttributeValue::N(erasure.expected_version.to_string()))],
+        )?];
+        if let Some(sid) = &erasure.submission_id {
+            // Only the record that names this lead (an imported row's record names the
+            // first lead of that row).
+            if self.lead_for_submission(sid).await?.as_ref() == Some(id) {
+                let delete = Delete::builder()
+                    .table_name(table)
+                    .key(PK, s(submission_pk(sid)))
+                    .key(SK, s(SUBMISSION_SK))
+                    .condition_expression("lead_id = :lead")
+                    .expression_attribute_values(":lead", s(id.as_str()))
+                    .build()
+                    .map_err(unavailable)?;
+                writes.push(TransactWriteItem::builder().delete(delete).build());
+            }
+        }
+        writes.extend(counting);
+        transact(self, writes).await
+    }
+
+    async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
+        let mut released = 0;
+        for (key, lead) in keys {
+            let result = self
+                .client()
+                .delete_item()
+                .table_name(self.table())
+                .key(PK, s(key_pk(&key.storage_key())))
+                .key(SK, s(KEY_SK))
+                .condition_expression("lead_id = :lead")
+                .expression_attribute_values(":lead", s(lead.as_str()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => released += 1,
+                // Taken by another lead meanwhile, or gone: not ours to delete.
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(released)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qualify::text;
+
+    #[test]
+    fn the_scan_filter_names_each_value_once() {
+        let (mut names, mut values) = (HashMap::new(), HashMap::new());
+        let phones = vec!["+8613800138000".to_string(), "+8613900139000".to_string()];
+        let got = any_of("phone", &phones, &mut names, &mut values);
+        assert_eq!(got.as_deref(), Some("#contact.#phone IN (:phone0, :phone1)"));
+        assert_eq!(values.len(), 2);
+        assert_eq!(any_of("email", &[], &mut names, &mut values), None);
+        assert!(text(&values, ":phone1").is_some());
+    }
+}
