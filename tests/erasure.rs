@@ -196,7 +196,7 @@ async fn a_person_is_erased_everywhere_and_the_numbers_stay() {
         "the search finds each value before the erasure"
     );
 
-    // Refused: other roles, bad input (400 naming the field).
+    // Refused: other roles, bad input (422 naming the field).
     let body = json!({"reference": "DSR-2026-0042", "phone": "138-0013-8000", "email": "ZHANG.SAN@fenyang.cn"});
     for role in [Role::Manager, Role::Rep, Role::Finance] {
         let got = call(&admin_api, "POST", "/v1/erasures", role, Some(body.clone())).await;
@@ -217,7 +217,7 @@ async fn a_person_is_erased_everywhere_and_the_numbers_stay() {
         ),
     ] {
         let got = call(&admin_api, "POST", "/v1/erasures", Role::Admin, Some(bad.clone())).await;
-        assert_eq!(got.status, 400, "{bad}: {}", got.body);
+        assert_eq!(got.status, 422, "{bad}: {}", got.body);
         assert_eq!(got.body["fields"][0]["field"], field, "{bad}: {}", got.body);
     }
     assert!(table_text(&stack).await == before, "refused requests write nothing");

@@ -870,6 +870,27 @@ async fn real_answers_match_the_spec() {
     h.admin(400, "PUT", "/v1/config/models", "/v1/config/models", Some(json!(1)))
         .await;
 
+    // ---- erasure
+    let erasure = json!({"reference": "DSR-2026-0001", "phone": "13812340007"});
+    let erased = h
+        .admin(201, "POST", "/v1/erasures", "/v1/erasures", Some(erasure.clone()))
+        .await;
+    h.admin(200, "POST", "/v1/erasures", "/v1/erasures", Some(erasure))
+        .await;
+    h.admin(
+        422,
+        "POST",
+        "/v1/erasures",
+        "/v1/erasures",
+        Some(json!({"reference": "DSR-2026-0002"})),
+    )
+    .await;
+    let id = erased.body["id"].as_str().expect("an erasure id").to_string();
+    h.admin(200, "GET", "/v1/erasures/{id}", &format!("/v1/erasures/{id}"), None)
+        .await;
+    h.admin(404, "GET", "/v1/erasures/{id}", "/v1/erasures/nope", None)
+        .await;
+
     // Authenticated routes without an error case above: no token.
     let spec = h.spec.clone();
     for (method, template) in operations(&spec) {

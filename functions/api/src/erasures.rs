@@ -5,7 +5,7 @@
 //! | `POST /v1/erasures` | `{"reference", "phone"?, "email"?, "wechat"?, "lead_ids"?}`: erases the person; 201 with the audit record, 200 with the same record for a repeated request |
 //! | `GET /v1/erasures/{id}` | the audit record |
 //!
-//! Bad input is a 400 naming the field. The identifiers never reach a log line.
+//! A body that is not a JSON object is a 400; a bad field is a 422 naming it (as on every route). The identifiers never reach a log line.
 
 use crate::{forbidden, json_object, not_found, offending_field, Answer, Api, ApiStore};
 use domain::actions::{Actor, Role};
@@ -24,8 +24,13 @@ pub(crate) fn known_route(method: &Method, segments: &[&str]) -> bool {
     )
 }
 
-fn bad_request(field: &str, reason: &str) -> lambda_http::Response<lambda_http::Body> {
-    field_error(StatusCode::BAD_REQUEST, "invalid erasure request", field, reason)
+fn bad_field(field: &str, reason: &str) -> lambda_http::Response<lambda_http::Body> {
+    field_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid erasure request",
+        field,
+        reason,
+    )
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
@@ -54,13 +59,19 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(body) => body,
             Err(e) => {
                 let text = e.to_string();
-                return Ok(bad_request(&offending_field(&text, &value), &text));
+                return Ok(bad_field(&offending_field(&text, &value), &text));
             }
         };
         let region = SubmissionRules::default().default_region;
         let request = match validate(&body, region) {
             Ok(request) => request,
-            Err(errors) => return Ok(error(StatusCode::BAD_REQUEST, "invalid erasure request", errors.0)),
+            Err(errors) => {
+                return Ok(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid erasure request",
+                    errors.0,
+                ))
+            }
         };
         match erase(&self.store, &request, region, &actor.id, self.clock.now()).await {
             Ok((record, outcome)) => {
@@ -81,7 +92,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             }
             Err(ErasureError::UnknownLead(id)) => {
                 let at = request.lead_ids.iter().position(|l| *l == id).unwrap_or_default();
-                Ok(bad_request(&format!("lead_ids.{at}"), "no lead has this id"))
+                Ok(bad_field(&format!("lead_ids.{at}"), "no lead has this id"))
             }
             Err(ErasureError::Contended(_)) => Ok(field_error(
                 StatusCode::CONFLICT,
