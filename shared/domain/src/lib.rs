@@ -31,6 +31,7 @@ pub mod notify;
 pub mod ports;
 pub mod predict;
 pub mod qualify;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod reports;
 pub mod rollup;

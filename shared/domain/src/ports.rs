@@ -594,3 +594,10 @@ pub trait ReportStore: Send + Sync {
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<OwnerChange>, StoreError>> + Send;
 }
+
+/// Request counters for [`crate::ratelimit`]: one atomic increment per request.
+pub trait RateCounters: Send + Sync {
+    /// Adds one to counter `key` (creating it at zero) and returns the new count. The
+    /// store may forget the counter after `expires_at`.
+    fn increment(&self, key: &str, expires_at: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
