@@ -17,6 +17,7 @@ pub mod deadlines;
 pub mod dedup;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod funnel;
 pub mod hooks;
 pub mod import;
