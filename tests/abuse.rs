@@ -893,3 +893,59 @@ async fn the_local_gateway_reports_the_connection_address_and_the_spike_spreads_
         assert_eq!(seen.len(), 3, "250 addresses, then round again: {seen:?}");
     }
 }
+
+#[tokio::test]
+async fn what_the_limits_cost_per_request() {
+    use leadflow_tests::meter::Meter;
+    let stack = Stack::start().await;
+    let meter = Meter::default();
+    let (store, bus) = stack.metered(&meter);
+    let mut limited = app_with(store.clone(), &stack, RateLimits::default());
+    limited.bus = bus.clone();
+    let mut unlimited = app_with(store, &stack, RateLimits::off());
+    unlimited.bus = bus;
+    let lead = |i: u32| json!({"email": format!("cost{i}@example.com"), "campaign_id": "spring"});
+    let event = json!({"event": "page_view", "anonymous_id": "v-1"}).to_string();
+
+    let measure = async |app: &App, i: u32| {
+        meter.take(&[]);
+        assert_eq!(post_json(app, "198.51.100.1", &lead(i)).await.status, 202);
+        let post = meter.take(&stack.items().await);
+        let got = send(
+            app,
+            "/v1/events",
+            "198.51.100.1",
+            &[("content-type", "application/json")],
+            event.as_bytes(),
+        )
+        .await;
+        assert_eq!(got.status, 202);
+        let ev = meter.take(&stack.items().await);
+        (post, ev)
+    };
+    let (post_off, event_off) = measure(&unlimited, 1).await;
+    let (post_on, event_on) = measure(&limited, 2).await;
+    let updates = |t: &leadflow_tests::meter::Tally| t.calls.get("dynamodb:UpdateItem").copied().unwrap_or(0);
+    assert_eq!(
+        updates(&post_on) - updates(&post_off),
+        2,
+        "one counter for the address, one for the form"
+    );
+    assert_eq!(
+        updates(&event_on) - updates(&event_off),
+        1,
+        "one counter for the address"
+    );
+    assert_eq!(post_on.dynamodb_requests() - post_off.dynamodb_requests(), 2);
+    println!(
+        "limits cost: a lead post {} -> {} DynamoDB requests, {:.1} -> {:.1} WRU; an event {} -> {} requests, {:.1} -> {:.1} WRU",
+        post_off.dynamodb_requests(),
+        post_on.dynamodb_requests(),
+        post_off.write_units,
+        post_on.write_units,
+        event_off.dynamodb_requests(),
+        event_on.dynamodb_requests(),
+        event_off.write_units,
+        event_on.write_units,
+    );
+}
