@@ -636,7 +636,6 @@ async fn foreign_encodings_and_odd_but_valid_requests_are_decoded_not_lost() {
         ),
     ];
     let total = cases.len();
-    let mut names = Vec::new();
     for (content_type, body, name, extra) in cases {
         let mut headers = vec![("content-type", content_type)];
         headers.extend(extra);
@@ -649,7 +648,6 @@ async fn foreign_encodings_and_odd_but_valid_requests_are_decoded_not_lost() {
             "no `_charset_` or BOM-named field kept: {:?}",
             lead.extra
         );
-        names.push(name);
     }
     assert_eq!(lead_items(&stack).await, total);
     println!("foreign encodings and odd headers: {total} valid posts, {total} stored with the right text");
