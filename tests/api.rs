@@ -61,6 +61,7 @@ async fn submit_and_qualify(stack: &Stack, now: DateTime<Utc>, body: Value) -> S
         clock: FixedClock(now),
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
+        limits: domain::ratelimit::RateLimits::off(),
     };
     let event = http_event(
         "POST",

@@ -69,6 +69,7 @@ async fn intake(stack: &Stack, now: &str, path: &str, body: Value) -> Value {
         clock: FixedClock(t(now)),
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
+        limits: domain::ratelimit::RateLimits::off(),
     };
     let event = http_event("POST", path, &[("content-type", "application/json")], &body.to_string());
     let got = answer(app.handle(request(&event)).await);

@@ -28,6 +28,7 @@ fn intake_at(stack: &Stack, at: DateTime<Utc>) -> App {
         clock: FixedClock(at),
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
+        limits: domain::ratelimit::RateLimits::off(),
     }
 }
 

@@ -44,6 +44,7 @@ impl Setup {
                 clock: SystemClock,
                 rules: SubmissionRules::default(),
                 origins: AllowedOrigins::default(),
+                limits: domain::ratelimit::RateLimits::off(),
             },
             stack,
         }

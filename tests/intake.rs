@@ -23,6 +23,7 @@ fn app_with_bus(stack: &Stack, bus: SqsBus) -> Intake<DynamoStore, SqsBus, Syste
         clock: SystemClock,
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::new([ORIGIN.to_string()]),
+        limits: domain::ratelimit::RateLimits::off(),
     }
 }
 

@@ -47,6 +47,7 @@ impl Setup {
                 clock: SystemClock,
                 rules: SubmissionRules::default(),
                 origins: AllowedOrigins::default(),
+                limits: domain::ratelimit::RateLimits::off(),
             },
             dedup: DedupScore {
                 store: stack.store(),

@@ -121,6 +121,7 @@ impl Functions {
                 clock: FixedClock(now),
                 rules: SubmissionRules::default(),
                 origins: AllowedOrigins::default(),
+                limits: domain::ratelimit::RateLimits::off(),
             },
             dedup: DedupScore {
                 store: store.clone(),

@@ -141,6 +141,7 @@ async fn run_round(stack: &Stack, round: usize, per_round: usize) -> (Vec<f64>, 
         clock: SystemClock,
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
+        limits: domain::ratelimit::RateLimits::off(),
     };
     let (dynamo, sqs, table, queue) = (
         stack.dynamo.clone(),

@@ -4,18 +4,23 @@
 //! `navigator.sendBeacon`), `POST /v1/events` (behaviour tracking), `POST
 //! /v1/hooks/{source}` (signed server-to-server pushes), and CORS preflight for allowed
 //! origins.
+//!
+//! The two public routes are rate limited per client address and (lead posts) per form
+//! ([`domain::ratelimit`]); signed pushes are not: see [`Intake::handle`].
 
 mod hooks;
 pub mod http;
 
 use crate::http::{error, field_error, json, AllowedOrigins};
 use domain::capture::{capture, CaptureReceipt};
-use domain::ports::{Clock, DedupStore, HookStore, LeadStore, MessageBus, TouchStore};
-use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::ports::{Clock, DedupStore, HookStore, LeadStore, MessageBus, RateCounters, TouchStore};
+use domain::ratelimit::{admit, client_key, form_key, Admission, RateLimits, Scope};
+use domain::submission::{validate, DecodeError, RawSubmission, SubmissionRules};
 use domain::track::{track, validate_event, TrackError};
 use domain::FieldError;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 /// Larger bodies are refused before parsing: a real form is a few hundred bytes.
@@ -27,6 +32,8 @@ pub struct Intake<S, B, C> {
     pub clock: C,
     pub rules: SubmissionRules,
     pub origins: AllowedOrigins,
+    /// Per-address and per-form limits of the public routes ([`RateLimits::off`] for none).
+    pub limits: RateLimits,
 }
 
 #[derive(Serialize)]
@@ -42,7 +49,10 @@ enum BodyKind {
     Form,
 }
 
-impl<S: LeadStore + DedupStore + TouchStore + HookStore, B: MessageBus, C: Clock> Intake<S, B, C> {
+impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: MessageBus, C: Clock> Intake<S, B, C> {
+    /// Routes a request. Signed pushes (`/v1/hooks/…`) are not rate limited: they come
+    /// from a few partner servers, in batches, each authenticated before anything is
+    /// stored, and a per-address limit would refuse a partner's legitimate backlog.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');
         let mut response = match (req.method(), path) {
@@ -100,6 +110,42 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore, B: MessageBus, C: Clock
         response
     }
 
+    /// Counts the request against `scope`'s limit: `Err` is the 429 to answer. A counter
+    /// that cannot be counted admits the request (a lost lead costs more than a missed
+    /// limit) and says so in the log.
+    async fn limit(&self, scope: Scope, subject: &str) -> Result<(), Box<Response<Body>>> {
+        match admit(&self.store, &self.limits, scope, subject, self.clock.now()).await {
+            Admission::Admitted => Ok(()),
+            Admission::Unchecked(error) => {
+                tracing::warn!(scope = scope.as_str(), %error, "rate counter unavailable; request admitted unchecked");
+                Ok(())
+            }
+            Admission::Limited(limited) => {
+                // One warning per subject and window; the rest of a flood at debug level.
+                if limited.first() {
+                    tracing::warn!(
+                        scope = scope.as_str(),
+                        subject,
+                        limit = limited.limit,
+                        "rate limit reached"
+                    );
+                } else {
+                    tracing::debug!(scope = scope.as_str(), subject, count = limited.count, "rate limited");
+                }
+                let mut response = field_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many requests",
+                    scope.field(),
+                    &limited.reason(),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(limited.retry_after_secs));
+                Err(Box::new(response))
+            }
+        }
+    }
+
     /// Size, content type and syntax checks shared by the routes.
     fn decode(req: &Request) -> Result<(BodyKind, RawSubmission), Box<Response<Body>>> {
         let body: &[u8] = req.body().as_ref();
@@ -119,21 +165,28 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore, B: MessageBus, C: Clock
                 "must be application/json, application/x-www-form-urlencoded or text/plain (JSON)",
             )));
         };
+        let charset = charset(req);
         let decoded = match kind {
-            BodyKind::Json => RawSubmission::from_json(body),
-            BodyKind::Form => RawSubmission::from_form(body),
+            BodyKind::Json => RawSubmission::from_json_in(body, charset.as_deref()),
+            BodyKind::Form => RawSubmission::from_form_in(body, charset.as_deref()),
         };
         decoded.map(|raw| (kind, raw)).map_err(|e| {
-            Box::new(field_error(
-                StatusCode::BAD_REQUEST,
-                "invalid request body",
-                "body",
-                &e.to_string(),
-            ))
+            Box::new(match e {
+                DecodeError::UnknownCharset(_) => field_error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported charset",
+                    "content-type",
+                    &e.to_string(),
+                ),
+                _ => field_error(StatusCode::BAD_REQUEST, "invalid request body", "body", &e.to_string()),
+            })
         })
     }
 
     async fn post_event(&self, req: &Request) -> Response<Body> {
+        if let Err(response) = self.limit(Scope::IpEvents, &client(req)).await {
+            return *response;
+        }
         let raw = match Self::decode(req) {
             Ok((_, raw)) => raw,
             Err(response) => return *response,
@@ -169,10 +222,18 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore, B: MessageBus, C: Clock
     }
 
     async fn post_lead(&self, req: &Request) -> Response<Body> {
+        // The address first, before the body is even read: a flood of junk counts too, and
+        // a refused flood spends nothing of its form's allowance.
+        if let Err(response) = self.limit(Scope::IpLeads, &client(req)).await {
+            return *response;
+        }
         let (kind, raw) = match Self::decode(req) {
             Ok(decoded) => decoded,
             Err(response) => return *response,
         };
+        if let Err(response) = self.limit(Scope::Form, &form_key(&raw)).await {
+            return *response;
+        }
         let submission = match validate(&raw, &self.rules) {
             Ok(s) => s,
             Err(errors) => return error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0),
@@ -233,6 +294,27 @@ pub(crate) fn unavailable(reason: &str) -> Response<Body> {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// The client's address as API Gateway saw the connection. Never `X-Forwarded-For` or
+/// any other header: the sender writes those.
+fn client(req: &Request) -> String {
+    let source_ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref(),
+        _ => None,
+    };
+    client_key(source_ip)
+}
+
+/// The `charset` parameter of the content type, if any.
+fn charset(req: &Request) -> Option<String> {
+    let content_type = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_string())
+    })
 }
 
 fn body_kind(req: &Request) -> Option<BodyKind> {

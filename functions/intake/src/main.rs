@@ -19,6 +19,7 @@ async fn main() -> Result<(), Error> {
         clock: SystemClock,
         rules,
         origins: AllowedOrigins::new(env::list("ALLOWED_ORIGINS")),
+        limits: env::rate_limits()?,
     };
     // Landing pages wait on this function: connect before the first visitor does.
     app.store.warm_up().await;

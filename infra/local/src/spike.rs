@@ -99,8 +99,27 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// How many addresses a spike's visitors come from.
+pub const VISITOR_ADDRESSES: u16 = 250;
+
+/// The address request `i` leaves from: a campaign's visitors come from many addresses,
+/// and intake limits each one, so the driver spreads its requests over 127.0.x.y (all of
+/// 127/8 is loopback on Linux; the gateway reports the connection's address). Elsewhere
+/// (macOS has only 127.0.0.1) every request shares one address and meets that limit.
+pub fn visitor_address(i: u64) -> Option<std::net::IpAddr> {
+    let n = u16::try_from(i % u64::from(VISITOR_ADDRESSES)).unwrap_or_default() + 2;
+    cfg!(target_os = "linux").then(|| std::net::Ipv4Addr::new(127, 0, (n / 256) as u8, (n % 256) as u8).into())
+}
+
 pub async fn run(gateway: &str, store: &DynamoStore, options: Options) -> Result<bool, Error> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let clients = (0..u64::from(VISITOR_ADDRESSES))
+        .map(|i| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .local_address(visitor_address(i))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let run = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
     let total = u64::from(options.rate) * u64::from(options.seconds);
     let results = Arc::new(Mutex::new(Results::default()));
@@ -110,7 +129,8 @@ pub async fn run(gateway: &str, store: &DynamoStore, options: Options) -> Result
         let due = start + Duration::from_secs_f64(i as f64 / f64::from(options.rate));
         tokio::time::sleep_until(due.into()).await;
         let (path, body) = request(run, i);
-        let (client, results, url) = (client.clone(), results.clone(), format!("{gateway}{path}"));
+        let client = clients[usize::try_from(i % u64::from(VISITOR_ADDRESSES)).unwrap_or_default()].clone();
+        let (results, url) = (results.clone(), format!("{gateway}{path}"));
         tasks.spawn(async move {
             let answer = client.post(url).json(&body).send().await;
             let elapsed = due.elapsed().as_secs_f64() * 1000.0;

@@ -22,6 +22,30 @@ pub fn submission_rules() -> Result<domain::submission::SubmissionRules, ConfigE
     Ok(rules)
 }
 
+/// Intake's rate limits (`RATE_WINDOW_SECONDS`, `RATE_LIMIT_IP_LEADS`,
+/// `RATE_LIMIT_IP_EVENTS`, `RATE_LIMIT_FORM`; 0 switches a limit off). Unset: the
+/// defaults of [`domain::ratelimit::RateLimits`].
+pub fn rate_limits() -> Result<domain::ratelimit::RateLimits, ConfigError> {
+    let mut limits = domain::ratelimit::RateLimits::default();
+    let number = |name: &'static str, value: &mut u32| -> Result<(), ConfigError> {
+        if let Some(text) = optional(name) {
+            *value = text
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Invalid(name, "must be a whole number (0: no limit)"))?;
+        }
+        Ok(())
+    };
+    number("RATE_WINDOW_SECONDS", &mut limits.window_secs)?;
+    if limits.window_secs == 0 {
+        return Err(ConfigError::Invalid("RATE_WINDOW_SECONDS", "must be at least 1"));
+    }
+    number("RATE_LIMIT_IP_LEADS", &mut limits.ip_leads)?;
+    number("RATE_LIMIT_IP_EVENTS", &mut limits.ip_events)?;
+    number("RATE_LIMIT_FORM", &mut limits.form)?;
+    Ok(limits)
+}
+
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name)
         .ok()

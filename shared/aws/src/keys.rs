@@ -28,6 +28,7 @@
 //! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<created_at>#<id>` |
 //! | model version   | `CONFIG#models`    | `V#<000001>` (JSON)     |                 |                   |
 //! | models in service | `CONFIG#models`  | `CURRENT` (revision)    |                 |                   |
+//! | rate counter    | `RATE#<scope>#<subject>#<window>` | `RATE` (TTL) |               |                   |
 //!
 //! The outbox index is sparse (only `received` leads carry its keys) and sharded so a
 //! campaign spike does not pile every write onto one index partition. The same index

@@ -10,6 +10,7 @@ pub mod imports;
 pub mod keys;
 pub mod models;
 pub mod qualify;
+pub mod ratelimit;
 pub mod routing;
 pub mod sla;
 pub mod sqs;

@@ -1100,3 +1100,35 @@ impl Notifier for RecordingNotifier {
         Ok(())
     }
 }
+
+/// Rate-limit counters in memory; can be told to fail, to test that limits fail open.
+#[derive(Default)]
+pub struct InMemoryCounters {
+    counts: Mutex<HashMap<String, u64>>,
+    failing: AtomicBool,
+}
+
+impl InMemoryCounters {
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+    /// How many counters exist.
+    pub fn len(&self) -> usize {
+        self.counts.lock().unwrap().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl crate::ports::RateCounters for InMemoryCounters {
+    async fn increment(&self, key: &str, _expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected failure".into()));
+        }
+        let mut counts = self.counts.lock().unwrap();
+        let count = counts.entry(key.to_string()).or_default();
+        *count += 1;
+        Ok(*count)
+    }
+}

@@ -647,3 +647,10 @@ pub trait ErasureStore: Send + Sync {
     /// Deletes each key item still held by the lead named with it; how many it deleted.
     fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
+
+/// Request counters for [`crate::ratelimit`]: one atomic increment per request.
+pub trait RateCounters: Send + Sync {
+    /// Adds one to counter `key` (creating it at zero) and returns the new count. The
+    /// store may forget the counter after `expires_at`.
+    fn increment(&self, key: &str, expires_at: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

@@ -298,7 +298,8 @@ pub fn roi_csv(rows: &[RoiRow]) -> String {
         let cells: Vec<String> = ROI_CSV_HEADER
             .iter()
             .map(|name| match &v[*name] {
-                serde_json::Value::String(s) => s.clone(),
+                // Names, keywords and ids come from forms and ad platforms: never formulas.
+                serde_json::Value::String(s) => crate::export::safe_cell(s).into_owned(),
                 serde_json::Value::Null => String::new(),
                 other => other.to_string(),
             })
@@ -617,6 +618,32 @@ mod tests {
             lines.next().unwrap(),
             "wechat,,,,0.00,5,0,0,0,0,4000.00,0.00,0.00,,,0.0000,,,0.0000,"
         );
+    }
+
+    #[test]
+    fn the_roi_csv_neutralises_formulas_and_keeps_negative_numbers() {
+        let row = RoiRow {
+            channel: "@evil".into(),
+            campaign: "=HYPERLINK(\"https://evil.example\",\"x\")".into(),
+            campaign_name: "+cmd".into(),
+            keyword: "-2+3".into(),
+            cost_cents: 100_000,
+            leads: 4,
+            mql: 0,
+            sql: 0,
+            opportunities: 0,
+            orders: 0,
+            revenue_cents: 75_000,
+            paid_cents: 0,
+        };
+        let csv = roi_csv(&[row]);
+        let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[0], "'@evil");
+        assert_eq!(&record[1], "'=HYPERLINK(\"https://evil.example\",\"x\")");
+        assert_eq!(&record[2], "'+cmd");
+        assert_eq!(&record[3], "'-2+3");
+        assert_eq!(&record[19], "-0.2500", "a negative ROI stays a number");
     }
 
     #[test]

@@ -60,6 +60,35 @@ pub enum DecodeError {
     NotAnObject,
     #[error("request body is not valid form data")]
     Form,
+    #[error("charset {0} is not supported")]
+    UnknownCharset(String),
+    #[error("request body is not valid {0}")]
+    NotInCharset(String),
+}
+
+/// The hidden form field browsers fill with the encoding they used (HTML's `_charset_`).
+pub const CHARSET_FIELD: &str = "_charset_";
+
+/// A UTF-8 byte-order mark some clients (and Windows editors) put first.
+fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// The encoding a charset label names, if it is one we can decode (the WHATWG labels:
+/// `gbk`, `gb2312`, `gb18030`, `big5`, `shift_jis`, `utf-16le`…).
+fn encoding(label: &str) -> Result<&'static encoding_rs::Encoding, DecodeError> {
+    match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+        Some(e) if e != encoding_rs::REPLACEMENT => Ok(e),
+        _ => Err(DecodeError::UnknownCharset(truncate(label.trim(), 40))),
+    }
+}
+
+/// `bytes` as text in `encoding`; malformed input is refused, never replaced.
+fn decode_in(bytes: &[u8], encoding: &'static encoding_rs::Encoding) -> Result<String, DecodeError> {
+    encoding
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|text| text.into_owned())
+        .ok_or_else(|| DecodeError::NotInCharset(encoding.name().to_string()))
 }
 
 /// Field name → value as sent (numbers and booleans already turned into text).
@@ -89,10 +118,31 @@ impl RawSubmission {
     }
 
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+        let body = strip_bom(body);
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(DecodeError::Empty);
         }
         let text = std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
+        Self::from_json_text(text)
+    }
+
+    /// [`RawSubmission::from_json`] of a body the sender says is in `charset` (JSON is
+    /// UTF-8 by its RFC, but a declared charset is honoured rather than misread).
+    pub fn from_json_in(body: &[u8], charset: Option<&str>) -> Result<Self, DecodeError> {
+        let encoding = match charset.map(encoding).transpose()? {
+            None => return Self::from_json(body),
+            Some(e) if e == encoding_rs::UTF_8 => return Self::from_json(body),
+            Some(e) => e,
+        };
+        let text = decode_in(body, encoding)?;
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+        if text.trim().is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        Self::from_json_text(text)
+    }
+
+    fn from_json_text(text: &str) -> Result<Self, DecodeError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
         let serde_json::Value::Object(map) = value else {
             return Err(DecodeError::NotAnObject);
@@ -124,6 +174,7 @@ impl RawSubmission {
     }
 
     pub fn from_form(body: &[u8]) -> Result<Self, DecodeError> {
+        let body = strip_bom(body);
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(DecodeError::Empty);
         }
@@ -136,7 +187,47 @@ impl RawSubmission {
             // Percent-encoded bytes that are not UTF-8 decode to U+FFFD: refuse rather than store mojibake.
             return Err(DecodeError::NotUtf8);
         }
-        Ok(Self::from_pairs(pairs))
+        Ok(Self::from_pairs(pairs.into_iter().filter(|(k, _)| k != CHARSET_FIELD)))
+    }
+
+    /// A form post in `charset` (from the content type), else in the charset the
+    /// browser wrote into a `_charset_` field, else UTF-8. A page served as GBK posts
+    /// its form in GBK, percent-encoded: the bytes are decoded after percent-decoding.
+    pub fn from_form_in(body: &[u8], charset: Option<&str>) -> Result<Self, DecodeError> {
+        let body = strip_bom(body);
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(DecodeError::Empty);
+        }
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = body
+            .split(|b| *b == b'&')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (k, v) = match part.iter().position(|b| *b == b'=') {
+                    Some(i) => (&part[..i], &part[i + 1..]),
+                    None => (part, &b""[..]),
+                };
+                (form_bytes(k), form_bytes(v))
+            })
+            .collect();
+        let declared = charset.map(str::to_string).or_else(|| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == CHARSET_FIELD.as_bytes())
+                .and_then(|(_, v)| std::str::from_utf8(v).ok().map(str::to_string))
+        });
+        let encoding = match declared.as_deref().map(encoding).transpose()? {
+            None => return Self::from_form(body),
+            Some(e) if e == encoding_rs::UTF_8 => return Self::from_form(body),
+            Some(e) => e,
+        };
+        let mut decoded = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let key = decode_in(&k, encoding)?;
+            if key != CHARSET_FIELD {
+                decoded.push((key, decode_in(&v, encoding)?));
+            }
+        }
+        Ok(Self::from_pairs(decoded))
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
@@ -353,6 +444,12 @@ fn extra_fields(raw: &RawSubmission, errors: &mut FieldErrors) -> BTreeMap<Strin
     extra
 }
 
+/// One name or value of a form body: `+` is a space, `%XX` a byte.
+fn form_bytes(part: &[u8]) -> Vec<u8> {
+    let plus: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    percent_encoding::percent_decode(&plus).collect()
+}
+
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
@@ -464,6 +561,72 @@ mod tests {
             RawSubmission::from_json(deep.as_bytes()),
             Err(DecodeError::Json(_))
         ));
+    }
+
+    #[test]
+    fn byte_order_marks_are_skipped() {
+        let json = RawSubmission::from_json(b"\xEF\xBB\xBF{\"email\": \"a@b.com\"}").unwrap();
+        assert_eq!(json.get("email"), Some("a@b.com"));
+        let form = RawSubmission::from_form(b"\xEF\xBB\xBFemail=a%40b.com").unwrap();
+        assert_eq!(form.get("email"), Some("a@b.com"));
+        assert_eq!(RawSubmission::from_json(b"\xEF\xBB\xBF"), Err(DecodeError::Empty));
+        // UTF-16 with its BOM is not UTF-8.
+        assert_eq!(
+            RawSubmission::from_json(b"\xFF\xFE{\x00}\x00"),
+            Err(DecodeError::NotUtf8)
+        );
+    }
+
+    #[test]
+    fn a_form_in_a_declared_charset_is_decoded_not_refused() {
+        // 张三 in GBK is D5 C5 C8 FD, percent-encoded as a GBK page's browser sends it.
+        let gbk = b"name=%D5%C5%C8%FD&phone=13800138000&company=%B1%B1%BE%A9";
+        let raw = RawSubmission::from_form_in(gbk, Some("gbk")).unwrap();
+        assert_eq!(raw.get("name"), Some("张三"));
+        assert_eq!(raw.get("company"), Some("北京"));
+        assert_eq!(raw.get("phone"), Some("13800138000"));
+        // The browser's own `_charset_` field says the same, and is not kept as data.
+        let labelled = b"_charset_=GBK&name=%D5%C5%C8%FD&phone=13800138000";
+        let raw = RawSubmission::from_form_in(labelled, None).unwrap();
+        assert_eq!(raw.get("name"), Some("张三"));
+        assert_eq!(raw.get(CHARSET_FIELD), None);
+        // Without a charset the same bytes are not UTF-8: refused, not stored as mojibake.
+        assert_eq!(RawSubmission::from_form_in(gbk, None), Err(DecodeError::NotUtf8));
+        assert_eq!(
+            RawSubmission::from_form_in(gbk, Some("utf-8")),
+            Err(DecodeError::NotUtf8)
+        );
+        // UTF-8 declared explicitly takes the ordinary path (and drops `_charset_`).
+        let utf8 = RawSubmission::from_form_in(b"_charset_=UTF-8&name=%E5%BC%A0", Some("UTF-8")).unwrap();
+        assert_eq!(utf8.get("name"), Some("张"));
+        assert_eq!(utf8.get(CHARSET_FIELD), None);
+        assert!(matches!(
+            RawSubmission::from_form_in(b"name=x", Some("klingon")),
+            Err(DecodeError::UnknownCharset(_))
+        ));
+        assert!(matches!(
+            RawSubmission::from_form_in(b"name=x", Some("iso-2022-kr")),
+            Err(DecodeError::UnknownCharset(_)),
+        ));
+        // A lone lead byte is not GBK either.
+        assert_eq!(
+            RawSubmission::from_form_in(b"name=%D5", Some("gbk")),
+            Err(DecodeError::NotInCharset("GBK".into()))
+        );
+    }
+
+    #[test]
+    fn json_in_a_declared_charset() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("{\"name\": \"张三\", \"email\": \"a@b.com\"}");
+        assert_eq!(
+            RawSubmission::from_json_in(&gbk, Some("gbk")).unwrap().get("name"),
+            Some("张三")
+        );
+        assert_eq!(
+            RawSubmission::from_json_in(&gbk, Some("utf-8")),
+            Err(DecodeError::NotUtf8)
+        );
+        assert_eq!(RawSubmission::from_json_in(&gbk, None), Err(DecodeError::NotUtf8));
     }
 
     #[test]
