@@ -17,12 +17,16 @@ dev: setup
 	$(CARGO) run -q -p local-stack -- up
 
 ## Unit, property and integration tests (integration tests start their own emulator).
+# Each test process writes its logs to target/test-logs/; the last step scans them all
+# for e-mail addresses and mainland mobile numbers (tests/pii_logs.rs).
 test: setup
+	@rm -rf target/test-logs
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+	$(CARGO) test -p leadflow-tests --test pii_logs -- --ignored every_captured_log_is_free_of_contact_data
 
 ## Benchmarks (BENCHMARKS.md): criterion for the domain, the emulator for costs and reads.
 bench: setup

@@ -34,8 +34,8 @@ fn t(s: &str) -> DateTime<Utc> {
 
 fn intake(stack: &Stack, at: DateTime<Utc>) -> Intake<DynamoStore, SqsBus, FixedClock> {
     Intake {
-                limits: domain::ratelimit::RateLimits::off(),
-store: stack.store(),
+        limits: domain::ratelimit::RateLimits::off(),
+        store: stack.store(),
         bus: stack.full_bus(),
         clock: FixedClock(at),
         rules: SubmissionRules::default(),

@@ -174,8 +174,8 @@ fn functions(stack: &Stack, proxy: &FaultProxy, now: DateTime<Utc>) -> Functions
     let (store, bus) = stack.adapters_via(&proxy.sdk_config());
     Functions {
         intake: Intake {
-                        limits: domain::ratelimit::RateLimits::off(),
-store: store.clone(),
+            limits: domain::ratelimit::RateLimits::off(),
+            store: store.clone(),
             bus: bus.clone(),
             clock: FixedClock(now),
             rules: SubmissionRules::default(),

@@ -162,8 +162,8 @@ impl Harness {
             verifier: Verifier::hs256(SECRET, ISSUER),
         };
         let intake = Intake {
-                        limits: domain::ratelimit::RateLimits::off(),
-store: stack.store(),
+            limits: domain::ratelimit::RateLimits::off(),
+            store: stack.store(),
             bus: stack.full_bus(),
             clock: FixedClock(now),
             rules: SubmissionRules::default(),

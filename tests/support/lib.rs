@@ -26,9 +26,46 @@ pub struct Stack {
     pub sqs: aws_sdk_sqs::Client,
 }
 
+/// The project's crates, logged at debug level in tests (everything else at info, as in
+/// production).
+const CAPTURE_FILTER: &str = "info,domain=debug,leadflow_aws=debug,intake=debug,dedup_score=debug,assign=debug,\
+api=debug,sla_sweep=debug,attribution=debug,import=debug,train=debug,local_stack=debug,leadflow_tests=debug";
+
+/// `target/test-logs`: every test process writes its log lines there (`pii_logs` scans them).
+pub fn test_logs_dir() -> std::path::PathBuf {
+    // A test binary runs from `<target>/<profile>/deps/`.
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(std::path::Path::to_path_buf))
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("test-logs")
+}
+
+/// Installs, once per process, the functions' JSON log format at debug level for the
+/// project's crates, writing to `target/test-logs/<test binary>-<pid>.log`. Returns that
+/// file, or `None` when the process already has a subscriber (a benchmark counting log
+/// bytes) or the file cannot be made. [`Stack::start`] calls it.
+pub fn capture_logs() -> Option<&'static std::path::Path> {
+    static CAPTURED: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let dir = test_logs_dir();
+            std::fs::create_dir_all(&dir).ok()?;
+            let exe = std::env::current_exe().ok()?;
+            let name = exe.file_stem()?.to_string_lossy().into_owned();
+            let path = dir.join(format!("{name}-{}.log", std::process::id()));
+            let file = std::fs::File::create(&path).ok()?;
+            let filter = tracing_subscriber::EnvFilter::new(CAPTURE_FILTER);
+            leadflow_aws::telemetry::try_init_filtered(std::sync::Mutex::new(file), filter).then_some(path)
+        })
+        .as_deref()
+}
+
 impl Stack {
-    /// A fresh emulator with the template's tables and queues.
+    /// A fresh emulator with the template's tables and queues. Captures this process's
+    /// logs (see [`capture_logs`]).
     pub async fn start() -> Self {
+        capture_logs();
         let moto = MotoServer::start(None, true).expect("moto starts (run `make setup` first)");
         let template = Template::load(&Template::path()).expect("template parses");
         let provisioned = provision(&template, &moto.endpoint())

@@ -76,6 +76,13 @@ impl Verifier {
         }
     }
 
+    /// Also require `aud` (or Cognito's `client_id`) to be one of `audience`, a
+    /// comma-separated list; `None` leaves the audience unchecked.
+    pub fn with_audience(mut self, audience: Option<String>) -> Self {
+        self.audience = audience;
+        self
+    }
+
     /// RS256 tokens signed by one of the issuer's published keys.
     pub fn from_jwks(jwks: &JwkSet, issuer: &str, audience: Option<String>) -> Result<Self, AuthError> {
         let mut keys = Vec::new();

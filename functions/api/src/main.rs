@@ -7,11 +7,12 @@ use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 
 /// The token verifier from the environment: `JWT_SECRET` (HS256, local development), or
 /// the issuer's published keys (`JWT_JWKS_URL`, default `<JWT_ISSUER>/.well-known/jwks.json`,
-/// which is where Cognito publishes them), fetched once per cold start.
+/// which is where Cognito publishes them), fetched once per cold start. `JWT_AUDIENCE`, when
+/// set, is checked in both modes.
 async fn verifier() -> Result<Verifier, Error> {
     let issuer = env::required("JWT_ISSUER")?;
     if let Some(secret) = env::optional("JWT_SECRET") {
-        return Ok(Verifier::hs256(&secret, &issuer));
+        return Ok(Verifier::hs256(&secret, &issuer).with_audience(env::optional("JWT_AUDIENCE")));
     }
     let url = env::optional("JWT_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
     let jwks = reqwest::Client::builder()

@@ -3,6 +3,7 @@
 //! a failing message is retried (then dead-lettered by the queue's redrive policy).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use domain::mask;
 use domain::messages::{Envelope, EnvelopeError};
 use std::fmt::{Debug, Display};
 use std::future::Future;
@@ -38,10 +39,16 @@ where
             .get("ApproximateReceiveCount")
             .cloned()
             .unwrap_or_default();
+        // Outcomes and errors may quote the message (a parse error names the value it
+        // could not read): masked, so no contact data reaches the logs.
         match process(record).await {
-            Ok(outcome) => tracing::info!(message_id, outcome = ?outcome, "processed"),
+            Ok(outcome) => {
+                let outcome = format!("{outcome:?}");
+                tracing::info!(message_id, outcome = %mask::redact(&outcome), "processed")
+            }
             Err(e) => {
-                tracing::error!(message_id, receives, error = %e, "message failed; it will be retried, then dead-lettered");
+                let error = e.to_string();
+                tracing::error!(message_id, receives, error = %mask::redact(&error), "message failed; it will be retried, then dead-lettered");
                 response.add_failure(message_id);
             }
         }

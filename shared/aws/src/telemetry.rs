@@ -12,7 +12,16 @@ where
 {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    try_init_filtered(writer, filter);
+}
+
+/// The same format with a fixed filter (tests capture every crate's debug lines with
+/// it); false if a subscriber was already installed.
+pub fn try_init_filtered<W>(writer: W, filter: tracing_subscriber::EnvFilter) -> bool
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
@@ -20,5 +29,6 @@ where
         .with_target(false)
         .with_env_filter(filter)
         .with_writer(writer)
-        .try_init();
+        .try_init()
+        .is_ok()
 }

@@ -67,8 +67,12 @@ pub struct CostLine {
 }
 
 impl CostLine {
+    /// Saturating: each amount may be close to the parser's cap, and the sheet does not
+    /// limit how many lines a day has.
     pub fn total_cents(&self) -> i64 {
-        self.ad_spend_cents + self.content_cents + self.labour_cents
+        self.ad_spend_cents
+            .saturating_add(self.content_cents)
+            .saturating_add(self.labour_cents)
     }
 }
 
@@ -84,7 +88,10 @@ pub struct CostDay {
 
 impl CostDay {
     pub fn total_cents(&self) -> i64 {
-        self.lines.iter().map(CostLine::total_cents).sum()
+        self.lines
+            .iter()
+            .map(CostLine::total_cents)
+            .fold(0, i64::saturating_add)
     }
 }
 
@@ -308,6 +315,23 @@ pub fn parse_day(text: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_of_amounts_near_the_cap_adds_up_without_overflow() {
+        // Each amount is under the parser's cap (10^15 cents), and a sheet may give a day
+        // any number of keyword lines: 3,100 of them passed i64::MAX, a panic in debug
+        // builds and a negative cost in release.
+        let mut text = String::from("campaign_id,day,keyword,ad_spend,content,labour\n");
+        for i in 0..3100 {
+            text.push_str(&format!(
+                "big-1,2026-03-01,k{i},9999999999999.99,9999999999999.99,9999999999999.99\n"
+            ));
+        }
+        let sheet = parse_cost_csv(&text, |_| true);
+        assert!(sheet.errors.is_empty(), "{:?}", &sheet.errors[..1]);
+        assert_eq!(sheet.days[0].lines[0].total_cents(), 3 * 999_999_999_999_999);
+        assert_eq!(sheet.days[0].total_cents(), i64::MAX);
+    }
 
     #[test]
     fn a_sheet_with_good_and_bad_lines() {

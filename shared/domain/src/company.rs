@@ -214,7 +214,12 @@ const LATIN_REGIONS: &[&str] = &["china", "beijing", "shanghai", "shenzhen", "gu
 /// The matching core of a company name. Empty input gives an empty core.
 pub fn core_name(raw: &str) -> String {
     let lowered = fold_width(raw).to_lowercase();
-    let without_paren_regions = drop_parenthesised_regions(&lowered);
+    let mut without_paren_regions = drop_parenthesised_regions(&lowered);
+    if !without_paren_regions.chars().any(char::is_alphanumeric) {
+        // Nothing but a bracketed region ("（北京）"): that region is the whole name, and
+        // the core must not come out empty.
+        without_paren_regions = lowered;
+    }
     let mut tokens: Vec<String> = without_paren_regions
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
@@ -320,6 +325,18 @@ mod tests {
         ] {
             assert_eq!(core_name(spelling), "纷扬", "{spelling:?}");
         }
+    }
+
+    #[test]
+    fn a_name_that_is_only_a_bracketed_region_keeps_it() {
+        // Found by the `company` fuzz target: the region was dropped and the core came
+        // out empty, which the module promises never happens for a name with letters.
+        for name in ["(银川)", "（北京）", "((((银川)(((((银川)$"] {
+            let core = core_name(name);
+            assert!(!core.is_empty(), "{name:?}");
+            assert_eq!(core_name(&core), core, "{name:?}");
+        }
+        assert_eq!(core_name("（北京）"), "北京");
     }
 
     #[test]

@@ -230,7 +230,8 @@ pub fn roi_rows(
         r.paid_cents += row.get("payment_cents");
     }
     for (source, cents) in &cost_sources {
-        groups.row(source).cost_cents += cents;
+        let cost = &mut groups.row(source).cost_cents;
+        *cost = cost.saturating_add(*cents);
     }
     let names: HashMap<&str, &str> = campaigns.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
     let mut rows: Vec<RoiRow> = groups

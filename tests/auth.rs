@@ -1,0 +1,607 @@
+//! Who may call the API, in-process against the emulator:
+//! - bad tokens (missing, expired, another audience or issuer, a wrong signature,
+//!   `alg: none`, other algorithms, malformed) get 401 with a Bearer challenge, in both
+//!   key modes (shared secret; the issuer's published RS256 keys, as Cognito);
+//! - every role against every route of the api function (the table below, checked
+//!   against the template so a new route needs a row): 403 where the role is not
+//!   allowed, something else where it is;
+//! - a rep reading or acting on another rep's lead: 403, and none of the lead's data in
+//!   the answer.
+
+use api::auth::{Claims, Verifier};
+use api::Api;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use dedup_score::DedupScore;
+use domain::ports::FixedClock;
+use domain::submission::SubmissionRules;
+use intake::http::AllowedOrigins;
+use intake::Intake;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use local_stack::template::Template;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+const SECRET: &str = "auth-test-secret";
+const ISSUER: &str = "leadflow-auth-test";
+const AUDIENCE: &str = "leadflow-staff";
+
+type TestApi = Api<DynamoStore, SqsBus, FixedClock>;
+
+fn now() -> DateTime<Utc> {
+    // The clock of the handlers; token expiry is checked against the real clock.
+    "2026-11-24T03:00:00Z".parse().unwrap()
+}
+
+fn api(stack: &Stack, verifier: Verifier) -> TestApi {
+    Api {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(now()),
+        verifier,
+    }
+}
+
+fn claims(sub: &str, roles: &[&str], ttl_seconds: i64) -> Claims {
+    Claims {
+        sub: sub.into(),
+        exp: Utc::now().timestamp() + ttl_seconds,
+        iss: ISSUER.into(),
+        aud: Some(AUDIENCE.into()),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        ..Claims::default()
+    }
+}
+
+fn hs(claims: &Claims, algorithm: Algorithm, secret: &str) -> String {
+    encode(
+        &Header::new(algorithm),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A token of `role` the shared-secret verifier accepts.
+fn token(sub: &str, role: &str) -> String {
+    hs(&claims(sub, &[role], 600), Algorithm::HS256, SECRET)
+}
+
+/// Base64url of a JSON value, as JWT segments are written.
+fn segment(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+async fn call(api: &TestApi, method: &str, path: &str, authorization: Option<&str>, body: &Value) -> Answer {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(value) = authorization {
+        headers.push(("authorization", value));
+    }
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    answer(api.handle(request(&http_event(method, path, &headers, &body))).await)
+}
+
+fn assert_unauthorised(got: &Answer, what: &str) {
+    assert_eq!(got.status, 401, "{what}: {}", got.body);
+    assert_eq!(
+        got.headers.get("www-authenticate").and_then(|v| v.to_str().ok()),
+        Some("Bearer"),
+        "{what}: a 401 names the scheme"
+    );
+    assert_eq!(got.body["fields"][0]["field"], "authorization", "{what}");
+}
+
+/// One route of each module, so every router's entry is behind the check.
+const PROBES: &[(&str, &str)] = &[
+    ("GET", "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7"),
+    ("POST", "/v1/leads/01M82P55JZ0A21HC6YSZ0PKEW7/actions"),
+    ("GET", "/v1/reps"),
+    ("PUT", "/v1/config/rules"),
+    ("POST", "/v1/conversions"),
+    ("GET", "/v1/reports/funnel"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/config/hooks"),
+    ("POST", "/v1/imports"),
+    ("GET", "/v1/no-such-route"),
+];
+
+#[tokio::test]
+async fn bad_shared_secret_tokens_get_401_with_a_bearer_challenge() {
+    let stack = Stack::start().await;
+    let api = api(
+        &stack,
+        Verifier::hs256(SECRET, ISSUER).with_audience(Some(AUDIENCE.into())),
+    );
+    let good = token("root", "admin");
+    let ok = call(
+        &api,
+        "GET",
+        "/v1/config/rules",
+        Some(&format!("Bearer {good}")),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(
+        ok.status, 200,
+        "the good token works, so the 401s below are about the token"
+    );
+
+    let admin = claims("root", &["admin"], 600);
+    let expired = claims("root", &["admin"], -120);
+    let mut other_audience = admin.clone_for_test();
+    other_audience.aud = Some("someone-else".into());
+    let mut no_audience = admin.clone_for_test();
+    no_audience.aud = None;
+    let mut other_issuer = admin.clone_for_test();
+    other_issuer.iss = "https://evil.example".into();
+    let payload = serde_json::to_value(&admin).unwrap();
+    let (good_head, good_rest) = good.split_once('.').unwrap();
+    let good_signature = good_rest.rsplit_once('.').unwrap().1;
+    let unsigned = |alg: &str| format!("{}.{}.", segment(&json!({"alg": alg, "typ": "JWT"})), segment(&payload));
+    // A rep's token with its claims swapped for an admin's under the rep's signature.
+    let rep = token("rep-a", "rep");
+    let (rep_head, rep_rest) = rep.split_once('.').unwrap();
+    let rep_signature = rep_rest.rsplit_once('.').unwrap().1;
+
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no header", None),
+        ("empty bearer", Some("Bearer ".into())),
+        ("another scheme", Some("Basic cm9vdDpyb290".into())),
+        ("a bare token without a scheme", Some(good.clone())),
+        ("expired", Some(hs(&expired, Algorithm::HS256, SECRET))),
+        ("another audience", Some(hs(&other_audience, Algorithm::HS256, SECRET))),
+        ("no audience", Some(hs(&no_audience, Algorithm::HS256, SECRET))),
+        ("another issuer", Some(hs(&other_issuer, Algorithm::HS256, SECRET))),
+        ("another secret", Some(hs(&admin, Algorithm::HS256, "not-the-secret"))),
+        (
+            "HS512 with the right secret",
+            Some(hs(&admin, Algorithm::HS512, SECRET)),
+        ),
+        ("alg none, no signature", Some(unsigned("none"))),
+        ("alg None", Some(unsigned("None"))),
+        ("alg NONE", Some(unsigned("NONE"))),
+        (
+            "alg none with a real signature",
+            Some(format!("{}{good_signature}", unsigned("none"))),
+        ),
+        (
+            "claims swapped under another token's signature",
+            Some(format!("{rep_head}.{}.{rep_signature}", segment(&payload))),
+        ),
+        (
+            "signature cut off",
+            Some(format!("{good_head}.{}", good_rest.rsplit_once('.').unwrap().0)),
+        ),
+        ("one segment", Some("abc".into())),
+        ("empty segments", Some("..".into())),
+        ("not base64", Some("a!b.c$d.e%f".into())),
+        (
+            "header not JSON",
+            Some(format!("{}.{}.x", URL_SAFE_NO_PAD.encode("nope"), segment(&payload))),
+        ),
+        (
+            "payload not JSON",
+            Some(format!(
+                "{}.{}.x",
+                segment(&json!({"alg": "HS256"})),
+                URL_SAFE_NO_PAD.encode("nope")
+            )),
+        ),
+    ];
+    for (what, token) in &cases {
+        let header = token.as_ref().map(|t| {
+            if t.starts_with("Bearer ") || t.starts_with("Basic ") || *what == "a bare token without a scheme" {
+                t.clone()
+            } else {
+                format!("Bearer {t}")
+            }
+        });
+        for (method, path) in PROBES {
+            let got = call(&api, method, path, header.as_deref(), &json!({})).await;
+            assert_unauthorised(&got, &format!("{what}: {method} {path}"));
+            if let Some(t) = token.as_deref().filter(|t| t.len() > 8) {
+                assert!(!got.body.to_string().contains(t), "{what}: the answer echoes the token");
+            }
+        }
+    }
+    let expired_answer = call(
+        &api,
+        "GET",
+        "/v1/reps",
+        Some(&format!("Bearer {}", hs(&expired, Algorithm::HS256, SECRET))),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(expired_answer.body["fields"][0]["reason"], "the token is expired");
+
+    // Without an audience configured (local development) the same token passes: the
+    // check above is the configured one, not an accident of the claims.
+    let open = self::api(&stack, Verifier::hs256(SECRET, ISSUER));
+    let got = call(
+        &open,
+        "GET",
+        "/v1/config/rules",
+        Some(&format!("Bearer {}", hs(&other_audience, Algorithm::HS256, SECRET))),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(got.status, 200);
+}
+
+/// Claims has no Clone (it is the wire shape); a field-by-field copy for the variants.
+trait CloneForTest {
+    fn clone_for_test(&self) -> Self;
+}
+
+impl CloneForTest for Claims {
+    fn clone_for_test(&self) -> Self {
+        serde_json::from_value(serde_json::to_value(self).unwrap()).unwrap()
+    }
+}
+
+/// The test RSA key (a fixture that protects nothing), its published JWKS, and the
+/// modulus as published (base64url).
+fn rsa_fixture() -> (EncodingKey, jsonwebtoken::jwk::JwkSet, String) {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/jwt-test-rsa.json")).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(fixture["private_key_pkcs1_der_base64"].as_str().unwrap())
+        .unwrap();
+    (
+        EncodingKey::from_rsa_der(&der),
+        serde_json::from_value(fixture["jwks"].clone()).unwrap(),
+        fixture["jwks"]["keys"][0]["n"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn issuer_key_tokens_are_checked_for_key_algorithm_and_audience() {
+    let stack = Stack::start().await;
+    let (key, jwks, modulus) = rsa_fixture();
+    let verifier = Verifier::from_jwks(&jwks, ISSUER, Some("staff-client, machine-client".into())).unwrap();
+    let api = api(&stack, verifier);
+    let rs = |claims: &Claims, kid: Option<&str>| {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = kid.map(str::to_string);
+        format!("Bearer {}", encode(&header, claims, &key).unwrap())
+    };
+    let mut staff = claims("root", &[], 600);
+    staff.aud = Some("staff-client".into());
+    staff.groups = vec!["admin".into()];
+    let got = call(
+        &api,
+        "GET",
+        "/v1/config/rules",
+        Some(&rs(&staff, Some("test-key-1"))),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(got.status, 200, "Cognito groups as roles: {}", got.body);
+
+    // A machine client: Cognito access tokens name the client in `client_id`, and the
+    // scope makes it an integration, which may report conversions and nothing else.
+    let mut machine = claims("crm", &[], 600);
+    machine.aud = None;
+    machine.client_id = Some("machine-client".into());
+    machine.scope = Some("leadflow/conversions".into());
+    let machine_token = rs(&machine, Some("test-key-1"));
+    let got = call(&api, "POST", "/v1/conversions", Some(&machine_token), &json!({})).await;
+    assert!(![401, 403].contains(&got.status), "{}: {}", got.status, got.body);
+    let got = call(&api, "GET", "/v1/reps", Some(&machine_token), &Value::Null).await;
+    assert_eq!(got.status, 403);
+
+    let mut other_client = claims("root", &["admin"], 600);
+    other_client.aud = None;
+    other_client.client_id = Some("another-app".into());
+    let mut no_audience = claims("root", &["admin"], 600);
+    no_audience.aud = None;
+    let mut expired = claims("root", &["admin"], -120);
+    expired.aud = Some("staff-client".into());
+    let mut admin = claims("root", &["admin"], 600);
+    admin.aud = Some("staff-client".into());
+    let payload = serde_json::to_value(&admin).unwrap();
+    let cases = [
+        ("another client", rs(&other_client, Some("test-key-1"))),
+        ("no audience", rs(&no_audience, Some("test-key-1"))),
+        ("expired", rs(&expired, Some("test-key-1"))),
+        ("an unknown key id", rs(&admin, Some("test-key-2"))),
+        // Algorithm confusion: HS256 "signed" with what a client could know.
+        (
+            "HS256 under the public modulus",
+            format!("Bearer {}", hs(&admin, Algorithm::HS256, &modulus)),
+        ),
+        (
+            "alg none",
+            format!(
+                "Bearer {}.{}.",
+                segment(&json!({"alg": "none", "kid": "test-key-1"})),
+                segment(&payload)
+            ),
+        ),
+    ];
+    for (what, header) in &cases {
+        for (method, path) in PROBES {
+            let got = call(&api, method, path, Some(header), &json!({})).await;
+            assert_unauthorised(&got, &format!("{what}: {method} {path}"));
+        }
+    }
+}
+
+/// Every route of the api function: method, path as the template writes it, the path
+/// called here, and who may use it (Rep, Manager, Admin, Finance, Integration). The rep
+/// is `rep-a`: the lead's owner, a member of pool `p1`, and the rep at `/v1/reps/rep-a`.
+const ROUTES: &[(&str, &str, &str, &str)] = &[
+    ("GET", "/v1/leads/{id}", "/v1/leads/{lead}", "RMAF"),
+    ("POST", "/v1/leads/{id}/actions", "/v1/leads/{lead}/actions", "RMA"),
+    ("GET", "/v1/pools/{id}/leads", "/v1/pools/p1/leads", "RMA"),
+    ("GET", "/v1/reps", "/v1/reps", "MA"),
+    ("GET", "/v1/reps/{id}", "/v1/reps/rep-a", "RMA"),
+    ("PUT", "/v1/reps/{id}", "/v1/reps/rep-a", "A"),
+    ("DELETE", "/v1/reps/{id}", "/v1/reps/ghost", "A"),
+    ("GET", "/v1/pools", "/v1/pools", "MA"),
+    ("GET", "/v1/pools/{id}", "/v1/pools/p1", "MA"),
+    ("PUT", "/v1/pools/{id}", "/v1/pools/p1", "A"),
+    ("DELETE", "/v1/pools/{id}", "/v1/pools/ghost", "A"),
+    ("GET", "/v1/config/routing", "/v1/config/routing", "MA"),
+    ("PUT", "/v1/config/routing", "/v1/config/routing", "A"),
+    ("GET", "/v1/config/rules", "/v1/config/rules", "MA"),
+    ("PUT", "/v1/config/rules", "/v1/config/rules", "A"),
+    ("PUT", "/v1/customers/{id}", "/v1/customers/c1", "A"),
+    ("GET", "/v1/config/sla", "/v1/config/sla", "MA"),
+    ("PUT", "/v1/config/sla", "/v1/config/sla", "A"),
+    ("GET", "/v1/reports/violations", "/v1/reports/violations", "MAF"),
+    ("GET", "/v1/reports/recycle-rate", "/v1/reports/recycle-rate", "MAF"),
+    ("POST", "/v1/conversions", "/v1/conversions", "MAFI"),
+    ("GET", "/v1/conversions/{id}", "/v1/conversions/ghost", "MAFI"),
+    ("DELETE", "/v1/conversions/{id}", "/v1/conversions/ghost", "MAF"),
+    ("GET", "/v1/campaigns", "/v1/campaigns", "MAF"),
+    ("GET", "/v1/campaigns/{id}", "/v1/campaigns/ghost", "MAF"),
+    ("PUT", "/v1/campaigns/{id}", "/v1/campaigns/ghost", "MA"),
+    (
+        "PUT",
+        "/v1/campaigns/{id}/costs/{day}",
+        "/v1/campaigns/ghost/costs/2026-11-01",
+        "MAF",
+    ),
+    ("POST", "/v1/costs", "/v1/costs", "MAF"),
+    ("GET", "/v1/config/attribution", "/v1/config/attribution", "MAF"),
+    ("PUT", "/v1/config/attribution", "/v1/config/attribution", "A"),
+    ("GET", "/v1/exports/roi", "/v1/exports/roi", "MAF"),
+    ("GET", "/v1/reports/funnel", "/v1/reports/funnel", "MAF"),
+    ("GET", "/v1/reports/owners", "/v1/reports/owners", "MA"),
+    (
+        "GET",
+        "/v1/reports/invalid-reasons",
+        "/v1/reports/invalid-reasons",
+        "MAF",
+    ),
+    ("POST", "/v1/imports", "/v1/imports", "MA"),
+    ("GET", "/v1/imports", "/v1/imports", "MA"),
+    ("GET", "/v1/imports/{id}", "/v1/imports/ghost", "MA"),
+    ("GET", "/v1/config/import-mappings", "/v1/config/import-mappings", "MA"),
+    (
+        "PUT",
+        "/v1/config/import-mappings/{name}",
+        "/v1/config/import-mappings/ghost",
+        "MA",
+    ),
+    ("GET", "/v1/config/hooks", "/v1/config/hooks", "MA"),
+    ("GET", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost", "MA"),
+    ("PUT", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost", "A"),
+    ("GET", "/v1/models", "/v1/models", "MA"),
+    ("POST", "/v1/models/train", "/v1/models/train", "A"),
+    ("POST", "/v1/models/promote", "/v1/models/promote", "A"),
+    ("PUT", "/v1/config/models", "/v1/config/models", "A"),
+    ("GET", "/v1/reports/models", "/v1/reports/models", "MAF"),
+];
+
+/// (letter in ROUTES, role claim, subject).
+const ROLES: &[(char, &str, &str)] = &[
+    ('R', "rep", "rep-a"),
+    ('M', "manager", "mgr"),
+    ('A', "admin", "root"),
+    ('F', "finance", "cfo"),
+    ('I', "integration", "crm"),
+];
+
+/// What the owned lead was submitted with; none of it may appear in a refusal.
+const NAME: &str = "王小明";
+const PHONE: &str = "137 0099 0211";
+const EMAIL: &str = "Wang.XM@fenyang-tech.cn";
+const COMPANY: &str = "北京纷扬科技有限公司";
+
+fn lead_data() -> Vec<&'static str> {
+    vec![
+        NAME,
+        PHONE,
+        "13700990211",
+        "+8613700990211",
+        "8613700990211",
+        EMAIL,
+        "wang.xm@fenyang-tech.cn",
+        "fenyang-tech",
+        COMPANY,
+        "纷扬",
+    ]
+}
+
+/// Reps `rep-a` and `rep-b`, pool `p1` (rep-a only), and a lead through intake and
+/// dedup-score that an admin assigned to rep-a. Returns the api and the lead id.
+async fn organisation(stack: &Stack) -> (TestApi, String) {
+    let api = api(
+        stack,
+        Verifier::hs256(SECRET, ISSUER).with_audience(Some(AUDIENCE.into())),
+    );
+    let admin = format!("Bearer {}", token("root", "admin"));
+    for rep in ["rep-a", "rep-b"] {
+        let body = json!({"name": rep, "team": "north", "department": "sales", "tier": "regular", "weight": 1, "active": true});
+        let got = call(&api, "PUT", &format!("/v1/reps/{rep}"), Some(&admin), &body).await;
+        assert_eq!(got.status, 200, "{}", got.body);
+    }
+    let pool = json!({"name": "p1", "strategy": {"kind": "round_robin"}, "members": ["rep-a"]});
+    let got = call(&api, "PUT", "/v1/pools/p1", Some(&admin), &pool).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+
+    let intake = Intake {
+        limits: domain::ratelimit::RateLimits::off(),
+        store: stack.store(),
+        bus: stack.full_bus(),
+        clock: FixedClock(now()),
+        rules: SubmissionRules::default(),
+        origins: AllowedOrigins::default(),
+    };
+    let body = json!({"name": NAME, "phone": PHONE, "email": EMAIL, "company": COMPANY, "title": "CEO"});
+    let event = http_event(
+        "POST",
+        "/v1/leads",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    );
+    let got = answer(intake.handle(request(&event)).await);
+    assert_eq!(got.status, 202, "{}", got.body);
+    let lead = got.body["lead_id"].as_str().unwrap().to_string();
+    let consumer = DedupScore {
+        store: stack.store(),
+        bus: stack.full_bus(),
+    };
+    while stack.deliver("CaptureQueue", |e| consumer.handle(e, now())).await.0 > 0 {}
+    let assign = json!({"action": "assign", "to": "rep-a"});
+    let got = call(
+        &api,
+        "POST",
+        &format!("/v1/leads/{lead}/actions"),
+        Some(&admin),
+        &assign,
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(stack.lead(&lead).await.owner.as_deref(), Some("rep-a"));
+    (api, lead)
+}
+
+fn body_for(method: &str, path: &str) -> Value {
+    match (method, path.ends_with("/actions")) {
+        ("POST", true) => json!({"action": "follow_up", "kind": "call", "note": "matrix"}),
+        ("GET" | "DELETE", _) => Value::Null,
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn every_role_against_every_route() {
+    // The table covers the template's routes for the api function, no more, no less.
+    let template = Template::load(&Template::path()).expect("template parses");
+    let declared: BTreeSet<(String, String)> = template
+        .routes()
+        .filter(|(f, _)| f.binary == "api")
+        .map(|(_, r)| (r.method.clone(), r.path.clone()))
+        .collect();
+    let tabled: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(tabled, declared, "ROUTES and the template's api routes differ");
+
+    let stack = Stack::start().await;
+    let (api, lead) = organisation(&stack).await;
+    let data = lead_data();
+    let mut counts = (0, 0);
+    for (method, _, path, allowed) in ROUTES {
+        let path = path.replace("{lead}", &lead);
+        let body = body_for(method, &path);
+        for (letter, role, subject) in ROLES {
+            let header = format!("Bearer {}", token(subject, role));
+            let got = call(&api, method, &path, Some(&header), &body).await;
+            let what = format!("{role} {method} {path}: {} {}", got.status, got.body);
+            if allowed.contains(*letter) {
+                counts.0 += 1;
+                assert!(![401, 403].contains(&got.status), "allowed, but refused: {what}");
+                assert!(got.status < 500, "{what}");
+                assert!(
+                    !(got.status == 404 && got.body["fields"][0]["field"] == "path"),
+                    "the route is missing: {what}"
+                );
+            } else {
+                counts.1 += 1;
+                assert_eq!(got.status, 403, "{what}");
+                assert_eq!(got.body["fields"][0]["field"], "authorization", "{what}");
+                let text = got.body.to_string();
+                for value in &data {
+                    assert!(!text.contains(value), "a refusal shows {value:?}: {what}");
+                }
+            }
+        }
+        // A token whose roles the API does not know: 403 everywhere.
+        let stranger = format!("Bearer {}", token("someone", "superuser"));
+        let got = call(&api, method, &path, Some(&stranger), &body).await;
+        assert_eq!(got.status, 403, "unknown role {method} {path}: {}", got.body);
+    }
+    eprintln!(
+        "auth matrix: {} routes x {} roles: {} allowed, {} refused",
+        ROUTES.len(),
+        ROLES.len(),
+        counts.0,
+        counts.1
+    );
+}
+
+#[tokio::test]
+async fn a_rep_cannot_read_or_act_on_another_reps_lead() {
+    let stack = Stack::start().await;
+    let (api, lead) = organisation(&stack).await;
+    let before = stack.lead(&lead).await;
+    let rep_b = format!("Bearer {}", token("rep-b", "rep"));
+    let actions = format!("/v1/leads/{lead}/actions");
+    let mut attempts: Vec<(&str, String, Value)> = vec![
+        ("GET", format!("/v1/leads/{lead}"), Value::Null),
+        ("GET", "/v1/pools/p1/leads".into(), Value::Null),
+        ("GET", "/v1/reps/rep-a".into(), Value::Null),
+    ];
+    for action in [
+        json!({"action": "follow_up", "kind": "call", "note": "mine now"}),
+        json!({"action": "qualify_mql"}),
+        json!({"action": "qualify_sql"}),
+        json!({"action": "convert"}),
+        json!({"action": "nurture"}),
+        json!({"action": "invalid", "reason": "other", "note": "x"}),
+        json!({"action": "return_to_pool"}),
+        json!({"action": "transfer", "to": "rep-b"}),
+        json!({"action": "assign", "to": "rep-b"}),
+    ] {
+        attempts.push(("POST", actions.clone(), action));
+    }
+    let data = lead_data();
+    for (method, path, body) in &attempts {
+        let got = call(&api, method, path, Some(&rep_b), body).await;
+        let what = format!("{method} {path} {body}: {} {}", got.status, got.body);
+        assert_eq!(got.status, 403, "{what}");
+        let text = got.body.to_string();
+        for value in &data {
+            assert!(!text.contains(value), "the refusal shows {value:?}: {what}");
+        }
+        assert!(!text.contains("rep-a"), "the refusal names the owner: {what}");
+    }
+    // A claim of an owned lead is a conflict (what the loser of a claim race sees), and
+    // says no more than that.
+    let got = call(&api, "POST", &actions, Some(&rep_b), &json!({"action": "claim"})).await;
+    assert_eq!(got.status, 409, "{}", got.body);
+    let text = got.body.to_string();
+    assert!(
+        data.iter().all(|v| !text.contains(v)) && !text.contains("rep-a"),
+        "{text}"
+    );
+
+    let after = stack.lead(&lead).await;
+    assert_eq!(after, before, "the refused attempts changed the lead");
+    // The owner still can.
+    let rep_a = format!("Bearer {}", token("rep-a", "rep"));
+    let got = call(&api, "GET", &format!("/v1/leads/{lead}"), Some(&rep_a), &Value::Null).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["lead"]["contact"]["email"], "wang.xm@fenyang-tech.cn");
+}
