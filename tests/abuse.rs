@@ -705,6 +705,11 @@ async fn html_in_fields_is_stored_and_returned_verbatim() {
             .starts_with("application/json"),
         "JSON, never HTML a browser would render"
     );
+    assert_eq!(
+        response.headers()["x-content-type-options"],
+        "nosniff",
+        "and never sniffed into HTML"
+    );
     let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     let lead = if body["lead"].is_object() { &body["lead"] } else { &body };
     assert_eq!(lead["contact"]["name"], name, "returned verbatim: {body}");

@@ -394,6 +394,8 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ("GET", "/v1/config/hooks", "/v1/config/hooks", "MA"),
     ("GET", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost", "MA"),
     ("PUT", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost", "A"),
+    ("POST", "/v1/erasures", "/v1/erasures", "A"),
+    ("GET", "/v1/erasures/{id}", "/v1/erasures/ghost", "A"),
     ("GET", "/v1/models", "/v1/models", "MA"),
     ("POST", "/v1/models/train", "/v1/models/train", "A"),
     ("POST", "/v1/models/promote", "/v1/models/promote", "A"),

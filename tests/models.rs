@@ -99,7 +99,7 @@ impl Setup {
 #[tokio::test]
 async fn a_trained_challenger_scores_its_share_of_new_leads_and_can_be_promoted() {
     let now = Utc::now();
-    let setup = Setup::start(now).await;
+    let mut setup = Setup::start(now).await;
     let store = setup.stack.store();
     for lead in synthetic::finished_leads(11, HISTORY, now) {
         store.create_lead(&lead, None).await.unwrap();
@@ -149,6 +149,12 @@ async fn a_trained_challenger_scores_its_share_of_new_leads_and_can_be_promoted(
         )
         .await;
     assert_eq!(share.status, 200, "{}", share.body);
+    // A running consumer keeps the models in service for up to 60 s; a new one (a new
+    // Lambda instance, as after a deploy) reads the share at once.
+    setup.dedup = DedupScore {
+        store: setup.stack.store(),
+        bus: setup.stack.full_bus(),
+    };
     let mut ids = Vec::new();
     for i in 1..=NEW_LEADS {
         ids.push(setup.new_lead(i).await);

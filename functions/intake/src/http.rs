@@ -17,6 +17,9 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+        // Fields hold whatever visitors typed (HTML included): never let a browser sniff
+        // an answer into a page.
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(Body::Text(text))
         .expect("static response parts are valid")
 }
