@@ -13,11 +13,11 @@ use domain::memory::RecordingNotifier;
 use domain::messages::{Envelope, Message, ReadyReason};
 use domain::notify::{Webhook, WebhookFormat};
 use domain::ports::{FixedClock, LeadStore, Notifier, RoutingStore};
-use domain::routing::{Absence, Pool, Rep, RoutingConfig, Strategy, Tier, WorkingHours};
+use domain::routing::{Absence, Pool, Rep, RoutingConfig, Strategy, WorkingHours};
 use domain::scoring::{score, Grade, ScoringRules};
 use leadflow_aws::webhook::HttpNotifier;
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use leadflow_tests::{answer, http_event, rep, request, Answer, Stack};
 use serde_json::{json, Value};
 use sla_sweep::Sweep;
 use std::sync::{Arc, Mutex};
@@ -40,23 +40,6 @@ fn office_hours() -> WorkingHours {
         days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
         start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
         end: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
-    }
-}
-
-fn rep(id: &str) -> Rep {
-    Rep {
-        id: id.into(),
-        name: id.into(),
-        team: "north".into(),
-        department: "sales".into(),
-        tier: Tier::Regular,
-        weight: 1,
-        holding_cap: None,
-        daily_cap: None,
-        working_hours: None,
-        out_of_office: Vec::new(),
-        webhook: None,
-        active: true,
     }
 }
 

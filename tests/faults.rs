@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use dedup_score::DedupScore;
 use domain::memory::RecordingNotifier;
 use domain::ports::{FixedClock, RoutingStore, SlaStore};
-use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
+use domain::routing::{Pool, RoutingConfig, Strategy};
 use domain::submission::SubmissionRules;
 use futures::StreamExt;
 use intake::http::AllowedOrigins;
@@ -26,7 +26,7 @@ use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::faults::{FaultCounts, FaultProxy};
 use leadflow_tests::invariants::{check, Census};
-use leadflow_tests::{answer, http_event, request, Stack};
+use leadflow_tests::{answer, http_event, rep, request, Stack};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -45,23 +45,6 @@ const DUPLICATE_DELIVERIES: f64 = 0.1;
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
-}
-
-fn rep(id: &str) -> Rep {
-    Rep {
-        id: id.into(),
-        name: id.into(),
-        team: "north".into(),
-        department: "sales".into(),
-        tier: Tier::Regular,
-        weight: 1,
-        holding_cap: None,
-        daily_cap: None,
-        working_hours: None,
-        out_of_office: Vec::new(),
-        webhook: None,
-        active: true,
-    }
 }
 
 /// The reps and one round-robin pool, written without faults (set-up, not under test).
@@ -674,7 +657,7 @@ async fn poison_and_unknown_versions_are_dead_lettered_with_their_reason_and_a_f
         "the rest of every batch went through: {:#?}",
         census.broken
     );
-    let mut dead_captures = drain_bodies(&stack, "CaptureDLQ").await;
+    let mut dead_captures = stack.drain_raw("CaptureDLQ").await;
     dead_captures.sort();
     let mut expected = poison.to_vec();
     expected.sort();
@@ -713,33 +696,4 @@ async fn poison_and_unknown_versions_are_dead_lettered_with_their_reason_and_a_f
         sent.len()
     );
     assert_eq!(in_queue(&stack, "ReadyDLQ").await, 0);
-}
-
-async fn drain_bodies(stack: &Stack, queue: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        let got = stack
-            .sqs
-            .receive_message()
-            .queue_url(stack.queue(queue))
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for m in messages {
-            bodies.push(m.body().unwrap_or_default().to_string());
-            stack
-                .sqs
-                .delete_message()
-                .queue_url(stack.queue(queue))
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-        }
-    }
 }

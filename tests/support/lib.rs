@@ -118,8 +118,17 @@ impl Stack {
             .with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
     }
 
-    /// Receives (and deletes) everything currently on a queue.
+    /// Receives (and deletes) everything currently on a queue, as JSON.
     pub async fn drain(&self, logical_id: &str) -> Vec<Value> {
+        self.drain_raw(logical_id)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("message is JSON"))
+            .collect()
+    }
+
+    /// Receives (and deletes) everything currently on a queue, bodies as sent.
+    pub async fn drain_raw(&self, logical_id: &str) -> Vec<String> {
         let mut out = Vec::new();
         loop {
             let got = self
@@ -136,7 +145,7 @@ impl Stack {
                 return out;
             }
             for m in messages {
-                out.push(serde_json::from_str(m.body().unwrap_or_default()).expect("message is JSON"));
+                out.push(m.body().unwrap_or_default().to_string());
                 self.delete(logical_id, &m).await;
             }
         }
@@ -205,6 +214,24 @@ impl Stack {
                     .is_some_and(|pk| pk.starts_with(prefix))
             })
             .collect()
+    }
+}
+
+/// A rep on duty at any hour, with no caps and no webhook: tests change what they need.
+pub fn rep(id: &str) -> domain::routing::Rep {
+    domain::routing::Rep {
+        id: id.into(),
+        name: id.into(),
+        team: "north".into(),
+        department: "sales".into(),
+        tier: domain::routing::Tier::Regular,
+        weight: 1,
+        holding_cap: None,
+        daily_cap: None,
+        working_hours: None,
+        out_of_office: Vec::new(),
+        webhook: None,
+        active: true,
     }
 }
 
