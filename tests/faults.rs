@@ -26,7 +26,7 @@ use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::faults::{FaultCounts, FaultProxy};
 use leadflow_tests::invariants::{check, Census};
-use leadflow_tests::{answer, http_event, rep, request, Stack};
+use leadflow_tests::{answer, http_event, rep, request, Delivered, Stack};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -190,77 +190,16 @@ fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
     .unwrap()
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Deliveries {
-    received: usize,
-    failed: usize,
-    duplicated: usize,
-}
-
-impl std::ops::AddAssign for Deliveries {
-    fn add_assign(&mut self, o: Self) {
-        self.received += o.received;
-        self.failed += o.failed;
-        self.duplicated += o.duplicated;
-    }
-}
-
 /// One batch, as the event source mapping delivers it (on a client without faults: the
 /// mapping is the platform's). Failures reappear after a second; a share of successes
 /// is left undeleted, to be delivered again.
-async fn deliver<F, Fut>(stack: &Stack, queue: &str, rng: &Mutex<StdRng>, handle: F) -> Deliveries
+async fn deliver<F, Fut>(stack: &Stack, queue: &str, rng: &Mutex<StdRng>, handle: F) -> Delivered
 where
     F: FnOnce(SqsEvent) -> Fut,
     Fut: Future<Output = SqsBatchResponse>,
 {
-    let got = stack
-        .sqs
-        .receive_message()
-        .queue_url(stack.queue(queue))
-        .visibility_timeout(1)
-        .max_number_of_messages(10)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await
-        .expect("receive");
-    let messages = got.messages.unwrap_or_default();
-    if messages.is_empty() {
-        return Deliveries::default();
-    }
-    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{queue}");
-    let event = serde_json::from_value(local_stack::runner::sqs_event(&messages, &arn)).expect("SQS event");
-    let response = handle(event).await;
-    let mut out = Deliveries {
-        received: messages.len(),
-        failed: response.batch_item_failures.len(),
-        duplicated: 0,
-    };
-    for m in &messages {
-        if response
-            .batch_item_failures
-            .iter()
-            .any(|f| Some(f.item_identifier.as_str()) == m.message_id())
-        {
-            continue;
-        }
-        if rng.lock().unwrap().random_bool(DUPLICATE_DELIVERIES) {
-            out.duplicated += 1;
-            continue;
-        }
-        // A batch that outlived its visibility was received again meanwhile: its old
-        // receipt no longer deletes, and the message comes back (a duplicate delivery).
-        let deleted = stack
-            .sqs
-            .delete_message()
-            .queue_url(stack.queue(queue))
-            .receipt_handle(m.receipt_handle().unwrap_or_default())
-            .send()
-            .await;
-        if deleted.is_err() {
-            out.duplicated += 1;
-        }
-    }
-    out
+    let duplicate = || rng.lock().unwrap().random_bool(DUPLICATE_DELIVERIES);
+    stack.deliver_leaving(queue, Some(1), duplicate, handle).await
 }
 
 async fn in_queue(stack: &Stack, queue: &str) -> usize {
@@ -285,8 +224,8 @@ async fn in_queue(stack: &Stack, queue: &str) -> usize {
 /// Runs the consumers (and, when a lead sits in `received` with nothing in flight, the
 /// scheduled sweep that re-drives it) until both queues are empty and no lead is left
 /// unprocessed.
-async fn settle(stack: &Stack, f: &Functions, at: DateTime<Utc>, rng: &Mutex<StdRng>) -> Deliveries {
-    let mut total = Deliveries::default();
+async fn settle(stack: &Stack, f: &Functions, at: DateTime<Utc>, rng: &Mutex<StdRng>) -> Delivered {
+    let mut total = Delivered::default();
     let started = std::time::Instant::now();
     loop {
         assert!(
@@ -300,7 +239,7 @@ async fn settle(stack: &Stack, f: &Functions, at: DateTime<Utc>, rng: &Mutex<Std
             (0..CONSUMERS).map(|_| deliver(stack, "ReadyQueue", rng, |e| f.assign.handle(e, at))),
         );
         let (capture, ready) = tokio::join!(capture, ready);
-        let round: Vec<Deliveries> = capture.into_iter().chain(ready).collect();
+        let round: Vec<Delivered> = capture.into_iter().chain(ready).collect();
         for d in &round {
             total += *d;
         }
@@ -371,7 +310,7 @@ async fn dead_letters(stack: &Stack) -> usize {
     in_queue(stack, "CaptureDLQ").await + in_queue(stack, "ReadyDLQ").await
 }
 
-fn report(name: &str, burst: &Burst, deliveries: Deliveries, faults: &FaultCounts, census: &Census) {
+fn report(name: &str, burst: &Burst, deliveries: Delivered, faults: &FaultCounts, census: &Census) {
     println!(
         "{name}: submitted {} accepted {} (retried answers {}, gave up {}); \
          proxy calls {} faulted {} ({:?}); deliveries {} failed {} duplicated {}; \
@@ -385,7 +324,7 @@ fn report(name: &str, burst: &Burst, deliveries: Deliveries, faults: &FaultCount
         faults.faults,
         deliveries.received,
         deliveries.failed,
-        deliveries.duplicated,
+        deliveries.left,
         census.leads,
         census.sources,
         census.repeats,
@@ -450,7 +389,7 @@ async fn a_burst_of_1000_under_20_percent_faults_loses_nothing_and_does_everythi
         faults.failed() as f64 > 0.1 * faults.calls as f64,
         "faults were injected: {faults:?}"
     );
-    assert!(deliveries.duplicated > 0, "duplicate deliveries happened");
+    assert!(deliveries.left > 0, "duplicate deliveries happened");
     assert_eq!(census.leads, burst.accepted.len(), "one lead per accepted submission");
     assert_eq!((census.repeats, census.invalid), (n / 10, n / 20));
     assert!(census.violations > 0, "the clocks ran out and were recorded");

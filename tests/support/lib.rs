@@ -19,6 +19,23 @@ pub fn quick_bench() -> bool {
     !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick")
 }
 
+/// What one delivered batch came to (see [`Stack::deliver_leaving`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Delivered {
+    pub received: usize,
+    pub failed: usize,
+    /// Processed but not deleted: each comes back.
+    pub left: usize,
+}
+
+impl std::ops::AddAssign for Delivered {
+    fn add_assign(&mut self, other: Self) {
+        self.received += other.received;
+        self.failed += other.failed;
+        self.left += other.left;
+    }
+}
+
 pub struct Stack {
     moto: MotoServer,
     pub provisioned: Provisioned,
@@ -151,14 +168,19 @@ impl Stack {
         }
     }
 
-    async fn delete(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message) {
+    /// Whether the message's receipt deleted it.
+    async fn try_delete(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message) -> bool {
         self.sqs
             .delete_message()
             .queue_url(self.queue(logical_id))
             .receipt_handle(message.receipt_handle().unwrap_or_default())
             .send()
             .await
-            .expect("delete");
+            .is_ok()
+    }
+
+    async fn delete(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message) {
+        assert!(self.try_delete(logical_id, message).await, "delete");
     }
 
     /// Writes `items` straight into the table, 25 per batch, retrying what the emulator
@@ -393,6 +415,26 @@ impl Stack {
         F: FnOnce(aws_lambda_events::sqs::SqsEvent) -> Fut,
         Fut: std::future::Future<Output = aws_lambda_events::sqs::SqsBatchResponse>,
     {
+        let batch = self.deliver_leaving(logical_id, visibility, || false, handle).await;
+        assert_eq!(batch.left, 0, "every processed message was deleted");
+        (batch.received, batch.failed)
+    }
+
+    /// One batch as the event source mapping delivers it, except that a successful
+    /// message is left undeleted (to come back: a duplicate delivery) whenever `leave`
+    /// says so, or when its receipt no longer deletes it (the batch outlived its
+    /// visibility and the message was received again meanwhile).
+    pub async fn deliver_leaving<F, Fut>(
+        &self,
+        logical_id: &str,
+        visibility: Option<i32>,
+        mut leave: impl FnMut() -> bool,
+        handle: F,
+    ) -> Delivered
+    where
+        F: FnOnce(aws_lambda_events::sqs::SqsEvent) -> Fut,
+        Fut: std::future::Future<Output = aws_lambda_events::sqs::SqsBatchResponse>,
+    {
         let got = self
             .sqs
             .receive_message()
@@ -407,7 +449,7 @@ impl Stack {
             .expect("receive");
         let messages = got.messages.unwrap_or_default();
         if messages.is_empty() {
-            return (0, 0);
+            return Delivered::default();
         }
         let arn = format!("arn:aws:sqs:us-east-1:123456789012:{logical_id}");
         let event = serde_json::from_value(local_stack::runner::sqs_event(&messages, &arn)).expect("valid SQS event");
@@ -417,13 +459,20 @@ impl Stack {
             .iter()
             .map(|f| f.item_identifier.clone())
             .collect();
+        let mut left = 0;
         for m in &messages {
             if failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
                 continue;
             }
-            self.delete(logical_id, m).await;
+            if leave() || !self.try_delete(logical_id, m).await {
+                left += 1;
+            }
         }
-        (messages.len(), failed.len())
+        Delivered {
+            received: messages.len(),
+            failed: failed.len(),
+            left,
+        }
     }
 
     pub async fn lead(&self, id: &str) -> domain::Lead {
