@@ -20,6 +20,7 @@ use intake::http::AllowedOrigins;
 use intake::Intake;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::spec::{roles_of, spec};
 use leadflow_tests::{answer, http_event, request, Answer, Stack};
 use local_stack::template::Template;
 use serde_json::{json, Value};
@@ -333,83 +334,76 @@ async fn issuer_key_tokens_are_checked_for_key_algorithm_and_audience() {
     }
 }
 
-/// Every route of the api function: method, path as the template writes it, the path
-/// called here, and who may use it (Rep, Manager, Admin, Finance, Integration). The rep
+/// Every route of the api function: method, path as the template writes it, and the
+/// path called here. Who may use each is `openapi.yaml`'s `x-leadflow-roles`. The rep
 /// is `rep-a`: the lead's owner, a member of pool `p1`, and the rep at `/v1/reps/rep-a`.
-const ROUTES: &[(&str, &str, &str, &str)] = &[
-    ("GET", "/v1/leads/{id}", "/v1/leads/{lead}", "RMAF"),
-    ("POST", "/v1/leads/{id}/actions", "/v1/leads/{lead}/actions", "RMA"),
-    ("GET", "/v1/pools/{id}/leads", "/v1/pools/p1/leads", "RMA"),
-    ("GET", "/v1/reps", "/v1/reps", "MA"),
-    ("GET", "/v1/reps/{id}", "/v1/reps/rep-a", "RMA"),
-    ("PUT", "/v1/reps/{id}", "/v1/reps/rep-a", "A"),
-    ("DELETE", "/v1/reps/{id}", "/v1/reps/ghost", "A"),
-    ("GET", "/v1/pools", "/v1/pools", "MA"),
-    ("GET", "/v1/pools/{id}", "/v1/pools/p1", "MA"),
-    ("PUT", "/v1/pools/{id}", "/v1/pools/p1", "A"),
-    ("DELETE", "/v1/pools/{id}", "/v1/pools/ghost", "A"),
-    ("GET", "/v1/config/routing", "/v1/config/routing", "MA"),
-    ("PUT", "/v1/config/routing", "/v1/config/routing", "A"),
-    ("GET", "/v1/config/rules", "/v1/config/rules", "MA"),
-    ("PUT", "/v1/config/rules", "/v1/config/rules", "A"),
-    ("PUT", "/v1/customers/{id}", "/v1/customers/c1", "A"),
-    ("GET", "/v1/config/sla", "/v1/config/sla", "MA"),
-    ("PUT", "/v1/config/sla", "/v1/config/sla", "A"),
-    ("GET", "/v1/reports/violations", "/v1/reports/violations", "MAF"),
-    ("GET", "/v1/reports/recycle-rate", "/v1/reports/recycle-rate", "MAF"),
-    ("POST", "/v1/conversions", "/v1/conversions", "MAFI"),
-    ("GET", "/v1/conversions/{id}", "/v1/conversions/ghost", "MAFI"),
-    ("DELETE", "/v1/conversions/{id}", "/v1/conversions/ghost", "MAF"),
-    ("GET", "/v1/campaigns", "/v1/campaigns", "MAF"),
-    ("GET", "/v1/campaigns/{id}", "/v1/campaigns/ghost", "MAF"),
-    ("PUT", "/v1/campaigns/{id}", "/v1/campaigns/ghost", "MA"),
+const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/v1/leads/{id}", "/v1/leads/{lead}"),
+    ("POST", "/v1/leads/{id}/actions", "/v1/leads/{lead}/actions"),
+    ("GET", "/v1/pools/{id}/leads", "/v1/pools/p1/leads"),
+    ("GET", "/v1/reps", "/v1/reps"),
+    ("GET", "/v1/reps/{id}", "/v1/reps/rep-a"),
+    ("PUT", "/v1/reps/{id}", "/v1/reps/rep-a"),
+    ("DELETE", "/v1/reps/{id}", "/v1/reps/ghost"),
+    ("GET", "/v1/pools", "/v1/pools"),
+    ("GET", "/v1/pools/{id}", "/v1/pools/p1"),
+    ("PUT", "/v1/pools/{id}", "/v1/pools/p1"),
+    ("DELETE", "/v1/pools/{id}", "/v1/pools/ghost"),
+    ("GET", "/v1/config/routing", "/v1/config/routing"),
+    ("PUT", "/v1/config/routing", "/v1/config/routing"),
+    ("GET", "/v1/config/rules", "/v1/config/rules"),
+    ("PUT", "/v1/config/rules", "/v1/config/rules"),
+    ("PUT", "/v1/customers/{id}", "/v1/customers/c1"),
+    ("GET", "/v1/config/sla", "/v1/config/sla"),
+    ("PUT", "/v1/config/sla", "/v1/config/sla"),
+    ("GET", "/v1/reports/violations", "/v1/reports/violations"),
+    ("GET", "/v1/reports/recycle-rate", "/v1/reports/recycle-rate"),
+    ("POST", "/v1/conversions", "/v1/conversions"),
+    ("GET", "/v1/conversions/{id}", "/v1/conversions/ghost"),
+    ("DELETE", "/v1/conversions/{id}", "/v1/conversions/ghost"),
+    ("GET", "/v1/campaigns", "/v1/campaigns"),
+    ("GET", "/v1/campaigns/{id}", "/v1/campaigns/ghost"),
+    ("PUT", "/v1/campaigns/{id}", "/v1/campaigns/ghost"),
     (
         "PUT",
         "/v1/campaigns/{id}/costs/{day}",
         "/v1/campaigns/ghost/costs/2026-11-01",
-        "MAF",
     ),
-    ("POST", "/v1/costs", "/v1/costs", "MAF"),
-    ("GET", "/v1/config/attribution", "/v1/config/attribution", "MAF"),
-    ("PUT", "/v1/config/attribution", "/v1/config/attribution", "A"),
-    ("GET", "/v1/exports/roi", "/v1/exports/roi", "MAF"),
-    ("GET", "/v1/reports/funnel", "/v1/reports/funnel", "MAF"),
-    ("GET", "/v1/reports/owners", "/v1/reports/owners", "MA"),
-    (
-        "GET",
-        "/v1/reports/invalid-reasons",
-        "/v1/reports/invalid-reasons",
-        "MAF",
-    ),
-    ("POST", "/v1/imports", "/v1/imports", "MA"),
-    ("GET", "/v1/imports", "/v1/imports", "MA"),
-    ("GET", "/v1/imports/{id}", "/v1/imports/ghost", "MA"),
-    ("GET", "/v1/config/import-mappings", "/v1/config/import-mappings", "MA"),
+    ("POST", "/v1/costs", "/v1/costs"),
+    ("GET", "/v1/config/attribution", "/v1/config/attribution"),
+    ("PUT", "/v1/config/attribution", "/v1/config/attribution"),
+    ("GET", "/v1/exports/roi", "/v1/exports/roi"),
+    ("GET", "/v1/reports/funnel", "/v1/reports/funnel"),
+    ("GET", "/v1/reports/owners", "/v1/reports/owners"),
+    ("GET", "/v1/reports/invalid-reasons", "/v1/reports/invalid-reasons"),
+    ("POST", "/v1/imports", "/v1/imports"),
+    ("GET", "/v1/imports", "/v1/imports"),
+    ("GET", "/v1/imports/{id}", "/v1/imports/ghost"),
+    ("GET", "/v1/config/import-mappings", "/v1/config/import-mappings"),
     (
         "PUT",
         "/v1/config/import-mappings/{name}",
         "/v1/config/import-mappings/ghost",
-        "MA",
     ),
-    ("GET", "/v1/config/hooks", "/v1/config/hooks", "MA"),
-    ("GET", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost", "MA"),
-    ("PUT", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost", "A"),
-    ("POST", "/v1/erasures", "/v1/erasures", "A"),
-    ("GET", "/v1/erasures/{id}", "/v1/erasures/ghost", "A"),
-    ("GET", "/v1/models", "/v1/models", "MA"),
-    ("POST", "/v1/models/train", "/v1/models/train", "A"),
-    ("POST", "/v1/models/promote", "/v1/models/promote", "A"),
-    ("PUT", "/v1/config/models", "/v1/config/models", "A"),
-    ("GET", "/v1/reports/models", "/v1/reports/models", "MAF"),
+    ("GET", "/v1/config/hooks", "/v1/config/hooks"),
+    ("GET", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost"),
+    ("PUT", "/v1/config/hooks/{source}", "/v1/config/hooks/ghost"),
+    ("POST", "/v1/erasures", "/v1/erasures"),
+    ("GET", "/v1/erasures/{id}", "/v1/erasures/ghost"),
+    ("GET", "/v1/models", "/v1/models"),
+    ("POST", "/v1/models/train", "/v1/models/train"),
+    ("POST", "/v1/models/promote", "/v1/models/promote"),
+    ("PUT", "/v1/config/models", "/v1/config/models"),
+    ("GET", "/v1/reports/models", "/v1/reports/models"),
 ];
 
-/// (letter in ROUTES, role claim, subject).
-const ROLES: &[(char, &str, &str)] = &[
-    ('R', "rep", "rep-a"),
-    ('M', "manager", "mgr"),
-    ('A', "admin", "root"),
-    ('F', "finance", "cfo"),
-    ('I', "integration", "crm"),
+/// (role claim, as `x-leadflow-roles` names it; subject).
+const ROLES: &[(&str, &str)] = &[
+    ("rep", "rep-a"),
+    ("manager", "mgr"),
+    ("admin", "root"),
+    ("finance", "cfo"),
+    ("integration", "crm"),
 ];
 
 /// What the owned lead was submitted with; none of it may appear in a refusal.
@@ -504,24 +498,23 @@ async fn every_role_against_every_route() {
         .filter(|(f, _)| f.binary == "api")
         .map(|(_, r)| (r.method.clone(), r.path.clone()))
         .collect();
-    let tabled: BTreeSet<(String, String)> = ROUTES
-        .iter()
-        .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
-        .collect();
+    let tabled: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     assert_eq!(tabled, declared, "ROUTES and the template's api routes differ");
 
     let stack = Stack::start().await;
     let (api, lead) = organisation(&stack).await;
     let data = lead_data();
     let mut counts = (0, 0);
-    for (method, _, path, allowed) in ROUTES {
+    let spec = spec();
+    for (method, template, path) in ROUTES {
+        let allowed = roles_of(&spec, method, template);
         let path = path.replace("{lead}", &lead);
         let body = body_for(method, &path);
-        for (letter, role, subject) in ROLES {
+        for (role, subject) in ROLES {
             let header = format!("Bearer {}", token(subject, role));
             let got = call(&api, method, &path, Some(&header), &body).await;
             let what = format!("{role} {method} {path}: {} {}", got.status, got.body);
-            if allowed.contains(*letter) {
+            if allowed.iter().any(|r| r == role) {
                 counts.0 += 1;
                 assert!(![401, 403].contains(&got.status), "allowed, but refused: {what}");
                 assert!(got.status < 500, "{what}");

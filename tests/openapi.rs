@@ -14,6 +14,7 @@ use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
+use leadflow_tests::spec::{operation, operations, roles_of, spec};
 use leadflow_tests::{answer, http_event, request, Answer, Stack};
 use local_stack::template::Template;
 use serde_json::{json, Value};
@@ -31,33 +32,6 @@ const ROLES: [(Role, &str); 5] = [
     (Role::Finance, "finance"),
     (Role::Integration, "integration"),
 ];
-const METHODS: [&str; 5] = ["get", "post", "put", "delete", "options"];
-
-fn spec() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
-    let text = std::fs::read_to_string(path).expect("openapi.yaml at the repo root");
-    serde_yaml_ng::from_str(&text).expect("openapi.yaml parses")
-}
-
-/// (METHOD, path) of every operation in the spec.
-fn operations(spec: &Value) -> BTreeSet<(String, String)> {
-    let mut ops = BTreeSet::new();
-    for (path, item) in spec["paths"].as_object().expect("paths") {
-        for method in METHODS {
-            if item.get(method).is_some() {
-                ops.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    ops
-}
-
-fn operation<'a>(spec: &'a Value, method: &str, path: &str) -> &'a Value {
-    let op = &spec["paths"][path][method.to_lowercase()];
-    assert!(op.is_object(), "{method} {path} is not in openapi.yaml");
-    op
-}
-
 /// `#/components/...` → the value it names.
 fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
     match value.get("$ref").and_then(Value::as_str) {
@@ -66,15 +40,6 @@ fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
             .unwrap_or_else(|| panic!("{pointer} resolves")),
         None => value,
     }
-}
-
-fn roles_of(spec: &Value, method: &str, path: &str) -> Vec<String> {
-    operation(spec, method, path)["x-leadflow-roles"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{method} {path} has x-leadflow-roles"))
-        .iter()
-        .map(|r| r.as_str().expect("a role name").to_string())
-        .collect()
 }
 
 /// Checks one answer against the spec: the status is documented for the operation, and a

@@ -4,6 +4,7 @@
 pub mod faults;
 pub mod invariants;
 pub mod meter;
+pub mod spec;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use local_stack::moto::MotoServer;
