@@ -11,10 +11,10 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
+use domain::capture::ratelimit::RateLimits;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
 use domain::lead::Stage;
-use domain::ports::FixedClock;
-use domain::ratelimit::RateLimits;
-use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -685,7 +685,7 @@ async fn html_in_fields_is_stored_and_returned_verbatim() {
         "abuse-secret",
         "leadflow-test",
         "admin-1",
-        &[domain::actions::Role::Admin],
+        &[domain::assign::actions::Role::Admin],
         600,
     );
     let auth = format!("Bearer {token}");
@@ -750,7 +750,7 @@ fn the_demo_pages_never_write_data_as_html() {
 async fn every_csv_export_neutralises_formulas() {
     use api::auth::{mint_hs256, Verifier};
     use api::Api;
-    use domain::actions::Role;
+    use domain::assign::actions::Role;
     let stack = Stack::start().await;
     let api = Api {
         store: stack.store(),

@@ -5,9 +5,9 @@ use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
-use domain::ports::FixedClock;
-use domain::submission::SubmissionRules;
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -61,7 +61,7 @@ async fn submit_and_qualify(stack: &Stack, now: DateTime<Utc>, body: Value) -> S
         clock: FixedClock(now),
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
     };
     let event = http_event(
         "POST",

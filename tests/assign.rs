@@ -7,14 +7,17 @@ use api::Api;
 use assign::Assign;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
-use domain::actions::Role;
+use domain::assign::actions::Role;
 use domain::lead::{Company, Lead, LeadId, OwnerChangeHow, Stage};
 use domain::memory::RecordingNotifier;
-use domain::messages::{Envelope, Message, ReadyReason};
-use domain::notify::{Webhook, WebhookFormat};
-use domain::ports::{FixedClock, LeadStore, Notifier, RoutingStore};
-use domain::routing::{Absence, Pool, Rep, RoutingConfig, Strategy, WorkingHours};
-use domain::scoring::{score, Grade, ScoringRules};
+use domain::{assign::notify::Webhook, assign::notify::WebhookFormat};
+use domain::{assign::ports::Notifier, assign::ports::RoutingStore, lead::ports::FixedClock, lead::ports::LeadStore};
+use domain::{
+    assign::routing::Absence, assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig,
+    assign::routing::Strategy, assign::routing::WorkingHours,
+};
+use domain::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
+use domain::{lead::qualification::Grade, qualify::scoring::score, qualify::scoring::ScoringRules};
 use leadflow_aws::webhook::HttpNotifier;
 use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::{answer, http_event, rep, request, Answer, Stack};
@@ -293,7 +296,7 @@ async fn at_night_a_lead_waits_in_its_pool_and_the_sweep_hands_it_out_in_the_mor
     let sweep = Sweep {
         store: stack.store(),
         bus: stack.full_bus(),
-        redrive: domain::capture::RedrivePolicy::default(),
+        redrive: domain::capture::intake::RedrivePolicy::default(),
         due_per_run: 100,
     };
     let tick = |at: &str| {

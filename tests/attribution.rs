@@ -10,9 +10,9 @@ use attribution::Attribution;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
-use domain::ports::FixedClock;
-use domain::submission::SubmissionRules;
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -69,7 +69,7 @@ async fn intake(stack: &Stack, now: &str, path: &str, body: Value) -> Value {
         clock: FixedClock(t(now)),
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
     };
     let event = http_event("POST", path, &[("content-type", "application/json")], &body.to_string());
     let got = answer(app.handle(request(&event)).await);
@@ -105,7 +105,7 @@ fn csv_rows(body: &str) -> Vec<Vec<String>> {
     let body = body.strip_prefix('\u{feff}').expect("a UTF-8 BOM for Excel");
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(header, domain::reports::ROI_CSV_HEADER);
+    assert_eq!(header, domain::attribution::reports::ROI_CSV_HEADER);
     reader
         .records()
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
@@ -427,8 +427,11 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
 /// Assigns the waiting leads to one rep, who follows one up; the owners report then
 /// shows one pending and one following under `auto_assigned`. Returns the leads counted.
 async fn owners_report(stack: &Stack) -> u64 {
-    use domain::ports::RoutingStore;
-    use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
+    use domain::assign::ports::RoutingStore;
+    use domain::{
+        assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig, assign::routing::Strategy,
+        assign::routing::Tier,
+    };
     let store = stack.store();
     store
         .put_rep(&Rep {

@@ -14,8 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::ports::FixedClock;
-use domain::submission::SubmissionRules;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -445,7 +445,7 @@ async fn organisation(stack: &Stack) -> (TestApi, String) {
     assert_eq!(got.status, 200, "{}", got.body);
 
     let intake = Intake {
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
         store: stack.store(),
         bus: stack.full_bus(),
         clock: FixedClock(now()),

@@ -8,13 +8,18 @@ use api::Api;
 use assign::Assign;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
-use domain::actions::Role;
-use domain::assign::assign_lead;
+use domain::assign::actions::Role;
+use domain::assign::auto::assign_lead;
 use domain::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use domain::memory::RecordingNotifier;
-use domain::ports::{FixedClock, LeadStore, RoutingStore, SlaStore};
-use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
-use domain::sla::{refresh, SlaConfig};
+use domain::{
+    assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::FixedClock, lead::ports::LeadStore,
+};
+use domain::{
+    assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig, assign::routing::Strategy,
+    assign::routing::Tier,
+};
+use domain::{follow_up::sla::refresh, follow_up::sla::SlaConfig};
 use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::{answer, http_event, request, Answer, Stack};
 use serde_json::{json, Value};
@@ -43,7 +48,7 @@ fn sweep(stack: &Stack, due_per_run: usize) -> Sweep<DynamoStore, SqsBus> {
     Sweep {
         store: stack.store(),
         bus: stack.full_bus(),
-        redrive: domain::capture::RedrivePolicy::default(),
+        redrive: domain::capture::intake::RedrivePolicy::default(),
         due_per_run,
     }
 }
@@ -342,6 +347,6 @@ async fn sla_policies_are_versioned_data_with_field_errors() {
     assert_eq!(as_rep.status, 403);
     assert_eq!(
         stack.store().sla_config().await.unwrap().policies[0].clocks[0].within,
-        domain::calendar::Span::Hours(8)
+        domain::follow_up::calendar::Span::Hours(8)
     );
 }

@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::dedup::Label;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::qualification::Label;
 use domain::lead::Stage;
-use domain::ports::{Customer, DedupStore, FixedClock, RulesStore};
-use domain::qualify::{qualify_captured, Qualified};
-use domain::submission::SubmissionRules;
 use domain::LeadId;
+use domain::{
+    lead::ports::FixedClock, qualify::ports::Customer, qualify::ports::DedupStore, qualify::ports::RulesStore,
+};
+use domain::{qualify::pipeline::qualify_captured, qualify::pipeline::Qualified};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -28,7 +30,7 @@ fn intake_at(stack: &Stack, at: DateTime<Utc>) -> App {
         clock: FixedClock(at),
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
     }
 }
 
@@ -220,7 +222,7 @@ async fn blacklisted_and_junk_leads_are_invalid_and_never_routed() {
     rules.cleaning.blacklist_phones.insert("+8613900139000".into());
     assert_eq!(
         stack.store().save_rules(&rules).await.unwrap(),
-        domain::ports::Saved::Saved
+        domain::lead::ports::Saved::Saved
     );
     let app = intake_at(&stack, now);
     let black = lead_id(&app, json!({"phone": "13900139000"})).await;

@@ -10,11 +10,11 @@ use api::Api;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
-use domain::dedup::Label;
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
+use domain::lead::qualification::Label;
 use domain::lead::Stage;
-use domain::ports::FixedClock;
-use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -34,7 +34,7 @@ fn t(s: &str) -> DateTime<Utc> {
 
 fn intake(stack: &Stack, at: DateTime<Utc>) -> Intake<DynamoStore, SqsBus, FixedClock> {
     Intake {
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
         store: stack.store(),
         bus: stack.full_bus(),
         clock: FixedClock(at),

@@ -16,10 +16,10 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Duration, Utc};
 use dedup_score::DedupScore;
+use domain::capture::submission::SubmissionRules;
 use domain::memory::RecordingNotifier;
-use domain::ports::{FixedClock, RoutingStore, SlaStore};
-use domain::routing::{Pool, RoutingConfig, Strategy};
-use domain::submission::SubmissionRules;
+use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::FixedClock};
+use domain::{assign::routing::Pool, assign::routing::RoutingConfig, assign::routing::Strategy};
 use futures::StreamExt;
 use intake::http::AllowedOrigins;
 use intake::Intake;
@@ -77,7 +77,10 @@ async fn organisation(store: &DynamoStore) {
 /// A plausible, distinct mainland mobile number for person `i`.
 fn phone(i: usize) -> String {
     let number = format!("137{:04}{:04}", 2468 + i, 9753 - (i * 7) % 9000);
-    assert!(!domain::clean::implausible_phone(&format!("+86{number}")), "{number}");
+    assert!(
+        !domain::qualify::clean::implausible_phone(&format!("+86{number}")),
+        "{number}"
+    );
     number
 }
 
@@ -157,7 +160,7 @@ fn functions(stack: &Stack, proxy: &FaultProxy, now: DateTime<Utc>) -> Functions
     let (store, bus) = stack.adapters_via(&proxy.sdk_config());
     Functions {
         intake: Intake {
-            limits: domain::ratelimit::RateLimits::off(),
+            limits: domain::capture::ratelimit::RateLimits::off(),
             store: store.clone(),
             bus: bus.clone(),
             clock: FixedClock(now),
@@ -176,7 +179,7 @@ fn functions(stack: &Stack, proxy: &FaultProxy, now: DateTime<Utc>) -> Functions
         sweep: Sweep {
             store,
             bus,
-            redrive: domain::capture::RedrivePolicy::default(),
+            redrive: domain::capture::intake::RedrivePolicy::default(),
             due_per_run: 500,
         },
     }
@@ -400,9 +403,9 @@ async fn organisation_with_webhooks(store: &DynamoStore) {
     organisation(store).await;
     for r in REPS {
         let mut with_hook = rep(r);
-        with_hook.webhook = Some(domain::notify::Webhook {
+        with_hook.webhook = Some(domain::assign::notify::Webhook {
             url: format!("http://127.0.0.1:9/{r}"),
-            format: domain::notify::WebhookFormat::Slack,
+            format: domain::assign::notify::WebhookFormat::Slack,
         });
         store.put_rep(&with_hook).await.unwrap();
     }

@@ -7,11 +7,11 @@ use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use chrono::{DateTime, Duration, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
-use domain::hooks::{sign, HOOK_INVALID};
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
 use domain::lead::Stage;
-use domain::ports::{FixedClock, SystemClock};
-use domain::submission::SubmissionRules;
+use domain::{capture::hooks::sign, capture::hooks::HOOK_INVALID};
+use domain::{lead::ports::FixedClock, lead::ports::SystemClock};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -44,7 +44,7 @@ impl Setup {
                 clock: SystemClock,
                 rules: SubmissionRules::default(),
                 origins: AllowedOrigins::default(),
-                limits: domain::ratelimit::RateLimits::off(),
+                limits: domain::capture::ratelimit::RateLimits::off(),
             },
             stack,
         }

@@ -1,9 +1,9 @@
 //! Intake against a real DynamoDB/SQS emulator, driven with API Gateway v2 events.
 
 use chrono::{Duration, Utc};
-use domain::capture::{redrive_stuck, RedrivePolicy};
-use domain::ports::SystemClock;
-use domain::submission::SubmissionRules;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::SystemClock;
+use domain::{capture::intake::redrive_stuck, capture::intake::RedrivePolicy};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -23,7 +23,7 @@ fn app_with_bus(stack: &Stack, bus: SqsBus) -> Intake<DynamoStore, SqsBus, Syste
         clock: SystemClock,
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::new([ORIGIN.to_string()]),
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
     }
 }
 
@@ -290,7 +290,7 @@ async fn cors_preflight_is_answered_for_allowed_origins_only() {
 async fn a_lead_whose_message_could_not_be_sent_is_redriven_from_the_outbox() {
     let stack = Stack::start().await;
     let broken_bus = SqsBus::new(stack.sqs.clone()).with_queue(
-        domain::messages::Topic::Capture,
+        domain::lead::messages::Topic::Capture,
         format!("{}/123456789012/NoSuchQueue", stack.provisioned.endpoint),
     );
     let app = app_with_bus(&stack, broken_bus);

@@ -7,10 +7,10 @@ use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
-use domain::ports::{FixedClock, LeadStore, SystemClock};
-use domain::predict::{arm_for, synthetic, Arm};
-use domain::submission::SubmissionRules;
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
+use domain::{lead::ports::FixedClock, lead::ports::LeadStore, lead::ports::SystemClock};
+use domain::{lead::qualification::Arm, predict::arm_for, predict::synthetic};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -47,7 +47,7 @@ impl Setup {
                 clock: SystemClock,
                 rules: SubmissionRules::default(),
                 origins: AllowedOrigins::default(),
-                limits: domain::ratelimit::RateLimits::off(),
+                limits: domain::capture::ratelimit::RateLimits::off(),
             },
             dedup: DedupScore {
                 store: stack.store(),

@@ -7,10 +7,10 @@ use api::Api;
 use assign::Assign;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
 use domain::memory::RecordingNotifier;
-use domain::ports::FixedClock;
-use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -127,7 +127,7 @@ impl Harness {
             verifier: Verifier::hs256(SECRET, ISSUER),
         };
         let intake = Intake {
-            limits: domain::ratelimit::RateLimits::off(),
+            limits: domain::capture::ratelimit::RateLimits::off(),
             store: stack.store(),
             bus: stack.full_bus(),
             clock: FixedClock(now),
@@ -743,7 +743,7 @@ async fn real_answers_match_the_spec() {
         let at = t(NOW).timestamp();
         (
             at.to_string(),
-            domain::hooks::sign(secret, at, body.as_bytes()),
+            domain::capture::hooks::sign(secret, at, body.as_bytes()),
             body.to_string(),
         )
     };
@@ -820,10 +820,10 @@ async fn real_answers_match_the_spec() {
     .await;
     // A challenger in service, as the train function leaves it, can be promoted.
     {
-        use domain::ports::ModelStore;
+        use domain::predict::ports::ModelStore;
         let store = h.stack.store();
         let current = store.in_service().await.unwrap().expect("saved by the share change");
-        let next = domain::modeling::InService {
+        let next = domain::predict::modeling::InService {
             challenger: Some(1),
             ..current.clone()
         };

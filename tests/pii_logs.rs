@@ -14,11 +14,11 @@ use api::Api;
 use assign::Assign;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
+use domain::assign::actions::Role;
+use domain::assign::routing::RoutingConfig;
+use domain::capture::submission::SubmissionRules;
 use domain::memory::RecordingNotifier;
-use domain::ports::{FixedClock, RoutingStore};
-use domain::routing::RoutingConfig;
-use domain::submission::SubmissionRules;
+use domain::{assign::ports::RoutingStore, lead::ports::FixedClock};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_tests::{answer, capture_logs, http_event, request, test_logs_dir, Answer, Stack};
@@ -191,7 +191,7 @@ async fn contact_data_stays_out_of_the_logs() {
 
     // Intake: JSON, form, warnings, refusals, junk, the honeypot, a repeat.
     let intake = Intake {
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
         store: stack.store(),
         bus: stack.full_bus(),
         clock: FixedClock(now()),

@@ -10,7 +10,7 @@
 #![no_main]
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
-use domain::calendar::{BusinessCalendar, Counting, DatedException, Period, Span};
+use domain::{follow_up::calendar::BusinessCalendar, follow_up::calendar::Counting, follow_up::calendar::DatedException, follow_up::calendar::Period, follow_up::calendar::Span};
 use libfuzzer_sys::fuzz_target;
 
 /// A little reader over the fuzzer's bytes: zeroes once they run out.

@@ -3,7 +3,7 @@
 //! never empty for a name that has a letter or digit.
 #![no_main]
 
-use domain::company::core_name;
+use domain::qualify::company::core_name;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! both; keywords are unique within a day; amounts are not negative and add up.
 #![no_main]
 
-use domain::campaign::{parse_cost_csv, valid_campaign_id};
+use domain::{attribution::campaign::parse_cost_csv, attribution::campaign::valid_campaign_id};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeSet;
 

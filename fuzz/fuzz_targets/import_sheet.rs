@@ -4,7 +4,7 @@
 #![no_main]
 
 use domain::import::{run::dry_run, sheet::read_sheet, Batch};
-use domain::submission::SubmissionRules;
+use domain::capture::submission::SubmissionRules;
 use libfuzzer_sys::fuzz_target;
 
 const MAX_ROWS: usize = 200;

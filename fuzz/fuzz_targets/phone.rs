@@ -3,7 +3,7 @@
 //! promises); a phone's E.164 form is one libphonenumber itself accepts.
 #![no_main]
 
-use domain::normalize::{self, Region};
+use domain::{lead::normalize, lead::normalize::Region};
 use libfuzzer_sys::fuzz_target;
 
 /// Default regions a deployment may configure: China first, then a few with other
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
             "the fast path and libphonenumber disagree on {input:?}"
         );
         // The cleaner reads every stored number.
-        let _ = domain::clean::implausible_phone(&e164);
+        let _ = domain::qualify::clean::implausible_phone(&e164);
     }
     if let Ok(email) = normalize::email(input) {
         assert_eq!(normalize::email(&email).as_deref(), Ok(email.as_str()), "{input:?}");

@@ -5,10 +5,10 @@
 //! canonical form.
 #![no_main]
 
-use domain::capture::lead_from_submission;
-use domain::clean::{clean, CleaningRules};
-use domain::normalize::{self, Region};
-use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::capture::intake::lead_from_submission;
+use domain::{qualify::clean::clean, qualify::clean::CleaningRules};
+use domain::{lead::normalize, lead::normalize::Region};
+use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
 use domain::LeadId;
 use libfuzzer_sys::fuzz_target;
 

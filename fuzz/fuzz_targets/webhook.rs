@@ -3,8 +3,8 @@
 //! derived from the source, so a re-sent lead is captured once.
 #![no_main]
 
-use domain::hooks::{map_push, HookSource};
-use domain::submission::{validate, SubmissionRules};
+use domain::{capture::hooks::map_push, capture::hooks::HookSource};
+use domain::{capture::submission::validate, capture::submission::SubmissionRules};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 

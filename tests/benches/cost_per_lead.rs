@@ -12,10 +12,10 @@ use assign::Assign;
 use attribution::Attribution;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
-use domain::actions::Role;
+use domain::assign::actions::Role;
+use domain::capture::submission::SubmissionRules;
+use domain::lead::ports::FixedClock;
 use domain::memory::RecordingNotifier;
-use domain::ports::FixedClock;
-use domain::submission::SubmissionRules;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -121,7 +121,7 @@ impl Functions {
                 clock: FixedClock(now),
                 rules: SubmissionRules::default(),
                 origins: AllowedOrigins::default(),
-                limits: domain::ratelimit::RateLimits::off(),
+                limits: domain::capture::ratelimit::RateLimits::off(),
             },
             dedup: DedupScore {
                 store: store.clone(),

@@ -17,10 +17,10 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::Utc;
-use domain::capture::lead_from_submission;
-use domain::ports::SystemClock;
-use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::capture::intake::lead_from_submission;
+use domain::lead::ports::SystemClock;
 use domain::LeadId;
+use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
 use futures::stream::{self, StreamExt};
 use intake::http::AllowedOrigins;
 use intake::Intake;
@@ -141,7 +141,7 @@ async fn run_round(stack: &Stack, round: usize, per_round: usize) -> (Vec<f64>, 
         clock: SystemClock,
         rules: SubmissionRules::default(),
         origins: AllowedOrigins::default(),
-        limits: domain::ratelimit::RateLimits::off(),
+        limits: domain::capture::ratelimit::RateLimits::off(),
     };
     let (dynamo, sqs, table, queue) = (
         stack.dynamo.clone(),

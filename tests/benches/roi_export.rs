@@ -8,10 +8,10 @@
 //! campaigns), whatever the number of leads behind them.
 
 use chrono::{Duration, NaiveDate};
-use domain::campaign::{Campaign, CostDay, CostLine};
-use domain::ports::ReportStore;
-use domain::reports::{roi_csv, roi_rows, GroupBy};
-use domain::rollup::{RollupRow, SourceKey};
+use domain::attribution::ports::ReportStore;
+use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay, attribution::campaign::CostLine};
+use domain::{attribution::reports::roi_csv, attribution::reports::roi_rows, attribution::reports::GroupBy};
+use domain::{attribution::rollup::RollupRow, attribution::rollup::SourceKey};
 use leadflow_aws::analytics::{cost_item, rollup_item};
 use leadflow_tests::Stack;
 use std::time::Instant;

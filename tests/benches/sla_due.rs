@@ -8,8 +8,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
+use domain::follow_up::ports::SlaStore;
 use domain::lead::LeadId;
-use domain::ports::SlaStore;
 use leadflow_aws::keys;
 use leadflow_tests::Stack;
 use std::collections::HashMap;

@@ -5,10 +5,10 @@
 
 use crate::Stack;
 use chrono::{DateTime, Utc};
+use domain::attribution::reconcile::reconcile_day;
+use domain::attribution::rollup::report_day;
 use domain::lead::{Lead, Stage};
-use domain::ports::{RoutingStore, SlaStore};
-use domain::reconcile::reconcile_day;
-use domain::rollup::report_day;
+use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the final state holds, for the reliability table.
@@ -93,7 +93,7 @@ pub async fn check(
         broken.push(format!(
             "{} live leads for one person ({}): {ids:?}",
             ids.len(),
-            domain::mask::phone(phone)
+            domain::lead::mask::phone(phone)
         ));
     }
 

@@ -133,7 +133,7 @@ impl Stack {
 
     pub fn bus(&self) -> leadflow_aws::SqsBus {
         leadflow_aws::SqsBus::new(self.sqs.clone())
-            .with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
+            .with_queue(domain::lead::messages::Topic::Capture, self.queue("CaptureQueue"))
     }
 
     /// Receives (and deletes) everything currently on a queue, as JSON.
@@ -241,13 +241,13 @@ impl Stack {
 }
 
 /// A rep on duty at any hour, with no caps and no webhook: tests change what they need.
-pub fn rep(id: &str) -> domain::routing::Rep {
-    domain::routing::Rep {
+pub fn rep(id: &str) -> domain::assign::routing::Rep {
+    domain::assign::routing::Rep {
         id: id.into(),
         name: id.into(),
         team: "north".into(),
         department: "sales".into(),
-        tier: domain::routing::Tier::Regular,
+        tier: domain::assign::routing::Tier::Regular,
         weight: 1,
         holding_cap: None,
         daily_cap: None,
@@ -386,11 +386,14 @@ impl Stack {
 
     /// `bus` with every topic wired to its queue, as the template wires the functions.
     fn every_queue(&self, bus: leadflow_aws::SqsBus) -> leadflow_aws::SqsBus {
-        bus.with_queue(domain::messages::Topic::Capture, self.queue("CaptureQueue"))
-            .with_queue(domain::messages::Topic::Ready, self.queue("ReadyQueue"))
-            .with_queue(domain::messages::Topic::Conversions, self.queue("ConversionsQueue"))
-            .with_queue(domain::messages::Topic::Import, self.queue("ImportQueue"))
-            .with_queue(domain::messages::Topic::Models, self.queue("ModelQueue"))
+        bus.with_queue(domain::lead::messages::Topic::Capture, self.queue("CaptureQueue"))
+            .with_queue(domain::lead::messages::Topic::Ready, self.queue("ReadyQueue"))
+            .with_queue(
+                domain::lead::messages::Topic::Conversions,
+                self.queue("ConversionsQueue"),
+            )
+            .with_queue(domain::lead::messages::Topic::Import, self.queue("ImportQueue"))
+            .with_queue(domain::lead::messages::Topic::Models, self.queue("ModelQueue"))
     }
 
     /// Receives one batch from a queue as Lambda's event source mapping would and hands it
@@ -477,7 +480,7 @@ impl Stack {
     }
 
     pub async fn lead(&self, id: &str) -> domain::Lead {
-        use domain::ports::LeadStore;
+        use domain::lead::ports::LeadStore;
         self.store()
             .get_lead(&domain::LeadId::parse(id).expect("lead id"))
             .await

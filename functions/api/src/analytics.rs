@@ -1,5 +1,5 @@
 //! Attribution, ROI and funnel routes: conversions in, campaigns and costs in, reports
-//! and finance exports out. Reports read rollup rows only (see `domain::reports`).
+//! and finance exports out. Reports read rollup rows only (see `domain::attribution::reports`).
 //!
 //! | route | who |
 //! |---|---|
@@ -17,15 +17,23 @@ use crate::{
     decode_body, forbidden, invalid, json_object, not_found, saved_answer, with_path_id, Answer, Api, ApiStore,
 };
 use chrono::{Duration, NaiveDate};
-use domain::actions::{Actor, Role};
-use domain::campaign::{parse_cost_body, parse_cost_csv, parse_day, valid_campaign_id, Campaign, CostDay};
-use domain::conversion::{cancel, parse_request};
-use domain::credit::{publish, record, AttributionConfig, RecordError, Recorded};
-use domain::normalize::Region;
-use domain::ports::{Clock, MessageBus, Saved, StoreError};
-use domain::reports::{self, GroupBy, Handling, Period};
-use domain::rollup::{report_day, FUNNEL};
+use domain::lead::normalize::Region;
 use domain::FieldError;
+use domain::{assign::actions::Actor, assign::actions::Role};
+use domain::{
+    attribution::campaign::parse_cost_body, attribution::campaign::parse_cost_csv, attribution::campaign::parse_day,
+    attribution::campaign::valid_campaign_id, attribution::campaign::Campaign, attribution::campaign::CostDay,
+};
+use domain::{attribution::conversion::cancel, attribution::conversion::parse_request};
+use domain::{
+    attribution::credit::publish, attribution::credit::record, attribution::credit::AttributionConfig,
+    attribution::credit::RecordError, attribution::credit::Recorded,
+};
+use domain::{
+    attribution::reports, attribution::reports::GroupBy, attribution::reports::Handling, attribution::reports::Period,
+};
+use domain::{attribution::rollup::report_day, attribution::rollup::FUNNEL};
+use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved, lead::ports::StoreError};
 use intake::http::{error, field_error, json};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -481,7 +489,7 @@ where
         // Each lead (and, when an owner lost it, its history) is read once, however many
         // of its changes fall in the period.
         let mut leads = BTreeMap::new();
-        let mut histories: BTreeMap<domain::LeadId, Vec<domain::ports::OwnerChange>> = BTreeMap::new();
+        let mut histories: BTreeMap<domain::LeadId, Vec<domain::assign::ports::OwnerChange>> = BTreeMap::new();
         let mut handled = Vec::new();
         for change in changes.into_iter().filter(|c| c.to.is_some()) {
             if !leads.contains_key(&change.lead_id) {

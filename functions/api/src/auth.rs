@@ -10,7 +10,7 @@
 //! Roles come from `roles` / `role` or Cognito's `cognito:groups`; the caller's id from
 //! `rep_id`, else `username` (Cognito access tokens), else `sub`.
 
-use domain::actions::{Actor, Role};
+use domain::{assign::actions::Actor, assign::actions::Role};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};

@@ -8,10 +8,13 @@
 //! A body that is not a JSON object is a 400; a bad field is a 422 naming it (as on every route). The identifiers never reach a log line.
 
 use crate::{forbidden, json_object, not_found, offending_field, Answer, Api, ApiStore};
-use domain::actions::{Actor, Role};
-use domain::erasure::{erase, validate, ErasureBody, ErasureError, Outcome};
-use domain::ports::{Clock, MessageBus};
-use domain::submission::SubmissionRules;
+use domain::capture::submission::SubmissionRules;
+use domain::{assign::actions::Actor, assign::actions::Role};
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
+use domain::{
+    privacy::erasure::erase, privacy::erasure::validate, privacy::erasure::ErasureBody, privacy::erasure::ErasureError,
+    privacy::erasure::Outcome,
+};
 use intake::http::{error, field_error, json};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::Request;

@@ -7,9 +7,9 @@
 //! | `PUT /v1/config/hooks/{source}` | admins | create or change; a new `secret` rotates |
 
 use crate::{decode_body, invalid, json_object, not_found, Answer, Api, ApiStore};
-use domain::actions::{Actor, Role};
-use domain::hooks::{HookSource, HookSourceChange, HookSourceView};
-use domain::ports::{Clock, MessageBus};
+use domain::{assign::actions::Actor, assign::actions::Role};
+use domain::{capture::hooks::HookSource, capture::hooks::HookSourceChange, capture::hooks::HookSourceView};
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use intake::http::json;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::Request;

@@ -8,14 +8,14 @@
 
 use crate::{decode_body, invalid, json_object, not_found, Answer, Api, ApiStore};
 use chrono::{DateTime, Utc};
-use domain::actions::Actor;
+use domain::assign::actions::Actor;
+use domain::capture::submission::SubmissionRules;
 use domain::import::mapping::{Mapping, PRESETS};
 use domain::import::run::{chunk_messages, dry_run};
 use domain::import::sheet::read_sheet;
 use domain::import::{Batch, ImportJob, Progress, CHUNK_ROWS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
-use domain::ports::{Clock, MessageBus};
-use domain::submission::SubmissionRules;
 use domain::FieldError;
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use intake::http::{field_error, json};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Request, RequestExt};
@@ -126,7 +126,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         Ok(json(StatusCode::OK, &body))
     }
 
-    async fn mapping_named(&self, name: &str) -> Result<Option<Mapping>, domain::ports::StoreError> {
+    async fn mapping_named(&self, name: &str) -> Result<Option<Mapping>, domain::lead::ports::StoreError> {
         if let Some(preset) = Mapping::preset(name) {
             return Ok(Some(preset));
         }
@@ -229,9 +229,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     async fn queue_chunks(
         &self,
         job: &ImportJob,
-        rows: Vec<domain::import::Row>,
+        rows: Vec<domain::lead::messages::Row>,
         now: DateTime<Utc>,
-    ) -> Result<(), domain::ports::BusError> {
+    ) -> Result<(), domain::lead::ports::BusError> {
         for envelope in chunk_messages(&job.id, rows, CHUNK_ROWS, now) {
             let mut attempt = 0;
             loop {

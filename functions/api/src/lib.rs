@@ -27,19 +27,25 @@ pub mod models;
 
 use auth::{AuthError, Verifier};
 use chrono::{DateTime, Utc};
-use domain::actions::{act, ActError, Action, Actor, Role};
-use domain::assign::load_of;
-use domain::company::core_name;
-use domain::mask;
-use domain::normalize;
-use domain::ports::{
-    Clock, ConversionStore, Customer, DedupStore, ErasureStore, HookStore, ImportStore, LeadStore, MessageBus,
-    ModelStore, ReportStore, RoutingStore, RulesStore, Saved, SlaStore, StoreError, TouchStore,
+use domain::assign::auto::load_of;
+use domain::follow_up::sla::SlaConfig;
+use domain::lead::mask;
+use domain::lead::normalize;
+use domain::qualify::company::core_name;
+use domain::qualify::rules::Rules;
+use domain::qualify::scoring::score;
+use domain::{
+    assign::actions::act, assign::actions::ActError, assign::actions::Action, assign::actions::Actor,
+    assign::actions::Role,
 };
-use domain::routing::{Pool, Rep, RoutingConfig};
-use domain::rules::Rules;
-use domain::scoring::score;
-use domain::sla::SlaConfig;
+use domain::{
+    assign::ports::RoutingStore, attribution::ports::ConversionStore, attribution::ports::ReportStore,
+    capture::ports::HookStore, follow_up::ports::SlaStore, import::ports::ImportStore, lead::ports::Clock,
+    lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved, lead::ports::StoreError,
+    lead::ports::TouchStore, predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::Customer,
+    qualify::ports::DedupStore, qualify::ports::RulesStore,
+};
+use domain::{assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig};
 use domain::{FieldError, LeadId};
 use intake::http::{error, field_error, json};
 use lambda_http::http::{header, Method, StatusCode};
@@ -617,7 +623,7 @@ where
             )]));
         }
         let violations = self.store.violations(from, to).await?;
-        let key = |v: &domain::ports::Violation| -> String {
+        let key = |v: &domain::follow_up::ports::Violation| -> String {
             match group_by.as_str() {
                 "department" => v.owner_department.clone().unwrap_or_else(|| "-".into()),
                 "clock" => v.clock.clone(),
@@ -789,7 +795,7 @@ macro_rules! versioned {
         }
     )*};
 }
-versioned!(RoutingConfig, SlaConfig, domain::credit::AttributionConfig);
+versioned!(RoutingConfig, SlaConfig, domain::attribution::credit::AttributionConfig);
 
 /// 200 with the saved document, or 409 when someone saved another version in between.
 pub(crate) fn saved_answer<T: Versioned>(saved: Saved, document: &T, based_on: u64, route: &str) -> Response<Body> {
@@ -811,7 +817,7 @@ fn stale_version(based_on: u64, route: &str) -> Response<Body> {
     )
 }
 
-fn rep_view(rep: &Rep, load: domain::routing::RepLoad) -> Value {
+fn rep_view(rep: &Rep, load: domain::assign::routing::RepLoad) -> Value {
     let mut view = serde_json::to_value(rep).expect("a rep serialises");
     view["holding"] = json!({
         "active_leads": load.active_leads,

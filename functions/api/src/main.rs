@@ -1,7 +1,7 @@
 use api::auth::Verifier;
 use api::Api;
-use domain::messages::Topic;
-use domain::ports::SystemClock;
+use domain::lead::messages::Topic;
+use domain::lead::ports::SystemClock;
 use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 

@@ -10,12 +10,15 @@
 
 use crate::{decode_body, invalid, json_object, Answer, Api, ApiStore};
 use chrono::NaiveDate;
-use domain::actions::{Actor, Role};
 use domain::lead::ulid_at;
-use domain::messages::{Envelope, Message};
-use domain::modeling::{arms_report, months_back, promote, set_challenger_share, ModelingError, HISTORY_MONTHS};
-use domain::ports::{Clock, MessageBus};
 use domain::FieldError;
+use domain::{assign::actions::Actor, assign::actions::Role};
+use domain::{lead::messages::Envelope, lead::messages::Message};
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
+use domain::{
+    predict::modeling::arms_report, predict::modeling::months_back, predict::modeling::promote,
+    predict::modeling::set_challenger_share, predict::modeling::ModelingError, predict::modeling::HISTORY_MONTHS,
+};
 use intake::http::{field_error, json};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Request, RequestExt};
@@ -105,7 +108,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         self.modeling_answer(set_challenger_share(&self.store, body.challenger_share).await)
     }
 
-    fn modeling_answer(&self, result: Result<domain::modeling::InService, ModelingError>) -> Answer {
+    fn modeling_answer(&self, result: Result<domain::predict::modeling::InService, ModelingError>) -> Answer {
         match result {
             Ok(in_service) => Ok(json(StatusCode::OK, &in_service)),
             Err(ModelingError::Store(e)) => Err(e),

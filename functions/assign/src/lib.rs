@@ -1,14 +1,20 @@
 //! Consumer of the ready queue. Thin: decode each message and hand it to the domain's
-//! assignment ([`domain::assign`]): `lead.ready` routes a lead; `lead.assigned`,
+//! assignment ([`domain::assign::auto`]): `lead.ready` routes a lead; `lead.assigned`,
 //! `lead.returned`, `sla.reminder` and `sla.breached` send webhook notices. Failures are reported per message
 //! (partial batch response): the message is retried, then dead-lettered, and the rest
 //! of the batch completes. Every step is idempotent under redelivery.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use domain::assign::{assign_lead, notify_assigned, notify_breached, notify_reminder, notify_returned, AssignError};
-use domain::messages::Message;
-use domain::ports::{LeadStore, MessageBus, Notifier, RoutingStore, SlaStore};
+use domain::lead::messages::Message;
+use domain::{
+    assign::auto::assign_lead, assign::auto::notify_assigned, assign::auto::notify_breached,
+    assign::auto::notify_reminder, assign::auto::notify_returned, assign::auto::AssignError,
+};
+use domain::{
+    assign::ports::Notifier, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
+    lead::ports::MessageBus,
+};
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 

@@ -1,6 +1,6 @@
 //! Attribution: a consumer of the conversions queue, and the nightly reconciliation.
-//! Thin: decode, hand over to the domain ([`domain::credit::settle`],
-//! [`domain::reconcile::reconcile_day`]), report.
+//! Thin: decode, hand over to the domain ([`domain::attribution::credit::settle`],
+//! [`domain::attribution::reconcile::reconcile_day`]), report.
 //!
 //! A `conversion.recorded` message only names the conversion; `settle` reads its state
 //! and applies whatever revisions are not applied yet, so messages may arrive twice, late
@@ -8,11 +8,14 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use domain::credit::{settle, CreditError, CreditStore, Settled};
-use domain::messages::Message;
-use domain::ports::{ReportStore, StoreError};
-use domain::reconcile::{reconcile_day, Reconciliation};
-use domain::rollup::report_day;
+use domain::attribution::rollup::report_day;
+use domain::lead::messages::Message;
+use domain::{
+    attribution::credit::settle, attribution::credit::CreditError, attribution::credit::CreditStore,
+    attribution::credit::Settled,
+};
+use domain::{attribution::ports::ReportStore, lead::ports::StoreError};
+use domain::{attribution::reconcile::reconcile_day, attribution::reconcile::Reconciliation};
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 

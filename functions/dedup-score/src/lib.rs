@@ -4,9 +4,12 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use domain::messages::Message;
-use domain::ports::MessageBus;
-use domain::qualify::{qualify_captured, qualify_engaged, Qualified, QualifyError, QualifyStore};
+use domain::lead::messages::Message;
+use domain::lead::ports::MessageBus;
+use domain::{
+    qualify::pipeline::qualify_captured, qualify::pipeline::qualify_engaged, qualify::pipeline::Qualified,
+    qualify::pipeline::QualifyError, qualify::pipeline::QualifyStore,
+};
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 

@@ -1,6 +1,6 @@
 use aws_lambda_events::sqs::SqsEvent;
 use dedup_score::DedupScore;
-use domain::messages::Topic;
+use domain::lead::messages::Topic;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 

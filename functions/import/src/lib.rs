@@ -4,10 +4,12 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
+use domain::capture::submission::SubmissionRules;
 use domain::import::run::{process_chunk, ChunkError};
-use domain::messages::Message;
-use domain::ports::{ImportStore, LeadStore, MessageBus, RoutingStore};
-use domain::submission::SubmissionRules;
+use domain::lead::messages::Message;
+use domain::{
+    assign::ports::RoutingStore, import::ports::ImportStore, lead::ports::LeadStore, lead::ports::MessageBus,
+};
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use thiserror::Error;
 

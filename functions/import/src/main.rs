@@ -1,5 +1,5 @@
 use aws_lambda_events::sqs::SqsEvent;
-use domain::messages::Topic;
+use domain::lead::messages::Topic;
 use import::Import;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};

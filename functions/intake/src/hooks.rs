@@ -3,8 +3,11 @@
 
 use crate::http::{error, field_error, json};
 use crate::{unavailable, Intake};
-use domain::hooks::{receive_push, PushError, PushReceipt, MAX_HOOK_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use domain::ports::{Clock, HookStore, LeadStore, MessageBus};
+use domain::{
+    capture::hooks::receive_push, capture::hooks::PushError, capture::hooks::PushReceipt,
+    capture::hooks::MAX_HOOK_BODY_BYTES, capture::hooks::SIGNATURE_HEADER, capture::hooks::TIMESTAMP_HEADER,
+};
+use domain::{capture::ports::HookStore, lead::ports::Clock, lead::ports::LeadStore, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;

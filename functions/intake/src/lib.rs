@@ -6,18 +6,27 @@
 //! origins.
 //!
 //! The two public routes are rate limited per client address and (lead posts) per form
-//! ([`domain::ratelimit`]); signed pushes are not: see [`Intake::handle`].
+//! ([`domain::capture::ratelimit`]); signed pushes are not: see [`Intake::handle`].
 
 mod hooks;
 pub mod http;
 
 use crate::http::{error, field_error, json, AllowedOrigins};
-use domain::capture::{capture, CaptureReceipt};
-use domain::ports::{Clock, DedupStore, HookStore, LeadStore, MessageBus, RateCounters, TouchStore};
-use domain::ratelimit::{admit, client_key, form_key, Admission, RateLimits, Scope};
-use domain::submission::{validate, DecodeError, RawSubmission, SubmissionRules};
-use domain::track::{track, validate_event, TrackError};
 use domain::FieldError;
+use domain::{capture::intake::capture, capture::intake::CaptureReceipt};
+use domain::{
+    capture::ports::HookStore, capture::ports::RateCounters, lead::ports::Clock, lead::ports::LeadStore,
+    lead::ports::MessageBus, lead::ports::TouchStore, qualify::ports::DedupStore,
+};
+use domain::{
+    capture::ratelimit::admit, capture::ratelimit::client_key, capture::ratelimit::form_key,
+    capture::ratelimit::Admission, capture::ratelimit::RateLimits, capture::ratelimit::Scope,
+};
+use domain::{
+    capture::submission::validate, capture::submission::DecodeError, capture::submission::RawSubmission,
+    capture::submission::SubmissionRules,
+};
+use domain::{capture::track::track, capture::track::validate_event, capture::track::TrackError};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};

@@ -1,7 +1,7 @@
 //! Wiring only: clients are built once per sandbox, then every request reuses them.
 
-use domain::messages::Topic;
-use domain::ports::SystemClock;
+use domain::lead::messages::Topic;
+use domain::lead::ports::SystemClock;
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use lambda_http::{service_fn, Error, Request};

@@ -4,10 +4,13 @@
 //! clocks that are due (reminders, violations, breach actions).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use domain::assign::reoffer_waiting;
-use domain::capture::{redrive_stuck, RedrivePolicy, RedriveReport};
-use domain::deadlines::sweep_deadlines;
-use domain::ports::{LeadStore, MessageBus, RoutingStore, SlaStore, StoreError};
+use domain::assign::auto::reoffer_waiting;
+use domain::assign::deadlines::sweep_deadlines;
+use domain::{
+    assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore, lead::ports::MessageBus,
+    lead::ports::StoreError,
+};
+use domain::{capture::intake::redrive_stuck, capture::intake::RedrivePolicy, capture::intake::RedriveReport};
 
 /// Leads re-offered per pool per run, at most (the pool's free room caps it further).
 pub const REOFFER_PER_POOL: usize = 100;

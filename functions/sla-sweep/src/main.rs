@@ -1,6 +1,6 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use domain::capture::RedrivePolicy;
-use domain::messages::Topic;
+use domain::capture::intake::RedrivePolicy;
+use domain::lead::messages::Topic;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 use sla_sweep::Sweep;

@@ -5,9 +5,12 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use domain::messages::Message;
-use domain::modeling::{train_challenger, ModelingError, TrainReport, Trigger};
-use domain::ports::ModelStore;
+use domain::lead::messages::Message;
+use domain::predict::ports::ModelStore;
+use domain::{
+    predict::modeling::train_challenger, predict::modeling::ModelingError, predict::modeling::TrainReport,
+    predict::modeling::Trigger,
+};
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use serde_json::Value;
 use thiserror::Error;

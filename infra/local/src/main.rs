@@ -354,7 +354,7 @@ fn token(args: Vec<String>) -> Result<String, Error> {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--role" => roles.push(
-                serde_json::from_value::<domain::actions::Role>(serde_json::Value::String(value.clone()))
+                serde_json::from_value::<domain::assign::actions::Role>(serde_json::Value::String(value.clone()))
                     .map_err(|_| format!("unknown role {value:?}: rep | manager | admin | finance | integration"))?,
             ),
             "--sub" => sub = Some(value),
@@ -367,7 +367,7 @@ fn token(args: Vec<String>) -> Result<String, Error> {
         }
     }
     if roles.is_empty() {
-        roles.push(domain::actions::Role::Admin);
+        roles.push(domain::assign::actions::Role::Admin);
     }
     let sub = sub.unwrap_or_else(|| "admin".into());
     Ok(api::auth::mint_hs256(&jwt_secret(), LOCAL_ISSUER, &sub, &roles, ttl))
@@ -450,7 +450,7 @@ async fn redrive(dlq: &str) -> Result<(), Error> {
 /// A synthetic history of finished leads (converted or lost, created over the last
 /// two years) for the predictive model to learn from: `POST /v1/models/train` next.
 async fn history(store: &leadflow_aws::DynamoStore, leads: usize) -> Result<(), Error> {
-    use domain::ports::LeadStore;
+    use domain::lead::ports::LeadStore;
     let now = chrono::Utc::now();
     let mut converted = 0;
     for lead in domain::predict::synthetic::finished_leads(2026, leads, now) {

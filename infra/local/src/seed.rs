@@ -1,8 +1,8 @@
 //! The demo sales org (`infra/local/seed.json`): reps, pools and routing rules, written
 //! straight into the local table so `make dev` routes leads from the first request.
 
-use domain::ports::{RoutingStore, Saved};
-use domain::routing::{Pool, Rep, RoutingConfig};
+use domain::{assign::ports::RoutingStore, lead::ports::Saved};
+use domain::{assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig};
 use leadflow_aws::DynamoStore;
 use serde::Deserialize;
 use std::path::PathBuf;

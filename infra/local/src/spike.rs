@@ -8,8 +8,8 @@
 //! The mix, per 20 requests: 14 new leads, 3 repeats of an earlier lead's phone, 2 junk
 //! leads (disposable e-mail and no phone: stored as invalid), 1 tracked event.
 
+use domain::lead::ports::LeadStore;
 use domain::lead::Stage;
-use domain::ports::LeadStore;
 use domain::LeadId;
 use leadflow_aws::DynamoStore;
 use serde_json::{json, Value};

@@ -12,13 +12,21 @@ use crate::qualify::text;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use domain::campaign::{Campaign, CostDay};
-use domain::conversion::Conversion;
-use domain::credit::{AttributionConfig, ChunkOutcome, ConversionState};
-use domain::funnel::{uncounted, with_counted, FunnelStep};
+use domain::attribution::conversion::Conversion;
 use domain::lead::{Lead, LeadId};
-use domain::ports::{ConversionStore, OwnerChange, ReportStore, RowsRead, Saved, StoreError};
-use domain::rollup::{merge, report_day, RollupRow, SourceKey};
+use domain::{
+    assign::ports::OwnerChange, attribution::ports::ConversionStore, attribution::ports::ReportStore,
+    attribution::ports::RowsRead, lead::ports::Saved, lead::ports::StoreError,
+};
+use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay};
+use domain::{
+    attribution::credit::AttributionConfig, attribution::credit::ChunkOutcome, attribution::credit::ConversionState,
+};
+use domain::{attribution::funnel::uncounted, attribution::funnel::with_counted, attribution::funnel::FunnelStep};
+use domain::{
+    attribution::rollup::merge, attribution::rollup::report_day, attribution::rollup::RollupRow,
+    attribution::rollup::SourceKey,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 

@@ -3,8 +3,8 @@
 //! a failing message is retried (then dead-lettered by the queue's redrive policy).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use domain::mask;
-use domain::messages::{Envelope, EnvelopeError};
+use domain::lead::mask;
+use domain::{lead::messages::Envelope, lead::messages::EnvelopeError};
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use thiserror::Error;

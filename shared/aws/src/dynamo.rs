@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use domain::lead::{Lead, LeadId, Stage, Touchpoint};
-use domain::ports::{CreateOutcome, LeadStore, StoreError};
+use domain::{lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::StoreError};
 use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -99,7 +99,7 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         item.insert(GSI1_PK.into(), s(pool_waiting_pk(pool)));
         item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(since), lead.id)));
     }
-    if domain::modeling::in_cohort(lead) {
+    if domain::predict::modeling::in_cohort(lead) {
         item.insert(GSI3_PK.into(), s(cohort_pk(lead.created_at, &lead.id)));
         item.insert(GSI3_SK.into(), s(format!("{}#{}", timestamp(lead.created_at), lead.id)));
     }

@@ -11,10 +11,10 @@ pub enum ConfigError {
 }
 
 /// Form validation settings shared by intake and import (`DEFAULT_PHONE_REGION`).
-pub fn submission_rules() -> Result<domain::submission::SubmissionRules, ConfigError> {
-    let mut rules = domain::submission::SubmissionRules::default();
+pub fn submission_rules() -> Result<domain::capture::submission::SubmissionRules, ConfigError> {
+    let mut rules = domain::capture::submission::SubmissionRules::default();
     if let Some(region) = optional("DEFAULT_PHONE_REGION") {
-        rules.default_region = domain::normalize::region(&region).ok_or(ConfigError::Invalid(
+        rules.default_region = domain::lead::normalize::region(&region).ok_or(ConfigError::Invalid(
             "DEFAULT_PHONE_REGION",
             "is not an ISO region code",
         ))?;
@@ -24,9 +24,9 @@ pub fn submission_rules() -> Result<domain::submission::SubmissionRules, ConfigE
 
 /// Intake's rate limits (`RATE_WINDOW_SECONDS`, `RATE_LIMIT_IP_LEADS`,
 /// `RATE_LIMIT_IP_EVENTS`, `RATE_LIMIT_FORM`; 0 switches a limit off). Unset: the
-/// defaults of [`domain::ratelimit::RateLimits`].
-pub fn rate_limits() -> Result<domain::ratelimit::RateLimits, ConfigError> {
-    let mut limits = domain::ratelimit::RateLimits::default();
+/// defaults of [`domain::capture::ratelimit::RateLimits`].
+pub fn rate_limits() -> Result<domain::capture::ratelimit::RateLimits, ConfigError> {
+    let mut limits = domain::capture::ratelimit::RateLimits::default();
     let number = |name: &'static str, value: &mut u32| -> Result<(), ConfigError> {
         if let Some(text) = optional(name) {
             *value = text

@@ -15,10 +15,13 @@ use crate::qualify::{conditional_put, transact};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
-use domain::dedup::MatchKey;
-use domain::erasure::{ErasureRecord, ErasureStatus};
 use domain::lead::{Lead, LeadId, Stage};
-use domain::ports::{ErasureStore, LeadErasure, LeadScan, LeadStore, Saved, StoreError};
+use domain::qualify::dedup::MatchKey;
+use domain::{
+    lead::ports::LeadStore, lead::ports::Saved, lead::ports::StoreError, privacy::ports::ErasureStore,
+    privacy::ports::LeadErasure, privacy::ports::LeadScan,
+};
+use domain::{privacy::erasure::ErasureRecord, privacy::erasure::ErasureStatus};
 use std::collections::HashMap;
 
 const KEY_PK: &str = "CONFIG#erasure";
@@ -94,7 +97,7 @@ impl ErasureStore for DynamoStore {
             (SK.to_string(), s(KEY_ITEM_SK)),
             (
                 "key".to_string(),
-                AttributeValue::B(Blob::new(domain::erasure::new_key())),
+                AttributeValue::B(Blob::new(domain::privacy::erasure::new_key())),
             ),
         ]))
         .await?;

@@ -12,8 +12,8 @@ use crate::dynamo::{doc_item, from_doc, s, DynamoStore};
 use crate::keys::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use domain::hooks::HookSource;
-use domain::ports::{HookStore, StoreError};
+use domain::capture::hooks::HookSource;
+use domain::{capture::ports::HookStore, lead::ports::StoreError};
 use std::collections::HashMap;
 
 const SOURCES_PK: &str = "CONFIG#hooks";

@@ -16,7 +16,7 @@ use crate::qualify::text;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::import::mapping::Mapping;
 use domain::import::{ChunkResult, ImportJob, Tally};
-use domain::ports::{ImportStore, ImportTally, StoreError};
+use domain::{import::ports::ImportStore, lead::ports::StoreError, qualify::ports::ImportTally};
 
 const JOBS_PK: &str = "IMPORTS";
 const CHUNK_PREFIX: &str = "CHUNK#";

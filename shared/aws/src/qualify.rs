@@ -6,10 +6,15 @@ use crate::keys::*;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use domain::dedup::{CustomerMatch, Holder, KeyKind, MatchKey};
 use domain::lead::{LeadId, Touchpoint};
-use domain::ports::{Customer, DedupCommit, DedupStore, RulesStore, Saved, StoreError, TouchStore};
-use domain::rules::Rules;
+use domain::qualify::rules::Rules;
+use domain::{
+    lead::ports::Saved, lead::ports::StoreError, lead::ports::TouchStore, qualify::ports::Customer,
+    qualify::ports::DedupCommit, qualify::ports::DedupStore, qualify::ports::RulesStore,
+};
+use domain::{
+    qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey,
+};
 use std::collections::HashMap;
 
 fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {

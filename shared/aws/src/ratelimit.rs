@@ -9,7 +9,7 @@ use crate::dynamo::{s, unavailable, DynamoStore};
 use crate::keys::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
-use domain::ports::{RateCounters, StoreError};
+use domain::{capture::ports::RateCounters, lead::ports::StoreError};
 
 const COUNT: &str = "count";
 

@@ -15,8 +15,14 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDate};
 use domain::lead::LeadId;
-use domain::ports::{FollowUp, LeadChange, OwnerChange, PoolTake, RepCounters, RoutingStore, Saved, StoreError};
-use domain::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
+use domain::{
+    assign::ports::FollowUp, assign::ports::LeadChange, assign::ports::OwnerChange, assign::ports::PoolTake,
+    assign::ports::RepCounters, assign::ports::RoutingStore, lead::ports::Saved, lead::ports::StoreError,
+};
+use domain::{
+    assign::routing::DailyCount, assign::routing::Pool, assign::routing::PoolState, assign::routing::Rep,
+    assign::routing::RoutingConfig,
+};
 use std::collections::{BTreeMap, HashMap};
 
 const RECEIVED: &str = "received";
@@ -400,7 +406,7 @@ impl RoutingStore for DynamoStore {
         if let Some(record) = &change.owner_change {
             // Also listed by month (gsi1) for the owners report.
             let listed = [
-                (GSI1_PK, owners_pk(domain::rollup::report_day(record.at))),
+                (GSI1_PK, owners_pk(domain::attribution::rollup::report_day(record.at))),
                 (GSI1_SK, format!("{}#{}", timestamp(record.at), record.id)),
             ];
             writes.push(record_put(

@@ -12,9 +12,12 @@ use crate::dynamo::{corrupt, s, timestamp, unavailable, DynamoStore, Item};
 use crate::keys::*;
 use crate::qualify::text;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use domain::follow_up::sla::SlaConfig;
 use domain::lead::LeadId;
-use domain::ports::{DueLeads, PoolNumbers, Saved, SlaStore, StoreError, Violation};
-use domain::sla::SlaConfig;
+use domain::{
+    follow_up::ports::DueLeads, follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation,
+    lead::ports::Saved, lead::ports::StoreError,
+};
 use std::collections::BTreeMap;
 
 /// How far back the very first run looks, when no cursor exists yet. Entries are never

@@ -2,8 +2,8 @@
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_sdk_sqs::Client;
-use domain::messages::{Envelope, Topic};
-use domain::ports::{BusError, MessageBus};
+use domain::{lead::messages::Envelope, lead::messages::Topic};
+use domain::{lead::ports::BusError, lead::ports::MessageBus};
 use std::collections::HashMap;
 
 #[derive(Clone)]

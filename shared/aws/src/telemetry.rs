@@ -1,5 +1,5 @@
 //! Structured JSON logs for CloudWatch. Handlers log ids and outcomes, never contact
-//! data; use `domain::mask` where a contact must be hinted at.
+//! data; use `domain::lead::mask` where a contact must be hinted at.
 
 pub fn init() {
     init_with(std::io::stdout);

@@ -2,8 +2,8 @@
 //! chat service delays one notice, never the assignment (notices travel as their own
 //! queue messages).
 
-use domain::notify::Webhook;
-use domain::ports::{Notifier, NotifyError};
+use domain::assign::notify::Webhook;
+use domain::{assign::ports::Notifier, assign::ports::NotifyError};
 use std::time::Duration;
 
 #[derive(Clone)]

@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
-use domain::attribution::{attribute, in_window, Model, Touch};
+use domain::{
+    attribution::multi_touch::attribute, attribution::multi_touch::in_window, attribution::multi_touch::Model,
+    attribution::multi_touch::Touch,
+};
 use std::hint::black_box;
 
 fn attribution(c: &mut Criterion) {
@@ -48,10 +51,10 @@ fn attribution(c: &mut Criterion) {
 /// A whole conversion as the attribution function computes it: every default model over
 /// 1,000 touchpoints from 50 sources, into rollup rows (the plan it stores and applies).
 fn conversion_plan(c: &mut Criterion) {
-    use domain::conversion::{Conversion, ConversionKind};
-    use domain::credit::{plan, AttributionConfig};
-    use domain::events::EventKind;
+    use domain::lead::events::EventKind;
     use domain::lead::{Lead, LeadId, Source, Touchpoint};
+    use domain::{attribution::conversion::Conversion, attribution::conversion::ConversionKind};
+    use domain::{attribution::credit::plan, attribution::credit::AttributionConfig};
     let start: DateTime<Utc> = "2026-08-01T00:00:00Z".parse().unwrap();
     let lead = Lead::new(LeadId::generate(start), "baidu_sem", start);
     let touches: Vec<Touchpoint> = (0..1_000)

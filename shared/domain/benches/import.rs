@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use domain::capture::submission::SubmissionRules;
 use domain::import::row::{prepare_row, row_key};
 use domain::import::sheet::read_sheet;
 use domain::import::Batch;
-use domain::submission::SubmissionRules;
 use std::hint::black_box;
 
 const ROWS: usize = 5_000;

@@ -6,15 +6,15 @@
 
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use domain::capture::lead_from_submission;
-use domain::clean::clean;
-use domain::dedup::{blocking_key, company_key, contact_keys};
-use domain::events::EventKind;
-use domain::routing::{choose_pool, route, Decision};
-use domain::rules::Rules;
-use domain::scoring::{score, ScoredEvent};
-use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::capture::intake::lead_from_submission;
+use domain::lead::events::EventKind;
+use domain::qualify::clean::clean;
+use domain::qualify::rules::Rules;
 use domain::LeadId;
+use domain::{assign::routing::choose_pool, assign::routing::route, assign::routing::Decision};
+use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
+use domain::{lead::qualification::ScoredEvent, qualify::scoring::score};
+use domain::{qualify::dedup::blocking_key, qualify::dedup::company_key, qualify::dedup::contact_keys};
 use std::hint::black_box;
 
 #[path = "common/org.rs"]
@@ -83,13 +83,13 @@ fn per_lead(c: &mut Criterion) {
         })
     });
     group.bench_function("routing decision only", |b| {
-        b.iter(|| decide(black_box(&lead), Some((domain::scoring::Grade::B, 4))))
+        b.iter(|| decide(black_box(&lead), Some((domain::lead::qualification::Grade::B, 4))))
     });
     group.bench_function("normalise phone only", |b| {
-        b.iter(|| domain::normalize::phone_e164(black_box("138 0013 8000"), phonenumber::country::Id::CN))
+        b.iter(|| domain::lead::normalize::phone_e164(black_box("138 0013 8000"), phonenumber::country::Id::CN))
     });
     group.bench_function("company core only", |b| {
-        b.iter(|| domain::company::core_name(black_box("北京纷扬科技有限公司")))
+        b.iter(|| domain::qualify::company::core_name(black_box("北京纷扬科技有限公司")))
     });
     group.finish();
 }

@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use domain::lead::{Lead, LeadId};
 use domain::predict::synthetic::history;
 use domain::predict::{features_of, rule_prior, train, Dataset, TrainConfig};
-use domain::scoring::{score, ScoringRules};
+use domain::{qualify::scoring::score, qualify::scoring::ScoringRules};
 use std::hint::black_box;
 use std::time::Duration;
 

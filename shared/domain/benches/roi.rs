@@ -7,9 +7,9 @@
 
 use chrono::{Duration, NaiveDate};
 use criterion::{criterion_group, criterion_main, Criterion};
-use domain::campaign::{Campaign, CostDay, CostLine};
-use domain::reports::{roi_csv, roi_rows, GroupBy};
-use domain::rollup::{RollupRow, SourceKey};
+use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay, attribution::campaign::CostLine};
+use domain::{attribution::reports::roi_csv, attribution::reports::roi_rows, attribution::reports::GroupBy};
+use domain::{attribution::rollup::RollupRow, attribution::rollup::SourceKey};
 use std::hint::black_box;
 
 fn year(campaigns: usize) -> (Vec<RollupRow>, Vec<RollupRow>, Vec<CostDay>, Vec<Campaign>) {

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use domain::lead::qualification::Grade;
 use domain::lead::{Company, Lead, LeadId};
-use domain::routing::{choose_pool, route, Decision};
-use domain::scoring::Grade;
+use domain::{assign::routing::choose_pool, assign::routing::route, assign::routing::Decision};
 use std::hint::black_box;
 
 #[path = "common/org.rs"]

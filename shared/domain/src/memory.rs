@@ -1,29 +1,37 @@
 //! In-memory adapters for fast unit tests of domain logic. Integration tests use the
 //! real DynamoDB/SQS adapters against an emulator; these are never the only proof.
 
-use crate::campaign::{Campaign, CostDay};
-use crate::conversion::Conversion;
-use crate::credit::{AttributionConfig, ChunkOutcome, ConversionState};
-use crate::dedup::{CustomerMatch, Holder, KeyKind, MatchKey};
-use crate::funnel::FunnelStep;
-use crate::hooks::HookSource;
+use crate::assign::notify::Webhook;
+use crate::attribution::conversion::Conversion;
+use crate::attribution::funnel::FunnelStep;
+use crate::capture::hooks::HookSource;
 use crate::import::mapping::Mapping;
 use crate::import::{ChunkResult, ImportJob, Tally};
+use crate::lead::messages::Envelope;
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
-use crate::messages::Envelope;
-use crate::modeling::InService;
-use crate::notify::Webhook;
-use crate::ports::{
-    BusError, CreateOutcome, Customer, DedupCommit, DedupStore, FollowUp, LeadChange, LeadStore, MessageBus, Notifier,
-    NotifyError, OwnerChange, PoolNumbers, PoolTake, RepCounters, RoutingStore, RulesStore, Saved, SlaStore,
-    StoreError, TouchStore, Violation,
-};
-use crate::ports::{ConversionStore, ReportStore, RowsRead};
-use crate::ports::{HookStore, ImportStore, ModelStore};
+use crate::predict::modeling::InService;
 use crate::predict::Model;
-use crate::rollup::{report_day, RollupRow, SourceKey};
-use crate::routing::{DailyCount, Pool, PoolState, Rep, RoutingConfig};
-use crate::rules::Rules;
+use crate::qualify::rules::Rules;
+use crate::{
+    assign::ports::FollowUp, assign::ports::LeadChange, assign::ports::Notifier, assign::ports::NotifyError,
+    assign::ports::OwnerChange, assign::ports::PoolTake, assign::ports::RepCounters, assign::ports::RoutingStore,
+    follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation, lead::ports::BusError,
+    lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
+    lead::ports::StoreError, lead::ports::TouchStore, qualify::ports::Customer, qualify::ports::DedupCommit,
+    qualify::ports::DedupStore, qualify::ports::RulesStore,
+};
+use crate::{
+    assign::routing::DailyCount, assign::routing::Pool, assign::routing::PoolState, assign::routing::Rep,
+    assign::routing::RoutingConfig,
+};
+use crate::{attribution::campaign::Campaign, attribution::campaign::CostDay};
+use crate::{
+    attribution::credit::AttributionConfig, attribution::credit::ChunkOutcome, attribution::credit::ConversionState,
+};
+use crate::{attribution::ports::ConversionStore, attribution::ports::ReportStore, attribution::ports::RowsRead};
+use crate::{attribution::rollup::report_day, attribution::rollup::RollupRow, attribution::rollup::SourceKey};
+use crate::{capture::ports::HookStore, import::ports::ImportStore, predict::ports::ModelStore};
+use crate::{qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,7 +61,7 @@ struct State {
     owner_changes: BTreeMap<LeadId, Vec<OwnerChange>>,
     follow_ups: BTreeMap<LeadId, Vec<FollowUp>>,
     notices: BTreeSet<String>,
-    sla: Option<crate::sla::SlaConfig>,
+    sla: Option<crate::follow_up::sla::SlaConfig>,
     violations: BTreeMap<String, Violation>,
     pool_numbers: BTreeMap<(String, NaiveDate), PoolNumbers>,
     attribution: Option<AttributionConfig>,
@@ -73,7 +81,7 @@ struct State {
     models: BTreeMap<u32, Model>,
     in_service: Option<InService>,
     push_claims: BTreeSet<(String, String)>,
-    erasures: BTreeMap<String, crate::erasure::ErasureRecord>,
+    erasures: BTreeMap<String, crate::privacy::erasure::ErasureRecord>,
     erasure_key: Option<Vec<u8>>,
 }
 
@@ -81,13 +89,13 @@ impl State {
     /// Every lead write: counts its new funnel steps, as the DynamoDB adapter does in the
     /// lead's transaction.
     fn write_lead(&mut self, lead: &Lead) {
-        let steps = crate::funnel::uncounted(lead);
+        let steps = crate::attribution::funnel::uncounted(lead);
         for step in &steps {
             self.add_row(&step.row());
         }
         self.funnel_steps.extend(steps.iter().cloned());
         self.leads
-            .insert(lead.id.clone(), crate::funnel::with_counted(lead, &steps));
+            .insert(lead.id.clone(), crate::attribution::funnel::with_counted(lead, &steps));
     }
 
     fn add_row(&mut self, row: &RollupRow) {
@@ -278,7 +286,7 @@ impl ModelStore for InMemoryStore {
         Ok(state
             .leads
             .values()
-            .filter(|lead| same_month(lead) && crate::modeling::in_cohort(lead))
+            .filter(|lead| same_month(lead) && crate::predict::modeling::in_cohort(lead))
             .cloned()
             .collect())
     }
@@ -475,20 +483,23 @@ impl TouchStore for InMemoryStore {
     }
 }
 
-impl crate::ports::ErasureStore for InMemoryStore {
+impl crate::privacy::ports::ErasureStore for InMemoryStore {
     async fn erasure_key(&self) -> Result<Vec<u8>, StoreError> {
         let mut state = self.state.lock().unwrap();
-        Ok(state.erasure_key.get_or_insert_with(crate::erasure::new_key).clone())
+        Ok(state
+            .erasure_key
+            .get_or_insert_with(crate::privacy::erasure::new_key)
+            .clone())
     }
 
-    async fn erasure(&self, id: &str) -> Result<Option<crate::erasure::ErasureRecord>, StoreError> {
+    async fn erasure(&self, id: &str) -> Result<Option<crate::privacy::erasure::ErasureRecord>, StoreError> {
         Ok(self.state.lock().unwrap().erasures.get(id).cloned())
     }
 
     async fn claim_erasure(
         &self,
-        record: &crate::erasure::ErasureRecord,
-    ) -> Result<Option<crate::erasure::ErasureRecord>, StoreError> {
+        record: &crate::privacy::erasure::ErasureRecord,
+    ) -> Result<Option<crate::privacy::erasure::ErasureRecord>, StoreError> {
         let mut state = self.state.lock().unwrap();
         if let Some(stored) = state.erasures.get(&record.id) {
             return Ok(Some(stored.clone()));
@@ -497,10 +508,10 @@ impl crate::ports::ErasureStore for InMemoryStore {
         Ok(None)
     }
 
-    async fn complete_erasure(&self, record: &crate::erasure::ErasureRecord) -> Result<Saved, StoreError> {
+    async fn complete_erasure(&self, record: &crate::privacy::erasure::ErasureRecord) -> Result<Saved, StoreError> {
         let mut state = self.state.lock().unwrap();
         match state.erasures.get(&record.id) {
-            Some(stored) if stored.status == crate::erasure::ErasureStatus::Running => {
+            Some(stored) if stored.status == crate::privacy::erasure::ErasureStatus::Running => {
                 state.erasures.insert(record.id.clone(), record.clone());
                 Ok(Saved::Saved)
             }
@@ -508,7 +519,7 @@ impl crate::ports::ErasureStore for InMemoryStore {
         }
     }
 
-    async fn scan_leads(&self, scan: &crate::ports::LeadScan) -> Result<Vec<Lead>, StoreError> {
+    async fn scan_leads(&self, scan: &crate::privacy::ports::LeadScan) -> Result<Vec<Lead>, StoreError> {
         let holds = |list: &[String], value: &Option<String>| value.as_ref().is_some_and(|v| list.contains(v));
         Ok(self
             .state
@@ -526,7 +537,7 @@ impl crate::ports::ErasureStore for InMemoryStore {
             .collect())
     }
 
-    async fn erase_lead(&self, erasure: &crate::ports::LeadErasure) -> Result<Saved, StoreError> {
+    async fn erase_lead(&self, erasure: &crate::privacy::ports::LeadErasure) -> Result<Saved, StoreError> {
         let mut state = self.state.lock().unwrap();
         let id = &erasure.lead.id;
         for touch in &erasure.touches {
@@ -839,11 +850,11 @@ impl InMemoryStore {
 }
 
 impl SlaStore for InMemoryStore {
-    async fn sla_config(&self) -> Result<crate::sla::SlaConfig, StoreError> {
+    async fn sla_config(&self) -> Result<crate::follow_up::sla::SlaConfig, StoreError> {
         Ok(self.state.lock().unwrap().sla.clone().unwrap_or_default())
     }
 
-    async fn save_sla_config(&self, config: &crate::sla::SlaConfig) -> Result<Saved, StoreError> {
+    async fn save_sla_config(&self, config: &crate::follow_up::sla::SlaConfig) -> Result<Saved, StoreError> {
         let mut state = self.state.lock().unwrap();
         let current = state.sla.as_ref().map_or(0, |c| c.version);
         if config.version != current + 1 {
@@ -853,7 +864,11 @@ impl SlaStore for InMemoryStore {
         Ok(Saved::Saved)
     }
 
-    async fn due_leads(&self, now: DateTime<Utc>, limit: usize) -> Result<crate::ports::DueLeads, StoreError> {
+    async fn due_leads(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<crate::follow_up::ports::DueLeads, StoreError> {
         let state = self.state.lock().unwrap();
         // As the index would: only entries due by now are read, oldest first.
         let mut due: Vec<(DateTime<Utc>, LeadId)> = state
@@ -864,7 +879,7 @@ impl SlaStore for InMemoryStore {
         due.sort();
         let more = due.len() > limit;
         due.truncate(limit);
-        Ok(crate::ports::DueLeads {
+        Ok(crate::follow_up::ports::DueLeads {
             entries_read: due.len() + usize::from(more),
             leads: due.into_iter().map(|(_, id)| id).collect(),
             more,
@@ -1121,7 +1136,7 @@ impl InMemoryCounters {
     }
 }
 
-impl crate::ports::RateCounters for InMemoryCounters {
+impl crate::capture::ports::RateCounters for InMemoryCounters {
     async fn increment(&self, key: &str, _expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected failure".into()));

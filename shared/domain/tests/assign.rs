@@ -3,14 +3,23 @@
 //! `tests/assign.rs`, where the caps are also put under concurrency.
 
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
-use domain::actions::{act, ActError, Action, Actor, InvalidCode, Role};
-use domain::assign::{assign_lead, notify_assigned, reoffer_waiting, Assigned, Noticed};
+use domain::lead::messages::Message;
 use domain::lead::{Bant, Company, Lead, LeadId, OwnerChangeHow, Stage};
 use domain::memory::{InMemoryBus, InMemoryStore, RecordingNotifier};
-use domain::messages::Message;
-use domain::notify::{Webhook, WebhookFormat};
-use domain::ports::{FollowUpKind, LeadStore, RoutingStore};
-use domain::routing::{Pool, Rep, RouteRule, RoutingConfig, Strategy, Tier, WorkingHours};
+use domain::{
+    assign::actions::act, assign::actions::ActError, assign::actions::Action, assign::actions::Actor,
+    assign::actions::InvalidCode, assign::actions::Role,
+};
+use domain::{
+    assign::auto::assign_lead, assign::auto::notify_assigned, assign::auto::reoffer_waiting, assign::auto::Assigned,
+    assign::auto::Noticed,
+};
+use domain::{assign::notify::Webhook, assign::notify::WebhookFormat};
+use domain::{assign::ports::FollowUpKind, assign::ports::RoutingStore, lead::ports::LeadStore};
+use domain::{
+    assign::routing::Pool, assign::routing::Rep, assign::routing::RouteRule, assign::routing::RoutingConfig,
+    assign::routing::Strategy, assign::routing::Tier, assign::routing::WorkingHours,
+};
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

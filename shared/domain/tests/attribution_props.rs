@@ -2,7 +2,10 @@
 //! credit is negative for a positive amount, and only touches in the window get any.
 
 use chrono::{DateTime, Duration, Utc};
-use domain::attribution::{attribute, in_window, Model, Touch};
+use domain::{
+    attribution::multi_touch::attribute, attribution::multi_touch::in_window, attribution::multi_touch::Model,
+    attribution::multi_touch::Touch,
+};
 use proptest::prelude::*;
 
 fn models() -> impl Strategy<Value = Model> {
@@ -65,9 +68,9 @@ proptest! {
         amount in 0i64..10_000_000_000,
         opportunity_after in prop::option::of(0i64..120 * 86_400),
     ) {
-        use domain::conversion::{Conversion, ConversionKind};
-        use domain::credit::{plan, AttributionConfig};
-        use domain::events::EventKind;
+        use domain::{attribution::conversion::Conversion, attribution::conversion::ConversionKind};
+        use domain::{attribution::credit::plan, attribution::credit::AttributionConfig};
+        use domain::lead::events::EventKind;
         use domain::lead::{Lead, LeadId, Source, Touchpoint};
         let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
         let lead = Lead::new(LeadId::generate(start), "web_form", start);

@@ -2,7 +2,10 @@
 //! edges, a DST-free zone (Beijing) and a DST zone (New York).
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
-use domain::calendar::{BusinessCalendar, Counting, Period, Span};
+use domain::{
+    follow_up::calendar::BusinessCalendar, follow_up::calendar::Counting, follow_up::calendar::Period,
+    follow_up::calendar::Span,
+};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

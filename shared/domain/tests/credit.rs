@@ -4,13 +4,16 @@
 //! workers at once. The same flow runs against the emulator in `tests/attribution.rs`.
 
 use chrono::{DateTime, Utc};
-use domain::conversion::{ConversionKind, ConversionRequest, LeadRef};
-use domain::credit::{record, settle, Recorded};
-use domain::events::EventKind;
+use domain::attribution::rollup::RollupRow;
+use domain::lead::events::EventKind;
 use domain::lead::{Lead, LeadId, Source, Stage, Touchpoint};
 use domain::memory::{InMemoryBus, InMemoryStore};
-use domain::ports::{ConversionStore, LeadStore, TouchStore};
-use domain::rollup::RollupRow;
+use domain::{
+    attribution::conversion::ConversionKind, attribution::conversion::ConversionRequest,
+    attribution::conversion::LeadRef,
+};
+use domain::{attribution::credit::record, attribution::credit::settle, attribution::credit::Recorded};
+use domain::{attribution::ports::ConversionStore, lead::ports::LeadStore, lead::ports::TouchStore};
 use std::collections::BTreeMap;
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -260,7 +263,7 @@ async fn conversions_name_leads_by_phone_and_unknown_leads_are_refused() {
     let refused = record(&store, &bus, &request, "crm", t("2026-03-26T00:00:00Z")).await;
     assert!(matches!(
         refused,
-        Err(domain::credit::RecordError::NoLead { field: "phone" })
+        Err(domain::attribution::credit::RecordError::NoLead { field: "phone" })
     ));
     assert!(bus.sent().is_empty());
 }
@@ -283,7 +286,7 @@ async fn no_touch_in_the_window_is_unattributed_not_lost() {
 
 #[tokio::test]
 async fn reconciliation_recounts_a_day_from_raw_records() {
-    use domain::reconcile::reconcile_day;
+    use domain::attribution::reconcile::reconcile_day;
     let store = InMemoryStore::default();
     let bus = InMemoryBus::default();
     let lead = lead_with_touches(&store).await;

@@ -4,15 +4,20 @@
 //! `tests/deadlines.rs`.
 
 use chrono::{DateTime, Duration, Utc};
-use domain::actions::{act, Action, Actor, Role};
-use domain::assign::{assign_lead, Assigned};
-use domain::deadlines::{check_lead, sweep_deadlines, Checked};
 use domain::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use domain::memory::{InMemoryBus, InMemoryStore};
-use domain::messages::{Message, ReadyReason};
-use domain::ports::{FollowUpKind, LeadStore, RoutingStore, SlaStore};
-use domain::routing::{Pool, Rep, RoutingConfig, Strategy, Tier};
-use domain::sla::{BreachAction, SlaConfig};
+use domain::{assign::actions::act, assign::actions::Action, assign::actions::Actor, assign::actions::Role};
+use domain::{assign::auto::assign_lead, assign::auto::Assigned};
+use domain::{assign::deadlines::check_lead, assign::deadlines::sweep_deadlines, assign::deadlines::Checked};
+use domain::{
+    assign::ports::FollowUpKind, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
+};
+use domain::{
+    assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig, assign::routing::Strategy,
+    assign::routing::Tier,
+};
+use domain::{follow_up::sla::BreachAction, follow_up::sla::SlaConfig};
+use domain::{lead::messages::Message, lead::messages::ReadyReason};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -2,16 +2,16 @@
 //! progress (the emulator-backed version is tests/import.rs at the workspace root).
 
 use chrono::{DateTime, Utc};
-use domain::capture::capture;
+use domain::capture::intake::capture;
 use domain::import::run::{chunk_messages, dry_run, process_chunk};
 use domain::import::sheet::read_sheet;
-use domain::import::{Batch, ImportJob, Progress, Row};
+use domain::lead::messages::Message;
 use domain::lead::Stage;
 use domain::memory::{InMemoryBus, InMemoryStore};
-use domain::messages::Message;
-use domain::ports::{ImportStore, LeadStore};
-use domain::qualify::qualify_captured;
-use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::qualify::pipeline::qualify_captured;
+use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
+use domain::{import::ports::ImportStore, lead::ports::LeadStore};
+use domain::{import::Batch, import::ImportJob, import::Progress, lead::messages::Row};
 
 fn now() -> DateTime<Utc> {
     "2026-11-23T08:00:00Z".parse().unwrap()

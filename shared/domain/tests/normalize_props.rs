@@ -1,7 +1,10 @@
 //! Properties of the normalisers: idempotent, and blind to formatting noise.
 
-use domain::company::core_name;
-use domain::normalize::{email, fold_width, phone_e164, phone_e164_general, text, wechat};
+use domain::qualify::company::core_name;
+use domain::{
+    lead::normalize::email, lead::normalize::fold_width, lead::normalize::phone_e164,
+    lead::normalize::phone_e164_general, lead::normalize::text, lead::normalize::wechat,
+};
 use phonenumber::country::Id as Country;
 use proptest::prelude::*;
 

@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use domain::lead::{Lead, LeadId};
 use domain::predict::metrics::max_calibration_gap;
 use domain::predict::synthetic::{history, SyntheticLead};
-use domain::predict::{
-    auc, calibration_by_decile, compare_arms, features_of, logit, rule_prior, train, Arm, Dataset, Level, Model,
-    ModelPair, TrainConfig,
+use domain::{
+    lead::qualification::Arm, lead::qualification::Level, predict::auc, predict::calibration_by_decile,
+    predict::compare_arms, predict::features_of, predict::logit, predict::rule_prior, predict::train, predict::Dataset,
+    predict::Model, predict::ModelPair, predict::TrainConfig,
 };
-use domain::scoring::{score, ScoringRules};
+use domain::{qualify::scoring::score, qualify::scoring::ScoringRules};
 use std::sync::OnceLock;
 
 const TRAINING: usize = 50_000;

@@ -2,15 +2,18 @@
 //! these scenarios live in tests/dedup_score.rs).
 
 use chrono::{DateTime, Duration, Utc};
-use domain::capture::capture;
-use domain::dedup::{Label, Policy};
-use domain::events::EventKind;
+use domain::capture::intake::capture;
+use domain::lead::events::EventKind;
 use domain::lead::{LeadId, Stage, Touchpoint};
 use domain::memory::{InMemoryBus, InMemoryStore};
-use domain::messages::{Message, ReadyReason};
-use domain::ports::{Customer, DedupStore, LeadStore, RulesStore, TouchStore};
-use domain::qualify::{qualify_captured, qualify_engaged, Qualified};
-use domain::submission::{validate, RawSubmission, SubmissionRules};
+use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
+use domain::{lead::messages::Message, lead::messages::ReadyReason};
+use domain::{
+    lead::ports::LeadStore, lead::ports::TouchStore, qualify::ports::Customer, qualify::ports::DedupStore,
+    qualify::ports::RulesStore,
+};
+use domain::{lead::qualification::Label, lead::qualification::Policy};
+use domain::{qualify::pipeline::qualify_captured, qualify::pipeline::qualify_engaged, qualify::pipeline::Qualified};
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

@@ -2,9 +2,9 @@
 //! and round robin across membership changes.
 
 use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};
+use domain::assign::routing::*;
+use domain::lead::qualification::Grade;
 use domain::lead::{Company, Lead, LeadId};
-use domain::routing::*;
-use domain::scoring::Grade;
 use std::collections::BTreeMap;
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -317,7 +317,8 @@ fn pools_are_chosen_by_ordered_rules_with_province_from_the_company_name() {
         core: "纷扬".into(),
     });
     assert_eq!(choose_pool(&lead, &config), "beijing");
-    let mut scored = domain::scoring::score(&lead, &[], &domain::scoring::ScoringRules::default(), now);
+    let mut scored =
+        domain::qualify::scoring::score(&lead, &[], &domain::qualify::scoring::ScoringRules::default(), now);
     scored.grade = Grade::A;
     lead.score = Some(scored);
     assert_eq!(choose_pool(&lead, &config), "beijing-a", "first match wins");

@@ -1,7 +1,11 @@
 //! The sales org the routing and per-lead benchmarks route in.
 
 use chrono::{NaiveTime, Weekday};
-use domain::routing::{Pool, PoolState, Rep, RepLoad, RouteRule, RoutingConfig, Strategy, Tier, WorkingHours};
+use domain::{
+    assign::routing::Pool, assign::routing::PoolState, assign::routing::Rep, assign::routing::RepLoad,
+    assign::routing::RouteRule, assign::routing::RoutingConfig, assign::routing::Strategy, assign::routing::Tier,
+    assign::routing::WorkingHours,
+};
 use std::collections::BTreeMap;
 
 /// Ten provinces with an A-grade pool and a general pool each (20 rules) before the
@@ -26,7 +30,7 @@ pub fn sales_org(
                 RouteRule {
                     pool: format!("{p}-a"),
                     provinces: vec![p.to_string()],
-                    grades: vec![domain::scoring::Grade::A],
+                    grades: vec![domain::lead::qualification::Grade::A],
                     ..RouteRule::default()
                 },
                 RouteRule {

@@ -6,7 +6,7 @@
 //! `FirstName` and `first_name` are one header.
 
 use super::ImportError;
-use crate::error::FieldError;
+use crate::lead::error::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -13,14 +13,15 @@
 //!    outcome on the import in the same transaction as the decision.
 
 pub mod mapping;
+pub mod ports;
 pub mod row;
 pub mod run;
 pub mod sheet;
 
+use crate::qualify::ports::PipelineOutcome;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// Lambda takes at most 6 MB in a synchronous request and API Gateway base64-encodes a
@@ -31,13 +32,6 @@ pub const MAX_IMPORT_ROWS: usize = 50_000;
 pub const CHUNK_ROWS: usize = 100;
 /// Line errors kept per chunk (the counts stay exact beyond it).
 pub const MAX_ERRORS_PER_CHUNK: usize = 100;
-
-/// One data row: lead field → value as in the file, with its line number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Row {
-    pub line: u64,
-    pub fields: BTreeMap<String, String>,
-}
 
 /// A problem on one line of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,25 +130,6 @@ pub struct ChunkResult {
     pub warnings: Vec<LineError>,
 }
 
-/// What dedup-score made of an imported lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PipelineOutcome {
-    New,
-    Repeat,
-    Junk,
-}
-
-impl PipelineOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PipelineOutcome::New => "new",
-            PipelineOutcome::Repeat => "repeat",
-            PipelineOutcome::Junk => "junk",
-        }
-    }
-}
-
 /// dedup-score's outcomes for an import's leads, summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
@@ -171,16 +146,6 @@ impl Tally {
             PipelineOutcome::Junk => self.junk += n,
         }
     }
-}
-
-/// Marks a lead as coming from an import: where to tally its outcome, and the owner the
-/// file gave it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportRef {
-    pub id: String,
-    pub line: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
 }
 
 /// The progress report: every row is in exactly one of created, repeats, invalid,

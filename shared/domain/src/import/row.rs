@@ -1,10 +1,14 @@
 //! One row of a file → a submission, validated exactly like a web form, plus what only a
 //! file carries: the original creation time and owner.
 
-use super::{Batch, LineError, Row};
-use crate::error::FieldError;
-use crate::routing::Rep;
-use crate::submission::{validate, RawSubmission, Submission, SubmissionRules};
+use super::{Batch, LineError};
+use crate::assign::routing::Rep;
+use crate::lead::error::FieldError;
+use crate::lead::messages::Row;
+use crate::{
+    capture::submission::validate, capture::submission::RawSubmission, capture::submission::Submission,
+    capture::submission::SubmissionRules,
+};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
@@ -221,7 +225,7 @@ pub fn line_errors(line: u64, errors: &[FieldError]) -> Vec<LineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::Tier;
+    use crate::assign::routing::Tier;
     use std::collections::BTreeMap;
 
     fn row(pairs: &[(&str, &str)]) -> Row {

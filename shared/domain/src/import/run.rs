@@ -3,13 +3,18 @@
 
 use super::row::{line_errors, prepare_row, row_key};
 use super::sheet::Sheet;
-use super::{Batch, ChunkResult, ImportJob, ImportRef, LineError, Row, MAX_ERRORS_PER_CHUNK};
-use crate::capture::{capture_from, Origin};
+use super::{Batch, ChunkResult, ImportJob, LineError, MAX_ERRORS_PER_CHUNK};
+use crate::assign::routing::Rep;
+use crate::capture::submission::SubmissionRules;
+use crate::lead::messages::Row;
+use crate::lead::ImportRef;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage};
-use crate::messages::{Envelope, Message};
-use crate::ports::{CreateOutcome, ImportStore, LeadStore, MessageBus, RoutingStore, StoreError};
-use crate::routing::Rep;
-use crate::submission::SubmissionRules;
+use crate::{
+    assign::ports::RoutingStore, import::ports::ImportStore, lead::ports::CreateOutcome, lead::ports::LeadStore,
+    lead::ports::MessageBus, lead::ports::StoreError,
+};
+use crate::{capture::intake::capture_from, capture::intake::Origin};
+use crate::{lead::messages::Envelope, lead::messages::Message};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;

@@ -5,7 +5,8 @@
 //! here as bytes; the encoding is detected, never guessed from the file name.
 
 use super::mapping::Mapping;
-use super::{ImportError, LineError, Row};
+use super::{ImportError, LineError};
+use crate::lead::messages::Row;
 use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -5,14 +5,8 @@ use super::features::Features;
 use super::metrics::{auc, calibration_by_decile, Decile};
 use super::model::{Model, Prediction};
 use super::stable_unit;
+use crate::lead::qualification::Arm;
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Arm {
-    Champion,
-    Challenger,
-}
 
 /// The lead's arm, from a stable hash of its id. Raising the share only moves champion
 /// leads to the challenger, never back.

@@ -3,7 +3,7 @@
 
 use super::sigmoid;
 use crate::lead::{Lead, Stage};
-use crate::scoring::{company_size_range, seniority, Seniority};
+use crate::{lead::profile::company_size_range, lead::profile::seniority, lead::profile::Seniority};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 

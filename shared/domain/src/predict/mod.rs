@@ -24,14 +24,17 @@ pub mod ab;
 pub mod features;
 pub mod metrics;
 pub mod model;
+pub mod modeling;
 pub mod outcome;
+pub mod ports;
+#[cfg(any(test, feature = "synthetic"))]
 pub mod synthetic;
 pub mod train;
 
-pub use ab::{arm_for, compare_arms, Arm, ArmReport, ArmsReport, ModelPair};
+pub use ab::{arm_for, compare_arms, ArmReport, ArmsReport, ModelPair};
 pub use features::{features_of, prior_from_score, rule_prior, Attribute, Features};
 pub use metrics::{auc, calibration_by_decile, log_loss, Decile, Metrics};
-pub use model::{Confidence, Factor, Level, Model, Prediction, Weight};
+pub use model::{Confidence, Factor, Model, Prediction, Weight};
 pub use outcome::{outcome_of, Example, DEFAULT_HORIZON_DAYS};
 pub use train::{train, Dataset, TrainConfig};
 

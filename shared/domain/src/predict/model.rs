@@ -4,7 +4,8 @@ use super::features::{Attribute, Features, PENDING};
 use super::metrics::Metrics;
 use super::train::{train, Dataset, TrainConfig};
 use super::{clamp_probability, logit, sigmoid};
-use crate::scoring::round_preserving_sum;
+use crate::lead::qualification::round_preserving_sum;
+use crate::lead::qualification::Level;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,14 +48,6 @@ pub struct Model {
     /// so a value never seen counts as average.
     pub weights: BTreeMap<Attribute, BTreeMap<String, Weight>>,
     pub metrics: Metrics,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Low,
-    Medium,
-    High,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

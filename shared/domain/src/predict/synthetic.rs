@@ -11,7 +11,7 @@ use super::features::{prior_from_score, Attribute, Features, UNKNOWN};
 use super::outcome::{Example, DEFAULT_HORIZON_DAYS};
 use super::{logit, mix64, sigmoid, unit_from_bits};
 use crate::lead::{Lead, LeadId, Stage};
-use crate::scoring::{Grade, Score};
+use crate::{lead::qualification::Grade, lead::qualification::Score};
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead and the probability it really had.

@@ -417,7 +417,7 @@ mod tests {
         };
         let few = predict(10);
         assert!((few.probability - 0.1).abs() < 0.05, "{few:?}");
-        assert_eq!(few.confidence.level, crate::predict::Level::Low);
+        assert_eq!(few.confidence.level, crate::lead::qualification::Level::Low);
         let many = predict(5_000);
         assert!((many.probability - 0.4).abs() < 0.03, "data take over: {many:?}");
     }

@@ -1,0 +1,687 @@
+//! Routing decisions (DOMAIN.md §3), pure: which pool a lead belongs to, which rep in
+//! that pool is eligible now, and whom the pool's strategy picks. [`crate::assign::auto`]
+//! loads reps, their loads and the pool state, calls [`route`], and commits the choice
+//! with conditional updates on the rep's counters.
+//!
+//! Round robin and weighted routing both work from per-member assignment counters kept
+//! in the pool's state, not from a list index. A member who joins starts level with the
+//! lowest counter, so adding or removing members never gives anyone a burst of leads.
+
+use crate::assign::notify::Webhook;
+use crate::lead::error::valid_id;
+use crate::lead::error::FieldError;
+use crate::lead::Lead;
+use crate::{lead::profile::company_size_range, lead::qualification::Grade};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Top,
+    Regular,
+    New,
+}
+
+impl Tier {
+    /// 保有量 defaults: top sales 200 active leads, regular 100, new hires 50.
+    pub fn default_holding_cap(self) -> u32 {
+        match self {
+            Tier::Top => 200,
+            Tier::Regular => 100,
+            Tier::New => 50,
+        }
+    }
+}
+
+/// A weekly shift in the rep's own time zone; `end` before `start` is an overnight shift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkingHours {
+    pub time_zone: Tz,
+    pub days: Vec<Weekday>,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl WorkingHours {
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.time_zone);
+        let time = local.time();
+        if self.start <= self.end {
+            self.days.contains(&local.weekday()) && time >= self.start && time < self.end
+        } else if time >= self.start {
+            self.days.contains(&local.weekday())
+        } else {
+            // After midnight: the shift began the day before.
+            time < self.end && self.days.contains(&local.weekday().pred())
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Absence {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rep {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub department: String,
+    pub tier: Tier,
+    /// Share in weighted pools.
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Active leads held at most; default by tier.
+    #[serde(default)]
+    pub holding_cap: Option<u32>,
+    #[serde(default)]
+    pub daily_cap: Option<u32>,
+    /// `None`: always at work.
+    #[serde(default)]
+    pub working_hours: Option<WorkingHours>,
+    #[serde(default)]
+    pub out_of_office: Vec<Absence>,
+    /// Where assignment notices for this rep go (else the pool's webhook, else none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+impl Rep {
+    pub fn holding_cap(&self) -> u32 {
+        self.holding_cap.unwrap_or_else(|| self.tier.default_holding_cap())
+    }
+
+    /// Field errors an admin should see before the rep is saved.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !valid_id(&self.id) {
+            errors.push(FieldError::new("id", ID_RULE));
+        }
+        if self.name.trim().is_empty() {
+            errors.push(FieldError::new("name", "is required"));
+        }
+        if self.weight == 0 || self.weight > 1000 {
+            errors.push(FieldError::new("weight", "must be 1-1000"));
+        }
+        if self.holding_cap.is_some_and(|c| c > 100_000) {
+            errors.push(FieldError::new("holding_cap", "must be at most 100000"));
+        }
+        if let Some(hours) = &self.working_hours {
+            if hours.days.is_empty() {
+                errors.push(FieldError::new("working_hours.days", "must name at least one day"));
+            }
+            if hours.start == hours.end {
+                errors.push(FieldError::new("working_hours.end", "must differ from start"));
+            }
+        }
+        for (i, absence) in self.out_of_office.iter().enumerate() {
+            if absence.until <= absence.from {
+                errors.push(FieldError::new(
+                    format!("out_of_office[{i}].until"),
+                    "must be after from",
+                ));
+            }
+        }
+        if let Some(hook) = &self.webhook {
+            errors.extend(hook.validate("webhook"));
+        }
+        errors
+    }
+}
+
+const ID_RULE: &str = "must be 1-64 letters, digits, '-' or '_'";
+
+fn one() -> u32 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+/// What a rep holds now (from the store's counters). `assigned_today` counts the
+/// business day the caller asks about; a counter from an earlier day reads as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RepLoad {
+    pub active_leads: u32,
+    pub assigned_today: u32,
+}
+
+/// A daily counter as stored: the day it counts and the count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyCount {
+    pub day: Option<NaiveDate>,
+    pub count: u32,
+}
+
+impl DailyCount {
+    pub fn on(self, today: NaiveDate) -> u32 {
+        if self.day == Some(today) {
+            self.count
+        } else {
+            0
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ineligible {
+    Inactive,
+    OffShift,
+    OutOfOffice,
+    HoldingCap,
+    DailyCap,
+}
+
+pub fn eligibility(rep: &Rep, load: RepLoad, at: DateTime<Utc>) -> Result<(), Ineligible> {
+    if !rep.active {
+        return Err(Ineligible::Inactive);
+    }
+    if rep.working_hours.as_ref().is_some_and(|h| !h.is_open(at)) {
+        return Err(Ineligible::OffShift);
+    }
+    if rep.out_of_office.iter().any(|a| a.from <= at && at < a.until) {
+        return Err(Ineligible::OutOfOffice);
+    }
+    if load.active_leads >= rep.holding_cap() {
+        return Err(Ineligible::HoldingCap);
+    }
+    if rep.daily_cap.is_some_and(|cap| load.assigned_today >= cap) {
+        return Err(Ineligible::DailyCap);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Strategy {
+    /// To a named rep, or round robin within a named team.
+    Designated {
+        #[serde(default)]
+        rep: Option<String>,
+        #[serde(default)]
+        team: Option<String>,
+    },
+    RoundRobin,
+    /// By weight; A-grade (or A1/A2) leads go to the top tier first.
+    Weighted,
+    /// Leads wait to be claimed.
+    ClaimOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub id: String,
+    pub name: String,
+    pub strategy: Strategy,
+    pub members: Vec<String>,
+    /// Leads auto-assigned from this pool per business day.
+    #[serde(default)]
+    pub daily_cap: Option<u32>,
+    /// Leads claimed from this pool per business day.
+    #[serde(default)]
+    pub daily_claim_cap: Option<u32>,
+    /// Fallback for members without their own webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
+}
+
+impl Pool {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !valid_id(&self.id) {
+            errors.push(FieldError::new("id", ID_RULE));
+        }
+        if self.name.trim().is_empty() {
+            errors.push(FieldError::new("name", "is required"));
+        }
+        for (i, member) in self.members.iter().enumerate() {
+            if !valid_id(member) {
+                errors.push(FieldError::new(format!("members[{i}]"), ID_RULE));
+            } else if self.members[..i].contains(member) {
+                errors.push(FieldError::new(format!("members[{i}]"), "is listed twice"));
+            }
+        }
+        match &self.strategy {
+            Strategy::Designated { rep: None, team: None } => {
+                errors.push(FieldError::new("strategy", "designated needs a rep or a team"))
+            }
+            Strategy::Designated { rep: Some(rep), .. } if !self.members.contains(rep) => {
+                errors.push(FieldError::new("strategy.rep", "must be one of the pool's members"))
+            }
+            _ => {}
+        }
+        if let Some(hook) = &self.webhook {
+            errors.extend(hook.validate("webhook"));
+        }
+        errors
+    }
+}
+
+/// First matching rule wins; every condition given must hold, an empty one matches all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouteRule {
+    pub pool: String,
+    pub provinces: Vec<String>,
+    pub industries: Vec<String>,
+    pub channels: Vec<String>,
+    pub products: Vec<String>,
+    pub grades: Vec<Grade>,
+    pub cells: Vec<String>,
+    pub min_company_size: Option<u32>,
+    /// The predictive score's percent chance of converting, at least this (0–100).
+    pub min_predicted: Option<i32>,
+}
+
+impl RouteRule {
+    pub fn matches(&self, lead: &Lead, province: Option<&str>) -> bool {
+        let any = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|item| v.contains(item.as_str())))
+        };
+        let score = lead.score.as_ref();
+        any(&self.provinces, province)
+            && any(&self.industries, lead.profile.industry.as_deref())
+            && any(&self.channels, Some(lead.source.channel.as_str()))
+            && any(&self.products, lead.profile.product.as_deref())
+            && (self.grades.is_empty() || score.is_some_and(|s| self.grades.contains(&s.grade)))
+            && (self.cells.is_empty() || score.is_some_and(|s| self.cells.contains(&s.cell)))
+            && self.min_company_size.is_none_or(|min| {
+                lead.profile
+                    .company_size
+                    .as_deref()
+                    .and_then(company_size_range)
+                    .is_some_and(|(lo, _)| lo >= min)
+            })
+            && self
+                .min_predicted
+                .is_none_or(|min| lead.prediction.as_ref().is_some_and(|p| p.points >= min))
+    }
+}
+
+/// Which pool a lead goes to: ordered rules, first match wins, else the default pool.
+/// Pools themselves are stored one by one (admin CRUD).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Optimistic concurrency, as for the scoring rules: a save names the version it read.
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub rules: Vec<RouteRule>,
+    pub default_pool: String,
+    /// The business day that daily caps count in.
+    #[serde(default = "shanghai")]
+    pub time_zone: Tz,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn shanghai() -> Tz {
+    chrono_tz::Asia::Shanghai
+}
+
+impl Default for RoutingConfig {
+    /// Before anyone configures routing, every lead waits in the `general` pool.
+    fn default() -> Self {
+        Self {
+            version: 0,
+            rules: Vec::new(),
+            default_pool: "general".into(),
+            time_zone: shanghai(),
+            updated_at: None,
+        }
+    }
+}
+
+impl RoutingConfig {
+    pub fn business_day(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.time_zone).date_naive()
+    }
+
+    /// `known_pools`: the ids of the stored pools; a rule may not point elsewhere.
+    pub fn validate(&self, known_pools: &[String]) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let known = |id: &str| known_pools.iter().any(|p| p == id);
+        if !known(&self.default_pool) {
+            errors.push(FieldError::new("default_pool", "is not a stored pool"));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !known(&rule.pool) {
+                errors.push(FieldError::new(format!("rules[{i}].pool"), "is not a stored pool"));
+            }
+            if rule.min_predicted.is_some_and(|p| !(0..=100).contains(&p)) {
+                errors.push(FieldError::new(
+                    format!("rules[{i}].min_predicted"),
+                    "is a percent chance, 0 to 100",
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// Fixed-line area codes of China (after +86) → province. Mobile numbers carry no
+/// location in the number itself; that needs a carrier dataset this project lacks.
+const AREA_CODES: &[(&str, &str)] = &[
+    ("10", "北京"),
+    ("21", "上海"),
+    ("22", "天津"),
+    ("23", "重庆"),
+    ("20", "广东"),
+    ("24", "辽宁"),
+    ("25", "江苏"),
+    ("27", "湖北"),
+    ("28", "四川"),
+    ("29", "陕西"),
+    ("311", "河北"),
+    ("351", "山西"),
+    ("371", "河南"),
+    ("411", "辽宁"),
+    ("431", "吉林"),
+    ("451", "黑龙江"),
+    ("471", "内蒙古"),
+    ("510", "江苏"),
+    ("512", "江苏"),
+    ("531", "山东"),
+    ("532", "山东"),
+    ("551", "安徽"),
+    ("571", "浙江"),
+    ("574", "浙江"),
+    ("591", "福建"),
+    ("592", "福建"),
+    ("731", "湖南"),
+    ("755", "广东"),
+    ("757", "广东"),
+    ("769", "广东"),
+    ("771", "广西"),
+    ("791", "江西"),
+    ("851", "贵州"),
+    ("871", "云南"),
+    ("891", "西藏"),
+    ("898", "海南"),
+    ("931", "甘肃"),
+    ("951", "宁夏"),
+    ("971", "青海"),
+    ("991", "新疆"),
+];
+
+/// City names that are not provinces, as the province they are in.
+const CITY_PROVINCES: &[(&str, &str)] = &[
+    ("深圳", "广东"),
+    ("广州", "广东"),
+    ("东莞", "广东"),
+    ("佛山", "广东"),
+    ("珠海", "广东"),
+    ("杭州", "浙江"),
+    ("宁波", "浙江"),
+    ("南京", "江苏"),
+    ("苏州", "江苏"),
+    ("无锡", "江苏"),
+    ("成都", "四川"),
+    ("武汉", "湖北"),
+    ("西安", "陕西"),
+    ("长沙", "湖南"),
+    ("郑州", "河南"),
+    ("济南", "山东"),
+    ("青岛", "山东"),
+    ("大连", "辽宁"),
+    ("沈阳", "辽宁"),
+    ("厦门", "福建"),
+    ("福州", "福建"),
+    ("合肥", "安徽"),
+    ("昆明", "云南"),
+    ("南昌", "江西"),
+    ("石家庄", "河北"),
+    ("太原", "山西"),
+    ("哈尔滨", "黑龙江"),
+    ("长春", "吉林"),
+    ("贵阳", "贵州"),
+    ("南宁", "广西"),
+    ("兰州", "甘肃"),
+    ("海口", "海南"),
+    ("乌鲁木齐", "新疆"),
+    ("呼和浩特", "内蒙古"),
+    ("银川", "宁夏"),
+    ("西宁", "青海"),
+    ("拉萨", "西藏"),
+];
+
+fn as_province(region: &str) -> String {
+    CITY_PROVINCES
+        .iter()
+        .find(|(city, _)| *city == region)
+        .map_or(region, |(_, province)| province)
+        .to_string()
+}
+
+/// The province a lead is from: as given, else named at the start of its company name,
+/// else the home of its fixed-line phone number.
+pub fn province_of(lead: &Lead) -> Option<String> {
+    if let Some(p) = &lead.profile.province {
+        return Some(p.clone());
+    }
+    let from_company = lead.company.as_ref().and_then(|company| {
+        crate::qualify::company::REGIONS
+            .iter()
+            .filter(|r| **r != "中国")
+            .find(|r| company.raw.starts_with(*r))
+            .map(|r| as_province(r))
+    });
+    from_company.or_else(|| {
+        let national = lead.contact.phone.as_deref()?.strip_prefix("+86")?;
+        AREA_CODES
+            .iter()
+            .find(|(code, _)| national.starts_with(code))
+            .map(|(_, province)| province.to_string())
+    })
+}
+
+/// The id of the pool the lead belongs to.
+pub fn choose_pool<'a>(lead: &Lead, config: &'a RoutingConfig) -> &'a str {
+    let province = province_of(lead);
+    config
+        .rules
+        .iter()
+        .find(|rule| rule.matches(lead, province.as_deref()))
+        .map_or(config.default_pool.as_str(), |rule| rule.pool.as_str())
+}
+
+/// A pool's persistent routing state, with today's counters already read for the
+/// business day (see [`DailyCount::on`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolState {
+    /// Leads assigned per member since they joined (levelled on joining).
+    pub assigned: BTreeMap<String, u64>,
+    pub last_rep: Option<String>,
+    pub assigned_today: u32,
+    pub claimed_today: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Assign {
+        rep: String,
+    },
+    /// The lead waits in the pool (claimable, offered again when someone is eligible).
+    Wait {
+        reason: String,
+    },
+}
+
+/// Picks the rep for one lead, and the pool state after it.
+pub fn route(
+    pool: &Pool,
+    reps: &BTreeMap<String, Rep>,
+    loads: &BTreeMap<String, RepLoad>,
+    state: &PoolState,
+    lead_grade: Option<(Grade, u8)>,
+    at: DateTime<Utc>,
+) -> (Decision, PoolState) {
+    route_excluding(pool, reps, loads, state, lead_grade, at, &[])
+}
+
+/// [`route`], skipping `exclude` (a recycled lead's previous owner).
+pub fn route_excluding(
+    pool: &Pool,
+    reps: &BTreeMap<String, Rep>,
+    loads: &BTreeMap<String, RepLoad>,
+    state: &PoolState,
+    lead_grade: Option<(Grade, u8)>,
+    at: DateTime<Utc>,
+    exclude: &[String],
+) -> (Decision, PoolState) {
+    let wait = |reason: &str| (Decision::Wait { reason: reason.into() }, state.clone());
+    if pool.daily_cap.is_some_and(|cap| state.assigned_today >= cap) {
+        return wait("the pool's daily cap is reached");
+    }
+    // Each candidate's rep is looked up once: pools can have dozens of members, and the
+    // maps are keyed by rep id.
+    struct Candidate<'a> {
+        id: &'a String,
+        rep: &'a Rep,
+        /// Place in the pool's member list (a designated rep may be outside it).
+        position: Option<usize>,
+    }
+    let members = || pool.members.iter().enumerate().map(|(i, m)| (Some(i), m));
+    let named: Vec<(Option<usize>, &String)> = match &pool.strategy {
+        Strategy::ClaimOnly => return wait("claim-only pool"),
+        Strategy::Designated { rep: Some(rep), .. } => vec![(pool.members.iter().position(|m| m == rep), rep)],
+        Strategy::Designated { team: Some(team), .. } => members()
+            .filter(|(_, m)| reps.get(*m).is_some_and(|r| &r.team == team))
+            .collect(),
+        Strategy::Designated { .. } => return wait("designated pool names no rep or team"),
+        Strategy::RoundRobin | Strategy::Weighted => members().collect(),
+    };
+    let mut candidates: Vec<Candidate> = named
+        .into_iter()
+        .filter(|(_, id)| !exclude.contains(id))
+        .filter_map(|(position, id)| {
+            let rep = reps.get(id)?;
+            let load = loads.get(id).copied().unwrap_or_default();
+            eligibility(rep, load, at)
+                .is_ok()
+                .then_some(Candidate { id, rep, position })
+        })
+        .collect();
+    let top_first = matches!(pool.strategy, Strategy::Weighted)
+        && lead_grade.is_some_and(|(grade, level)| grade == Grade::A && level <= 2);
+    if top_first && candidates.iter().any(|c| c.rep.tier == Tier::Top) {
+        candidates.retain(|c| c.rep.tier == Tier::Top);
+    }
+    if candidates.is_empty() {
+        return wait("no eligible rep now");
+    }
+    let weighted = matches!(pool.strategy, Strategy::Weighted);
+    let weight = |rep: Option<&Rep>| {
+        if weighted {
+            f64::from(rep.map_or(1, |r| r.weight.max(1)))
+        } else {
+            1.0
+        }
+    };
+    // Newcomers start level with the least-served present member: no burst.
+    let floor = pool
+        .members
+        .iter()
+        .filter_map(|m| state.assigned.get(m).map(|n| *n as f64 / weight(reps.get(m))))
+        .fold(f64::INFINITY, f64::min);
+    let served = |id: &str, rep: Option<&Rep>| match state.assigned.get(id) {
+        Some(n) => *n as f64,
+        None if floor.is_finite() => floor * weight(rep),
+        None => 0.0,
+    };
+    // Rotation order starts after the last assignee, so ties rotate.
+    let size = pool.members.len().max(1);
+    let start = state
+        .last_rep
+        .as_deref()
+        .and_then(|last| pool.members.iter().position(|m| m == last))
+        .map_or(0, |i| i + 1);
+    let rank = |position: Option<usize>| (position.unwrap_or(0) + size - start % size) % size;
+    let chosen = candidates
+        .into_iter()
+        .map(|c| {
+            let load = (served(c.id, Some(c.rep)) + 1.0) / weight(Some(c.rep));
+            (load, rank(c.position), c)
+        })
+        .min_by(|a, b| {
+            a.0.partial_cmp(&b.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        })
+        .map(|(_, _, c)| c)
+        .expect("candidates is not empty");
+
+    // The next state counts every member (newcomers at their starting level) and only
+    // members.
+    let assigned = pool
+        .members
+        .iter()
+        .map(|m| {
+            let count = served(m, reps.get(m)).round() as u64;
+            let count = if m == chosen.id { count + 1 } else { count };
+            (m.clone(), count)
+        })
+        .collect();
+    let next = PoolState {
+        assigned,
+        last_rep: Some(chosen.id.clone()),
+        assigned_today: state.assigned_today + 1,
+        claimed_today: state.claimed_today,
+    };
+    (Decision::Assign { rep: chosen.id.clone() }, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::qualification::LeadPrediction;
+    use crate::lead::LeadId;
+    use crate::{lead::qualification::Arm, lead::qualification::Level};
+
+    #[test]
+    fn a_rule_can_ask_for_a_predicted_chance() {
+        let now: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+        let rule = RouteRule {
+            pool: "hot".into(),
+            min_predicted: Some(30),
+            ..RouteRule::default()
+        };
+        let mut lead = Lead::new(LeadId::generate(now), "web_form", now);
+        assert!(!rule.matches(&lead, None), "no prediction yet: no match");
+        let predicted = |points| LeadPrediction {
+            probability: f64::from(points) / 100.0,
+            points,
+            model_version: 1,
+            arm: Arm::Champion,
+            confidence: Level::Medium,
+            reasons: Vec::new(),
+        };
+        lead.prediction = Some(predicted(29));
+        assert!(!rule.matches(&lead, None));
+        lead.prediction = Some(predicted(30));
+        assert!(rule.matches(&lead, None));
+
+        let config = RoutingConfig {
+            rules: vec![RouteRule {
+                min_predicted: Some(130),
+                ..rule
+            }],
+            ..RoutingConfig::default()
+        };
+        let errors = config.validate(&["hot".into(), "general".into()]);
+        assert_eq!(errors[0].field, "rules[0].min_predicted");
+    }
+}

@@ -1,0 +1,180 @@
+//! Lead funnel steps (DOMAIN.md §5): each lead adds to the funnel rows of its own source
+//! once per step, on the day it took the step.
+//!
+//! Steps come from the stage history (`Lead::stage_at`) and the lead remembers which
+//! ones it has counted (`Lead::funnel_counted`). Store adapters call [`uncounted`] on
+//! every lead write and apply the counter increments in the same transaction as the
+//! lead (whose version condition makes a retried write count nothing twice).
+
+use crate::lead::{Lead, LeadId, Stage};
+use crate::{
+    attribution::rollup::report_day, attribution::rollup::RollupRow, attribution::rollup::SourceKey,
+    attribution::rollup::FUNNEL,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A funnel step a lead took: also stored as a raw record the nightly reconciliation
+/// recounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunnelStep {
+    pub lead_id: LeadId,
+    /// `lead`, `mql`, `sql`, `invalid` or `repeat`.
+    pub step: String,
+    pub day: NaiveDate,
+    pub source: SourceKey,
+    /// The counter increments: `{"leads": 1}`, `{"invalid": 1, "invalid_no_intent": 1}`.
+    pub fields: BTreeMap<String, i64>,
+}
+
+impl FunnelStep {
+    pub fn row(&self) -> RollupRow {
+        RollupRow {
+            series: FUNNEL.to_string(),
+            day: self.day,
+            source: self.source.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+}
+
+/// The counter field of an invalid reason: `invalid_wrong_contact`.
+pub fn invalid_field(code: &str) -> String {
+    format!("invalid_{code}")
+}
+
+/// When the lead first reached each funnel step, from its stage history.
+fn reached(lead: &Lead) -> Vec<(&'static str, DateTime<Utc>)> {
+    let at = |stage: Stage| lead.stage_at.get(stage.as_str()).copied();
+    let earliest = |stages: &[Stage]| stages.iter().filter_map(|s| at(*s)).min();
+    let mut steps = Vec::new();
+    // A lead counts once it leaves `received` as anything but a repeat; junk counts too
+    // (it was paid for), and shows again under `invalid`.
+    if let Some(t) = earliest(&[
+        Stage::Aql,
+        Stage::Mql,
+        Stage::Sql,
+        Stage::Converted,
+        Stage::Nurture,
+        Stage::Recycled,
+        Stage::Invalid,
+    ]) {
+        steps.push(("lead", t));
+    }
+    // A lead qualified straight to SQL passed MQL on the way.
+    if let Some(t) = earliest(&[Stage::Mql, Stage::Sql]) {
+        steps.push(("mql", t));
+    }
+    if let Some(t) = at(Stage::Sql) {
+        steps.push(("sql", t));
+    }
+    if let Some(t) = at(Stage::Invalid) {
+        steps.push(("invalid", t));
+    }
+    if let Some(t) = at(Stage::Merged) {
+        steps.push(("repeat", t));
+    }
+    steps
+}
+
+/// Steps the lead has taken that its funnel rows do not count yet.
+pub fn uncounted(lead: &Lead) -> Vec<FunnelStep> {
+    let source = SourceKey::of(&lead.source);
+    reached(lead)
+        .into_iter()
+        .filter(|(step, _)| !lead.funnel_counted.iter().any(|c| c == step))
+        .map(|(step, at)| {
+            let mut fields = BTreeMap::new();
+            match step {
+                "lead" => fields.insert("leads".to_string(), 1),
+                "invalid" => {
+                    let code = lead.invalid_reason.as_ref().map_or("other", |r| r.code.as_str());
+                    fields.insert(invalid_field(code), 1);
+                    fields.insert("invalid".to_string(), 1)
+                }
+                "repeat" => fields.insert("repeats".to_string(), 1),
+                other => fields.insert(other.to_string(), 1),
+            };
+            FunnelStep {
+                lead_id: lead.id.clone(),
+                step: step.to_string(),
+                day: report_day(at),
+                source: source.clone(),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// The lead as it is written along with `steps`: remembering them as counted.
+pub fn with_counted(lead: &Lead, steps: &[FunnelStep]) -> Lead {
+    let mut lead = lead.clone();
+    lead.funnel_counted.extend(steps.iter().map(|s| s.step.clone()));
+    lead
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::InvalidReason;
+
+    fn lead() -> Lead {
+        let mut lead = Lead::new(
+            LeadId::generate("2026-03-01T02:00:00Z".parse().unwrap()),
+            "baidu_sem",
+            "2026-03-01T02:00:00Z".parse().unwrap(),
+        );
+        lead.source.campaign_id = Some("spring".into());
+        lead.source.utm.term = Some("crm".into());
+        lead
+    }
+
+    #[test]
+    fn a_received_lead_counts_nothing_yet() {
+        assert!(uncounted(&lead()).is_empty());
+    }
+
+    #[test]
+    fn each_step_counts_once_on_its_own_day() {
+        let mut l = lead();
+        l.set_stage(Stage::Aql, "2026-03-01T02:00:01Z".parse().unwrap());
+        let steps = uncounted(&l);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].fields, BTreeMap::from([("leads".to_string(), 1)]));
+        assert_eq!(steps[0].source.campaign, "spring");
+        assert_eq!(steps[0].source.keyword, "crm");
+        let mut l = with_counted(&l, &steps);
+        assert!(uncounted(&l).is_empty(), "counted steps are not counted again");
+
+        // Straight to SQL two days later: MQL is implied, both on that day.
+        l.set_stage(Stage::Sql, "2026-03-03T05:00:00Z".parse().unwrap());
+        let steps = uncounted(&l);
+        let names: Vec<_> = steps.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(names, ["mql", "sql"]);
+        assert!(steps.iter().all(|s| s.day == "2026-03-03".parse().unwrap()));
+    }
+
+    #[test]
+    fn invalid_leads_count_as_leads_and_by_reason() {
+        let mut l = lead();
+        l.invalid_reason = Some(InvalidReason {
+            code: "blacklisted".into(),
+            detail: String::new(),
+        });
+        l.set_stage(Stage::Invalid, "2026-03-01T02:00:01Z".parse().unwrap());
+        let steps = uncounted(&l);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[1].fields["invalid"], 1);
+        assert_eq!(steps[1].fields["invalid_blacklisted"], 1);
+    }
+
+    #[test]
+    fn repeats_count_apart_from_leads() {
+        let mut l = lead();
+        l.set_stage(Stage::Merged, "2026-03-01T02:00:01Z".parse().unwrap());
+        let steps = uncounted(&l);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].fields, BTreeMap::from([("repeats".to_string(), 1)]));
+    }
+}

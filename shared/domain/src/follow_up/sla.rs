@@ -1,0 +1,412 @@
+//! Follow-up deadlines (DOMAIN.md §4), pure: which clocks run on a lead, when each runs
+//! out in business time, what satisfies it, and what a breach does.
+//!
+//! "T + N": T is when the current owner got the lead (or, for a clock on a later
+//! stage, when the lead entered it; for a clock that restarts, the last satisfying
+//! act), N is the clock's span counted on the policy's business calendar. Clocks are
+//! not stored as timers: they are recomputed from the lead's own timestamps whenever
+//! the lead changes or the sweep looks, so a follow-up logged a second before the sweep
+//! always wins. The lead only carries the next instant worth looking at, for the index.
+
+use crate::lead::error::FieldError;
+use crate::lead::ClockStatus;
+use crate::lead::{Lead, SlaClock, Stage};
+use crate::{follow_up::calendar::BusinessCalendar, follow_up::calendar::Counting, follow_up::calendar::Span};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfier {
+    /// A logged follow-up (call, visit, message) after T.
+    FollowUp,
+    /// BANT fields edited after T.
+    BantEdit,
+    /// The lead leaves the watched stages (the clock stops applying).
+    StageChange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreachAction {
+    /// Owner cleared; the lead waits in its pool for claimers and admins.
+    RecycleToPool,
+    /// Owner cleared and the lead routed again, skipping the previous owner.
+    ReassignNext,
+    /// To the nurture pool (marketing).
+    Nurture,
+    /// Nothing moves; the pool's manager channel is told.
+    Escalate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockRule {
+    pub name: String,
+    /// The clock runs while the lead is owned and in one of these stages.
+    pub stages: Vec<Stage>,
+    pub within: Span,
+    #[serde(default)]
+    pub counting: Counting,
+    pub satisfied_by: Vec<Satisfier>,
+    /// Restarts from each satisfying act ("untouched for 7 days") instead of ending.
+    #[serde(default)]
+    pub restarts: bool,
+    pub on_breach: BreachAction,
+    /// Remind the owner when this share of N has passed (`None`: no reminder).
+    #[serde(default)]
+    pub remind_at_percent: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicy {
+    pub id: String,
+    pub name: String,
+    /// The id of a calendar in [`SlaConfig::calendars`].
+    pub calendar: String,
+    pub clocks: Vec<ClockRule>,
+}
+
+/// Policies, calendars and which policy applies where: one versioned document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    #[serde(default)]
+    pub version: u64,
+    pub calendars: Vec<BusinessCalendar>,
+    pub policies: Vec<SlaPolicy>,
+    /// Pool id → policy id (first choice).
+    #[serde(default)]
+    pub by_pool: BTreeMap<String, String>,
+    /// Channel → policy id (when the pool names none).
+    #[serde(default)]
+    pub by_channel: BTreeMap<String, String>,
+    pub default_policy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn clock(name: &str, stages: &[Stage], within: Span, satisfied_by: &[Satisfier], on_breach: BreachAction) -> ClockRule {
+    ClockRule {
+        name: name.into(),
+        stages: stages.to_vec(),
+        within,
+        counting: Counting::WorkingDays,
+        satisfied_by: satisfied_by.to_vec(),
+        restarts: false,
+        on_breach,
+        remind_at_percent: Some(80),
+    }
+}
+
+const WORKED: &[Stage] = &[Stage::Aql, Stage::Mql, Stage::Sql, Stage::Recycled];
+
+impl SlaPolicy {
+    /// The seeds' defaults: first contact within 24 h, the SDR decides MQL or invalid
+    /// within 3 days, sales decides converted or nurture within 7 days of SQL, and a lead
+    /// untouched for 7 days goes back to its pool.
+    pub fn standard() -> Self {
+        Self {
+            id: "standard".into(),
+            name: "Standard (24 h / 3 days / 7 days)".into(),
+            calendar: "cn".into(),
+            clocks: vec![
+                clock(
+                    "first_contact",
+                    &[Stage::Aql, Stage::Mql, Stage::Recycled],
+                    Span::Hours(24),
+                    &[Satisfier::FollowUp, Satisfier::BantEdit],
+                    BreachAction::ReassignNext,
+                ),
+                clock(
+                    "mql_decision",
+                    &[Stage::Aql, Stage::Recycled],
+                    Span::WorkingDays(3),
+                    &[Satisfier::StageChange],
+                    BreachAction::RecycleToPool,
+                ),
+                clock(
+                    "sql_outcome",
+                    &[Stage::Sql],
+                    Span::WorkingDays(7),
+                    &[Satisfier::StageChange],
+                    BreachAction::Escalate,
+                ),
+                ClockRule {
+                    restarts: true,
+                    ..clock(
+                        "untouched",
+                        WORKED,
+                        Span::WorkingDays(7),
+                        &[Satisfier::FollowUp, Satisfier::BantEdit],
+                        BreachAction::RecycleToPool,
+                    )
+                },
+            ],
+        }
+    }
+
+    /// ToC: recycle after 1 working hour without follow-up, 2 days without conversion.
+    pub fn to_c() -> Self {
+        Self {
+            id: "toc".into(),
+            name: "ToC (1 h / 2 days)".into(),
+            calendar: "cn".into(),
+            clocks: vec![
+                ClockRule {
+                    counting: Counting::WorkingHours,
+                    ..clock(
+                        "first_contact",
+                        WORKED,
+                        Span::Hours(1),
+                        &[Satisfier::FollowUp, Satisfier::BantEdit],
+                        BreachAction::ReassignNext,
+                    )
+                },
+                clock(
+                    "conversion",
+                    WORKED,
+                    Span::WorkingDays(2),
+                    &[Satisfier::StageChange],
+                    BreachAction::RecycleToPool,
+                ),
+            ],
+        }
+    }
+
+    /// ToB: 3 days without follow-up, 14 days without conversion.
+    pub fn to_b() -> Self {
+        Self {
+            id: "tob".into(),
+            name: "ToB (3 days / 14 days)".into(),
+            calendar: "cn".into(),
+            clocks: vec![
+                clock(
+                    "first_contact",
+                    WORKED,
+                    Span::WorkingDays(3),
+                    &[Satisfier::FollowUp, Satisfier::BantEdit],
+                    BreachAction::ReassignNext,
+                ),
+                clock(
+                    "conversion",
+                    WORKED,
+                    Span::WorkingDays(14),
+                    &[Satisfier::StageChange],
+                    BreachAction::RecycleToPool,
+                ),
+            ],
+        }
+    }
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        Self {
+            version: 0,
+            calendars: vec![BusinessCalendar::china_mainland()],
+            policies: vec![SlaPolicy::standard(), SlaPolicy::to_c(), SlaPolicy::to_b()],
+            by_pool: BTreeMap::new(),
+            by_channel: BTreeMap::new(),
+            default_policy: "standard".into(),
+            updated_at: None,
+        }
+    }
+}
+
+impl SlaConfig {
+    /// The policy for a lead: by its pool, else its channel, else the default; and its
+    /// calendar.
+    pub fn policy_for(&self, lead: &Lead) -> Option<(&SlaPolicy, &BusinessCalendar)> {
+        let id = lead
+            .pool
+            .as_ref()
+            .and_then(|p| self.by_pool.get(p))
+            .or_else(|| self.by_channel.get(&lead.source.channel))
+            .unwrap_or(&self.default_policy);
+        let policy = self.policies.iter().find(|p| &p.id == id)?;
+        let calendar = self.calendars.iter().find(|c| c.id == policy.calendar)?;
+        Some((policy, calendar))
+    }
+
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        for (i, calendar) in self.calendars.iter().enumerate() {
+            for e in calendar.validate() {
+                errors.push(FieldError::new(format!("calendars[{i}].{}", e.field), e.reason));
+            }
+        }
+        let policy_known = |id: &str| self.policies.iter().any(|p| p.id == id);
+        for (i, policy) in self.policies.iter().enumerate() {
+            if !crate::lead::error::valid_id(&policy.id) {
+                errors.push(FieldError::new(
+                    format!("policies[{i}].id"),
+                    "must be 1-64 letters, digits, '-' or '_'",
+                ));
+            }
+            if !self.calendars.iter().any(|c| c.id == policy.calendar) {
+                errors.push(FieldError::new(
+                    format!("policies[{i}].calendar"),
+                    "is not one of `calendars`",
+                ));
+            }
+            for (j, rule) in policy.clocks.iter().enumerate() {
+                let field = |name: &str| format!("policies[{i}].clocks[{j}].{name}");
+                if rule.stages.is_empty() {
+                    errors.push(FieldError::new(field("stages"), "must name at least one stage"));
+                }
+                if rule.satisfied_by.is_empty() {
+                    errors.push(FieldError::new(
+                        field("satisfied_by"),
+                        "must name what satisfies the clock",
+                    ));
+                }
+                let zero = matches!(rule.within, Span::Minutes(0) | Span::Hours(0) | Span::WorkingDays(0));
+                if zero {
+                    errors.push(FieldError::new(field("within"), "must be more than zero"));
+                }
+                if rule.remind_at_percent.is_some_and(|p| p == 0 || p >= 100) {
+                    errors.push(FieldError::new(field("remind_at_percent"), "must be 1-99"));
+                }
+                if policy.clocks[..j].iter().any(|r| r.name == rule.name) {
+                    errors.push(FieldError::new(field("name"), "is used twice in this policy"));
+                }
+            }
+        }
+        for (field, id) in std::iter::once(("default_policy".to_string(), &self.default_policy))
+            .chain(self.by_pool.iter().map(|(k, v)| (format!("by_pool.{k}"), v)))
+            .chain(self.by_channel.iter().map(|(k, v)| (format!("by_channel.{k}"), v)))
+        {
+            if !policy_known(id) {
+                errors.push(FieldError::new(field, "is not one of `policies`"));
+            }
+        }
+        errors
+    }
+}
+
+/// T for `rule` on `lead`, if the clock applies (owned, in a watched stage).
+fn started_at(rule: &ClockRule, lead: &Lead) -> Option<DateTime<Utc>> {
+    if !rule.stages.contains(&lead.stage) {
+        return None;
+    }
+    let owned_since = lead.owner.as_ref().and(lead.owner_since)?;
+    // A clock on a later stage starts when the lead first entered one of its stages.
+    let entered = rule
+        .stages
+        .iter()
+        .filter_map(|s| lead.stage_at.get(s.as_str()))
+        .min()
+        .copied();
+    let mut t = owned_since.max(entered.unwrap_or(owned_since));
+    if rule.restarts {
+        for act in satisfying_acts(rule, lead) {
+            t = t.max(act);
+        }
+    }
+    Some(t)
+}
+
+fn satisfying_acts(rule: &ClockRule, lead: &Lead) -> Vec<DateTime<Utc>> {
+    rule.satisfied_by
+        .iter()
+        .filter_map(|s| match s {
+            Satisfier::FollowUp => lead.last_follow_up_at,
+            Satisfier::BantEdit => lead.bant_updated_at,
+            Satisfier::StageChange => None,
+        })
+        .collect()
+}
+
+/// One clock as it stands, with the rule it comes from.
+#[derive(Debug, Clone)]
+pub struct ClockView<'a> {
+    pub rule: &'a ClockRule,
+    pub clock: SlaClock,
+    pub status: ClockStatus,
+    /// Identifies this run of the clock (reminders and violations are once per run).
+    pub key: String,
+}
+
+/// The clocks that apply to `lead` under `policy`, as of `now`.
+pub fn clocks<'a>(
+    lead: &Lead,
+    policy: &'a SlaPolicy,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+) -> Vec<ClockView<'a>> {
+    policy
+        .clocks
+        .iter()
+        .filter_map(|rule| {
+            let t = started_at(rule, lead)?;
+            let due = calendar.add(t, rule.within, rule.counting);
+            // The reminder comes at a share of N in business time too.
+            let remind = rule.remind_at_percent.map(|pct| {
+                let (minutes, counting) = match rule.within {
+                    Span::Minutes(m) => (m, rule.counting),
+                    Span::Hours(h) => (h * 60, rule.counting),
+                    Span::WorkingDays(d) => (d * 24 * 60, Counting::WorkingDays),
+                };
+                calendar.add(t, Span::Minutes(minutes * u32::from(pct) / 100), counting)
+            });
+            let satisfied = !rule.restarts && satisfying_acts(rule, lead).into_iter().any(|act| act >= t);
+            let status = if satisfied {
+                ClockStatus::Satisfied
+            } else if now >= due {
+                ClockStatus::Breached
+            } else {
+                ClockStatus::Running
+            };
+            Some(ClockView {
+                rule,
+                key: format!("{}@{}", rule.name, t.timestamp_millis()),
+                clock: SlaClock {
+                    clock: rule.name.clone(),
+                    started_at: t,
+                    due_at: Some(due),
+                    remind_at: remind,
+                    status: Some(status),
+                },
+                status,
+            })
+        })
+        .collect()
+}
+
+/// Recomputes the lead's clocks and the next instant the sweep should look at it: the
+/// earliest reminder not yet sent or deadline not yet handled.
+pub fn refresh(lead: &mut Lead, config: &SlaConfig, now: DateTime<Utc>) {
+    let Some((policy, calendar)) = config.policy_for(lead) else {
+        lead.sla.clear();
+        lead.sla_next_check = None;
+        return;
+    };
+    let views = clocks(lead, policy, calendar, now);
+    lead.sla_next_check = views
+        .iter()
+        .filter(|v| v.status != ClockStatus::Satisfied)
+        .filter_map(|v| {
+            // A reminder is only worth sending while the clock still runs.
+            let reminder = v
+                .clock
+                .remind_at
+                .filter(|_| v.status == ClockStatus::Running)
+                .filter(|_| !lead.sla_done.contains(&format!("remind:{}", v.key)));
+            let deadline = v
+                .clock
+                .due_at
+                .filter(|_| !lead.sla_done.contains(&format!("breach:{}", v.key)));
+            reminder.into_iter().chain(deadline).min()
+        })
+        .min();
+    // Keep only the marks of clock runs that still exist.
+    let live: Vec<String> = views.iter().map(|v| v.key.clone()).collect();
+    lead.sla_done.retain(|mark| {
+        mark.split_once(':')
+            .is_some_and(|(_, key)| live.iter().any(|l| l == key))
+    });
+    lead.sla = views.into_iter().map(|v| v.clock).collect();
+}

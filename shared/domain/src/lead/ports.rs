@@ -1,0 +1,110 @@
+//! The ports every area shares: the clock, the lead store, the message bus, and the
+//! errors and outcomes of a store write. Adapters live elsewhere (`leadflow-aws` for
+//! DynamoDB/SQS, [`crate::memory`] for unit tests).
+
+use crate::lead::messages::Envelope;
+use crate::lead::{Lead, LeadId, Touchpoint};
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use thiserror::Error;
+
+/// "Now", injected so schedules and deadlines are testable.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that always says the same time (tests, replays).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Throttling, network, service errors: worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// An item that cannot be read back into the model: a bug or a manual edit.
+    #[error("stored item is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// The lead's `submission_id` was already used: nothing was written.
+    DuplicateSubmission(LeadId),
+}
+
+pub trait LeadStore: Send + Sync {
+    /// Writes the lead, its first touchpoint and (when the lead has a `submission_id`)
+    /// the idempotency record, all or nothing.
+    fn create_lead(
+        &self,
+        lead: &Lead,
+        first_touch: Option<&Touchpoint>,
+    ) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
+
+    fn lead_for_submission(
+        &self,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send;
+
+    fn get_lead(&self, id: &LeadId) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send;
+
+    fn touchpoints(&self, id: &LeadId) -> impl Future<Output = Result<Vec<Touchpoint>, StoreError>> + Send;
+
+    /// Leads still `received` that were created before `cutoff` and re-driven fewer than
+    /// `max_redrives` times: the outbox of intake's write-then-send. Oldest first.
+    fn stuck_in_received(
+        &self,
+        cutoff: DateTime<Utc>,
+        max_redrives: u32,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
+
+    fn record_redrive(&self, id: &LeadId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Error)]
+pub enum BusError {
+    #[error("message bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub trait MessageBus: Send + Sync {
+    fn publish(&self, envelope: &Envelope) -> impl Future<Output = Result<(), BusError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Saved,
+    /// Someone saved in between: nothing was written; read again and retry.
+    Conflict,
+}
+
+/// Behaviour events as touchpoints, including anonymous ones.
+pub trait TouchStore: Send + Sync {
+    /// Stores the touch under its lead or its `anon_key`; `false` if that id was already stored.
+    fn put_touch(&self, touch: &Touchpoint) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn anonymous_touches(&self, anon_key: &str) -> impl Future<Output = Result<Vec<Touchpoint>, StoreError>> + Send;
+    /// Moves anonymous touches under `lead` (idempotent: same ids, same place).
+    fn adopt_touches(
+        &self,
+        lead: &LeadId,
+        touches: &[Touchpoint],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

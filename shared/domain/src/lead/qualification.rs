@@ -1,0 +1,124 @@
+//! What qualification decided about a lead, as the lead carries it: its dedup label and
+//! policy, its rule score with the lines that explain it, and its predicted conversion.
+//! The rules that decide them are in [`crate::qualify`] and [`crate::predict`].
+
+use crate::lead::events::EventKind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    ToC,
+    ToB,
+}
+
+/// The dedup labels of DOMAIN.md (纯新 / 新客 / 老客 / 重复).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// Matches no lead and no customer, by contact or company.
+    PureNew,
+    /// A new person at a company already known from other leads (tag only).
+    NewCustomer,
+    /// Matches an existing customer (by company or contact phone).
+    ExistingCustomer,
+    /// The same person as an earlier lead; collected under it.
+    Repeat,
+}
+
+/// One engagement event as scored when it happened (its points are fixed then, so a
+/// later change of the table does not rewrite history).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredEvent {
+    /// The touchpoint's id: an event is scored once however often it is delivered.
+    #[serde(default)]
+    pub id: String,
+    pub kind: EventKind,
+    pub at: DateTime<Utc>,
+    pub points: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Grade {
+    A,
+    B,
+    C,
+    D,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLine {
+    pub points: i32,
+    pub reason: String,
+}
+
+impl ScoreLine {
+    /// "+20 form submitted", "-10 company smaller than 50 people".
+    pub fn text(&self) -> String {
+        format!("{:+} {}", self.points, self.reason)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub fit: i32,
+    pub grade: Grade,
+    pub engagement: i32,
+    pub level: u8,
+    /// "B1": grade + level.
+    pub cell: String,
+    pub fit_lines: Vec<ScoreLine>,
+    pub engagement_lines: Vec<ScoreLine>,
+    pub at: DateTime<Utc>,
+}
+
+/// Rounds each value so the rounded values sum to the rounded total (largest remainder).
+pub fn round_preserving_sum(values: &[f64]) -> Vec<i32> {
+    let total = values.iter().sum::<f64>().round() as i64;
+    let mut floors: Vec<i64> = values.iter().map(|v| v.floor() as i64).collect();
+    let mut short = total - floors.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| {
+        let fa = values[a] - values[a].floor();
+        let fb = values[b] - values[b].floor();
+        fb.partial_cmp(&fa).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+    });
+    for i in order {
+        if short <= 0 {
+            break;
+        }
+        floors[i] += 1;
+        short -= 1;
+    }
+    floors.into_iter().map(|v| v as i32).collect()
+}
+
+/// The predictive score as kept on the lead: the third column beside fit and engagement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadPrediction {
+    /// P(converted), 0–1.
+    pub probability: f64,
+    /// The same as a percentage, 0–100: what routing rules and reports compare.
+    pub points: i32,
+    pub model_version: u32,
+    pub arm: Arm,
+    pub confidence: Level,
+    /// The largest contributions in words ("+12 pts: channel trade_show converts 3.1× …").
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arm {
+    Champion,
+    Challenger,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+}

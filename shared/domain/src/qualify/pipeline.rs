@@ -1,0 +1,465 @@
+//! Qualification: a captured lead is cleaned, deduplicated and scored; a behaviour event
+//! re-scores its lead. The dedup-score function runs this for each message.
+//!
+//! Safe under duplicate delivery and concurrency: each step reads, decides, and commits
+//! all its writes at once, conditioned on the versions it read and on the dedup keys
+//! being free. If the commit loses a race, the step starts over, sees the winner and
+//! decides again (so 20 simultaneous submissions of one person end as one lead and 19
+//! repeats). A step whose lead has moved on is a no-op, except that it re-sends the
+//! `lead.ready` the earlier run may not have sent. Consumers of `lead.ready` are
+//! idempotent, so sending it twice is harmless.
+
+use crate::lead::{DedupInfo, Lead, LeadId, Stage, Touchpoint};
+use crate::predict::ports::ModelStore;
+use crate::predict::ModelPair;
+use crate::qualify::clean::clean;
+use crate::qualify::ports::PipelineOutcome;
+use crate::qualify::rules::Rules;
+use crate::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
+use crate::{
+    lead::ports::BusError, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
+    lead::ports::StoreError, lead::ports::TouchStore, qualify::ports::DedupCommit, qualify::ports::DedupStore,
+    qualify::ports::ImportTally, qualify::ports::KeyClaim, qualify::ports::RulesStore,
+};
+use crate::{
+    lead::qualification::Label, lead::qualification::Policy, qualify::dedup::best_fuzzy_match,
+    qualify::dedup::blocking_key, qualify::dedup::company_key, qualify::dedup::contact_keys, qualify::dedup::decide,
+    qualify::dedup::merge_into, qualify::dedup::KeyKind, qualify::dedup::Outcome,
+};
+use crate::{lead::qualification::ScoredEvent, qualify::scoring::score};
+use crate::{predict::modeling::models_in_service, predict::modeling::predict_lead};
+use chrono::{DateTime, Duration, Utc};
+use thiserror::Error;
+
+/// Write conflicts tolerated before the message is handed back to the queue.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// Before retry `attempt` (1, 2, …): full jitter over 5 ms · 2^attempt, capped at 640 ms, so
+/// twenty consumers racing for one hot source lead spread out instead of colliding again.
+async fn back_off(attempt: u32) {
+    if attempt == 0 {
+        return;
+    }
+    let ceiling_ms = 5u64 << attempt.min(7);
+    let jitter = (ulid::Ulid::new().random() % u128::from(ceiling_ms)) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+}
+/// Engagement history kept per lead; older events have decayed to nothing anyway.
+pub const MAX_EVENTS: usize = 200;
+
+#[derive(Debug, Error)]
+pub enum QualifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("lead {0} does not exist")]
+    NotFound(LeadId),
+    #[error("touchpoint {0} does not exist")]
+    TouchNotFound(String),
+    #[error("gave up after {MAX_ATTEMPTS} write conflicts")]
+    Contended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Qualified {
+    Invalid {
+        code: String,
+    },
+    New {
+        label: Label,
+    },
+    Repeat {
+        source: LeadId,
+    },
+    Rescored {
+        ready: Option<ReadyReason>,
+    },
+    /// Already processed (duplicate delivery), or nothing to do for this stage.
+    Unchanged,
+}
+
+pub trait QualifyStore: LeadStore + DedupStore + RulesStore + TouchStore + ModelStore {}
+impl<T: LeadStore + DedupStore + RulesStore + TouchStore + ModelStore> QualifyStore for T {}
+
+fn scored(touch: &Touchpoint, rules: &Rules) -> ScoredEvent {
+    ScoredEvent {
+        id: touch.id.clone(),
+        kind: touch.kind,
+        at: touch.occurred_at,
+        points: rules
+            .scoring
+            .engagement_points
+            .get(&touch.kind)
+            .copied()
+            .unwrap_or_else(|| touch.kind.default_points()),
+    }
+}
+
+/// Adds events not yet present (by id), keeps them in time order and bounded.
+fn add_events(lead: &mut Lead, events: impl IntoIterator<Item = ScoredEvent>) {
+    for e in events {
+        if !lead.events.iter().any(|known| known.id == e.id) {
+            lead.events.push(e);
+        }
+    }
+    lead.events
+        .sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    let excess = lead.events.len().saturating_sub(MAX_EVENTS);
+    lead.events.drain(..excess);
+    let latest = lead.events.last().map(|e| e.at);
+    lead.last_activity_at = lead.last_activity_at.max(latest);
+}
+
+/// The rule score, then the predictive score from it (which starts from the rule prior).
+fn rescore(lead: &mut Lead, rules: &Rules, models: &ModelPair, now: DateTime<Utc>) -> bool {
+    let s = score(lead, &lead.events, &rules.scoring, now);
+    let becomes_mql = lead.stage == Stage::Aql && s.is_mql(&rules.scoring);
+    if becomes_mql {
+        lead.set_stage(Stage::Mql, now);
+    }
+    lead.score = Some(s);
+    lead.prediction = Some(predict_lead(models, lead, now));
+    becomes_mql
+}
+
+/// An imported lead's outcome for its import's progress report.
+fn tally(lead: &Lead, outcome: PipelineOutcome) -> Option<ImportTally> {
+    lead.import.as_ref().map(|i| ImportTally {
+        import_id: i.id.clone(),
+        lead_id: lead.id.clone(),
+        outcome,
+    })
+}
+
+fn routable(stage: Stage) -> bool {
+    matches!(stage, Stage::Aql | Stage::Mql | Stage::Recycled)
+}
+
+async fn ready<B: MessageBus>(bus: &B, lead: &Lead, reason: ReadyReason, now: DateTime<Utc>) -> Result<(), BusError> {
+    let message = Message::LeadReady {
+        lead_id: lead.id.clone(),
+        reason,
+        version: lead.version,
+    };
+    bus.publish(&Envelope::new(message, now)).await
+}
+
+/// Keys anonymous touches may be waiting under for this person.
+fn anonymous_keys(lead: &Lead) -> Vec<String> {
+    let mut keys: Vec<String> = contact_keys(lead).iter().map(|k| k.storage_key()).collect();
+    if let Some(visitor) = lead.extra.get("anonymous_id") {
+        keys.push(format!("anon#{visitor}"));
+    }
+    keys
+}
+
+/// `lead.captured`: clean, dedup, score; then `lead.ready` for whoever needs an owner.
+pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    lead_id: &LeadId,
+    now: DateTime<Utc>,
+) -> Result<Qualified, QualifyError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        back_off(attempt).await;
+        let lead = store
+            .get_lead(lead_id)
+            .await?
+            .ok_or_else(|| QualifyError::NotFound(lead_id.clone()))?;
+        if lead.erased_at.is_some() {
+            // Erased before it was qualified: nothing left to clean, match or score.
+            return Ok(Qualified::Unchanged);
+        }
+        if lead.stage != Stage::Received {
+            resend_ready_after_capture(store, bus, &lead, now).await?;
+            return Ok(Qualified::Unchanged);
+        }
+        let rules = store.rules().await?;
+        let base = lead.version;
+
+        if let Some(reason) = clean(&lead, &rules.cleaning) {
+            let mut invalid = lead.clone();
+            let code = reason.code.clone();
+            invalid.set_stage(Stage::Invalid, now);
+            invalid.invalid_reason = Some(reason);
+            invalid.version += 1;
+            invalid.updated_at = now;
+            let commit = DedupCommit {
+                leads: vec![(invalid, base)],
+                import_tally: tally(&lead, PipelineOutcome::Junk),
+                ..DedupCommit::default()
+            };
+            match store.commit(&commit).await? {
+                Saved::Saved => return Ok(Qualified::Invalid { code }),
+                Saved::Conflict => continue,
+            }
+        }
+
+        let models = models_in_service(store).await?;
+        // Touches: the lead's own plus anonymous ones left before it identified itself.
+        let mut touches = store.touchpoints(&lead.id).await?;
+        let mut adopted = Vec::new();
+        for key in anonymous_keys(&lead) {
+            adopted.extend(store.anonymous_touches(&key).await?);
+        }
+        if !adopted.is_empty() {
+            store.adopt_touches(&lead.id, &adopted).await?;
+            touches.extend(adopted);
+        }
+        let events: Vec<ScoredEvent> = touches.iter().map(|t| scored(t, &rules)).collect();
+
+        let policy = rules.dedup.policy_for(&lead.source.channel);
+        // Measured from the lead's own creation, so a redelivery decides the same way.
+        let window_start = rules.dedup.window_start(lead.created_at);
+        let mut keys = contact_keys(&lead);
+        let company = (policy == Policy::ToB).then(|| company_key(&lead)).flatten();
+        keys.extend(company.clone());
+        let holders: Vec<_> = store
+            .key_holders(&keys)
+            .await?
+            .into_iter()
+            .filter(|h| h.lead_id != lead.id && h.since >= window_start)
+            .collect();
+        let (customer, company_peer) = if policy == Policy::ToB {
+            let customer = store
+                .customer_match(
+                    lead.contact.phone.as_deref(),
+                    company.as_ref().map(|k| k.value.as_str()),
+                )
+                .await?;
+            let exact_peer = holders
+                .iter()
+                .find(|h| h.key.kind == KeyKind::Company)
+                .map(|h| h.lead_id.clone());
+            let peer = match (exact_peer, &company) {
+                (Some(peer), _) => Some(peer),
+                (None, Some(key)) => {
+                    let block = store.company_block(&blocking_key(&key.value)).await?;
+                    best_fuzzy_match(&key.value, &block, rules.dedup.fuzzy_company_threshold)
+                        .filter(|id| **id != lead.id)
+                        .cloned()
+                }
+                (None, None) => None,
+            };
+            (customer, peer)
+        } else {
+            (None, None)
+        };
+        let held = |kind: KeyKind, value: &str| holders.iter().any(|h| h.key.kind == kind && h.key.value == value);
+
+        match decide(policy, &holders, customer.clone(), company_peer.clone(), window_start) {
+            Outcome::Repeat { source } => {
+                let src = store
+                    .get_lead(&source)
+                    .await?
+                    .ok_or_else(|| QualifyError::NotFound(source.clone()))?;
+                let src_base = src.version;
+                let mut merged_source = src.clone();
+                merge_into(&mut merged_source, &lead, policy);
+                merged_source.repeat_count += 1;
+                let was_asleep = src
+                    .last_activity_at
+                    .is_some_and(|t| lead.created_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
+                add_events(&mut merged_source, events);
+                let became_mql = rescore(&mut merged_source, &rules, &models, now);
+                merged_source.version += 1;
+                merged_source.updated_at = now;
+
+                let mut repeat = lead.clone();
+                repeat.set_stage(Stage::Merged, now);
+                repeat.dedup = Some(DedupInfo {
+                    label: Label::Repeat,
+                    policy,
+                    repeat_of: Some(source.clone()),
+                    company_peer: None,
+                    customer_id: None,
+                });
+                repeat.version += 1;
+                repeat.updated_at = now;
+
+                // New contact values of the repeat now find the source too.
+                let claims = contact_keys(&lead)
+                    .into_iter()
+                    .filter(|k| !held(k.kind, &k.value))
+                    .map(|key| KeyClaim {
+                        key,
+                        lead_id: source.clone(),
+                        since: src.created_at,
+                    })
+                    .collect();
+                let commit = DedupCommit {
+                    leads: vec![(repeat, base), (merged_source.clone(), src_base)],
+                    claims,
+                    window_start: Some(window_start),
+                    company_block: None,
+                    repeat_link: Some((source.clone(), lead.id.clone())),
+                    import_tally: tally(&lead, PipelineOutcome::Repeat),
+                };
+                if store.commit(&commit).await? == Saved::Conflict {
+                    continue;
+                }
+                if merged_source.owner.is_some() {
+                    let returned = Message::LeadReturned {
+                        lead_id: source.clone(),
+                        repeat_id: lead.id.clone(),
+                    };
+                    bus.publish(&Envelope::new(returned, now)).await?;
+                }
+                let reason = if merged_source.owner.is_none() && routable(merged_source.stage) {
+                    Some(ReadyReason::Repeat)
+                } else if was_asleep {
+                    Some(ReadyReason::Woke)
+                } else if became_mql {
+                    Some(ReadyReason::Mql)
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    ready(bus, &merged_source, reason, now).await?;
+                }
+                return Ok(Qualified::Repeat { source });
+            }
+            outcome => {
+                let (label, company_peer, customer) = match outcome {
+                    Outcome::New { label, company_peer } => (label, company_peer, None),
+                    Outcome::ExistingCustomer(c) => (Label::ExistingCustomer, company_peer, Some(c)),
+                    Outcome::Repeat { .. } => unreachable!("handled above"),
+                };
+                let mut fresh = lead.clone();
+                fresh.set_stage(Stage::Aql, now);
+                // The owner a migrated file names wins over a customer match's.
+                let imported_owner = lead.import.as_ref().and_then(|i| i.owner.clone());
+                fresh.owner = imported_owner.or_else(|| customer.as_ref().and_then(|c| c.owner.clone()));
+                fresh.dedup = Some(DedupInfo {
+                    label,
+                    policy,
+                    repeat_of: None,
+                    company_peer,
+                    customer_id: customer.map(|c| c.customer_id),
+                });
+                add_events(&mut fresh, events);
+                fresh.last_activity_at = fresh.last_activity_at.max(Some(fresh.created_at));
+                rescore(&mut fresh, &rules, &models, now);
+                fresh.version += 1;
+                fresh.updated_at = now;
+                let claims: Vec<KeyClaim> = keys
+                    .iter()
+                    .filter(|k| !held(k.kind, &k.value))
+                    .map(|key| KeyClaim {
+                        key: key.clone(),
+                        lead_id: lead.id.clone(),
+                        since: lead.created_at,
+                    })
+                    .collect();
+                let company_block = company
+                    .as_ref()
+                    .filter(|k| !held(k.kind, &k.value))
+                    .map(|k| (blocking_key(&k.value), k.value.clone(), lead.id.clone()));
+                let commit = DedupCommit {
+                    leads: vec![(fresh.clone(), base)],
+                    claims,
+                    window_start: Some(window_start),
+                    company_block,
+                    repeat_link: None,
+                    import_tally: tally(&lead, PipelineOutcome::New),
+                };
+                if store.commit(&commit).await? == Saved::Conflict {
+                    continue;
+                }
+                ready(bus, &fresh, ReadyReason::New, now).await?;
+                return Ok(Qualified::New { label });
+            }
+        }
+    }
+    Err(QualifyError::Contended)
+}
+
+/// A redelivered `lead.captured` whose lead was already qualified: the first run may have
+/// committed and then failed to send `lead.ready`, so send it again while it matters.
+async fn resend_ready_after_capture<S: QualifyStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    lead: &Lead,
+    now: DateTime<Utc>,
+) -> Result<(), QualifyError> {
+    let target = match lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref()) {
+        Some(source) => store.get_lead(source).await?,
+        None => Some(lead.clone()),
+    };
+    // Not yet through assignment (an owner preset from a customer match still needs it).
+    if let Some(target) = target.filter(|t| t.owner_change_id.is_none() && routable(t.stage)) {
+        let reason = if lead.stage == Stage::Merged {
+            ReadyReason::Repeat
+        } else {
+            ReadyReason::New
+        };
+        ready(bus, &target, reason, now).await?;
+    }
+    Ok(())
+}
+
+/// `lead.engaged`: add the event to its lead's engagement and re-score. Crossing the MQL
+/// line or waking from sleep sends the lead back to routing.
+pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    lead_id: &LeadId,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Qualified, QualifyError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        back_off(attempt).await;
+        let touched = store
+            .get_lead(lead_id)
+            .await?
+            .ok_or_else(|| QualifyError::NotFound(lead_id.clone()))?;
+        // The score of a repeat lives on its source.
+        let lead = match touched.dedup.as_ref().and_then(|d| d.repeat_of.clone()) {
+            Some(source) if touched.stage == Stage::Merged => {
+                store.get_lead(&source).await?.ok_or(QualifyError::NotFound(source))?
+            }
+            _ => touched,
+        };
+        // Not yet qualified: qualification reads all touches, this one included.
+        if matches!(lead.stage, Stage::Received | Stage::Invalid) || lead.events.iter().any(|e| e.id == event_id) {
+            return Ok(Qualified::Unchanged);
+        }
+        let touch = store
+            .touchpoints(lead_id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == event_id)
+            .ok_or_else(|| QualifyError::TouchNotFound(event_id.to_string()))?;
+        let rules = store.rules().await?;
+        let models = models_in_service(store).await?;
+        let base = lead.version;
+        let mut updated = lead.clone();
+        let was_asleep = lead
+            .last_activity_at
+            .is_some_and(|t| touch.occurred_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
+        add_events(&mut updated, [scored(&touch, &rules)]);
+        let became_mql = rescore(&mut updated, &rules, &models, now);
+        updated.version += 1;
+        updated.updated_at = now;
+        let commit = DedupCommit {
+            leads: vec![(updated.clone(), base)],
+            ..DedupCommit::default()
+        };
+        if store.commit(&commit).await? == Saved::Conflict {
+            continue;
+        }
+        let reason = if became_mql {
+            Some(ReadyReason::Mql)
+        } else if was_asleep {
+            Some(ReadyReason::Woke)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            ready(bus, &updated, reason, now).await?;
+        }
+        return Ok(Qualified::Rescored { ready: reason });
+    }
+    Err(QualifyError::Contended)
+}

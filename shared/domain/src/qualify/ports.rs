@@ -1,0 +1,99 @@
+//! What qualification needs stored: the rules, the dedup keys and customers, and the
+//! commit that records one decision (the lead, its key claims, its links and tallies).
+
+use crate::lead::ports::Saved;
+use crate::lead::ports::StoreError;
+use crate::lead::{Lead, LeadId};
+use crate::qualify::dedup::CustomerMatch;
+use crate::qualify::dedup::Holder;
+use crate::qualify::dedup::MatchKey;
+use crate::qualify::rules::Rules;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// Rules are read per batch; saving expects the version that was read.
+pub trait RulesStore: Send + Sync {
+    /// The current rules, or the defaults (version 0) if none were ever saved.
+    fn rules(&self) -> impl Future<Output = Result<Rules, StoreError>> + Send;
+    /// Saves `rules` as version `rules.version`, if the stored version is `rules.version - 1`.
+    fn save_rules(&self, rules: &Rules) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+}
+
+/// An existing customer (for ToB matching). Customers come from the CRM side: an admin
+/// import now, conversions later.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Customer {
+    pub id: String,
+    pub name: String,
+    pub company_core: String,
+    pub contact_phones: Vec<String>,
+    pub owner: Option<String>,
+}
+
+/// A dedup key pointed at a lead, valid while `since` is inside the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClaim {
+    pub key: MatchKey,
+    pub lead_id: LeadId,
+    pub since: DateTime<Utc>,
+}
+
+/// All the writes of one dedup decision, applied all-or-nothing. A claim succeeds
+/// when the key is free, held by the same lead, or held by a lead older than
+/// `window_start`; a lead write succeeds when its stored version is `expected_version`.
+#[derive(Debug, Clone, Default)]
+pub struct DedupCommit {
+    pub leads: Vec<(Lead, u64)>,
+    pub claims: Vec<KeyClaim>,
+    pub window_start: Option<DateTime<Utc>>,
+    /// (blocking key, company core, lead): registers a company for fuzzy matching.
+    pub company_block: Option<(String, String, LeadId)>,
+    /// (source, repeat): lists the repeat under its source.
+    pub repeat_link: Option<(LeadId, LeadId)>,
+    /// An imported lead's outcome, added to its import's tally with the decision.
+    pub import_tally: Option<ImportTally>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportTally {
+    pub import_id: String,
+    /// The lead decided on (spreads the tally over shards).
+    pub lead_id: LeadId,
+    pub outcome: PipelineOutcome,
+}
+
+pub trait DedupStore: Send + Sync {
+    /// Who holds each of `keys` (any age; the caller applies the window).
+    fn key_holders(&self, keys: &[MatchKey]) -> impl Future<Output = Result<Vec<Holder>, StoreError>> + Send;
+    fn customer_match(
+        &self,
+        phone: Option<&str>,
+        company_core: Option<&str>,
+    ) -> impl Future<Output = Result<Option<CustomerMatch>, StoreError>> + Send;
+    fn put_customer(&self, customer: &Customer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Company cores registered under a blocking key, for fuzzy matching.
+    fn company_block(&self, block: &str) -> impl Future<Output = Result<Vec<(String, LeadId)>, StoreError>> + Send;
+    /// `Ok(Saved::Conflict)` when a condition failed: nothing was written.
+    fn commit(&self, commit: &DedupCommit) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+    fn repeats_of(&self, source: &LeadId) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
+}
+
+/// What dedup-score made of an imported lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineOutcome {
+    New,
+    Repeat,
+    Junk,
+}
+
+impl PipelineOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PipelineOutcome::New => "new",
+            PipelineOutcome::Repeat => "repeat",
+            PipelineOutcome::Junk => "junk",
+        }
+    }
+}
