@@ -85,7 +85,10 @@ async fn qualified(store: &DynamoStore, at: DateTime<Utc>, company: &str) -> Lea
         });
     }
     lead.score = Some(score(&lead, &[], &ScoringRules::default(), at));
-    store.create_lead(&lead, None).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+        .await
+        .unwrap();
     lead.id
 }
 
@@ -584,7 +587,10 @@ async fn the_demo_org_routes_an_a1_beijing_lead_to_the_top_rep_and_02_00_leads_a
     let mut s = score(&a1, &[], &ScoringRules::default(), t(WORK));
     (s.grade, s.level, s.cell) = (Grade::A, 1, "A1".into());
     a1.score = Some(s);
-    store.create_lead(&a1, None).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(a1.clone(), None))
+        .await
+        .unwrap();
     app.handle(ready_event(&[a1.id.clone()], t(WORK)), t(WORK)).await;
     assert_eq!(
         stack.lead(a1.id.as_str()).await.owner.as_deref(),

@@ -121,7 +121,10 @@ async fn assigned(stack: &Stack, at: DateTime<Utc>) -> LeadId {
     let store = stack.store();
     let mut lead = Lead::new(LeadId::generate(at), "web_form", at);
     lead.set_stage(Stage::Aql, at);
-    store.create_lead(&lead, None).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+        .await
+        .unwrap();
     assign_lead(&store, &stack.full_bus(), &lead.id, at).await.unwrap();
     lead.id
 }
@@ -276,7 +279,10 @@ async fn a_backlog_drains_over_bounded_runs_reading_only_what_is_due() {
         lead.owner_change_id = Some(format!("seed-{i}"));
         lead.pool = Some("beijing".into());
         refresh(&mut lead, &config, created);
-        store.create_lead(&lead, None).await.unwrap();
+        store
+            .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+            .await
+            .unwrap();
     }
     let now = at + Duration::days(30);
     let mut runs = Vec::new();

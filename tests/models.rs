@@ -102,7 +102,10 @@ async fn a_trained_challenger_scores_its_share_of_new_leads_and_can_be_promoted(
     let mut setup = Setup::start(now).await;
     let store = setup.stack.store();
     for lead in synthetic::finished_leads(11, HISTORY, now) {
-        store.create_lead(&lead, None).await.unwrap();
+        store
+            .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+            .await
+            .unwrap();
     }
 
     // Before any training the rule prior scores every lead (version 0, low confidence).

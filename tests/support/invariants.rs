@@ -6,7 +6,7 @@
 use crate::Stack;
 use chrono::{DateTime, Utc};
 use domain::attribution::reconcile::reconcile_day;
-use domain::attribution::rollup::report_day;
+use domain::lead::funnel::report_day;
 use domain::lead::{Lead, Stage};
 use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore};
 use std::collections::{BTreeMap, BTreeSet};

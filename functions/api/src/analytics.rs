@@ -32,7 +32,7 @@ use domain::{
 use domain::{
     attribution::reports, attribution::reports::GroupBy, attribution::reports::Handling, attribution::reports::Period,
 };
-use domain::{attribution::rollup::report_day, attribution::rollup::FUNNEL};
+use domain::{lead::funnel::report_day, lead::funnel::FUNNEL};
 use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved, lead::ports::StoreError};
 use intake::http::{error, field_error, json};
 use lambda_http::http::{header, Method, StatusCode};

@@ -8,7 +8,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use domain::attribution::rollup::report_day;
+use domain::lead::funnel::report_day;
 use domain::lead::messages::Message;
 use domain::{
     attribution::credit::settle, attribution::credit::CreditError, attribution::credit::CreditStore,

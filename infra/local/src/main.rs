@@ -455,7 +455,9 @@ async fn history(store: &leadflow_aws::DynamoStore, leads: usize) -> Result<(), 
     let mut converted = 0;
     for lead in domain::predict::synthetic::finished_leads(2026, leads, now) {
         converted += usize::from(lead.stage == domain::lead::Stage::Converted);
-        store.create_lead(&lead, None).await?;
+        store
+            .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+            .await?;
     }
     println!("wrote {leads} finished leads ({converted} converted); train with POST /v1/models/train");
     Ok(())

@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use domain::attribution::conversion::Conversion;
-use domain::lead::{Lead, LeadId};
+use domain::lead::funnel::FunnelStep;
+use domain::lead::LeadId;
 use domain::{
     assign::ports::OwnerChange, attribution::ports::ConversionStore, attribution::ports::ReportStore,
     attribution::ports::RowsRead, lead::ports::Saved, lead::ports::StoreError,
@@ -22,10 +23,8 @@ use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay};
 use domain::{
     attribution::credit::AttributionConfig, attribution::credit::ChunkOutcome, attribution::credit::ConversionState,
 };
-use domain::{attribution::funnel::uncounted, attribution::funnel::with_counted, attribution::funnel::FunnelStep};
 use domain::{
-    attribution::rollup::merge, attribution::rollup::report_day, attribution::rollup::RollupRow,
-    attribution::rollup::SourceKey,
+    attribution::rollup::merge, attribution::rollup::RollupRow, lead::funnel::report_day, lead::funnel::SourceKey,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -141,23 +140,15 @@ fn rollup_row(item: &Item) -> RollupRow {
 
 use crate::qualify::plain_put as put;
 
-/// For a write of `leads`: the leads as they must be stored (remembering the funnel steps
-/// they now count) and the writes that count them: one `ADD` per rollup row (steps that
+/// The writes that store a commit's funnel steps: one `ADD` per rollup row (steps that
 /// share a row are added up first; a transaction may touch an item only once) and the
 /// raw step records the reconciliation recounts.
-pub(crate) fn funnel_writes(table: &str, leads: &[&Lead]) -> Result<(Vec<Lead>, Vec<TransactWriteItem>), StoreError> {
-    let mut stored = Vec::new();
-    let mut steps = Vec::new();
-    for lead in leads {
-        let new = uncounted(lead);
-        stored.push(with_counted(lead, &new));
-        steps.extend(new);
-    }
+pub(crate) fn funnel_writes(table: &str, steps: &[FunnelStep]) -> Result<Vec<TransactWriteItem>, StoreError> {
     let mut writes = Vec::new();
     for row in merge(steps.iter().map(FunnelStep::row)) {
         writes.push(rollup_update(table, &row)?);
     }
-    for step in &steps {
+    for step in steps {
         writes.push(put(
             table,
             HashMap::from([
@@ -167,7 +158,7 @@ pub(crate) fn funnel_writes(table: &str, leads: &[&Lead]) -> Result<(Vec<Lead>, 
             ]),
         )?);
     }
-    Ok((stored, writes))
+    Ok(writes)
 }
 
 /// A plan as stored: sources and names interned, so a conversion over a thousand touches

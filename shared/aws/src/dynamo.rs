@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use domain::lead::ports::{CreateOutcome, LeadStore, NewLead, StoreError};
 use domain::lead::{Lead, LeadId, Stage, Touchpoint};
-use domain::{lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::StoreError};
 use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -237,7 +237,8 @@ impl DynamoStore {
 }
 
 impl LeadStore for DynamoStore {
-    async fn create_lead(&self, lead: &Lead, first_touch: Option<&Touchpoint>) -> Result<CreateOutcome, StoreError> {
+    async fn create_lead(&self, new: &NewLead) -> Result<CreateOutcome, StoreError> {
+        let (lead, first_touch) = (&new.lead, new.first_touch.as_ref());
         // The idempotency record goes first: it is the contended condition, so a racer that
         // loses fails before anything else is considered (DynamoDB is atomic either way;
         // emulators that apply items one by one stay correct this way too).
@@ -256,12 +257,11 @@ impl LeadStore for DynamoStore {
             }
             None => None,
         };
-        let (stored, counting) = crate::analytics::funnel_writes(&self.table, &[lead])?;
-        writes.push(put(&self.table, lead_item(&stored[0])?, true)?);
+        writes.push(put(&self.table, lead_item(lead)?, true)?);
         if let Some(touch) = first_touch {
             writes.push(put(&self.table, touch_item(touch)?, false)?);
         }
-        writes.extend(counting);
+        writes.extend(crate::analytics::funnel_writes(&self.table, &new.funnel)?);
 
         let result = self
             .client

@@ -189,10 +189,10 @@ impl ErasureStore for DynamoStore {
             self.remove_attributes(lead_pk(id), follow_up_sk(follow_up), "note, bant")
                 .await?;
         }
-        let (stored, counting) = crate::analytics::funnel_writes(table, &[&erasure.lead])?;
+        let counting = crate::analytics::funnel_writes(table, &erasure.funnel)?;
         let mut writes = vec![conditional_put(
             table,
-            lead_item(&stored[0])?,
+            lead_item(&erasure.lead)?,
             "#v = :expected",
             vec![(":expected", AttributeValue::N(erasure.expected_version.to_string()))],
         )?];

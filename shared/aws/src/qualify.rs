@@ -292,9 +292,8 @@ impl DedupStore for DynamoStore {
     async fn commit(&self, commit: &DedupCommit) -> Result<Saved, StoreError> {
         let table = self.table();
         let mut writes = Vec::new();
-        let leads: Vec<&domain::Lead> = commit.leads.iter().map(|(lead, _)| lead).collect();
-        let (stored, counting) = crate::analytics::funnel_writes(table, &leads)?;
-        for (lead, (_, expected)) in stored.iter().zip(&commit.leads) {
+        let counting = crate::analytics::funnel_writes(table, &commit.funnel)?;
+        for (lead, expected) in &commit.leads {
             writes.push(conditional_put(
                 table,
                 lead_item(lead)?,

@@ -359,10 +359,10 @@ impl RoutingStore for DynamoStore {
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
         let table = self.table();
         let lead_id = &change.lead.id;
-        let (stored, counting) = crate::analytics::funnel_writes(table, &[&change.lead])?;
+        let counting = crate::analytics::funnel_writes(table, &change.funnel)?;
         let mut writes = vec![crate::qualify::conditional_put(
             table,
-            lead_item(&stored[0])?,
+            lead_item(&change.lead)?,
             "#v = :expected",
             vec![(":expected", n(change.expected_version))],
         )?];
@@ -406,7 +406,7 @@ impl RoutingStore for DynamoStore {
         if let Some(record) = &change.owner_change {
             // Also listed by month (gsi1) for the owners report.
             let listed = [
-                (GSI1_PK, owners_pk(domain::attribution::rollup::report_day(record.at))),
+                (GSI1_PK, owners_pk(domain::lead::funnel::report_day(record.at))),
                 (GSI1_SK, format!("{}#{}", timestamp(record.at), record.id)),
             ];
             writes.push(record_put(

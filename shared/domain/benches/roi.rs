@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate};
 use criterion::{criterion_group, criterion_main, Criterion};
 use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay, attribution::campaign::CostLine};
 use domain::{attribution::reports::roi_csv, attribution::reports::roi_rows, attribution::reports::GroupBy};
-use domain::{attribution::rollup::RollupRow, attribution::rollup::SourceKey};
+use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
 use std::hint::black_box;
 
 fn year(campaigns: usize) -> (Vec<RollupRow>, Vec<RollupRow>, Vec<CostDay>, Vec<Campaign>) {

@@ -3,11 +3,12 @@
 
 use crate::assign::notify::Webhook;
 use crate::attribution::conversion::Conversion;
-use crate::attribution::funnel::FunnelStep;
 use crate::capture::hooks::HookSource;
 use crate::import::mapping::Mapping;
 use crate::import::{ChunkResult, ImportJob, Tally};
+use crate::lead::funnel::FunnelStep;
 use crate::lead::messages::Envelope;
+use crate::lead::ports::NewLead;
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::predict::modeling::InService;
 use crate::predict::Model;
@@ -29,7 +30,7 @@ use crate::{
     attribution::credit::AttributionConfig, attribution::credit::ChunkOutcome, attribution::credit::ConversionState,
 };
 use crate::{attribution::ports::ConversionStore, attribution::ports::ReportStore, attribution::ports::RowsRead};
-use crate::{attribution::rollup::report_day, attribution::rollup::RollupRow, attribution::rollup::SourceKey};
+use crate::{attribution::rollup::RollupRow, lead::funnel::report_day, lead::funnel::SourceKey};
 use crate::{capture::ports::HookStore, import::ports::ImportStore, predict::ports::ModelStore};
 use crate::{qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -86,16 +87,19 @@ struct State {
 }
 
 impl State {
-    /// Every lead write: counts its new funnel steps, as the DynamoDB adapter does in the
-    /// lead's transaction.
-    fn write_lead(&mut self, lead: &Lead) {
-        let steps = crate::attribution::funnel::uncounted(lead);
-        for step in &steps {
+    /// Every lead write: the lead as the domain decided it, and the funnel steps its
+    /// commit says the write adds (the DynamoDB adapter writes them in the lead's
+    /// transaction).
+    fn write_lead(&mut self, lead: &Lead, steps: &[FunnelStep]) {
+        self.leads.insert(lead.id.clone(), lead.clone());
+        self.count_steps(steps);
+    }
+
+    fn count_steps(&mut self, steps: &[FunnelStep]) {
+        for step in steps {
             self.add_row(&step.row());
         }
         self.funnel_steps.extend(steps.iter().cloned());
-        self.leads
-            .insert(lead.id.clone(), crate::attribution::funnel::with_counted(lead, &steps));
     }
 
     fn add_row(&mut self, row: &RollupRow) {
@@ -136,7 +140,8 @@ impl InMemoryStore {
 }
 
 impl LeadStore for InMemoryStore {
-    async fn create_lead(&self, lead: &Lead, first_touch: Option<&Touchpoint>) -> Result<CreateOutcome, StoreError> {
+    async fn create_lead(&self, new: &NewLead) -> Result<CreateOutcome, StoreError> {
+        let (lead, first_touch) = (&new.lead, new.first_touch.as_ref());
         let mut state = self.state.lock().unwrap();
         if let Some(sid) = &lead.submission_id {
             if let Some(existing) = state.submissions.get(sid) {
@@ -144,7 +149,7 @@ impl LeadStore for InMemoryStore {
             }
             state.submissions.insert(sid.clone(), lead.id.clone());
         }
-        state.write_lead(lead);
+        state.write_lead(lead, &new.funnel);
         if let Some(touch) = first_touch {
             state
                 .touchpoints
@@ -402,8 +407,9 @@ impl DedupStore for InMemoryStore {
             }
         }
         for (lead, _) in &commit.leads {
-            state.write_lead(lead);
+            state.leads.insert(lead.id.clone(), lead.clone());
         }
+        state.count_steps(&commit.funnel);
         for claim in &commit.claims {
             state
                 .keys
@@ -568,7 +574,7 @@ impl crate::privacy::ports::ErasureStore for InMemoryStore {
                 state.submissions.remove(sid);
             }
         }
-        state.write_lead(&erasure.lead);
+        state.write_lead(&erasure.lead, &erasure.funnel);
         Ok(Saved::Saved)
     }
 
@@ -785,7 +791,7 @@ impl RoutingStore for InMemoryStore {
                 .or_default()
                 .push(record.clone());
         }
-        state.write_lead(&change.lead);
+        state.write_lead(&change.lead, &change.funnel);
         Ok(Saved::Saved)
     }
 

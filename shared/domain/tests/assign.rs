@@ -97,7 +97,10 @@ async fn qualified_lead(store: &InMemoryStore, at: DateTime<Utc>) -> LeadId {
         raw: "北京纷扬科技有限公司".into(),
         core: "纷扬".into(),
     });
-    store.create_lead(&lead, None).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+        .await
+        .unwrap();
     lead.id
 }
 
@@ -238,7 +241,10 @@ async fn an_owner_preset_from_a_customer_match_is_confirmed_and_counted() {
     let mut preset = Lead::new(LeadId::generate(now), "web_form", now);
     preset.set_stage(Stage::Aql, now);
     preset.owner = Some("li".into());
-    store.create_lead(&preset, None).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(preset.clone(), None))
+        .await
+        .unwrap();
     let got = assign_lead(&store, &bus, &preset.id, now).await.unwrap();
     assert_eq!(
         got,

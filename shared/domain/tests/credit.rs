@@ -56,7 +56,10 @@ async fn lead_with_touches(store: &InMemoryStore) -> LeadId {
         "2026-03-01T10:00:00+08:00",
         lead.source.clone(),
     );
-    store.create_lead(&lead, Some(&first)).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), Some(first.clone())))
+        .await
+        .unwrap();
     for tp in [
         touch(
             &id,

@@ -75,7 +75,10 @@ async fn org() -> InMemoryStore {
 async fn assigned(store: &InMemoryStore, bus: &InMemoryBus, at: DateTime<Utc>) -> LeadId {
     let mut lead = Lead::new(LeadId::generate(at), "web_form", at);
     lead.set_stage(Stage::Aql, at);
-    store.create_lead(&lead, None).await.unwrap();
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+        .await
+        .unwrap();
     assign_lead(store, bus, &lead.id, at).await.unwrap();
     lead.id
 }

@@ -8,6 +8,7 @@ use crate::assign::routing::PoolState;
 use crate::assign::routing::Rep;
 use crate::assign::routing::RoutingConfig;
 use crate::follow_up::ports::Violation;
+use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
 use crate::lead::{Bant, Lead, LeadId, OwnerChangeHow};
@@ -99,8 +100,11 @@ pub enum PoolTake {
 /// pool's counters, each under its cap.
 #[derive(Debug, Clone)]
 pub struct LeadChange {
+    /// The lead as stored, remembering the funnel steps below as counted.
     pub lead: Lead,
     pub expected_version: u64,
+    /// The funnel steps the change adds (an SQL reached, say), written with the lead.
+    pub funnel: Vec<FunnelStep>,
     /// The business day the daily counters count in.
     pub day: NaiveDate,
     pub owner_change: Option<OwnerChange>,
@@ -142,9 +146,11 @@ impl PoolStat {
 impl LeadChange {
     /// Saves `next` over `before` (expecting `before`'s version), and nothing else yet.
     pub fn new(before: &Lead, next: Lead, day: NaiveDate) -> Self {
+        let (lead, funnel) = funnel::count(next);
         Self {
-            lead: next,
+            lead,
             expected_version: before.version,
+            funnel,
             day,
             owner_change: None,
             charge: None,

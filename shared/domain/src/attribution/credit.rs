@@ -27,8 +27,8 @@ use crate::{
     lead::ports::Saved, lead::ports::StoreError, qualify::ports::DedupStore,
 };
 use crate::{
-    attribution::rollup::delta, attribution::rollup::merge, attribution::rollup::report_day,
-    attribution::rollup::RollupRow, attribution::rollup::SourceKey, attribution::rollup::FUNNEL,
+    attribution::rollup::delta, attribution::rollup::merge, attribution::rollup::RollupRow, lead::funnel::report_day,
+    lead::funnel::SourceKey, lead::funnel::FUNNEL,
 };
 use crate::{lead::messages::Envelope, lead::messages::Message};
 use crate::{qualify::dedup::KeyKind, qualify::dedup::MatchKey};

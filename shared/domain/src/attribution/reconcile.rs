@@ -8,7 +8,7 @@
 
 use crate::{attribution::ports::ConversionStore, attribution::ports::ReportStore, lead::ports::StoreError};
 use crate::{
-    attribution::rollup::delta, attribution::rollup::merge, attribution::rollup::RollupRow, attribution::rollup::FUNNEL,
+    attribution::rollup::delta, attribution::rollup::merge, attribution::rollup::RollupRow, lead::funnel::FUNNEL,
 };
 use chrono::NaiveDate;
 use serde::Serialize;

@@ -5,7 +5,7 @@ use crate::assign::ports::OwnerChange;
 use crate::attribution::money::format_cents;
 use crate::lead::{Lead, OwnerChangeHow, Stage};
 use crate::{attribution::campaign::Campaign, attribution::campaign::CostDay};
-use crate::{attribution::rollup::RollupRow, attribution::rollup::SourceKey};
+use crate::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};

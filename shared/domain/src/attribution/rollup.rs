@@ -6,55 +6,10 @@
 //! (`leads`, `mql`, `order_cents`, …). Writers only ever add deltas to rows; see
 //! [`crate::attribution::credit`] for how a conversion's deltas are applied exactly once.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use crate::lead::funnel::{FunnelStep, SourceKey, FUNNEL};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Reports count days in the business's zone (China Standard Time): a lead captured at
-/// 23:30 Beijing time belongs to that Beijing day, whatever UTC says.
-pub const REPORT_ZONE: Tz = chrono_tz::Asia::Shanghai;
-
-/// The series name of the lead funnel (model names may not take it).
-pub const FUNNEL: &str = "funnel";
-
-pub fn report_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&REPORT_ZONE).date_naive()
-}
-
-/// Where marketing credit goes: channel, campaign and keyword (`""` when unknown).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct SourceKey {
-    pub channel: String,
-    #[serde(default)]
-    pub campaign: String,
-    #[serde(default)]
-    pub keyword: String,
-}
-
-impl SourceKey {
-    /// A lead's or touch's source: the campaign id if the page sent one, else the UTM
-    /// campaign; the keyword is the UTM term.
-    pub fn of(source: &crate::lead::Source) -> Self {
-        Self {
-            channel: source.channel.clone(),
-            campaign: source
-                .campaign_id
-                .clone()
-                .or_else(|| source.utm.campaign.clone())
-                .unwrap_or_default(),
-            keyword: source.utm.term.clone().unwrap_or_default(),
-        }
-    }
-
-    /// Credit that no touch inside the look-back window can take.
-    pub fn unattributed() -> Self {
-        Self {
-            channel: "(unattributed)".into(),
-            ..Self::default()
-        }
-    }
-}
 
 /// One row of one series, or a delta to add to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,9 +73,22 @@ pub fn delta(after: &[RollupRow], before: &[RollupRow]) -> Vec<RollupRow> {
     merge(after.iter().cloned().chain(negated))
 }
 
+/// The row a funnel step adds to.
+impl FunnelStep {
+    pub fn row(&self) -> RollupRow {
+        RollupRow {
+            series: FUNNEL.to_string(),
+            day: self.day,
+            source: self.source.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lead::funnel::report_day;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -12,6 +12,7 @@
 //! [`capture`](crate::capture::intake) as a form. A push that validation refuses is kept as an
 //! `invalid` lead with its values: a platform cannot fix it, and it was paid for.
 
+use crate::lead::ports::NewLead;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage};
 use crate::{capture::intake::capture, capture::intake::CaptureReceipt};
 use crate::{
@@ -423,7 +424,7 @@ async fn store_push<S: LeadStore, B: MessageBus>(
         Ok(submission) => Ok(PushReceipt::Captured(capture(store, bus, submission, now).await?)),
         Err(errors) => {
             let lead = invalid_push_lead(source, &raw, &errors.0, now);
-            let lead_id = match store.create_lead(&lead, None).await? {
+            let lead_id = match store.create_lead(&NewLead::new(lead.clone(), None)).await? {
                 CreateOutcome::Created => lead.id,
                 CreateOutcome::DuplicateSubmission(existing) => existing,
             };

@@ -7,6 +7,7 @@
 
 use crate::capture::submission::Submission;
 use crate::lead::events::EventKind;
+use crate::lead::ports::NewLead;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage, Touchpoint};
 use crate::{lead::messages::Envelope, lead::messages::Message};
 use crate::{lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError};
@@ -88,7 +89,7 @@ pub async fn capture_from<S: LeadStore, B: MessageBus>(
         occurred_at: lead.created_at,
         source: lead.source.clone(),
     });
-    match store.create_lead(&lead, touch.as_ref()).await? {
+    match store.create_lead(&NewLead::new(lead.clone(), touch)).await? {
         CreateOutcome::DuplicateSubmission(existing) => return Ok(duplicate(existing)),
         CreateOutcome::Created => {}
     }

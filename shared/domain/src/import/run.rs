@@ -7,6 +7,7 @@ use super::{Batch, ChunkResult, ImportJob, LineError, MAX_ERRORS_PER_CHUNK};
 use crate::assign::routing::Rep;
 use crate::capture::submission::SubmissionRules;
 use crate::lead::messages::Row;
+use crate::lead::ports::NewLead;
 use crate::lead::ImportRef;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage};
 use crate::{
@@ -182,7 +183,7 @@ pub async fn process_chunk<S: LeadStore + ImportStore + RoutingStore, B: Message
             Err(errors) => {
                 let reasons = line_errors(row.line, &errors);
                 let lead = invalid_row_lead(row, &reasons, key, &job, now);
-                let outcome = match store.create_lead(&lead, None).await? {
+                let outcome = match store.create_lead(&NewLead::new(lead.clone(), None)).await? {
                     CreateOutcome::Created => RowOutcome::Invalid,
                     CreateOutcome::DuplicateSubmission(existing) => {
                         earlier_attempt(store, bus, &existing, &this_row, now).await?

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod events;
+pub mod funnel;
 pub mod mask;
 pub mod messages;
 mod model;

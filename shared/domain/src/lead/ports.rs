@@ -2,6 +2,7 @@
 //! errors and outcomes of a store write. Adapters live elsewhere (`leadflow-aws` for
 //! DynamoDB/SQS, [`crate::memory`] for unit tests).
 
+use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::messages::Envelope;
 use crate::lead::{Lead, LeadId, Touchpoint};
 use chrono::{DateTime, Utc};
@@ -49,14 +50,31 @@ pub enum CreateOutcome {
     DuplicateSubmission(LeadId),
 }
 
+/// Everything creating one lead writes: the lead, its first touchpoint, and the funnel
+/// steps it already counts (a lead kept as invalid at capture counts at once).
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    /// The lead as stored: remembering the funnel steps below as counted.
+    pub lead: Lead,
+    pub first_touch: Option<Touchpoint>,
+    pub funnel: Vec<FunnelStep>,
+}
+
+impl NewLead {
+    pub fn new(lead: Lead, first_touch: Option<Touchpoint>) -> Self {
+        let (lead, funnel) = funnel::count(lead);
+        Self {
+            lead,
+            first_touch,
+            funnel,
+        }
+    }
+}
+
 pub trait LeadStore: Send + Sync {
-    /// Writes the lead, its first touchpoint and (when the lead has a `submission_id`)
-    /// the idempotency record, all or nothing.
-    fn create_lead(
-        &self,
-        lead: &Lead,
-        first_touch: Option<&Touchpoint>,
-    ) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
+    /// Writes the lead, its first touchpoint, its funnel steps and (when the lead has a
+    /// `submission_id`) the idempotency record, all or nothing.
+    fn create_lead(&self, new: &NewLead) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
 
     fn lead_for_submission(
         &self,

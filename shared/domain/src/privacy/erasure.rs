@@ -581,9 +581,11 @@ async fn erase_one<S: ErasurePorts>(
         store.release_keys(&held).await?;
         let touches = store.touchpoints(id).await?.iter().map(scrub_touch).collect();
         let notes = notes(store, id).await?;
+        let (scrubbed, funnel) = crate::lead::funnel::count(scrub(&lead, now));
         let erasure = LeadErasure {
-            lead: scrub(&lead, now),
+            lead: scrubbed,
             expected_version: lead.version,
+            funnel,
             touches,
             owner_change_ids: notes.iter().filter(|(o, _)| *o).map(|(_, id)| id.clone()).collect(),
             follow_up_ids: notes.iter().filter(|(o, _)| !*o).map(|(_, id)| id.clone()).collect(),
@@ -697,8 +699,7 @@ mod tests {
         invalid.unusable.insert("phone".into(), "138-0013-8000 转 8".into());
         invalid.unusable.insert("name".into(), NAME.into());
         // As if stored by intake, which counts its funnel steps with it.
-        let invalid =
-            crate::attribution::funnel::with_counted(&invalid, &crate::attribution::funnel::uncounted(&invalid));
+        let invalid = crate::lead::funnel::with_counted(&invalid, &crate::lead::funnel::uncounted(&invalid));
         store.insert_lead(invalid.clone());
         let old_at = now() - Duration::days(400);
         let mut old = Lead::new(LeadId::generate(old_at), "web_form", old_at);

@@ -1,6 +1,7 @@
 //! What erasure needs stored: the audit records, the leads it scrubs and the keys it
 //! releases.
 
+use crate::lead::funnel::FunnelStep;
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
 use crate::lead::{Lead, LeadId, Touchpoint};
@@ -13,9 +14,12 @@ use std::future::Future;
 /// delete last, together: the scrubbed lead marks the lead done.
 #[derive(Debug, Clone)]
 pub struct LeadErasure {
-    /// The scrubbed lead, saved if the stored version is still `expected_version`.
+    /// The scrubbed lead, saved if the stored version is still `expected_version`
+    /// (remembering the funnel steps below as counted).
     pub lead: Lead,
     pub expected_version: u64,
+    /// Funnel steps the scrubbed lead had not counted yet, written with it.
+    pub funnel: Vec<FunnelStep>,
     /// Scrubbed copies replacing the stored touches.
     pub touches: Vec<Touchpoint>,
     /// Owner changes whose `note` is dropped.

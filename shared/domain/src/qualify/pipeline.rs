@@ -186,9 +186,8 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             invalid.version += 1;
             invalid.updated_at = now;
             let commit = DedupCommit {
-                leads: vec![(invalid, base)],
                 import_tally: tally(&lead, PipelineOutcome::Junk),
-                ..DedupCommit::default()
+                ..DedupCommit::of(vec![(invalid, base)])
             };
             match store.commit(&commit).await? {
                 Saved::Saved => return Ok(Qualified::Invalid { code }),
@@ -289,12 +288,11 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     })
                     .collect();
                 let commit = DedupCommit {
-                    leads: vec![(repeat, base), (merged_source.clone(), src_base)],
                     claims,
                     window_start: Some(window_start),
-                    company_block: None,
                     repeat_link: Some((source.clone(), lead.id.clone())),
                     import_tally: tally(&lead, PipelineOutcome::Repeat),
+                    ..DedupCommit::of(vec![(repeat, base), (merged_source.clone(), src_base)])
                 };
                 if store.commit(&commit).await? == Saved::Conflict {
                     continue;
@@ -357,12 +355,11 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     .filter(|k| !held(k.kind, &k.value))
                     .map(|k| (blocking_key(&k.value), k.value.clone(), lead.id.clone()));
                 let commit = DedupCommit {
-                    leads: vec![(fresh.clone(), base)],
                     claims,
                     window_start: Some(window_start),
                     company_block,
-                    repeat_link: None,
                     import_tally: tally(&lead, PipelineOutcome::New),
+                    ..DedupCommit::of(vec![(fresh.clone(), base)])
                 };
                 if store.commit(&commit).await? == Saved::Conflict {
                     continue;
@@ -442,10 +439,7 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
         let became_mql = rescore(&mut updated, &rules, &models, now);
         updated.version += 1;
         updated.updated_at = now;
-        let commit = DedupCommit {
-            leads: vec![(updated.clone(), base)],
-            ..DedupCommit::default()
-        };
+        let commit = DedupCommit::of(vec![(updated.clone(), base)]);
         if store.commit(&commit).await? == Saved::Conflict {
             continue;
         }

@@ -1,6 +1,7 @@
 //! What qualification needs stored: the rules, the dedup keys and customers, and the
 //! commit that records one decision (the lead, its key claims, its links and tallies).
 
+use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
 use crate::lead::{Lead, LeadId};
@@ -44,7 +45,10 @@ pub struct KeyClaim {
 /// `window_start`; a lead write succeeds when its stored version is `expected_version`.
 #[derive(Debug, Clone, Default)]
 pub struct DedupCommit {
+    /// (lead as stored, expected version): each remembering its funnel steps as counted.
     pub leads: Vec<(Lead, u64)>,
+    /// The funnel steps the lead writes add, written with them.
+    pub funnel: Vec<FunnelStep>,
     pub claims: Vec<KeyClaim>,
     pub window_start: Option<DateTime<Utc>>,
     /// (blocking key, company core, lead): registers a company for fuzzy matching.
@@ -53,6 +57,20 @@ pub struct DedupCommit {
     pub repeat_link: Option<(LeadId, LeadId)>,
     /// An imported lead's outcome, added to its import's tally with the decision.
     pub import_tally: Option<ImportTally>,
+}
+
+impl DedupCommit {
+    /// Writes `leads` (each expecting its version) and the funnel steps they add, and
+    /// nothing else yet: the decision's other writes are set on the result.
+    pub fn of(leads: Vec<(Lead, u64)>) -> Self {
+        let mut commit = Self::default();
+        for (lead, expected_version) in leads {
+            let (lead, steps) = funnel::count(lead);
+            commit.leads.push((lead, expected_version));
+            commit.funnel.extend(steps);
+        }
+        commit
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

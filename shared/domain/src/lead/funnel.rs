@@ -1,17 +1,17 @@
-//! Lead funnel steps (DOMAIN.md §5): each lead adds to the funnel rows of its own source
-//! once per step, on the day it took the step.
+//! Funnel steps (docs/src/rules/attribution.md, "Funnel"): each lead adds to the funnel
+//! rows of its own marketing source once per step, on the report day it took the step.
 //!
 //! Steps come from the stage history (`Lead::stage_at`) and the lead remembers which
-//! ones it has counted (`Lead::funnel_counted`). Store adapters call [`uncounted`] on
-//! every lead write and apply the counter increments in the same transaction as the
-//! lead (whose version condition makes a retried write count nothing twice).
+//! ones it has counted (`Lead::funnel_counted`). Every commit object that writes a lead
+//! is built with [`count`], so it carries the lead as it is to be stored and the steps
+//! that write adds; adapters store both in one transaction, whose version condition on
+//! the lead makes a retried write count nothing twice. The rollup rows the steps add to
+//! are read by [`crate::attribution`]; they are defined here because the lead's own
+//! writes produce them.
 
-use crate::lead::{Lead, LeadId, Stage};
-use crate::{
-    attribution::rollup::report_day, attribution::rollup::RollupRow, attribution::rollup::SourceKey,
-    attribution::rollup::FUNNEL,
-};
+use crate::lead::{Lead, LeadId, Source, Stage};
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -26,17 +26,6 @@ pub struct FunnelStep {
     pub source: SourceKey,
     /// The counter increments: `{"leads": 1}`, `{"invalid": 1, "invalid_no_intent": 1}`.
     pub fields: BTreeMap<String, i64>,
-}
-
-impl FunnelStep {
-    pub fn row(&self) -> RollupRow {
-        RollupRow {
-            series: FUNNEL.to_string(),
-            day: self.day,
-            source: self.source.clone(),
-            fields: self.fields.clone(),
-        }
-    }
 }
 
 /// The counter field of an invalid reason: `invalid_wrong_contact`.
@@ -112,6 +101,59 @@ pub fn with_counted(lead: &Lead, steps: &[FunnelStep]) -> Lead {
     let mut lead = lead.clone();
     lead.funnel_counted.extend(steps.iter().map(|s| s.step.clone()));
     lead
+}
+
+/// Counts what `lead` has newly reached: the lead as it is to be stored (remembering the
+/// steps as counted) and the steps the same write adds to the funnel rows.
+pub fn count(lead: Lead) -> (Lead, Vec<FunnelStep>) {
+    let steps = uncounted(&lead);
+    let lead = with_counted(&lead, &steps);
+    (lead, steps)
+}
+
+/// Reports count days in the business's zone (China Standard Time): a lead captured at
+/// 23:30 Beijing time belongs to that Beijing day, whatever UTC says.
+pub const REPORT_ZONE: Tz = chrono_tz::Asia::Shanghai;
+
+/// The series name of the lead funnel (model names may not take it).
+pub const FUNNEL: &str = "funnel";
+
+pub fn report_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&REPORT_ZONE).date_naive()
+}
+
+/// Where marketing credit goes: channel, campaign and keyword (`""` when unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SourceKey {
+    pub channel: String,
+    #[serde(default)]
+    pub campaign: String,
+    #[serde(default)]
+    pub keyword: String,
+}
+
+impl SourceKey {
+    /// A lead's or touch's source: the campaign id if the page sent one, else the UTM
+    /// campaign; the keyword is the UTM term.
+    pub fn of(source: &Source) -> Self {
+        Self {
+            channel: source.channel.clone(),
+            campaign: source
+                .campaign_id
+                .clone()
+                .or_else(|| source.utm.campaign.clone())
+                .unwrap_or_default(),
+            keyword: source.utm.term.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Credit that no touch inside the look-back window can take.
+    pub fn unattributed() -> Self {
+        Self {
+            channel: "(unattributed)".into(),
+            ..Self::default()
+        }
+    }
 }
 
 #[cfg(test)]
