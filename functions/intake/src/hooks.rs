@@ -1,7 +1,7 @@
 //! `POST /v1/hooks/{source}`: signed pushes from ad platforms and partner systems.
 //! The domain ([`receive_push`]) verifies and captures; this maps outcomes to HTTP.
 
-use crate::http::{error, field_error, json};
+use leadflow_http::{error, field_error, json};
 use crate::{unavailable, Intake};
 use domain::hooks::{receive_push, PushError, PushReceipt, MAX_HOOK_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use domain::ports::{Clock, HookStore, LeadStore, MessageBus};

@@ -9,9 +9,11 @@
 //! ([`domain::ratelimit`]); signed pushes are not: see [`Intake::handle`].
 
 mod hooks;
-pub mod http;
+/// The shared HTTP plumbing, still reachable as `intake::http` for callers written
+/// against it (the tests, the benches).
+pub use leadflow_http as http;
 
-use crate::http::{error, field_error, json, AllowedOrigins};
+use leadflow_http::{error, field_error, json, AllowedOrigins};
 use domain::capture::{capture, CaptureReceipt};
 use domain::ports::{Clock, DedupStore, HookStore, LeadStore, MessageBus, RateCounters, TouchStore};
 use domain::ratelimit::{admit, client_key, form_key, Admission, RateLimits, Scope};

@@ -2,7 +2,7 @@
 
 use domain::messages::Topic;
 use domain::ports::SystemClock;
-use intake::http::AllowedOrigins;
+use leadflow_http::AllowedOrigins;
 use intake::Intake;
 use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
