@@ -29,7 +29,12 @@ fn table() -> Routes {
     for route in Table::ROUTES {
         let roles: BTreeSet<String> = route.roles.iter().copied().map(role_name).collect();
         let key = (route.method.to_string(), route.path.to_string());
-        assert!(routes.insert(key, roles).is_none(), "{} {} is in the table twice", route.method, route.path);
+        assert!(
+            routes.insert(key, roles).is_none(),
+            "{} {} is in the table twice",
+            route.method,
+            route.path
+        );
     }
     routes
 }
@@ -40,7 +45,9 @@ fn documented() -> Routes {
     let spec = spec();
     operations(&spec)
         .into_iter()
-        .filter(|(method, path)| method != "OPTIONS" && operation(&spec, method, path)["security"] != serde_json::json!([]))
+        .filter(|(method, path)| {
+            method != "OPTIONS" && operation(&spec, method, path)["security"] != serde_json::json!([])
+        })
         .map(|(method, path)| {
             let roles = roles_of(&spec, &method, &path).into_iter().collect();
             ((method, path), roles)
@@ -84,7 +91,8 @@ fn the_route_table_is_the_templates_api_routes() {
 fn the_route_table_is_openapi_yamls_routes_and_roles() {
     let table = table();
     let documented = documented();
-    let (ours, theirs): (BTreeSet<_>, BTreeSet<_>) = (table.keys().cloned().collect(), documented.keys().cloned().collect());
+    let (ours, theirs): (BTreeSet<_>, BTreeSet<_>) =
+        (table.keys().cloned().collect(), documented.keys().cloned().collect());
     assert_eq!(
         ours,
         theirs,

@@ -26,36 +26,38 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(r) => r,
             Err(errors) => return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0)),
         };
-        Ok(match record(&self.store, &self.bus, &request, &call.actor.id, now).await {
-            Ok(outcome) => {
-                let (status, what) = status_of(&outcome);
-                let c = outcome.conversion();
-                tracing::info!(external_id = %c.external_id, revision = c.revision, outcome = what, "conversion recorded");
-                json(status, &json!({"status": what, "conversion": c}))
-            }
-            Err(RecordError::NoLead { field }) => field_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation failed",
-                field,
-                "no lead matches; conversions are credited to a lead's marketing touches",
-            ),
-            Err(RecordError::Conflict) => field_error(
-                StatusCode::CONFLICT,
-                "the conversion changed while this request was handled",
-                "external_id",
-                "send it again",
-            ),
-            Err(RecordError::Store(e)) => return Err(e),
-            Err(RecordError::Bus(e)) => {
-                tracing::error!(error = %e, "conversion stored, message not sent");
-                field_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "recorded but not yet queued for attribution",
-                    "body",
-                    "send the same request again (it is safe: conversions are idempotent on external_id)",
-                )
-            }
-        })
+        Ok(
+            match record(&self.store, &self.bus, &request, &call.actor.id, now).await {
+                Ok(outcome) => {
+                    let (status, what) = status_of(&outcome);
+                    let c = outcome.conversion();
+                    tracing::info!(external_id = %c.external_id, revision = c.revision, outcome = what, "conversion recorded");
+                    json(status, &json!({"status": what, "conversion": c}))
+                }
+                Err(RecordError::NoLead { field }) => field_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation failed",
+                    field,
+                    "no lead matches; conversions are credited to a lead's marketing touches",
+                ),
+                Err(RecordError::Conflict) => field_error(
+                    StatusCode::CONFLICT,
+                    "the conversion changed while this request was handled",
+                    "external_id",
+                    "send it again",
+                ),
+                Err(RecordError::Store(e)) => return Err(e),
+                Err(RecordError::Bus(e)) => {
+                    tracing::error!(error = %e, "conversion stored, message not sent");
+                    field_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "recorded but not yet queued for attribution",
+                        "body",
+                        "send the same request again (it is safe: conversions are idempotent on external_id)",
+                    )
+                }
+            },
+        )
     }
 
     pub(crate) async fn get_conversion(&self, call: &Call<'_>) -> Answer {

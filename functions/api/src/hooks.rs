@@ -18,10 +18,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     }
 
     pub(crate) async fn get_hook(&self, call: &Call<'_>) -> Answer {
-        self.store.hook_source(call.param("source")).await.map(|found| match found {
-            Some(source) => json(StatusCode::OK, &source.view()),
-            None => not_found("source", "no hook source has this name"),
-        })
+        self.store
+            .hook_source(call.param("source"))
+            .await
+            .map(|found| match found {
+                Some(source) => json(StatusCode::OK, &source.view()),
+                None => not_found("source", "no hook source has this name"),
+            })
     }
 
     pub(crate) async fn put_hook(&self, call: &Call<'_>) -> Answer {

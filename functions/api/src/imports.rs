@@ -14,8 +14,8 @@ use domain::ports::{Clock, MessageBus};
 use domain::submission::SubmissionRules;
 use domain::FieldError;
 use lambda_http::http::{header, HeaderValue, StatusCode};
-use leadflow_http::{decode_body, field_error, json, json_object};
 use lambda_http::{Request, RequestExt};
+use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::json;
 
 /// The batch settings from the query string, or the 422 naming the parameter.

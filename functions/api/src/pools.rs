@@ -81,7 +81,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn put_pool(&self, call: &Call<'_>) -> Answer {
         let id = call.param("id");
-        let pool: Pool = match json_object(call.req).and_then(|v| with_path_id(v, id)).and_then(decode_body) {
+        let pool: Pool = match json_object(call.req)
+            .and_then(|v| with_path_id(v, id))
+            .and_then(decode_body)
+        {
             Ok(pool) => pool,
             Err(response) => return Ok(*response),
         };

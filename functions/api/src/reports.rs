@@ -15,6 +15,9 @@ use leadflow_http::json;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+/// A report's `[from, to)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// Reports and exports span at most this many days.
 const MAX_REPORT_DAYS: i64 = 400;
 
@@ -72,7 +75,11 @@ fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Bod
 /// recycle rate and its health. DOMAIN.md §4: above 15 % the rules are too loose,
 /// below 5 % too strict.
 pub(crate) fn recycle_health(handed_out: u64, recycled: u64) -> (f64, &'static str) {
-    let rate = if handed_out == 0 { 0.0 } else { recycled as f64 / handed_out as f64 };
+    let rate = if handed_out == 0 {
+        0.0
+    } else {
+        recycled as f64 / handed_out as f64
+    };
     let health = if handed_out == 0 {
         "no_data"
     } else if rate > 0.15 {
@@ -87,7 +94,7 @@ pub(crate) fn recycle_health(handed_out: u64, recycled: u64) -> (f64, &'static s
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
-    fn period(&self, req: &Request) -> Result<(DateTime<Utc>, DateTime<Utc>), Box<Response<Body>>> {
+    fn period(&self, req: &Request) -> Result<Span, Box<Response<Body>>> {
         let params = req.query_string_parameters();
         let parse = |name: &str, default: DateTime<Utc>| -> Result<DateTime<Utc>, Box<Response<Body>>> {
             match params.first(name) {

@@ -52,7 +52,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn put_rep(&self, call: &Call<'_>) -> Answer {
         let id = call.param("id");
-        let rep: Rep = match json_object(call.req).and_then(|v| with_path_id(v, id)).and_then(decode_body) {
+        let rep: Rep = match json_object(call.req)
+            .and_then(|v| with_path_id(v, id))
+            .and_then(decode_body)
+        {
             Ok(rep) => rep,
             Err(response) => return Ok(*response),
         };

@@ -25,6 +25,9 @@ pub type Reply<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
 /// A handler: a method of [`Api`], generic over the ports like the rest of the API.
 pub type Handler<S, B, C> = for<'a> fn(&'a Api<S, B, C>, &'a Call<'a>) -> Reply<'a>;
 
+/// The path's `{…}` segments: (name in the template, value in the path).
+pub type Params<'p> = Vec<(&'static str, &'p str)>;
+
 /// The refusal most routes give a role they do not list.
 pub const REFUSED: &str = "your role may not use this route";
 
@@ -45,7 +48,7 @@ pub struct Route<S, B, C> {
 pub struct Call<'a> {
     pub req: &'a Request,
     pub actor: &'a Actor,
-    params: Vec<(&'static str, &'a str)>,
+    params: Params<'a>,
 }
 
 impl<'a> Call<'a> {
@@ -66,7 +69,7 @@ impl<S, B, C> Route<S, B, C> {
     }
 
     /// The `{…}` segments, if `segments` (the path split on `/`) fits the template.
-    pub fn matches<'p>(&self, segments: &[&'p str]) -> Option<Vec<(&'static str, &'p str)>> {
+    pub fn matches<'p>(&self, segments: &[&'p str]) -> Option<Params<'p>> {
         let parts = template_segments(self.path);
         if parts.len() != segments.len() {
             return None;
@@ -179,10 +182,7 @@ where
     ];
 
     /// The route `method` + `segments` names, with its `{…}` segments.
-    pub(crate) fn route<'p>(
-        method: &str,
-        segments: &[&'p str],
-    ) -> Option<(&'static Route<S, B, C>, Vec<(&'static str, &'p str)>)> {
+    pub(crate) fn route<'p>(method: &str, segments: &[&'p str]) -> Option<(&'static Route<S, B, C>, Params<'p>)> {
         Self::ROUTES
             .iter()
             .filter(|route| route.method == method)
@@ -238,7 +238,10 @@ mod tests {
         let (route, params) = Table::route("PUT", &["v1", "campaigns", "c1", "costs", "2026-11-01"]).unwrap();
         assert_eq!(route.path, "/v1/campaigns/{id}/costs/{day}");
         assert_eq!(params, vec![("id", "c1"), ("day", "2026-11-01")]);
-        assert!(Table::route("POST", &["v1", "reps"]).is_none(), "a known path with another method is no route");
+        assert!(
+            Table::route("POST", &["v1", "reps"]).is_none(),
+            "a known path with another method is no route"
+        );
         assert!(Table::route("GET", &["v1", "reps", "a", "b"]).is_none());
     }
 }

@@ -16,11 +16,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn put_routing(&self, call: &Call<'_>) -> Answer {
         const ROUTE: &str = "/v1/config/routing";
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
-        let (config, based_on) =
-            match self.versioned_document(call.req, ROUTE, |c: &RoutingConfig| c.validate(&pools)) {
-                Ok(found) => found,
-                Err(response) => return Ok(*response),
-            };
+        let (config, based_on) = match self.versioned_document(call.req, ROUTE, |c: &RoutingConfig| c.validate(&pools))
+        {
+            Ok(found) => found,
+            Err(response) => return Ok(*response),
+        };
         let saved = self.store.save_routing(&config).await?;
         Ok(saved_answer(saved, &config, based_on, ROUTE))
     }

@@ -1,12 +1,12 @@
 //! `POST /v1/hooks/{source}`: signed pushes from ad platforms and partner systems.
 //! The domain ([`receive_push`]) verifies and captures; this maps outcomes to HTTP.
 
-use leadflow_http::{error, field_error, json};
 use crate::{unavailable, Intake};
 use domain::hooks::{receive_push, PushError, PushReceipt, MAX_HOOK_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use domain::ports::{Clock, HookStore, LeadStore, MessageBus};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use leadflow_http::{error, field_error, json};
 use serde_json::json;
 
 impl<S: LeadStore + HookStore, B: MessageBus, C: Clock> Intake<S, B, C> {

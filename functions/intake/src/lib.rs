@@ -13,7 +13,6 @@ mod hooks;
 /// against it (the tests, the benches).
 pub use leadflow_http as http;
 
-use leadflow_http::{error, field_error, json, AllowedOrigins};
 use domain::capture::{capture, CaptureReceipt};
 use domain::ports::{Clock, DedupStore, HookStore, LeadStore, MessageBus, RateCounters, TouchStore};
 use domain::ratelimit::{admit, client_key, form_key, Admission, RateLimits, Scope};
@@ -23,6 +22,7 @@ use domain::FieldError;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use leadflow_http::{error, field_error, json, AllowedOrigins};
 use serde::Serialize;
 
 /// Larger bodies are refused before parsing: a real form is a few hundred bytes.

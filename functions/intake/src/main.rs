@@ -2,10 +2,10 @@
 
 use domain::messages::Topic;
 use domain::ports::SystemClock;
-use leadflow_http::AllowedOrigins;
 use intake::Intake;
 use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
+use leadflow_http::AllowedOrigins;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

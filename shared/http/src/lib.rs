@@ -155,7 +155,10 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field() {
-        assert_eq!(offending_field("unknown field `wieght`, expected one of", &Value::Null), "wieght");
+        assert_eq!(
+            offending_field("unknown field `wieght`, expected one of", &Value::Null),
+            "wieght"
+        );
         let body = serde_json::json!({"tier": "bored"});
         assert_eq!(offending_field("unknown variant `bored`, expected `a`", &body), "tier");
         assert_eq!(offending_field("invalid type: null", &body), "body");
