@@ -1,6 +1,6 @@
 //! Pools: who they hold and the leads waiting in them.
 
-use crate::routes::Call;
+use crate::routes::{Call, POOL_MEMBERS};
 use crate::{forbidden, invalid, not_found, with_path_id, Answer, Api, ApiStore};
 use domain::mask;
 use domain::ports::{Clock, MessageBus};
@@ -30,13 +30,13 @@ fn pool_entry(lead: &domain::Lead) -> Value {
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    /// `GET /v1/pools/{id}/leads`: a rep sees only the pools they are a member of.
+    /// `GET /v1/pools/{id}/leads`: managers, and the pool's members (whatever their role).
     pub(crate) async fn pool_leads(&self, call: &Call<'_>) -> Answer {
         let (id, req, actor) = (call.param("id"), call.req, call.actor);
         let pool = self.store.pool(id).await?;
         let member = pool.as_ref().is_some_and(|p| p.members.contains(&actor.id));
         if !(actor.manages() || member) {
-            return Ok(forbidden("only the pool's members and managers see its leads"));
+            return Ok(forbidden(POOL_MEMBERS));
         }
         let params = req.query_string_parameters();
         let limit = match params.first("limit").map(str::parse::<usize>) {

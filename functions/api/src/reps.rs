@@ -33,7 +33,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         Ok(json(StatusCode::OK, &reps))
     }
 
-    /// `GET /v1/reps/{id}`: a rep reads only themself.
+    /// `GET /v1/reps/{id}`: managers, and the rep themself.
     pub(crate) async fn get_rep(&self, call: &Call<'_>) -> Answer {
         let id = call.param("id");
         if !(call.actor.manages() || call.actor.id == id) {

@@ -8,6 +8,10 @@
 //! - otherwise the handler answers. A few handlers narrow further on the data itself
 //!   (a rep reads their own lead, their own pool, themself).
 //!
+//! Two routes also let in callers on who they are rather than their role ([`Also`]),
+//! as the API always has: the caller named by `GET /v1/reps/{id}`, and the members of
+//! the pool of `GET /v1/pools/{id}/leads` (its handler checks membership).
+//!
 //! `tests/routes.rs` holds this table equal to `openapi.yaml` (paths, methods,
 //! `x-leadflow-roles`) and to the api function's `HttpApi` events in
 //! `infra/template.yaml`.
@@ -40,7 +44,19 @@ pub struct Route<S, B, C> {
     pub roles: &'static [Role],
     /// The reason a 403 gives any other role.
     pub refused: &'static str,
+    /// Who else gets through, whatever their role.
+    pub also: Also,
     pub handler: Handler<S, B, C>,
+}
+
+/// Callers let through on who they are, whatever their roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Also {
+    Nobody,
+    /// The caller whose id is this path segment (`{id}`: reading yourself).
+    CallerIs(&'static str),
+    /// Members of the pool in the path: the handler reads the pool and refuses others.
+    PoolMembers,
 }
 
 /// A request on its way to a handler: the request, the authenticated caller, and the
@@ -63,9 +79,14 @@ impl<'a> Call<'a> {
 }
 
 impl<S, B, C> Route<S, B, C> {
-    /// Whether the caller holds one of the listed roles.
-    pub fn admits(&self, actor: &Actor) -> bool {
+    /// Whether the caller holds one of the listed roles, or is let in by [`Also`].
+    pub fn admits(&self, actor: &Actor, params: &Params<'_>) -> bool {
         self.roles.iter().any(|role| actor.has(*role))
+            || match self.also {
+                Also::Nobody => false,
+                Also::CallerIs(name) => params.iter().any(|(n, v)| *n == name && *v == actor.id),
+                Also::PoolMembers => true,
+            }
     }
 
     /// The `{…}` segments, if `segments` (the path split on `/`) fits the template.
@@ -90,23 +111,31 @@ fn template_segments(path: &'static str) -> Vec<&'static str> {
     path.trim_start_matches('/').split('/').collect()
 }
 
-/// `route!(GET "/v1/x/{id}", [Manager, Admin], handler)`, optionally `refused: "…"`.
+/// `route!(GET "/v1/x/{id}", [Manager, Admin], handler)`, optionally followed by
+/// `refused: "…"` and/or `also: Also::…`.
 macro_rules! route {
     ($method:ident $path:literal, [$($role:ident),*], $handler:ident) => {
-        route!($method $path, [$($role),*], $handler, refused: REFUSED)
+        route!($method $path, [$($role),*], $handler, refused: REFUSED, also: Also::Nobody)
     };
     ($method:ident $path:literal, [$($role:ident),*], $handler:ident, refused: $refused:expr) => {
+        route!($method $path, [$($role),*], $handler, refused: $refused, also: Also::Nobody)
+    };
+    ($method:ident $path:literal, [$($role:ident),*], $handler:ident, also: $also:expr) => {
+        route!($method $path, [$($role),*], $handler, refused: REFUSED, also: $also)
+    };
+    ($method:ident $path:literal, [$($role:ident),*], $handler:ident, refused: $refused:expr, also: $also:expr) => {
         Route {
             method: stringify!($method),
             path: $path,
             roles: &[$(Role::$role),*],
             refused: $refused,
+            also: $also,
             handler: |api, call| Box::pin(api.$handler(call)),
         }
     };
 }
 
-const POOL_MEMBERS: &str = "only the pool's members and managers see its leads";
+pub(crate) const POOL_MEMBERS: &str = "only the pool's members and managers see its leads";
 const MODELS: &str = "managers read models, admins train and promote them";
 const HOOKS: &str = "managers read and admins change hook sources";
 const IMPORTS: &str = "managers and admins import leads";
@@ -126,14 +155,14 @@ where
         route!(POST "/v1/leads/{id}/actions", [Rep, Manager, Admin], lead_action),
         // team
         route!(GET "/v1/reps", [Manager, Admin], list_reps),
-        route!(GET "/v1/reps/{id}", [Manager, Admin, Rep], get_rep),
+        route!(GET "/v1/reps/{id}", [Manager, Admin, Rep], get_rep, also: Also::CallerIs("id")),
         route!(PUT "/v1/reps/{id}", [Admin], put_rep),
         route!(DELETE "/v1/reps/{id}", [Admin], delete_rep),
         route!(GET "/v1/pools", [Manager, Admin], list_pools),
         route!(GET "/v1/pools/{id}", [Manager, Admin], get_pool),
         route!(PUT "/v1/pools/{id}", [Admin], put_pool),
         route!(DELETE "/v1/pools/{id}", [Admin], delete_pool),
-        route!(GET "/v1/pools/{id}/leads", [Rep, Manager, Admin], pool_leads, refused: POOL_MEMBERS),
+        route!(GET "/v1/pools/{id}/leads", [Rep, Manager, Admin], pool_leads, refused: POOL_MEMBERS, also: Also::PoolMembers),
         // configuration
         route!(GET "/v1/config/routing", [Manager, Admin], get_routing),
         route!(PUT "/v1/config/routing", [Admin], put_routing),
@@ -192,7 +221,7 @@ where
     /// Answers `req` from `actor` with the route's handler, or refuses it.
     pub(crate) async fn dispatch(&self, req: &Request, actor: &Actor, segments: &[&str]) -> Option<Answer> {
         let (route, params) = Self::route(req.method().as_str(), segments)?;
-        if !route.admits(actor) {
+        if !route.admits(actor, &params) {
             return Some(Ok(crate::forbidden(route.refused)));
         }
         let call = Call { req, actor, params };
