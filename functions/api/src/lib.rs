@@ -137,7 +137,8 @@ where
     B: MessageBus + 'static,
     C: Clock + 'static,
 {
-    /// Authenticates the caller, then answers from the route table ([`routes`]).
+    /// Authenticates the caller, then answers from the route table ([`routes`]). The
+    /// ports are `'static` because the table is a constant of handlers over them.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let actor = match self.verifier.actor(authorization) {

@@ -71,11 +71,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
-        if !(0.0..=1.0).contains(&body.challenger_share) {
-            return Ok(invalid(vec![FieldError::new(
-                "challenger_share",
-                "must be between 0 and 1",
-            )]));
+        let errors = share_errors(body.challenger_share);
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
         }
         self.modeling_answer(set_challenger_share(&self.store, body.challenger_share).await)
     }
@@ -124,5 +122,15 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             StatusCode::OK,
             &json!({"months": names, "in_service": in_service, "arms": report}),
         ))
+    }
+}
+
+/// Domain validation (to move to the domain crate, beside `set_challenger_share`): the
+/// challenger's share of new leads is between 0 and 1.
+pub(crate) fn share_errors(share: f64) -> Vec<FieldError> {
+    if (0.0..=1.0).contains(&share) {
+        Vec::new()
+    } else {
+        vec![FieldError::new("challenger_share", "must be between 0 and 1")]
     }
 }
