@@ -1,31 +1,19 @@
-//! Data-subject erasure (admins only):
-//!
-//! | route | what |
-//! |---|---|
-//! | `POST /v1/erasures` | `{"reference", "phone"?, "email"?, "wechat"?, "lead_ids"?}`: erases the person; 201 with the audit record, 200 with the same record for a repeated request |
-//! | `GET /v1/erasures/{id}` | the audit record |
+//! Data-subject erasure: a POST of `{"reference", "phone"?, "email"?, "wechat"?,
+//! "lead_ids"?}` erases the person (201 with the audit record, 200 with the same record
+//! for a repeated request); a GET reads the audit record.
 //!
 //! A body that is not a JSON object is a 400; a bad field is a 422 naming it (as on every route). The identifiers never reach a log line.
 
-use crate::{forbidden, json_object, not_found, offending_field, Answer, Api, ApiStore};
+use crate::routes::Call;
+use crate::{not_found, Answer, Api, ApiStore};
 use domain::capture::submission::SubmissionRules;
-use domain::{assign::actions::Actor, assign::actions::Role};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use domain::{
     privacy::erasure::erase, privacy::erasure::validate, privacy::erasure::ErasureBody, privacy::erasure::ErasureError,
     privacy::erasure::Outcome,
 };
-use intake::http::{error, field_error, json};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::Request;
-
-/// Routes of this module that exist for some role (others get 403, not 404).
-pub(crate) fn known_route(method: &Method, segments: &[&str]) -> bool {
-    matches!(
-        (method, segments),
-        (&Method::POST, ["v1", "erasures"]) | (&Method::GET, ["v1", "erasures", _])
-    )
-}
+use lambda_http::http::StatusCode;
+use leadflow_http::{error, field_error, json, json_object, offending_field};
 
 fn bad_field(field: &str, reason: &str) -> lambda_http::Response<lambda_http::Body> {
     field_error(
@@ -37,24 +25,16 @@ fn bad_field(field: &str, reason: &str) -> lambda_http::Response<lambda_http::Bo
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn erasures(&self, req: &Request, segments: &[&str], actor: &Actor) -> Option<Answer> {
-        if !known_route(req.method(), segments) {
-            return None;
-        }
-        if !actor.has(Role::Admin) {
-            return Some(Ok(forbidden("only admins erase personal data and read erasures")));
-        }
-        Some(match (req.method(), segments) {
-            (&Method::GET, ["v1", "erasures", id]) => self.store.erasure(id).await.map(|found| match found {
-                Some(record) => json(StatusCode::OK, &record),
-                None => not_found("id", "no erasure has this id"),
-            }),
-            _ => self.post_erasure(req, actor).await,
+    pub(crate) async fn get_erasure(&self, call: &Call<'_>) -> Answer {
+        self.store.erasure(call.param("id")).await.map(|found| match found {
+            Some(record) => json(StatusCode::OK, &record),
+            None => not_found("id", "no erasure has this id"),
         })
     }
 
-    async fn post_erasure(&self, req: &Request, actor: &Actor) -> Answer {
-        let value = match json_object(req) {
+    pub(crate) async fn post_erasure(&self, call: &Call<'_>) -> Answer {
+        let actor = call.actor;
+        let value = match json_object(call.req) {
             Ok(value) => value,
             Err(response) => return Ok(*response),
         };

@@ -1,49 +1,35 @@
-//! Push source configuration (signed webhooks, served by intake):
-//!
-//! | route | who | what |
-//! |---|---|---|
-//! | `GET /v1/config/hooks` | managers, admins | every source, secrets as fingerprints |
-//! | `GET /v1/config/hooks/{source}` | managers, admins | one source |
-//! | `PUT /v1/config/hooks/{source}` | admins | create or change; a new `secret` rotates |
+//! Push source configuration (signed webhooks, served by intake): every source or one,
+//! secrets shown as fingerprints; a PUT creates or changes one, and a new `secret`
+//! rotates.
 
-use crate::{decode_body, invalid, json_object, not_found, Answer, Api, ApiStore};
-use domain::{assign::actions::Actor, assign::actions::Role};
+use crate::routes::Call;
+use crate::{invalid, not_found, Answer, Api, ApiStore};
 use domain::{capture::hooks::HookSource, capture::hooks::HookSourceChange, capture::hooks::HookSourceView};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
-use intake::http::json;
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::Request;
-
-/// Routes of this module that exist for some role (others get 403, not 404).
-pub(crate) fn known_route(method: &Method, segments: &[&str]) -> bool {
-    matches!(
-        (method, segments),
-        (&Method::GET, ["v1", "config", "hooks"]) | (&Method::GET | &Method::PUT, ["v1", "config", "hooks", _])
-    )
-}
+use lambda_http::http::StatusCode;
+use leadflow_http::{decode_body, json, json_object};
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn hooks(&self, req: &Request, segments: &[&str], actor: &Actor) -> Option<Answer> {
-        Some(match (req.method(), segments) {
-            (&Method::GET, ["v1", "config", "hooks"]) if actor.manages() => {
-                self.store.hook_sources().await.map(|all| {
-                    let views: Vec<HookSourceView> = all.iter().map(HookSource::view).collect();
-                    json(StatusCode::OK, &views)
-                })
-            }
-            (&Method::GET, ["v1", "config", "hooks", name]) if actor.manages() => {
-                self.store.hook_source(name).await.map(|found| match found {
-                    Some(source) => json(StatusCode::OK, &source.view()),
-                    None => not_found("source", "no hook source has this name"),
-                })
-            }
-            (&Method::PUT, ["v1", "config", "hooks", name]) if actor.has(Role::Admin) => self.put_hook(name, req).await,
-            _ => return None,
+    pub(crate) async fn list_hooks(&self, _: &Call<'_>) -> Answer {
+        self.store.hook_sources().await.map(|all| {
+            let views: Vec<HookSourceView> = all.iter().map(HookSource::view).collect();
+            json(StatusCode::OK, &views)
         })
     }
 
-    async fn put_hook(&self, name: &str, req: &Request) -> Answer {
-        let change: HookSourceChange = match json_object(req).and_then(decode_body) {
+    pub(crate) async fn get_hook(&self, call: &Call<'_>) -> Answer {
+        self.store
+            .hook_source(call.param("source"))
+            .await
+            .map(|found| match found {
+                Some(source) => json(StatusCode::OK, &source.view()),
+                None => not_found("source", "no hook source has this name"),
+            })
+    }
+
+    pub(crate) async fn put_hook(&self, call: &Call<'_>) -> Answer {
+        let name = call.param("source");
+        let change: HookSourceChange = match json_object(call.req).and_then(decode_body) {
             Ok(change) => change,
             Err(response) => return Ok(*response),
         };

@@ -1,14 +1,11 @@
-//! Bulk import routes (managers and admins):
-//!
-//! | route | what |
-//! |---|---|
-//! | `POST /v1/imports?channel=…&campaign_id=…&mapping=…&timezone=…&file_name=…&dry_run=true` | a CSV body: dry run (200, line-level report) or real run (202, import id) |
-//! | `GET /v1/imports`, `GET /v1/imports/{id}` | recent imports; one import's progress and error lines |
-//! | `GET /v1/config/import-mappings`, `PUT /v1/config/import-mappings/{name}` | presets and saved custom mappings |
+//! Bulk imports: `POST /v1/imports?channel=…&campaign_id=…&mapping=…&timezone=…&file_name=…&dry_run=true`
+//! takes a CSV body for a dry run (200, line-level report) or a real run (202, import
+//! id); recent imports and one import's progress and error lines; the column mapping
+//! presets and saved custom mappings.
 
-use crate::{decode_body, invalid, json_object, not_found, Answer, Api, ApiStore};
+use crate::routes::Call;
+use crate::{invalid, not_found, Answer, Api, ApiStore};
 use chrono::{DateTime, Utc};
-use domain::assign::actions::Actor;
 use domain::capture::submission::SubmissionRules;
 use domain::import::mapping::{Mapping, PRESETS};
 use domain::import::run::{chunk_messages, dry_run};
@@ -16,21 +13,10 @@ use domain::import::sheet::read_sheet;
 use domain::import::{Batch, ImportJob, Progress, CHUNK_ROWS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
 use domain::FieldError;
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
-use intake::http::{field_error, json};
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Request, RequestExt};
+use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::json;
-
-/// Routes of this module that exist for some role (others get 403, not 404).
-pub(crate) fn known_route(method: &Method, segments: &[&str]) -> bool {
-    matches!(
-        (method, segments),
-        (&Method::POST | &Method::GET, ["v1", "imports"])
-            | (&Method::GET, ["v1", "imports", _])
-            | (&Method::GET, ["v1", "config", "import-mappings"])
-            | (&Method::PUT, ["v1", "config", "import-mappings", _])
-    )
-}
 
 /// The batch settings from the query string, or the 422 naming the parameter.
 fn batch_of(req: &Request) -> Result<(Batch, Option<String>, bool), Vec<FieldError>> {
@@ -87,31 +73,26 @@ fn batch_of(req: &Request) -> Result<(Batch, Option<String>, bool), Vec<FieldErr
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn imports(&self, req: &Request, segments: &[&str], actor: &Actor) -> Option<Answer> {
-        if !actor.manages() {
-            return None;
-        }
-        Some(match (req.method(), segments) {
-            (&Method::POST, ["v1", "imports"]) => self.post_import(req, actor).await,
-            (&Method::GET, ["v1", "imports"]) => self.store.imports(50).await.map(|jobs| {
-                let list: Vec<_> = jobs
-                    .iter()
-                    .map(|j| json!({"import_id": j.id, "file_name": j.file_name, "channel": j.batch.channel, "campaign_id": j.batch.campaign_id, "rows_total": j.rows_total, "created_by": j.created_by, "created_at": j.created_at}))
-                    .collect();
-                json(StatusCode::OK, &list)
-            }),
-            (&Method::GET, ["v1", "imports", id]) => self.import_progress(id).await,
-            (&Method::GET, ["v1", "config", "import-mappings"]) => self.store.mappings().await.map(|saved| {
-                let presets: Vec<Mapping> = PRESETS.iter().filter_map(|p| Mapping::preset(p)).collect();
-                json(StatusCode::OK, &json!({"presets": presets, "saved": saved}))
-            }),
-            (&Method::PUT, ["v1", "config", "import-mappings", name]) => self.put_mapping(name, req).await,
-            _ => return None,
+    pub(crate) async fn list_imports(&self, _: &Call<'_>) -> Answer {
+        self.store.imports(50).await.map(|jobs| {
+            let list: Vec<_> = jobs
+                .iter()
+                .map(|j| json!({"import_id": j.id, "file_name": j.file_name, "channel": j.batch.channel, "campaign_id": j.batch.campaign_id, "rows_total": j.rows_total, "created_by": j.created_by, "created_at": j.created_at}))
+                .collect();
+            json(StatusCode::OK, &list)
         })
     }
 
-    async fn put_mapping(&self, name: &str, req: &Request) -> Answer {
-        let body = match json_object(req).and_then(|mut v| {
+    pub(crate) async fn list_mappings(&self, _: &Call<'_>) -> Answer {
+        self.store.mappings().await.map(|saved| {
+            let presets: Vec<Mapping> = PRESETS.iter().filter_map(|p| Mapping::preset(p)).collect();
+            json(StatusCode::OK, &json!({"presets": presets, "saved": saved}))
+        })
+    }
+
+    pub(crate) async fn put_mapping(&self, call: &Call<'_>) -> Answer {
+        let name = call.param("name");
+        let body = match json_object(call.req).and_then(|mut v| {
             v["name"] = name.into();
             decode_body::<Mapping>(v)
         }) {
@@ -133,7 +114,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         self.store.mapping(name).await
     }
 
-    async fn post_import(&self, req: &Request, actor: &Actor) -> Answer {
+    pub(crate) async fn post_import(&self, call: &Call<'_>) -> Answer {
+        let (req, actor) = (call.req, call.actor);
         let (batch, file_name, dry) = match batch_of(req) {
             Ok(b) => b,
             Err(errors) => return Ok(invalid(errors)),
@@ -245,7 +227,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         Ok(())
     }
 
-    async fn import_progress(&self, id: &str) -> Answer {
+    pub(crate) async fn import_progress(&self, call: &Call<'_>) -> Answer {
+        let id = call.param("id");
         let Some(job) = self.store.import_job(id).await? else {
             return Ok(not_found("id", "no import has this id"));
         };

@@ -1,40 +1,24 @@
-//! Predictive scoring routes:
-//!
-//! | route | who | what |
-//! |---|---|---|
-//! | `GET /v1/models` | managers, admins | models in service and every version's training metrics |
-//! | `POST /v1/models/train` | admins | queue a training run (202); the new version becomes the challenger |
-//! | `POST /v1/models/promote` | admins | the challenger becomes the champion |
-//! | `PUT /v1/config/models` | admins | `{"challenger_share": 0.9}` |
-//! | `GET /v1/reports/models?from=2026-10&to=2026-11` | managers, admins, finance | champion vs challenger by score decile |
+//! Predictive scoring: the models in service and every version's training metrics;
+//! queueing a training run (202; the new version becomes the challenger); promoting the
+//! challenger to champion; the challenger's share (`{"challenger_share": 0.9}`); and
+//! champion vs challenger by score decile (`?from=2026-10&to=2026-11`).
 
-use crate::{decode_body, invalid, json_object, Answer, Api, ApiStore};
+use crate::routes::Call;
+use crate::{invalid, Answer, Api, ApiStore};
 use chrono::NaiveDate;
 use domain::lead::ulid_at;
 use domain::FieldError;
-use domain::{assign::actions::Actor, assign::actions::Role};
 use domain::{lead::messages::Envelope, lead::messages::Message};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use domain::{
     predict::modeling::arms_report, predict::modeling::months_back, predict::modeling::promote,
     predict::modeling::set_challenger_share, predict::modeling::ModelingError, predict::modeling::HISTORY_MONTHS,
 };
-use intake::http::{field_error, json};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Request, RequestExt};
+use lambda_http::http::StatusCode;
+use lambda_http::RequestExt;
+use leadflow_http::{decode_body, field_error, json, json_object};
 use serde::Deserialize;
 use serde_json::json;
-
-/// Routes of this module that exist for some role (others get 403, not 404).
-pub(crate) fn known_route(method: &Method, segments: &[&str]) -> bool {
-    matches!(
-        (method, segments),
-        (&Method::GET, ["v1", "models"])
-            | (&Method::POST, ["v1", "models", "train" | "promote"])
-            | (&Method::PUT, ["v1", "config", "models"])
-            | (&Method::GET, ["v1", "reports", "models"])
-    )
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,21 +27,7 @@ struct ShareBody {
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn models(&self, req: &Request, segments: &[&str], actor: &Actor) -> Option<Answer> {
-        let admin = actor.has(Role::Admin);
-        Some(match (req.method(), segments) {
-            (&Method::GET, ["v1", "models"]) if actor.manages() => self.list_models().await,
-            (&Method::POST, ["v1", "models", "train"]) if admin => self.request_training(actor).await,
-            (&Method::POST, ["v1", "models", "promote"]) if admin => self.modeling_answer(promote(&self.store).await),
-            (&Method::PUT, ["v1", "config", "models"]) if admin => self.put_share(req).await,
-            (&Method::GET, ["v1", "reports", "models"]) if actor.manages() || actor.has(Role::Finance) => {
-                self.models_report(req).await
-            }
-            _ => return None,
-        })
-    }
-
-    async fn list_models(&self) -> Answer {
+    pub(crate) async fn list_models(&self, _: &Call<'_>) -> Answer {
         let in_service = self.store.in_service().await?.unwrap_or_default();
         let versions: Vec<_> = self
             .store
@@ -72,7 +42,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         ))
     }
 
-    async fn request_training(&self, actor: &Actor) -> Answer {
+    pub(crate) async fn request_training(&self, call: &Call<'_>) -> Answer {
+        let actor = call.actor;
         let now = self.clock.now();
         let request_id = ulid_at(now);
         let message = Message::ModelTrain {
@@ -94,16 +65,18 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         ))
     }
 
-    async fn put_share(&self, req: &Request) -> Answer {
-        let body: ShareBody = match json_object(req).and_then(decode_body) {
+    pub(crate) async fn promote_model(&self, _: &Call<'_>) -> Answer {
+        self.modeling_answer(promote(&self.store).await)
+    }
+
+    pub(crate) async fn put_share(&self, call: &Call<'_>) -> Answer {
+        let body: ShareBody = match json_object(call.req).and_then(decode_body) {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
-        if !(0.0..=1.0).contains(&body.challenger_share) {
-            return Ok(invalid(vec![FieldError::new(
-                "challenger_share",
-                "must be between 0 and 1",
-            )]));
+        let errors = share_errors(body.challenger_share);
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
         }
         self.modeling_answer(set_challenger_share(&self.store, body.challenger_share).await)
     }
@@ -121,9 +94,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
     }
 
-    async fn models_report(&self, req: &Request) -> Answer {
+    pub(crate) async fn models_report(&self, call: &Call<'_>) -> Answer {
         let now = self.clock.now();
-        let params = req.query_string_parameters();
+        let params = call.req.query_string_parameters();
         let month = |name: &str| -> Result<Option<NaiveDate>, FieldError> {
             params
                 .first(name)
@@ -152,5 +125,15 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             StatusCode::OK,
             &json!({"months": names, "in_service": in_service, "arms": report}),
         ))
+    }
+}
+
+/// Domain validation (to move to the domain crate, beside `set_challenger_share`): the
+/// challenger's share of new leads is between 0 and 1.
+pub(crate) fn share_errors(share: f64) -> Vec<FieldError> {
+    if (0.0..=1.0).contains(&share) {
+        Vec::new()
+    } else {
+        vec![FieldError::new("challenger_share", "must be between 0 and 1")]
     }
 }

@@ -1,7 +1,6 @@
 //! `POST /v1/hooks/{source}`: signed pushes from ad platforms and partner systems.
 //! The domain ([`receive_push`]) verifies and captures; this maps outcomes to HTTP.
 
-use crate::http::{error, field_error, json};
 use crate::{unavailable, Intake};
 use domain::{
     capture::hooks::receive_push, capture::hooks::PushError, capture::hooks::PushReceipt,
@@ -10,6 +9,7 @@ use domain::{
 use domain::{capture::ports::HookStore, lead::ports::Clock, lead::ports::LeadStore, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use leadflow_http::{error, field_error, json};
 use serde_json::json;
 
 impl<S: LeadStore + HookStore, B: MessageBus, C: Clock> Intake<S, B, C> {

@@ -9,9 +9,10 @@
 //! ([`domain::capture::ratelimit`]); signed pushes are not: see [`Intake::handle`].
 
 mod hooks;
-pub mod http;
+/// The shared HTTP plumbing, still reachable as `intake::http` for callers written
+/// against it (the tests, the benches).
+pub use leadflow_http as http;
 
-use crate::http::{error, field_error, json, AllowedOrigins};
 use domain::FieldError;
 use domain::{capture::intake::capture, capture::intake::CaptureReceipt};
 use domain::{
@@ -30,6 +31,7 @@ use domain::{capture::track::track, capture::track::validate_event, capture::tra
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use leadflow_http::{error, field_error, json, AllowedOrigins};
 use serde::Serialize;
 
 /// Larger bodies are refused before parsing: a real form is a few hundred bytes.

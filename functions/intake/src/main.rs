@@ -2,10 +2,10 @@
 
 use domain::lead::messages::Topic;
 use domain::lead::ports::SystemClock;
-use intake::http::AllowedOrigins;
 use intake::Intake;
 use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
+use leadflow_http::AllowedOrigins;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,9 +1,16 @@
-//! HTTP plumbing shared by the routes: JSON responses, the error shape, CORS.
+//! HTTP plumbing shared by the functions that answer HTTP (intake, api): JSON answers,
+//! the one error shape, JSON body decoding and CORS.
+//!
+//! Why a crate of its own: both functions must answer byte-for-byte alike (same error
+//! shape, same `nosniff` header), and a function crate depending on another function
+//! crate for that drags the other's handlers, ports and dependencies into its binary
+//! and its rebuilds. Here there is no business logic, only what an HTTP answer looks like.
 
 use domain::FieldError;
 use lambda_http::http::{header, HeaderMap, HeaderValue, StatusCode};
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use serde_json::Value;
 
 /// The one error shape every 4xx/5xx uses: `{"error": "...", "fields": [{"field", "reason"}]}`.
 #[derive(Debug, Serialize)]
@@ -30,6 +37,63 @@ pub fn error(status: StatusCode, message: &str, fields: Vec<FieldError>) -> Resp
 
 pub fn field_error(status: StatusCode, message: &str, field: &str, reason: &str) -> Response<Body> {
     error(status, message, vec![FieldError::new(field, reason)])
+}
+
+/// 204 with no body (and no headers).
+pub fn no_content() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .expect("static response parts are valid")
+}
+
+/// The request body as a JSON object, or the 400 to answer.
+pub fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
+    let bad = |reason: &str| {
+        Box::new(field_error(
+            StatusCode::BAD_REQUEST,
+            "invalid request body",
+            "body",
+            reason,
+        ))
+    };
+    match serde_json::from_slice::<Value>(req.body().as_ref()) {
+        Ok(value) if value.is_object() => Ok(value),
+        Ok(_) => Err(bad("must be a JSON object")),
+        Err(e) => Err(bad(&e.to_string())),
+    }
+}
+
+/// Decodes a JSON object body into `T`; 422 naming the field for a shape error.
+pub fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Box<Response<Body>>> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        let text = e.to_string();
+        Box::new(field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation failed",
+            &offending_field(&text, &value),
+            &text,
+        ))
+    })
+}
+
+/// The field a serde error is about: it names fields in backticks ("unknown field
+/// `wieght`", "missing field `tier`"); for "unknown variant `bored`" the field is the
+/// top-level key holding that value.
+pub fn offending_field(error: &str, body: &Value) -> String {
+    let quoted = error.split('`').nth(1).unwrap_or_default();
+    if error.starts_with("unknown variant") {
+        let holder = body
+            .as_object()
+            .and_then(|o| o.iter().find(|(_, v)| v.as_str() == Some(quoted)))
+            .map(|(k, _)| k.clone());
+        return holder.unwrap_or_else(|| "body".into());
+    }
+    if quoted.is_empty() {
+        "body".into()
+    } else {
+        quoted.to_string()
+    }
 }
 
 /// Origins allowed to call the public routes from a browser and to be redirected to.
@@ -87,5 +151,16 @@ mod tests {
         assert!(!allowed.allows_redirect("http://www.example.com/"));
         assert!(!allowed.allows_redirect("javascript:alert(1)"));
         assert!(!allowed.allows_redirect("//evil.example/"));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        assert_eq!(
+            offending_field("unknown field `wieght`, expected one of", &Value::Null),
+            "wieght"
+        );
+        let body = serde_json::json!({"tier": "bored"});
+        assert_eq!(offending_field("unknown variant `bored`, expected `a`", &body), "tier");
+        assert_eq!(offending_field("invalid type: null", &body), "body");
     }
 }

@@ -1,0 +1,25 @@
+//! The attribution configuration: the credit models and the reporting currency.
+
+use crate::routes::Call;
+use crate::versioned::saved_answer;
+use crate::{Answer, Api, ApiStore};
+use domain::attribution::credit::AttributionConfig;
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
+use lambda_http::http::StatusCode;
+use leadflow_http::json;
+
+impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
+    pub(crate) async fn get_attribution(&self, _: &Call<'_>) -> Answer {
+        self.store.attribution_config().await.map(|c| json(StatusCode::OK, &c))
+    }
+
+    pub(crate) async fn put_attribution(&self, call: &Call<'_>) -> Answer {
+        const ROUTE: &str = "/v1/config/attribution";
+        let (config, based_on) = match self.versioned_document(call.req, ROUTE, AttributionConfig::validate) {
+            Ok(found) => found,
+            Err(response) => return Ok(*response),
+        };
+        let saved = self.store.save_attribution_config(&config).await?;
+        Ok(saved_answer(saved, &config, based_on, ROUTE))
+    }
+}

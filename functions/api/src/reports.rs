@@ -1,0 +1,337 @@
+//! Reports and exports. The attribution ones (funnel, ROI, invalid reasons) read rollup
+//! rows only (see `domain::attribution::reports`); SLA violations and recycle rates read their own
+//! records; owners reads ownership changes.
+
+use crate::routes::Call;
+use crate::{invalid, Answer, Api, ApiStore};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::FieldError;
+use domain::{
+    attribution::reports, attribution::reports::GroupBy, attribution::reports::Handling, attribution::reports::Period,
+};
+use domain::{lead::funnel::report_day, lead::funnel::FUNNEL};
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use leadflow_http::json;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A report's `[from, to)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// Reports and exports span at most this many days.
+const MAX_REPORT_DAYS: i64 = 400;
+
+/// Inclusive report days `from`..`to` (YYYY-MM-DD; default the 30 days up to today).
+fn days(req: &Request, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Box<Response<Body>>> {
+    let params = req.query_string_parameters();
+    let parse = |name: &str, default: NaiveDate| match params.first(name) {
+        None => Ok(default),
+        Some(text) => domain::attribution::campaign::parse_day(text)
+            .ok_or_else(|| Box::new(invalid(vec![FieldError::new(name, "must be a date (YYYY-MM-DD)")]))),
+    };
+    let to = parse("to", today)?;
+    let from = parse("from", to - Duration::days(29))?;
+    if from > to {
+        return Err(Box::new(invalid(vec![FieldError::new(
+            "from",
+            "must not be after `to`",
+        )])));
+    }
+    if (to - from).num_days() >= MAX_REPORT_DAYS {
+        return Err(Box::new(invalid(vec![FieldError::new(
+            "from",
+            format!("a report spans at most {MAX_REPORT_DAYS} days"),
+        )])));
+    }
+    Ok((from, to))
+}
+
+fn group_by(req: &Request, default: GroupBy) -> Result<GroupBy, Box<Response<Body>>> {
+    match req.query_string_parameters().first("group_by") {
+        None => Ok(default),
+        Some(text) => GroupBy::parse(text).ok_or_else(|| {
+            Box::new(invalid(vec![FieldError::new(
+                "group_by",
+                "must be channel, campaign or keyword",
+            )]))
+        }),
+    }
+}
+
+fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        )
+        .header("x-items-read", items_read.to_string())
+        .body(Body::Text(text))
+        .expect("static response parts are valid")
+}
+
+/// Domain rule (to move to the domain crate, next to the recycle numbers): a pool's
+/// recycle rate and its health. DOMAIN.md §4: above 15 % the rules are too loose,
+/// below 5 % too strict.
+pub(crate) fn recycle_health(handed_out: u64, recycled: u64) -> (f64, &'static str) {
+    let rate = if handed_out == 0 {
+        0.0
+    } else {
+        recycled as f64 / handed_out as f64
+    };
+    let health = if handed_out == 0 {
+        "no_data"
+    } else if rate > 0.15 {
+        "too_loose"
+    } else if rate < 0.05 {
+        "too_strict"
+    } else {
+        "healthy"
+    };
+    (rate, health)
+}
+
+impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
+    /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
+    fn period(&self, req: &Request) -> Result<Span, Box<Response<Body>>> {
+        let params = req.query_string_parameters();
+        let parse = |name: &str, default: DateTime<Utc>| -> Result<DateTime<Utc>, Box<Response<Body>>> {
+            match params.first(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .parse::<DateTime<Utc>>()
+                    .ok()
+                    .or_else(|| {
+                        text.parse::<chrono::NaiveDate>()
+                            .ok()
+                            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+                    })
+                    .ok_or_else(|| {
+                        Box::new(invalid(vec![FieldError::new(
+                            name,
+                            "must be a date (YYYY-MM-DD) or RFC 3339 time",
+                        )]))
+                    }),
+            }
+        };
+        let now = self.clock.now();
+        let to = parse("to", now)?;
+        let from = parse("from", to - chrono::Duration::days(30))?;
+        if from >= to {
+            return Err(Box::new(invalid(vec![FieldError::new("from", "must be before `to`")])));
+        }
+        if to - from > chrono::Duration::days(366) {
+            return Err(Box::new(invalid(vec![FieldError::new(
+                "from",
+                "the period may span at most a year",
+            )])));
+        }
+        Ok((from, to))
+    }
+
+    pub(crate) async fn violations_report(&self, call: &Call<'_>) -> Answer {
+        let req = call.req;
+        let (from, to) = match self.period(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let group_by = req
+            .query_string_parameters()
+            .first("group_by")
+            .unwrap_or("rep")
+            .to_string();
+        if !matches!(group_by.as_str(), "rep" | "department" | "clock" | "pool") {
+            return Ok(invalid(vec![FieldError::new(
+                "group_by",
+                "must be rep, department, clock or pool",
+            )]));
+        }
+        let violations = self.store.violations(from, to).await?;
+        let key = |v: &domain::follow_up::ports::Violation| -> String {
+            match group_by.as_str() {
+                "department" => v.owner_department.clone().unwrap_or_else(|| "-".into()),
+                "clock" => v.clock.clone(),
+                "pool" => v.pool.clone().unwrap_or_else(|| "-".into()),
+                _ => v.owner.clone(),
+            }
+        };
+        let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+        for v in &violations {
+            *groups.entry(key(v)).or_default() += 1;
+        }
+        let groups: Vec<Value> = groups
+            .into_iter()
+            .map(|(k, n)| json!({"key": k, "violations": n}))
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({"from": from, "to": to, "group_by": group_by, "total": violations.len(), "groups": groups, "violations": violations}),
+        ))
+    }
+
+    pub(crate) async fn recycle_report(&self, call: &Call<'_>) -> Answer {
+        let (from, to) = match self.period(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let numbers = self.store.pool_numbers(from.date_naive(), to.date_naive()).await?;
+        let pools: Vec<Value> = numbers
+            .into_iter()
+            .map(|(pool, n)| {
+                let (rate, health) = recycle_health(n.handed_out, n.recycled);
+                json!({"pool": pool, "handed_out": n.handed_out, "recycled": n.recycled, "recycle_rate": rate, "health": health})
+            })
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({"from": from, "to": to, "band": [0.05, 0.15], "pools": pools}),
+        ))
+    }
+
+    pub(crate) async fn roi_export(&self, call: &Call<'_>) -> Answer {
+        let req = call.req;
+        let (from, to) = match days(req, report_day(self.clock.now())) {
+            Ok(d) => d,
+            Err(response) => return Ok(*response),
+        };
+        let by = match group_by(req, GroupBy::Campaign) {
+            Ok(g) => g,
+            Err(response) => return Ok(*response),
+        };
+        let params = req.query_string_parameters();
+        let config = self.store.attribution_config().await?;
+        let model = params.first("model").unwrap_or("u_shaped").to_string();
+        if !config.models.contains_key(&model) {
+            let names: Vec<&str> = config.models.keys().map(String::as_str).collect();
+            return Ok(invalid(vec![FieldError::new(
+                "model",
+                format!("must be one of {}", names.join(", ")),
+            )]));
+        }
+        let csv = match params.first("format").unwrap_or("json") {
+            "csv" => true,
+            "json" => false,
+            _ => return Ok(invalid(vec![FieldError::new("format", "must be csv or json")])),
+        };
+        let credited = self.store.rollups(&model, from, to).await?;
+        let funnel = self.store.rollups(FUNNEL, from, to).await?;
+        let costs = self.store.costs(from, to).await?;
+        let campaigns = self.store.campaigns().await?;
+        let items_read = credited.items_read + funnel.items_read + costs.len() + campaigns.len();
+        let rows = reports::roi_rows(by, &credited.rows, &funnel.rows, &costs, &campaigns);
+        tracing::info!(%model, %from, %to, rows = rows.len(), items_read, "ROI export");
+        if csv {
+            let filename = format!("roi-{model}-{from}-{to}.csv");
+            return Ok(csv_response(&filename, reports::roi_csv(&rows), items_read));
+        }
+        let body: Vec<Value> = rows.iter().map(reports::RoiRow::to_json).collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "from": from, "to": to, "model": model, "group_by": by,
+                "currency": config.currency,
+                "rows": body,
+                "total": reports::total(&rows).to_json(),
+                "items_read": items_read,
+            }),
+        ))
+    }
+
+    pub(crate) async fn funnel_report(&self, call: &Call<'_>) -> Answer {
+        let req = call.req;
+        let (from, to) = match days(req, report_day(self.clock.now())) {
+            Ok(d) => d,
+            Err(response) => return Ok(*response),
+        };
+        let by = match group_by(req, GroupBy::Channel) {
+            Ok(g) => g,
+            Err(response) => return Ok(*response),
+        };
+        let period = match req.query_string_parameters().first("period") {
+            None => Period::Month,
+            Some(text) => match Period::parse(text) {
+                Some(p) => p,
+                None => {
+                    return Ok(invalid(vec![FieldError::new(
+                        "period",
+                        "must be day, week, month, quarter or year",
+                    )]))
+                }
+            },
+        };
+        let funnel = self.store.rollups(FUNNEL, from, to).await?;
+        let campaigns = self.store.campaigns().await?;
+        let rows: Vec<Value> = reports::funnel_rows(by, period, &funnel.rows, &campaigns)
+            .iter()
+            .map(reports::FunnelRow::to_json)
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "from": from, "to": to, "group_by": by, "period": period,
+                "rows": rows, "items_read": funnel.items_read,
+                "reference": {"lead_to_mql": "0.4200", "mql_to_sql": "0.7500", "sql_to_order": "0.0700", "lead_to_order": "0.0246"},
+            }),
+        ))
+    }
+
+    pub(crate) async fn invalid_reasons(&self, call: &Call<'_>) -> Answer {
+        let (from, to) = match days(call.req, report_day(self.clock.now())) {
+            Ok(d) => d,
+            Err(response) => return Ok(*response),
+        };
+        let length = to - from + Duration::days(1);
+        let (previous_from, previous_to) = (from - length, from - Duration::days(1));
+        let current = self.store.rollups(FUNNEL, from, to).await?;
+        let previous = self.store.rollups(FUNNEL, previous_from, previous_to).await?;
+        let campaigns = self.store.campaigns().await?;
+        let rows = reports::invalid_reasons(&current.rows, &previous.rows, &campaigns);
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "from": from, "to": to,
+                "previous": {"from": previous_from, "to": previous_to},
+                "rows": rows,
+            }),
+        ))
+    }
+
+    pub(crate) async fn owners_report(&self, call: &Call<'_>) -> Answer {
+        let (from, to) = match self.period(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let changes = self.store.owner_changes_between(from, to).await?;
+        // Each lead (and, when an owner lost it, its history) is read once, however many
+        // of its changes fall in the period; still one read per lead: the ports offer no
+        // batch read of leads.
+        let mut leads = BTreeMap::new();
+        let mut histories: BTreeMap<domain::LeadId, Vec<domain::assign::ports::OwnerChange>> = BTreeMap::new();
+        let mut handled = Vec::new();
+        for change in changes.into_iter().filter(|c| c.to.is_some()) {
+            if !leads.contains_key(&change.lead_id) {
+                let lead = self.store.get_lead(&change.lead_id).await?;
+                leads.insert(change.lead_id.clone(), lead);
+            }
+            let Some(Some(lead)) = leads.get(&change.lead_id) else {
+                continue;
+            };
+            let next = if lead.owner_change_id.as_deref() == Some(change.id.as_str()) {
+                None
+            } else {
+                if !histories.contains_key(&change.lead_id) {
+                    let history = self.store.owner_changes(&change.lead_id).await?;
+                    histories.insert(change.lead_id.clone(), history);
+                }
+                histories[&change.lead_id].iter().find(|c| c.id > change.id).cloned()
+            };
+            let status: Handling = reports::handling(&change, lead, next.as_ref());
+            handled.push((change, status));
+        }
+        let rows = reports::owner_rows(&handled);
+        Ok(json(StatusCode::OK, &json!({"from": from, "to": to, "rows": rows})))
+    }
+}

@@ -1,0 +1,276 @@
+//! The API's one route table: every route the function answers, who may call it and
+//! which handler answers it. Dispatch ([`crate::Api::handle`]) reads nothing else:
+//!
+//! - no route has the path (or none has it with this method): 404 `path`;
+//! - the route exists but none of the caller's roles is listed: 403 `authorization`
+//!   with the route's `refused` reason (so a caller learns the route exists, not
+//!   whether the thing in the path does);
+//! - otherwise the handler answers. A few handlers narrow further on the data itself
+//!   (a rep reads their own lead, their own pool, themself).
+//!
+//! Two routes also let in callers on who they are rather than their role ([`Also`]),
+//! as the API always has: the caller named by `GET /v1/reps/{id}`, and the members of
+//! the pool of `GET /v1/pools/{id}/leads` (its handler checks membership).
+//!
+//! `tests/routes.rs` holds this table equal to `openapi.yaml` (paths, methods,
+//! `x-leadflow-roles`) and to the api function's `HttpApi` events in
+//! `infra/template.yaml`.
+
+use crate::{Answer, Api, ApiStore};
+use domain::{assign::actions::Actor, assign::actions::Role};
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
+use lambda_http::Request;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The answer a handler is computing.
+pub type Reply<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+
+/// A handler: a method of [`Api`], generic over the ports like the rest of the API.
+pub type Handler<S, B, C> = for<'a> fn(&'a Api<S, B, C>, &'a Call<'a>) -> Reply<'a>;
+
+/// The path's `{…}` segments: (name in the template, value in the path).
+pub type Params<'p> = Vec<(&'static str, &'p str)>;
+
+/// The refusal most routes give a role they do not list.
+pub const REFUSED: &str = "your role may not use this route";
+
+pub struct Route<S, B, C> {
+    /// `GET`, `POST`, `PUT` or `DELETE`, as the template and `openapi.yaml` write it.
+    pub method: &'static str,
+    /// The path template, `{name}` for a segment the handler reads with [`Call::param`].
+    pub path: &'static str,
+    /// The roles allowed through (`x-leadflow-roles`).
+    pub roles: &'static [Role],
+    /// The reason a 403 gives any other role.
+    pub refused: &'static str,
+    /// Who else gets through, whatever their role.
+    pub also: Also,
+    pub handler: Handler<S, B, C>,
+}
+
+/// Callers let through on who they are, whatever their roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Also {
+    Nobody,
+    /// The caller whose id is this path segment (`{id}`: reading yourself).
+    CallerIs(&'static str),
+    /// Members of the pool in the path: the handler reads the pool and refuses others.
+    PoolMembers,
+}
+
+/// A request on its way to a handler: the request, the authenticated caller, and the
+/// path's `{…}` segments.
+pub struct Call<'a> {
+    pub req: &'a Request,
+    pub actor: &'a Actor,
+    params: Params<'a>,
+}
+
+impl<'a> Call<'a> {
+    /// The path segment the route's template names `{name}`.
+    pub fn param(&self, name: &str) -> &'a str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("the route template has no {{{name}}}"))
+    }
+}
+
+impl<S, B, C> Route<S, B, C> {
+    /// Whether the caller holds one of the listed roles, or is let in by [`Also`].
+    pub fn admits(&self, actor: &Actor, params: &Params<'_>) -> bool {
+        self.roles.iter().any(|role| actor.has(*role))
+            || match self.also {
+                Also::Nobody => false,
+                Also::CallerIs(name) => params.iter().any(|(n, v)| *n == name && *v == actor.id),
+                Also::PoolMembers => true,
+            }
+    }
+
+    /// The `{…}` segments, if `segments` (the path split on `/`) fits the template.
+    pub fn matches<'p>(&self, segments: &[&'p str]) -> Option<Params<'p>> {
+        let parts = template_segments(self.path);
+        if parts.len() != segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (part, segment) in parts.iter().zip(segments) {
+            match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => params.push((name, *segment)),
+                None if part == segment => {}
+                None => return None,
+            }
+        }
+        Some(params)
+    }
+}
+
+fn template_segments(path: &'static str) -> Vec<&'static str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+/// `route!(GET "/v1/x/{id}", [Manager, Admin], handler)`, optionally followed by
+/// `refused: "…"` and/or `also: Also::…`.
+macro_rules! route {
+    ($method:ident $path:literal, [$($role:ident),*], $handler:ident) => {
+        route!($method $path, [$($role),*], $handler, refused: REFUSED, also: Also::Nobody)
+    };
+    ($method:ident $path:literal, [$($role:ident),*], $handler:ident, refused: $refused:expr) => {
+        route!($method $path, [$($role),*], $handler, refused: $refused, also: Also::Nobody)
+    };
+    ($method:ident $path:literal, [$($role:ident),*], $handler:ident, also: $also:expr) => {
+        route!($method $path, [$($role),*], $handler, refused: REFUSED, also: $also)
+    };
+    ($method:ident $path:literal, [$($role:ident),*], $handler:ident, refused: $refused:expr, also: $also:expr) => {
+        Route {
+            method: stringify!($method),
+            path: $path,
+            roles: &[$(Role::$role),*],
+            refused: $refused,
+            also: $also,
+            handler: |api, call| Box::pin(api.$handler(call)),
+        }
+    };
+}
+
+pub(crate) const POOL_MEMBERS: &str = "only the pool's members and managers see its leads";
+const MODELS: &str = "managers read models, admins train and promote them";
+const HOOKS: &str = "managers read and admins change hook sources";
+const IMPORTS: &str = "managers and admins import leads";
+const ERASURES: &str = "only admins erase personal data and read erasures";
+
+impl<S, B, C> Api<S, B, C>
+where
+    S: ApiStore + 'static,
+    B: MessageBus + 'static,
+    C: Clock + 'static,
+{
+    /// Every route of the api function.
+    #[rustfmt::skip]
+    pub const ROUTES: &'static [Route<S, B, C>] = &[
+        // leads (a rep: the leads they own; the handler checks)
+        route!(GET "/v1/leads/{id}", [Rep, Manager, Admin, Finance], get_lead),
+        route!(POST "/v1/leads/{id}/actions", [Rep, Manager, Admin], lead_action),
+        // team
+        route!(GET "/v1/reps", [Manager, Admin], list_reps),
+        route!(GET "/v1/reps/{id}", [Manager, Admin, Rep], get_rep, also: Also::CallerIs("id")),
+        route!(PUT "/v1/reps/{id}", [Admin], put_rep),
+        route!(DELETE "/v1/reps/{id}", [Admin], delete_rep),
+        route!(GET "/v1/pools", [Manager, Admin], list_pools),
+        route!(GET "/v1/pools/{id}", [Manager, Admin], get_pool),
+        route!(PUT "/v1/pools/{id}", [Admin], put_pool),
+        route!(DELETE "/v1/pools/{id}", [Admin], delete_pool),
+        route!(GET "/v1/pools/{id}/leads", [Rep, Manager, Admin], pool_leads, refused: POOL_MEMBERS, also: Also::PoolMembers),
+        // configuration
+        route!(GET "/v1/config/routing", [Manager, Admin], get_routing),
+        route!(PUT "/v1/config/routing", [Admin], put_routing),
+        route!(GET "/v1/config/rules", [Manager, Admin], get_rules),
+        route!(PUT "/v1/config/rules", [Admin], put_rules),
+        route!(GET "/v1/config/sla", [Manager, Admin], get_sla),
+        route!(PUT "/v1/config/sla", [Admin], put_sla),
+        route!(PUT "/v1/customers/{id}", [Admin], put_customer),
+        // reports
+        route!(GET "/v1/reports/violations", [Manager, Admin, Finance], violations_report),
+        route!(GET "/v1/reports/recycle-rate", [Manager, Admin, Finance], recycle_report),
+        route!(GET "/v1/reports/funnel", [Manager, Admin, Finance], funnel_report),
+        route!(GET "/v1/reports/owners", [Manager, Admin], owners_report),
+        route!(GET "/v1/reports/invalid-reasons", [Manager, Admin, Finance], invalid_reasons),
+        route!(GET "/v1/exports/roi", [Manager, Admin, Finance], roi_export),
+        // attribution
+        route!(POST "/v1/conversions", [Manager, Admin, Finance, Integration], post_conversion),
+        route!(GET "/v1/conversions/{id}", [Manager, Admin, Finance, Integration], get_conversion),
+        route!(DELETE "/v1/conversions/{id}", [Manager, Admin, Finance], cancel_conversion),
+        route!(GET "/v1/campaigns", [Manager, Admin, Finance], list_campaigns),
+        route!(GET "/v1/campaigns/{id}", [Manager, Admin, Finance], get_campaign),
+        route!(PUT "/v1/campaigns/{id}", [Manager, Admin], put_campaign),
+        route!(PUT "/v1/campaigns/{id}/costs/{day}", [Manager, Admin, Finance], put_costs),
+        route!(POST "/v1/costs", [Manager, Admin, Finance], upload_costs),
+        route!(GET "/v1/config/attribution", [Manager, Admin, Finance], get_attribution),
+        route!(PUT "/v1/config/attribution", [Admin], put_attribution),
+        // imports
+        route!(POST "/v1/imports", [Manager, Admin], post_import, refused: IMPORTS),
+        route!(GET "/v1/imports", [Manager, Admin], list_imports, refused: IMPORTS),
+        route!(GET "/v1/imports/{id}", [Manager, Admin], import_progress, refused: IMPORTS),
+        route!(GET "/v1/config/import-mappings", [Manager, Admin], list_mappings, refused: IMPORTS),
+        route!(PUT "/v1/config/import-mappings/{name}", [Manager, Admin], put_mapping, refused: IMPORTS),
+        // push sources
+        route!(GET "/v1/config/hooks", [Manager, Admin], list_hooks, refused: HOOKS),
+        route!(GET "/v1/config/hooks/{source}", [Manager, Admin], get_hook, refused: HOOKS),
+        route!(PUT "/v1/config/hooks/{source}", [Admin], put_hook, refused: HOOKS),
+        // predictive scoring
+        route!(GET "/v1/models", [Manager, Admin], list_models, refused: MODELS),
+        route!(POST "/v1/models/train", [Admin], request_training, refused: MODELS),
+        route!(POST "/v1/models/promote", [Admin], promote_model, refused: MODELS),
+        route!(PUT "/v1/config/models", [Admin], put_share, refused: MODELS),
+        route!(GET "/v1/reports/models", [Manager, Admin, Finance], models_report, refused: MODELS),
+        // privacy
+        route!(POST "/v1/erasures", [Admin], post_erasure, refused: ERASURES),
+        route!(GET "/v1/erasures/{id}", [Admin], get_erasure, refused: ERASURES),
+    ];
+
+    /// The route `method` + `segments` names, with its `{…}` segments.
+    pub(crate) fn route<'p>(method: &str, segments: &[&'p str]) -> Option<(&'static Route<S, B, C>, Params<'p>)> {
+        Self::ROUTES
+            .iter()
+            .filter(|route| route.method == method)
+            .find_map(|route| route.matches(segments).map(|params| (route, params)))
+    }
+
+    /// Answers `req` from `actor` with the route's handler, or refuses it.
+    pub(crate) async fn dispatch(&self, req: &Request, actor: &Actor, segments: &[&str]) -> Option<Answer> {
+        let (route, params) = Self::route(req.method().as_str(), segments)?;
+        if !route.admits(actor, &params) {
+            return Some(Ok(crate::forbidden(route.refused)));
+        }
+        let call = Call { req, actor, params };
+        Some((route.handler)(self, &call).await)
+    }
+}
+
+/// Whether two templates can name the same path (then the first would shadow the other).
+pub fn overlap(a: &'static str, b: &'static str) -> bool {
+    let (a, b) = (template_segments(a), template_segments(b));
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| x == y || x.starts_with('{') || y.starts_with('{'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::lead::ports::FixedClock;
+    use domain::memory::{InMemoryBus, InMemoryStore};
+
+    type Table = Api<InMemoryStore, InMemoryBus, FixedClock>;
+
+    #[test]
+    fn no_route_shadows_another() {
+        for (i, a) in Table::ROUTES.iter().enumerate() {
+            for b in &Table::ROUTES[i + 1..] {
+                assert!(
+                    a.method != b.method || !overlap(a.path, b.path),
+                    "{} {} and {} {} overlap",
+                    a.method,
+                    a.path,
+                    b.method,
+                    b.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn templates_bind_their_segments() {
+        let (route, params) = Table::route("PUT", &["v1", "campaigns", "c1", "costs", "2026-11-01"]).unwrap();
+        assert_eq!(route.path, "/v1/campaigns/{id}/costs/{day}");
+        assert_eq!(params, vec![("id", "c1"), ("day", "2026-11-01")]);
+        assert!(
+            Table::route("POST", &["v1", "reps"]).is_none(),
+            "a known path with another method is no route"
+        );
+        assert!(Table::route("GET", &["v1", "reps", "a", "b"]).is_none());
+    }
+}

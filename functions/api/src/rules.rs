@@ -1,0 +1,55 @@
+//! The scoring and qualification rules, as data.
+
+use crate::routes::Call;
+use crate::versioned::{stale_version, versioned_body};
+use crate::{Answer, Api, ApiStore};
+use domain::qualify::rules::Rules;
+use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
+use lambda_http::http::StatusCode;
+use leadflow_http::{error, field_error, json};
+
+impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
+    pub(crate) async fn get_rules(&self, _: &Call<'_>) -> Answer {
+        self.store.rules().await.map(|r| json(StatusCode::OK, &r))
+    }
+
+    pub(crate) async fn put_rules(&self, call: &Call<'_>) -> Answer {
+        let value = match versioned_body(call.req, "/v1/config/rules") {
+            Ok(v) => v,
+            Err(response) => return Ok(*response),
+        };
+        let mut rules: Rules = match serde_json::from_value(value) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(field_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation failed",
+                    "body",
+                    &e.to_string(),
+                ))
+            }
+        };
+        if let Err(errors) = rules.validate() {
+            return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0));
+        }
+        // The body carries the version it was based on; it is saved as the next one.
+        let based_on = next_rules_version(&mut rules, self.clock.now());
+        match self.store.save_rules(&rules).await? {
+            Saved::Saved => {
+                tracing::info!(version = rules.version, "rules saved");
+                Ok(json(StatusCode::OK, &rules))
+            }
+            Saved::Conflict => Ok(stale_version(based_on.into(), "/v1/config/rules")),
+        }
+    }
+}
+
+/// Domain rule (to move to the domain crate, e.g. a `Rules::stamp`): the rules a PUT
+/// carries name the version they were based on and are saved as the next one, stamped
+/// with the time. Returns the version they were based on.
+pub(crate) fn next_rules_version(rules: &mut Rules, now: chrono::DateTime<chrono::Utc>) -> u32 {
+    let based_on = rules.version;
+    rules.version = based_on + 1;
+    rules.updated_at = Some(now);
+    based_on
+}

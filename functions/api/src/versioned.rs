@@ -1,0 +1,91 @@
+//! Versioned configuration documents (routing, rules, SLA policies, attribution): a PUT
+//! names the version it read and is saved as the next one; a stale one gets 409.
+
+use crate::{invalid, Api, ApiStore};
+use chrono::{DateTime, Utc};
+use domain::assign::routing::RoutingConfig;
+use domain::follow_up::sla::SlaConfig;
+use domain::FieldError;
+use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use leadflow_http::{decode_body, field_error, json, json_object};
+use serde_json::Value;
+
+/// The body of a versioned configuration PUT: a JSON object carrying the `version` it
+/// was based on (read from `GET route`).
+pub(crate) fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Response<Body>>> {
+    let value = json_object(req)?;
+    if !value.get("version").is_some_and(Value::is_u64) {
+        return Err(Box::new(field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation failed",
+            "version",
+            &format!("is required: the version you read (GET {route})"),
+        )));
+    }
+    Ok(value)
+}
+
+/// A configuration document saved with optimistic versioning (routing, SLA policies,
+/// attribution models): a PUT names the version it read and is saved as the next one.
+pub(crate) trait Versioned: serde::de::DeserializeOwned + serde::Serialize {
+    fn version(&self) -> u64;
+    fn stamp(&mut self, version: u64, at: DateTime<Utc>);
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl Versioned for $t {
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn stamp(&mut self, version: u64, at: DateTime<Utc>) {
+                self.version = version;
+                self.updated_at = Some(at);
+            }
+        }
+    )*};
+}
+versioned!(RoutingConfig, SlaConfig, domain::attribution::credit::AttributionConfig);
+
+/// 200 with the saved document, or 409 when someone saved another version in between.
+pub(crate) fn saved_answer<T: Versioned>(saved: Saved, document: &T, based_on: u64, route: &str) -> Response<Body> {
+    match saved {
+        Saved::Saved => {
+            tracing::info!(version = document.version(), route, "configuration saved");
+            json(StatusCode::OK, document)
+        }
+        Saved::Conflict => stale_version(based_on, route),
+    }
+}
+
+pub(crate) fn stale_version(based_on: u64, route: &str) -> Response<Body> {
+    field_error(
+        StatusCode::CONFLICT,
+        "the configuration changed since you read it",
+        "version",
+        &format!("version {based_on} is not the current version; GET {route} again and reapply your edit"),
+    )
+}
+
+impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
+    /// A versioned configuration PUT, decoded, checked by `validate` and stamped: the
+    /// document to save as the next version, and the version it was based on; or the
+    /// answer to give (400, 422).
+    pub(crate) fn versioned_document<T: Versioned>(
+        &self,
+        req: &Request,
+        route: &str,
+        validate: impl FnOnce(&T) -> Vec<FieldError>,
+    ) -> Result<(T, u64), Box<Response<Body>>> {
+        let mut document: T = decode_body(versioned_body(req, route)?)?;
+        let errors = validate(&document);
+        if !errors.is_empty() {
+            return Err(Box::new(invalid(errors)));
+        }
+        let based_on = document.version();
+        document.stamp(based_on + 1, self.clock.now());
+        Ok((document, based_on))
+    }
+}
