@@ -3,6 +3,7 @@
 the target file exists and, with a #fragment, so does the anchor. Anchors inside the
 book are read from the built HTML (docs/book), so explicit {#ids} and generated ones
 count alike; anchors in other Markdown files (BENCHMARKS.md) are their headings' slugs.
+Also checks the runbook citations (`docs/src/….md#anchor`) in infra/template.yaml.
 mdbook itself does not report broken links. Exits 1 listing each broken one."""
 import html
 import os
@@ -86,6 +87,12 @@ def main():
         files += [os.path.join(directory, n) for n in sorted(names) if n.endswith(".md")]
     for path in files:
         check(path, broken)
+    template = os.path.join(ROOT, "infra", "template.yaml")
+    for number, line in enumerate(open(template, encoding="utf-8"), 1):
+        for page, fragment in re.findall(r"(docs/src/[\w/.-]+\.md)#([\w-]+)", line):
+            anchors = html_anchors(os.path.join(ROOT, page))
+            if anchors is None or fragment not in anchors:
+                broken.append(f"infra/template.yaml:{number}: {page}#{fragment}: no such page or anchor")
     for line in broken:
         print(line, file=sys.stderr)
     if broken:
