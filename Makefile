@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
-.PHONY: setup dev test lint fmt ci clean package bench bench-smoke
+.PHONY: setup dev test lint fmt ci clean package bench bench-smoke docs
 
 CARGO ?= cargo
 
@@ -51,6 +51,18 @@ package: setup
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda build --release $(ARCH) --output-format zip \
 		$(addprefix --bin ,$(BINARIES))
 	@for f in $(BINARIES); do ls -l target/lambda/$$f/bootstrap.zip; done
+
+## The documentation (docs/, an mdBook) into docs/book/, with a pinned mdbook the project
+# installs into .tools/ (scripts/install-mdbook.sh). Fails on any mdbook warning or error,
+# and on a broken relative link or anchor (scripts/check-docs-links.py).
+MDBOOK := .tools/bin/mdbook
+
+docs:
+	@scripts/install-mdbook.sh
+	@out=$$($(MDBOOK) build docs 2>&1); status=$$?; echo "$$out"; \
+		if [ $$status -ne 0 ] || echo "$$out" | grep -Eq '(WARN|ERROR)'; then \
+			echo "docs: mdbook reported a problem" >&2; exit 1; fi
+	@python3 scripts/check-docs-links.py
 
 fmt:
 	$(CARGO) fmt --all
