@@ -3,7 +3,7 @@
 //! store, oversized and deeply nested bodies, broken and foreign encodings, odd content
 //! types; then formula injection in the CSV export and HTML in fields.
 //!
-//! Each test prints the counts the README's Reliability table quotes (`--nocapture`).
+//! Each test prints the counts BENCHMARKS.md §7 "Reliability" quotes (`--nocapture`).
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};

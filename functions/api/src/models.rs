@@ -110,7 +110,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             (Ok(from), Ok(to)) => (from, to),
             (from, to) => return Ok(invalid([from.err(), to.err()].into_iter().flatten().collect())),
         };
-        // Default: this month and the last, about the seeds' 30-day comparison.
+        // Default: this month and the last, the 30-day comparison of docs/src/rules/predict.md#ab.
         let months: Vec<NaiveDate> = match (from, to) {
             (None, None) => months_back(now, 2),
             _ => months_back(now, HISTORY_MONTHS)

@@ -74,7 +74,7 @@ fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Bod
 }
 
 /// Domain rule (to move to the domain crate, next to the recycle numbers): a pool's
-/// recycle rate and its health. DOMAIN.md §4: above 15 % the rules are too loose,
+/// recycle rate and its health. docs/src/rules/follow-up.md#recycle-rate: above 15 % the rules are too loose,
 /// below 5 % too strict.
 pub(crate) fn recycle_health(handed_out: u64, recycled: u64) -> (f64, &'static str) {
     let rate = if handed_out == 0 {

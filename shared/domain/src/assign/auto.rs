@@ -1,4 +1,4 @@
-//! Assignment (DOMAIN.md §3): `lead.ready` → pool → rep, committed under the caps; the
+//! Assignment (docs/src/rules/assign.md#commit): `lead.ready` → pool → rep, committed under the caps; the
 //! owner's notice; and the sweep's re-offer of leads waiting in pools.
 //!
 //! Every decision is made from a fresh read and committed with conditions (lead version,

@@ -1,4 +1,4 @@
-//! The SLA sweep's part (DOMAIN.md §4): for each lead the due index names, re-check its
+//! The SLA sweep's part (docs/src/rules/follow-up.md#sweep): for each lead the due index names, re-check its
 //! clocks against its latest state, then remind, or record the violation and apply the
 //! breach action, all in one conditional commit.
 //!

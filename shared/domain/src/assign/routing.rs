@@ -1,4 +1,4 @@
-//! Routing decisions (DOMAIN.md §3), pure: which pool a lead belongs to, which rep in
+//! Routing decisions (docs/src/rules/assign.md#routing-rules), pure: which pool a lead belongs to, which rep in
 //! that pool is eligible now, and whom the pool's strategy picks. [`crate::assign::auto`]
 //! loads reps, their loads and the pool state, calls [`route`], and commits the choice
 //! with conditional updates on the rep's counters.

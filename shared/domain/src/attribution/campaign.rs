@@ -1,4 +1,4 @@
-//! Campaigns and what they cost (DOMAIN.md §5: ad spend, content production, labour),
+//! Campaigns and what they cost (docs/src/rules/attribution.md#costs: ad spend, content production, labour),
 //! per campaign and day, optionally per keyword. A day's costs are replaced as a whole,
 //! so re-uploading a corrected sheet never adds to it.
 

@@ -1,4 +1,4 @@
-//! Multi-touch attribution (DOMAIN.md §5), pure: which touches of a lead share a
+//! Multi-touch attribution (docs/src/rules/attribution.md#models), pure: which touches of a lead share a
 //! conversion, and how much each gets, to the cent.
 //!
 //! Every model turns the touches inside the look-back window into integer weights; the

@@ -454,7 +454,7 @@ pub fn invalid_reasons(current: &[RollupRow], previous: &[RollupRow], campaigns:
         .collect()
 }
 
-/// What became of a lead in the hands of an owner (the seeds' status columns).
+/// What became of a lead in the hands of an owner (the status columns of the owner report: docs/src/rules/attribution.md#owner-report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Handling {

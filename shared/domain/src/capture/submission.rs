@@ -242,7 +242,7 @@ impl RawSubmission {
 /// Normalises one kind of contact value in a default region.
 type ContactCheck = fn(&str, Country) -> Result<String, ContactError>;
 
-/// Tunables of validation; defaults match DOMAIN.md (China first).
+/// Tunables of validation; defaults as in docs/src/rules/capture.md#valid-submission (China first).
 #[derive(Debug, Clone)]
 pub struct SubmissionRules {
     pub default_region: Country,

@@ -1,4 +1,4 @@
-//! Business calendars (DOMAIN.md §4): which days are working days, in which time zone,
+//! Business calendars (docs/src/rules/follow-up.md#calendars): which days are working days, in which time zone,
 //! with dated exceptions, and deadline arithmetic in business time.
 //!
 //! Chinese public holidays move working days around (调休): a holiday closes weekdays

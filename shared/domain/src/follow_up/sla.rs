@@ -1,4 +1,4 @@
-//! Follow-up deadlines (DOMAIN.md §4), pure: which clocks run on a lead, when each runs
+//! Follow-up deadlines (docs/src/rules/follow-up.md#t-plus-n), pure: which clocks run on a lead, when each runs
 //! out in business time, what satisfies it, and what a breach does.
 //!
 //! "T + N": T is when the current owner got the lead (or, for a clock on a later
@@ -104,7 +104,7 @@ fn clock(name: &str, stages: &[Stage], within: Span, satisfied_by: &[Satisfier],
 const WORKED: &[Stage] = &[Stage::Aql, Stage::Mql, Stage::Sql, Stage::Recycled];
 
 impl SlaPolicy {
-    /// The seeds' defaults: first contact within 24 h, the SDR decides MQL or invalid
+    /// The defaults (docs/src/rules/follow-up.md#policies): first contact within 24 h, the SDR decides MQL or invalid
     /// within 3 days, sales decides converted or nurture within 7 days of SQL, and a lead
     /// untouched for 7 days goes back to its pool.
     pub fn standard() -> Self {

@@ -129,7 +129,7 @@ impl Mapping {
             if !valid_target(target) {
                 errors.push(FieldError::new(
                     format!("columns.{header}"),
-                    format!("`{target}` is not a lead field (see the README's import targets, or use extra.<key>)"),
+                    format!("`{target}` is not a lead field (see the import targets in docs/src/marketing-ops.md, or use extra.<key>)"),
                 ));
             }
         }

@@ -88,7 +88,7 @@ impl EventKind {
         }
     }
 
-    /// DOMAIN.md's engagement table: strong ±20, medium ±10, weak ±5. A whitepaper
+    /// The engagement table (docs/src/rules/qualify.md#engagement): strong ±20, medium ±10, weak ±5. A whitepaper
     /// download is not in the table; it is scored as medium content engagement.
     pub fn default_points(self) -> i32 {
         match self {

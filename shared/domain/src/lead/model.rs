@@ -42,7 +42,7 @@ fn rand_u128() -> u128 {
     ulid::Ulid::new().random()
 }
 
-/// Lifecycle stage (DOMAIN.md "Lifecycle").
+/// Lifecycle stage (docs/src/rules/lifecycle.md#stages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -61,8 +61,8 @@ pub enum Stage {
     Merged,
 }
 
-/// How an owner change happened (DOMAIN.md "Ownership"). On the lead it says how the
-/// current owner got it: the seeds' report tables group by it.
+/// How an owner change happened (docs/src/rules/lifecycle.md#ownership). On the lead it says how the
+/// current owner got it: the owner report groups by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerChangeHow {

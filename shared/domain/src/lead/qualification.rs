@@ -13,7 +13,7 @@ pub enum Policy {
     ToB,
 }
 
-/// The dedup labels of DOMAIN.md (纯新 / 新客 / 老客 / 重复).
+/// The dedup labels (纯新 / 新客 / 老客 / 重复; docs/src/rules/qualify.md#labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Label {

@@ -18,9 +18,10 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// The seeds' split: 90 % of new leads on the new model, 10 % on the old.
+/// The default split (docs/src/rules/predict.md#ab): 90 % of new leads on the new model, 10 % on the old.
 pub const DEFAULT_CHALLENGER_SHARE: f64 = 0.9;
-/// History a training run reads: the seeds train on one to two years of outcomes.
+/// History a training run reads: one to two years of outcomes is the usual window
+/// (docs/src/rules/predict.md#training).
 pub const HISTORY_MONTHS: u32 = 24;
 /// A scheduled run skips when a model this young exists (the schedule is monthly; this
 /// absorbs a duplicate trigger). An admin's request always trains.

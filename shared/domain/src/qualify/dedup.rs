@@ -1,4 +1,4 @@
-//! Dedup: which earlier lead or customer a new lead is, by the policies of DOMAIN.md §2.
+//! Dedup: which earlier lead or customer a new lead is, by the policies of docs/src/rules/qualify.md#dedup.
 //!
 //! - ToC, single-key dedup-update: phone = phone, WeChat = WeChat (or e-mail = e-mail),
 //!   within the window. The earlier lead absorbs the new one, and its key fields are

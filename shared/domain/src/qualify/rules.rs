@@ -1,5 +1,5 @@
 //! Rules a business tunes, as data: scoring tables, cleaning lists, dedup policy. Stored
-//! as a versioned config item (defaults = DOMAIN.md), read per batch, so a change
+//! as a versioned config item (defaults: docs/src/rules/qualify.md#rules-are-data), read per batch, so a change
 //! applies to the next lead without a redeploy.
 
 use crate::lead::error::FieldErrors;
