@@ -39,6 +39,7 @@ bench-smoke: setup
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/check-cycles.py shared/domain/src shared/aws/src
 	.venv/bin/cfn-lint infra/template.yaml
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template-file infra/template.yaml
 

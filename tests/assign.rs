@@ -18,7 +18,7 @@ use domain::{
 };
 use domain::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
 use domain::{lead::qualification::Grade, qualify::scoring::score, qualify::scoring::ScoringRules};
-use leadflow_aws::webhook::HttpNotifier;
+use leadflow_aws::notifier::HttpNotifier;
 use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::{answer, http_event, rep, request, Answer, Stack};
 use serde_json::{json, Value};

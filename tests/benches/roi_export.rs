@@ -12,7 +12,7 @@ use domain::attribution::ports::ReportStore;
 use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay, attribution::campaign::CostLine};
 use domain::{attribution::reports::roi_csv, attribution::reports::roi_rows, attribution::reports::GroupBy};
 use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
-use leadflow_aws::analytics::{cost_item, rollup_item};
+use leadflow_aws::rollup::{cost_item, rollup_item};
 use leadflow_tests::Stack;
 use std::time::Instant;
 

@@ -2,7 +2,7 @@ use assign::Assign;
 use aws_lambda_events::sqs::SqsEvent;
 use domain::lead::messages::Topic;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use leadflow_aws::webhook::HttpNotifier;
+use leadflow_aws::notifier::HttpNotifier;
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 
 #[tokio::main]

@@ -175,16 +175,21 @@ pub fn conversion_day_pk(day: chrono::NaiveDate) -> String {
     format!("CONVDAY#{day}")
 }
 pub fn rollup_pk(series: &str, day: chrono::NaiveDate) -> String {
-    format!("ROLLUP#{series}#{}", crate::analytics::month_of(day))
+    format!("ROLLUP#{series}#{}", month_of(day))
 }
 pub fn funnel_step_pk(day: chrono::NaiveDate) -> String {
     format!("FSTEP#{day}")
 }
 pub const CAMPAIGNS_PK: &str = "CAMPAIGNS";
 pub fn cost_pk(day: chrono::NaiveDate) -> String {
-    format!("COST#{}", crate::analytics::month_of(day))
+    format!("COST#{}", month_of(day))
 }
 /// gsi1: owner changes by the month they happened in (the owners report).
 pub fn owners_pk(day: chrono::NaiveDate) -> String {
-    format!("OWNERS#{}", crate::analytics::month_of(day))
+    format!("OWNERS#{}", month_of(day))
+}
+
+/// Days are grouped into months for partitions; a report over a year reads 12 of them.
+pub(crate) fn month_of(day: chrono::NaiveDate) -> String {
+    day.format("%Y-%m").to_string()
 }

@@ -1,21 +1,34 @@
 //! AWS adapters for the domain's ports, and the bits of wiring every function shares.
+//!
+//! One file per port it implements (`lead_store`, `dedup_store`, `routing_store`, …,
+//! `message_bus` for SQS, `notifier` for webhooks), each storing exactly what the
+//! domain's commit objects carry. They share [`store`] (the client and its generic reads
+//! and writes), [`item`] (items and transaction writes), [`keys`] (the single-table key
+//! layout) and [`rollup`] (rollup rows and funnel steps as items). `batch`, `env` and
+//! `telemetry` are the Lambda wiring.
 
-pub mod analytics;
 pub mod batch;
-pub mod dynamo;
+pub mod conversion_store;
+pub mod dedup_store;
 pub mod env;
-pub mod erasure;
-pub mod hooks;
-pub mod imports;
+pub mod erasure_store;
+pub mod hook_store;
+pub mod import_store;
+pub mod item;
 pub mod keys;
-pub mod models;
-pub mod qualify;
-pub mod ratelimit;
-pub mod routing;
-pub mod sla;
-pub mod sqs;
+pub mod lead_store;
+pub mod message_bus;
+pub mod model_store;
+pub mod notifier;
+pub mod rate_counters;
+pub mod report_store;
+pub mod rollup;
+pub mod routing_store;
+pub mod rules_store;
+pub mod sla_store;
+pub mod store;
 pub mod telemetry;
-pub mod webhook;
+pub mod touch_store;
 
-pub use dynamo::DynamoStore;
-pub use sqs::SqsBus;
+pub use message_bus::SqsBus;
+pub use store::DynamoStore;

@@ -10,9 +10,9 @@
 //! The tally is sharded: thousands of imported leads decided at once would otherwise
 //! contend on one item inside their transactions.
 
-use crate::dynamo::{doc_item, from_doc, s, unavailable, DynamoStore};
+use crate::item::text;
 use crate::keys::{PK, SK};
-use crate::qualify::text;
+use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, store::DynamoStore};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::import::mapping::Mapping;
 use domain::import::{ChunkResult, ImportJob, Tally};

@@ -8,8 +8,8 @@
 //! Secrets sit in the source item: the table is encrypted at rest, the API never
 //! returns them and nothing logs them.
 
-use crate::dynamo::{doc_item, from_doc, s, DynamoStore};
 use crate::keys::{PK, SK, TTL};
+use crate::{item::doc_item, item::from_doc, item::s, store::DynamoStore};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::capture::hooks::HookSource;

@@ -5,8 +5,8 @@
 //! |---------------|--------------------------------------|--------|
 //! | rate counter  | `RATE#<scope>#<subject>#<window start>` | `RATE` (`count`, TTL `expires_at`) |
 
-use crate::dynamo::{s, unavailable, DynamoStore};
 use crate::keys::{PK, SK, TTL};
+use crate::{item::s, item::unavailable, store::DynamoStore};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 use domain::{capture::ports::RateCounters, lead::ports::StoreError};

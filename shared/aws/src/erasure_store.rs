@@ -9,9 +9,12 @@
 //! returned by the API): the audit's hashes keep identifiers out of every record, but
 //! whoever can read the whole table can test a guessed number against them.
 
-use crate::dynamo::{corrupt, doc_item, from_doc, lead_item, s, touch_item, unavailable, DynamoStore, Item};
+use crate::item::conditional_put;
 use crate::keys::*;
-use crate::qualify::{conditional_put, transact};
+use crate::{
+    item::corrupt, item::doc_item, item::from_doc, item::lead_item, item::s, item::touch_item, item::unavailable,
+    item::Item, store::DynamoStore,
+};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
@@ -189,7 +192,7 @@ impl ErasureStore for DynamoStore {
             self.remove_attributes(lead_pk(id), follow_up_sk(follow_up), "note, bant")
                 .await?;
         }
-        let counting = crate::analytics::funnel_writes(table, &erasure.funnel)?;
+        let counting = crate::rollup::funnel_writes(table, &erasure.funnel)?;
         let mut writes = vec![conditional_put(
             table,
             lead_item(&erasure.lead)?,
@@ -212,7 +215,7 @@ impl ErasureStore for DynamoStore {
             }
         }
         writes.extend(counting);
-        transact(self, writes).await
+        self.transact(writes).await
     }
 
     async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
@@ -242,7 +245,7 @@ impl ErasureStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qualify::text;
+    use crate::item::text;
 
     #[test]
     fn the_scan_filter_names_each_value_once() {

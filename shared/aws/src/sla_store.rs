@@ -8,9 +8,9 @@
 //! the lead is saved). So a run reads what is due plus one query per day, never the
 //! open leads at large.
 
-use crate::dynamo::{corrupt, s, timestamp, unavailable, DynamoStore, Item};
+use crate::item::text;
 use crate::keys::*;
-use crate::qualify::text;
+use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use domain::follow_up::sla::SlaConfig;
 use domain::lead::LeadId;

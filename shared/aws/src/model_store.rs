@@ -5,8 +5,8 @@
 //! versions (never changed once written) for the sandbox's life and the in-service
 //! choice for a minute.
 
-use crate::dynamo::{doc_item, from_doc, s, unavailable, DynamoStore, Item};
 use crate::keys::*;
+use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, item::Item, store::DynamoStore};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
@@ -14,22 +14,10 @@ use domain::lead::Lead;
 use domain::predict::modeling::InService;
 use domain::predict::Model;
 use domain::{lead::ports::Saved, lead::ports::StoreError, predict::ports::ModelStore};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const IN_SERVICE_FOR: Duration = Duration::from_secs(60);
 const REVISION: &str = "revision";
-
-/// The in-service choice and when it was read.
-type ReadAt = Option<(Instant, Option<InService>)>;
-
-/// Per-sandbox memory of what scoring read.
-#[derive(Default, Clone)]
-pub struct ModelCache {
-    versions: Arc<Mutex<HashMap<u32, Model>>>,
-    in_service: Arc<Mutex<ReadAt>>,
-}
 
 impl ModelStore for DynamoStore {
     async fn save_model(&self, model: &Model) -> Result<(), StoreError> {

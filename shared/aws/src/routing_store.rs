@@ -8,9 +8,12 @@
 //! starts at zero without a read-modify-write; the same update removes the last
 //! week's attributes so items stay small.
 
-use crate::dynamo::{corrupt, lead_item, s, timestamp, unavailable, DynamoStore, Item};
+use crate::item::text;
+use crate::item::{n, number};
 use crate::keys::*;
-use crate::qualify::{text, transact};
+use crate::{
+    item::corrupt, item::lead_item, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore,
+};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDate};
@@ -32,19 +35,8 @@ const SERVED: &str = "served#";
 /// How long a sent notice is remembered (a redelivery after this could resend it).
 const NOTICE_TTL: Duration = Duration::days(30);
 
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn day_attr(counter: &str, day: NaiveDate) -> String {
     format!("{counter}#{day}")
-}
-
-fn number(item: &Item, name: &str) -> u64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .map_or(0, |v| v.max(0) as u64)
 }
 
 /// The latest day-named counter `counter#YYYY-MM-DD` on the item.
@@ -359,8 +351,8 @@ impl RoutingStore for DynamoStore {
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
         let table = self.table();
         let lead_id = &change.lead.id;
-        let counting = crate::analytics::funnel_writes(table, &change.funnel)?;
-        let mut writes = vec![crate::qualify::conditional_put(
+        let counting = crate::rollup::funnel_writes(table, &change.funnel)?;
+        let mut writes = vec![crate::item::conditional_put(
             table,
             lead_item(&change.lead)?,
             "#v = :expected",
@@ -439,7 +431,7 @@ impl RoutingStore for DynamoStore {
             spec.values.push((":one".into(), n(1)));
             writes.push(spec.build(table)?);
         }
-        transact(self, writes).await
+        self.transact(writes).await
     }
 
     async fn waiting_in_pool(

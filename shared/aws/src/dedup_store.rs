@@ -1,0 +1,187 @@
+//! DynamoDB adapter for [`DedupStore`]: dedup keys, customers, company blocks, repeat
+//! links, and the all-or-nothing commit of one dedup decision.
+
+use crate::item::{conditional_put, plain_put, text};
+use crate::keys::*;
+use crate::{item::lead_item, item::s, item::timestamp, item::Item, store::DynamoStore};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use domain::lead::LeadId;
+use domain::{
+    lead::ports::Saved, lead::ports::StoreError, qualify::ports::Customer, qualify::ports::DedupCommit,
+    qualify::ports::DedupStore,
+};
+use domain::{
+    qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey,
+};
+use std::collections::HashMap;
+
+fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {
+    let (kind, value) = storage_key.split_once('#')?;
+    let kind = match kind {
+        "phone" => KeyKind::Phone,
+        "email" => KeyKind::Email,
+        "wechat" => KeyKind::Wechat,
+        "company" => KeyKind::Company,
+        _ => return None,
+    };
+    Some((kind, value.to_string()))
+}
+
+impl DedupStore for DynamoStore {
+    async fn key_holders(&self, keys: &[MatchKey]) -> Result<Vec<Holder>, StoreError> {
+        let wanted = keys
+            .iter()
+            .map(|k| (key_pk(&k.storage_key()), KEY_SK.to_string()))
+            .collect();
+        let mut holders = Vec::new();
+        for item in self.batch_get(wanted).await? {
+            let storage_key = text(&item, PK).unwrap_or_default();
+            let Some((kind, value)) = storage_key.strip_prefix("KEY#").and_then(key_kind) else {
+                continue;
+            };
+            let lead_id = text(&item, "lead_id").and_then(|id| LeadId::parse(&id));
+            let since = text(&item, "since").and_then(|t| t.parse::<DateTime<Utc>>().ok());
+            if let (Some(lead_id), Some(since)) = (lead_id, since) {
+                holders.push(Holder {
+                    key: MatchKey { kind, value },
+                    lead_id,
+                    since,
+                });
+            }
+        }
+        Ok(holders)
+    }
+
+    async fn customer_match(
+        &self,
+        phone: Option<&str>,
+        company_core: Option<&str>,
+    ) -> Result<Option<CustomerMatch>, StoreError> {
+        let mut wanted = Vec::new();
+        if let Some(core) = company_core {
+            wanted.push((customer_key_pk("company", core), CUSTOMER_KEY_SK.to_string()));
+        }
+        if let Some(phone) = phone {
+            wanted.push((customer_key_pk("phone", phone), CUSTOMER_KEY_SK.to_string()));
+        }
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let found = self.batch_get(wanted).await?;
+        // DOMAIN order: (1) company before (2) phone.
+        let pick = |kind: &str| {
+            found
+                .iter()
+                .find(|i| text(i, PK).is_some_and(|pk| pk.starts_with(&format!("CKEY#{kind}#"))))
+        };
+        let (item, via) = match (pick("company"), pick("phone")) {
+            (Some(i), _) => (i, KeyKind::Company),
+            (None, Some(i)) => (i, KeyKind::Phone),
+            (None, None) => return Ok(None),
+        };
+        let customer_id = text(item, "customer_id").unwrap_or_default();
+        let customer = self.get_item(&customer_pk(&customer_id), CUSTOMER_SK).await?;
+        let owner = customer.as_ref().and_then(|i| text(i, "owner"));
+        Ok(Some(CustomerMatch {
+            customer_id,
+            owner,
+            via,
+        }))
+    }
+
+    async fn put_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        let mut item: Item = serde_dynamo::to_item(customer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        item.insert(PK.into(), s(customer_pk(&customer.id)));
+        item.insert(SK.into(), s(CUSTOMER_SK));
+        let mut writes = vec![plain_put(self.table(), item)?];
+        let key_item = |pk: String| {
+            HashMap::from([
+                (PK.to_string(), s(pk)),
+                (SK.to_string(), s(CUSTOMER_KEY_SK)),
+                ("customer_id".to_string(), s(customer.id.clone())),
+            ])
+        };
+        writes.push(plain_put(
+            self.table(),
+            key_item(customer_key_pk("company", &customer.company_core)),
+        )?);
+        for phone in &customer.contact_phones {
+            writes.push(plain_put(self.table(), key_item(customer_key_pk("phone", phone)))?);
+        }
+        match self.transact(writes).await? {
+            Saved::Saved => Ok(()),
+            Saved::Conflict => Err(StoreError::Unavailable("customer write conflicted; retry".into())),
+        }
+    }
+
+    async fn company_block(&self, block: &str) -> Result<Vec<(String, LeadId)>, StoreError> {
+        Ok(self
+            .query_prefix(&block_pk(block), "")
+            .await?
+            .iter()
+            .filter_map(|i| Some((text(i, SK)?, LeadId::parse(&text(i, "lead_id")?)?)))
+            .collect())
+    }
+
+    async fn commit(&self, commit: &DedupCommit) -> Result<Saved, StoreError> {
+        let table = self.table();
+        let mut writes = Vec::new();
+        let counting = crate::rollup::funnel_writes(table, &commit.funnel)?;
+        for (lead, expected) in &commit.leads {
+            writes.push(conditional_put(
+                table,
+                lead_item(lead)?,
+                "#v = :expected",
+                vec![(":expected", AttributeValue::N(expected.to_string()))],
+            )?);
+        }
+        for claim in &commit.claims {
+            let item = HashMap::from([
+                (PK.to_string(), s(key_pk(&claim.key.storage_key()))),
+                (SK.to_string(), s(KEY_SK)),
+                ("lead_id".to_string(), s(claim.lead_id.as_str())),
+                ("since".to_string(), s(timestamp(claim.since))),
+            ]);
+            let window = commit
+                .window_start
+                .map_or_else(|| timestamp(DateTime::<Utc>::MIN_UTC), timestamp);
+            writes.push(conditional_put(
+                table,
+                item,
+                "attribute_not_exists(pk) OR lead_id = :lead OR since < :window",
+                vec![(":lead", s(claim.lead_id.as_str())), (":window", s(window))],
+            )?);
+        }
+        if let Some((block, core, lead)) = &commit.company_block {
+            let item = HashMap::from([
+                (PK.to_string(), s(block_pk(block))),
+                (SK.to_string(), s(core.clone())),
+                ("lead_id".to_string(), s(lead.as_str())),
+            ]);
+            writes.push(plain_put(table, item)?);
+        }
+        if let Some((source, repeat)) = &commit.repeat_link {
+            let item = HashMap::from([
+                (PK.to_string(), s(lead_pk(source))),
+                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
+                ("repeat_id".to_string(), s(repeat.as_str())),
+            ]);
+            writes.push(plain_put(table, item)?);
+        }
+        if let Some(tally) = &commit.import_tally {
+            writes.push(crate::import_store::tally_update(table, tally)?);
+        }
+        writes.extend(counting);
+        self.transact(writes).await
+    }
+
+    async fn repeats_of(&self, source: &LeadId) -> Result<Vec<LeadId>, StoreError> {
+        Ok(self
+            .query_prefix(&lead_pk(source), REPEAT_SK_PREFIX)
+            .await?
+            .iter()
+            .filter_map(|i| LeadId::parse(&text(i, "repeat_id")?))
+            .collect())
+    }
+}

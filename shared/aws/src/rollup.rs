@@ -1,0 +1,252 @@
+//! Rollup rows as DynamoDB items, shared by the attribution and report adapters and by
+//! every lead write that counts funnel steps.
+//!
+//! Rollup rows live in month partitions (`ROLLUP#<series>#<yyyy-mm>`, sort key
+//! `<day>#<channel>#<campaign>#<keyword>`), so a report over a period reads one query
+//! per month and exactly the rows in range. Counters are attributes `n_<field>` that
+//! writers only `ADD` to.
+
+use crate::item::n;
+use crate::item::text;
+use crate::keys::*;
+use crate::{item::json, item::s, item::unavailable, item::Item, store::DynamoStore};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use chrono::{Datelike, Months, NaiveDate};
+use domain::attribution::campaign::CostDay;
+use domain::lead::funnel::FunnelStep;
+use domain::lead::ports::StoreError;
+use domain::{attribution::rollup::merge, attribution::rollup::RollupRow, lead::funnel::SourceKey};
+use std::collections::HashMap;
+
+/// Key parts may hold anything a page sends; `#` separates them, so it is escaped.
+pub(crate) fn key_part(value: &str) -> String {
+    value.replace('%', "%25").replace('#', "%23")
+}
+
+pub(crate) fn rollup_key(row: &RollupRow) -> (String, String) {
+    (
+        rollup_pk(&row.series, row.day),
+        format!(
+            "{}#{}#{}#{}",
+            row.day,
+            key_part(&row.source.channel),
+            key_part(&row.source.campaign),
+            key_part(&row.source.keyword)
+        ),
+    )
+}
+
+pub(crate) const FIELD_PREFIX: &str = "n_";
+
+/// `ADD n_orders :v0, n_order_cents :v1` on the row, creating it with its labels.
+pub(crate) fn rollup_update(table: &str, row: &RollupRow) -> Result<TransactWriteItem, StoreError> {
+    let (pk, sk) = rollup_key(row);
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .expression_attribute_values(":series", s(row.series.clone()))
+        .expression_attribute_values(":day", s(row.day.to_string()))
+        .expression_attribute_values(":channel", s(row.source.channel.clone()))
+        .expression_attribute_values(":campaign", s(row.source.campaign.clone()))
+        .expression_attribute_values(":keyword", s(row.source.keyword.clone()));
+    let mut adds = Vec::new();
+    for (i, (field, value)) in row.fields.iter().enumerate() {
+        update = update
+            .expression_attribute_names(format!("#f{i}"), format!("{FIELD_PREFIX}{field}"))
+            .expression_attribute_values(format!(":v{i}"), n(value));
+        adds.push(format!("#f{i} :v{i}"));
+    }
+    let expression = format!(
+        "SET series = :series, #day = :day, channel = :channel, campaign = :campaign, keyword = :keyword ADD {}",
+        adds.join(", ")
+    );
+    let update = update
+        .expression_attribute_names("#day", "day")
+        .update_expression(expression)
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A rollup row as a whole item (bulk loads and benchmarks; live writers only `ADD`).
+pub fn rollup_item(row: &RollupRow) -> Item {
+    let (pk, sk) = rollup_key(row);
+    let mut item = HashMap::from([
+        (PK.to_string(), s(pk)),
+        (SK.to_string(), s(sk)),
+        ("series".to_string(), s(row.series.clone())),
+        ("day".to_string(), s(row.day.to_string())),
+        ("channel".to_string(), s(row.source.channel.clone())),
+        ("campaign".to_string(), s(row.source.campaign.clone())),
+        ("keyword".to_string(), s(row.source.keyword.clone())),
+    ]);
+    for (field, value) in &row.fields {
+        item.insert(format!("{FIELD_PREFIX}{field}"), n(value));
+    }
+    item
+}
+
+/// A campaign's costs on one day, as stored (one item per campaign and day).
+pub fn cost_item(cost: &CostDay) -> Result<Item, StoreError> {
+    Ok(HashMap::from([
+        (PK.to_string(), s(cost_pk(cost.day))),
+        (SK.to_string(), s(format!("{}#{}", cost.day, cost.campaign_id))),
+        ("doc".to_string(), s(json(cost)?)),
+    ]))
+}
+
+pub(crate) fn rollup_row(item: &Item) -> RollupRow {
+    let field = |name: &str| text(item, name).unwrap_or_default();
+    RollupRow {
+        series: field("series"),
+        day: field("day").parse().unwrap_or_default(),
+        source: SourceKey {
+            channel: field("channel"),
+            campaign: field("campaign"),
+            keyword: field("keyword"),
+        },
+        fields: item
+            .iter()
+            .filter_map(|(name, value)| {
+                let field = name.strip_prefix(FIELD_PREFIX)?;
+                Some((field.to_string(), value.as_n().ok()?.parse().ok()?))
+            })
+            .collect(),
+    }
+}
+
+use crate::item::plain_put as put;
+
+/// The writes that store a commit's funnel steps: one `ADD` per rollup row (steps that
+/// share a row are added up first; a transaction may touch an item only once) and the
+/// raw step records the reconciliation recounts.
+pub(crate) fn funnel_writes(table: &str, steps: &[FunnelStep]) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut writes = Vec::new();
+    for row in merge(steps.iter().map(FunnelStep::row)) {
+        writes.push(rollup_update(table, &row)?);
+    }
+    for step in steps {
+        writes.push(put(
+            table,
+            HashMap::from([
+                (PK.to_string(), s(funnel_step_pk(step.day))),
+                (SK.to_string(), s(format!("{}#{}", step.lead_id, step.step))),
+                ("doc".to_string(), s(json(step)?)),
+            ]),
+        )?);
+    }
+    Ok(writes)
+}
+
+/// The first day of each month from `from`'s to `to`'s.
+pub(crate) fn months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut month = from.with_day(1).expect("day 1 exists");
+    let mut out = Vec::new();
+    while month <= to {
+        out.push(month);
+        month = month + Months::new(1);
+    }
+    out
+}
+
+impl DynamoStore {
+    /// Items of partition `pk` with sort keys in `[low, high]`, all pages.
+    pub(crate) async fn query_between(&self, pk: &str, low: &str, high: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            items.extend(page.map_err(unavailable)?.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+
+    /// Full items listed by a gsi1 partition, optionally between two sort keys (the index
+    /// holds keys only, so the items are fetched after).
+    pub(crate) async fn gsi1_items(&self, pk: &str, range: Option<(&str, &str)>) -> Result<Vec<Item>, StoreError> {
+        let mut keys = Vec::new();
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(GSI1)
+            .expression_attribute_values(":pk", s(pk));
+        query = match range {
+            // DynamoDB refuses empty strings in key conditions: no range, no sort-key clause.
+            None => query.key_condition_expression("gsi1pk = :pk"),
+            Some((low, high)) => query
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :low AND :high")
+                .expression_attribute_values(":low", s(low))
+                .expression_attribute_values(":high", s(high)),
+        };
+        let mut pages = query.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(unavailable)?.items.unwrap_or_default() {
+                if let (Some(pk), Some(sk)) = (text(&item, PK), text(&item, SK)) {
+                    keys.push((pk, sk));
+                }
+            }
+        }
+        self.batch_get(keys).await
+    }
+
+    pub(crate) async fn transact_outcome(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_parts_cannot_collide() {
+        let day: NaiveDate = "2026-03-25".parse().unwrap();
+        let a = RollupRow::new(
+            "linear",
+            day,
+            SourceKey {
+                channel: "a#b".into(),
+                campaign: "c".into(),
+                keyword: String::new(),
+            },
+        );
+        let b = RollupRow::new(
+            "linear",
+            day,
+            SourceKey {
+                channel: "a".into(),
+                campaign: "b#c".into(),
+                keyword: String::new(),
+            },
+        );
+        assert_ne!(rollup_key(&a), rollup_key(&b));
+    }
+
+    #[test]
+    fn months_cover_the_range() {
+        let m = months("2026-01-31".parse().unwrap(), "2026-03-01".parse().unwrap());
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[2], "2026-03-01".parse::<NaiveDate>().unwrap());
+    }
+}

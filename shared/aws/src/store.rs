@@ -1,0 +1,272 @@
+//! The DynamoDB store every adapter implements its port on: the client, the table, the
+//! per-sandbox model cache, and the generic reads and writes (get, put, query a
+//! partition, batch get, run a transaction) the adapters are built from.
+
+use crate::item::{conditional_put, s, text, unavailable, Item};
+use crate::keys::*;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use domain::lead::ports::{Saved, StoreError};
+use domain::predict::modeling::InService;
+use domain::predict::Model;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The in-service choice and when it was read.
+type ReadAt = Option<(Instant, Option<InService>)>;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    models: ModelCache,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            models: ModelCache::default(),
+        }
+    }
+    pub(crate) fn model_cache(&self) -> &ModelCache {
+        &self.models
+    }
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+impl DynamoStore {
+    /// Every item of partition `pk` whose sort key starts with `prefix` (all pages).
+    pub(crate) async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk));
+        // DynamoDB refuses an empty string in a key condition: no prefix means the whole partition.
+        query = if prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix))
+        };
+        let mut pages = query.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            items.extend(page.map_err(unavailable)?.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+
+    /// One item by key, read consistently (a write just made must be seen).
+    pub(crate) async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    /// Writes `item`, replacing any item with its key.
+    pub(crate) async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Writes `item` unless an item with its key exists; `false` if one did.
+    pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Opens the connection to DynamoDB during init (one read of a key that never
+    /// exists), so the first request does not pay for DNS and the TLS handshake. Bounded
+    /// to one second; a failure only means the first request connects itself.
+    pub async fn warm_up(&self) {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s("WARMUP"))
+            .key(SK, s("WARMUP"))
+            .send();
+        match tokio::time::timeout(std::time::Duration::from_secs(1), read).await {
+            Ok(Ok(_)) => tracing::debug!("storage connection warmed up"),
+            Ok(Err(e)) => tracing::warn!(error = %unavailable(e), "warm-up read failed"),
+            Err(_) => tracing::warn!("warm-up read took over a second"),
+        }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl DynamoStore {
+    pub(crate) async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut request = KeysAndAttributes::builder().consistent_read(true);
+            for (pk, sk) in chunk {
+                request = request.keys(HashMap::from([
+                    (PK.to_string(), s(pk.clone())),
+                    (SK.to_string(), s(sk.clone())),
+                ]));
+            }
+            let mut pending = Some(HashMap::from([(
+                self.table().to_string(),
+                request.build().map_err(unavailable)?,
+            )]));
+            // Unprocessed keys (throttling) are retried until none are left.
+            while let Some(items) = pending.take().filter(|m| !m.is_empty()) {
+                let got = self
+                    .client()
+                    .batch_get_item()
+                    .set_request_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(mut responses) = got.responses {
+                    out.extend(responses.remove(self.table()).unwrap_or_default());
+                }
+                pending = got.unprocessed_keys;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Per-sandbox memory of what scoring read.
+#[derive(Default, Clone)]
+pub struct ModelCache {
+    pub(crate) versions: Arc<Mutex<HashMap<u32, Model>>>,
+    pub(crate) in_service: Arc<Mutex<ReadAt>>,
+}
+
+impl DynamoStore {
+    /// Runs a transaction; a failed condition (or a concurrent transaction on the same
+    /// items) is a conflict to retry, not an error.
+    pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Saved, StoreError> {
+        match self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Saved::Saved),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                let reasons: Vec<String> = match e.err() {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().iter().filter_map(|r| r.code().map(str::to_string)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                if reasons
+                    .iter()
+                    .any(|r| r == "ConditionalCheckFailed" || r == "TransactionConflict")
+                {
+                    Ok(Saved::Conflict)
+                } else {
+                    Err(StoreError::Unavailable(format!("transaction cancelled: {reasons:?}")))
+                }
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// A versioned configuration document (rules, routing, SLA): the current version's
+    /// JSON under `attribute`, or `None` before the first save.
+    pub(crate) async fn versioned_document<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        attribute: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let current = self.get_item(pk, RULES_CURRENT_SK).await?;
+        current
+            .as_ref()
+            .and_then(|i| text(i, attribute))
+            .map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("{attribute}: {e}"))))
+            .transpose()
+    }
+
+    /// Saves `document` as `version` if the stored current version is `version - 1`
+    /// (or none, for version 1), and keeps every version readable (`V#…`).
+    pub(crate) async fn save_versioned_document<T: serde::Serialize>(
+        &self,
+        pk: &str,
+        attribute: &str,
+        version: u64,
+        document: &T,
+    ) -> Result<Saved, StoreError> {
+        let json = serde_json::to_string(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let item = |sk: String| {
+            HashMap::from([
+                (PK.to_string(), s(pk)),
+                (SK.to_string(), s(sk)),
+                ("version".to_string(), AttributeValue::N(version.to_string())),
+                (attribute.to_string(), s(json.clone())),
+            ])
+        };
+        let previous = version.saturating_sub(1);
+        let (condition, values) = if previous == 0 {
+            ("attribute_not_exists(pk)", vec![])
+        } else {
+            ("#v = :prev", vec![(":prev", AttributeValue::N(previous.to_string()))])
+        };
+        let writes = vec![
+            conditional_put(self.table(), item(RULES_CURRENT_SK.to_string()), condition, values)?,
+            // History: every version stays readable.
+            conditional_put(
+                self.table(),
+                item(rules_version_sk(version)),
+                "attribute_not_exists(pk)",
+                vec![],
+            )?,
+        ];
+        self.transact(writes).await
+    }
+}
