@@ -8,7 +8,7 @@ use domain::lead::qualification::Label;
 use domain::lead::Stage;
 use domain::LeadId;
 use domain::{
-    lead::ports::FixedClock, qualify::ports::Customer, qualify::ports::DedupStore, qualify::ports::RulesStore,
+    lead::ports::FixedClock, qualify::customer::Customer, qualify::ports::DedupStore, qualify::ports::RulesStore,
 };
 use domain::{qualify::pipeline::qualify_captured, qualify::pipeline::Qualified};
 use intake::http::AllowedOrigins;

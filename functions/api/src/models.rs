@@ -74,7 +74,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
-        let errors = share_errors(body.challenger_share);
+        let errors = domain::predict::modeling::share_errors(body.challenger_share);
         if !errors.is_empty() {
             return Ok(invalid(errors));
         }
@@ -125,15 +125,5 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             StatusCode::OK,
             &json!({"months": names, "in_service": in_service, "arms": report}),
         ))
-    }
-}
-
-/// Domain validation (to move to the domain crate, beside `set_challenger_share`): the
-/// challenger's share of new leads is between 0 and 1.
-pub(crate) fn share_errors(share: f64) -> Vec<FieldError> {
-    if (0.0..=1.0).contains(&share) {
-        Vec::new()
-    } else {
-        vec![FieldError::new("challenger_share", "must be between 0 and 1")]
     }
 }

@@ -96,7 +96,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             .into_iter()
             .map(|(rep, _)| rep.id)
             .collect();
-        errors.extend(unknown_members(&pool.members, &known));
+        errors.extend(pool.unknown_members(&known));
         if !errors.is_empty() {
             return Ok(invalid(errors));
         }
@@ -108,7 +108,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn delete_pool(&self, call: &Call<'_>) -> Answer {
         let id = call.param("id");
         let routing = self.store.routing().await?;
-        if routing_uses_pool(&routing, id) {
+        if routing.uses_pool(id) {
             return Ok(field_error(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -122,20 +122,4 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             not_found("id", "no pool has this id")
         })
     }
-}
-
-/// Domain check (to move to the domain crate): every member of a pool is a known rep.
-pub(crate) fn unknown_members(members: &[String], known: &[String]) -> Vec<FieldError> {
-    members
-        .iter()
-        .enumerate()
-        .filter(|(_, member)| !known.contains(member))
-        .map(|(i, _)| FieldError::new(format!("members[{i}]"), "no rep has this id"))
-        .collect()
-}
-
-/// Domain check (to move to the domain crate): a pool the routing sends leads to (as
-/// its default or from a rule) cannot be deleted.
-pub(crate) fn routing_uses_pool(routing: &domain::assign::routing::RoutingConfig, pool: &str) -> bool {
-    routing.default_pool == pool || routing.rules.iter().any(|r| r.pool == pool)
 }

@@ -73,27 +73,6 @@ fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Bod
         .expect("static response parts are valid")
 }
 
-/// Domain rule (to move to the domain crate, next to the recycle numbers): a pool's
-/// recycle rate and its health. docs/src/rules/follow-up.md#recycle-rate: above 15 % the rules are too loose,
-/// below 5 % too strict.
-pub(crate) fn recycle_health(handed_out: u64, recycled: u64) -> (f64, &'static str) {
-    let rate = if handed_out == 0 {
-        0.0
-    } else {
-        recycled as f64 / handed_out as f64
-    };
-    let health = if handed_out == 0 {
-        "no_data"
-    } else if rate > 0.15 {
-        "too_loose"
-    } else if rate < 0.05 {
-        "too_strict"
-    } else {
-        "healthy"
-    };
-    (rate, health)
-}
-
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
     fn period(&self, req: &Request) -> Result<Span, Box<Response<Body>>> {
@@ -181,7 +160,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let pools: Vec<Value> = numbers
             .into_iter()
             .map(|(pool, n)| {
-                let (rate, health) = recycle_health(n.handed_out, n.recycled);
+                let (rate, health) = domain::follow_up::sla::recycle_health(n.handed_out, n.recycled);
                 json!({"pool": pool, "handed_out": n.handed_out, "recycled": n.recycled, "recycle_rate": rate, "health": health})
             })
             .collect();

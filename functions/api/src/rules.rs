@@ -3,6 +3,7 @@
 use crate::routes::Call;
 use crate::versioned::{stale_version, versioned_body};
 use crate::{Answer, Api, ApiStore};
+use domain::lead::versioned::Versioned;
 use domain::qualify::rules::Rules;
 use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
 use lambda_http::http::StatusCode;
@@ -33,23 +34,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0));
         }
         // The body carries the version it was based on; it is saved as the next one.
-        let based_on = next_rules_version(&mut rules, self.clock.now());
+        let based_on = rules.next_version(self.clock.now());
         match self.store.save_rules(&rules).await? {
             Saved::Saved => {
                 tracing::info!(version = rules.version, "rules saved");
                 Ok(json(StatusCode::OK, &rules))
             }
-            Saved::Conflict => Ok(stale_version(based_on.into(), "/v1/config/rules")),
+            Saved::Conflict => Ok(stale_version(based_on, "/v1/config/rules")),
         }
     }
-}
-
-/// Domain rule (to move to the domain crate, e.g. a `Rules::stamp`): the rules a PUT
-/// carries name the version they were based on and are saved as the next one, stamped
-/// with the time. Returns the version they were based on.
-pub(crate) fn next_rules_version(rules: &mut Rules, now: chrono::DateTime<chrono::Utc>) -> u32 {
-    let based_on = rules.version;
-    rules.version = based_on + 1;
-    rules.updated_at = Some(now);
-    based_on
 }

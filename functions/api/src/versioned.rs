@@ -2,9 +2,7 @@
 //! names the version it read and is saved as the next one; a stale one gets 409.
 
 use crate::{invalid, Api, ApiStore};
-use chrono::{DateTime, Utc};
-use domain::assign::routing::RoutingConfig;
-use domain::follow_up::sla::SlaConfig;
+use domain::lead::versioned::Versioned;
 use domain::FieldError;
 use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
 use lambda_http::http::StatusCode;
@@ -27,30 +25,12 @@ pub(crate) fn versioned_body(req: &Request, route: &str) -> Result<Value, Box<Re
     Ok(value)
 }
 
-/// A configuration document saved with optimistic versioning (routing, SLA policies,
-/// attribution models): a PUT names the version it read and is saved as the next one.
-pub(crate) trait Versioned: serde::de::DeserializeOwned + serde::Serialize {
-    fn version(&self) -> u64;
-    fn stamp(&mut self, version: u64, at: DateTime<Utc>);
-}
-
-macro_rules! versioned {
-    ($($t:ty),*) => {$(
-        impl Versioned for $t {
-            fn version(&self) -> u64 {
-                self.version
-            }
-            fn stamp(&mut self, version: u64, at: DateTime<Utc>) {
-                self.version = version;
-                self.updated_at = Some(at);
-            }
-        }
-    )*};
-}
-versioned!(RoutingConfig, SlaConfig, domain::attribution::credit::AttributionConfig);
+/// A configuration document the api saves with optimistic versioning.
+pub(crate) trait Document: Versioned + serde::de::DeserializeOwned + serde::Serialize {}
+impl<T: Versioned + serde::de::DeserializeOwned + serde::Serialize> Document for T {}
 
 /// 200 with the saved document, or 409 when someone saved another version in between.
-pub(crate) fn saved_answer<T: Versioned>(saved: Saved, document: &T, based_on: u64, route: &str) -> Response<Body> {
+pub(crate) fn saved_answer<T: Document>(saved: Saved, document: &T, based_on: u64, route: &str) -> Response<Body> {
     match saved {
         Saved::Saved => {
             tracing::info!(version = document.version(), route, "configuration saved");
@@ -73,7 +53,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// A versioned configuration PUT, decoded, checked by `validate` and stamped: the
     /// document to save as the next version, and the version it was based on; or the
     /// answer to give (400, 422).
-    pub(crate) fn versioned_document<T: Versioned>(
+    pub(crate) fn versioned_document<T: Document>(
         &self,
         req: &Request,
         route: &str,
@@ -84,8 +64,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         if !errors.is_empty() {
             return Err(Box::new(invalid(errors)));
         }
-        let based_on = document.version();
-        document.stamp(based_on + 1, self.clock.now());
+        let based_on = document.next_version(self.clock.now());
         Ok((document, based_on))
     }
 }

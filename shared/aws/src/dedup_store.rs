@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::lead::LeadId;
 use domain::{
-    lead::ports::Saved, lead::ports::StoreError, qualify::ports::Customer, qualify::ports::DedupCommit,
+    lead::ports::Saved, lead::ports::StoreError, qualify::customer::Customer, qualify::ports::DedupCommit,
     qualify::ports::DedupStore,
 };
 use domain::{

@@ -18,7 +18,7 @@ use crate::{
     assign::ports::OwnerChange, assign::ports::PoolTake, assign::ports::RepCounters, assign::ports::RoutingStore,
     follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation, lead::ports::BusError,
     lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
-    lead::ports::StoreError, lead::ports::TouchStore, qualify::ports::Customer, qualify::ports::DedupCommit,
+    lead::ports::StoreError, lead::ports::TouchStore, qualify::customer::Customer, qualify::ports::DedupCommit,
     qualify::ports::DedupStore, qualify::ports::RulesStore,
 };
 use crate::{

@@ -9,7 +9,7 @@ use domain::memory::{InMemoryBus, InMemoryStore};
 use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
 use domain::{lead::messages::Message, lead::messages::ReadyReason};
 use domain::{
-    lead::ports::LeadStore, lead::ports::TouchStore, qualify::ports::Customer, qualify::ports::DedupStore,
+    lead::ports::LeadStore, lead::ports::TouchStore, qualify::customer::Customer, qualify::ports::DedupStore,
     qualify::ports::RulesStore,
 };
 use domain::{lead::qualification::Label, lead::qualification::Policy};

@@ -5,10 +5,11 @@
 
 use crate::follow_up::sla;
 use crate::lead::error::FieldError;
+use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
 use crate::lead::{Bant, InvalidReason, Lead, LeadId, OwnerChangeHow, Stage};
 use crate::{
-    assign::auto::back_off, assign::auto::charge_for, assign::auto::charged_holder, assign::auto::hand_over,
-    assign::auto::load_of, assign::auto::new_change_id, assign::auto::MAX_ATTEMPTS,
+    assign::auto::charge_for, assign::auto::charged_holder, assign::auto::hand_over, assign::auto::load_of,
+    assign::auto::new_change_id,
 };
 use crate::{
     assign::ports::FollowUp, assign::ports::FollowUpKind, assign::ports::LeadChange, assign::ports::OwnerChange,
@@ -236,10 +237,8 @@ pub async fn act<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     if actor.roles == [Role::Finance] {
         return Err(ActError::Forbidden("finance users have read-only access".into()));
     }
-    for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            back_off(attempt).await;
-        }
+    let mut attempts = Attempts::new();
+    while attempts.next_attempt().await {
         let lead = store.get_lead(lead_id).await?.ok_or(ActError::NotFound)?;
         let change = plan(store, &lead, action, actor, now).await?;
         let announced = matches!(action, Action::Transfer { .. } | Action::Assign { .. });
@@ -408,8 +407,7 @@ async fn plan<S: RoutingStore + SlaStore>(
             next.pool = Some(pool);
             next.waiting_since = Some(now);
             next.set_stage(Stage::Recycled, now);
-            next.version += 1;
-            next.updated_at = now;
+            next.revise(now);
         }
         Action::FollowUp { kind, bant, .. } => {
             may_work()?;
@@ -420,8 +418,7 @@ async fn plan<S: RoutingStore + SlaStore>(
                 next.bant_updated_at = Some(now);
             }
             next.last_follow_up_at = Some(now);
-            next.version += 1;
-            next.updated_at = now;
+            next.revise(now);
             change.follow_up = Some(FollowUp {
                 id: new_change_id(now),
                 lead_id: lead.id.clone(),
@@ -461,8 +458,7 @@ async fn plan<S: RoutingStore + SlaStore>(
             if !worked(to) {
                 next.waiting_since = None;
             }
-            next.version += 1;
-            next.updated_at = now;
+            next.revise(now);
             if next.held_by().is_none() {
                 change.release = charged_holder(lead);
             }

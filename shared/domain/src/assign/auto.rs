@@ -5,6 +5,7 @@
 //! rep holding and daily caps, pool daily cap). A lost condition means someone else
 //! moved first: read again and decide again, so caps hold under any concurrency.
 
+use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
 use crate::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use crate::{
     assign::notify::assignment_text, assign::notify::breach_text, assign::notify::reminder_text,
@@ -26,8 +27,6 @@ use crate::{lead::messages::Envelope, lead::messages::Message, lead::messages::R
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 use thiserror::Error;
-
-pub const MAX_ATTEMPTS: u32 = 10;
 
 #[derive(Debug, Error)]
 pub enum AssignError {
@@ -66,13 +65,6 @@ pub fn routable(stage: Stage) -> bool {
     matches!(stage, Stage::Aql | Stage::Mql | Stage::Sql | Stage::Recycled)
 }
 
-/// Jittered exponential back-off between conflicting attempts.
-pub(crate) async fn back_off(attempt: u32) {
-    let base = 5u64 << attempt.min(6);
-    let jitter = u64::from(ulid::Ulid::new().random() as u16) % base.max(1);
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
-}
-
 pub fn new_change_id(at: DateTime<Utc>) -> String {
     crate::lead::ulid_at(at)
 }
@@ -106,8 +98,7 @@ pub fn hand_over(
     lead.acquisition = Some(how);
     lead.owner_change_id = Some(change.id.clone());
     lead.waiting_since = None;
-    lead.version += 1;
-    lead.updated_at = at;
+    lead.revise(at);
     change
 }
 
@@ -152,10 +143,8 @@ pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     lead_id: &LeadId,
     now: DateTime<Utc>,
 ) -> Result<Assigned, AssignError> {
-    for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            back_off(attempt).await;
-        }
+    let mut attempts = Attempts::new();
+    while attempts.next_attempt().await {
         let Some(lead) = store.get_lead(lead_id).await? else {
             return Ok(Assigned::Missing);
         };
@@ -293,8 +282,7 @@ async fn park<S: RoutingStore>(
     let mut next = lead.clone();
     next.pool = Some(pool.to_string());
     next.waiting_since = Some(now);
-    next.version += 1;
-    next.updated_at = now;
+    next.revise(now);
     sla::refresh(&mut next, sla_config, now);
     Ok(match store.commit_change(&LeadChange::new(&lead, next, day)).await? {
         Saved::Saved => Some(waiting),

@@ -7,11 +7,9 @@
 //! the clock handled. Bounded: each run takes at most `limit` due leads; the rest stay
 //! in the index for the next run.
 
+use crate::lead::retry::Attempts;
 use crate::lead::{Lead, LeadId, OwnerChangeHow, Stage};
-use crate::{
-    assign::auto::back_off, assign::auto::charged_holder, assign::auto::new_change_id, assign::auto::AssignError,
-    assign::auto::MAX_ATTEMPTS,
-};
+use crate::{assign::auto::charged_holder, assign::auto::new_change_id, assign::auto::AssignError};
 use crate::{
     assign::ports::LeadChange, assign::ports::OwnerChange, assign::ports::PoolStat, assign::ports::RoutingStore,
     follow_up::ports::SlaStore, follow_up::ports::Violation, lead::ports::LeadStore, lead::ports::MessageBus,
@@ -96,10 +94,8 @@ pub async fn check_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     lead_id: &LeadId,
     now: DateTime<Utc>,
 ) -> Result<Checked, AssignError> {
-    for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            back_off(attempt).await;
-        }
+    let mut attempts = Attempts::new();
+    while attempts.next_attempt().await {
         let Some(lead) = store.get_lead(lead_id).await? else {
             return Ok(Checked::Gone);
         };
@@ -107,8 +103,7 @@ pub async fn check_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
         let routing = store.routing().await?;
         let day = routing.business_day(now);
         let mut next = lead.clone();
-        next.version += 1;
-        next.updated_at = now;
+        next.revise(now);
         let Some((policy, calendar)) = config.policy_for(&lead) else {
             sla::refresh(&mut next, &config, now);
             return match store.commit_change(&LeadChange::new(&lead, next, day)).await? {

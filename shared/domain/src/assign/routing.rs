@@ -644,6 +644,36 @@ pub fn route_excluding(
     (Decision::Assign { rep: chosen.id.clone() }, next)
 }
 
+impl Pool {
+    /// Each member that is no known rep, as a field error (`members[i]`).
+    pub fn unknown_members(&self, known: &[String]) -> Vec<FieldError> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|(_, member)| !known.contains(member))
+            .map(|(i, _)| FieldError::new(format!("members[{i}]"), "no rep has this id"))
+            .collect()
+    }
+}
+
+impl RoutingConfig {
+    /// Whether the routing sends leads to `pool` (as its default or from a rule): such a
+    /// pool cannot be deleted.
+    pub fn uses_pool(&self, pool: &str) -> bool {
+        self.default_pool == pool || self.rules.iter().any(|r| r.pool == pool)
+    }
+}
+
+impl crate::lead::versioned::Versioned for RoutingConfig {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn stamp(&mut self, version: u64, at: chrono::DateTime<chrono::Utc>) {
+        self.version = version;
+        self.updated_at = Some(at);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

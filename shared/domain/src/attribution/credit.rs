@@ -418,3 +418,13 @@ impl Recorded {
         }
     }
 }
+
+impl crate::lead::versioned::Versioned for AttributionConfig {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn stamp(&mut self, version: u64, at: chrono::DateTime<chrono::Utc>) {
+        self.version = version;
+        self.updated_at = Some(at);
+    }
+}

@@ -410,3 +410,34 @@ pub fn refresh(lead: &mut Lead, config: &SlaConfig, now: DateTime<Utc>) {
     });
     lead.sla = views.into_iter().map(|v| v.clock).collect();
 }
+
+/// A pool's recycle rate (recycled ÷ handed out) and its health against the 5–15 % band
+/// (docs/src/rules/follow-up.md#recycle-rate): above 15 % `too_loose`, below 5 %
+/// `too_strict`, no leads handed out `no_data`.
+pub fn recycle_health(handed_out: u64, recycled: u64) -> (f64, &'static str) {
+    let rate = if handed_out == 0 {
+        0.0
+    } else {
+        recycled as f64 / handed_out as f64
+    };
+    let health = if handed_out == 0 {
+        "no_data"
+    } else if rate > 0.15 {
+        "too_loose"
+    } else if rate < 0.05 {
+        "too_strict"
+    } else {
+        "healthy"
+    };
+    (rate, health)
+}
+
+impl crate::lead::versioned::Versioned for SlaConfig {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn stamp(&mut self, version: u64, at: chrono::DateTime<chrono::Utc>) {
+        self.version = version;
+        self.updated_at = Some(at);
+    }
+}

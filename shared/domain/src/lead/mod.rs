@@ -15,5 +15,7 @@ pub mod normalize;
 pub mod ports;
 pub mod profile;
 pub mod qualification;
+pub mod retry;
+pub mod versioned;
 
 pub use model::*;

@@ -355,6 +355,14 @@ pub struct DedupInfo {
 }
 
 impl Lead {
+    /// Marks a decided change as the next version, changed at `now`. Every change a
+    /// store saves goes through here, so version and timestamp always move together
+    /// (the store's write condition is the version the change was decided from).
+    pub fn revise(&mut self, now: DateTime<Utc>) {
+        self.version += 1;
+        self.updated_at = now;
+    }
+
     /// An empty `received` lead: the starting point for every capture path.
     pub fn new(id: LeadId, channel: impl Into<String>, now: DateTime<Utc>) -> Self {
         Self {

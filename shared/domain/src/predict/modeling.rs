@@ -6,6 +6,7 @@
 //! leads as the challenger, the champion the other 10 %; after about 30 days the arms
 //! are compared (`GET /v1/reports/models`) and an admin promotes the challenger or not.
 
+use crate::lead::error::FieldError;
 use crate::lead::qualification::LeadPrediction;
 use crate::lead::{Lead, Stage};
 use crate::{lead::ports::Saved, lead::ports::StoreError, predict::ports::ModelStore};
@@ -237,6 +238,15 @@ pub async fn arms_report<S: ModelStore>(
 /// Whether a lead belongs in the scored-leads index the trainer and reports read.
 pub fn in_cohort(lead: &Lead) -> bool {
     lead.score.is_some() && lead.stage != Stage::Merged
+}
+
+/// The challenger's share of new leads must be between 0 and 1.
+pub fn share_errors(share: f64) -> Vec<FieldError> {
+    if (0.0..=1.0).contains(&share) {
+        Vec::new()
+    } else {
+        vec![FieldError::new("challenger_share", "must be between 0 and 1")]
+    }
 }
 
 #[cfg(test)]

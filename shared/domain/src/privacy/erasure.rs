@@ -34,6 +34,7 @@
 //! answers with the same record, and a crashed run is finished by its retry.
 
 use crate::lead::error::FieldErrors;
+use crate::lead::retry::Attempts;
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::{
     assign::ports::RoutingStore, lead::ports::LeadStore, lead::ports::Saved, lead::ports::StoreError,
@@ -49,7 +50,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
 
 /// How often one lead's write is retried when it keeps changing underneath.
-const MAX_ATTEMPTS: usize = 4;
+const MAX_ATTEMPTS: u32 = 4;
 /// A request names at most this many leads itself.
 pub const MAX_LEAD_IDS: usize = 100;
 const MAX_REFERENCE: usize = 64;
@@ -247,8 +248,7 @@ pub fn scrub(lead: &Lead, now: DateTime<Utc>) -> Lead {
         reason.detail = "erased".into();
     }
     out.erased_at = Some(lead.erased_at.unwrap_or(now));
-    out.updated_at = now;
-    out.version = lead.version + 1;
+    out.revise(now);
     out
 }
 
@@ -561,7 +561,8 @@ async fn erase_one<S: ErasurePorts>(
     all: &[LeadId],
     now: DateTime<Utc>,
 ) -> Result<(), ErasureError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let mut attempts = Attempts::up_to(MAX_ATTEMPTS);
+    while attempts.next_attempt().await {
         let Some(lead) = store.get_lead(id).await? else {
             return Ok(());
         };

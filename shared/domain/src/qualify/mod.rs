@@ -6,6 +6,7 @@
 
 pub mod clean;
 pub mod company;
+pub mod customer;
 pub mod dedup;
 pub mod pipeline;
 pub mod ports;

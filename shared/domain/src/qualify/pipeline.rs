@@ -9,6 +9,7 @@
 //! `lead.ready` the earlier run may not have sent. Consumers of `lead.ready` are
 //! idempotent, so sending it twice is harmless.
 
+use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
 use crate::lead::{DedupInfo, Lead, LeadId, Stage, Touchpoint};
 use crate::predict::ports::ModelStore;
 use crate::predict::ModelPair;
@@ -31,19 +32,6 @@ use crate::{predict::modeling::models_in_service, predict::modeling::predict_lea
 use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
-/// Write conflicts tolerated before the message is handed back to the queue.
-const MAX_ATTEMPTS: u32 = 10;
-
-/// Before retry `attempt` (1, 2, …): full jitter over 5 ms · 2^attempt, capped at 640 ms, so
-/// twenty consumers racing for one hot source lead spread out instead of colliding again.
-async fn back_off(attempt: u32) {
-    if attempt == 0 {
-        return;
-    }
-    let ceiling_ms = 5u64 << attempt.min(7);
-    let jitter = (ulid::Ulid::new().random() % u128::from(ceiling_ms)) as u64;
-    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
-}
 /// Engagement history kept per lead; older events have decayed to nothing anyway.
 pub const MAX_EVENTS: usize = 200;
 
@@ -161,8 +149,8 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
     lead_id: &LeadId,
     now: DateTime<Utc>,
 ) -> Result<Qualified, QualifyError> {
-    for attempt in 0..MAX_ATTEMPTS {
-        back_off(attempt).await;
+    let mut attempts = Attempts::new();
+    while attempts.next_attempt().await {
         let lead = store
             .get_lead(lead_id)
             .await?
@@ -183,8 +171,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             let code = reason.code.clone();
             invalid.set_stage(Stage::Invalid, now);
             invalid.invalid_reason = Some(reason);
-            invalid.version += 1;
-            invalid.updated_at = now;
+            invalid.revise(now);
             let commit = DedupCommit {
                 import_tally: tally(&lead, PipelineOutcome::Junk),
                 ..DedupCommit::of(vec![(invalid, base)])
@@ -262,8 +249,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     .is_some_and(|t| lead.created_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
                 add_events(&mut merged_source, events);
                 let became_mql = rescore(&mut merged_source, &rules, &models, now);
-                merged_source.version += 1;
-                merged_source.updated_at = now;
+                merged_source.revise(now);
 
                 let mut repeat = lead.clone();
                 repeat.set_stage(Stage::Merged, now);
@@ -274,8 +260,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     company_peer: None,
                     customer_id: None,
                 });
-                repeat.version += 1;
-                repeat.updated_at = now;
+                repeat.revise(now);
 
                 // New contact values of the repeat now find the source too.
                 let claims = contact_keys(&lead)
@@ -339,8 +324,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 add_events(&mut fresh, events);
                 fresh.last_activity_at = fresh.last_activity_at.max(Some(fresh.created_at));
                 rescore(&mut fresh, &rules, &models, now);
-                fresh.version += 1;
-                fresh.updated_at = now;
+                fresh.revise(now);
                 let claims: Vec<KeyClaim> = keys
                     .iter()
                     .filter(|k| !held(k.kind, &k.value))
@@ -405,8 +389,8 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Qualified, QualifyError> {
-    for attempt in 0..MAX_ATTEMPTS {
-        back_off(attempt).await;
+    let mut attempts = Attempts::new();
+    while attempts.next_attempt().await {
         let touched = store
             .get_lead(lead_id)
             .await?
@@ -437,8 +421,7 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
             .is_some_and(|t| touch.occurred_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
         add_events(&mut updated, [scored(&touch, &rules)]);
         let became_mql = rescore(&mut updated, &rules, &models, now);
-        updated.version += 1;
-        updated.updated_at = now;
+        updated.revise(now);
         let commit = DedupCommit::of(vec![(updated.clone(), base)]);
         if store.commit(&commit).await? == Saved::Conflict {
             continue;

@@ -5,6 +5,7 @@ use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
 use crate::lead::{Lead, LeadId};
+use crate::qualify::customer::Customer;
 use crate::qualify::dedup::CustomerMatch;
 use crate::qualify::dedup::Holder;
 use crate::qualify::dedup::MatchKey;
@@ -19,17 +20,6 @@ pub trait RulesStore: Send + Sync {
     fn rules(&self) -> impl Future<Output = Result<Rules, StoreError>> + Send;
     /// Saves `rules` as version `rules.version`, if the stored version is `rules.version - 1`.
     fn save_rules(&self, rules: &Rules) -> impl Future<Output = Result<Saved, StoreError>> + Send;
-}
-
-/// An existing customer (for ToB matching). Customers come from the CRM side: an admin
-/// import now, conversions later.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Customer {
-    pub id: String,
-    pub name: String,
-    pub company_core: String,
-    pub contact_phones: Vec<String>,
-    pub owner: Option<String>,
 }
 
 /// A dedup key pointed at a lead, valid while `since` is inside the window.

@@ -79,6 +79,16 @@ impl Rules {
     }
 }
 
+impl crate::lead::versioned::Versioned for Rules {
+    fn version(&self) -> u64 {
+        self.version.into()
+    }
+    fn stamp(&mut self, version: u64, at: chrono::DateTime<chrono::Utc>) {
+        self.version = version.try_into().unwrap_or(u32::MAX);
+        self.updated_at = Some(at);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
