@@ -20,6 +20,11 @@ pub fn quick_bench() -> bool {
     !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick")
 }
 
+/// How long, at least, a delivered batch's messages stay hidden while it is handled (see
+/// [`Stack::deliver_leaving`]): generous, so a slow batch on a loaded machine is not
+/// handed out again before it finishes.
+pub const IN_FLIGHT_VISIBILITY: i32 = 20;
+
 /// What one delivered batch came to (see [`Stack::deliver_leaving`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Delivered {
@@ -530,7 +535,10 @@ impl Stack {
             .sqs
             .receive_message()
             .queue_url(self.queue(logical_id))
-            .set_visibility_timeout(visibility)
+            // While the batch is being handled its messages stay hidden for long enough
+            // (a short `visibility` would expire under load and hand the same messages to
+            // a concurrent consumer mid-batch); `visibility` applies from when it is done.
+            .set_visibility_timeout(visibility.map(|v| v.max(IN_FLIGHT_VISIBILITY)))
             .max_number_of_messages(10)
             .wait_time_seconds(0)
             .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
@@ -558,9 +566,13 @@ impl Stack {
         let mut left = 0;
         for m in &messages {
             if failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
+                self.reappear_after(logical_id, m, visibility).await;
                 continue;
             }
-            if leave() || !self.try_delete(logical_id, m).await {
+            if leave() {
+                left += 1;
+                self.reappear_after(logical_id, m, visibility).await;
+            } else if !self.try_delete(logical_id, m).await {
                 left += 1;
             }
         }
@@ -569,6 +581,23 @@ impl Stack {
             failed: failed.len(),
             left,
         }
+    }
+
+    /// A message the delivery did not delete comes back `visibility` seconds from now (as
+    /// asked of [`Stack::deliver_with_visibility`]), not [`IN_FLIGHT_VISIBILITY`] after it
+    /// was received. A receipt that no longer works (the message is gone) changes nothing.
+    async fn reappear_after(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message, visibility: Option<i32>) {
+        let Some(visibility) = visibility.filter(|v| *v < IN_FLIGHT_VISIBILITY) else {
+            return;
+        };
+        let _ = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(self.queue(logical_id))
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .visibility_timeout(visibility)
+            .send()
+            .await;
     }
 
     pub async fn lead(&self, id: &str) -> domain::Lead {
