@@ -451,7 +451,8 @@ async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_
             _ = run => {}
         }
         proxy.disarm();
-        // Lambda would retry the batch after its visibility timeout.
+        // Lambda retries a killed batch once its visibility runs out: here after
+        // support::IN_FLIGHT_VISIBILITY (20 s); the settle below waits for those messages.
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     let deliveries = settle(&stack, &f, now, &rng).await;
