@@ -22,8 +22,8 @@ dev: setup
 #
 # The soak tests are not run here but by `make test-soak` (CI runs both, one after the
 # other, so nothing is tested less): they are the `#[ignore]`d tests of the test binaries
-# in SOAK_TESTS (tests/faults.rs: the 1,000-submission burst under 20 % faults, about 10
-# minutes on a 2-core machine, and the outage past every retry, about 5). `#[ignore]`
+# in SOAK_TESTS (tests/faults.rs: the 1,000-submission burst under 20 % faults, about 14
+# minutes on a loaded 2-core machine, and the outage past every retry, about 2). `#[ignore]`
 # keeps both runners (nextest, and cargo test without it) off them by default;
 # test-soak asks for exactly those binaries' ignored tests. (Other ignored tests are not
 # soak tests: the PII scan below, and import's 20-minute 5,000-row file, on demand only.)

@@ -341,7 +341,7 @@ fn report(name: &str, burst: &Burst, deliveries: Delivered, faults: &FaultCounts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "soak (about 10 minutes): `make test-soak` runs it, and CI"]
+#[ignore = "soak (10 to 15 minutes): `make test-soak` runs it, and CI"]
 async fn a_burst_of_1000_under_20_percent_faults_loses_nothing_and_does_everything_once() {
     let stack = Stack::start().await;
     organisation(&stack.store()).await;
@@ -476,7 +476,7 @@ async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "soak (about 5 minutes): `make test-soak` runs it, and CI"]
+#[ignore = "soak (2 to 5 minutes): `make test-soak` runs it, and CI"]
 async fn an_outage_past_every_retry_dead_letters_and_a_redrive_after_recovery_loses_nothing() {
     let stack = Stack::start().await;
     organisation(&stack.store()).await;
