@@ -863,7 +863,7 @@ async fn the_local_gateway_reports_the_connection_address_and_the_spike_spreads_
     let gateway = Gateway::new(&template, Invoker::new(&functions.url));
     let port = local_stack::moto::free_port();
     tokio::spawn(gateway.serve(([127, 0, 0, 1], port).into()));
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    leadflow_tests::wait_until_listening(port).await;
 
     let mut seen = std::collections::BTreeSet::new();
     for i in [0, 1, 249, 250] {

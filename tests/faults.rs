@@ -10,6 +10,9 @@
 //! with the same submission id; the event source mapping delivers batches (several at
 //! once), deletes what succeeded, and redelivers the rest; and it also "forgets" to
 //! delete a share of successful messages, so consumers see duplicate deliveries.
+//!
+//! The two long scenarios (the 1,000-submission burst and the outage) are soak tests:
+//! `#[ignore]`d so `make test` stays short, run by `make test-soak` (and CI runs both).
 
 use assign::Assign;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -341,6 +344,7 @@ fn report(name: &str, burst: &Burst, deliveries: Delivered, faults: &FaultCounts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "soak (10 to 15 minutes): `make test-soak` runs it, and CI"]
 async fn a_burst_of_1000_under_20_percent_faults_loses_nothing_and_does_everything_once() {
     let stack = Stack::start().await;
     organisation(&stack.store()).await;
@@ -450,7 +454,8 @@ async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_
             _ = run => {}
         }
         proxy.disarm();
-        // Lambda would retry the batch after its visibility timeout.
+        // Lambda retries a killed batch once its visibility runs out: here after
+        // support::IN_FLIGHT_VISIBILITY (20 s); the settle below waits for those messages.
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     let deliveries = settle(&stack, &f, now, &rng).await;
@@ -474,6 +479,7 @@ async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "soak (2 to 5 minutes): `make test-soak` runs it, and CI"]
 async fn an_outage_past_every_retry_dead_letters_and_a_redrive_after_recovery_loses_nothing() {
     let stack = Stack::start().await;
     organisation(&stack.store()).await;

@@ -7,6 +7,12 @@ DynamoDB requests makes the emulator linearizable, as DynamoDB is, so concurrenc
 exercise our conditional writes rather than the emulator's races. SQS requests stay
 concurrent (long polling must not block the table).
 
+moto's SQS is not thread-safe either: a DeleteMessage rebuilds the queue's message list
+and can drop a message sent meanwhile (lost) or bring back one deleted meanwhile, and two
+ReceiveMessage calls that both move a message to its DLQ answer 500 (`list.remove(x): x
+not in list`). SQS requests are serialised too, on a lock of their own, which a long poll
+releases while it waits (each queue's condition variable is built on that lock).
+
 Two more changes keep the emulator fast as the table grows, as DynamoDB is:
 - moto snapshots every table a transaction touches (a deep copy of all of it) before
   applying it. Here the snapshot is of the items the transaction names, restored the
@@ -24,6 +30,7 @@ import threading
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.sqs.models import Queue
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -32,6 +39,18 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 dynamodb_lock = threading.Lock()
+# Re-entrant: a ReceiveMessage holds it and then enters its queue's condition.
+sqs_lock = threading.RLock()
+_moto_queue_init = Queue.__init__
+
+
+def _queue_init(self, *args, **kwargs):
+    _moto_queue_init(self, *args, **kwargs)
+    # A long poll waits on this condition, which releases `sqs_lock` while it waits.
+    self._messages_lock = threading.Condition(sqs_lock)
+
+
+Queue.__init__ = _queue_init
 
 
 class _TablesByReference:
@@ -120,7 +139,8 @@ def app(environ, start_response):
         with dynamodb_lock:
             # Materialise the body inside the lock: the write happens while it is built.
             return list(moto_app(environ, start_response))
-    return moto_app(environ, start_response)
+    with sqs_lock:
+        return list(moto_app(environ, start_response))
 
 
 def main():

@@ -20,6 +20,11 @@ pub fn quick_bench() -> bool {
     !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick")
 }
 
+/// How long, at least, a delivered batch's messages stay hidden while it is handled (see
+/// [`Stack::deliver_leaving`]): generous, so a slow batch on a loaded machine is not
+/// handed out again before it finishes.
+pub const IN_FLIGHT_VISIBILITY: i32 = 20;
+
 /// What one delivered batch came to (see [`Stack::deliver_leaving`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Delivered {
@@ -40,8 +45,54 @@ impl std::ops::AddAssign for Delivered {
 pub struct Stack {
     moto: MotoServer,
     pub provisioned: Provisioned,
+    /// The harness's own clients (see [`harness_clients`]): what tests read, seed, receive
+    /// and delete with, and what [`Stack::store`] and [`Stack::bus`] wrap.
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+}
+
+/// How the harness retries its own calls on the emulator: as a patient consumer does, a
+/// 5xx, a throttle or a cut connection is retried (standard mode: exponential back-off
+/// with jitter from 100 ms, at most 5 s apart, 10 attempts: about 20 s in all) before a
+/// test gives up. moto answers an occasional 500 under concurrent load (a Werkzeug page),
+/// and a test must not fail on what a real consumer rides out.
+pub fn harness_retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(std::time::Duration::from_millis(100))
+        .with_max_backoff(std::time::Duration::from_secs(5))
+}
+
+/// The harness's DynamoDB and SQS clients on `endpoint`: [`harness_retry_config`], and a
+/// retry partition of their own with no retry quota. By default every client of a
+/// service in a process shares one token bucket (its "dynamodb" or "sqs" partition): under
+/// the fault tests, the functions' clients behind the fault proxy would drain it and the
+/// harness's next 500 would not be retried at all (and the harness's retries would spend
+/// the quota the fault tests measure). The functions' clients (`adapters_via` a fault
+/// proxy's config) keep their own settings and the default partition.
+pub fn harness_clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
+    let config = sdk_config(endpoint)
+        .into_builder()
+        .retry_config(harness_retry_config())
+        .build();
+    let dynamo = aws_sdk_dynamodb::config::Builder::from(&config)
+        .retry_partition(
+            aws_sdk_dynamodb::config::retry::RetryPartition::custom("leadflow-tests-harness-dynamodb")
+                .token_bucket(aws_sdk_dynamodb::config::retry::TokenBucket::unlimited())
+                .build(),
+        )
+        .build();
+    let sqs = aws_sdk_sqs::config::Builder::from(&config)
+        .retry_partition(
+            aws_sdk_sqs::config::retry::RetryPartition::custom("leadflow-tests-harness-sqs")
+                .token_bucket(aws_sdk_sqs::config::retry::TokenBucket::unlimited())
+                .build(),
+        )
+        .build();
+    (
+        aws_sdk_dynamodb::Client::from_conf(dynamo),
+        aws_sdk_sqs::Client::from_conf(sqs),
+    )
 }
 
 /// The project's crates, logged at debug level in tests (everything else at info, as in
@@ -89,12 +140,12 @@ impl Stack {
         let provisioned = provision(&template, &moto.endpoint())
             .await
             .expect("template provisions");
-        let config = sdk_config(&moto.endpoint());
+        let (dynamo, sqs) = harness_clients(&moto.endpoint());
         Self {
             moto,
             provisioned,
-            dynamo: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
+            dynamo,
+            sqs,
         }
     }
 
@@ -157,7 +208,7 @@ impl Stack {
                 .wait_time_seconds(0)
                 .send()
                 .await
-                .expect("receive");
+                .unwrap_or_else(|e| panic!("drain {logical_id}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)));
             let messages = got.messages.unwrap_or_default();
             if messages.is_empty() {
                 return out;
@@ -169,19 +220,45 @@ impl Stack {
         }
     }
 
-    /// Whether the message's receipt deleted it.
+    /// Whether the message's receipt deleted it: `true` when the delete succeeded (also
+    /// when it is a retry of a delete that was applied but whose answer was lost: SQS, and
+    /// moto, answer a repeated delete of a deleted message with success), `false` when the
+    /// receipt no longer deletes it (the message was received again meanwhile, or moved to
+    /// its DLQ). Any other error, once the SDK's retries are spent, fails the test.
     async fn try_delete(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message) -> bool {
-        self.sqs
+        use aws_sdk_sqs::error::ProvideErrorMetadata;
+        let deleted = self
+            .sqs
             .delete_message()
             .queue_url(self.queue(logical_id))
             .receipt_handle(message.receipt_handle().unwrap_or_default())
             .send()
-            .await
-            .is_ok()
+            .await;
+        match deleted {
+            Ok(_) => true,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_receipt_handle_is_invalid()
+                        || s.code()
+                            .is_some_and(|c| c.contains("ReceiptHandleIsInvalid") || c.contains("InvalidIdFormat"))
+                }) =>
+            {
+                false
+            }
+            Err(e) => panic!(
+                "delete from {logical_id}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            ),
+        }
     }
 
+    /// Deletes a drained message. A receipt that no longer deletes it means the message is
+    /// already gone from the queue (deleted, or dead-lettered), which is what a drain
+    /// wants: not an error.
     async fn delete(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message) {
-        assert!(self.try_delete(logical_id, message).await, "delete");
+        if !self.try_delete(logical_id, message).await {
+            tracing::debug!(queue = logical_id, "drained message was already gone");
+        }
     }
 
     /// Writes `items` straight into the table, 25 per batch, retrying what the emulator
@@ -210,8 +287,12 @@ impl Stack {
                     .set_request_items(Some(batch))
                     .send()
                     .await
-                    .expect("batch write");
+                    .unwrap_or_else(|e| panic!("batch write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
                 pending = out.unprocessed_items;
+                if pending.as_ref().is_some_and(|m| !m.is_empty()) {
+                    // Unprocessed items are the table's back-pressure: back off, then retry.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
             }
         }
     }
@@ -222,7 +303,8 @@ impl Stack {
         let mut items = Vec::new();
         let mut pages = self.dynamo.scan().table_name(self.table()).into_paginator().send();
         while let Some(page) = pages.next().await {
-            items.extend(page.expect("scan").items.unwrap_or_default());
+            let page = page.unwrap_or_else(|e| panic!("scan: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
+            items.extend(page.items.unwrap_or_default());
         }
         items
     }
@@ -237,6 +319,19 @@ impl Stack {
                     .is_some_and(|pk| pk.starts_with(prefix))
             })
             .collect()
+    }
+}
+
+/// Waits until something accepts connections on `127.0.0.1:port` (a server just spawned
+/// binds in its own task: a fixed sleep is a race on a loaded machine). Fails after 30 s.
+pub async fn wait_until_listening(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing listening on 127.0.0.1:{port} after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
@@ -443,14 +538,22 @@ impl Stack {
             .sqs
             .receive_message()
             .queue_url(self.queue(logical_id))
-            .set_visibility_timeout(visibility)
+            // While the batch is being handled its messages stay hidden for long enough
+            // (a short `visibility` would expire under load and hand the same messages to
+            // a concurrent consumer mid-batch); `visibility` applies from when it is done.
+            .set_visibility_timeout(visibility.map(|v| v.max(IN_FLIGHT_VISIBILITY)))
             .max_number_of_messages(10)
             .wait_time_seconds(0)
             .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
             .message_attribute_names("All")
             .send()
             .await
-            .expect("receive");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "receive from {logical_id}: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                )
+            });
         let messages = got.messages.unwrap_or_default();
         if messages.is_empty() {
             return Delivered::default();
@@ -466,9 +569,13 @@ impl Stack {
         let mut left = 0;
         for m in &messages {
             if failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
+                self.reappear_after(logical_id, m, visibility).await;
                 continue;
             }
-            if leave() || !self.try_delete(logical_id, m).await {
+            if leave() {
+                left += 1;
+                self.reappear_after(logical_id, m, visibility).await;
+            } else if !self.try_delete(logical_id, m).await {
                 left += 1;
             }
         }
@@ -477,6 +584,23 @@ impl Stack {
             failed: failed.len(),
             left,
         }
+    }
+
+    /// A message the delivery did not delete comes back `visibility` seconds from now (as
+    /// asked of [`Stack::deliver_with_visibility`]), not [`IN_FLIGHT_VISIBILITY`] after it
+    /// was received. A receipt that no longer works (the message is gone) changes nothing.
+    async fn reappear_after(&self, logical_id: &str, message: &aws_sdk_sqs::types::Message, visibility: Option<i32>) {
+        let Some(visibility) = visibility.filter(|v| *v < IN_FLIGHT_VISIBILITY) else {
+            return;
+        };
+        let _ = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(self.queue(logical_id))
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .visibility_timeout(visibility)
+            .send()
+            .await;
     }
 
     pub async fn lead(&self, id: &str) -> domain::Lead {
