@@ -1,3 +1,7 @@
+//! The api Lambda: wires DynamoDB, SQS, the clock and the token verifier from the
+//! environment into [`api::Api`]; everything else is in the library, so tests run the same
+//! handler against the emulator.
+
 use api::auth::Verifier;
 use api::Api;
 use domain::lead::messages::Topic;

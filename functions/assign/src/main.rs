@@ -1,3 +1,6 @@
+//! The assign Lambda (ready queue): wires the store, bus and webhook notifier from the
+//! environment into the library's handler, with the time of each batch as "now".
+
 use assign::Assign;
 use aws_lambda_events::sqs::SqsEvent;
 use domain::lead::messages::Topic;

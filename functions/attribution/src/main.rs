@@ -1,3 +1,6 @@
+//! The attribution Lambda (conversions queue): wires the store from the environment into
+//! the library's handler.
+
 use attribution::Attribution;
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};

@@ -1,3 +1,6 @@
+//! The dedup-score Lambda (capture queue): wires the store and bus from the environment
+//! into the library's handler, with the time of each batch as "now".
+
 use aws_lambda_events::sqs::SqsEvent;
 use dedup_score::DedupScore;
 use domain::lead::messages::Topic;

@@ -1,3 +1,6 @@
+//! The import Lambda (import queue): wires the store, bus and submission rules from the
+//! environment into the library's handler, with the time of each batch as "now".
+
 use aws_lambda_events::sqs::SqsEvent;
 use domain::lead::messages::Topic;
 use import::Import;

@@ -1,3 +1,6 @@
+//! The sla-sweep Lambda (every 5 minutes): wires the store and bus from the environment
+//! into the library's scheduled handler; "now" comes from the schedule event.
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::capture::intake::RedrivePolicy;
 use domain::lead::messages::Topic;

@@ -1,3 +1,6 @@
+//! The nightly reconcile Lambda: wires the store from the environment into the library's
+//! drift check of yesterday's rollups against their raw records.
+
 use attribution::{requested_day, Attribution};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use leadflow_aws::{env, telemetry, DynamoStore};

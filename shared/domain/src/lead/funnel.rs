@@ -1,4 +1,4 @@
-//! Funnel steps (docs/src/rules/attribution.md, "Funnel"): each lead adds to the funnel
+//! Funnel steps (docs/src/rules/attribution.md#funnel): each lead adds to the funnel
 //! rows of its own marketing source once per step, on the report day it took the step.
 //!
 //! Steps come from the stage history (`Lead::stage_at`) and the lead remembers which
