@@ -423,9 +423,9 @@ async fn store_push<S: LeadStore, B: MessageBus>(
     match validate(&raw, rules) {
         Ok(submission) => Ok(PushReceipt::Captured(capture(store, bus, submission, now).await?)),
         Err(errors) => {
-            let lead = invalid_push_lead(source, &raw, &errors.0, now);
-            let lead_id = match store.create_lead(&NewLead::new(lead.clone(), None)).await? {
-                CreateOutcome::Created => lead.id,
+            let new = NewLead::new(invalid_push_lead(source, &raw, &errors.0, now), None);
+            let lead_id = match store.create_lead(&new).await? {
+                CreateOutcome::Created => new.lead.id,
                 CreateOutcome::DuplicateSubmission(existing) => existing,
             };
             Ok(PushReceipt::Invalid {

@@ -89,10 +89,12 @@ pub async fn capture_from<S: LeadStore, B: MessageBus>(
         occurred_at: lead.created_at,
         source: lead.source.clone(),
     });
-    match store.create_lead(&NewLead::new(lead.clone(), touch)).await? {
+    let new = NewLead::new(lead, touch);
+    match store.create_lead(&new).await? {
         CreateOutcome::DuplicateSubmission(existing) => return Ok(duplicate(existing)),
         CreateOutcome::Created => {}
     }
+    let lead = new.lead;
     let publish_error = if lead.stage == Stage::Received {
         let envelope = Envelope::new(
             Message::LeadCaptured {

@@ -183,7 +183,7 @@ pub async fn process_chunk<S: LeadStore + ImportStore + RoutingStore, B: Message
             Err(errors) => {
                 let reasons = line_errors(row.line, &errors);
                 let lead = invalid_row_lead(row, &reasons, key, &job, now);
-                let outcome = match store.create_lead(&NewLead::new(lead.clone(), None)).await? {
+                let outcome = match store.create_lead(&NewLead::new(lead, None)).await? {
                     CreateOutcome::Created => RowOutcome::Invalid,
                     CreateOutcome::DuplicateSubmission(existing) => {
                         earlier_attempt(store, bus, &existing, &this_row, now).await?
