@@ -302,8 +302,11 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
                 Some("SQS") => {
                     mappings.insert(binary.clone());
                 }
-                Some("Schedule") => {
-                    schedules.insert((binary.clone(), props["Schedule"].as_str().unwrap().to_string()));
+                Some("ScheduleV2") => {
+                    schedules.insert((
+                        binary.clone(),
+                        props["ScheduleExpression"].as_str().unwrap().to_string(),
+                    ));
                 }
                 other => panic!("{binary}: event type {other:?} has no local counterpart"),
             }
@@ -338,6 +341,39 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
         );
     }
     assert!(routes.len() >= 30 && schedules.len() == 3, "{routes:?} {schedules:?}");
+}
+
+/// Each schedule fires here as the scheduler would: in the template's time zone, with the
+/// template's `Input` as the event, which the handlers read as an EventBridge event whose
+/// `time` is the scheduled time.
+#[test]
+fn schedules_fire_in_their_time_zone_with_the_template_s_event() {
+    use aws_lambda_events::eventbridge::EventBridgeEvent;
+    use local_stack::runner::Firing;
+    use local_stack::template::Bindings;
+    let template = Template::load(&Template::path()).unwrap();
+    let bindings = Bindings::defaults(&template, "us-east-1", "123456789012");
+    let utc = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let reconcile = template.function("ReconcileFunction").unwrap();
+    let nightly = &reconcile.schedules[0];
+    let firing = Firing::new(nightly, &bindings).unwrap();
+    // 02:30 in Asia/Shanghai (the default ScheduleTimezone) is 18:30 UTC the day before.
+    let next = firing.cadence.next_after(utc("2026-12-04T00:00:00Z")).unwrap();
+    assert_eq!(next, utc("2026-12-04T18:30:00Z"));
+    for function in &template.functions {
+        for schedule in &function.schedules {
+            let firing = Firing::new(schedule, &bindings).unwrap();
+            let at = firing.cadence.next_after(utc("2026-12-04T00:00:00Z")).unwrap();
+            let event = firing.event(function, schedule, at);
+            let read: EventBridgeEvent<serde_json::Value> =
+                serde_json::from_value(event.clone()).unwrap_or_else(|e| panic!("{}: {e}: {event}", function.binary));
+            assert_eq!(read.time, Some(at), "{}: {event}", function.binary);
+        }
+    }
 }
 
 /// `cargo lambda watch` stopped dispatching under bursts of concurrent invocations of one

@@ -265,7 +265,8 @@ async fn up() -> Result<(), Error> {
                 "{} -> {} ({})",
                 schedule.name, function.binary, schedule.expression
             ));
-            tasks.spawn(runner::run_schedule(invoker.clone(), function.clone(), schedule.clone()).map_ok());
+            let firing = runner::Firing::new(schedule, &provisioned.bindings)?;
+            tasks.spawn(runner::run_schedule(invoker.clone(), function.clone(), schedule.clone(), firing).map_ok());
         }
     }
 

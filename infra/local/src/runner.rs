@@ -2,7 +2,7 @@
 
 use crate::invoke::Invoker;
 use crate::provision::{Provisioned, ACCOUNT, REGION};
-use crate::template::{Function, Schedule, SqsMapping};
+use crate::template::{Bindings, Function, Schedule, SqsMapping};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -17,28 +17,98 @@ pub struct UnsupportedSchedule(pub String);
 #[derive(Debug)]
 pub enum Cadence {
     Every(Duration),
-    /// An EventBridge `cron(…)` in UTC.
-    Cron(Box<croner::Cron>),
+    /// A `cron(…)` in a time zone: an EventBridge Scheduler schedule's
+    /// `ScheduleExpressionTimezone`, UTC for a scheduled rule.
+    Cron(Box<croner::Cron>, chrono_tz::Tz),
 }
 
 impl Cadence {
+    /// A rule's expression (cron in UTC).
     pub fn parse(expression: &str) -> Result<Self, UnsupportedSchedule> {
+        Self::parse_in(expression, chrono_tz::UTC)
+    }
+
+    pub fn parse_in(expression: &str, zone: chrono_tz::Tz) -> Result<Self, UnsupportedSchedule> {
         if expression.starts_with("rate(") {
             return rate_interval(expression).map(Cadence::Every);
         }
-        cron_schedule(expression).map(|c| Cadence::Cron(Box::new(c)))
+        cron_schedule(expression).map(|c| Cadence::Cron(Box::new(c), zone))
     }
 
     /// How long from `now` until the next firing.
     pub fn wait_from(&self, now: chrono::DateTime<chrono::Utc>) -> Duration {
+        self.next_after(now)
+            .and_then(|next| (next - now).to_std().ok())
+            .unwrap_or(Duration::from_secs(60))
+    }
+
+    /// The next firing after `now`; none for a rate, which counts from its start.
+    pub fn next_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
         match self {
-            Cadence::Every(interval) => *interval,
-            Cadence::Cron(cron) => cron
-                .find_next_occurrence(&now, false)
+            Cadence::Every(interval) => chrono::Duration::from_std(*interval).ok().map(|d| now + d),
+            Cadence::Cron(cron, zone) => cron
+                .find_next_occurrence(&now.with_timezone(zone), false)
                 .ok()
-                .and_then(|next| (next - now).to_std().ok())
-                .unwrap_or(Duration::from_secs(60)),
+                .map(|next| next.with_timezone(&chrono::Utc)),
         }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ScheduleError {
+    #[error(transparent)]
+    Unsupported(#[from] UnsupportedSchedule),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+    #[error("schedule time zone {0:?} is not an IANA time zone")]
+    Zone(String),
+}
+
+/// A schedule ready to fire here, as the template declares it: its cadence in its time
+/// zone and the event it sends (the template's `Input`, with the scheduler's context
+/// placeholders filled in, or a scheduled rule's event).
+#[derive(Debug)]
+pub struct Firing {
+    pub cadence: Cadence,
+    input: Option<String>,
+}
+
+impl Firing {
+    pub fn new(schedule: &Schedule, bindings: &Bindings) -> Result<Self, ScheduleError> {
+        let zone = match &schedule.timezone {
+            None => chrono_tz::UTC,
+            Some(v) => {
+                let name = bindings.resolve(v)?;
+                name.parse().map_err(|_| ScheduleError::Zone(name))?
+            }
+        };
+        let input = schedule.input.as_ref().map(|v| bindings.resolve(v)).transpose()?;
+        Ok(Self {
+            cadence: Cadence::parse_in(&schedule.expression, zone)?,
+            input,
+        })
+    }
+
+    /// The event this schedule sends when it fires at `at`.
+    pub fn event(&self, function: &Function, schedule: &Schedule, at: chrono::DateTime<chrono::Utc>) -> Value {
+        let Some(input) = &self.input else {
+            return scheduled_event(function, schedule, at);
+        };
+        let filled = input
+            .replace(
+                "<aws.scheduler.scheduled-time>",
+                &at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
+            .replace("<aws.scheduler.execution-id>", &ulid::Ulid::new().to_string())
+            .replace(
+                "<aws.scheduler.schedule-arn>",
+                &format!(
+                    "arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{}-{}",
+                    function.logical_id, schedule.name
+                ),
+            )
+            .replace("<aws.scheduler.attempt-number>", "1");
+        serde_json::from_str(&filled).unwrap_or(Value::String(filled))
     }
 }
 
@@ -97,17 +167,13 @@ pub fn scheduled_event(function: &Function, schedule: &Schedule, at: chrono::Dat
     })
 }
 
-pub async fn run_schedule(invoker: Invoker, function: Function, schedule: Schedule) {
-    let cadence = match Cadence::parse(&schedule.expression) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(function = %function.logical_id, "{e}");
-            return;
-        }
-    };
+pub async fn run_schedule(invoker: Invoker, function: Function, schedule: Schedule, firing: Firing) {
     loop {
-        tokio::time::sleep(cadence.wait_from(chrono::Utc::now())).await;
-        let event = scheduled_event(&function, &schedule, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        tokio::time::sleep(firing.cadence.wait_from(now)).await;
+        // The time it was due, as the scheduler stamps it (not when the sleep ended).
+        let at = firing.cadence.next_after(now).unwrap_or_else(chrono::Utc::now);
+        let event = firing.event(&function, &schedule, at);
         match invoker.invoke(&function.binary, &event).await {
             Ok(_) => tracing::info!(function = %function.binary, schedule = %schedule.name, "schedule fired"),
             Err(e) => tracing::warn!(function = %function.binary, error = %e, "scheduled invocation failed"),

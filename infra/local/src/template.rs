@@ -67,6 +67,12 @@ pub struct SqsMapping {
 pub struct Schedule {
     pub name: String,
     pub expression: String,
+    /// `ScheduleExpressionTimezone` (an EventBridge Scheduler schedule), unresolved;
+    /// none: UTC.
+    pub timezone: Option<Value>,
+    /// The event the schedule sends (`Input`), unresolved; none: EventBridge's
+    /// scheduled-rule event.
+    pub input: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -353,6 +359,8 @@ fn parse_function(
                     .or_else(|| str_at(&ep, "ScheduleExpression"))
                     .ok_or_else(|| unsupported(format!("{id}: schedule without expression")))?
                     .to_string(),
+                timezone: ep.get("ScheduleExpressionTimezone").cloned(),
+                input: ep.get("Input").cloned(),
             }),
             other => {
                 return Err(unsupported(format!(
@@ -376,6 +384,28 @@ pub struct Bindings {
 }
 
 impl Bindings {
+    /// What a deploy without parameter overrides sees: every parameter at its default,
+    /// the template's conditions, and an account's pseudo parameters.
+    pub fn defaults(template: &Template, region: &str, account: &str) -> Self {
+        let mut refs: BTreeMap<String, String> = template
+            .parameters
+            .iter()
+            .filter_map(|(name, default)| Some((name.clone(), default.clone()?)))
+            .collect();
+        refs.insert("AWS::Region".into(), region.into());
+        refs.insert("AWS::AccountId".into(), account.into());
+        Self {
+            refs,
+            attrs: BTreeMap::new(),
+            conditions: template.conditions.clone(),
+        }
+    }
+
+    /// Whether a condition holds.
+    pub fn holds(&self, name: &str) -> Result<bool, TemplateError> {
+        self.condition(name)
+    }
+
     /// A condition by name: `!Equals`, `!Not`, `!And`, `!Or`, `!Condition` over values.
     fn condition(&self, name: &str) -> Result<bool, TemplateError> {
         let definition = self
@@ -404,7 +434,7 @@ impl Bindings {
         }
     }
 
-    /// Evaluates the intrinsic functions environment values use: Ref, GetAtt, Join, Sub, If.
+    /// Evaluates the intrinsic functions environment values use: Ref, GetAtt, Join, Split, Sub, If.
     pub fn resolve(&self, v: &Value) -> Result<String, TemplateError> {
         Ok(self.resolve_list(v)?.join(","))
     }
@@ -441,6 +471,15 @@ impl Bindings {
                 let sep = parts.first().and_then(Value::as_str).unwrap_or_default();
                 let items = self.resolve_list(parts.get(1).unwrap_or(&Value::Null))?;
                 Ok(vec![items.join(sep)])
+            }
+            Value::Tagged(t) if t.tag == "Split" => {
+                let parts = t
+                    .value
+                    .as_sequence()
+                    .ok_or_else(|| unsupported("!Split takes a list"))?;
+                let sep = parts.first().and_then(Value::as_str).unwrap_or(",");
+                let text = self.resolve(parts.get(1).unwrap_or(&Value::Null))?;
+                Ok(text.split(sep).map(str::to_string).collect())
             }
             Value::Tagged(t) if t.tag == "Sub" => {
                 let mut text = t.value.as_str().unwrap_or_default().to_string();
