@@ -68,15 +68,14 @@ lint:
 	.venv/bin/cfn-lint infra/template.yaml
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template-file infra/template.yaml
 
-## Lambda deployment zips, one per binary: target/lambda/<binary>/bootstrap.zip.
-# The template runs on arm64 (Graviton); that needs Rust's aarch64 standard library
-# (`rustup target add aarch64-unknown-linux-gnu`). `make package ARCH=--x86-64` builds
-# for x86_64 instead (set the template's Architectures to match).
-ARCH ?= --arm64
+## Build the Lambda artifacts as `sam deploy` ships them (.aws-sam/build/<Function>/bootstrap)
+# and check each: a bootstrap for the right CPU, within 8 MB zipped. arm64 (the template's
+# default) needs Rust's aarch64 standard library (`rustup target add
+# aarch64-unknown-linux-gnu`); `make package ARCH=x86_64` builds for x86_64 instead (deploy
+# with the same `--parameter-overrides Architecture=x86_64`).
+ARCH ?= arm64
 package: setup
-	PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda build --release $(ARCH) --output-format zip \
-		$(addprefix --bin ,$(BINARIES))
-	@for f in $(BINARIES); do ls -l target/lambda/$$f/bootstrap.zip; done
+	@scripts/sam-build.sh $(ARCH)
 
 ## The documentation (docs/, an mdBook) into docs/book/, with a pinned mdbook the project
 # installs into .tools/ (scripts/install-mdbook.sh). Fails on any mdbook warning or error,
