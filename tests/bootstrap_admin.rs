@@ -14,14 +14,16 @@ use std::process::{Command, Output};
 const REGION: &str = "us-east-1";
 const API_URL: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 const CONSOLE_URL: &str = "https://d111111abcdef8.cloudfront.net";
+const AUTH_DOMAIN_URL: &str = "https://leadflow-test.auth.us-east-1.amazoncognito.com";
 const SIGN_IN_URL: &str = "https://leadflow-test.auth.us-east-1.amazoncognito.com/login?client_id=console";
 
 /// A request as the SDK sends it; moto routes on the service in the credential scope and
 /// does not check the signature.
 fn signed(client: &reqwest::Client, endpoint: &str, service: &str) -> reqwest::RequestBuilder {
+    let scope = format!("testing/20260101/{REGION}/{service}/aws4_request");
     client.post(format!("{endpoint}/")).header(
         "authorization",
-        format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0"),
+        format!("AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0"),
     )
 }
 
@@ -61,7 +63,8 @@ async fn create_stack(endpoint: &str, name: &str, outputs: &[(&str, &str)]) {
         .await
         .unwrap();
     let status = answer.status();
-    assert!(status.is_success(), "CreateStack: {status} {}", answer.text().await.unwrap());
+    let text = answer.text().await.unwrap();
+    assert!(status.is_success(), "CreateStack: {status} {text}");
 }
 
 /// A user pool with the template's role groups; its id.
@@ -104,6 +107,18 @@ fn bootstrap_admin(endpoint: &str, args: &[&str]) -> Output {
     output
 }
 
+/// The arguments for admin `wang-admin` in `stack`.
+fn admin_in(stack: &str) -> [&str; 6] {
+    [
+        "--stack",
+        stack,
+        "--username",
+        "wang-admin",
+        "--email",
+        "wang@example.com",
+    ]
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -126,14 +141,13 @@ async fn the_first_admin_is_created_once_and_a_second_run_changes_nothing() {
             ("ConsoleUrl", CONSOLE_URL),
             ("SignInUrl", SIGN_IN_URL),
             ("ConsoleClientId", "console"),
-            ("AuthDomainUrl", "https://leadflow-test.auth.us-east-1.amazoncognito.com"),
+            ("AuthDomainUrl", AUTH_DOMAIN_URL),
         ],
     )
     .await;
-    let args = ["--stack", "leadflow-test", "--username", "wang-admin", "--email", "wang@example.com"];
 
-    let first = bootstrap_admin(&endpoint, &args);
-    let second = bootstrap_admin(&endpoint, &args);
+    let first = bootstrap_admin(&endpoint, &admin_in("leadflow-test"));
+    let second = bootstrap_admin(&endpoint, &admin_in("leadflow-test"));
 
     for run in [&first, &second] {
         assert_eq!(run.status.code(), Some(0), "{}", stderr(run));
@@ -143,10 +157,12 @@ async fn the_first_admin_is_created_once_and_a_second_run_changes_nothing() {
         }
         assert!(out.contains("FORCE_CHANGE_PASSWORD"), "{out}");
     }
-    assert!(stdout(&first).contains("Created user wang-admin"), "{}", stdout(&first));
-    assert!(!stdout(&first).contains("already exists"), "{}", stdout(&first));
-    assert!(stdout(&second).contains("wang-admin already exists"), "{}", stdout(&second));
-    assert!(!stdout(&second).contains("Created user"), "{}", stdout(&second));
+    let (first, second) = (stdout(&first), stdout(&second));
+    assert!(first.contains("Created user wang-admin"), "{first}");
+    assert!(!first.contains("already exists"), "{first}");
+    assert!(second.contains("wang-admin already exists"), "{second}");
+    assert!(!second.contains("Created user"), "{second}");
+    assert!(second.contains("No invitation sent"), "{second}");
 
     let users = cognito(&endpoint, "ListUsers", json!({ "UserPoolId": pool })).await;
     let users = users["Users"].as_array().unwrap();
@@ -183,10 +199,7 @@ async fn a_stack_signing_in_with_an_external_provider_exits_2() {
     let endpoint = moto.endpoint();
     create_stack(&endpoint, "leadflow-cn", &[("ApiUrl", API_URL)]).await;
 
-    let run = bootstrap_admin(
-        &endpoint,
-        &["--stack", "leadflow-cn", "--username", "wang-admin", "--email", "wang@example.com"],
-    );
+    let run = bootstrap_admin(&endpoint, &admin_in("leadflow-cn"));
 
     assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     let out = stdout(&run);
