@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
-.PHONY: setup dev test test-soak lint fmt ci clean package bench bench-smoke docs
+.PHONY: setup dev test test-soak lint fmt ci clean package bench bench-smoke docs bootstrap-admin
 
 CARGO ?= cargo
 
@@ -76,6 +76,15 @@ lint:
 ARCH ?= arm64
 package: setup
 	@scripts/sam-build.sh $(ARCH)
+
+## The first admin of a deployed stack, and where to sign in (scripts/bootstrap-admin.py).
+# make bootstrap-admin STACK=leadflow-prod USERNAME=wang-admin EMAIL=wang@example.com [REGION=...]
+# Safe to run again: an existing user is left as it is (RESEND=1 sends the invitation again).
+STACK ?= leadflow-dev
+bootstrap-admin: setup
+	@test -n "$(USERNAME)" -a -n "$(EMAIL)" || { echo "usage: make bootstrap-admin [STACK=$(STACK)] USERNAME=staff-id EMAIL=address [REGION=...] [RESEND=1]" >&2; exit 1; }
+	.venv/bin/python scripts/bootstrap-admin.py --stack "$(STACK)" --username "$(USERNAME)" --email "$(EMAIL)" \
+		$(if $(REGION),--region "$(REGION)") $(if $(RESEND),--resend)
 
 ## The documentation (docs/, an mdBook) into docs/book/, with a pinned mdbook the project
 # installs into .tools/ (scripts/install-mdbook.sh). Fails on any mdbook warning or error,
