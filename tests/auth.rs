@@ -403,7 +403,9 @@ const ROLES: &[(&str, &str)] = &[
     ("manager", "mgr"),
     ("admin", "root"),
     ("finance", "cfo"),
+    ("marketing", "mkt-sun"),
     ("integration", "crm"),
+    ("exporter", "finance-etl"),
 ];
 
 /// What the owned lead was submitted with; none of it may appear in a refusal.
