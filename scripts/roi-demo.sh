@@ -17,9 +17,11 @@ cd "$(dirname "$0")/.."
 
 gateway="http://127.0.0.1:${LEADFLOW_GATEWAY_PORT:-3000}"
 out=${1:-roi.csv}
-manager=$(cargo run -q -p local-stack -- token --role manager --sub demo-marketing)
-finance=$(cargo run -q -p local-stack -- token --role finance --sub demo-finance)
+marketing=$(cargo run -q -p local-stack -- token --user mkt-sun)
+finance=$(cargo run -q -p local-stack -- token --user fin-zhou)
 crm=$(cargo run -q -p local-stack -- token --role integration --sub demo-crm)
+# finance's scheduled pull: a machine client that may read the export and nothing else
+exporter=$(cargo run -q -p local-stack -- token --role exporter --sub finance-etl)
 ago() { python3 -c "import datetime as d; print((d.datetime.now(d.timezone.utc) - d.timedelta(days=$1)).strftime('%Y-%m-%dT%H:%M:%S.%fZ'))"; }
 today=$(TZ=Asia/Shanghai date +%F)
 from=$(TZ=Asia/Shanghai date -d "$today - 30 days" +%F)
@@ -37,9 +39,9 @@ public() { # path body
   send POST "$1" none application/json "$2" 200 202
 }
 
-send PUT /v1/campaigns/spring "$manager" application/json \
+send PUT /v1/campaigns/spring "$marketing" application/json \
   '{"channel":"baidu_sem","name":"春季 CRM 推广","keywords":["CRM系统"]}' 200
-send PUT /v1/campaigns/wx "$manager" application/json '{"channel":"wechat","name":"公众号文章"}' 200
+send PUT /v1/campaigns/wx "$marketing" application/json '{"channel":"wechat","name":"公众号文章"}' 200
 send PUT "/v1/campaigns/spring/costs/$today" "$finance" application/json \
   '{"lines":[{"keyword":"CRM系统","ad_spend":"2,000.00","content":500,"labour":500},{"ad_spend":1000}]}' 200
 send POST /v1/costs "$finance" text/csv "$(printf 'campaign_id,day,keyword,ad_spend,content,labour\r\nwx,%s,,600,200,0\r\n' "$today")" 200
@@ -66,7 +68,7 @@ until curl -s --max-time 300 -H "authorization: Bearer $finance" "$gateway/v1/co
   sleep 3
 done
 
-curl -s --fail --max-time 300 -H "authorization: Bearer $finance" -o "$out" \
+curl -s --fail --max-time 300 -H "authorization: Bearer $exporter" -o "$out" \
   "$gateway/v1/exports/roi?from=$from&to=$today&model=u_shaped&group_by=campaign&format=csv"
 echo "roi-demo: wrote $out"
 cat "$out"

@@ -6,9 +6,12 @@
 //!   against the template so a new route needs a row): 403 where the role is not
 //!   allowed, something else where it is;
 //! - a rep reading or acting on another rep's lead: 403, and none of the lead's data in
-//!   the answer.
+//!   the answer;
+//! - tokens shaped as each provider issues them (Cognito access and ID tokens, Keycloak
+//!   with configured claims) name the rep who owns the lead; a staff token naming no
+//!   user gets 401; machine clients' scopes reach their routes and no others.
 
-use api::auth::{Claims, Verifier};
+use api::auth::{ClaimNames, Claims, Verifier};
 use api::Api;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -46,6 +49,7 @@ fn api(stack: &Stack, verifier: Verifier) -> TestApi {
     }
 }
 
+/// A local-style token's claims: `sub` is also the user (`rep_id`).
 fn claims(sub: &str, roles: &[&str], ttl_seconds: i64) -> Claims {
     Claims {
         sub: sub.into(),
@@ -53,6 +57,7 @@ fn claims(sub: &str, roles: &[&str], ttl_seconds: i64) -> Claims {
         iss: ISSUER.into(),
         aud: Some(AUDIENCE.into()),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        rep_id: Some(sub.into()),
         ..Claims::default()
     }
 }
@@ -136,11 +141,11 @@ async fn bad_shared_secret_tokens_get_401_with_a_bearer_challenge() {
 
     let admin = claims("root", &["admin"], 600);
     let expired = claims("root", &["admin"], -120);
-    let mut other_audience = admin.clone_for_test();
+    let mut other_audience = admin.clone();
     other_audience.aud = Some("someone-else".into());
-    let mut no_audience = admin.clone_for_test();
+    let mut no_audience = admin.clone();
     no_audience.aud = None;
-    let mut other_issuer = admin.clone_for_test();
+    let mut other_issuer = admin.clone();
     other_issuer.iss = "https://evil.example".into();
     let payload = serde_json::to_value(&admin).unwrap();
     let (good_head, good_rest) = good.split_once('.').unwrap();
@@ -236,17 +241,6 @@ async fn bad_shared_secret_tokens_get_401_with_a_bearer_challenge() {
     assert_eq!(got.status, 200);
 }
 
-/// Claims has no Clone (it is the wire shape); a field-by-field copy for the variants.
-trait CloneForTest {
-    fn clone_for_test(&self) -> Self;
-}
-
-impl CloneForTest for Claims {
-    fn clone_for_test(&self) -> Self {
-        serde_json::from_value(serde_json::to_value(self).unwrap()).unwrap()
-    }
-}
-
 /// The test RSA key (a fixture that protects nothing), its published JWKS, and the
 /// modulus as published (base64url).
 fn rsa_fixture() -> (EncodingKey, jsonwebtoken::jwk::JwkSet, String) {
@@ -274,7 +268,7 @@ async fn issuer_key_tokens_are_checked_for_key_algorithm_and_audience() {
     };
     let mut staff = claims("root", &[], 600);
     staff.aud = Some("staff-client".into());
-    staff.groups = vec!["admin".into()];
+    staff.other.insert("cognito:groups".into(), json!(["admin"]));
     let got = call(
         &api,
         "GET",
@@ -289,8 +283,9 @@ async fn issuer_key_tokens_are_checked_for_key_algorithm_and_audience() {
     // scope makes it an integration, which may report conversions and nothing else.
     let mut machine = claims("crm", &[], 600);
     machine.aud = None;
-    machine.client_id = Some("machine-client".into());
-    machine.scope = Some("leadflow/conversions".into());
+    machine.rep_id = None;
+    machine.other.insert("client_id".into(), json!("machine-client"));
+    machine.other.insert("scope".into(), json!("leadflow/conversions"));
     let machine_token = rs(&machine, Some("test-key-1"));
     let got = call(&api, "POST", "/v1/conversions", Some(&machine_token), &json!({})).await;
     assert!(![401, 403].contains(&got.status), "{}: {}", got.status, got.body);
@@ -299,7 +294,7 @@ async fn issuer_key_tokens_are_checked_for_key_algorithm_and_audience() {
 
     let mut other_client = claims("root", &["admin"], 600);
     other_client.aud = None;
-    other_client.client_id = Some("another-app".into());
+    other_client.other.insert("client_id".into(), json!("another-app"));
     let mut no_audience = claims("root", &["admin"], 600);
     no_audience.aud = None;
     let mut expired = claims("root", &["admin"], -120);
@@ -403,7 +398,9 @@ const ROLES: &[(&str, &str)] = &[
     ("manager", "mgr"),
     ("admin", "root"),
     ("finance", "cfo"),
+    ("marketing", "mkt-sun"),
     ("integration", "crm"),
+    ("exporter", "finance-etl"),
 ];
 
 /// What the owned lead was submitted with; none of it may appear in a refusal.
@@ -599,4 +596,211 @@ async fn a_rep_cannot_read_or_act_on_another_reps_lead() {
     let got = call(&api, "GET", &format!("/v1/leads/{lead}"), Some(&rep_a), &Value::Null).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["lead"]["contact"]["email"], "wang.xm@fenyang-tech.cn");
+}
+
+/// A user's `sub` in a user pool: never their rep id.
+const USER_SUB: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
+/// `claims` with the test issuer (unless they name one) and a live `exp`, signed with the
+/// test RSA key as `test-key-1`: a token as the issuer would send it.
+fn issued(key: &EncodingKey, mut claims: Value) -> String {
+    if claims.get("iss").is_none() {
+        claims["iss"] = json!(ISSUER);
+    }
+    claims["exp"] = json!(Utc::now().timestamp() + 600);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-key-1".into());
+    format!("Bearer {}", encode(&header, &claims, key).unwrap())
+}
+
+/// An api trusting the test RSA key for `issuer`, with these claim names.
+fn rs_api(stack: &Stack, issuer: &str, audience: &str, names: ClaimNames) -> TestApi {
+    let (_, jwks, _) = rsa_fixture();
+    let verifier = Verifier::from_jwks(&jwks, issuer, Some(audience.into()))
+        .unwrap()
+        .with_claim_names(names);
+    api(stack, verifier)
+}
+
+#[tokio::test]
+async fn provider_shaped_tokens_name_the_rep_who_owns_the_lead() {
+    let stack = Stack::start().await;
+    let (_, lead) = organisation(&stack).await;
+    let (key, _, _) = rsa_fixture();
+    let lead_path = format!("/v1/leads/{lead}");
+
+    // Cognito, default claim names. The access token names the user `username` and the
+    // app client `client_id` (no `aud`); the ID token `cognito:username` and `aud`.
+    let cognito = rs_api(&stack, ISSUER, "staff-client,machine-client", ClaimNames::default());
+    let access = json!({
+        "sub": USER_SUB, "token_use": "access", "client_id": "staff-client", "username": "rep-a",
+        "cognito:groups": ["rep"], "scope": "aws.cognito.signin.user.admin", "auth_time": 1_700_000_000,
+    });
+    let id = json!({
+        "sub": USER_SUB, "token_use": "id", "aud": "staff-client", "cognito:username": "rep-a",
+        "cognito:groups": ["rep"], "email": "rep-a@example.com", "email_verified": true,
+    });
+    for (what, claims) in [("access token", &access), ("ID token", &id)] {
+        let token = issued(&key, claims.clone());
+        let got = call(&cognito, "GET", &lead_path, Some(&token), &Value::Null).await;
+        assert_eq!(got.status, 200, "{what}: the owner reads their lead: {}", got.body);
+        let got = call(&cognito, "GET", "/v1/reps/rep-a", Some(&token), &Value::Null).await;
+        assert_eq!(got.status, 200, "{what}: the rep reads themself: {}", got.body);
+        let got = call(&cognito, "GET", "/v1/reps/rep-b", Some(&token), &Value::Null).await;
+        assert_eq!(got.status, 403, "{what}: and no one else: {}", got.body);
+    }
+    // What the rep does is recorded under their rep id, not the pool's `sub`.
+    let note = json!({"action": "follow_up", "kind": "call", "note": "called back"});
+    let got = call(
+        &cognito,
+        "POST",
+        &format!("{lead_path}/actions"),
+        Some(&issued(&key, access.clone())),
+        &note,
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let got = call(
+        &cognito,
+        "GET",
+        &lead_path,
+        Some(&issued(&key, id.clone())),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(got.body["follow_ups"][0]["by"], "rep-a", "{}", got.body);
+
+    // Keycloak, configured: `preferred_username`, groups as full paths, `aud` an array.
+    let realm = "https://sso.example.cn/realms/leadflow";
+    let keycloak_names = ClaimNames::new(Some("preferred_username".into()), Some("groups".into()));
+    let keycloak = rs_api(&stack, realm, "leadflow-console", keycloak_names);
+    let token = issued(
+        &key,
+        json!({
+            "iss": realm, "sub": USER_SUB, "typ": "Bearer", "azp": "leadflow-console",
+            "aud": ["leadflow-console", "account"], "preferred_username": "rep-a", "groups": ["/rep"],
+            "realm_access": {"roles": ["offline_access", "admin"]},
+        }),
+    );
+    let got = call(&keycloak, "GET", &lead_path, Some(&token), &Value::Null).await;
+    assert_eq!(got.status, 200, "Keycloak: {}", got.body);
+    let got = call(&keycloak, "GET", "/v1/reps", Some(&token), &Value::Null).await;
+    assert_eq!(got.status, 403, "only the configured roles claim counts: {}", got.body);
+    // A Cognito-shaped token means nobody under Keycloak's claim names.
+    let mut cognito_shaped = access.clone();
+    cognito_shaped["iss"] = json!(realm);
+    cognito_shaped["aud"] = json!("leadflow-console");
+    cognito_shaped["groups"] = json!(["rep"]);
+    let got = call(
+        &keycloak,
+        "GET",
+        &lead_path,
+        Some(&issued(&key, cognito_shaped)),
+        &Value::Null,
+    )
+    .await;
+    assert_unauthorised(&got, "username under Keycloak's names");
+}
+
+#[tokio::test]
+async fn a_staff_token_naming_no_user_gets_401_not_the_users_sub() {
+    let stack = Stack::start().await;
+    let (_, lead) = organisation(&stack).await;
+    let (key, _, _) = rsa_fixture();
+    let cognito = rs_api(&stack, ISSUER, "staff-client", ClaimNames::default());
+    // As if `sub` were the rep id: falling back to it would let this token in as rep-a.
+    let nameless = issued(
+        &key,
+        json!({"sub": "rep-a", "client_id": "staff-client", "cognito:groups": ["rep", "admin"]}),
+    );
+    let lead_path = format!("/v1/leads/{lead}");
+    for (method, path) in PROBES.iter().chain(&[("GET", lead_path.as_str())]) {
+        let got = call(&cognito, method, path, Some(&nameless), &json!({})).await;
+        assert_unauthorised(&got, &format!("no user claim: {method} {path}"));
+        assert_eq!(
+            got.body["fields"][0]["reason"],
+            "the token names no user: it has none of the claims `username`, `cognito:username`, `rep_id`",
+            "{method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn machine_scopes_reach_their_routes_and_no_others() {
+    let stack = Stack::start().await;
+    let (_, lead) = organisation(&stack).await;
+    let (key, _, _) = rsa_fixture();
+    let cognito = rs_api(&stack, ISSUER, "staff-client,machine-client", ClaimNames::default());
+    // Client-credentials tokens: `sub` and `client_id` are the client, no user, no groups.
+    let machine = |scope: &str| {
+        issued(
+            &key,
+            json!({"sub": "machine-client", "client_id": "machine-client", "token_use": "access", "scope": scope}),
+        )
+    };
+    let scopes = [
+        (
+            "leadflow/conversions",
+            vec![("POST", "/v1/conversions"), ("GET", "/v1/conversions/{id}")],
+        ),
+        ("leadflow/exports", vec![("GET", "/v1/exports/roi")]),
+    ];
+    for (scope, allowed) in &scopes {
+        let token = machine(scope);
+        for (method, template, path) in ROUTES {
+            let path = path.replace("{lead}", &lead);
+            let got = call(&cognito, method, &path, Some(&token), &body_for(method, &path)).await;
+            let what = format!("{scope}: {method} {path}: {} {}", got.status, got.body);
+            if allowed.contains(&(*method, *template)) {
+                assert!(![401, 403].contains(&got.status) && got.status < 500, "{what}");
+            } else {
+                assert_eq!(got.status, 403, "{what}");
+            }
+        }
+    }
+    // The client is the caller on record.
+    let conversion = json!({"external_id": "SCOPE-1", "lead_id": lead, "kind": "order", "amount": 100,
+                            "occurred_at": "2026-11-24T02:00:00Z"});
+    let got = call(
+        &cognito,
+        "POST",
+        "/v1/conversions",
+        Some(&machine("leadflow/conversions")),
+        &conversion,
+    )
+    .await;
+    assert_eq!(got.status, 201, "{}", got.body);
+    assert_eq!(got.body["conversion"]["recorded_by"], "machine-client");
+    // A scope the API does not know is no role.
+    let got = call(
+        &cognito,
+        "GET",
+        "/v1/exports/roi",
+        Some(&machine("leadflow/leads")),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(got.status, 403, "{}", got.body);
+}
+
+/// Marketing against the routes next to its own (the whole list is held by
+/// `api::routes`' unit tests, and the matrix above by `x-leadflow-roles`).
+#[tokio::test]
+async fn marketing_saves_campaigns_but_reaches_no_lead_and_no_costs() {
+    let stack = Stack::start().await;
+    let (api, lead) = organisation(&stack).await;
+    let marketing = format!("Bearer {}", token("mkt-sun", "marketing"));
+    let campaign = json!({"channel": "baidu", "name": "双十一搜索"});
+    let got = call(&api, "PUT", "/v1/campaigns/double-11", Some(&marketing), &campaign).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    for (method, path) in [
+        ("GET", format!("/v1/leads/{lead}")),
+        ("POST", format!("/v1/leads/{lead}/actions")),
+        ("PUT", "/v1/campaigns/double-11/costs/2026-11-11".to_string()),
+        ("PUT", "/v1/config/attribution".to_string()),
+        ("GET", "/v1/reports/owners".to_string()),
+    ] {
+        let got = call(&api, method, &path, Some(&marketing), &body_for(method, &path)).await;
+        assert_eq!(got.status, 403, "{method} {path}: {}", got.body);
+    }
 }

@@ -25,12 +25,14 @@ const ISSUER: &str = "leadflow-openapi";
 const ORIGIN: &str = "https://www.example.com";
 /// A Friday morning in Beijing.
 const NOW: &str = "2026-11-20T02:00:00Z";
-const ROLES: [(Role, &str); 5] = [
+const ROLES: [(Role, &str); 7] = [
     (Role::Rep, "rep"),
     (Role::Manager, "manager"),
     (Role::Admin, "admin"),
     (Role::Finance, "finance"),
+    (Role::Marketing, "marketing"),
     (Role::Integration, "integration"),
+    (Role::Exporter, "exporter"),
 ];
 /// `#/components/...` → the value it names.
 fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {

@@ -1,6 +1,7 @@
 //! The authenticated API. Thin: authenticate, authorise by role, decode, call the
-//! domain, answer. Every route needs a bearer JWT ([`auth`]); roles are `rep`,
-//! `manager`, `admin`, `finance`, `integration`.
+//! domain, answer. Every route needs a bearer JWT ([`auth`]); staff roles are `rep`,
+//! `manager`, `admin`, `finance`, `marketing`; machine clients are `integration` (reports
+//! conversions) or `exporter` (pulls the ROI export).
 //!
 //! Which routes exist and who may call each is [`routes`]' table, the only place a
 //! route is declared in Rust; each resource's handlers live in their own module.

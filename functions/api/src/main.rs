@@ -2,7 +2,7 @@
 //! environment into [`api::Api`]; everything else is in the library, so tests run the same
 //! handler against the emulator.
 
-use api::auth::Verifier;
+use api::auth::{ClaimNames, Verifier};
 use api::Api;
 use domain::lead::messages::Topic;
 use domain::lead::ports::SystemClock;
@@ -12,11 +12,15 @@ use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 /// The token verifier from the environment: `JWT_SECRET` (HS256, local development), or
 /// the issuer's published keys (`JWT_JWKS_URL`, default `<JWT_ISSUER>/.well-known/jwks.json`,
 /// which is where Cognito publishes them), fetched once per cold start. `JWT_AUDIENCE`, when
-/// set, is checked in both modes.
+/// set, is checked in both modes. `JWT_REP_ID_CLAIM` (default `username`) and
+/// `JWT_ROLES_CLAIM` (default `cognito:groups`) name the claims of another provider.
 async fn verifier() -> Result<Verifier, Error> {
     let issuer = env::required("JWT_ISSUER")?;
+    let names = ClaimNames::new(env::optional("JWT_REP_ID_CLAIM"), env::optional("JWT_ROLES_CLAIM"));
     if let Some(secret) = env::optional("JWT_SECRET") {
-        return Ok(Verifier::hs256(&secret, &issuer).with_audience(env::optional("JWT_AUDIENCE")));
+        return Ok(Verifier::hs256(&secret, &issuer)
+            .with_audience(env::optional("JWT_AUDIENCE"))
+            .with_claim_names(names));
     }
     let url = env::optional("JWT_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
     let jwks = reqwest::Client::builder()
@@ -28,7 +32,7 @@ async fn verifier() -> Result<Verifier, Error> {
         .error_for_status()?
         .json()
         .await?;
-    Ok(Verifier::from_jwks(&jwks, &issuer, env::optional("JWT_AUDIENCE"))?)
+    Ok(Verifier::from_jwks(&jwks, &issuer, env::optional("JWT_AUDIENCE"))?.with_claim_names(names))
 }
 
 #[tokio::main]

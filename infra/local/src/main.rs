@@ -6,8 +6,9 @@
 //! local-stack provision  only create the template's resources on a running emulator
 //! local-stack peek       print the leads table and queue depths of the running stack
 //! local-stack redrive Q  move the messages of dead-letter queue Q back to its source queue
-//! local-stack token [--role R]... [--sub ID] [--ttl SECONDS]
-//!                        print a dev JWT for the API (default: --role admin --sub admin)
+//! local-stack token [--user ID | --role R... [--sub ID]] [--ttl SECONDS]
+//!                        print a dev JWT for the API: a demo user of seed.json with
+//!                        their roles, or any roles (default: --role admin --sub admin)
 //! local-stack seed       (re)load the demo org (infra/local/seed.json) into the running stack
 //! ```
 //! Ports come from LEADFLOW_GATEWAY_PORT, LEADFLOW_DEMO_PORT, LEADFLOW_EMULATOR_PORT and
@@ -278,7 +279,8 @@ async fn up() -> Result<(), Error> {
          \n  functions        http://127.0.0.1:{lambda}   (cargo lambda watch; compiles on first call)\
          \n  demo org         infra/local/seed.json (reps, pools, routing; LEADFLOW_SEED=0 skips it)\
          \n  admin token      {admin_token}\
-         \n                   (others: cargo run -q -p local-stack -- token --role rep --sub bj-zhang)\
+         \n                   (others: cargo run -q -p local-stack -- token --user mkt-sun;\
+         \n                   demo users are the reps and the staff of infra/local/seed.json)\
          \n\n  routes:\n    {routes}\n  deliveries:\n    {deliveries}\
          \n\n  inspect: cargo run -q -p local-stack -- peek\n  stop:    Ctrl-C\n",
         demo = ports.demo,
@@ -345,10 +347,12 @@ fn jwt_secret() -> String {
     std::env::var("LEADFLOW_JWT_SECRET").unwrap_or_else(|_| "leadflow-local-dev-secret-not-for-production".into())
 }
 
-/// `token [--role R]... [--sub ID] [--ttl SECONDS]`: a dev JWT signed with the local secret.
+/// `token [--user ID | --role R... [--sub ID]] [--ttl SECONDS]`: a dev JWT signed with the
+/// local secret, for a demo user of `seed.json` (their roles) or for any roles.
 fn token(args: Vec<String>) -> Result<String, Error> {
     let mut roles = Vec::new();
     let mut sub = None;
+    let mut user = None;
     let mut ttl: i64 = 12 * 3600;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -356,16 +360,36 @@ fn token(args: Vec<String>) -> Result<String, Error> {
         match flag.as_str() {
             "--role" => roles.push(
                 serde_json::from_value::<domain::assign::actions::Role>(serde_json::Value::String(value.clone()))
-                    .map_err(|_| format!("unknown role {value:?}: rep | manager | admin | finance | integration"))?,
+                    .map_err(|_| {
+                        format!(
+                            "unknown role {value:?}: rep | manager | admin | finance | marketing | integration | exporter"
+                        )
+                    })?,
             ),
             "--sub" => sub = Some(value),
+            "--user" => user = Some(value),
             "--ttl" => {
                 ttl = value
                     .parse()
                     .map_err(|_| format!("--ttl {value:?} is not a number of seconds"))?
             }
-            other => return Err(format!("unknown option {other:?}; use --role, --sub, --ttl").into()),
+            other => return Err(format!("unknown option {other:?}; use --user, --role, --sub, --ttl").into()),
         }
+    }
+    if let Some(user) = user {
+        if !roles.is_empty() || sub.is_some() {
+            return Err("--user takes the demo user's own roles: leave out --role and --sub".into());
+        }
+        let seed = seed::load("http://127.0.0.1")?;
+        roles = seed.roles_of(&user).ok_or_else(|| {
+            let staff: Vec<&str> = seed.staff.iter().map(|s| s.id.as_str()).collect();
+            format!(
+                "no demo user {user:?} in {}: a rep, or one of {}",
+                seed::path().display(),
+                staff.join(", ")
+            )
+        })?;
+        sub = Some(user);
     }
     if roles.is_empty() {
         roles.push(domain::assign::actions::Role::Admin);

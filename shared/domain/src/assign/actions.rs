@@ -29,11 +29,17 @@ pub enum Role {
     Manager,
     Admin,
     Finance,
+    /// Marketing operations: campaigns, scoring rules, imports, push sources and the
+    /// marketing reports; no leads, no team.
+    Marketing,
     /// A machine client (the CRM, the finance system): may report conversions only.
     Integration,
+    /// A machine client that pulls the ROI export (finance's scheduled job), nothing else.
+    Exporter,
 }
 
-/// The authenticated caller: a user id (for reps, their rep id) and roles.
+/// The authenticated caller: a user id (for reps, their rep id; for a machine client,
+/// its client id) and roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub id: String,
