@@ -10,10 +10,12 @@ use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 
 /// The token verifier from the environment: `JWT_SECRET` (HS256, local development), or
-/// the issuer's published keys (`JWT_JWKS_URL`, default `<JWT_ISSUER>/.well-known/jwks.json`,
-/// which is where Cognito publishes them), fetched once per cold start. `JWT_AUDIENCE`, when
-/// set, is checked in both modes. `JWT_REP_ID_CLAIM` (default `username`) and
-/// `JWT_ROLES_CLAIM` (default `cognito:groups`) name the claims of another provider.
+/// the issuer's published keys, fetched once per cold start from `JWT_JWKS_URL` (the
+/// template sets Cognito's) or else from the `jwks_uri` of the issuer's OpenID discovery
+/// document (`<JWT_ISSUER>/.well-known/openid-configuration`: Keycloak, Authing and other
+/// OIDC providers keep their keys at different paths). `JWT_AUDIENCE`, when set, is
+/// checked in both modes. `JWT_REP_ID_CLAIM` (default `username`) and `JWT_ROLES_CLAIM`
+/// (default `cognito:groups`) name the claims of another provider.
 async fn verifier() -> Result<Verifier, Error> {
     let issuer = env::required("JWT_ISSUER")?;
     let names = ClaimNames::new(env::optional("JWT_REP_ID_CLAIM"), env::optional("JWT_ROLES_CLAIM"));
@@ -22,16 +24,21 @@ async fn verifier() -> Result<Verifier, Error> {
             .with_audience(env::optional("JWT_AUDIENCE"))
             .with_claim_names(names));
     }
-    let url = env::optional("JWT_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
-    let jwks = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
-        .build()?
-        .get(&url)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+        .build()?;
+    let url = match env::optional("JWT_JWKS_URL") {
+        Some(url) => url,
+        None => {
+            let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+            let document: serde_json::Value = http.get(&discovery).send().await?.error_for_status()?.json().await?;
+            document["jwks_uri"]
+                .as_str()
+                .ok_or_else(|| format!("{discovery} names no jwks_uri"))?
+                .to_string()
+        }
+    };
+    let jwks = http.get(&url).send().await?.error_for_status()?.json().await?;
     Ok(Verifier::from_jwks(&jwks, &issuer, env::optional("JWT_AUDIENCE"))?.with_claim_names(names))
 }
 
