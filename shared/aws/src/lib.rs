@@ -4,8 +4,8 @@
 //! `message_bus` for SQS, `notifier` for webhooks), each storing exactly what the
 //! domain's commit objects carry. They share [`store`] (the client and its generic reads
 //! and writes), [`item`] (items and transaction writes), [`keys`] (the single-table key
-//! layout) and [`rollup`] (rollup rows and funnel steps as items). `batch`, `env` and
-//! `telemetry` are the Lambda wiring.
+//! layout) and [`rollup`] (rollup rows and funnel steps as items). `batch`, `env`,
+//! `telemetry` (logs) and `metrics` (EMF counts) are the Lambda wiring.
 
 pub mod batch;
 pub mod conversion_store;
@@ -18,6 +18,7 @@ pub mod item;
 pub mod keys;
 pub mod lead_store;
 pub mod message_bus;
+pub mod metrics;
 pub mod model_store;
 pub mod notifier;
 pub mod rate_counters;
