@@ -54,7 +54,9 @@ impl<S: LeadStore + ImportStore + RoutingStore, B: MessageBus> Import<S, B> {
             Message::ImportChunk { import_id, chunk, rows } => (import_id, chunk, rows),
             other => return Err(MessageError::WrongQueue(other.type_name())),
         };
-        let result = process_chunk(&self.store, &self.bus, &import_id, chunk, &rows, &self.rules, now).await?;
+        let result = process_chunk(&self.store, &self.bus, &import_id, chunk, &rows, &self.rules, now)
+            .await?
+            .result;
         Ok(ChunkSummary {
             import_id,
             chunk,

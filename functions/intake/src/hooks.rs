@@ -38,7 +38,7 @@ impl<S: LeadStore + HookStore, B: MessageBus, C: Clock> Intake<S, B, C> {
                     &json!({"lead_id": receipt.lead_id, "status": status}),
                 )
             }
-            Ok(PushReceipt::Invalid { lead_id, errors }) => {
+            Ok(PushReceipt::Invalid { lead_id, errors, .. }) => {
                 tracing::info!(source, lead_id = %lead_id, problems = errors.len(), "push kept as invalid");
                 json(
                     StatusCode::ACCEPTED,

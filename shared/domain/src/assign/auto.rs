@@ -55,6 +55,12 @@ pub enum Assigned {
         pool: String,
         reason: String,
     },
+    /// Was waiting in that pool already (a duplicate delivery, or a re-offer while nobody
+    /// has room yet): nothing changed.
+    StillWaiting {
+        pool: String,
+        reason: String,
+    },
     AlreadyOwned,
     NotRoutable(Stage),
     Missing,
@@ -261,8 +267,8 @@ pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     Err(AssignError::Contended)
 }
 
-/// Leaves the lead waiting in `pool` (written once; later re-offers change nothing).
-/// `None`: the lead changed meanwhile; decide again.
+/// Leaves the lead waiting in `pool` (written once; later re-offers change nothing and
+/// answer [`Assigned::StillWaiting`]). `None`: the lead changed meanwhile; decide again.
 async fn park<S: RoutingStore>(
     store: &S,
     lead: Lead,
@@ -272,13 +278,16 @@ async fn park<S: RoutingStore>(
     now: DateTime<Utc>,
     sla_config: &SlaConfig,
 ) -> Result<Option<Assigned>, AssignError> {
+    if lead.pool.as_deref() == Some(pool) && lead.waiting_since.is_some() {
+        return Ok(Some(Assigned::StillWaiting {
+            pool: pool.to_string(),
+            reason: reason.to_string(),
+        }));
+    }
     let waiting = Assigned::Waiting {
         pool: pool.to_string(),
         reason: reason.to_string(),
     };
-    if lead.pool.as_deref() == Some(pool) && lead.waiting_since.is_some() {
-        return Ok(Some(waiting));
-    }
     let mut next = lead.clone();
     next.pool = Some(pool.to_string());
     next.waiting_since = Some(now);

@@ -376,6 +376,9 @@ pub enum PushReceipt {
     Invalid {
         lead_id: LeadId,
         errors: Vec<FieldError>,
+        /// The platform had pushed this lead before: this is the earlier invalid lead,
+        /// nothing new was written.
+        duplicate: bool,
     },
 }
 
@@ -424,13 +427,14 @@ async fn store_push<S: LeadStore, B: MessageBus>(
         Ok(submission) => Ok(PushReceipt::Captured(capture(store, bus, submission, now).await?)),
         Err(errors) => {
             let new = NewLead::new(invalid_push_lead(source, &raw, &errors.0, now), None);
-            let lead_id = match store.create_lead(&new).await? {
-                CreateOutcome::Created => new.lead.id,
-                CreateOutcome::DuplicateSubmission(existing) => existing,
+            let (lead_id, duplicate) = match store.create_lead(&new).await? {
+                CreateOutcome::Created => (new.lead.id, false),
+                CreateOutcome::DuplicateSubmission(existing) => (existing, true),
             };
             Ok(PushReceipt::Invalid {
                 lead_id,
                 errors: errors.0,
+                duplicate,
             })
         }
     }
@@ -685,8 +689,13 @@ mod tests {
         let receipt = receive_push(&store, &bus, "toutiao", (Some(&ts), Some(&sig)), body, &rules, now())
             .await
             .unwrap();
-        let PushReceipt::Invalid { lead_id, errors } = receipt else {
-            panic!("invalid expected")
+        let PushReceipt::Invalid {
+            lead_id,
+            errors,
+            duplicate: false,
+        } = receipt
+        else {
+            panic!("a new invalid lead expected: {receipt:?}")
         };
         assert_eq!(errors[0].field, "phone");
         let lead = store.get_lead(&lead_id).await.unwrap().unwrap();
@@ -695,6 +704,18 @@ mod tests {
         assert_eq!(lead.unusable.get("phone").map(String::as_str), Some("12"));
         assert_eq!(lead.source.channel, "toutiao");
         assert!(bus.sent().is_empty(), "invalid leads are never routed");
+
+        // The platform re-sends it, freshly signed: the same invalid lead answers.
+        let later = now() + Duration::seconds(30);
+        let (ts, sig) = push_headers(body, later);
+        let again = receive_push(&store, &bus, "toutiao", (Some(&ts), Some(&sig)), body, &rules, later)
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, PushReceipt::Invalid { duplicate: true, lead_id: ref l, .. } if *l == lead_id),
+            "{again:?}"
+        );
+        assert_eq!(store.lead_count(), 1);
     }
 
     proptest! {

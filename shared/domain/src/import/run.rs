@@ -95,6 +95,16 @@ pub enum ChunkError {
     UnknownImport(String),
 }
 
+/// One delivery of a chunk: its counts, and whether this delivery is the one that
+/// recorded them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRun {
+    pub result: ChunkResult,
+    /// `false`: an earlier delivery had recorded these counts already (a redelivery after
+    /// the chunk was done): whatever reports them must not count them again.
+    pub first: bool,
+}
+
 /// What happened to one row.
 enum RowOutcome {
     Captured,
@@ -125,7 +135,8 @@ fn invalid_row_lead(row: &Row, reasons: &[LineError], key: String, job: &ImportJ
     lead
 }
 
-/// Captures the rows of one chunk and records the chunk's counts once.
+/// Captures the rows of one chunk and records the chunk's counts once ([`ChunkRun::first`]
+/// says whether this delivery did).
 ///
 /// Safe to run again (redelivery, a crash half-way): every row's submission id is its
 /// content hash, so a row captured by an earlier attempt answers with its lead. If that
@@ -140,7 +151,7 @@ pub async fn process_chunk<S: LeadStore + ImportStore + RoutingStore, B: Message
     rows: &[Row],
     rules: &SubmissionRules,
     now: DateTime<Utc>,
-) -> Result<ChunkResult, ChunkError> {
+) -> Result<ChunkRun, ChunkError> {
     let job = store
         .import_job(import_id)
         .await?
@@ -202,8 +213,8 @@ pub async fn process_chunk<S: LeadStore + ImportStore + RoutingStore, B: Message
         }
     }
     // `false`: a redelivery after the result was recorded; it recorded the same counts.
-    store.put_chunk_result(import_id, &result).await?;
-    Ok(result)
+    let first = store.put_chunk_result(import_id, &result).await?;
+    Ok(ChunkRun { result, first })
 }
 
 fn push_bounded(list: &mut Vec<LineError>, more: Vec<LineError>) {
