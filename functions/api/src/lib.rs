@@ -39,8 +39,12 @@ use domain::{
 };
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
+use leadflow_aws::metrics;
 use leadflow_http::{error, field_error};
 use serde_json::Value;
+
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "api";
 
 pub struct Api<S, B, C> {
     pub store: S,
@@ -143,6 +147,7 @@ where
     /// Authenticates the caller, then answers from the route table ([`routes`]). The
     /// ports are `'static` because the table is a constant of handlers over them.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        metrics::invoked(FUNCTION);
         let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let actor = match self.verifier.actor(authorization) {
             Ok(actor) => actor,

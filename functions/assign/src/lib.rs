@@ -2,20 +2,23 @@
 //! assignment ([`domain::assign::auto`]): `lead.ready` routes a lead; `lead.assigned`,
 //! `lead.returned`, `sla.reminder` and `sla.breached` send webhook notices. Failures are reported per message
 //! (partial batch response): the message is retried, then dead-lettered, and the rest
-//! of the batch completes. Every step is idempotent under redelivery.
+//! of the batch completes. Every step is idempotent under redelivery, and so are the
+//! counts: a lead handed to a rep counts in `LeadsAssigned`, one left waiting in a pool
+//! in `LeadsPooled`, and a redelivery (`AlreadyOwned`, `StillWaiting`) in neither.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use domain::lead::messages::Message;
 use domain::{
     assign::auto::assign_lead, assign::auto::notify_assigned, assign::auto::notify_breached,
-    assign::auto::notify_reminder, assign::auto::notify_returned, assign::auto::AssignError,
+    assign::auto::notify_reminder, assign::auto::notify_returned, assign::auto::AssignError, assign::auto::Assigned,
 };
 use domain::{
     assign::ports::Notifier, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
     lead::ports::MessageBus,
 };
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
+use leadflow_aws::metrics::{self, Business};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -28,6 +31,9 @@ pub enum MessageError {
     Assign(#[from] AssignError),
 }
 
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "assign";
+
 pub struct Assign<S, B, N> {
     pub store: S,
     pub bus: B,
@@ -36,9 +42,10 @@ pub struct Assign<S, B, N> {
 
 impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        metrics::invoked(FUNCTION);
         // Boxed: the message future is large and deeply nested; boxing keeps the handler's
         // future small.
-        for_each_message(event, |record| {
+        for_each_message(FUNCTION, event, |record| {
             Box::pin(async move { self.process(&record, now).await })
         })
         .await
@@ -47,7 +54,9 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<String, MessageError> {
         Ok(match envelope(record)?.message {
             Message::LeadReady { lead_id, .. } => {
-                format!("{:?}", assign_lead(&self.store, &self.bus, &lead_id, now).await?)
+                let assigned = assign_lead(&self.store, &self.bus, &lead_id, now).await?;
+                count(&assigned);
+                format!("{assigned:?}")
             }
             Message::LeadAssigned { lead_id, change_id } => {
                 format!(
@@ -75,5 +84,14 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<
             ),
             other => return Err(MessageError::WrongQueue(other.type_name())),
         })
+    }
+}
+
+/// What an assignment adds to the business counts.
+fn count(assigned: &Assigned) {
+    match assigned {
+        Assigned::Assigned { .. } | Assigned::Adopted { .. } => metrics::count(Business::LeadsAssigned, 1),
+        Assigned::Waiting { .. } => metrics::count(Business::LeadsPooled, 1),
+        Assigned::StillWaiting { .. } | Assigned::AlreadyOwned | Assigned::NotRoutable(_) | Assigned::Missing => {}
     }
 }

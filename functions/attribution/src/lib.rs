@@ -17,6 +17,7 @@ use domain::{
 use domain::{attribution::ports::ReportStore, lead::ports::StoreError};
 use domain::{attribution::reconcile::reconcile_day, attribution::reconcile::Reconciliation};
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
+use leadflow_aws::metrics;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -29,13 +30,22 @@ pub enum MessageError {
     Credit(#[from] CreditError),
 }
 
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "attribution";
+/// The nightly reconciliation's name in its metrics (its binary's name).
+pub const RECONCILE_FUNCTION: &str = "reconcile";
+
 pub struct Attribution<S> {
     pub store: S,
 }
 
 impl<S: CreditStore + ReportStore> Attribution<S> {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        for_each_message(event, |record| Box::pin(async move { self.process(&record).await })).await
+        metrics::invoked(FUNCTION);
+        for_each_message(FUNCTION, event, |record| {
+            Box::pin(async move { self.process(&record).await })
+        })
+        .await
     }
 
     async fn process(&self, record: &SqsMessage) -> Result<Settled, MessageError> {
@@ -48,6 +58,7 @@ impl<S: CreditStore + ReportStore> Attribution<S> {
     /// Reconciles `day` (default: yesterday in the report zone) and logs the result;
     /// drift is logged at error level, which the drift alarm counts.
     pub async fn reconcile(&self, day: Option<NaiveDate>, now: DateTime<Utc>) -> Result<Reconciliation, StoreError> {
+        metrics::invoked(RECONCILE_FUNCTION);
         let day = day.unwrap_or_else(|| report_day(now) - Duration::days(1));
         let result = reconcile_day(&self.store, day).await?;
         if result.drift.is_empty() {

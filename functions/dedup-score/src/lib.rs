@@ -1,6 +1,7 @@
 //! Consumer of the capture queue. Thin: decode each message, run the domain's
 //! qualification, and report failures per message so the rest of the batch completes
-//! and a poison message alone is retried and then dead-lettered.
+//! and a poison message alone is retried and then dead-lettered. A lead the cleaning
+//! rules mark invalid counts in `LeadsInvalid` (once: a redelivery is `Unchanged`).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use domain::{
     qualify::pipeline::QualifyError, qualify::pipeline::QualifyStore,
 };
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
+use leadflow_aws::metrics::{self, Business};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -23,6 +25,9 @@ pub enum MessageError {
     Qualify(#[from] QualifyError),
 }
 
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "dedup-score";
+
 pub struct DedupScore<S, B> {
     pub store: S,
     pub bus: B,
@@ -30,21 +35,26 @@ pub struct DedupScore<S, B> {
 
 impl<S: QualifyStore, B: MessageBus> DedupScore<S, B> {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        metrics::invoked(FUNCTION);
         // Boxed: the message future is large and deeply nested; boxing keeps the handler's
         // future small.
-        for_each_message(event, |record| {
+        for_each_message(FUNCTION, event, |record| {
             Box::pin(async move { self.process(&record, now).await })
         })
         .await
     }
 
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<Qualified, MessageError> {
-        Ok(match envelope(record)?.message {
+        let qualified = match envelope(record)?.message {
             Message::LeadCaptured { lead_id } => qualify_captured(&self.store, &self.bus, &lead_id, now).await?,
             Message::LeadEngaged { lead_id, event_id } => {
                 qualify_engaged(&self.store, &self.bus, &lead_id, &event_id, now).await?
             }
             other => return Err(MessageError::WrongQueue(other.type_name())),
-        })
+        };
+        if let Qualified::Invalid { .. } = qualified {
+            metrics::count(Business::LeadsInvalid, 1);
+        }
+        Ok(qualified)
     }
 }

@@ -1,16 +1,18 @@
 //! Consumer of the import queue. Thin: decode each `import.chunk`, capture its rows
 //! (`domain::import::run::process_chunk`), report failures per message so only a failing
-//! chunk is retried (alone), then dead-lettered.
+//! chunk is retried (alone), then dead-lettered. A chunk's rows count in `LeadsCaptured`
+//! and `LeadsInvalid` when its counts are recorded, so a redelivered chunk adds nothing.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use domain::capture::submission::SubmissionRules;
-use domain::import::run::{process_chunk, ChunkError};
+use domain::import::run::{process_chunk, ChunkError, ChunkRun};
 use domain::lead::messages::Message;
 use domain::{
     assign::ports::RoutingStore, import::ports::ImportStore, lead::ports::LeadStore, lead::ports::MessageBus,
 };
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
+use leadflow_aws::metrics::{self, Business};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -35,6 +37,9 @@ pub struct ChunkSummary {
     unchanged: u64,
 }
 
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "import";
+
 pub struct Import<S, B> {
     pub store: S,
     pub bus: B,
@@ -43,7 +48,8 @@ pub struct Import<S, B> {
 
 impl<S: LeadStore + ImportStore + RoutingStore, B: MessageBus> Import<S, B> {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        for_each_message(event, |record| {
+        metrics::invoked(FUNCTION);
+        for_each_message(FUNCTION, event, |record| {
             Box::pin(async move { self.process(&record, now).await })
         })
         .await
@@ -54,9 +60,14 @@ impl<S: LeadStore + ImportStore + RoutingStore, B: MessageBus> Import<S, B> {
             Message::ImportChunk { import_id, chunk, rows } => (import_id, chunk, rows),
             other => return Err(MessageError::WrongQueue(other.type_name())),
         };
-        let result = process_chunk(&self.store, &self.bus, &import_id, chunk, &rows, &self.rules, now)
-            .await?
-            .result;
+        let ChunkRun { result, first } =
+            process_chunk(&self.store, &self.bus, &import_id, chunk, &rows, &self.rules, now).await?;
+        if first {
+            metrics::count_all(&[
+                (Business::LeadsCaptured, result.captured),
+                (Business::LeadsInvalid, result.invalid),
+            ]);
+        }
         Ok(ChunkSummary {
             import_id,
             chunk,

@@ -1,7 +1,8 @@
 //! `POST /v1/hooks/{source}`: signed pushes from ad platforms and partner systems.
-//! The domain ([`receive_push`]) verifies and captures; this maps outcomes to HTTP.
+//! The domain ([`receive_push`]) verifies and captures; this maps outcomes to HTTP and
+//! to the business counts (`LeadsCaptured`, `LeadsInvalid`; a re-sent push adds nothing).
 
-use crate::{unavailable, Intake};
+use crate::{count_capture, unavailable, Intake};
 use domain::{
     capture::hooks::receive_push, capture::hooks::PushError, capture::hooks::PushReceipt,
     capture::hooks::MAX_HOOK_BODY_BYTES, capture::hooks::SIGNATURE_HEADER, capture::hooks::TIMESTAMP_HEADER,
@@ -9,6 +10,7 @@ use domain::{
 use domain::{capture::ports::HookStore, lead::ports::Clock, lead::ports::LeadStore, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use leadflow_aws::metrics::{self, Business};
 use leadflow_http::{error, field_error, json};
 use serde_json::json;
 
@@ -32,14 +34,22 @@ impl<S: LeadStore + HookStore, B: MessageBus, C: Clock> Intake<S, B, C> {
                 if let Some(e) = &receipt.publish_error {
                     tracing::warn!(lead_id = %receipt.lead_id, error = %e, "lead stored but lead.captured not sent; the outbox re-driver will send it");
                 }
+                count_capture(&receipt);
                 let status = if receipt.duplicate { "duplicate" } else { "received" };
                 json(
                     StatusCode::ACCEPTED,
                     &json!({"lead_id": receipt.lead_id, "status": status}),
                 )
             }
-            Ok(PushReceipt::Invalid { lead_id, errors, .. }) => {
-                tracing::info!(source, lead_id = %lead_id, problems = errors.len(), "push kept as invalid");
+            Ok(PushReceipt::Invalid {
+                lead_id,
+                errors,
+                duplicate,
+            }) => {
+                tracing::info!(source, lead_id = %lead_id, problems = errors.len(), duplicate, "push kept as invalid");
+                if !duplicate {
+                    metrics::count(Business::LeadsInvalid, 1);
+                }
                 json(
                     StatusCode::ACCEPTED,
                     &json!({"lead_id": lead_id, "status": "invalid", "errors": errors}),

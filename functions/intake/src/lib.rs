@@ -7,12 +7,17 @@
 //!
 //! The two public routes are rate limited per client address and (lead posts) per form
 //! ([`domain::capture::ratelimit`]); signed pushes are not: see [`Intake::handle`].
+//!
+//! A new lead counts in `LeadsCaptured`, or in `LeadsInvalid` when it is kept as invalid
+//! at once (the honeypot filled, a push that fails validation); a repeat of a known
+//! submission counts in neither (`count_capture`).
 
 mod hooks;
 /// The shared HTTP plumbing, still reachable as `intake::http` for callers written
 /// against it (the tests, the benches).
 pub use leadflow_http as http;
 
+use domain::lead::Stage;
 use domain::FieldError;
 use domain::{capture::intake::capture, capture::intake::CaptureReceipt};
 use domain::{
@@ -31,8 +36,12 @@ use domain::{capture::track::track, capture::track::validate_event, capture::tra
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use leadflow_aws::metrics::{self, Business};
 use leadflow_http::{error, field_error, json, AllowedOrigins};
 use serde::Serialize;
+
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "intake";
 
 /// Larger bodies are refused before parsing: a real form is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -65,6 +74,7 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
     /// from a few partner servers, in batches, each authenticated before anything is
     /// stored, and a per-address limit would refuse a partner's legitimate backlog.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        metrics::invoked(FUNCTION);
         let path = req.uri().path().trim_end_matches('/');
         let mut response = match (req.method(), path) {
             (&Method::OPTIONS, _) => return self.preflight(&req),
@@ -269,6 +279,7 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
             }
         };
         log_receipt(&receipt, &channel);
+        count_capture(&receipt);
 
         if let (BodyKind::Form, Some(target)) = (kind, redirect) {
             if self.origins.allows_redirect(&target) {
@@ -336,6 +347,19 @@ fn body_kind(req: &Request) -> Option<BodyKind> {
         "application/x-www-form-urlencoded" => Some(BodyKind::Form),
         _ => None,
     }
+}
+
+/// What a stored submission adds to the business counts: a new lead is captured, or
+/// invalid from the start; a repeat of a known submission (`duplicate`) adds nothing.
+pub(crate) fn count_capture(receipt: &CaptureReceipt) {
+    if receipt.duplicate {
+        return;
+    }
+    let metric = match receipt.stage {
+        Stage::Invalid => Business::LeadsInvalid,
+        _ => Business::LeadsCaptured,
+    };
+    metrics::count(metric, 1);
 }
 
 fn log_receipt(receipt: &CaptureReceipt, channel: &str) {

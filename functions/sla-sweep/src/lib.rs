@@ -1,7 +1,10 @@
 //! The scheduled sweep. "Now" is the schedule's own event time, never the wall clock,
 //! so a run can be replayed and tested at any instant. Each run: re-drives leads stuck
 //! in `received`, re-offers leads waiting in pools that have room, and checks the SLA
-//! clocks that are due (reminders, violations, breach actions).
+//! clocks that are due (reminders, violations, breach actions). Each run that checks the
+//! clocks counts `SlaReminders` and `SlaBreaches`, zeros included, so a gap in either
+//! series means the sweep did not run (or could not read its clocks). A clock reminds
+//! and breaches once, so a repeated schedule event counts nothing twice.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::assign::auto::reoffer_waiting;
@@ -11,6 +14,10 @@ use domain::{
     lead::ports::StoreError,
 };
 use domain::{capture::intake::redrive_stuck, capture::intake::RedrivePolicy, capture::intake::RedriveReport};
+use leadflow_aws::metrics::{self, Business};
+
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "sla-sweep";
 
 /// Leads re-offered per pool per run, at most (the pool's free room caps it further).
 pub const REOFFER_PER_POOL: usize = 100;
@@ -46,6 +53,7 @@ pub struct SweepReport {
 
 impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus> Sweep<S, B> {
     pub async fn handle(&self, event: EventBridgeEvent<serde_json::Value>) -> Result<SweepReport, StoreError> {
+        metrics::invoked(FUNCTION);
         let at = event.time.unwrap_or_else(chrono::Utc::now);
         let RedriveReport { found, resent, failed } = redrive_stuck(&self.store, &self.bus, at, self.redrive).await?;
         if found > 0 {
@@ -60,7 +68,13 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus> Sweep<S, B> {
             }
         };
         let deadlines = match sweep_deadlines(&self.store, &self.bus, at, self.due_per_run).await {
-            Ok(report) => report,
+            Ok(report) => {
+                metrics::count_all(&[
+                    (Business::SlaReminders, report.reminded as u64),
+                    (Business::SlaBreaches, report.breached as u64),
+                ]);
+                report
+            }
             Err(e) => {
                 tracing::error!(error = %e, "checking due deadlines failed");
                 Default::default()

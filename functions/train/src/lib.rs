@@ -12,6 +12,7 @@ use domain::{
     predict::modeling::Trigger,
 };
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
+use leadflow_aws::metrics;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -25,6 +26,9 @@ pub enum MessageError {
     Training(#[from] ModelingError),
 }
 
+/// This function's name in its metrics (its binary's name).
+pub const FUNCTION: &str = "train";
+
 pub struct Train<S> {
     pub store: S,
 }
@@ -32,6 +36,7 @@ pub struct Train<S> {
 impl<S: ModelStore> Train<S> {
     /// An SQS batch (`Records`) or a scheduled event; answers the batch response for SQS.
     pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, ModelingError> {
+        metrics::invoked(FUNCTION);
         if event.get("Records").is_some() {
             let batch: SqsEvent = serde_json::from_value(event).unwrap_or_default();
             let response = self.requested(batch, now).await;
@@ -43,7 +48,7 @@ impl<S: ModelStore> Train<S> {
     }
 
     async fn requested(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        for_each_message(batch, |record| {
+        for_each_message(FUNCTION, batch, |record| {
             Box::pin(async move { self.process(&record, now).await })
         })
         .await
