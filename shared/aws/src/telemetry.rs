@@ -50,9 +50,11 @@ where
         .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
         .with_level("level")
         .with_flattened_event()
-        // Span field names must not clash with event field names (the line would carry
-        // the key twice): the runtime's are `requestId`, `xrayTraceId` and `tenantId`,
-        // which no event here uses.
+        // Span fields land beside the event's, so their names must not clash (the line
+        // would carry the key twice): the runtime's span gives `requestId`, `xrayTraceId`,
+        // `tenantId` and, added by json-subscriber, its name (`"name": "Lambda runtime
+        // invoke"`, which also marks a line as logged inside an invocation). No event
+        // here uses those names; keep it so.
         .with_top_level_flattened_span_list();
     tracing_subscriber::registry().with(filter).with(format)
 }
