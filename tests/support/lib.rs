@@ -1,9 +1,12 @@
-//! Test support: a moto emulator per test, provisioned from `infra/template.yaml`, and
-//! helpers to build real API Gateway v2 events for the HTTP handlers.
+//! Test support: a moto emulator per test, provisioned from `infra/template.yaml`,
+//! helpers to build real API Gateway v2 events for the HTTP handlers, and a stand-in for
+//! the Lambda Runtime API to run a handler through the real runtime loop
+//! ([`runtime_api`]).
 
 pub mod faults;
 pub mod invariants;
 pub mod meter;
+pub mod runtime_api;
 pub mod spec;
 
 use aws_sdk_dynamodb::types::AttributeValue;
