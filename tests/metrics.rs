@@ -467,3 +467,88 @@ async fn a_message_failing_its_last_delivery_is_counted_as_sqs_dead_letters_it()
     );
     assert_eq!(dead, 1);
 }
+
+#[tokio::test]
+async fn every_function_counts_its_first_invocation_under_its_binary_name() {
+    let stack = Stack::start().await;
+    let now = Utc::now();
+    let nothing = SqsEvent::default;
+    let get = |path: &str| request(&http_event("GET", path, &[], ""));
+    let attribution = attribution::Attribution { store: stack.store() };
+    let sweep = Sweep {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        redrive: domain::capture::intake::RedrivePolicy::default(),
+        due_per_run: 500,
+    };
+    let dedup = DedupScore {
+        store: stack.store(),
+        bus: stack.full_bus(),
+    };
+    let assign = Assign {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        notifier: RecordingNotifier::default(),
+    };
+    let import = Import {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        rules: SubmissionRules::default(),
+    };
+    let train = train::Train { store: stack.store() };
+    let (intake, api) = (intake(&stack), api(&stack));
+    // One invocation each, in a recorder of its own (a process of its own), named as the
+    // template's binaries are.
+    let functions = [
+        "intake",
+        "dedup-score",
+        "assign",
+        "api",
+        "sla-sweep",
+        "attribution",
+        "import",
+        "train",
+        "reconcile",
+    ];
+    let mut names = Vec::new();
+    for function in functions {
+        let recorder = recorder();
+        recorder
+            .scope(async {
+                match function {
+                    "intake" => {
+                        intake.handle(get("/v1/leads")).await;
+                    }
+                    "dedup-score" => {
+                        dedup.handle(nothing(), now).await;
+                    }
+                    "assign" => {
+                        assign.handle(nothing(), now).await;
+                    }
+                    "api" => {
+                        api.handle(get("/v1/leads")).await;
+                    }
+                    "sla-sweep" => {
+                        sweep.handle(tick(now)).await.unwrap();
+                    }
+                    "attribution" => {
+                        attribution.handle(nothing()).await;
+                    }
+                    "import" => {
+                        import.handle(nothing(), now).await;
+                    }
+                    "train" => {
+                        train.handle(json!({"Records": []}), now).await.unwrap();
+                    }
+                    "reconcile" => {
+                        attribution.reconcile(None, now).await.unwrap();
+                    }
+                    other => unreachable!("{other}"),
+                }
+            })
+            .await;
+        names.extend(values(&recorder, "ColdStarts"));
+    }
+    let expected: Vec<(Option<String>, u64)> = functions.iter().map(|f| (Some(f.to_string()), 1)).collect();
+    assert_eq!(names, expected, "the dashboard's Function names");
+}
