@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `sam build` exactly as the deploy guide runs it, then checks what it built: one Lambda
 # artifact per function the template declares, each a `bootstrap` executable for the
-# chosen CPU, within 8 MB zipped (what `sam deploy` uploads). Then `sam validate --lint`.
+# chosen CPU, within 8 MiB zipped (what `sam deploy` uploads). Then `sam validate --lint`.
 #
 #   scripts/sam-build.sh              arm64, the template's default (needs
 #                                     `rustup target add aarch64-unknown-linux-gnu`)
@@ -57,7 +57,7 @@ for name in functions:
     size = buffer.tell()
     print(f"{name:22} bootstrap {bootstrap.stat().st_size / 1e6:5.1f} MB, zipped {size / 1e6:4.1f} MB")
     if size > limit:
-        failures.append(f"{name}: zipped {size} bytes, over 8 MB")
+        failures.append(f"{name}: zipped {size} bytes, over 8 MiB ({limit})")
 if not functions:
     failures.append("no functions found in infra/template.yaml")
 for f in failures:
