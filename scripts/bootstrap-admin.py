@@ -167,6 +167,9 @@ def main(argv=None):
         if err.get("Code") == "ValidationError" and "does not exist" in err.get("Message", ""):
             sys.exit(f"bootstrap-admin: stack {args.stack} not found (wrong --stack or --region?)")
         sys.exit(f"bootstrap-admin: {e.operation_name}: {err.get('Code')}: {err.get('Message')}")
+    except botocore.exceptions.BotoCoreError as e:
+        # Unreachable endpoint, expired SSO session and the like: say it, without a trace.
+        sys.exit(f"bootstrap-admin: {e}")
 
 
 if __name__ == "__main__":
