@@ -137,6 +137,17 @@ fn the_hosted_ui_signs_staff_in_with_the_authorization_code_flow() {
     let bindings = defaults();
     assert!(bindings.holds("UseCognito").unwrap(), "Cognito is the default");
 
+    let pool = &raw["Resources"]["UserPool"]["Properties"];
+    assert_eq!(
+        resolved(&bindings, &pool["MfaConfiguration"]).as_deref(),
+        Some("OPTIONAL")
+    );
+    assert_eq!(
+        pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"].as_bool(),
+        Some(true),
+        "nobody signs themselves up"
+    );
+
     let domains: Vec<_> = of_type(&raw, "AWS::Cognito::UserPoolDomain").collect();
     assert_eq!(domains.len(), 1, "one user-pool domain (the hosted UI)");
     let domain = resolved(&bindings, &domains[0].1["Properties"]["Domain"]).unwrap();
