@@ -8,10 +8,6 @@
 //! The runtime reads its configuration from the environment, so this binary holds this
 //! one test: setting the variables races no other test.
 
-use domain::capture::submission::SubmissionRules;
-use domain::lead::ports::SystemClock;
-use intake::http::AllowedOrigins;
-use intake::Intake;
 use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::metrics::Recorder;
 use leadflow_tests::runtime_api::{Invocation, RuntimeApi};
@@ -63,14 +59,7 @@ async fn invoke_intake(listener: std::net::TcpListener) {
             },
         ],
     );
-    let app = Intake {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        clock: SystemClock,
-        rules: SubmissionRules::default(),
-        origins: AllowedOrigins::default(),
-        limits: domain::capture::ratelimit::RateLimits::off(),
-    };
+    let app = stack.intake();
     let app = &app;
     let recorder = Recorder::in_memory("leadflow/test");
     // As intake's main runs it; the loop never returns while invocations come.

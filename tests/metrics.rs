@@ -21,7 +21,6 @@ use domain::{assign::routing::Pool, assign::routing::RoutingConfig, assign::rout
 use domain::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
 use domain::{lead::ports::FixedClock, lead::ports::SystemClock};
 use import::Import;
-use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::metrics::Recorder;
 use leadflow_aws::{DynamoStore, SqsBus};
@@ -63,17 +62,6 @@ fn assert_one_cold_start(recorder: &Recorder, function: &str) {
     );
 }
 
-fn intake(stack: &Stack) -> Intake<DynamoStore, SqsBus, SystemClock> {
-    Intake {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        clock: SystemClock,
-        rules: SubmissionRules::default(),
-        origins: AllowedOrigins::default(),
-        limits: domain::capture::ratelimit::RateLimits::off(),
-    }
-}
-
 fn api(stack: &Stack) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
@@ -101,7 +89,7 @@ async fn post(
 #[tokio::test]
 async fn intake_counts_a_new_lead_and_a_bot_once_and_a_repeated_submission_not_at_all() {
     let stack = Stack::start().await;
-    let app = intake(&stack);
+    let app = stack.intake();
     let recorder = recorder();
     let lead = json!({"name": "李娜", "phone": "13800138000", "submission_id": "form-1"}).to_string();
     let bot = json!({"phone": "13900139000", "website": "http://spam"}).to_string();
@@ -139,7 +127,7 @@ async fn a_signed_push_counts_once_however_often_the_platform_re_sends_it() {
     let configured = answer(api(&stack).handle(request(&event)).await);
     assert_eq!(configured.status, 201, "{}", configured.body);
 
-    let app = intake(&stack);
+    let app = stack.intake();
     let recorder = recorder();
     let good = json!({"data": {"clue_id": "7301", "name": "王伟", "telphone": "13800138000"}}).to_string();
     let bad = json!({"data": {"clue_id": "9", "name": "测试", "telphone": "12"}}).to_string();
@@ -180,7 +168,7 @@ async fn dedup_score_counts_a_junk_lead_invalid_once_however_often_it_is_deliver
     let stack = Stack::start().await;
     let now = Utc::now();
     let posted = post(
-        &intake(&stack),
+        &stack.intake(),
         "/v1/leads",
         &json!({"email": "x@mailinator.com"}).to_string(),
         &[],
@@ -189,7 +177,7 @@ async fn dedup_score_counts_a_junk_lead_invalid_once_however_often_it_is_deliver
     assert_eq!(posted.status, 202, "{}", posted.body);
     let lead_id = posted.body["lead_id"].as_str().unwrap().to_string();
     let fine = post(
-        &intake(&stack),
+        &stack.intake(),
         "/v1/leads",
         &json!({"phone": "13800138000"}).to_string(),
         &[],
@@ -496,7 +484,7 @@ async fn every_function_counts_its_first_invocation_under_its_binary_name() {
         rules: SubmissionRules::default(),
     };
     let train = train::Train { store: stack.store() };
-    let (intake, api) = (intake(&stack), api(&stack));
+    let (intake, api) = (stack.intake(), api(&stack));
     // One invocation each, in a recorder of its own (a process of its own), named as the
     // template's binaries are.
     let functions = [

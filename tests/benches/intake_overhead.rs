@@ -18,12 +18,9 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::Utc;
 use domain::capture::intake::lead_from_submission;
-use domain::lead::ports::SystemClock;
 use domain::LeadId;
 use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
 use futures::stream::{self, StreamExt};
-use intake::http::AllowedOrigins;
-use intake::Intake;
 use leadflow_tests::{http_event, request, Stack};
 use local_stack::spike::percentile;
 use serde_json::json;
@@ -135,14 +132,7 @@ enum Call {
 /// through the baseline, interleaved in one stream so both see the same table and the
 /// same queue in front of the emulator. Latencies in ms: (intake, baseline).
 async fn run_round(stack: &Stack, round: usize, per_round: usize) -> (Vec<f64>, Vec<f64>) {
-    let app = Intake {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        clock: SystemClock,
-        rules: SubmissionRules::default(),
-        origins: AllowedOrigins::default(),
-        limits: domain::capture::ratelimit::RateLimits::off(),
-    };
+    let app = stack.intake();
     let (dynamo, sqs, table, queue) = (
         stack.dynamo.clone(),
         stack.sqs.clone(),

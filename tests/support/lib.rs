@@ -477,6 +477,21 @@ impl Drop for FakeFunctions {
 }
 
 impl Stack {
+    /// The intake function as its main wires it, on this stack: default submission rules
+    /// and origins, rate limits off (tests that exercise those build their own).
+    pub fn intake(
+        &self,
+    ) -> intake::Intake<leadflow_aws::DynamoStore, leadflow_aws::SqsBus, domain::lead::ports::SystemClock> {
+        intake::Intake {
+            store: self.store(),
+            bus: self.full_bus(),
+            clock: domain::lead::ports::SystemClock,
+            rules: domain::capture::submission::SubmissionRules::default(),
+            origins: intake::http::AllowedOrigins::default(),
+            limits: domain::capture::ratelimit::RateLimits::off(),
+        }
+    }
+
     /// The bus as the functions have it: every queue.
     pub fn full_bus(&self) -> leadflow_aws::SqsBus {
         self.every_queue(leadflow_aws::SqsBus::new(self.sqs.clone()))
