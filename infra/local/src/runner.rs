@@ -170,9 +170,10 @@ pub fn scheduled_event(function: &Function, schedule: &Schedule, at: chrono::Dat
 pub async fn run_schedule(invoker: Invoker, function: Function, schedule: Schedule, firing: Firing) {
     loop {
         let now = chrono::Utc::now();
-        tokio::time::sleep(firing.cadence.wait_from(now)).await;
+        let wait = firing.cadence.wait_from(now);
+        tokio::time::sleep(wait).await;
         // The time it was due, as the scheduler stamps it (not when the sleep ended).
-        let at = firing.cadence.next_after(now).unwrap_or_else(chrono::Utc::now);
+        let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
         let event = firing.event(&function, &schedule, at);
         match invoker.invoke(&function.binary, &event).await {
             Ok(_) => tracing::info!(function = %function.binary, schedule = %schedule.name, "schedule fired"),
