@@ -19,6 +19,7 @@
 //! - [`import`]: bulk files through the same capture and qualify path.
 //! - [`attribution`]: conversions, multi-touch credit, rollups, campaigns, funnel, ROI.
 //! - [`privacy`]: data-subject erasure.
+//! - [`workspace`]: how people find leads: lists, filters, the duplicate check.
 
 pub mod assign;
 pub mod attribution;
@@ -29,6 +30,7 @@ pub mod lead;
 pub mod predict;
 pub mod privacy;
 pub mod qualify;
+pub mod workspace;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;

@@ -202,6 +202,46 @@ impl LeadStore for InMemoryStore {
     }
 }
 
+impl crate::workspace::ports::LeadIndex for InMemoryStore {
+    async fn list_entries(
+        &self,
+        partition: &crate::workspace::index::Partition,
+        order: crate::workspace::index::Order,
+        ascending: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::workspace::ports::Entry>, StoreError> {
+        use crate::workspace::index::{place, position, timeline, Order, Partition};
+        let state = self.state.lock().unwrap();
+        let mut entries: Vec<crate::workspace::ports::Entry> = state
+            .leads
+            .values()
+            .filter(|lead| match partition {
+                Partition::Timeline(_) => order == Order::Created && &timeline(lead) == partition,
+                _ => &place(lead) == partition,
+            })
+            .filter_map(|lead| {
+                position(lead, order).map(|position| crate::workspace::ports::Entry {
+                    position,
+                    lead: lead.id.clone(),
+                })
+            })
+            .filter(|e| after.is_none_or(|a| if ascending { e.position.as_str() > a } else { e.position.as_str() < a }))
+            .collect();
+        entries.sort_by(|a, b| a.position.cmp(&b.position));
+        if !ascending {
+            entries.reverse();
+        }
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    async fn leads_by_id(&self, ids: &[LeadId]) -> Result<Vec<Lead>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(ids.iter().filter_map(|id| state.leads.get(id).cloned()).collect())
+    }
+}
+
 impl ImportStore for InMemoryStore {
     async fn create_import(&self, job: &ImportJob) -> Result<(), StoreError> {
         self.state.lock().unwrap().imports.insert(job.id.clone(), job.clone());

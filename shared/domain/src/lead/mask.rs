@@ -1,4 +1,4 @@
-//! Masks for personal data in logs: enough to tell two people apart when debugging,
+//! Masks for personal data in logs and for callers who may not see it: enough to tell two people apart when debugging,
 //! not enough to contact them.
 
 use regex::Regex;
@@ -14,6 +14,15 @@ pub fn phone(value: &str) -> String {
     let head: String = chars[..chars.len() - 8].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}****{tail}")
+}
+
+/// `张三丰` → `张**`, `wxid_zhang` → `w*********`: the first character only.
+pub fn name(value: &str) -> String {
+    let mut chars = value.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
 }
 
 /// `zhang.san@example.com` → `z***@example.com`.
@@ -75,5 +84,7 @@ mod tests {
         assert_eq!(phone("12345"), "*****");
         assert_eq!(email("zhang.san@example.com"), "z***@example.com");
         assert_eq!(email("nonsense"), "***");
+        assert_eq!(name("张三丰"), "张**");
+        assert_eq!(name(""), "");
     }
 }

@@ -1,0 +1,219 @@
+//! Where a lead is listed. Every lead is in one *place* — held by a rep, waiting in a
+//! pool, or unowned (invalid leads apart from the rest) — and on the *timeline* of the
+//! month it was created. In each place it has a position per order (created, next
+//! deadline, score); the store keys its list indexes on exactly these values, so the
+//! domain can merge pages from several partitions by comparing positions.
+//!
+//! Unowned leads and the timeline are bucketed by creation month and spread over
+//! [`SHARDS`] shards, so a campaign spike's writes do not land on one index partition.
+
+use crate::lead::{ClockStatus, Lead, LeadId, Stage};
+use crate::lead::qualification::Grade;
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+
+/// Shards of each month bucket.
+pub const SHARDS: u8 = 4;
+
+/// A month bucket of a time-bucketed partition: `(year, month)` and a shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Bucket {
+    pub month: Month,
+    pub shard: u8,
+}
+
+/// A calendar month (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn of(t: DateTime<Utc>) -> Self {
+        Self {
+            year: t.year(),
+            month: t.month(),
+        }
+    }
+    pub fn previous(self) -> Self {
+        match self.month {
+            1 => Self {
+                year: self.year - 1,
+                month: 12,
+            },
+            m => Self {
+                year: self.year,
+                month: m - 1,
+            },
+        }
+    }
+    pub fn next(self) -> Self {
+        match self.month {
+            12 => Self {
+                year: self.year + 1,
+                month: 1,
+            },
+            m => Self {
+                year: self.year,
+                month: m + 1,
+            },
+        }
+    }
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a valid month")
+    }
+    /// `2026-12`.
+    pub fn label(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// A partition of the list indexes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Partition {
+    /// Leads a rep holds.
+    Owner(String),
+    /// Leads waiting unowned in a pool.
+    Pool(String),
+    /// Invalid leads by creation month.
+    Invalid(Bucket),
+    /// Other unowned leads (received, merged, unrouted, handed back) by creation month.
+    Unowned(Bucket),
+    /// Every lead by creation month.
+    Timeline(Bucket),
+}
+
+impl Partition {
+    /// A stable text name (the cursor remembers positions by it).
+    pub fn name(&self) -> String {
+        match self {
+            Partition::Owner(rep) => format!("o:{rep}"),
+            Partition::Pool(pool) => format!("p:{pool}"),
+            Partition::Invalid(b) => format!("i:{}:{}", b.month.label(), b.shard),
+            Partition::Unowned(b) => format!("u:{}:{}", b.month.label(), b.shard),
+            Partition::Timeline(b) => format!("t:{}:{}", b.month.label(), b.shard),
+        }
+    }
+}
+
+/// The orders a list can be sorted in; each is an index over the same places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Order {
+    Created,
+    /// The earliest deadline of a running follow-up clock: only leads with one.
+    Due,
+    /// Rule score (grade, level, fit): only scored leads.
+    Score,
+}
+
+fn shard(id: &LeadId) -> u8 {
+    id.as_str().bytes().last().map_or(0, |b| b % SHARDS)
+}
+
+fn bucket(lead: &Lead) -> Bucket {
+    Bucket {
+        month: Month::of(lead.created_at),
+        shard: shard(&lead.id),
+    }
+}
+
+/// The lead's place: exactly one.
+pub fn place(lead: &Lead) -> Partition {
+    if let Some(owner) = &lead.owner {
+        Partition::Owner(owner.clone())
+    } else if let Some(pool) = lead.waiting_in_pool() {
+        Partition::Pool(pool.to_string())
+    } else if lead.stage == Stage::Invalid {
+        Partition::Invalid(bucket(lead))
+    } else {
+        Partition::Unowned(bucket(lead))
+    }
+}
+
+/// The lead's timeline partition.
+pub fn timeline(lead: &Lead) -> Partition {
+    Partition::Timeline(bucket(lead))
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The earliest deadline among the lead's running clocks.
+pub fn next_due(lead: &Lead) -> Option<DateTime<Utc>> {
+    lead.sla
+        .iter()
+        .filter(|c| matches!(c.status, None | Some(ClockStatus::Running)))
+        .filter_map(|c| c.due_at)
+        .min()
+}
+
+/// The lead's position in `order`, ascending; `None` when the order does not list it.
+/// Ties break on the id, so positions are unique.
+pub fn position(lead: &Lead, order: Order) -> Option<String> {
+    match order {
+        Order::Created => Some(format!("{}#{}", stamp(lead.created_at), lead.id)),
+        Order::Due => next_due(lead).map(|due| format!("{}#{}", stamp(due), lead.id)),
+        Order::Score => lead.score.as_ref().map(|s| {
+            // Strength 0 (D4) … 15 (A1), then fit: ascending is weakest first.
+            let grade = match s.grade {
+                Grade::A => 3,
+                Grade::B => 2,
+                Grade::C => 1,
+                Grade::D => 0,
+            };
+            let strength = grade * 4 + (4 - i32::from(s.level.clamp(1, 4)));
+            let fit = (s.fit + 10_000).clamp(0, 99_999);
+            format!("{strength:02}#{fit:05}#{}#{}", stamp(lead.created_at), lead.id)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::SlaClock;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_lead_is_in_one_place() {
+        let now = t("2026-12-04T10:00:00Z");
+        let mut lead = Lead::new(LeadId::generate(now), "form", now);
+        lead.stage = Stage::Invalid;
+        assert!(matches!(place(&lead), Partition::Invalid(b) if b.month.label() == "2026-12"));
+        lead.stage = Stage::Mql;
+        lead.pool = Some("east".into());
+        assert_eq!(place(&lead), Partition::Pool("east".into()));
+        lead.owner = Some("zhang".into());
+        assert_eq!(place(&lead), Partition::Owner("zhang".into()));
+        lead.owner = None;
+        lead.stage = Stage::Merged;
+        assert!(matches!(place(&lead), Partition::Unowned(_)));
+    }
+
+    #[test]
+    fn positions_sort_as_the_orders_say() {
+        let now = t("2026-12-04T10:00:00Z");
+        let mut lead = Lead::new(LeadId::generate(now), "form", now);
+        assert!(position(&lead, Order::Due).is_none(), "no clock, not in the due order");
+        assert!(position(&lead, Order::Score).is_none(), "unscored, not in the score order");
+        let clock = |due: &str, status| SlaClock {
+            clock: "first_contact".into(),
+            started_at: now,
+            due_at: Some(t(due)),
+            remind_at: None,
+            status,
+        };
+        lead.sla = vec![
+            clock("2026-12-04T11:00:00Z", Some(ClockStatus::Satisfied)),
+            clock("2026-12-04T12:00:00Z", Some(ClockStatus::Running)),
+            clock("2026-12-04T13:00:00Z", None),
+        ];
+        assert_eq!(next_due(&lead), Some(t("2026-12-04T12:00:00Z")), "satisfied clocks do not count");
+        let earlier = Lead::new(LeadId::generate(t("2026-12-03T10:00:00Z")), "form", t("2026-12-03T10:00:00Z"));
+        assert!(position(&earlier, Order::Created) < position(&lead, Order::Created));
+    }
+}
