@@ -76,6 +76,17 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         item.insert(GSI3_PK.into(), s(cohort_pk(lead.created_at, &lead.id)));
         item.insert(GSI3_SK.into(), s(format!("{}#{}", timestamp(lead.created_at), lead.id)));
     }
+    // The list indexes: the lead's place, its timeline bucket and its positions.
+    {
+        use domain::workspace::index::{place, position, timeline, Order};
+        item.insert(PLACE.into(), s(list_partition(&place(lead))));
+        item.insert(MADE.into(), s(list_partition(&timeline(lead))));
+        for (attribute, order) in [(BY_CREATED, Order::Created), (BY_DUE, Order::Due), (BY_SCORE, Order::Score)] {
+            if let Some(at) = position(lead, order) {
+                item.insert(attribute.into(), s(at));
+            }
+        }
+    }
     if let Some(next) = lead.sla_next_check {
         // Never in a bucket older than now: the sweep's cursor may already be past it.
         item.insert(GSI2_PK.into(), s(due_bucket(next.max(lead.updated_at))));

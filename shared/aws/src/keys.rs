@@ -26,6 +26,8 @@
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
 //! | pool numbers    | `STATS#<month>`    | `<day>#<pool>`          |                 |                   |
 //! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<created_at>#<id>` |
+//! | lead, listed    | (the lead item)    |                         | gsi4–gsi6: `gsi4pk` = its place | gsi4: `<created_at>#<id>`, gsi5: `<next deadline>#<id>`, gsi6: `<score>#…#<id>` |
+//! | lead, by month  | (the lead item)    |                         | gsi7: `MADE#<created month>#<0..3>` | `<created_at>#<id>` |
 //! | model version   | `CONFIG#models`    | `V#<000001>` (JSON)     |                 |                   |
 //! | models in service | `CONFIG#models`  | `CURRENT` (revision)    |                 |                   |
 //! | rate counter    | `RATE#<scope>#<subject>#<window>` | `RATE` (TTL) |               |                   |
@@ -37,6 +39,14 @@
 //! index (`gsi2`) holds each lead's next SLA check in a day bucket, so the sweep reads
 //! only what is due. The third (`gsi3`) lists scored leads by creation month, which
 //! model training and the champion/challenger report read month by month.
+//!
+//! The list indexes (`gsi4`–`gsi7`, keys only) serve `GET /v1/leads`. Every lead has one
+//! *place* (`gsi4pk`): `OWNER#<rep>`, `WAIT#<pool>` (waiting unowned in a pool),
+//! `INVALID#<month>#<shard>` or `UNOWNED#<month>#<shard>`; `gsi4`, `gsi5` and `gsi6`
+//! order each place by creation, by next deadline (leads with a running clock) and by
+//! score (scored leads). `gsi7` lists every lead by creation month, four shards a month.
+//! Positions are the domain's (`domain::workspace::index::position`), so pages from
+//! several partitions merge by comparing them.
 
 use domain::LeadId;
 
@@ -192,4 +202,30 @@ pub fn owners_pk(day: chrono::NaiveDate) -> String {
 /// Days are grouped into months for partitions; a report over a year reads 12 of them.
 pub(crate) fn month_of(day: chrono::NaiveDate) -> String {
     day.format("%Y-%m").to_string()
+}
+
+/// The list indexes (docs/src/developers/lead-lists.md).
+pub const GSI4: &str = "gsi4";
+pub const GSI5: &str = "gsi5";
+pub const GSI6: &str = "gsi6";
+pub const GSI7: &str = "gsi7";
+/// The place: partition key of gsi4, gsi5 and gsi6.
+pub const PLACE: &str = "gsi4pk";
+/// Position by creation: sort key of gsi4 and gsi7.
+pub const BY_CREATED: &str = "gsi4sk";
+pub const BY_DUE: &str = "gsi5sk";
+pub const BY_SCORE: &str = "gsi6sk";
+/// The month bucket: partition key of gsi7.
+pub const MADE: &str = "gsi7pk";
+
+/// A list partition's key.
+pub fn list_partition(partition: &domain::workspace::index::Partition) -> String {
+    use domain::workspace::index::Partition;
+    match partition {
+        Partition::Owner(rep) => format!("OWNER#{rep}"),
+        Partition::Pool(pool) => format!("WAIT#{pool}"),
+        Partition::Invalid(b) => format!("INVALID#{}#{}", b.month.label(), b.shard),
+        Partition::Unowned(b) => format!("UNOWNED#{}#{}", b.month.label(), b.shard),
+        Partition::Timeline(b) => format!("MADE#{}#{}", b.month.label(), b.shard),
+    }
 }

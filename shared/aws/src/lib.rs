@@ -17,6 +17,7 @@ pub mod import_store;
 pub mod item;
 pub mod keys;
 pub mod lead_store;
+pub mod list_store;
 pub mod message_bus;
 pub mod metrics;
 pub mod model_store;

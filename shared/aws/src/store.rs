@@ -145,9 +145,14 @@ impl DynamoStore {
 
 impl DynamoStore {
     pub(crate) async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_read(keys, true).await
+    }
+
+    /// [`Self::batch_get`], eventually consistent when `consistent` is false (half the reads).
+    pub(crate) async fn batch_get_read(&self, keys: Vec<(String, String)>, consistent: bool) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         for chunk in keys.chunks(100) {
-            let mut request = KeysAndAttributes::builder().consistent_read(true);
+            let mut request = KeysAndAttributes::builder().consistent_read(consistent);
             for (pk, sk) in chunk {
                 request = request.keys(HashMap::from([
                     (PK.to_string(), s(pk.clone())),
