@@ -20,6 +20,7 @@ mod customers;
 mod erasures;
 mod hooks;
 mod imports;
+mod lead_list;
 mod leads;
 mod models;
 mod pools;
@@ -36,6 +37,7 @@ use domain::{
     capture::ports::HookStore, follow_up::ports::SlaStore, import::ports::ImportStore, lead::ports::Clock,
     lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError, lead::ports::TouchStore,
     predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore, qualify::ports::RulesStore,
+    workspace::ports::LeadIndex,
 };
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -67,6 +69,7 @@ pub trait ApiStore:
     + HookStore
     + ModelStore
     + ErasureStore
+    + LeadIndex
 {
 }
 impl<T> ApiStore for T where
@@ -82,6 +85,7 @@ impl<T> ApiStore for T where
         + HookStore
         + ModelStore
         + ErasureStore
+        + LeadIndex
 {
 }
 

@@ -150,7 +150,8 @@ where
     /// Every route of the api function.
     #[rustfmt::skip]
     pub const ROUTES: &'static [Route<S, B, C>] = &[
-        // leads (a rep: the leads they own; the handler checks)
+        // leads (a rep: the leads they own and their pools'; the handler checks)
+        route!(GET "/v1/leads", [Rep, Manager, Admin, Marketing], list_leads, refused: crate::lead_list::NO_LIST),
         route!(GET "/v1/leads/{id}", [Rep, Manager, Admin, Finance], get_lead),
         route!(POST "/v1/leads/{id}/actions", [Rep, Manager, Admin], lead_action),
         // team
@@ -277,6 +278,7 @@ mod tests {
         assert_eq!(
             routes_of(Role::Marketing),
             vec![
+                ("GET", "/v1/leads"),
                 ("GET", "/v1/config/rules"),
                 ("PUT", "/v1/config/rules"),
                 ("GET", "/v1/reports/funnel"),

@@ -81,7 +81,11 @@ pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         use domain::workspace::index::{place, position, timeline, Order};
         item.insert(PLACE.into(), s(list_partition(&place(lead))));
         item.insert(MADE.into(), s(list_partition(&timeline(lead))));
-        for (attribute, order) in [(BY_CREATED, Order::Created), (BY_DUE, Order::Due), (BY_SCORE, Order::Score)] {
+        for (attribute, order) in [
+            (BY_CREATED, Order::Created),
+            (BY_DUE, Order::Due),
+            (BY_SCORE, Order::Score),
+        ] {
             if let Some(at) = position(lead, order) {
                 item.insert(attribute.into(), s(at));
             }

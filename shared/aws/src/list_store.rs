@@ -67,7 +67,11 @@ impl LeadIndex for DynamoStore {
             None => request.key_condition_expression("#pk = :pk"),
         };
         let out = request.send().await.map_err(unavailable)?;
-        out.items.unwrap_or_default().iter().map(|item| entry(item, sk)).collect()
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| entry(item, sk))
+            .collect()
     }
 
     async fn leads_by_id(&self, ids: &[LeadId]) -> Result<Vec<Lead>, StoreError> {

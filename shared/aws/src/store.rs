@@ -149,7 +149,11 @@ impl DynamoStore {
     }
 
     /// [`Self::batch_get`], eventually consistent when `consistent` is false (half the reads).
-    pub(crate) async fn batch_get_read(&self, keys: Vec<(String, String)>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn batch_get_read(
+        &self,
+        keys: Vec<(String, String)>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         for chunk in keys.chunks(100) {
             let mut request = KeysAndAttributes::builder().consistent_read(consistent);

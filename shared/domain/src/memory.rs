@@ -226,7 +226,15 @@ impl crate::workspace::ports::LeadIndex for InMemoryStore {
                     lead: lead.id.clone(),
                 })
             })
-            .filter(|e| after.is_none_or(|a| if ascending { e.position.as_str() > a } else { e.position.as_str() < a }))
+            .filter(|e| {
+                after.is_none_or(|a| {
+                    if ascending {
+                        e.position.as_str() > a
+                    } else {
+                        e.position.as_str() < a
+                    }
+                })
+            })
             .collect();
         entries.sort_by(|a, b| a.position.cmp(&b.position));
         if !ascending {

@@ -7,8 +7,8 @@
 //! Unowned leads and the timeline are bucketed by creation month and spread over
 //! [`SHARDS`] shards, so a campaign spike's writes do not land on one index partition.
 
-use crate::lead::{ClockStatus, Lead, LeadId, Stage};
 use crate::lead::qualification::Grade;
+use crate::lead::{ClockStatus, Lead, LeadId, Stage};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 /// Shards of each month bucket.
@@ -199,7 +199,10 @@ mod tests {
         let now = t("2026-12-04T10:00:00Z");
         let mut lead = Lead::new(LeadId::generate(now), "form", now);
         assert!(position(&lead, Order::Due).is_none(), "no clock, not in the due order");
-        assert!(position(&lead, Order::Score).is_none(), "unscored, not in the score order");
+        assert!(
+            position(&lead, Order::Score).is_none(),
+            "unscored, not in the score order"
+        );
         let clock = |due: &str, status| SlaClock {
             clock: "first_contact".into(),
             started_at: now,
@@ -212,8 +215,16 @@ mod tests {
             clock("2026-12-04T12:00:00Z", Some(ClockStatus::Running)),
             clock("2026-12-04T13:00:00Z", None),
         ];
-        assert_eq!(next_due(&lead), Some(t("2026-12-04T12:00:00Z")), "satisfied clocks do not count");
-        let earlier = Lead::new(LeadId::generate(t("2026-12-03T10:00:00Z")), "form", t("2026-12-03T10:00:00Z"));
+        assert_eq!(
+            next_due(&lead),
+            Some(t("2026-12-04T12:00:00Z")),
+            "satisfied clocks do not count"
+        );
+        let earlier = Lead::new(
+            LeadId::generate(t("2026-12-03T10:00:00Z")),
+            "form",
+            t("2026-12-03T10:00:00Z"),
+        );
         assert!(position(&earlier, Order::Created) < position(&lead, Order::Created));
     }
 }

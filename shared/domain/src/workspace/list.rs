@@ -205,7 +205,13 @@ impl<S: LeadIndex> Walker<'_, S> {
     async fn refill(&mut self, head: &mut Head, chunk: usize) -> Result<(), StoreError> {
         let entries = self
             .store
-            .list_entries(&head.partition, self.order, self.ascending, head.read_after.as_deref(), chunk)
+            .list_entries(
+                &head.partition,
+                self.order,
+                self.ascending,
+                head.read_after.as_deref(),
+                chunk,
+            )
             .await?;
         self.page.queries += 1;
         head.more = entries.len() == chunk;
@@ -248,7 +254,13 @@ impl<S: LeadIndex> Walker<'_, S> {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, h)| h.entries.front().map(|e| (i, e)))
-                    .reduce(|best, cand| if self.before(&cand.1.position, &best.1.position) { cand } else { best })
+                    .reduce(|best, cand| {
+                        if self.before(&cand.1.position, &best.1.position) {
+                            cand
+                        } else {
+                            best
+                        }
+                    })
                     .map(|(i, _)| i);
                 let Some(i) = next else { break };
                 let entry = heads[i].entries.pop_front().expect("a head");
@@ -261,8 +273,13 @@ impl<S: LeadIndex> Walker<'_, S> {
                 return Ok(Stop::Exhausted);
             }
             let ids: Vec<LeadId> = batch.iter().map(|(_, e)| e.lead.clone()).collect();
-            let mut fresh: HashMap<LeadId, Lead> =
-                self.store.leads_by_id(&ids).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
+            let mut fresh: HashMap<LeadId, Lead> = self
+                .store
+                .leads_by_id(&ids)
+                .await?
+                .into_iter()
+                .map(|l| (l.id.clone(), l))
+                .collect();
             self.page.examined += ids.len();
             for (i, entry) in batch {
                 last = Some(entry.position.clone());
@@ -335,7 +352,14 @@ mod tests {
     fn store() -> InMemoryStore {
         let store = InMemoryStore::default();
         let owners = [Some("a"), Some("b"), Some("c"), None];
-        let stages = [Stage::Mql, Stage::Sql, Stage::Invalid, Stage::Aql, Stage::Merged, Stage::Converted];
+        let stages = [
+            Stage::Mql,
+            Stage::Sql,
+            Stage::Invalid,
+            Stage::Aql,
+            Stage::Merged,
+            Stage::Converted,
+        ];
         for i in 0..400u32 {
             let created = now() - Duration::hours(i64::from(i) * 5 + 1);
             let mut lead = Lead::new(LeadId::generate(created), ["form", "baidu"][i as usize % 2], created);
@@ -347,7 +371,10 @@ mod tests {
                 });
             } else {
                 lead.owner = owners[(i / 5) as usize % 4].map(str::to_string);
-                lead.owner_department = lead.owner.as_deref().map(|o| if o == "c" { "west" } else { "east" }.into());
+                lead.owner_department = lead
+                    .owner
+                    .as_deref()
+                    .map(|o| if o == "c" { "west" } else { "east" }.into());
                 if lead.owner.is_none() {
                     lead.pool = Some(["p1", "p2"][i as usize % 2].into());
                 }
@@ -395,7 +422,12 @@ mod tests {
 
     /// Every page of `q` by `actor`, limit 7, against the leads filtered and sorted directly.
     async fn walks_every_page(store: &InMemoryStore, actor: &Actor, q: &str) {
-        let roster = vec![rep("a", "east"), rep("b", "east"), rep("c", "west"), rep("boss", "east")];
+        let roster = vec![
+            rep("a", "east"),
+            rep("b", "east"),
+            rep("c", "west"),
+            rep("boss", "east"),
+        ];
         let pools = vec![pool("p1", &["a"]), pool("p2", &["b", "c"])];
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
         let mut query = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
@@ -426,7 +458,10 @@ mod tests {
                 None => break,
             }
         }
-        assert!(!expected.is_empty() || q.contains("sla_due"), "{q}: the case lists something");
+        assert!(
+            !expected.is_empty() || q.contains("sla_due"),
+            "{q}: the case lists something"
+        );
         assert_eq!(got, expected, "{q} as {:?}", actor.roles);
     }
 
@@ -454,6 +489,7 @@ mod tests {
             (actor("boss", Role::Manager), "sort=-created"),
             (actor("boss", Role::Manager), "owner=none&stage=mql"),
             (actor("mk", Role::Marketing), "stage=invalid&sort=created"),
+            (actor("mk", Role::Marketing), "reason=blacklist"),
         ];
         for (actor, q) in &cases {
             walks_every_page(&store, actor, q).await;

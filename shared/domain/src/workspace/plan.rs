@@ -20,10 +20,13 @@ pub enum Scope {
     /// Admins, and managers with no department on the roster: every lead.
     All,
     /// Managers: the leads of their departments' reps, and unowned leads.
-    Departments { departments: Vec<String>, reps: Vec<String> },
+    Departments {
+        departments: Vec<String>,
+        reps: Vec<String>,
+    },
     /// Reps: the leads they hold and those waiting in their pools.
     Rep { id: String, pools: Vec<String> },
-    /// Marketing: the invalid pool, for review.
+    /// Marketing: the invalid pool, for review (their list without a stage).
     InvalidPool,
 }
 
@@ -74,7 +77,9 @@ impl Scope {
             },
             Scope::Rep { id, pools } => {
                 lead.owner.as_deref() == Some(id.as_str())
-                    || lead.waiting_in_pool().is_some_and(|p| pools.iter().any(|mine| mine == p))
+                    || lead
+                        .waiting_in_pool()
+                        .is_some_and(|p| pools.iter().any(|mine| mine == p))
             }
             Scope::InvalidPool => lead.stage == Stage::Invalid,
         }
@@ -163,8 +168,8 @@ pub fn plan(
                 return refuse("department", "reps list their own leads and their pools'");
             }
         }
-        Scope::InvalidPool if f.stage != Some(Stage::Invalid) => {
-            return refuse("stage", "marketing reviews the invalid pool: list it with stage=invalid");
+        Scope::InvalidPool if f.stage.is_some_and(|s| s != Stage::Invalid) => {
+            return refuse("stage", "marketing reviews the invalid pool (stage=invalid)");
         }
         Scope::Departments { departments, reps } => {
             if f.department.as_ref().is_some_and(|d| !departments.contains(d)) {
@@ -196,7 +201,7 @@ pub fn plan(
         Walk::Places(vec![Partition::Owner(owner)])
     } else if let Some(pool) = &f.pool {
         Walk::Places(vec![Partition::Pool(pool.clone())])
-    } else if f.stage == Some(Stage::Invalid) {
+    } else if f.stage == Some(Stage::Invalid) || *scope == Scope::InvalidPool {
         months(Buckets::Invalid)
     } else if let Some(department) = &f.department {
         Walk::Places(

@@ -27,6 +27,8 @@ pub enum SlaFilter {
     Overdue,
     /// A running clock is due within this long from now (not yet overdue).
     DueWithin(Duration),
+    /// Both of the above at once: nothing.
+    Never,
 }
 
 /// What to list. Empty filters list everything the caller may see.
@@ -103,13 +105,10 @@ pub const PARAMETERS: &[&str] = &[
     "q",
 ];
 
-const ID_CHARS: &str = "1 to 64 letters, digits, `-`, `_` or `.`";
+const ID_CHARS: &str = "1 to 64 letters, digits, `-` or `_`";
 
 fn plain_id(value: &str) -> bool {
-    (1..=64).contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    crate::lead::error::valid_id(value)
 }
 
 /// `30m`, `4h`, `2d`, `1w`.
@@ -180,16 +179,14 @@ impl ListQuery {
                     id if plain_id(id) => f.owner = Some(OwnerFilter::Rep(id.to_string())),
                     _ => errors.push("owner", format!("must be `me`, `none` or a rep id ({ID_CHARS})")),
                 },
-                "pool" | "department" => {
+                "pool" => {
                     if plain_id(value) {
-                        let target = if name == "pool" { &mut f.pool } else { &mut f.department };
-                        *target = Some(value.to_string());
-                    } else if name == "pool" {
-                        errors.push("pool", format!("must be a pool id ({ID_CHARS})"));
+                        f.pool = Some(value.to_string());
                     } else {
-                        text("department", &mut f.department, 64);
+                        errors.push("pool", format!("must be a pool id ({ID_CHARS})"));
                     }
                 }
+                "department" => text("department", &mut f.department, 64),
                 "stage" => match parse_stage(value) {
                     Some(stage) => f.stage = Some(stage),
                     None => errors.push(
@@ -213,7 +210,10 @@ impl ListQuery {
                 },
                 "label" => match parse_label(value) {
                     Some(label) => f.label = Some(label),
-                    None => errors.push("label", "must be one of pure_new, new_customer, existing_customer, repeat"),
+                    None => errors.push(
+                        "label",
+                        "must be one of pure_new, new_customer, existing_customer, repeat",
+                    ),
                 },
                 "channel" => text("channel", &mut f.channel, 64),
                 "campaign_id" => text("campaign_id", &mut f.campaign_id, 128),
@@ -233,7 +233,7 @@ impl ListQuery {
                     _ => errors.push("sla", "must be `overdue` (or use due_within=<duration>)"),
                 },
                 "due_within" => match parse_duration(value) {
-                    Some(d) if d > Duration::zero() => due_within = Some(d),
+                    Some(d) => due_within = Some(d),
                     _ => errors.push("due_within", "must be a duration such as 30m, 4h, 2d or 1w"),
                 },
                 "sort" => {
@@ -267,7 +267,10 @@ impl ListQuery {
                 "q" => {
                     let trimmed = value.trim();
                     if trimmed.is_empty() || trimmed.chars().count() > 128 {
-                        errors.push("q", "must be 1 to 128 characters: a phone, e-mail, WeChat id or company name");
+                        errors.push(
+                            "q",
+                            "must be 1 to 128 characters: a phone, e-mail, WeChat id or company name",
+                        );
                     } else {
                         q = Some(trimmed.to_string());
                     }
@@ -275,20 +278,13 @@ impl ListQuery {
                 _ => unreachable!("every listed parameter is handled"),
             }
         }
-        if let Some(d) = due_within {
-            if f.sla.is_some() {
-                errors.push("due_within", "cannot be combined with sla=overdue");
-            } else {
-                f.sla = Some(SlaFilter::DueWithin(d));
-            }
-        }
-        if let (Some(from), Some(to)) = (f.created_from, f.created_to) {
-            if from > to {
-                errors.push("created_from", "must not be after created_to");
-            }
-        }
-        if f.reason.is_some() && f.stage.is_some_and(|s| s != Stage::Invalid) {
-            errors.push("reason", "applies to invalid leads only (stage=invalid)");
+        // Filters that exclude each other list nothing, as any empty intersection does:
+        // `sla=overdue` with `due_within`, `created_from` after `created_to`, a `reason`
+        // (invalid leads only) with another stage.
+        match (f.sla, due_within) {
+            (Some(_), Some(_)) => f.sla = Some(SlaFilter::Never),
+            (None, Some(d)) => f.sla = Some(SlaFilter::DueWithin(d)),
+            _ => {}
         }
         errors.into_result(ListQuery {
             filters: f,
@@ -322,6 +318,7 @@ impl Filters {
             None => true,
             Some(SlaFilter::Overdue) => next_due(lead).is_some_and(|due| due <= now),
             Some(SlaFilter::DueWithin(d)) => next_due(lead).is_some_and(|due| due > now && due <= now + d),
+            Some(SlaFilter::Never) => false,
         };
         owner_ok
             && sla_ok
@@ -366,7 +363,13 @@ mod tests {
         assert_eq!(q.filters.owner, Some(OwnerFilter::Me));
         assert_eq!(q.filters.stage, Some(Stage::Mql));
         assert_eq!(q.filters.sla, Some(SlaFilter::DueWithin(Duration::hours(4))));
-        assert_eq!(q.sort, Sort { order: Order::Score, ascending: false });
+        assert_eq!(
+            q.sort,
+            Sort {
+                order: Order::Score,
+                ascending: false
+            }
+        );
         assert_eq!(q.limit, 20);
         assert_eq!(q.filters.created_from, Some("2026-12-01T00:00:00Z".parse().unwrap()));
     }
@@ -374,14 +377,15 @@ mod tests {
     #[test]
     fn names_each_bad_field() {
         assert_eq!(fields("colour=red"), ["colour"]);
-        assert_eq!(fields("due_within=soon&limit=0&sort=name"), ["due_within", "limit", "sort"]);
+        assert_eq!(
+            fields("due_within=soon&limit=0&sort=name"),
+            ["due_within", "limit", "sort"]
+        );
         assert_eq!(fields("created_from=yesterday"), ["created_from"]);
-        assert_eq!(fields("created_from=2026-12-02&created_to=2026-12-01"), ["created_from"]);
         assert_eq!(fields("stage=won"), ["stage"]);
         assert_eq!(fields("owner=a%20b"), ["owner"]);
         assert_eq!(fields("limit=201"), ["limit"]);
         assert_eq!(fields("stage=mql&stage=sql"), ["stage"]);
-        assert_eq!(fields("stage=mql&reason=junk"), ["reason"]);
     }
 
     #[test]

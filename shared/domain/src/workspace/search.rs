@@ -74,7 +74,10 @@ pub async fn lookup<S: DedupStore>(store: &S, q: &str, region: Region, threshold
         })
         .collect();
     let phone = keys.iter().find(|k| k.kind == KeyKind::Phone).map(|k| k.value.as_str());
-    let company = keys.iter().find(|k| k.kind == KeyKind::Company).map(|k| k.value.as_str());
+    let company = keys
+        .iter()
+        .find(|k| k.kind == KeyKind::Company)
+        .map(|k| k.value.as_str());
     if let Some(core) = company {
         let mut similar: Vec<Hit> = store
             .company_block(&blocking_key(core))
@@ -88,7 +91,11 @@ pub async fn lookup<S: DedupStore>(store: &S, q: &str, region: Region, threshold
             })
             .filter(|h| h.similarity.is_some_and(|s| s >= threshold))
             .collect();
-        similar.sort_by(|a, b| b.similarity.partial_cmp(&a.similarity).unwrap_or(std::cmp::Ordering::Equal));
+        similar.sort_by(|a, b| {
+            b.similarity
+                .partial_cmp(&a.similarity)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         hits.extend(similar.into_iter().take(MAX_FUZZY));
     }
     let mut seen = std::collections::HashSet::new();
