@@ -374,11 +374,9 @@ pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str
     event["requestContext"]["routeKey"] = json!(format!("{method} {path}"));
     event["body"] = json!(body);
     event["rawQueryString"] = json!(query);
-    let params: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
+    // Decoded, as API Gateway passes them.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("a query string");
+    let params: serde_json::Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, json!(v))).collect();
     event["queryStringParameters"] = Value::Object(params);
     event
 }

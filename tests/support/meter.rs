@@ -12,8 +12,9 @@
 //! - an update is billed on the larger of the item before and after. The meter knows the
 //!   request, not the stored item, so updates are settled at the end against the item's
 //!   final size ([`Meter::take`]) — an upper bound when items only grow;
-//! - index entries: a put whose gsi1/gsi2 key changed costs one standard write to remove
-//!   the old entry and one to add the new (both indexes project a few small attributes).
+//! - index entries: a put whose key in an index (gsi1–gsi7) changed costs one standard
+//!   write to remove the old entry and one to add the new (every index projects keys or a
+//!   few small attributes).
 //!   Updates here never change index keys (the outbox re-send's `ADD redrives` aside, rare).
 //!
 //! SQS bills every request, each 64 KB of payload a separate one.
@@ -78,16 +79,25 @@ pub struct Tally {
     index_keys: HashMap<(String, String), IndexKeys>,
 }
 
-/// The item's keys in gsi1 and gsi2 (both project only a few small attributes, so one
-/// entry costs one write unit).
-type IndexKeys = [Option<(String, String)>; 2];
+/// The item's keys in each index (all keys-only or projecting a few small attributes,
+/// so one entry costs one write unit). The list indexes gsi5 and gsi6 share gsi4's
+/// partition key, and gsi7 its sort key.
+type IndexKeys = [Option<(String, String)>; 7];
 
 fn index_keys(item: &Item) -> IndexKeys {
     let key = |pk: &str, sk: &str| {
         let get = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         get(pk).zip(get(sk))
     };
-    [key("gsi1pk", "gsi1sk"), key("gsi2pk", "gsi2sk")]
+    [
+        key("gsi1pk", "gsi1sk"),
+        key("gsi2pk", "gsi2sk"),
+        key("gsi3pk", "gsi3sk"),
+        key("gsi4pk", "gsi4sk"),
+        key("gsi4pk", "gsi5sk"),
+        key("gsi4pk", "gsi6sk"),
+        key("gsi7pk", "gsi4sk"),
+    ]
 }
 
 impl Tally {
