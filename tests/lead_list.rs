@@ -411,3 +411,138 @@ async fn bad_filters_cursors_and_durations_are_named() {
     // Finance lists no leads.
     assert_eq!(get(&api, "cfo", Role::Finance, "/v1/leads").await.status, 403);
 }
+
+/// A real number that looks made up (eight digits in a row) is judged junk by cleaning;
+/// marketing finds it in the invalid pool by reason and restores it: qualification runs
+/// again (dedup, score) and routing gives it an owner. Repeating the review changes
+/// nothing; a rep may not review.
+#[tokio::test]
+async fn a_restored_lead_is_qualified_and_routed_as_a_new_capture() {
+    use assign::Assign;
+    use dedup_score::DedupScore;
+    let stack = Stack::start().await;
+    let store = stack.store();
+    let mut zhang = rep("zhang");
+    zhang.department = "east".into();
+    store.put_rep(&zhang).await.unwrap();
+    store
+        .put_pool(&Pool {
+            id: "general".into(),
+            name: "General".into(),
+            strategy: Strategy::RoundRobin,
+            members: vec!["zhang".into()],
+            daily_cap: None,
+            daily_claim_cap: None,
+            webhook: None,
+        })
+        .await
+        .unwrap();
+    let body = serde_json::json!({"name": "陈先生", "phone": "13812345678", "company": "上海纷扬科技有限公司", "consent": true});
+    let event = http_event(
+        "POST",
+        "/v1/leads",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    );
+    let accepted = answer(stack.intake().handle(request(&event)).await);
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let id = accepted.body["lead_id"].as_str().unwrap().to_string();
+    let qualify = DedupScore {
+        store: stack.store(),
+        bus: stack.full_bus(),
+    };
+    let route = Assign {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        notifier: domain::memory::RecordingNotifier::default(),
+    };
+    let settle = || async {
+        while stack.deliver("CaptureQueue", |e| qualify.handle(e, now())).await.0 > 0 {}
+        while stack.deliver("ReadyQueue", |e| route.handle(e, now())).await.0 > 0 {}
+    };
+    settle().await;
+    assert_eq!(stack.lead(&id).await.stage, Stage::Invalid);
+
+    let api = api(&stack);
+    let pool = get(&api, "mk", Role::Marketing, "/v1/leads?reason=impossible_contact").await;
+    assert_eq!(pool.status, 200, "{}", pool.body);
+    assert_eq!(
+        pool.body["items"][0]["id"],
+        id.as_str(),
+        "found in the invalid pool by its reason"
+    );
+
+    let act = |who: &'static str, role: Role, action: &'static str| {
+        let api = &api;
+        let id = id.clone();
+        async move {
+            let auth = format!("Bearer {}", token(who, role));
+            let body = serde_json::json!({"action": action, "note": "a real customer: 8 digits in a row by chance"});
+            let event = http_event(
+                "POST",
+                &format!("/v1/leads/{id}/actions"),
+                &[("authorization", auth.as_str()), ("content-type", "application/json")],
+                &body.to_string(),
+            );
+            answer(api.handle(request(&event)).await)
+        }
+    };
+    let refused = act("zhang", Role::Rep, "restore").await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    let restored = act("mk", Role::Marketing, "restore").await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    assert_eq!(restored.body["lead"]["stage"], "received");
+    let version = restored.body["lead"]["version"].clone();
+    let again = act("mk", Role::Marketing, "restore").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.body["lead"]["version"], version,
+        "the same review twice writes nothing"
+    );
+
+    settle().await;
+    let lead = stack.lead(&id).await;
+    assert_ne!(lead.stage, Stage::Invalid, "not judged junk again");
+    assert!(lead.score.is_some(), "scored");
+    assert_eq!(lead.owner.as_deref(), Some("zhang"), "routed");
+    assert_eq!(lead.reviews.len(), 1);
+    assert_eq!(lead.reviews[0].reason, "impossible_contact");
+    assert_eq!(lead.reviews[0].by, "mk");
+    let late = act("mk", Role::Marketing, "confirm_invalid").await;
+    assert_eq!(late.status, 409, "only an invalid lead is reviewed: {}", late.body);
+}
+
+#[tokio::test]
+async fn confirming_an_invalid_lead_twice_is_one_review() {
+    let stack = Stack::start().await;
+    let mut lead = lead_at(2);
+    lead.stage = Stage::Invalid;
+    lead.invalid_reason = Some(InvalidReason {
+        code: "blacklist_phone".into(),
+        detail: String::new(),
+    });
+    stack
+        .store()
+        .create_lead(&NewLead::new(lead.clone(), None))
+        .await
+        .unwrap();
+    let api = api(&stack);
+    let auth = format!("Bearer {}", token("boss", Role::Manager));
+    let confirm = || {
+        let event = http_event(
+            "POST",
+            &format!("/v1/leads/{}/actions", lead.id),
+            &[("authorization", auth.as_str()), ("content-type", "application/json")],
+            r#"{"action": "confirm_invalid"}"#,
+        );
+        api.handle(request(&event))
+    };
+    let first = answer(confirm().await);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let second = answer(confirm().await);
+    assert_eq!(second.body["lead"]["version"], first.body["lead"]["version"]);
+    let stored = stack.lead(lead.id.as_str()).await;
+    assert_eq!(stored.stage, Stage::Invalid);
+    assert_eq!(stored.reviews.len(), 1);
+}

@@ -153,7 +153,7 @@ where
         // leads (a rep: the leads they own and their pools'; the handler checks)
         route!(GET "/v1/leads", [Rep, Manager, Admin, Marketing], list_leads, refused: crate::lead_list::NO_LIST),
         route!(GET "/v1/leads/{id}", [Rep, Manager, Admin, Finance], get_lead),
-        route!(POST "/v1/leads/{id}/actions", [Rep, Manager, Admin], lead_action),
+        route!(POST "/v1/leads/{id}/actions", [Rep, Manager, Admin, Marketing], lead_action),
         // team
         route!(GET "/v1/reps", [Manager, Admin], list_reps),
         route!(GET "/v1/reps/{id}", [Manager, Admin, Rep], get_rep, also: Also::CallerIs("id")),
@@ -279,6 +279,7 @@ mod tests {
             routes_of(Role::Marketing),
             vec![
                 ("GET", "/v1/leads"),
+                ("POST", "/v1/leads/{id}/actions"),
                 ("GET", "/v1/config/rules"),
                 ("PUT", "/v1/config/rules"),
                 ("GET", "/v1/reports/funnel"),

@@ -6,7 +6,7 @@
 use crate::follow_up::sla;
 use crate::lead::error::FieldError;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
-use crate::lead::{Bant, InvalidReason, Lead, LeadId, OwnerChangeHow, Stage};
+use crate::lead::{Bant, InvalidReason, InvalidReview, Lead, LeadId, OwnerChangeHow, Stage, Verdict};
 use crate::{
     assign::auto::charge_for, assign::auto::charged_holder, assign::auto::hand_over, assign::auto::load_of,
     assign::auto::new_change_id,
@@ -130,6 +130,16 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
+    /// Manager/admin/marketing: an invalid lead is real after all: qualify it again.
+    Restore {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Manager/admin/marketing: an invalid lead is junk indeed.
+    ConfirmInvalid {
+        #[serde(default)]
+        note: Option<String>,
+    },
 }
 
 pub const MAX_NOTE: usize = 2000;
@@ -147,6 +157,8 @@ impl Action {
             Action::ReturnToPool { .. } => "return_to_pool",
             Action::Transfer { .. } => "transfer",
             Action::Assign { .. } => "assign",
+            Action::Restore { .. } => "restore",
+            Action::ConfirmInvalid { .. } => "confirm_invalid",
         }
     }
 
@@ -161,7 +173,9 @@ impl Action {
             | Action::Invalid { note, .. }
             | Action::ReturnToPool { note }
             | Action::Transfer { note, .. }
-            | Action::Assign { note, .. } => note.as_deref(),
+            | Action::Assign { note, .. }
+            | Action::Restore { note }
+            | Action::ConfirmInvalid { note } => note.as_deref(),
         }
     }
 
@@ -246,11 +260,22 @@ pub async fn act<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     let mut attempts = Attempts::new();
     while attempts.next_attempt().await {
         let lead = store.get_lead(lead_id).await?.ok_or(ActError::NotFound)?;
+        if already_reviewed(&lead, action) {
+            return Ok(lead);
+        }
         let change = plan(store, &lead, action, actor, now).await?;
         let announced = matches!(action, Action::Transfer { .. } | Action::Assign { .. });
         match store.commit_change(&change).await? {
             Saved::Conflict => continue,
             Saved::Saved => {
+                if matches!(action, Action::Restore { .. }) {
+                    // Back through qualification, as intake sends a new capture. Should
+                    // this send fail, the lead is `received` again: the outbox re-sends it.
+                    let message = Message::LeadCaptured {
+                        lead_id: lead.id.clone(),
+                    };
+                    bus.publish(&Envelope::new(message, now)).await?;
+                }
                 if announced {
                     if let Some(change_id) = &change.lead.owner_change_id {
                         let message = Message::LeadAssigned {
@@ -265,6 +290,16 @@ pub async fn act<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
         }
     }
     Err(ActError::Contended)
+}
+
+/// A review that is already the lead's latest, repeated (a double click, a retry): done.
+fn already_reviewed(lead: &Lead, action: &Action) -> bool {
+    let last = lead.reviews.last().map(|r| r.verdict);
+    match action {
+        Action::Restore { .. } => lead.stage != Stage::Invalid && last == Some(Verdict::Restored),
+        Action::ConfirmInvalid { .. } => lead.stage == Stage::Invalid && last == Some(Verdict::Confirmed),
+        _ => false,
+    }
 }
 
 /// Decides what `action` writes, or why it may not happen.
@@ -434,6 +469,40 @@ async fn plan<S: RoutingStore + SlaStore>(
                 bant: bant.clone(),
                 at: now,
             });
+        }
+        Action::Restore { .. } | Action::ConfirmInvalid { .. } => {
+            if !(actor.manages() || actor.has(Role::Marketing)) {
+                return Err(ActError::Forbidden(
+                    "managers, admins and marketing review the invalid pool".into(),
+                ));
+            }
+            if lead.stage != Stage::Invalid {
+                return Err(illegal(action, lead));
+            }
+            let restore = matches!(action, Action::Restore { .. });
+            next.reviews.push(InvalidReview {
+                verdict: if restore { Verdict::Restored } else { Verdict::Confirmed },
+                reason: lead.invalid_reason.as_ref().map(|r| r.code.clone()).unwrap_or_default(),
+                by: actor.id.clone(),
+                at: now,
+                note,
+            });
+            if restore {
+                // Routed afresh, as a new capture would be: whoever marked it invalid
+                // is only its previous owner now.
+                next.invalid_reason = None;
+                if let Some(owner) = next.owner.take() {
+                    next.previous_owner = Some(owner);
+                }
+                next.owner_department = None;
+                next.owner_since = None;
+                next.acquisition = None;
+                next.owner_change_id = None;
+                next.pool = None;
+                next.waiting_since = None;
+                next.set_stage(Stage::Received, now);
+            }
+            next.revise(now);
         }
         Action::QualifyMql { .. }
         | Action::QualifySql { .. }

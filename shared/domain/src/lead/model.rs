@@ -336,6 +336,31 @@ pub struct Lead {
     /// When the person's data was erased ([`crate::privacy::erasure`]): the lead stays, anonymised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
+    /// Reviews of the invalid pool's verdict on this lead, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<InvalidReview>,
+}
+
+/// What a reviewer made of an invalid verdict (docs/src/rules/qualify.md#invalid-pool-review).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Not junk after all: qualified again as a new capture would be.
+    Restored,
+    /// Junk indeed.
+    Confirmed,
+}
+
+/// One review of the invalid pool: who judged which verdict, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidReview {
+    pub verdict: Verdict,
+    /// The reason code that was reviewed.
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What dedup found for this lead.
@@ -407,7 +432,14 @@ impl Lead {
             prediction: None,
             funnel_counted: Vec::new(),
             erased_at: None,
+            reviews: Vec::new(),
         }
+    }
+
+    /// The latest review, when it restored the lead: qualification then trusts a person
+    /// over its cleaning rules.
+    pub fn restored(&self) -> bool {
+        self.reviews.last().is_some_and(|r| r.verdict == Verdict::Restored)
     }
 
     /// Moves to `stage`, remembering when it was first entered.

@@ -166,7 +166,8 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
         let rules = store.rules().await?;
         let base = lead.version;
 
-        if let Some(reason) = clean(&lead, &rules.cleaning) {
+        // A lead a reviewer restored from the invalid pool is not judged junk again.
+        if let Some(reason) = clean(&lead, &rules.cleaning).filter(|_| !lead.restored()) {
             let mut invalid = lead.clone();
             let code = reason.code.clone();
             invalid.set_stage(Stage::Invalid, now);

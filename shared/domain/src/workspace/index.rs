@@ -118,13 +118,14 @@ fn bucket(lead: &Lead) -> Bucket {
 }
 
 /// The lead's place: exactly one.
+/// An invalid lead is in the invalid pool even when a rep who marked it still owns it.
 pub fn place(lead: &Lead) -> Partition {
-    if let Some(owner) = &lead.owner {
+    if lead.stage == Stage::Invalid {
+        Partition::Invalid(bucket(lead))
+    } else if let Some(owner) = &lead.owner {
         Partition::Owner(owner.clone())
     } else if let Some(pool) = lead.waiting_in_pool() {
         Partition::Pool(pool.to_string())
-    } else if lead.stage == Stage::Invalid {
-        Partition::Invalid(bucket(lead))
     } else {
         Partition::Unowned(bucket(lead))
     }
@@ -189,6 +190,11 @@ mod tests {
         assert_eq!(place(&lead), Partition::Pool("east".into()));
         lead.owner = Some("zhang".into());
         assert_eq!(place(&lead), Partition::Owner("zhang".into()));
+        lead.stage = Stage::Invalid;
+        assert!(
+            matches!(place(&lead), Partition::Invalid(_)),
+            "marked invalid by its owner"
+        );
         lead.owner = None;
         lead.stage = Stage::Merged;
         assert!(matches!(place(&lead), Partition::Unowned(_)));
