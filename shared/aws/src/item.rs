@@ -9,7 +9,7 @@ use domain::lead::ports::StoreError;
 use domain::lead::{Lead, Stage, Touchpoint};
 use std::collections::HashMap;
 
-pub(crate) type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -56,7 +56,8 @@ pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub(crate) fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
+/// A lead as its item, index keys included (public for benchmark seeding).
+pub fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(lead).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.insert(PK.into(), s(lead_pk(&lead.id)));
     item.insert(SK.into(), s(LEAD_SK));
