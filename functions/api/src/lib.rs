@@ -23,6 +23,7 @@ mod imports;
 mod leads;
 mod models;
 mod pools;
+mod preview;
 mod reports;
 mod reps;
 mod routing;
