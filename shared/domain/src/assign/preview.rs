@@ -17,7 +17,7 @@
 //! [`assign_lead`]: crate::assign::auto::assign_lead
 
 use crate::assign::auto::{gate, preset_how, preset_owner, read_pool, routed_how, Gate, PoolReading};
-use crate::assign::ports::RoutingStore;
+use crate::assign::ports::{RepCounters, RoutingStore};
 use crate::capture::submission::{channel_slug, SubmissionRules, CHANNEL_RULE};
 use crate::lead::error::FieldError;
 use crate::lead::events::EventKind;
@@ -35,7 +35,7 @@ use crate::{
     assign::routing::RuleMiss, assign::routing::RuleOutcome, assign::routing::Skip, assign::routing::Strategy,
     assign::routing::Tier, assign::routing::WaitReason,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -304,11 +304,12 @@ impl From<WaitReason> for NoRep {
     }
 }
 
-/// Why a rep would not get the lead: routing's [`Skip`], or a reason about the lead
-/// itself that stops assignment before routing.
+/// Why a rep would not get the lead: routing's [`Skip`], not being in the pool routing
+/// chose, or a reason about the lead itself that stops assignment before routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RepReason {
+    /// Not in the pool routing chose (routing looks at its members only).
     NotAMember,
     NoSuchRep,
     ClaimOnly,
@@ -335,7 +336,6 @@ pub enum RepReason {
 impl From<Skip> for RepReason {
     fn from(skip: Skip) -> Self {
         match skip {
-            Skip::NotAMember => RepReason::NotAMember,
             Skip::NoSuchRep => RepReason::NoSuchRep,
             Skip::ClaimOnly => RepReason::ClaimOnly,
             Skip::PoolDailyCap => RepReason::PoolDailyCap,
@@ -469,34 +469,49 @@ pub async fn preview<S: PreviewStore>(
     let choice = explain_pool(&lead, &config);
     let reading = read_pool(store, choice.pool, day).await?;
     let everyone = store.all_reps().await?;
-    Ok(Some(explain(
-        &lead,
-        matches!(subject, Subject::Stored(_)),
-        &config,
-        &choice,
+    Ok(Some(explain(&Read {
+        lead: &lead,
+        stored: matches!(subject, Subject::Stored(_)),
+        config: &config,
+        choice: &choice,
         gate,
-        preset.as_ref(),
-        reading.as_ref(),
-        &everyone,
+        preset: preset.as_ref(),
+        reading: reading.as_ref(),
+        everyone: &everyone,
         day,
         now,
-    )))
+    })))
+}
+
+/// What a preview read, in assignment's order.
+struct Read<'a> {
+    lead: &'a Lead,
+    /// Previewed as stored (else described).
+    stored: bool,
+    config: &'a RoutingConfig,
+    choice: &'a PoolChoice<'a>,
+    gate: Gate,
+    preset: Option<&'a Rep>,
+    reading: Option<&'a PoolReading>,
+    everyone: &'a [(Rep, RepCounters)],
+    day: NaiveDate,
+    now: DateTime<Utc>,
 }
 
 /// Puts what assignment would decide into words (pure).
-#[allow(clippy::too_many_arguments)]
-fn explain(
-    lead: &Lead,
-    stored: bool,
-    config: &RoutingConfig,
-    choice: &PoolChoice<'_>,
-    gate: Gate,
-    preset: Option<&Rep>,
-    reading: Option<&PoolReading>,
-    everyone: &[(Rep, crate::assign::ports::RepCounters)],
-    day: chrono::NaiveDate,
-    now: DateTime<Utc>,
-) -> Preview {
+fn explain(read: &Read<'_>) -> Preview {
+    let Read {
+        lead,
+        stored,
+        config,
+        choice,
+        gate,
+        preset,
+        reading,
+        everyone,
+        day,
+        now,
+    } = *read;
     let province = choice.province.as_ref().map(|(p, _)| p.as_str());
     let rules = config
         .rules
@@ -774,7 +789,6 @@ fn skip_text(
 ) -> String {
     let pool = &reading.pool;
     match skip {
-        Skip::NotAMember => format!("not a member of pool {}", pool.id),
         Skip::NoSuchRep => format!("pool {} lists {id}, but no rep has this id", pool.id),
         Skip::ClaimOnly | Skip::PoolDailyCap | Skip::NoDesignee => {
             let reason = match skip {

@@ -713,8 +713,6 @@ pub enum Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Skip {
-    /// Not in the pool's members.
-    NotAMember,
     /// A member id that no stored rep has.
     NoSuchRep,
     ClaimOnly,
