@@ -626,6 +626,10 @@ fn explain(read: &Read<'_>) -> Preview {
     let mut rows = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     if let (Some(reading), Some(routed)) = (reading, &routed) {
+        let chosen = match &routed.decision {
+            Decision::Assign { rep } => Some(rep.as_str()),
+            Decision::Wait { .. } => None,
+        };
         for check in &routed.checks {
             seen.push(check.id);
             let rep = reading.reps.get(check.id).or_else(|| profiles.get(check.id).copied());
@@ -640,7 +644,7 @@ fn explain(read: &Read<'_>) -> Preview {
             } else {
                 check.skip.map(|skip| Reason {
                     code: skip.into(),
-                    text: skip_text(skip, check.id, rep, load, reading, &rep_of(&routed.decision), now),
+                    text: skip_text(skip, check.id, rep, load, reading, chosen, now),
                 })
             };
             let member = reading.pool.members.iter().any(|m| m == check.id);
@@ -687,13 +691,6 @@ fn explain(read: &Read<'_>) -> Preview {
         how,
         no_rep,
         reps: rows,
-    }
-}
-
-fn rep_of(decision: &Decision) -> Option<String> {
-    match decision {
-        Decision::Assign { rep } => Some(rep.clone()),
-        Decision::Wait { .. } => None,
     }
 }
 
@@ -784,7 +781,7 @@ fn skip_text(
     rep: Option<&Rep>,
     load: RepLoad,
     reading: &PoolReading,
-    chosen: &Option<String>,
+    chosen: Option<&str>,
     now: DateTime<Utc>,
 ) -> String {
     let pool = &reading.pool;
