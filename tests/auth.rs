@@ -390,6 +390,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/v1/models/promote", "/v1/models/promote"),
     ("PUT", "/v1/config/models", "/v1/config/models"),
     ("GET", "/v1/reports/models", "/v1/reports/models"),
+    ("POST", "/v1/routing/preview", "/v1/routing/preview"),
 ];
 
 /// (role claim, as `x-leadflow-roles` names it; subject).

@@ -819,6 +819,43 @@ async fn real_answers_match_the_spec() {
     h.call(403, "POST", "/v1/hooks/{source}", "/v1/hooks/toutiao", &headers, &body)
         .await;
 
+    // ---- routing preview (before the models block leaves a model in service unstored)
+    let preview = "/v1/routing/preview";
+    let stored = h
+        .admin(200, "POST", preview, preview, Some(json!({"lead_id": lead_id})))
+        .await;
+    assert_eq!(stored.body["no_rep"]["code"], "already_owned", "{}", stored.body);
+    let described = h
+        .admin(
+            200,
+            "POST",
+            preview,
+            preview,
+            Some(json!({"lead": {"company": "北京纷扬科技有限公司", "events": ["form_submit"]}})),
+        )
+        .await;
+    assert_eq!(described.body["rep"], "bj-li", "{}", described.body);
+    h.admin(
+        404,
+        "POST",
+        preview,
+        preview,
+        Some(json!({"lead_id": "01M82P55JZ0A21HC6YSZ0PKEW7"})),
+    )
+    .await;
+    h.admin(422, "POST", preview, preview, Some(json!({"lead": {"city": "深圳"}})))
+        .await;
+    h.admin(400, "POST", preview, preview, None).await;
+    h.as_role(
+        Role::Marketing,
+        403,
+        "POST",
+        preview,
+        preview,
+        Some(json!({"lead": {}})),
+    )
+    .await;
+
     // ---- models
     h.admin(200, "GET", "/v1/models", "/v1/models", None).await;
     h.admin(202, "POST", "/v1/models/train", "/v1/models/train", None).await;

@@ -24,6 +24,7 @@ mod lead_list;
 mod leads;
 mod models;
 mod pools;
+mod preview;
 mod reports;
 mod reps;
 mod routing;

@@ -209,6 +209,8 @@ where
         // privacy
         route!(POST "/v1/erasures", [Admin], post_erasure, refused: ERASURES),
         route!(GET "/v1/erasures/{id}", [Admin], get_erasure, refused: ERASURES),
+        // routing preview (reads only)
+        route!(POST "/v1/routing/preview", [Manager, Admin], routing_preview, refused: crate::preview::PREVIEW),
     ];
 
     /// The route `method` + `segments` names, with its `{…}` segments.

@@ -18,9 +18,9 @@ use crate::{
     lead::ports::MessageBus, lead::ports::Saved, lead::ports::StoreError,
 };
 use crate::{
-    assign::routing::choose_pool, assign::routing::eligibility, assign::routing::route_excluding,
-    assign::routing::Decision, assign::routing::Pool, assign::routing::Rep, assign::routing::RepLoad,
-    assign::routing::Strategy,
+    assign::routing::eligibility, assign::routing::explain_pool, assign::routing::route_explained,
+    assign::routing::Decision, assign::routing::Pool, assign::routing::PoolState, assign::routing::Rep,
+    assign::routing::RepLoad, assign::routing::Routed, assign::routing::Strategy, assign::routing::WaitReason,
 };
 use crate::{follow_up::sla, follow_up::sla::SlaConfig};
 use crate::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
@@ -142,7 +142,101 @@ async fn announce<B: MessageBus>(bus: &B, lead: &Lead, now: DateTime<Utc>) -> Re
     Ok(())
 }
 
-/// `lead.ready`: route the lead and commit the owner, or park it in its pool.
+/// Where assignment stands on a lead before it reads anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Routable and without a confirmed owner: assignment goes on.
+    Open,
+    NotRoutable(Stage),
+    /// Owned through a recorded owner change: assignment leaves it.
+    AlreadyOwned,
+}
+
+pub fn gate(lead: &Lead) -> Gate {
+    if !routable(lead.stage) {
+        Gate::NotRoutable(lead.stage)
+    } else if lead.owner.is_some() && lead.owner_change_id.is_some() {
+        Gate::AlreadyOwned
+    } else {
+        Gate::Open
+    }
+}
+
+/// The owner preset at capture (an existing customer's, or an imported file's) when they
+/// are a rep: assignment confirms them instead of routing.
+pub async fn preset_owner<S: RoutingStore>(store: &S, lead: &Lead) -> Result<Option<Rep>, StoreError> {
+    Ok(match &lead.owner {
+        Some(owner) => store.rep(owner).await?.map(|(rep, _)| rep),
+        None => None,
+    })
+}
+
+/// What routing reads of one pool for one business day: the pool, its members with what
+/// they hold, and its rotation state.
+#[derive(Debug, Clone)]
+pub struct PoolReading {
+    pub pool: Pool,
+    pub reps: BTreeMap<String, Rep>,
+    pub loads: BTreeMap<String, RepLoad>,
+    pub state: PoolState,
+}
+
+/// The pool `id` as routing reads it on `day`; `None` if no such pool is stored.
+pub async fn read_pool<S: RoutingStore>(
+    store: &S,
+    id: &str,
+    day: NaiveDate,
+) -> Result<Option<PoolReading>, StoreError> {
+    let Some(pool) = store.pool(id).await? else {
+        return Ok(None);
+    };
+    let reps = store.reps(&pool.members).await?;
+    let loads = reps
+        .iter()
+        .map(|(rep, counters)| (rep.id.clone(), load_of(*counters, day)))
+        .collect();
+    let reps = reps.into_iter().map(|(rep, _)| (rep.id.clone(), rep)).collect();
+    let state = store.pool_state(&pool.id, day).await?;
+    Ok(Some(PoolReading {
+        pool,
+        reps,
+        loads,
+        state,
+    }))
+}
+
+impl PoolReading {
+    /// Routes `lead` in this pool: by its grade, skipping its previous owner.
+    pub fn route(&self, lead: &Lead, at: DateTime<Utc>) -> Routed<'_> {
+        let grade = lead.score.as_ref().map(|s| (s.grade, s.level));
+        let exclude: Vec<String> = lead.previous_owner.iter().cloned().collect();
+        route_explained(&self.pool, &self.reps, &self.loads, &self.state, grade, at, &exclude)
+    }
+}
+
+/// How an assignment records a routed lead's new owner: a lead recycled from a previous
+/// owner is "recycled" to the next one.
+pub fn routed_how(lead: &Lead) -> OwnerChangeHow {
+    if lead.stage == Stage::Recycled && lead.previous_owner.is_some() {
+        OwnerChangeHow::Recycled
+    } else {
+        OwnerChangeHow::AutoAssigned
+    }
+}
+
+/// How an assignment records a confirmed preset owner.
+pub fn preset_how(lead: &Lead, owner: &str) -> (OwnerChangeHow, Option<String>) {
+    let imported = lead.import.as_ref().is_some_and(|i| i.owner.as_deref() == Some(owner));
+    if imported {
+        (OwnerChangeHow::Imported, Some("imported".to_string()))
+    } else {
+        (OwnerChangeHow::Created, None)
+    }
+}
+
+/// `lead.ready`: route the lead and commit the owner, or park it in its pool. The routing
+/// preview ([`crate::assign::preview`]) reads and decides through the same steps:
+/// [`gate`], [`preset_owner`], [`explain_pool`], [`read_pool`], [`PoolReading::route`].
 pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
     store: &S,
     bus: &B,
@@ -154,93 +248,65 @@ pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
         let Some(lead) = store.get_lead(lead_id).await? else {
             return Ok(Assigned::Missing);
         };
-        if !routable(lead.stage) {
-            return Ok(Assigned::NotRoutable(lead.stage));
-        }
-        if lead.owner.is_some() && lead.owner_change_id.is_some() {
-            // Duplicate delivery, or the commit landed and the notice was not sent: send
-            // it (again); the notice itself goes out at most once.
-            announce(bus, &lead, now).await?;
-            return Ok(Assigned::AlreadyOwned);
+        match gate(&lead) {
+            Gate::NotRoutable(stage) => return Ok(Assigned::NotRoutable(stage)),
+            Gate::AlreadyOwned => {
+                // Duplicate delivery, or the commit landed and the notice was not sent:
+                // send it (again); the notice itself goes out at most once.
+                announce(bus, &lead, now).await?;
+                return Ok(Assigned::AlreadyOwned);
+            }
+            Gate::Open => {}
         }
         let config = store.routing().await?;
         let sla_config = store.sla_config().await?;
         let day = config.business_day(now);
 
         // An owner preset from a customer match: confirm it and count it against them.
-        if let Some(owner) = lead.owner.clone() {
-            if let Some((rep, _)) = store.rep(&owner).await? {
-                let mut next = lead.clone();
-                let imported = lead.import.as_ref().is_some_and(|i| i.owner.as_ref() == Some(&owner));
-                let (how, note) = if imported {
-                    (OwnerChangeHow::Imported, Some("imported".to_string()))
-                } else {
-                    (OwnerChangeHow::Created, None)
-                };
-                let change = hand_over(&mut next, &rep, how, None, note, now);
-                sla::refresh(&mut next, &sla_config, now);
-                let mut charge = charge_for(&rep, false);
-                // The customer's owner keeps their customer even when full.
-                charge.holding_cap = u32::MAX;
-                let commit = LeadChange {
-                    owner_change: Some(change),
-                    charge: Some(charge),
-                    ..LeadChange::new(&lead, next.clone(), day)
-                };
-                if store.commit_change(&commit).await? == Saved::Conflict {
-                    continue;
-                }
-                announce(bus, &next, now).await?;
-                return Ok(Assigned::Adopted { rep: rep.id });
+        // (A preset owner who is not a rep (yet): route normally.)
+        if let Some(rep) = preset_owner(store, &lead).await? {
+            let mut next = lead.clone();
+            let (how, note) = preset_how(&lead, &rep.id);
+            let change = hand_over(&mut next, &rep, how, None, note, now);
+            sla::refresh(&mut next, &sla_config, now);
+            let mut charge = charge_for(&rep, false);
+            // The customer's owner keeps their customer even when full.
+            charge.holding_cap = u32::MAX;
+            let commit = LeadChange {
+                owner_change: Some(change),
+                charge: Some(charge),
+                ..LeadChange::new(&lead, next.clone(), day)
+            };
+            if store.commit_change(&commit).await? == Saved::Conflict {
+                continue;
             }
-            // The preset owner is not a rep (yet): route normally.
+            announce(bus, &next, now).await?;
+            return Ok(Assigned::Adopted { rep: rep.id });
         }
 
-        let pool_id = choose_pool(&lead, &config).to_string();
-        let Some(pool) = store.pool(&pool_id).await? else {
-            match park(
-                store,
-                lead,
-                &pool_id,
-                "the pool is not configured",
-                day,
-                now,
-                &sla_config,
-            )
-            .await?
-            {
+        let pool_id = explain_pool(&lead, &config).pool.to_string();
+        let Some(reading) = read_pool(store, &pool_id, day).await? else {
+            let reason = WaitReason::PoolNotConfigured.text();
+            match park(store, lead, &pool_id, reason, day, now, &sla_config).await? {
                 Some(waiting) => return Ok(waiting),
                 None => continue,
             }
         };
-        let reps = store.reps(&pool.members).await?;
-        let loads: BTreeMap<String, RepLoad> = reps
-            .iter()
-            .map(|(rep, counters)| (rep.id.clone(), load_of(*counters, day)))
-            .collect();
-        let reps: BTreeMap<String, Rep> = reps.into_iter().map(|(rep, _)| (rep.id.clone(), rep)).collect();
-        let state = store.pool_state(&pool.id, day).await?;
-        let grade = lead.score.as_ref().map(|s| (s.grade, s.level));
-        let exclude: Vec<String> = lead.previous_owner.iter().cloned().collect();
-        let (decision, next_state) = route_excluding(&pool, &reps, &loads, &state, grade, now, &exclude);
-        match decision {
-            Decision::Wait { reason } => match park(store, lead, &pool.id, &reason, day, now, &sla_config).await? {
+        let routed = reading.route(&lead, now);
+        let pool = &reading.pool;
+        match routed.decision {
+            Decision::Wait { reason } => match park(store, lead, &pool.id, reason.text(), day, now, &sla_config).await?
+            {
                 Some(waiting) => return Ok(waiting),
                 None => continue,
             },
             Decision::Assign { rep } => {
-                let rep = &reps[&rep];
+                let rep = &reading.reps[&rep];
                 let mut next = lead.clone();
                 next.pool = Some(pool.id.clone());
-                // A lead recycled from a previous owner is "recycled" to the next one.
-                let how = if lead.stage == Stage::Recycled && lead.previous_owner.is_some() {
-                    OwnerChangeHow::Recycled
-                } else {
-                    OwnerChangeHow::AutoAssigned
-                };
-                let change = hand_over(&mut next, rep, how, None, None, now);
+                let change = hand_over(&mut next, rep, routed_how(&lead), None, None, now);
                 sla::refresh(&mut next, &sla_config, now);
-                let served_after = next_state.assigned.get(&rep.id).copied().unwrap_or(1);
+                let served_after = routed.next.assigned.get(&rep.id).copied().unwrap_or(1);
                 let commit = LeadChange {
                     owner_change: Some(change),
                     charge: Some(charge_for(rep, true)),
@@ -259,7 +325,7 @@ pub async fn assign_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
                 announce(bus, &next, now).await?;
                 return Ok(Assigned::Assigned {
                     rep: rep.id.clone(),
-                    pool: pool.id,
+                    pool: pool.id.clone(),
                 });
             }
         }

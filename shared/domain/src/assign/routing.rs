@@ -285,28 +285,128 @@ pub struct RouteRule {
     pub min_predicted: Option<i32>,
 }
 
+/// The first condition of a rule that a lead fails, in the order the rule checks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleMiss {
+    Province,
+    Industry,
+    Channel,
+    Product,
+    Grade,
+    Cell,
+    CompanySize,
+    Predicted,
+}
+
 impl RouteRule {
     pub fn matches(&self, lead: &Lead, province: Option<&str>) -> bool {
+        self.check(lead, province).is_ok()
+    }
+
+    /// [`RouteRule::matches`], saying which condition failed first.
+    pub fn check(&self, lead: &Lead, province: Option<&str>) -> Result<(), RuleMiss> {
         let any = |list: &[String], value: Option<&str>| {
             list.is_empty() || value.is_some_and(|v| list.iter().any(|item| v.contains(item.as_str())))
         };
+        let require = |holds: bool, miss: RuleMiss| if holds { Ok(()) } else { Err(miss) };
         let score = lead.score.as_ref();
-        any(&self.provinces, province)
-            && any(&self.industries, lead.profile.industry.as_deref())
-            && any(&self.channels, Some(lead.source.channel.as_str()))
-            && any(&self.products, lead.profile.product.as_deref())
-            && (self.grades.is_empty() || score.is_some_and(|s| self.grades.contains(&s.grade)))
-            && (self.cells.is_empty() || score.is_some_and(|s| self.cells.contains(&s.cell)))
-            && self.min_company_size.is_none_or(|min| {
-                lead.profile
-                    .company_size
-                    .as_deref()
-                    .and_then(company_size_range)
-                    .is_some_and(|(lo, _)| lo >= min)
-            })
-            && self
-                .min_predicted
-                .is_none_or(|min| lead.prediction.as_ref().is_some_and(|p| p.points >= min))
+        require(any(&self.provinces, province), RuleMiss::Province)?;
+        require(
+            any(&self.industries, lead.profile.industry.as_deref()),
+            RuleMiss::Industry,
+        )?;
+        require(
+            any(&self.channels, Some(lead.source.channel.as_str())),
+            RuleMiss::Channel,
+        )?;
+        require(any(&self.products, lead.profile.product.as_deref()), RuleMiss::Product)?;
+        require(
+            self.grades.is_empty() || score.is_some_and(|s| self.grades.contains(&s.grade)),
+            RuleMiss::Grade,
+        )?;
+        require(
+            self.cells.is_empty() || score.is_some_and(|s| self.cells.contains(&s.cell)),
+            RuleMiss::Cell,
+        )?;
+        require(
+            self.min_company_size
+                .is_none_or(|min| company_size_from(lead).is_some_and(|lo| lo >= min)),
+            RuleMiss::CompanySize,
+        )?;
+        require(
+            self.min_predicted
+                .is_none_or(|min| lead.prediction.as_ref().is_some_and(|p| p.points >= min)),
+            RuleMiss::Predicted,
+        )
+    }
+}
+
+/// The smallest company size the lead's profile allows ("500-999" → 500).
+fn company_size_from(lead: &Lead) -> Option<u32> {
+    lead.profile
+        .company_size
+        .as_deref()
+        .and_then(company_size_range)
+        .map(|(lo, _)| lo)
+}
+
+impl RuleMiss {
+    /// Why `rule` did not take `lead`, in words a manager reads ("province 江苏 matches
+    /// none of 北京, 上海").
+    pub fn text(self, rule: &RouteRule, lead: &Lead, province: Option<&str>) -> String {
+        let none_of = |what: &str, value: Option<&str>, list: &[String]| match value {
+            Some(v) => format!("{what} {v} matches none of {}", list.join(", ")),
+            None => format!("the lead has no {what}; the rule asks for {}", list.join(", ")),
+        };
+        let score = lead.score.as_ref();
+        match self {
+            RuleMiss::Province => match province {
+                Some(_) => none_of("province", province, &rule.provinces),
+                None => format!(
+                    "the lead's province is not known (none given, no company name starting with one, \
+                     no fixed-line phone); the rule asks for {}",
+                    rule.provinces.join(", ")
+                ),
+            },
+            RuleMiss::Industry => none_of("industry", lead.profile.industry.as_deref(), &rule.industries),
+            RuleMiss::Channel => none_of("channel", Some(lead.source.channel.as_str()), &rule.channels),
+            RuleMiss::Product => none_of("product", lead.profile.product.as_deref(), &rule.products),
+            RuleMiss::Grade => {
+                let wanted: Vec<String> = rule.grades.iter().map(|g| format!("{g:?}")).collect();
+                match score {
+                    Some(s) => format!("grade {:?} is not one of {}", s.grade, wanted.join(", ")),
+                    None => format!(
+                        "the lead is not scored yet; the rule asks for grade {}",
+                        wanted.join(", ")
+                    ),
+                }
+            }
+            RuleMiss::Cell => match score {
+                Some(s) => format!("cell {} is not one of {}", s.cell, rule.cells.join(", ")),
+                None => format!(
+                    "the lead is not scored yet; the rule asks for cell {}",
+                    rule.cells.join(", ")
+                ),
+            },
+            RuleMiss::CompanySize => {
+                let min = rule.min_company_size.unwrap_or_default();
+                match (&lead.profile.company_size, company_size_from(lead)) {
+                    (Some(size), Some(_)) => format!("company size {size} is under {min} people"),
+                    (Some(size), None) => {
+                        format!("company size {size} is not a number of people; the rule asks for {min}+")
+                    }
+                    (None, _) => format!("the lead gives no company size; the rule asks for {min}+ people"),
+                }
+            }
+            RuleMiss::Predicted => {
+                let min = rule.min_predicted.unwrap_or_default();
+                match &lead.prediction {
+                    Some(p) => format!("predicted chance {} % is under {min} %", p.points),
+                    None => format!("the lead has no predicted chance yet; the rule asks for {min} %"),
+                }
+            }
+        }
     }
 }
 
@@ -466,36 +566,96 @@ fn as_province(region: &str) -> String {
         .to_string()
 }
 
+/// Where a lead's province was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvinceFrom {
+    /// The lead said it.
+    Profile,
+    /// Its company name starts with it (or with one of its cities).
+    Company,
+    /// Its fixed-line phone's area code.
+    Phone,
+}
+
 /// The province a lead is from: as given, else named at the start of its company name,
 /// else the home of its fixed-line phone number.
 pub fn province_of(lead: &Lead) -> Option<String> {
+    province_with_source(lead).map(|(province, _)| province)
+}
+
+/// [`province_of`], with where it was read from.
+pub fn province_with_source(lead: &Lead) -> Option<(String, ProvinceFrom)> {
     if let Some(p) = &lead.profile.province {
-        return Some(p.clone());
+        return Some((p.clone(), ProvinceFrom::Profile));
     }
     let from_company = lead.company.as_ref().and_then(|company| {
         crate::qualify::company::REGIONS
             .iter()
             .filter(|r| **r != "中国")
             .find(|r| company.raw.starts_with(*r))
-            .map(|r| as_province(r))
+            .map(|r| (as_province(r), ProvinceFrom::Company))
     });
     from_company.or_else(|| {
         let national = lead.contact.phone.as_deref()?.strip_prefix("+86")?;
         AREA_CODES
             .iter()
             .find(|(code, _)| national.starts_with(code))
-            .map(|(_, province)| province.to_string())
+            .map(|(_, province)| (province.to_string(), ProvinceFrom::Phone))
     })
+}
+
+/// How one routing rule fared with a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleOutcome {
+    /// It took the lead: the first rule whose conditions all hold.
+    Matched,
+    Missed(RuleMiss),
+    /// Not checked: an earlier rule took the lead (first match wins).
+    NotReached,
+}
+
+/// The pool a lead belongs to, and why: every rule in order with how it fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolChoice<'a> {
+    pub pool: &'a str,
+    /// The rule that matched (its index); `None`: the default pool.
+    pub rule: Option<usize>,
+    pub province: Option<(String, ProvinceFrom)>,
+    /// One per rule of the config, in its order.
+    pub rules: Vec<RuleOutcome>,
+}
+
+/// Which pool a lead goes to: ordered rules, first match wins, else the default pool.
+/// What assignment uses (through [`choose_pool`]) and the preview shows.
+pub fn explain_pool<'a>(lead: &Lead, config: &'a RoutingConfig) -> PoolChoice<'a> {
+    let province = province_with_source(lead);
+    let mut rules = Vec::with_capacity(config.rules.len());
+    let mut chosen = None;
+    for (i, rule) in config.rules.iter().enumerate() {
+        if chosen.is_some() {
+            rules.push(RuleOutcome::NotReached);
+            continue;
+        }
+        match rule.check(lead, province.as_ref().map(|(p, _)| p.as_str())) {
+            Ok(()) => {
+                chosen = Some(i);
+                rules.push(RuleOutcome::Matched);
+            }
+            Err(miss) => rules.push(RuleOutcome::Missed(miss)),
+        }
+    }
+    PoolChoice {
+        pool: chosen.map_or(config.default_pool.as_str(), |i| config.rules[i].pool.as_str()),
+        rule: chosen,
+        province,
+        rules,
+    }
 }
 
 /// The id of the pool the lead belongs to.
 pub fn choose_pool<'a>(lead: &Lead, config: &'a RoutingConfig) -> &'a str {
-    let province = province_of(lead);
-    config
-        .rules
-        .iter()
-        .find(|rule| rule.matches(lead, province.as_deref()))
-        .map_or(config.default_pool.as_str(), |rule| rule.pool.as_str())
+    explain_pool(lead, config).pool
 }
 
 /// A pool's persistent routing state, with today's counters already read for the
@@ -509,6 +669,33 @@ pub struct PoolState {
     pub claimed_today: u32,
 }
 
+/// Why a lead waits in its pool instead of going to a rep now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Routing names a pool that is not stored.
+    PoolNotConfigured,
+    ClaimOnly,
+    PoolDailyCap,
+    /// A designated pool names neither a rep nor a team.
+    NoDesignee,
+    /// Every member was skipped (each for the reason its [`RepCheck`] gives).
+    EveryoneSkipped,
+}
+
+impl WaitReason {
+    /// As assignment logs it when it parks a lead.
+    pub fn text(self) -> &'static str {
+        match self {
+            WaitReason::PoolNotConfigured => "the pool is not configured",
+            WaitReason::ClaimOnly => "claim-only pool",
+            WaitReason::PoolDailyCap => "the pool's daily cap is reached",
+            WaitReason::NoDesignee => "designated pool names no rep or team",
+            WaitReason::EveryoneSkipped => "no eligible rep now",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Assign {
@@ -516,8 +703,65 @@ pub enum Decision {
     },
     /// The lead waits in the pool (claimable, offered again when someone is eligible).
     Wait {
-        reason: String,
+        reason: WaitReason,
     },
+}
+
+/// Why a rep did not get the lead, in the order routing rules them out: the pool's own
+/// stops first, then who the strategy names, then the rep's eligibility, then the tier,
+/// then the rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// A member id that no stored rep has.
+    NoSuchRep,
+    ClaimOnly,
+    PoolDailyCap,
+    NoDesignee,
+    /// A designated pool names another rep.
+    NotDesignated,
+    /// A designated pool names a team this rep is not in.
+    NotInTeam,
+    /// The lead's previous owner (it was recycled or returned from them).
+    PreviousOwner,
+    Inactive,
+    OffShift,
+    OutOfOffice,
+    HoldingCap,
+    DailyCap,
+    /// Weighted pool, A1/A2 lead, and a top-tier member is eligible.
+    Tier,
+    /// Eligible, but the rotation puts another member first.
+    Rotation,
+}
+
+impl From<Ineligible> for Skip {
+    fn from(reason: Ineligible) -> Self {
+        match reason {
+            Ineligible::Inactive => Skip::Inactive,
+            Ineligible::OffShift => Skip::OffShift,
+            Ineligible::OutOfOffice => Skip::OutOfOffice,
+            Ineligible::HoldingCap => Skip::HoldingCap,
+            Ineligible::DailyCap => Skip::DailyCap,
+        }
+    }
+}
+
+/// One rep as routing saw them: chosen (`skip: None`) or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepCheck<'a> {
+    pub id: &'a str,
+    pub skip: Option<Skip>,
+}
+
+/// A routing decision with its explanation: what happens, the pool state after it, and
+/// every member (and a designated rep outside the members) with why they were or were
+/// not chosen, in the pool's member order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed<'a> {
+    pub decision: Decision,
+    pub next: PoolState,
+    pub checks: Vec<RepCheck<'a>>,
 }
 
 /// Picks the rep for one lead, and the pool state after it.
@@ -542,46 +786,119 @@ pub fn route_excluding(
     at: DateTime<Utc>,
     exclude: &[String],
 ) -> (Decision, PoolState) {
-    let wait = |reason: &str| (Decision::Wait { reason: reason.into() }, state.clone());
+    let routed = route_explained(pool, reps, loads, state, lead_grade, at, exclude);
+    (routed.decision, routed.next)
+}
+
+/// The routing decision, explained (see [`Routed`]). [`route`] and assignment use its
+/// decision; the routing preview shows the rest. `reps` may hold reps outside the pool:
+/// only members (and a designated rep) are looked at.
+pub fn route_explained<'a>(
+    pool: &'a Pool,
+    reps: &'a BTreeMap<String, Rep>,
+    loads: &BTreeMap<String, RepLoad>,
+    state: &PoolState,
+    lead_grade: Option<(Grade, u8)>,
+    at: DateTime<Utc>,
+    exclude: &[String],
+) -> Routed<'a> {
+    // Every member starts as skipped for a reason set below; exactly one may end chosen.
+    let mut checks: Vec<RepCheck<'a>> = pool
+        .members
+        .iter()
+        .map(|m| RepCheck {
+            id: m.as_str(),
+            skip: Some(Skip::NotDesignated),
+        })
+        .collect();
+    let wait = |mut checks: Vec<RepCheck<'a>>, reason: WaitReason, skip: Option<Skip>| {
+        if let Some(skip) = skip {
+            checks.iter_mut().for_each(|c| c.skip = Some(skip));
+        }
+        Routed {
+            decision: Decision::Wait { reason },
+            next: state.clone(),
+            checks,
+        }
+    };
     if pool.daily_cap.is_some_and(|cap| state.assigned_today >= cap) {
-        return wait("the pool's daily cap is reached");
+        return wait(checks, WaitReason::PoolDailyCap, Some(Skip::PoolDailyCap));
     }
+    // The members the strategy names, as indexes into `checks` (a designated rep outside
+    // the members is added to `checks` with no place in the member list).
+    let named: Vec<usize> = match &pool.strategy {
+        Strategy::ClaimOnly => return wait(checks, WaitReason::ClaimOnly, Some(Skip::ClaimOnly)),
+        Strategy::Designated { rep: Some(rep), .. } => match pool.members.iter().position(|m| m == rep) {
+            Some(i) => vec![i],
+            None => {
+                checks.push(RepCheck {
+                    id: rep.as_str(),
+                    skip: None,
+                });
+                vec![checks.len() - 1]
+            }
+        },
+        Strategy::Designated { team: Some(team), .. } => {
+            let mut named = Vec::new();
+            for (i, m) in pool.members.iter().enumerate() {
+                match reps.get(m) {
+                    Some(r) if &r.team == team => named.push(i),
+                    Some(_) => checks[i].skip = Some(Skip::NotInTeam),
+                    None => checks[i].skip = Some(Skip::NoSuchRep),
+                }
+            }
+            named
+        }
+        Strategy::Designated { .. } => return wait(checks, WaitReason::NoDesignee, Some(Skip::NoDesignee)),
+        Strategy::RoundRobin | Strategy::Weighted => (0..pool.members.len()).collect(),
+    };
     // Each candidate's rep is looked up once: pools can have dozens of members, and the
     // maps are keyed by rep id.
     struct Candidate<'a> {
-        id: &'a String,
+        /// Index into `checks`.
+        check: usize,
+        id: &'a str,
         rep: &'a Rep,
         /// Place in the pool's member list (a designated rep may be outside it).
         position: Option<usize>,
     }
-    let members = || pool.members.iter().enumerate().map(|(i, m)| (Some(i), m));
-    let named: Vec<(Option<usize>, &String)> = match &pool.strategy {
-        Strategy::ClaimOnly => return wait("claim-only pool"),
-        Strategy::Designated { rep: Some(rep), .. } => vec![(pool.members.iter().position(|m| m == rep), rep)],
-        Strategy::Designated { team: Some(team), .. } => members()
-            .filter(|(_, m)| reps.get(*m).is_some_and(|r| &r.team == team))
-            .collect(),
-        Strategy::Designated { .. } => return wait("designated pool names no rep or team"),
-        Strategy::RoundRobin | Strategy::Weighted => members().collect(),
-    };
-    let mut candidates: Vec<Candidate> = named
-        .into_iter()
-        .filter(|(_, id)| !exclude.contains(id))
-        .filter_map(|(position, id)| {
-            let rep = reps.get(id)?;
-            let load = loads.get(id).copied().unwrap_or_default();
-            eligibility(rep, load, at)
-                .is_ok()
-                .then_some(Candidate { id, rep, position })
-        })
-        .collect();
+    let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(named.len());
+    for i in named {
+        let id = checks[i].id;
+        let skip = if exclude.iter().any(|e| e == id) {
+            Some(Skip::PreviousOwner)
+        } else {
+            match reps.get_key_value(id) {
+                None => Some(Skip::NoSuchRep),
+                Some((key, rep)) => {
+                    let load = loads.get(id).copied().unwrap_or_default();
+                    match eligibility(rep, load, at) {
+                        Err(reason) => Some(reason.into()),
+                        Ok(()) => {
+                            candidates.push(Candidate {
+                                check: i,
+                                id: key.as_str(),
+                                rep,
+                                position: (i < pool.members.len()).then_some(i),
+                            });
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        checks[i].skip = skip;
+    }
     let top_first = matches!(pool.strategy, Strategy::Weighted)
         && lead_grade.is_some_and(|(grade, level)| grade == Grade::A && level <= 2);
     if top_first && candidates.iter().any(|c| c.rep.tier == Tier::Top) {
+        for c in candidates.iter().filter(|c| c.rep.tier != Tier::Top) {
+            checks[c.check].skip = Some(Skip::Tier);
+        }
         candidates.retain(|c| c.rep.tier == Tier::Top);
     }
     if candidates.is_empty() {
-        return wait("no eligible rep now");
+        return wait(checks, WaitReason::EveryoneSkipped, None);
     }
     let weighted = matches!(pool.strategy, Strategy::Weighted);
     let weight = |rep: Option<&Rep>| {
@@ -611,7 +928,7 @@ pub fn route_excluding(
         .map_or(0, |i| i + 1);
     let rank = |position: Option<usize>| (position.unwrap_or(0) + size - start % size) % size;
     let chosen = candidates
-        .into_iter()
+        .iter()
         .map(|c| {
             let load = (served(c.id, Some(c.rep)) + 1.0) / weight(Some(c.rep));
             (load, rank(c.position), c)
@@ -623,6 +940,9 @@ pub fn route_excluding(
         })
         .map(|(_, _, c)| c)
         .expect("candidates is not empty");
+    for c in &candidates {
+        checks[c.check].skip = (c.check != chosen.check).then_some(Skip::Rotation);
+    }
 
     // The next state counts every member (newcomers at their starting level) and only
     // members.
@@ -637,11 +957,17 @@ pub fn route_excluding(
         .collect();
     let next = PoolState {
         assigned,
-        last_rep: Some(chosen.id.clone()),
+        last_rep: Some(chosen.id.to_string()),
         assigned_today: state.assigned_today + 1,
         claimed_today: state.claimed_today,
     };
-    (Decision::Assign { rep: chosen.id.clone() }, next)
+    Routed {
+        decision: Decision::Assign {
+            rep: chosen.id.to_string(),
+        },
+        next,
+        checks,
+    }
 }
 
 impl Pool {

@@ -277,6 +277,18 @@ pub struct Submission {
     pub warnings: Vec<FieldError>,
 }
 
+/// What a channel may be made of (after [`channel_slug`]).
+pub const CHANNEL_RULE: &str = "may contain only letters, digits, '_' and '.'";
+
+/// A channel as leads carry it: lower case, spaces and dashes as `_` ("Trade Show" →
+/// `trade_show`); `None` if it holds anything else than letters, digits, `_` and `.`.
+pub fn channel_slug(text: &str) -> Option<String> {
+    let slug = text.to_lowercase().replace([' ', '-'], "_");
+    slug.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        .then_some(slug)
+}
+
 pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submission, FieldErrors> {
     let honeypot = raw.get(HONEYPOT_FIELD).is_some_and(|v| !v.trim().is_empty());
     let mut errors = FieldErrors(raw.type_errors.clone());
@@ -345,15 +357,10 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
 
     let channel = match text("channel", &mut errors) {
         None => rules.default_channel.clone(),
-        Some(c) => {
-            let slug = c.to_lowercase().replace([' ', '-'], "_");
-            if slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-                slug
-            } else {
-                errors.push("channel", "may contain only letters, digits, '_' and '.'");
-                rules.default_channel.clone()
-            }
-        }
+        Some(c) => channel_slug(&c).unwrap_or_else(|| {
+            errors.push("channel", CHANNEL_RULE);
+            rules.default_channel.clone()
+        }),
     };
     let source = Source {
         channel,

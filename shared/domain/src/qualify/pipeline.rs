@@ -9,6 +9,7 @@
 //! `lead.ready` the earlier run may not have sent. Consumers of `lead.ready` are
 //! idempotent, so sending it twice is harmless.
 
+use crate::lead::events::EventKind;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
 use crate::lead::{DedupInfo, Lead, LeadId, Stage, Touchpoint};
 use crate::predict::ports::ModelStore;
@@ -71,16 +72,21 @@ pub trait QualifyStore: LeadStore + DedupStore + RulesStore + TouchStore + Model
 impl<T: LeadStore + DedupStore + RulesStore + TouchStore + ModelStore> QualifyStore for T {}
 
 fn scored(touch: &Touchpoint, rules: &Rules) -> ScoredEvent {
+    engagement_event(touch.id.clone(), touch.kind, touch.occurred_at, rules)
+}
+
+/// An engagement event worth what the rules say `kind` is worth (else its default).
+pub fn engagement_event(id: String, kind: EventKind, at: DateTime<Utc>, rules: &Rules) -> ScoredEvent {
     ScoredEvent {
-        id: touch.id.clone(),
-        kind: touch.kind,
-        at: touch.occurred_at,
+        id,
+        kind,
+        at,
         points: rules
             .scoring
             .engagement_points
-            .get(&touch.kind)
+            .get(&kind)
             .copied()
-            .unwrap_or_else(|| touch.kind.default_points()),
+            .unwrap_or_else(|| kind.default_points()),
     }
 }
 
@@ -99,8 +105,9 @@ fn add_events(lead: &mut Lead, events: impl IntoIterator<Item = ScoredEvent>) {
     lead.last_activity_at = lead.last_activity_at.max(latest);
 }
 
-/// The rule score, then the predictive score from it (which starts from the rule prior).
-fn rescore(lead: &mut Lead, rules: &Rules, models: &ModelPair, now: DateTime<Utc>) -> bool {
+/// The rule score, then the predictive score from it (which starts from the rule prior);
+/// an `aql` lead whose score makes it an MQL becomes one. Returns whether it did.
+pub fn rescore(lead: &mut Lead, rules: &Rules, models: &ModelPair, now: DateTime<Utc>) -> bool {
     let s = score(lead, &lead.events, &rules.scoring, now);
     let becomes_mql = lead.stage == Stage::Aql && s.is_mql(&rules.scoring);
     if becomes_mql {
