@@ -74,7 +74,7 @@ fn lead(i: usize, n: usize) -> Lead {
         }
         _ => lead.stage = Stage::Merged,
     }
-    if i % 3 != 0 && lead.stage == Stage::Mql {
+    if !i.is_multiple_of(3) && lead.stage == Stage::Mql {
         lead.score = Some(Score {
             fit: (i % 60) as i32,
             grade: [Grade::A, Grade::B, Grade::C, Grade::D][i % 4],
@@ -105,7 +105,10 @@ fn roster() -> (Vec<Rep>, Vec<Pool>) {
             id: format!("pool{p}"),
             name: format!("Pool {p}"),
             strategy: Strategy::RoundRobin,
-            members: (0..REPS).filter(|r| r % POOLS == p).map(|r| format!("rep{r}")).collect(),
+            members: (0..REPS)
+                .filter(|r| r % POOLS == p)
+                .map(|r| format!("rep{r}"))
+                .collect(),
             daily_cap: None,
             daily_claim_cap: None,
             webhook: None,
@@ -160,7 +163,11 @@ async fn main() {
             meter.take(&[]);
             let page = list(&store, &query, &plan, &scope, who, now()).await.unwrap();
             let tally = meter.take(&[]);
-            let label = if q.is_empty() { format!("{role:?}: default") } else { format!("{role:?}: {q}") };
+            let label = if q.is_empty() {
+                format!("{role:?}: default")
+            } else {
+                format!("{role:?}: {q}")
+            };
             println!(
                 "| {label} | {n} | {} | {} | {} | {:.1} |",
                 page.leads.len(),

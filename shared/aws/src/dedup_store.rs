@@ -35,7 +35,7 @@ impl DedupStore for DynamoStore {
             .map(|k| (key_pk(&k.storage_key()), KEY_SK.to_string()))
             .collect();
         let mut holders = Vec::new();
-        for item in self.batch_get(wanted).await? {
+        for item in self.batch_get(wanted, true).await? {
             let storage_key = text(&item, PK).unwrap_or_default();
             let Some((kind, value)) = storage_key.strip_prefix("KEY#").and_then(key_kind) else {
                 continue;
@@ -68,7 +68,7 @@ impl DedupStore for DynamoStore {
         if wanted.is_empty() {
             return Ok(None);
         }
-        let found = self.batch_get(wanted).await?;
+        let found = self.batch_get(wanted, true).await?;
         // DOMAIN order: (1) company before (2) phone.
         let pick = |kind: &str| {
             found

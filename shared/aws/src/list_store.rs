@@ -76,7 +76,7 @@ impl LeadIndex for DynamoStore {
 
     async fn leads_by_id(&self, ids: &[LeadId]) -> Result<Vec<Lead>, StoreError> {
         let keys = ids.iter().map(|id| (lead_pk(id), LEAD_SK.to_string())).collect();
-        self.batch_get_read(keys, false)
+        self.batch_get(keys, false)
             .await?
             .into_iter()
             .map(|item| serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string())))

@@ -119,7 +119,7 @@ impl ModelStore for DynamoStore {
                 .iter()
                 .filter_map(|k| Some((k.get(PK)?.as_s().ok()?.clone(), LEAD_SK.to_string())))
                 .collect();
-            for item in self.batch_get(wanted).await? {
+            for item in self.batch_get(wanted, true).await? {
                 leads.push(serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?);
             }
         }

@@ -197,7 +197,7 @@ impl DynamoStore {
                 }
             }
         }
-        self.batch_get(keys).await
+        self.batch_get(keys, true).await
     }
 
     pub(crate) async fn transact_outcome(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {

@@ -305,7 +305,7 @@ impl RoutingStore for DynamoStore {
 
     async fn reps(&self, ids: &[String]) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
         let keys = ids.iter().map(|id| (REPS_PK.to_string(), id.clone())).collect();
-        self.batch_get(keys).await?.into_iter().map(rep_from).collect()
+        self.batch_get(keys, true).await?.into_iter().map(rep_from).collect()
     }
 
     async fn all_reps(&self) -> Result<Vec<(Rep, RepCounters)>, StoreError> {

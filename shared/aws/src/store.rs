@@ -144,12 +144,9 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    pub(crate) async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
-        self.batch_get_read(keys, true).await
-    }
-
-    /// [`Self::batch_get`], eventually consistent when `consistent` is false (half the reads).
-    pub(crate) async fn batch_get_read(
+    /// The items at `keys`, 100 per request; eventually consistent when `consistent` is
+    /// false (half the reads).
+    pub(crate) async fn batch_get(
         &self,
         keys: Vec<(String, String)>,
         consistent: bool,
