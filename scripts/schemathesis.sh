@@ -35,9 +35,9 @@ repo=$PWD
 (cd "$report" && timeout $((seconds + 60)) "$repo/.venv/bin/schemathesis" --no-color run "$repo/openapi.yaml" \
   --url "$url" \
   --header "Authorization: Bearer $admin" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks all --exclude-checks unsupported_method \
   --phases examples,coverage,fuzzing \
-  --mode positive \
+  --mode all \
   --max-examples "$examples" \
   --max-time "$seconds" \
   --seed "$seed" \

@@ -9,12 +9,18 @@ use domain::{
 };
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
+use leadflow_http::paging::{list_body, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::{json, Value};
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn list_campaigns(&self, _: &Call<'_>) -> Answer {
-        self.store.campaigns().await.map(|c| json(StatusCode::OK, &c))
+    pub(crate) async fn list_campaigns(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let page = self.store.campaigns_page(paging.request()).await?;
+        Ok(json(StatusCode::OK, &list_body(&page)))
     }
 
     pub(crate) async fn get_campaign(&self, call: &Call<'_>) -> Answer {

@@ -14,6 +14,7 @@ use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use leadflow_http::json;
+use leadflow_http::paging::{next_cursor, Paging};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -128,6 +129,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "must be rep, department, clock or pool",
             )]));
         }
+        let paging = match Paging::of(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        // The counts cover the whole period; the evidence comes a page at a time.
         let violations = self.store.violations(from, to).await?;
         let key = |v: &domain::follow_up::ports::Violation| -> String {
             match group_by.as_str() {
@@ -145,9 +151,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             .into_iter()
             .map(|(k, n)| json!({"key": k, "violations": n}))
             .collect();
+        let page = self.store.violations_page(from, to, paging.request()).await?;
         Ok(json(
             StatusCode::OK,
-            &json!({"from": from, "to": to, "group_by": group_by, "total": violations.len(), "groups": groups, "violations": violations}),
+            &json!({"from": from, "to": to, "group_by": group_by, "total": violations.len(), "groups": groups,
+                    "violations": page.items, "next_cursor": next_cursor(page.next.as_deref())}),
         ))
     }
 
