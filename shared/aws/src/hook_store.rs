@@ -10,11 +10,11 @@
 
 use crate::keys::{PK, SK, TTL};
 use crate::paging::KeyRange;
-use domain::lead::ports::{Page, PageRequest};
 use crate::{item::doc_item, item::from_doc, item::s, store::DynamoStore};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::capture::hooks::HookSource;
+use domain::lead::ports::{Page, PageRequest};
 use domain::{capture::ports::HookStore, lead::ports::StoreError};
 use std::collections::HashMap;
 

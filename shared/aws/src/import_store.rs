@@ -13,11 +13,11 @@
 use crate::item::text;
 use crate::keys::{PK, SK};
 use crate::paging::KeyRange;
-use domain::lead::ports::{Page, PageRequest};
 use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, store::DynamoStore};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::import::mapping::Mapping;
 use domain::import::{ChunkResult, ImportJob, Tally};
+use domain::lead::ports::{Page, PageRequest};
 use domain::{import::ports::ImportStore, lead::ports::StoreError, qualify::ports::ImportTally};
 
 const JOBS_PK: &str = "IMPORTS";

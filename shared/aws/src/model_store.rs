@@ -7,11 +7,11 @@
 
 use crate::keys::*;
 use crate::paging::KeyRange;
-use domain::lead::ports::{Page, PageRequest};
 use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, item::Item, store::DynamoStore};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
+use domain::lead::ports::{Page, PageRequest};
 use domain::lead::Lead;
 use domain::predict::modeling::InService;
 use domain::predict::Model;

@@ -91,7 +91,11 @@ impl<'a> KeyRange<'a> {
 
 impl DynamoStore {
     /// One page of `range` after `page.after`, at most `page.limit` items.
-    pub(crate) async fn query_page(&self, range: &KeyRange<'_>, page: PageRequest<'_>) -> Result<Page<Item>, StoreError> {
+    pub(crate) async fn query_page(
+        &self,
+        range: &KeyRange<'_>,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Item>, StoreError> {
         let keyed = self.query_keyed(range, page.after, page.limit).await?;
         Ok(finish(keyed, page.limit))
     }
@@ -150,7 +154,11 @@ impl DynamoStore {
 pub(crate) fn finish(mut keyed: Vec<(String, Item)>, limit: usize) -> Page<Item> {
     let more = keyed.len() > limit;
     keyed.truncate(limit);
-    let next = if more { keyed.last().map(|(key, _)| key.clone()) } else { None };
+    let next = if more {
+        keyed.last().map(|(key, _)| key.clone())
+    } else {
+        None
+    };
     Page {
         items: keyed.into_iter().map(|(_, item)| item).collect(),
         next,

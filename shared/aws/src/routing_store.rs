@@ -11,13 +11,13 @@
 use crate::item::text;
 use crate::item::{n, number};
 use crate::keys::*;
+use crate::paging::KeyRange;
 use crate::{
     item::corrupt, item::lead_item, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore,
 };
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDate};
-use crate::paging::KeyRange;
 use domain::lead::ports::{Page, PageRequest};
 use domain::lead::LeadId;
 use domain::{

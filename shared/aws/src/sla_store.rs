@@ -11,10 +11,10 @@
 use crate::item::text;
 use crate::keys::*;
 use crate::paging::{finish, KeyRange};
-use domain::lead::ports::{Page, PageRequest};
 use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use domain::follow_up::sla::SlaConfig;
+use domain::lead::ports::{Page, PageRequest};
 use domain::lead::LeadId;
 use domain::{
     follow_up::ports::DueLeads, follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation,
@@ -184,9 +184,7 @@ impl SlaStore for DynamoStore {
         let mut keyed = Vec::new();
         for month in months(from.date_naive(), to.date_naive()) {
             let start = Utc.from_utc_datetime(&month.and_time(chrono::NaiveTime::MIN));
-            let next_month = start
-                .checked_add_months(chrono::Months::new(1))
-                .expect("date in range");
+            let next_month = start.checked_add_months(chrono::Months::new(1)).expect("date in range");
             if after.is_some_and(|a| timestamp(next_month).as_str() <= a) {
                 continue;
             }

@@ -90,8 +90,13 @@ impl Paging {
     /// Reads `limit` and `cursor` from the query string; the 422 naming each bad one.
     pub fn of(req: &Request) -> Result<Self, Box<Response<Body>>> {
         let params = req.query_string_parameters();
-        Self::parse(params.first("limit"), params.first("cursor"))
-            .map_err(|errors| Box::new(crate::error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors)))
+        Self::parse(params.first("limit"), params.first("cursor")).map_err(|errors| {
+            Box::new(crate::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation failed",
+                errors,
+            ))
+        })
     }
 
     /// [`Paging::of`] on the two parameters' raw values.
@@ -147,9 +152,16 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_to_its_key() {
-        for key in ["bj-li", "2026-11-20T02:00:00.000Z#01M82P55JZ0A21HC6YSZ0PKEW7", "V#000012", "北京"] {
+        for key in [
+            "bj-li",
+            "2026-11-20T02:00:00.000Z#01M82P55JZ0A21HC6YSZ0PKEW7",
+            "V#000012",
+            "北京",
+        ] {
             let cursor = encode_cursor(key);
-            assert!(cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(cursor
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             assert_eq!(decode_cursor(&cursor).unwrap().as_deref(), Some(key));
         }
         assert_eq!(decode_cursor("").unwrap(), None, "empty: the first page");
@@ -158,7 +170,14 @@ mod tests {
     #[test]
     fn only_what_the_spec_refuses_is_refused() {
         // The spec's pattern: base64url characters, length not 1 more than a multiple of 4.
-        for bad in ["A", "AAAAA", "not a cursor", "a+b/", "AA==", &"A".repeat(MAX_CURSOR_CHARS + 3)] {
+        for bad in [
+            "A",
+            "AAAAA",
+            "not a cursor",
+            "a+b/",
+            "AA==",
+            &"A".repeat(MAX_CURSOR_CHARS + 3),
+        ] {
             assert_eq!(decode_cursor(bad).unwrap_err().field, "cursor", "{bad}");
         }
         // Well-formed but never given: a position all the same (trailing bits ignored,

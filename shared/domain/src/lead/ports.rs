@@ -142,7 +142,11 @@ impl<T> Page<T> {
     /// The page `request` names out of `entries`, (key, item) pairs in list order (ascending
     /// keys, or descending when `ascending` is false): what the in-memory adapter serves,
     /// with the semantics of the DynamoDB one.
-    pub fn of_sorted(entries: impl IntoIterator<Item = (String, T)>, request: PageRequest<'_>, ascending: bool) -> Self {
+    pub fn of_sorted(
+        entries: impl IntoIterator<Item = (String, T)>,
+        request: PageRequest<'_>,
+        ascending: bool,
+    ) -> Self {
         let after_start = |key: &str| match request.after {
             None => true,
             Some(after) if ascending => key > after,
