@@ -51,16 +51,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn put_costs(&self, call: &Call<'_>) -> Answer {
         let (id, day) = (call.param("id"), call.param("day"));
+        if !valid_campaign_id(id) || self.store.campaign(id).await?.is_none() {
+            return Ok(not_found(
+                "id",
+                "no campaign has this id (PUT /v1/campaigns/{id} first)",
+            ));
+        }
         let mut errors = Vec::new();
         let day = parse_day(day);
         if day.is_none() {
             errors.push(FieldError::new("day", "must be a date (YYYY-MM-DD)"));
-        }
-        if !valid_campaign_id(id) || self.store.campaign(id).await?.is_none() {
-            errors.push(FieldError::new(
-                "id",
-                "no campaign has this id (PUT /v1/campaigns/{id} first)",
-            ));
         }
         let value = match json_object(call.req) {
             Ok(v) => v,

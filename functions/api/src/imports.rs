@@ -109,6 +109,14 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(m) => m,
             Err(response) => return Ok(*response),
         };
+        if Mapping::preset(name).is_some() {
+            return Ok(field_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "name",
+                "is the name of a preset: choose another name",
+            ));
+        }
         let errors = body.validate();
         if !errors.is_empty() {
             return Ok(invalid(errors));

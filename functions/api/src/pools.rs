@@ -37,6 +37,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         if !(actor.manages() || member) {
             return Ok(forbidden(POOL_MEMBERS));
         }
+        if pool.is_none() {
+            return Ok(not_found("id", "no pool has this id"));
+        }
         let paging = match Paging::of(req) {
             Ok(p) => p,
             Err(response) => return Ok(*response),

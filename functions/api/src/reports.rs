@@ -1,6 +1,12 @@
 //! Reports and exports. The attribution ones (funnel, ROI, invalid reasons) read rollup
 //! rows only (see `domain::attribution::reports`); SLA violations and recycle rates read their own
 //! records; owners reads ownership changes.
+//!
+//! Every report covers a bounded span, so its cost is bounded: `from` more than the
+//! span's maximum before `to` is moved up to it, and the answer's `from` says where the
+//! report starts. A `from` after `to` is an empty span: a report with nothing in it.
+//! (Neither is refused: `openapi.yaml` states each parameter alone, and any two valid
+//! dates make a request it calls valid.)
 
 use crate::routes::Call;
 use crate::{invalid, Answer, Api, ApiStore};
@@ -21,31 +27,53 @@ use std::collections::BTreeMap;
 /// A report's `[from, to)`.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-/// Reports and exports span at most this many days.
+/// Day reports and exports span at most this many days.
 const MAX_REPORT_DAYS: i64 = 400;
+/// Reports over a period of time span at most this long.
+const MAX_PERIOD_DAYS: i64 = 366;
 
-/// Inclusive report days `from`..`to` (YYYY-MM-DD; default the 30 days up to today).
+/// A day as the spec's `format: date` writes it (YYYY-MM-DD), nothing looser.
+fn query_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
+    shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+}
+
+/// A time as the spec's `format: date` or `format: date-time` (RFC 3339) writes it.
+fn query_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Some(day) = query_day(text) {
+        return Some(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    let separated = matches!(text.as_bytes().get(10), Some(b'T' | b't'));
+    separated
+        .then(|| DateTime::parse_from_rfc3339(text).ok())
+        .flatten()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Inclusive report days `from`..`to` (YYYY-MM-DD; default the 30 days up to today), at
+/// most [`MAX_REPORT_DAYS`]; `from` after `to` is an empty span.
 fn days(req: &Request, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Box<Response<Body>>> {
     let params = req.query_string_parameters();
-    let parse = |name: &str, default: NaiveDate| match params.first(name) {
-        None => Ok(default),
-        Some(text) => domain::attribution::campaign::parse_day(text)
-            .ok_or_else(|| Box::new(invalid(vec![FieldError::new(name, "must be a date (YYYY-MM-DD)")]))),
+    let parse = |name: &str| match params.first(name) {
+        None => Ok(None),
+        Some(text) => query_day(text)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(name, "must be a date (YYYY-MM-DD)")),
     };
-    let to = parse("to", today)?;
-    let from = parse("from", to - Duration::days(29))?;
-    if from > to {
-        return Err(Box::new(invalid(vec![FieldError::new(
-            "from",
-            "must not be after `to`",
-        )])));
-    }
-    if (to - from).num_days() >= MAX_REPORT_DAYS {
-        return Err(Box::new(invalid(vec![FieldError::new(
-            "from",
-            format!("a report spans at most {MAX_REPORT_DAYS} days"),
-        )])));
-    }
+    let (to, from) = match (parse("to"), parse("from")) {
+        (Ok(to), Ok(from)) => (to, from),
+        (to, from) => {
+            return Err(Box::new(invalid(
+                [to.err(), from.err()].into_iter().flatten().collect(),
+            )))
+        }
+    };
+    let to = to.unwrap_or(today);
+    let earliest = to - Duration::days(MAX_REPORT_DAYS - 1);
+    let from = from.unwrap_or(to - Duration::days(29)).max(earliest);
     Ok((from, to))
 }
 
@@ -75,41 +103,41 @@ fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Bod
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
+    /// `[from, to)` (RFC 3339 or YYYY-MM-DD; default the last 30 days), at most
+    /// [`MAX_PERIOD_DAYS`]; `from` at or after `to` is an empty period.
     fn period(&self, req: &Request) -> Result<Span, Box<Response<Body>>> {
         let params = req.query_string_parameters();
-        let parse = |name: &str, default: DateTime<Utc>| -> Result<DateTime<Utc>, Box<Response<Body>>> {
-            match params.first(name) {
-                None => Ok(default),
-                Some(text) => text
-                    .parse::<DateTime<Utc>>()
-                    .ok()
-                    .or_else(|| {
-                        text.parse::<chrono::NaiveDate>()
-                            .ok()
-                            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-                    })
-                    .ok_or_else(|| {
-                        Box::new(invalid(vec![FieldError::new(
-                            name,
-                            "must be a date (YYYY-MM-DD) or RFC 3339 time",
-                        )]))
-                    }),
+        let parse = |name: &str| match params.first(name) {
+            None => Ok(None),
+            Some(text) => query_time(text)
+                .map(Some)
+                .ok_or_else(|| FieldError::new(name, "must be a date (YYYY-MM-DD) or RFC 3339 time")),
+        };
+        let (to, from) = match (parse("to"), parse("from")) {
+            (Ok(to), Ok(from)) => (to, from),
+            (to, from) => {
+                return Err(Box::new(invalid(
+                    [to.err(), from.err()].into_iter().flatten().collect(),
+                )))
             }
         };
-        let now = self.clock.now();
-        let to = parse("to", now)?;
-        let from = parse("from", to - chrono::Duration::days(30))?;
-        if from >= to {
-            return Err(Box::new(invalid(vec![FieldError::new("from", "must be before `to`")])));
-        }
-        if to - from > chrono::Duration::days(366) {
-            return Err(Box::new(invalid(vec![FieldError::new(
-                "from",
-                "the period may span at most a year",
-            )])));
-        }
+        let to = to.unwrap_or_else(|| self.clock.now());
+        let earliest = to - Duration::days(MAX_PERIOD_DAYS);
+        let from = from.unwrap_or(to - Duration::days(30)).max(earliest);
         Ok((from, to))
+    }
+
+    /// The rows of `series` over the days `from..=to`: none when `from` is after `to`.
+    async fn rollups_over(
+        &self,
+        series: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<domain::attribution::ports::RowsRead, domain::lead::ports::StoreError> {
+        if from > to {
+            return Ok(Default::default());
+        }
+        self.store.rollups(series, from, to).await
     }
 
     pub(crate) async fn violations_report(&self, call: &Call<'_>) -> Answer {
@@ -134,7 +162,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Err(response) => return Ok(*response),
         };
         // The counts cover the whole period; the evidence comes a page at a time.
-        let violations = self.store.violations(from, to).await?;
+        let violations = if from < to {
+            self.store.violations(from, to).await?
+        } else {
+            Vec::new()
+        };
         let key = |v: &domain::follow_up::ports::Violation| -> String {
             match group_by.as_str() {
                 "department" => v.owner_department.clone().unwrap_or_else(|| "-".into()),
@@ -164,7 +196,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(p) => p,
             Err(response) => return Ok(*response),
         };
-        let numbers = self.store.pool_numbers(from.date_naive(), to.date_naive()).await?;
+        let numbers = if from < to {
+            self.store.pool_numbers(from.date_naive(), to.date_naive()).await?
+        } else {
+            BTreeMap::new()
+        };
         let pools: Vec<Value> = numbers
             .into_iter()
             .map(|(pool, n)| {
@@ -203,9 +239,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             "json" => false,
             _ => return Ok(invalid(vec![FieldError::new("format", "must be csv or json")])),
         };
-        let credited = self.store.rollups(&model, from, to).await?;
-        let funnel = self.store.rollups(FUNNEL, from, to).await?;
-        let costs = self.store.costs(from, to).await?;
+        let credited = self.rollups_over(&model, from, to).await?;
+        let funnel = self.rollups_over(FUNNEL, from, to).await?;
+        let costs = if from <= to {
+            self.store.costs(from, to).await?
+        } else {
+            Vec::new()
+        };
         let campaigns = self.store.campaigns().await?;
         let items_read = credited.items_read + funnel.items_read + costs.len() + campaigns.len();
         let rows = reports::roi_rows(by, &credited.rows, &funnel.rows, &costs, &campaigns);
@@ -249,7 +289,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 }
             },
         };
-        let funnel = self.store.rollups(FUNNEL, from, to).await?;
+        let funnel = self.rollups_over(FUNNEL, from, to).await?;
         let campaigns = self.store.campaigns().await?;
         let rows: Vec<Value> = reports::funnel_rows(by, period, &funnel.rows, &campaigns)
             .iter()
@@ -272,8 +312,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         };
         let length = to - from + Duration::days(1);
         let (previous_from, previous_to) = (from - length, from - Duration::days(1));
-        let current = self.store.rollups(FUNNEL, from, to).await?;
-        let previous = self.store.rollups(FUNNEL, previous_from, previous_to).await?;
+        let current = self.rollups_over(FUNNEL, from, to).await?;
+        let previous = self.rollups_over(FUNNEL, previous_from, previous_to).await?;
         let campaigns = self.store.campaigns().await?;
         let rows = reports::invalid_reasons(&current.rows, &previous.rows, &campaigns);
         Ok(json(
@@ -291,7 +331,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(p) => p,
             Err(response) => return Ok(*response),
         };
-        let changes = self.store.owner_changes_between(from, to).await?;
+        let changes = if from < to {
+            self.store.owner_changes_between(from, to).await?
+        } else {
+            Vec::new()
+        };
         // Each lead (and, when an owner lost it, its history) is read once, however many
         // of its changes fall in the period; still one read per lead: the ports offer no
         // batch read of leads.
