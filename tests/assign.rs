@@ -528,7 +528,8 @@ async fn admins_configure_reps_pools_and_routing_with_field_errors() {
     .await;
     assert_eq!(
         (ghost.status, ghost.body["fields"][0]["field"].as_str()),
-        (422, Some("members[1]"))
+        (409, Some("members[1]")),
+        "a rep who does not exist (yet) conflicts with the team as it is"
     );
     let pool = call(
         &api,

@@ -417,11 +417,19 @@ async fn real_answers_match_the_spec() {
     h.admin(200, "PUT", "/v1/pools/{id}", "/v1/pools/tmp", Some(pool.clone()))
         .await;
     h.admin(
-        422,
+        409,
         "PUT",
         "/v1/pools/{id}",
         "/v1/pools/tmp",
         Some(json!({"name": "x", "strategy": {"kind": "round_robin"}, "members": ["nobody"]})),
+    )
+    .await;
+    h.admin(
+        422,
+        "PUT",
+        "/v1/pools/{id}",
+        "/v1/pools/tmp",
+        Some(json!({"name": " ", "strategy": {"kind": "round_robin"}, "members": ["bj-li"]})),
     )
     .await;
     h.admin(200, "GET", "/v1/pools", "/v1/pools", None).await;

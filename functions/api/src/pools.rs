@@ -86,7 +86,12 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(pool) => pool,
             Err(response) => return Ok(*response),
         };
-        let mut errors = pool.validate();
+        let errors = pool.validate();
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        // A well-formed pool naming reps that do not exist (yet) conflicts with the team
+        // as it is: 409, so 422 stays for what the request itself gets wrong.
         let known: Vec<String> = self
             .store
             .reps(&pool.members)
@@ -94,9 +99,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             .into_iter()
             .map(|(rep, _)| rep.id)
             .collect();
-        errors.extend(pool.unknown_members(&known));
-        if !errors.is_empty() {
-            return Ok(invalid(errors));
+        let unknown = pool.unknown_members(&known);
+        if !unknown.is_empty() {
+            return Ok(leadflow_http::error(StatusCode::CONFLICT, "conflict", unknown));
         }
         self.store.put_pool(&pool).await?;
         tracing::info!(pool = %pool.id, members = pool.members.len(), "pool saved");

@@ -228,11 +228,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let config = self.store.attribution_config().await?;
         let model = params.first("model").unwrap_or("u_shaped").to_string();
         if !config.models.contains_key(&model) {
+            // Models are configuration (GET /v1/config/attribution): one not configured is
+            // not found, like any name that is not there.
             let names: Vec<&str> = config.models.keys().map(String::as_str).collect();
-            return Ok(invalid(vec![FieldError::new(
+            return Ok(crate::not_found(
                 "model",
-                format!("must be one of {}", names.join(", ")),
-            )]));
+                &format!("no attribution model has this name: one of {}", names.join(", ")),
+            ));
         }
         let csv = match params.first("format").unwrap_or("json") {
             "csv" => true,
@@ -311,7 +313,12 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Err(response) => return Ok(*response),
         };
         let length = to - from + Duration::days(1);
-        let (previous_from, previous_to) = (from - length, from - Duration::days(1));
+        // An empty span's previous span is as empty.
+        let (previous_from, previous_to) = if from <= to {
+            (from - length, from - Duration::days(1))
+        } else {
+            (from, to)
+        };
         let current = self.rollups_over(FUNNEL, from, to).await?;
         let previous = self.rollups_over(FUNNEL, previous_from, previous_to).await?;
         let campaigns = self.store.campaigns().await?;
