@@ -528,7 +528,8 @@ async fn admins_configure_reps_pools_and_routing_with_field_errors() {
     .await;
     assert_eq!(
         (ghost.status, ghost.body["fields"][0]["field"].as_str()),
-        (422, Some("members[1]"))
+        (409, Some("members[1]")),
+        "a rep who does not exist (yet) conflicts with the team as it is"
     );
     let pool = call(
         &api,
@@ -565,8 +566,8 @@ async fn admins_configure_reps_pools_and_routing_with_field_errors() {
     let holding = call(&api, "DELETE", "/v1/reps/bj-li", &admin, None).await;
     assert_eq!(holding.status, 409, "bj-li holds a lead");
     let listed = call(&api, "GET", "/v1/reps", &token("boss", Role::Manager), None).await;
-    assert_eq!(listed.body[0]["holding"]["active_leads"], 1);
-    assert_eq!(listed.body[0]["holding"]["received_today"], 1);
+    assert_eq!(listed.body["items"][0]["holding"]["active_leads"], 1);
+    assert_eq!(listed.body["items"][0]["holding"]["received_today"], 1);
 }
 
 #[tokio::test]

@@ -362,7 +362,7 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
     let bad_model = call(&crm, "GET", "/v1/exports/roi?model=magic", Role::Finance, Value::Null).await;
     assert_eq!(
         (bad_model.status, bad_model.body["fields"][0]["field"].as_str()),
-        (422, Some("model"))
+        (404, Some("model"))
     );
 
     // Cancelling the corrected order takes its revenue back, once.

@@ -203,7 +203,12 @@ async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next
     assert_eq!(rates.body["pools"][0]["health"], "too_loose");
     let rep_view = call(&api, "GET", "/v1/reports/violations", ("zhang", Role::Rep), None).await;
     assert_eq!(rep_view.status, 403);
-    for bad in ["group_by=team", "from=yesterday", "from=2026-05-01&to=2026-04-01"] {
+    for bad in [
+        "group_by=team",
+        "from=yesterday",
+        "to=2026-04-31",
+        "from=2026-05-01%2000:00:00Z",
+    ] {
         let got = call(
             &api,
             "GET",
@@ -214,6 +219,15 @@ async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next
         .await;
         assert_eq!(got.status, 422, "{bad}: {}", got.body);
     }
+    // Any two valid times make a report: `from` after `to` is an empty period, and a
+    // period over a year starts a year (366 days) before `to`, as its `from` says.
+    let report = |query: &'static str| call(&api, "GET", query, ("boss", Role::Manager), None);
+    let empty = report("/v1/reports/violations?from=2026-05-01&to=2026-04-01").await;
+    assert_eq!((empty.status, &empty.body["total"]), (200, &json!(0)), "{}", empty.body);
+    let long = report("/v1/reports/violations?from=2000-01-01&to=2026-05-01T00:00:00Z").await;
+    assert_eq!(long.status, 200, "{}", long.body);
+    assert_eq!(long.body["from"], "2025-04-30T00:00:00Z");
+    assert_eq!(long.body["total"], 1);
 }
 
 #[tokio::test]

@@ -296,7 +296,7 @@ async fn secrets_rotate_without_downtime_and_only_admins_configure_sources() {
     }
     let listed = setup.get("/v1/config/hooks", Role::Manager).await;
     assert_eq!(listed.status, 200);
-    assert_eq!(listed.body[0]["name"], "toutiao");
+    assert_eq!(listed.body["items"][0]["name"], "toutiao");
     assert!(!listed.body.to_string().contains(new_secret));
     assert_eq!(setup.get("/v1/config/hooks", Role::Rep).await.status, 403);
 

@@ -419,11 +419,19 @@ async fn real_answers_match_the_spec() {
     h.admin(200, "PUT", "/v1/pools/{id}", "/v1/pools/tmp", Some(pool.clone()))
         .await;
     h.admin(
-        422,
+        409,
         "PUT",
         "/v1/pools/{id}",
         "/v1/pools/tmp",
         Some(json!({"name": "x", "strategy": {"kind": "round_robin"}, "members": ["nobody"]})),
+    )
+    .await;
+    h.admin(
+        422,
+        "PUT",
+        "/v1/pools/{id}",
+        "/v1/pools/tmp",
+        Some(json!({"name": " ", "strategy": {"kind": "round_robin"}, "members": ["bj-li"]})),
     )
     .await;
     h.admin(200, "GET", "/v1/pools", "/v1/pools", None).await;
@@ -525,6 +533,8 @@ async fn real_answers_match_the_spec() {
         None,
     )
     .await;
+    h.admin(404, "GET", "/v1/pools/{id}/leads", "/v1/pools/other/leads", None)
+        .await;
 
     // ---- versioned configuration
     for (path, bad) in [
@@ -566,8 +576,8 @@ async fn real_answers_match_the_spec() {
         ("/v1/reports/violations", "group_by=bored"),
         ("/v1/reports/recycle-rate", "from=yesterday"),
         ("/v1/reports/funnel", "period=decade"),
-        ("/v1/reports/owners", "from=2026-11-20&to=2026-11-01"),
-        ("/v1/reports/invalid-reasons", "from=2020-01-01"),
+        ("/v1/reports/owners", "to=2026-11-31"),
+        ("/v1/reports/invalid-reasons", "from=2026/01/01"),
         ("/v1/reports/models", "from=october"),
         ("/v1/exports/roi", "format=xlsx"),
     ] {
@@ -626,6 +636,14 @@ async fn real_answers_match_the_spec() {
     .await;
     h.admin(400, "PUT", costs, "/v1/campaigns/spring/costs/2026-11-19", None)
         .await;
+    h.admin(
+        404,
+        "PUT",
+        costs,
+        "/v1/campaigns/autumn/costs/2026-11-19",
+        Some(json!({"ad_spend": "1"})),
+    )
+    .await;
     h.csv(
         200,
         "/v1/costs",
@@ -739,6 +757,31 @@ async fn real_answers_match_the_spec() {
     .await;
     h.admin(400, "PUT", mapping, "/v1/config/import-mappings/expo", None)
         .await;
+    h.admin(
+        409,
+        "PUT",
+        mapping,
+        "/v1/config/import-mappings/leadflow",
+        Some(json!({"columns": {"手机号码": "phone"}})),
+    )
+    .await;
+
+    // ---- paging: a bad limit or cursor on every paged list (tests/paging.rs walks them)
+    for path in [
+        "/v1/reps",
+        "/v1/pools",
+        "/v1/campaigns",
+        "/v1/imports",
+        "/v1/config/import-mappings",
+        "/v1/config/hooks",
+        "/v1/models",
+        "/v1/reports/violations",
+        "/v1/pools/{id}/leads",
+    ] {
+        let concrete = fill(path);
+        h.admin(422, "GET", path, &format!("{concrete}?limit=201"), None).await;
+        h.admin(422, "GET", path, &format!("{concrete}?cursor=%21"), None).await;
+    }
 
     // ---- signed pushes and their sources
     let hook_secret = "openapi-hook-secret-0123456789abcdef";

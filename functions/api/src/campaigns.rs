@@ -9,12 +9,18 @@ use domain::{
 };
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
+use leadflow_http::paging::{list_body, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::{json, Value};
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn list_campaigns(&self, _: &Call<'_>) -> Answer {
-        self.store.campaigns().await.map(|c| json(StatusCode::OK, &c))
+    pub(crate) async fn list_campaigns(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let page = self.store.campaigns_page(paging.request()).await?;
+        Ok(json(StatusCode::OK, &list_body(&page)))
     }
 
     pub(crate) async fn get_campaign(&self, call: &Call<'_>) -> Answer {
@@ -45,16 +51,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn put_costs(&self, call: &Call<'_>) -> Answer {
         let (id, day) = (call.param("id"), call.param("day"));
+        if !valid_campaign_id(id) || self.store.campaign(id).await?.is_none() {
+            return Ok(not_found(
+                "id",
+                "no campaign has this id (PUT /v1/campaigns/{id} first)",
+            ));
+        }
         let mut errors = Vec::new();
         let day = parse_day(day);
         if day.is_none() {
             errors.push(FieldError::new("day", "must be a date (YYYY-MM-DD)"));
-        }
-        if !valid_campaign_id(id) || self.store.campaign(id).await?.is_none() {
-            errors.push(FieldError::new(
-                "id",
-                "no campaign has this id (PUT /v1/campaigns/{id} first)",
-            ));
         }
         let value = match json_object(call.req) {
             Ok(v) => v,

@@ -7,14 +7,18 @@ use crate::{invalid, not_found, Answer, Api, ApiStore};
 use domain::{capture::hooks::HookSource, capture::hooks::HookSourceChange, capture::hooks::HookSourceView};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
+use leadflow_http::paging::{list_body, Paging};
 use leadflow_http::{decode_body, json, json_object};
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn list_hooks(&self, _: &Call<'_>) -> Answer {
-        self.store.hook_sources().await.map(|all| {
-            let views: Vec<HookSourceView> = all.iter().map(HookSource::view).collect();
-            json(StatusCode::OK, &views)
-        })
+    pub(crate) async fn list_hooks(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let page = self.store.hook_sources(paging.request()).await?;
+        let views = page.map(|source| -> HookSourceView { source.view() });
+        Ok(json(StatusCode::OK, &list_body(&views)))
     }
 
     pub(crate) async fn get_hook(&self, call: &Call<'_>) -> Answer {

@@ -15,6 +15,7 @@ use domain::FieldError;
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Request, RequestExt};
+use leadflow_http::paging::{list_body, next_cursor, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::json;
 
@@ -73,21 +74,30 @@ fn batch_of(req: &Request) -> Result<(Batch, Option<String>, bool), Vec<FieldErr
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn list_imports(&self, _: &Call<'_>) -> Answer {
-        self.store.imports(50).await.map(|jobs| {
-            let list: Vec<_> = jobs
-                .iter()
-                .map(|j| json!({"import_id": j.id, "file_name": j.file_name, "channel": j.batch.channel, "campaign_id": j.batch.campaign_id, "rows_total": j.rows_total, "created_by": j.created_by, "created_at": j.created_at}))
-                .collect();
-            json(StatusCode::OK, &list)
-        })
+    /// Imports a page at a time, the most recent first.
+    pub(crate) async fn list_imports(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let page = self.store.imports(paging.request()).await?.map(|j| {
+            json!({"import_id": j.id, "file_name": j.file_name, "channel": j.batch.channel, "campaign_id": j.batch.campaign_id, "rows_total": j.rows_total, "created_by": j.created_by, "created_at": j.created_at})
+        });
+        Ok(json(StatusCode::OK, &list_body(&page)))
     }
 
-    pub(crate) async fn list_mappings(&self, _: &Call<'_>) -> Answer {
-        self.store.mappings().await.map(|saved| {
-            let presets: Vec<Mapping> = PRESETS.iter().filter_map(|p| Mapping::preset(p)).collect();
-            json(StatusCode::OK, &json!({"presets": presets, "saved": saved}))
-        })
+    /// The presets (a fixed few, on every page) and a page of the saved mappings, by name.
+    pub(crate) async fn list_mappings(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let saved = self.store.mappings(paging.request()).await?;
+        let presets: Vec<Mapping> = PRESETS.iter().filter_map(|p| Mapping::preset(p)).collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({"presets": presets, "saved": saved.items, "next_cursor": next_cursor(saved.next.as_deref())}),
+        ))
     }
 
     pub(crate) async fn put_mapping(&self, call: &Call<'_>) -> Answer {
@@ -99,6 +109,14 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(m) => m,
             Err(response) => return Ok(*response),
         };
+        if Mapping::preset(name).is_some() {
+            return Ok(field_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "name",
+                "is the name of a preset: choose another name",
+            ));
+        }
         let errors = body.validate();
         if !errors.is_empty() {
             return Ok(invalid(errors));

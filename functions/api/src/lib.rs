@@ -46,6 +46,10 @@ use leadflow_aws::metrics;
 use leadflow_http::{error, field_error};
 use serde_json::Value;
 
+/// The longest path segment looked up (percent-encoded, as it arrives): the longest sort
+/// key DynamoDB takes. Ids of up to 128 ASCII characters, the spec's, fit with room.
+const MAX_SEGMENT_BYTES: usize = 1024;
+
 /// This function's name in its metrics (its binary's name).
 pub const FUNCTION: &str = "api";
 
@@ -161,6 +165,11 @@ where
         };
         let path = req.uri().path().trim_end_matches('/').to_string();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        // No id is this long (the spec's ids are at most 128 characters), and no store
+        // key may be: answer before a store refuses it.
+        if segments.iter().any(|s| s.len() > MAX_SEGMENT_BYTES) {
+            return not_found("path", "a path segment is longer than any id");
+        }
         match self.dispatch(&req, &actor, &segments).await {
             Some(answer) => answer.unwrap_or_else(|e| unavailable(&e)),
             None => not_found("path", "no such route"),

@@ -16,6 +16,7 @@ use domain::{
 };
 use lambda_http::http::StatusCode;
 use lambda_http::RequestExt;
+use leadflow_http::paging::{next_cursor, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
 use serde::Deserialize;
 use serde_json::json;
@@ -27,18 +28,22 @@ struct ShareBody {
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn list_models(&self, _: &Call<'_>) -> Answer {
+    /// The models in service, and a page of the trained versions, oldest first.
+    pub(crate) async fn list_models(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
         let in_service = self.store.in_service().await?.unwrap_or_default();
-        let versions: Vec<_> = self
-            .store
-            .models()
-            .await?
+        let page = self.store.models(paging.request()).await?;
+        let versions: Vec<_> = page
+            .items
             .into_iter()
             .map(|m| json!({"version": m.version, "metrics": m.metrics, "base_rate": m.base_rate, "prior_weight": m.prior_weight}))
             .collect();
         Ok(json(
             StatusCode::OK,
-            &json!({"in_service": in_service, "versions": versions}),
+            &json!({"in_service": in_service, "versions": versions, "next_cursor": next_cursor(page.next.as_deref())}),
         ))
     }
 

@@ -1,13 +1,12 @@
-//! Pools: who they hold and the leads waiting in them.
+//! Pools: who they hold and the leads waiting in them (both listed a page at a time).
 
 use crate::routes::{Call, POOL_MEMBERS};
 use crate::{forbidden, invalid, not_found, with_path_id, Answer, Api, ApiStore};
 use domain::assign::routing::Pool;
 use domain::lead::mask;
-use domain::FieldError;
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
-use lambda_http::RequestExt;
+use leadflow_http::paging::{list_body, next_cursor, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object, no_content};
 use serde_json::{json, Value};
 
@@ -38,23 +37,17 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         if !(actor.manages() || member) {
             return Ok(forbidden(POOL_MEMBERS));
         }
-        let params = req.query_string_parameters();
-        let limit = match params.first("limit").map(str::parse::<usize>) {
-            None => 50,
-            Some(Ok(n)) if (1..=200).contains(&n) => n,
-            Some(_) => {
-                return Ok(invalid(vec![FieldError::new(
-                    "limit",
-                    "must be a number from 1 to 200",
-                )]));
-            }
+        if pool.is_none() {
+            return Ok(not_found("id", "no pool has this id"));
+        }
+        let paging = match Paging::of(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
         };
-        // `cursor=` (empty) is the first page: the store cannot page after an empty key.
-        let after = params.first("cursor").filter(|c| !c.is_empty());
-        let (ids, cursor) = self.store.waiting_in_pool(id, after, limit).await?;
-        let mut leads = Vec::with_capacity(ids.len());
+        let page = self.store.waiting_in_pool(id, paging.request()).await?;
+        let mut leads = Vec::with_capacity(page.items.len());
         // One read per lead: the ports offer no batch read of leads.
-        for lead_id in ids {
+        for lead_id in page.items {
             // The index is eventually consistent: skip a lead that was claimed meanwhile.
             if let Some(lead) = self.store.get_lead(&lead_id).await? {
                 if lead.waiting_in_pool() == Some(id) {
@@ -64,12 +57,17 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
         Ok(json(
             StatusCode::OK,
-            &json!({ "pool": id, "leads": leads, "next_cursor": cursor }),
+            &json!({ "pool": id, "leads": leads, "next_cursor": next_cursor(page.next.as_deref()) }),
         ))
     }
 
-    pub(crate) async fn list_pools(&self, _: &Call<'_>) -> Answer {
-        self.store.pools().await.map(|p| json(StatusCode::OK, &p))
+    pub(crate) async fn list_pools(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        let page = self.store.pools_page(paging.request()).await?;
+        Ok(json(StatusCode::OK, &list_body(&page)))
     }
 
     pub(crate) async fn get_pool(&self, call: &Call<'_>) -> Answer {
@@ -88,7 +86,12 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(pool) => pool,
             Err(response) => return Ok(*response),
         };
-        let mut errors = pool.validate();
+        let errors = pool.validate();
+        if !errors.is_empty() {
+            return Ok(invalid(errors));
+        }
+        // A well-formed pool naming reps that do not exist (yet) conflicts with the team
+        // as it is: 409, so 422 stays for what the request itself gets wrong.
         let known: Vec<String> = self
             .store
             .reps(&pool.members)
@@ -96,9 +99,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             .into_iter()
             .map(|(rep, _)| rep.id)
             .collect();
-        errors.extend(pool.unknown_members(&known));
-        if !errors.is_empty() {
-            return Ok(invalid(errors));
+        let unknown = pool.unknown_members(&known);
+        if !unknown.is_empty() {
+            return Ok(leadflow_http::error(StatusCode::CONFLICT, "conflict", unknown));
         }
         self.store.put_pool(&pool).await?;
         tracing::info!(pool = %pool.id, members = pool.members.len(), "pool saved");

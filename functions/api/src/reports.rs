@@ -1,6 +1,12 @@
 //! Reports and exports. The attribution ones (funnel, ROI, invalid reasons) read rollup
 //! rows only (see `domain::attribution::reports`); SLA violations and recycle rates read their own
 //! records; owners reads ownership changes.
+//!
+//! Every report covers a bounded span, so its cost is bounded: `from` more than the
+//! span's maximum before `to` is moved up to it, and the answer's `from` says where the
+//! report starts. A `from` after `to` is an empty span: a report with nothing in it.
+//! (Neither is refused: `openapi.yaml` states each parameter alone, and any two valid
+//! dates make a request it calls valid.)
 
 use crate::routes::Call;
 use crate::{invalid, Answer, Api, ApiStore};
@@ -14,37 +20,60 @@ use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use leadflow_http::json;
+use leadflow_http::paging::{next_cursor, Paging};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// A report's `[from, to)`.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-/// Reports and exports span at most this many days.
+/// Day reports and exports span at most this many days.
 const MAX_REPORT_DAYS: i64 = 400;
+/// Reports over a period of time span at most this long.
+const MAX_PERIOD_DAYS: i64 = 366;
 
-/// Inclusive report days `from`..`to` (YYYY-MM-DD; default the 30 days up to today).
+/// A day as the spec's `format: date` writes it (YYYY-MM-DD), nothing looser.
+fn query_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
+    shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+}
+
+/// A time as the spec's `format: date` or `format: date-time` (RFC 3339) writes it.
+fn query_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Some(day) = query_day(text) {
+        return Some(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    let separated = matches!(text.as_bytes().get(10), Some(b'T' | b't'));
+    separated
+        .then(|| DateTime::parse_from_rfc3339(text).ok())
+        .flatten()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Inclusive report days `from`..`to` (YYYY-MM-DD; default the 30 days up to today), at
+/// most [`MAX_REPORT_DAYS`]; `from` after `to` is an empty span.
 fn days(req: &Request, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Box<Response<Body>>> {
     let params = req.query_string_parameters();
-    let parse = |name: &str, default: NaiveDate| match params.first(name) {
-        None => Ok(default),
-        Some(text) => domain::attribution::campaign::parse_day(text)
-            .ok_or_else(|| Box::new(invalid(vec![FieldError::new(name, "must be a date (YYYY-MM-DD)")]))),
+    let parse = |name: &str| match params.first(name) {
+        None => Ok(None),
+        Some(text) => query_day(text)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(name, "must be a date (YYYY-MM-DD)")),
     };
-    let to = parse("to", today)?;
-    let from = parse("from", to - Duration::days(29))?;
-    if from > to {
-        return Err(Box::new(invalid(vec![FieldError::new(
-            "from",
-            "must not be after `to`",
-        )])));
-    }
-    if (to - from).num_days() >= MAX_REPORT_DAYS {
-        return Err(Box::new(invalid(vec![FieldError::new(
-            "from",
-            format!("a report spans at most {MAX_REPORT_DAYS} days"),
-        )])));
-    }
+    let (to, from) = match (parse("to"), parse("from")) {
+        (Ok(to), Ok(from)) => (to, from),
+        (to, from) => {
+            return Err(Box::new(invalid(
+                [to.err(), from.err()].into_iter().flatten().collect(),
+            )))
+        }
+    };
+    let to = to.unwrap_or(today);
+    let earliest = to - Duration::days(MAX_REPORT_DAYS - 1);
+    let from = from.unwrap_or(to - Duration::days(29)).max(earliest);
     Ok((from, to))
 }
 
@@ -74,41 +103,41 @@ fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Bod
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    /// `from`/`to` (RFC 3339 or YYYY-MM-DD; default the last 30 days).
+    /// `[from, to)` (RFC 3339 or YYYY-MM-DD; default the last 30 days), at most
+    /// [`MAX_PERIOD_DAYS`]; `from` at or after `to` is an empty period.
     fn period(&self, req: &Request) -> Result<Span, Box<Response<Body>>> {
         let params = req.query_string_parameters();
-        let parse = |name: &str, default: DateTime<Utc>| -> Result<DateTime<Utc>, Box<Response<Body>>> {
-            match params.first(name) {
-                None => Ok(default),
-                Some(text) => text
-                    .parse::<DateTime<Utc>>()
-                    .ok()
-                    .or_else(|| {
-                        text.parse::<chrono::NaiveDate>()
-                            .ok()
-                            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-                    })
-                    .ok_or_else(|| {
-                        Box::new(invalid(vec![FieldError::new(
-                            name,
-                            "must be a date (YYYY-MM-DD) or RFC 3339 time",
-                        )]))
-                    }),
+        let parse = |name: &str| match params.first(name) {
+            None => Ok(None),
+            Some(text) => query_time(text)
+                .map(Some)
+                .ok_or_else(|| FieldError::new(name, "must be a date (YYYY-MM-DD) or RFC 3339 time")),
+        };
+        let (to, from) = match (parse("to"), parse("from")) {
+            (Ok(to), Ok(from)) => (to, from),
+            (to, from) => {
+                return Err(Box::new(invalid(
+                    [to.err(), from.err()].into_iter().flatten().collect(),
+                )))
             }
         };
-        let now = self.clock.now();
-        let to = parse("to", now)?;
-        let from = parse("from", to - chrono::Duration::days(30))?;
-        if from >= to {
-            return Err(Box::new(invalid(vec![FieldError::new("from", "must be before `to`")])));
-        }
-        if to - from > chrono::Duration::days(366) {
-            return Err(Box::new(invalid(vec![FieldError::new(
-                "from",
-                "the period may span at most a year",
-            )])));
-        }
+        let to = to.unwrap_or_else(|| self.clock.now());
+        let earliest = to - Duration::days(MAX_PERIOD_DAYS);
+        let from = from.unwrap_or(to - Duration::days(30)).max(earliest);
         Ok((from, to))
+    }
+
+    /// The rows of `series` over the days `from..=to`: none when `from` is after `to`.
+    async fn rollups_over(
+        &self,
+        series: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<domain::attribution::ports::RowsRead, domain::lead::ports::StoreError> {
+        if from > to {
+            return Ok(Default::default());
+        }
+        self.store.rollups(series, from, to).await
     }
 
     pub(crate) async fn violations_report(&self, call: &Call<'_>) -> Answer {
@@ -128,7 +157,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "must be rep, department, clock or pool",
             )]));
         }
-        let violations = self.store.violations(from, to).await?;
+        let paging = match Paging::of(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
+        // The counts cover the whole period; the evidence comes a page at a time.
+        let violations = if from < to {
+            self.store.violations(from, to).await?
+        } else {
+            Vec::new()
+        };
         let key = |v: &domain::follow_up::ports::Violation| -> String {
             match group_by.as_str() {
                 "department" => v.owner_department.clone().unwrap_or_else(|| "-".into()),
@@ -145,9 +183,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             .into_iter()
             .map(|(k, n)| json!({"key": k, "violations": n}))
             .collect();
+        let page = self.store.violations_page(from, to, paging.request()).await?;
         Ok(json(
             StatusCode::OK,
-            &json!({"from": from, "to": to, "group_by": group_by, "total": violations.len(), "groups": groups, "violations": violations}),
+            &json!({"from": from, "to": to, "group_by": group_by, "total": violations.len(), "groups": groups,
+                    "violations": page.items, "next_cursor": next_cursor(page.next.as_deref())}),
         ))
     }
 
@@ -156,7 +196,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(p) => p,
             Err(response) => return Ok(*response),
         };
-        let numbers = self.store.pool_numbers(from.date_naive(), to.date_naive()).await?;
+        let numbers = if from < to {
+            self.store.pool_numbers(from.date_naive(), to.date_naive()).await?
+        } else {
+            BTreeMap::new()
+        };
         let pools: Vec<Value> = numbers
             .into_iter()
             .map(|(pool, n)| {
@@ -184,20 +228,26 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let config = self.store.attribution_config().await?;
         let model = params.first("model").unwrap_or("u_shaped").to_string();
         if !config.models.contains_key(&model) {
+            // Models are configuration (GET /v1/config/attribution): one not configured is
+            // not found, like any name that is not there.
             let names: Vec<&str> = config.models.keys().map(String::as_str).collect();
-            return Ok(invalid(vec![FieldError::new(
+            return Ok(crate::not_found(
                 "model",
-                format!("must be one of {}", names.join(", ")),
-            )]));
+                &format!("no attribution model has this name: one of {}", names.join(", ")),
+            ));
         }
         let csv = match params.first("format").unwrap_or("json") {
             "csv" => true,
             "json" => false,
             _ => return Ok(invalid(vec![FieldError::new("format", "must be csv or json")])),
         };
-        let credited = self.store.rollups(&model, from, to).await?;
-        let funnel = self.store.rollups(FUNNEL, from, to).await?;
-        let costs = self.store.costs(from, to).await?;
+        let credited = self.rollups_over(&model, from, to).await?;
+        let funnel = self.rollups_over(FUNNEL, from, to).await?;
+        let costs = if from <= to {
+            self.store.costs(from, to).await?
+        } else {
+            Vec::new()
+        };
         let campaigns = self.store.campaigns().await?;
         let items_read = credited.items_read + funnel.items_read + costs.len() + campaigns.len();
         let rows = reports::roi_rows(by, &credited.rows, &funnel.rows, &costs, &campaigns);
@@ -241,7 +291,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 }
             },
         };
-        let funnel = self.store.rollups(FUNNEL, from, to).await?;
+        let funnel = self.rollups_over(FUNNEL, from, to).await?;
         let campaigns = self.store.campaigns().await?;
         let rows: Vec<Value> = reports::funnel_rows(by, period, &funnel.rows, &campaigns)
             .iter()
@@ -263,9 +313,14 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Err(response) => return Ok(*response),
         };
         let length = to - from + Duration::days(1);
-        let (previous_from, previous_to) = (from - length, from - Duration::days(1));
-        let current = self.store.rollups(FUNNEL, from, to).await?;
-        let previous = self.store.rollups(FUNNEL, previous_from, previous_to).await?;
+        // An empty span's previous span is as empty.
+        let (previous_from, previous_to) = if from <= to {
+            (from - length, from - Duration::days(1))
+        } else {
+            (from, to)
+        };
+        let current = self.rollups_over(FUNNEL, from, to).await?;
+        let previous = self.rollups_over(FUNNEL, previous_from, previous_to).await?;
         let campaigns = self.store.campaigns().await?;
         let rows = reports::invalid_reasons(&current.rows, &previous.rows, &campaigns);
         Ok(json(
@@ -283,7 +338,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(p) => p,
             Err(response) => return Ok(*response),
         };
-        let changes = self.store.owner_changes_between(from, to).await?;
+        let changes = if from < to {
+            self.store.owner_changes_between(from, to).await?
+        } else {
+            Vec::new()
+        };
         // Each lead (and, when an owner lost it, its history) is read once, however many
         // of its changes fall in the period; still one read per lead: the ports offer no
         // batch read of leads.

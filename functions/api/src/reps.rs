@@ -1,4 +1,4 @@
-//! Reps, with what they hold today.
+//! Reps, with what they hold today (listed a page at a time, by id).
 
 use crate::routes::{Call, REFUSED};
 use crate::{forbidden, invalid, not_found, with_path_id, Answer, Api, ApiStore};
@@ -6,6 +6,7 @@ use domain::assign::auto::load_of;
 use domain::assign::routing::Rep;
 use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
 use lambda_http::http::StatusCode;
+use leadflow_http::paging::{list_body, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object, no_content};
 use serde_json::{json, Value};
 
@@ -21,16 +22,15 @@ fn rep_view(rep: &Rep, load: domain::assign::routing::RepLoad) -> Value {
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    pub(crate) async fn list_reps(&self, _: &Call<'_>) -> Answer {
+    pub(crate) async fn list_reps(&self, call: &Call<'_>) -> Answer {
+        let paging = match Paging::of(call.req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
+        };
         let day = self.store.routing().await?.business_day(self.clock.now());
-        let reps: Vec<Value> = self
-            .store
-            .all_reps()
-            .await?
-            .into_iter()
-            .map(|(rep, counters)| rep_view(&rep, load_of(counters, day)))
-            .collect();
-        Ok(json(StatusCode::OK, &reps))
+        let page = self.store.reps_page(paging.request()).await?;
+        let page = page.map(|(rep, counters)| rep_view(&rep, load_of(counters, day)));
+        Ok(json(StatusCode::OK, &list_body(&page)))
     }
 
     /// `GET /v1/reps/{id}`: managers, and the rep themself.

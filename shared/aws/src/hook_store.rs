@@ -9,10 +9,12 @@
 //! returns them and nothing logs them.
 
 use crate::keys::{PK, SK, TTL};
+use crate::paging::KeyRange;
 use crate::{item::doc_item, item::from_doc, item::s, store::DynamoStore};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::capture::hooks::HookSource;
+use domain::lead::ports::{Page, PageRequest};
 use domain::{capture::ports::HookStore, lead::ports::StoreError};
 use std::collections::HashMap;
 
@@ -31,8 +33,12 @@ impl HookStore for DynamoStore {
             .transpose()
     }
 
-    async fn hook_sources(&self) -> Result<Vec<HookSource>, StoreError> {
-        self.query_prefix(SOURCES_PK, "").await?.iter().map(from_doc).collect()
+    async fn hook_sources(&self, page: PageRequest<'_>) -> Result<Page<HookSource>, StoreError> {
+        let read = self.query_page(&KeyRange::partition(SOURCES_PK), page).await?;
+        Ok(Page {
+            items: read.items.iter().map(from_doc).collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 
     async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {

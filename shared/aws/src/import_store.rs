@@ -12,10 +12,12 @@
 
 use crate::item::text;
 use crate::keys::{PK, SK};
+use crate::paging::KeyRange;
 use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, store::DynamoStore};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::import::mapping::Mapping;
 use domain::import::{ChunkResult, ImportJob, Tally};
+use domain::lead::ports::{Page, PageRequest};
 use domain::{import::ports::ImportStore, lead::ports::StoreError, qualify::ports::ImportTally};
 
 const JOBS_PK: &str = "IMPORTS";
@@ -52,19 +54,16 @@ impl ImportStore for DynamoStore {
         self.get_item(JOBS_PK, id).await?.as_ref().map(from_doc).transpose()
     }
 
-    async fn imports(&self, limit: usize) -> Result<Vec<ImportJob>, StoreError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(JOBS_PK))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items().iter().map(from_doc).collect()
+    async fn imports(&self, page: PageRequest<'_>) -> Result<Page<ImportJob>, StoreError> {
+        let range = KeyRange {
+            newest_first: true,
+            ..KeyRange::partition(JOBS_PK)
+        };
+        let read = self.query_page(&range, page).await?;
+        Ok(Page {
+            items: read.items.iter().map(from_doc).collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 
     async fn put_chunk_result(&self, import_id: &str, result: &ChunkResult) -> Result<bool, StoreError> {
@@ -107,7 +106,11 @@ impl ImportStore for DynamoStore {
             .transpose()
     }
 
-    async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
-        self.query_prefix(MAPPINGS_PK, "").await?.iter().map(from_doc).collect()
+    async fn mappings(&self, page: PageRequest<'_>) -> Result<Page<Mapping>, StoreError> {
+        let read = self.query_page(&KeyRange::partition(MAPPINGS_PK), page).await?;
+        Ok(Page {
+            items: read.items.iter().map(from_doc).collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 }

@@ -22,6 +22,7 @@ pub mod message_bus;
 pub mod metrics;
 pub mod model_store;
 pub mod notifier;
+pub mod paging;
 pub mod rate_counters;
 pub mod report_store;
 pub mod rollup;

@@ -6,10 +6,12 @@
 //! choice for a minute.
 
 use crate::keys::*;
+use crate::paging::KeyRange;
 use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, item::Item, store::DynamoStore};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
+use domain::lead::ports::{Page, PageRequest};
 use domain::lead::Lead;
 use domain::predict::modeling::InService;
 use domain::predict::Model;
@@ -47,12 +49,13 @@ impl ModelStore for DynamoStore {
         Ok(found)
     }
 
-    async fn models(&self) -> Result<Vec<Model>, StoreError> {
-        self.query_prefix(MODELS_PK, MODEL_SK_PREFIX)
-            .await?
-            .iter()
-            .map(from_doc)
-            .collect()
+    async fn models(&self, page: PageRequest<'_>) -> Result<Page<Model>, StoreError> {
+        let range = KeyRange::partition(MODELS_PK).prefixed(MODEL_SK_PREFIX);
+        let read = self.query_page(&range, page).await?;
+        Ok(Page {
+            items: read.items.iter().map(from_doc).collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 
     async fn latest_model(&self) -> Result<Option<Model>, StoreError> {

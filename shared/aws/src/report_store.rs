@@ -13,7 +13,9 @@ use domain::{
 };
 use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay};
 
+use crate::paging::KeyRange;
 use crate::rollup::*;
+use domain::lead::ports::{Page, PageRequest};
 impl ReportStore for DynamoStore {
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, StoreError> {
         self.get_item(CAMPAIGNS_PK, id)
@@ -28,6 +30,18 @@ impl ReportStore for DynamoStore {
             .iter()
             .map(|item| from_json(item, "doc"))
             .collect()
+    }
+
+    async fn campaigns_page(&self, page: PageRequest<'_>) -> Result<Page<Campaign>, StoreError> {
+        let read = self.query_page(&KeyRange::partition(CAMPAIGNS_PK), page).await?;
+        Ok(Page {
+            items: read
+                .items
+                .iter()
+                .map(|item| from_json(item, "doc"))
+                .collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 
     async fn put_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {

@@ -11,12 +11,14 @@
 use crate::item::text;
 use crate::item::{n, number};
 use crate::keys::*;
+use crate::paging::KeyRange;
 use crate::{
     item::corrupt, item::lead_item, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore,
 };
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDate};
+use domain::lead::ports::{Page, PageRequest};
 use domain::lead::LeadId;
 use domain::{
     assign::ports::FollowUp, assign::ports::LeadChange, assign::ports::OwnerChange, assign::ports::PoolTake,
@@ -238,6 +240,14 @@ impl RoutingStore for DynamoStore {
             .collect()
     }
 
+    async fn pools_page(&self, page: PageRequest<'_>) -> Result<Page<Pool>, StoreError> {
+        let read = self.query_page(&KeyRange::partition(POOLS_PK), page).await?;
+        Ok(Page {
+            items: read.items.into_iter().map(pool_from).collect::<Result<_, _>>()?,
+            next: read.next,
+        })
+    }
+
     async fn put_pool(&self, pool: &Pool) -> Result<(), StoreError> {
         let item: Item = HashMap::from([
             (PK.to_string(), s(POOLS_PK)),
@@ -314,6 +324,14 @@ impl RoutingStore for DynamoStore {
             .into_iter()
             .map(rep_from)
             .collect()
+    }
+
+    async fn reps_page(&self, page: PageRequest<'_>) -> Result<Page<(Rep, RepCounters)>, StoreError> {
+        let read = self.query_page(&KeyRange::partition(REPS_PK), page).await?;
+        Ok(Page {
+            items: read.items.into_iter().map(rep_from).collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 
     async fn put_rep(&self, rep: &Rep) -> Result<(), StoreError> {
@@ -434,37 +452,22 @@ impl RoutingStore for DynamoStore {
         self.transact(writes).await
     }
 
-    async fn waiting_in_pool(
-        &self,
-        pool: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<(Vec<LeadId>, Option<String>), StoreError> {
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(GSI1)
-            .expression_attribute_values(":pk", s(pool_waiting_pk(pool)))
-            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
-        query = match after {
-            Some(cursor) => query
-                .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
-                .expression_attribute_values(":after", s(cursor)),
-            None => query.key_condition_expression("gsi1pk = :pk"),
+    async fn waiting_in_pool(&self, pool: &str, page: PageRequest<'_>) -> Result<Page<LeadId>, StoreError> {
+        let range = KeyRange {
+            index: Some(GSI1),
+            pk_attr: GSI1_PK,
+            sk_attr: GSI1_SK,
+            ..KeyRange::partition(pool_waiting_pk(pool))
         };
-        let out = query.send().await.map_err(unavailable)?;
-        let ids = out
-            .items()
-            .iter()
-            .filter_map(|i| LeadId::parse(&text(i, "id")?))
-            .collect();
-        let cursor = out
-            .last_evaluated_key()
-            .and_then(|k| k.get(GSI1_SK))
-            .and_then(|v| v.as_s().ok())
-            .cloned();
-        Ok((ids, cursor))
+        let read = self.query_page(&range, page).await?;
+        Ok(Page {
+            items: read
+                .items
+                .iter()
+                .filter_map(|i| LeadId::parse(&text(i, "id")?))
+                .collect(),
+            next: read.next,
+        })
     }
 
     async fn owner_changes(&self, lead: &LeadId) -> Result<Vec<OwnerChange>, StoreError> {

@@ -10,9 +10,11 @@
 
 use crate::item::text;
 use crate::keys::*;
+use crate::paging::{finish, KeyRange};
 use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use domain::follow_up::sla::SlaConfig;
+use domain::lead::ports::{Page, PageRequest};
 use domain::lead::LeadId;
 use domain::{
     follow_up::ports::DueLeads, follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation,
@@ -168,6 +170,43 @@ impl SlaStore for DynamoStore {
             }
         }
         Ok(out)
+    }
+
+    async fn violations_page(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Violation>, StoreError> {
+        // Keys (`<due at>#<id>`) sort by deadline across the month partitions too, so one
+        // position pages through them all; months wholly before it are not read.
+        let after = page.after.filter(|a| !a.is_empty());
+        let mut keyed = Vec::new();
+        for month in months(from.date_naive(), to.date_naive()) {
+            let start = Utc.from_utc_datetime(&month.and_time(chrono::NaiveTime::MIN));
+            let next_month = start.checked_add_months(chrono::Months::new(1)).expect("date in range");
+            if after.is_some_and(|a| timestamp(next_month).as_str() <= a) {
+                continue;
+            }
+            let range = KeyRange {
+                lower: Some(timestamp(from)),
+                upper: Some(timestamp(to)),
+                ..KeyRange::partition(violation_pk(start))
+            };
+            keyed.extend(self.query_keyed(&range, after, page.limit - keyed.len()).await?);
+            if keyed.len() > page.limit {
+                break;
+            }
+        }
+        let read = finish(keyed, page.limit);
+        Ok(Page {
+            items: read
+                .items
+                .into_iter()
+                .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
+                .collect::<Result<_, _>>()?,
+            next: read.next,
+        })
     }
 
     async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {

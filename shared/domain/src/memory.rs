@@ -9,6 +9,7 @@ use crate::import::{ChunkResult, ImportJob, Tally};
 use crate::lead::funnel::FunnelStep;
 use crate::lead::messages::Envelope;
 use crate::lead::ports::NewLead;
+use crate::lead::ports::{Page, PageRequest};
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::predict::modeling::InService;
 use crate::predict::Model;
@@ -37,6 +38,16 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+/// A page of a map keyed as the DynamoDB adapter keys the same items (by id or name).
+fn keyed_page<T: Clone>(map: &BTreeMap<String, T>, page: PageRequest<'_>) -> Page<T> {
+    Page::of_sorted(map.iter().map(|(k, v)| (k.clone(), v.clone())), page, true)
+}
+
+/// Times in keys, as the DynamoDB adapter writes them (RFC 3339 in milliseconds).
+fn millis(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 
 #[derive(Default)]
 pub struct InMemoryStore {
@@ -258,17 +269,10 @@ impl ImportStore for InMemoryStore {
     async fn import_job(&self, id: &str) -> Result<Option<ImportJob>, StoreError> {
         Ok(self.state.lock().unwrap().imports.get(id).cloned())
     }
-    async fn imports(&self, limit: usize) -> Result<Vec<ImportJob>, StoreError> {
-        Ok(self
-            .state
-            .lock()
-            .unwrap()
-            .imports
-            .values()
-            .rev()
-            .take(limit)
-            .cloned()
-            .collect())
+    async fn imports(&self, page: PageRequest<'_>) -> Result<Page<ImportJob>, StoreError> {
+        let state = self.state.lock().unwrap();
+        let newest_first = state.imports.iter().rev().map(|(id, job)| (id.clone(), job.clone()));
+        Ok(Page::of_sorted(newest_first, page, false))
     }
     async fn put_chunk_result(&self, import_id: &str, result: &ChunkResult) -> Result<bool, StoreError> {
         let mut state = self.state.lock().unwrap();
@@ -300,8 +304,8 @@ impl ImportStore for InMemoryStore {
     async fn mapping(&self, name: &str) -> Result<Option<Mapping>, StoreError> {
         Ok(self.state.lock().unwrap().mappings.get(name).cloned())
     }
-    async fn mappings(&self) -> Result<Vec<Mapping>, StoreError> {
-        Ok(self.state.lock().unwrap().mappings.values().cloned().collect())
+    async fn mappings(&self, page: PageRequest<'_>) -> Result<Page<Mapping>, StoreError> {
+        Ok(keyed_page(&self.state.lock().unwrap().mappings, page))
     }
 }
 
@@ -313,8 +317,11 @@ impl ModelStore for InMemoryStore {
     async fn model(&self, version: u32) -> Result<Option<Model>, StoreError> {
         Ok(self.state.lock().unwrap().models.get(&version).cloned())
     }
-    async fn models(&self) -> Result<Vec<Model>, StoreError> {
-        Ok(self.state.lock().unwrap().models.values().cloned().collect())
+    async fn models(&self, page: PageRequest<'_>) -> Result<Page<Model>, StoreError> {
+        let state = self.state.lock().unwrap();
+        // Keyed as the DynamoDB adapter stores them.
+        let keyed = state.models.iter().map(|(v, m)| (format!("V#{v:06}"), m.clone()));
+        Ok(Page::of_sorted(keyed, page, true))
     }
     async fn latest_model(&self) -> Result<Option<Model>, StoreError> {
         Ok(self.state.lock().unwrap().models.values().next_back().cloned())
@@ -349,8 +356,8 @@ impl HookStore for InMemoryStore {
     async fn hook_source(&self, name: &str) -> Result<Option<HookSource>, StoreError> {
         Ok(self.state.lock().unwrap().hook_sources.get(name).cloned())
     }
-    async fn hook_sources(&self) -> Result<Vec<HookSource>, StoreError> {
-        Ok(self.state.lock().unwrap().hook_sources.values().cloned().collect())
+    async fn hook_sources(&self, page: PageRequest<'_>) -> Result<Page<HookSource>, StoreError> {
+        Ok(keyed_page(&self.state.lock().unwrap().hook_sources, page))
     }
     async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap();
@@ -695,6 +702,10 @@ impl RoutingStore for InMemoryStore {
         Ok(self.state.lock().unwrap().pools.values().cloned().collect())
     }
 
+    async fn pools_page(&self, page: PageRequest<'_>) -> Result<Page<Pool>, StoreError> {
+        Ok(keyed_page(&self.state.lock().unwrap().pools, page))
+    }
+
     async fn put_pool(&self, pool: &Pool) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap();
         if let Some(counters) = state.pool_counters.get_mut(&pool.id) {
@@ -732,6 +743,10 @@ impl RoutingStore for InMemoryStore {
 
     async fn all_reps(&self) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
         Ok(self.state.lock().unwrap().reps.values().cloned().collect())
+    }
+
+    async fn reps_page(&self, page: PageRequest<'_>) -> Result<Page<(Rep, RepCounters)>, StoreError> {
+        Ok(keyed_page(&self.state.lock().unwrap().reps, page))
     }
 
     async fn put_rep(&self, rep: &Rep) -> Result<(), StoreError> {
@@ -843,25 +858,19 @@ impl RoutingStore for InMemoryStore {
         Ok(Saved::Saved)
     }
 
-    async fn waiting_in_pool(
-        &self,
-        pool: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<(Vec<LeadId>, Option<String>), StoreError> {
+    async fn waiting_in_pool(&self, pool: &str, page: PageRequest<'_>) -> Result<Page<LeadId>, StoreError> {
         let state = self.state.lock().unwrap();
         let mut waiting: Vec<(String, LeadId)> = state
             .leads
             .values()
             .filter(|l| l.waiting_in_pool() == Some(pool))
-            .map(|l| (format!("{:?}#{}", l.waiting_since, l.id), l.id.clone()))
-            .filter(|(sort, _)| after.is_none_or(|a| sort.as_str() > a))
+            .map(|l| {
+                let since = l.waiting_since.unwrap_or(l.updated_at);
+                (format!("{}#{}", millis(since), l.id), l.id.clone())
+            })
             .collect();
         waiting.sort();
-        let more = waiting.len() > limit;
-        waiting.truncate(limit);
-        let cursor = more.then(|| waiting.last().map(|(s, _)| s.clone())).flatten();
-        Ok((waiting.into_iter().map(|(_, id)| id).collect(), cursor))
+        Ok(Page::of_sorted(waiting, page, true))
     }
 
     async fn owner_changes(&self, lead: &LeadId) -> Result<Vec<OwnerChange>, StoreError> {
@@ -950,6 +959,23 @@ impl SlaStore for InMemoryStore {
             .filter(|v| v.due_at >= from && v.due_at < to)
             .cloned()
             .collect())
+    }
+
+    async fn violations_page(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Violation>, StoreError> {
+        let state = self.state.lock().unwrap();
+        let mut due: Vec<(String, Violation)> = state
+            .violations
+            .values()
+            .filter(|v| v.due_at >= from && v.due_at < to)
+            .map(|v| (format!("{}#{}", millis(v.due_at), v.id), v.clone()))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Page::of_sorted(due, page, true))
     }
 
     async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
@@ -1093,6 +1119,9 @@ impl ReportStore for InMemoryStore {
     }
     async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         Ok(self.state.lock().unwrap().campaigns.values().cloned().collect())
+    }
+    async fn campaigns_page(&self, page: PageRequest<'_>) -> Result<Page<Campaign>, StoreError> {
+        Ok(keyed_page(&self.state.lock().unwrap().campaigns, page))
     }
     async fn put_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap();

@@ -6,6 +6,8 @@
 //! crate for that drags the other's handlers, ports and dependencies into its binary
 //! and its rebuilds. Here there is no business logic, only what an HTTP answer looks like.
 
+pub mod paging;
+
 use domain::FieldError;
 use lambda_http::http::{header, HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};

@@ -5,6 +5,7 @@
 //! rep holding and daily caps, pool daily cap). A lost condition means someone else
 //! moved first: read again and decide again, so caps hold under any concurrency.
 
+use crate::lead::ports::PageRequest;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
 use crate::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use crate::{
@@ -567,8 +568,10 @@ pub async fn reoffer_waiting<S: LeadStore + RoutingStore, B: MessageBus>(
         if room == 0 {
             continue;
         }
-        let (waiting, _) = store.waiting_in_pool(&pool.id, None, room.min(max_per_pool)).await?;
-        for lead_id in waiting {
+        let waiting = store
+            .waiting_in_pool(&pool.id, PageRequest::first(room.min(max_per_pool)))
+            .await?;
+        for lead_id in waiting.items {
             // Recycled leads wait for claimers and admins (a reassigning breach routes
             // its lead at once); the sweep offers only leads nobody has had yet.
             let Some(lead) = store.get_lead(&lead_id).await?.filter(|l| l.stage != Stage::Recycled) else {

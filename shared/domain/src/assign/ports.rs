@@ -10,7 +10,7 @@ use crate::assign::routing::RoutingConfig;
 use crate::follow_up::ports::Violation;
 use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::ports::Saved;
-use crate::lead::ports::StoreError;
+use crate::lead::ports::{Page, PageRequest, StoreError};
 use crate::lead::{Bant, Lead, LeadId, OwnerChangeHow};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -171,6 +171,8 @@ pub trait RoutingStore: Send + Sync {
 
     fn pool(&self, id: &str) -> impl Future<Output = Result<Option<Pool>, StoreError>> + Send;
     fn pools(&self) -> impl Future<Output = Result<Vec<Pool>, StoreError>> + Send;
+    /// A page of pools by id.
+    fn pools_page(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<Pool>, StoreError>> + Send;
     /// Creates or replaces a pool; rotation counters of members who left are dropped, so
     /// one who rejoins is levelled like a newcomer.
     fn put_pool(&self, pool: &Pool) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -182,6 +184,11 @@ pub trait RoutingStore: Send + Sync {
     /// The reps among `ids` that exist.
     fn reps(&self, ids: &[String]) -> impl Future<Output = Result<Vec<(Rep, RepCounters)>, StoreError>> + Send;
     fn all_reps(&self) -> impl Future<Output = Result<Vec<(Rep, RepCounters)>, StoreError>> + Send;
+    /// A page of reps by id.
+    fn reps_page(
+        &self,
+        page: PageRequest<'_>,
+    ) -> impl Future<Output = Result<Page<(Rep, RepCounters)>, StoreError>> + Send;
     /// Creates or replaces a rep's profile; their counters are left as they are.
     fn put_rep(&self, rep: &Rep) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes a rep who holds no lead; `Saved::Conflict` if they still hold some.
@@ -190,13 +197,13 @@ pub trait RoutingStore: Send + Sync {
     /// `Ok(Saved::Conflict)` when the lead moved on or a cap would be exceeded: nothing
     /// was written; read again and decide again.
     fn commit_change(&self, change: &LeadChange) -> impl Future<Output = Result<Saved, StoreError>> + Send;
-    /// Leads waiting in `pool` without an owner, oldest first, after the cursor.
+    /// A page of the leads waiting in `pool` without an owner, oldest first (keyed
+    /// `<waiting since>#<lead id>`).
     fn waiting_in_pool(
         &self,
         pool: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<(Vec<LeadId>, Option<String>), StoreError>> + Send;
+        page: PageRequest<'_>,
+    ) -> impl Future<Output = Result<Page<LeadId>, StoreError>> + Send;
     fn owner_changes(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<OwnerChange>, StoreError>> + Send;
     fn follow_ups(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
 

@@ -36,7 +36,7 @@ impl Campaign {
         if !valid_campaign_id(&self.id) {
             errors.push(FieldError::new("id", "1-64 letters, digits, - _ or ."));
         }
-        if self.channel.trim().is_empty() || self.channel.len() > 64 {
+        if self.channel.trim().is_empty() || self.channel.chars().count() > 64 {
             errors.push(FieldError::new("channel", "is required (at most 64 characters)"));
         }
         if self.name.trim().is_empty() || self.name.chars().count() > 200 {

@@ -9,6 +9,7 @@ use crate::attribution::rollup::RollupRow;
 use crate::lead::funnel::FunnelStep;
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
+use crate::lead::ports::{Page, PageRequest};
 use crate::lead::LeadId;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::future::Future;
@@ -82,6 +83,8 @@ pub struct RowsRead {
 pub trait ReportStore: Send + Sync {
     fn campaign(&self, id: &str) -> impl Future<Output = Result<Option<Campaign>, StoreError>> + Send;
     fn campaigns(&self) -> impl Future<Output = Result<Vec<Campaign>, StoreError>> + Send;
+    /// A page of campaigns by id.
+    fn campaigns_page(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<Campaign>, StoreError>> + Send;
     fn put_campaign(&self, campaign: &Campaign) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Replaces the campaign's costs on that day.
     fn put_cost_day(&self, cost: &CostDay) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -2,14 +2,15 @@
 //! request counters of the rate limits.
 
 use crate::capture::hooks::HookSource;
-use crate::lead::ports::StoreError;
+use crate::lead::ports::{Page, PageRequest, StoreError};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
 /// Signed-push sources and the signatures already used.
 pub trait HookStore: Send + Sync {
     fn hook_source(&self, name: &str) -> impl Future<Output = Result<Option<HookSource>, StoreError>> + Send;
-    fn hook_sources(&self) -> impl Future<Output = Result<Vec<HookSource>, StoreError>> + Send;
+    /// A page of sources by name.
+    fn hook_sources(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<HookSource>, StoreError>> + Send;
     fn save_hook_source(&self, source: &HookSource) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records a push's signature until `expires_at`; `false` if it was recorded already.
     fn claim_push(

@@ -3,6 +3,7 @@
 
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
+use crate::lead::ports::{Page, PageRequest};
 use crate::lead::LeadId;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,14 @@ pub trait SlaStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Violation>, StoreError>> + Send;
+    /// A page of the violations whose deadline fell in `[from, to)`, by deadline (keyed
+    /// `<due at, RFC 3339 in milliseconds>#<violation id>`).
+    fn violations_page(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: PageRequest<'_>,
+    ) -> impl Future<Output = Result<Page<Violation>, StoreError>> + Send;
     /// Per pool: handed out and recycled over the days `[from, to]`.
     fn pool_numbers(
         &self,

@@ -4,15 +4,15 @@ use crate::import::mapping::Mapping;
 use crate::import::ChunkResult;
 use crate::import::ImportJob;
 use crate::import::Tally;
-use crate::lead::ports::StoreError;
+use crate::lead::ports::{Page, PageRequest, StoreError};
 use std::future::Future;
 
 /// Imports: the job, each chunk's result (once), dedup's tally, and saved mappings.
 pub trait ImportStore: Send + Sync {
     fn create_import(&self, job: &ImportJob) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn import_job(&self, id: &str) -> impl Future<Output = Result<Option<ImportJob>, StoreError>> + Send;
-    /// The most recent imports first.
-    fn imports(&self, limit: usize) -> impl Future<Output = Result<Vec<ImportJob>, StoreError>> + Send;
+    /// A page of imports, the most recent first (keyed by import id, a ULID).
+    fn imports(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<ImportJob>, StoreError>> + Send;
     /// `false` when the chunk's result was already recorded (nothing written).
     fn put_chunk_result(
         &self,
@@ -25,5 +25,6 @@ pub trait ImportStore: Send + Sync {
     ) -> impl Future<Output = Result<(Vec<ChunkResult>, Tally), StoreError>> + Send;
     fn save_mapping(&self, mapping: &Mapping) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn mapping(&self, name: &str) -> impl Future<Output = Result<Option<Mapping>, StoreError>> + Send;
-    fn mappings(&self) -> impl Future<Output = Result<Vec<Mapping>, StoreError>> + Send;
+    /// A page of saved mappings by name.
+    fn mappings(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<Mapping>, StoreError>> + Send;
 }

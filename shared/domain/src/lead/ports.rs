@@ -107,6 +107,63 @@ pub trait MessageBus: Send + Sync {
     fn publish(&self, envelope: &Envelope) -> impl Future<Output = Result<(), BusError>> + Send;
 }
 
+/// Where a page of a list starts and how long it may be: the items after the one whose
+/// key is `after` (none: from the first), at most `limit` of them. A key is a position,
+/// not an item: one that names no stored item still starts the page where it would sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest<'a> {
+    pub after: Option<&'a str>,
+    pub limit: usize,
+}
+
+impl<'a> PageRequest<'a> {
+    pub fn first(limit: usize) -> Self {
+        Self { after: None, limit }
+    }
+}
+
+/// One page of a list in its store's key order, and `next`: the key of its last item when
+/// more items follow (`None` on the last page, so a client never asks for an empty one).
+/// Keys must be unique within the list, so nothing is skipped or repeated between pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+
+    /// The page `request` names out of `entries`, (key, item) pairs in list order (ascending
+    /// keys, or descending when `ascending` is false): what the in-memory adapter serves,
+    /// with the semantics of the DynamoDB one.
+    pub fn of_sorted(
+        entries: impl IntoIterator<Item = (String, T)>,
+        request: PageRequest<'_>,
+        ascending: bool,
+    ) -> Self {
+        let after_start = |key: &str| match request.after {
+            None => true,
+            Some(after) if ascending => key > after,
+            Some(after) => key < after,
+        };
+        let mut rest = entries.into_iter().filter(|(key, _)| after_start(key));
+        let mut items = Vec::new();
+        let mut last = None;
+        for (key, item) in rest.by_ref().take(request.limit) {
+            items.push(item);
+            last = Some(key);
+        }
+        let next = if rest.next().is_some() { last } else { None };
+        Self { items, next }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Saved {
     Saved,

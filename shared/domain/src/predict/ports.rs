@@ -1,7 +1,7 @@
 //! What predictive scoring needs stored: trained models and which pair is in service.
 
 use crate::lead::ports::Saved;
-use crate::lead::ports::StoreError;
+use crate::lead::ports::{Page, PageRequest, StoreError};
 use crate::lead::Lead;
 use crate::predict::modeling::InService;
 use crate::predict::Model;
@@ -13,8 +13,8 @@ use std::future::Future;
 pub trait ModelStore: Send + Sync {
     fn save_model(&self, model: &Model) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn model(&self, version: u32) -> impl Future<Output = Result<Option<Model>, StoreError>> + Send;
-    /// Every stored version, oldest first.
-    fn models(&self) -> impl Future<Output = Result<Vec<Model>, StoreError>> + Send;
+    /// A page of stored versions, oldest first (keyed `V#000001`, as stored).
+    fn models(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<Model>, StoreError>> + Send;
     fn latest_model(&self) -> impl Future<Output = Result<Option<Model>, StoreError>> + Send;
     fn in_service(&self) -> impl Future<Output = Result<Option<InService>, StoreError>> + Send;
     /// [`ModelStore::in_service`] for scoring, where a minute-old answer will do (an
