@@ -7,7 +7,6 @@ use crate::lead::{Lead, Stage};
 use crate::workspace::index::{next_due, Order};
 use crate::FieldErrors;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sha2::{Digest, Sha256};
 
 /// Default and largest page.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -294,12 +293,6 @@ impl ListQuery {
             q,
         })
     }
-
-    /// What a cursor is bound to: the filters and sort, not the page size.
-    pub fn fingerprint(&self) -> String {
-        let text = format!("{:?}|{:?}|{:?}", self.filters, self.sort.order, self.sort.ascending);
-        hex::encode(&Sha256::digest(text.as_bytes())[..8])
-    }
 }
 
 impl Filters {
@@ -386,15 +379,6 @@ mod tests {
         assert_eq!(fields("owner=a%20b"), ["owner"]);
         assert_eq!(fields("limit=201"), ["limit"]);
         assert_eq!(fields("stage=mql&stage=sql"), ["stage"]);
-    }
-
-    #[test]
-    fn the_fingerprint_ignores_the_page() {
-        let a = parse("stage=mql&limit=10").unwrap();
-        let b = parse("stage=mql&limit=50&cursor=x").unwrap();
-        let c = parse("stage=sql").unwrap();
-        assert_eq!(a.fingerprint(), b.fingerprint());
-        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 
     #[test]
