@@ -7,7 +7,8 @@
 //! route is declared in Rust; each resource's handlers live in their own module.
 //!
 //! Versioned configuration (rules, routing, SLA policies, attribution) is saved with
-//! the version it was based on; a stale one gets 409 ([`versioned`]).
+//! the version it was based on; a stale one gets 409 ([`versioned`]). Every version of
+//! every versioned configuration stays readable and can be rolled back to ([`history`]).
 
 pub mod auth;
 pub mod routes;
@@ -18,6 +19,7 @@ mod campaigns;
 mod conversions;
 mod customers;
 mod erasures;
+mod history;
 mod hooks;
 mod imports;
 mod leads;
@@ -34,7 +36,8 @@ use domain::FieldError;
 use domain::{
     assign::ports::RoutingStore, attribution::ports::ConversionStore, attribution::ports::ReportStore,
     capture::ports::HookStore, follow_up::ports::SlaStore, import::ports::ImportStore, lead::ports::Clock,
-    lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError, lead::ports::TouchStore,
+    lead::ports::ConfigHistory, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError,
+    lead::ports::TouchStore,
     predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore, qualify::ports::RulesStore,
 };
 use lambda_http::http::{header, StatusCode};
@@ -67,6 +70,7 @@ pub trait ApiStore:
     + HookStore
     + ModelStore
     + ErasureStore
+    + ConfigHistory
 {
 }
 impl<T> ApiStore for T where
@@ -82,6 +86,7 @@ impl<T> ApiStore for T where
         + HookStore
         + ModelStore
         + ErasureStore
+        + ConfigHistory
 {
 }
 

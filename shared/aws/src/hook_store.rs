@@ -5,18 +5,17 @@
 //! | push source      | `CONFIG#hooks`       | `<source name>`     |
 //! | used signature   | `HOOKSIG#<source>`   | `<signature hex>` (TTL `expires_at`) |
 //!
-//! Secrets sit in the source item: the table is encrypted at rest, the API never
-//! returns them and nothing logs them.
+//! Sources are saved as versioned documents ([`crate::config_history`]). Secrets sit in
+//! the source item in use only: the table is encrypted at rest, the API never returns
+//! them, nothing logs them, and a source's versions keep their fingerprints only.
 
-use crate::keys::{PK, SK, TTL};
-use crate::{item::doc_item, item::from_doc, item::s, store::DynamoStore};
+use crate::keys::{HOOKS_PK as SOURCES_PK, PK, SK, TTL};
+use crate::{item::from_doc, item::s, store::DynamoStore};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::capture::hooks::HookSource;
 use domain::{capture::ports::HookStore, lead::ports::StoreError};
 use std::collections::HashMap;
-
-const SOURCES_PK: &str = "CONFIG#hooks";
 
 fn signature_pk(source: &str) -> String {
     format!("HOOKSIG#{source}")
@@ -33,11 +32,6 @@ impl HookStore for DynamoStore {
 
     async fn hook_sources(&self) -> Result<Vec<HookSource>, StoreError> {
         self.query_prefix(SOURCES_PK, "").await?.iter().map(from_doc).collect()
-    }
-
-    async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {
-        self.put(doc_item(SOURCES_PK.into(), source.name.clone(), source)?)
-            .await
     }
 
     async fn claim_push(&self, source: &str, signature: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -38,7 +38,7 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str)
 }
 
 /// Attribute of [`doc_item`]s: config and job records kept whole as JSON.
-const DOC: &str = "doc";
+pub(crate) const DOC: &str = "doc";
 
 pub(crate) fn doc_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
     Ok(HashMap::from([
