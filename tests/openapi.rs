@@ -864,7 +864,10 @@ async fn real_answers_match_the_spec() {
         .await;
 
     // ---- configuration history: every kind's versions, one version, a rollback
-    let rules = h.admin(200, "GET", "/v1/config/rules", "/v1/config/rules", None).await.body;
+    let rules = h
+        .admin(200, "GET", "/v1/config/rules", "/v1/config/rules", None)
+        .await
+        .body;
     let mut shorter = rules.clone();
     shorter["dedup"]["window_days"] = json!(30);
     h.admin(200, "PUT", "/v1/config/rules", "/v1/config/rules", Some(shorter))
@@ -899,13 +902,17 @@ async fn real_answers_match_the_spec() {
         ("/v1/config/models", "/v1/config/models", 201),
     ] {
         let list = format!("{template}/versions");
-        let page = h.admin(200, "GET", &list, &format!("{path}/versions?limit=1"), None).await;
+        let page = h
+            .admin(200, "GET", &list, &format!("{path}/versions?limit=1"), None)
+            .await;
         if let Some(cursor) = page.body["next_cursor"].as_str() {
             let older = format!("{path}/versions?limit=200&cursor={cursor}");
             h.admin(200, "GET", &list, &older, None).await;
         }
-        h.admin(422, "GET", &list, &format!("{path}/versions?limit=0"), None).await;
-        h.admin(422, "GET", &list, &format!("{path}/versions?cursor=newest"), None).await;
+        h.admin(422, "GET", &list, &format!("{path}/versions?limit=0"), None)
+            .await;
+        h.admin(422, "GET", &list, &format!("{path}/versions?cursor=newest"), None)
+            .await;
         let one = format!("{template}/versions/{{n}}");
         h.admin(200, "GET", &one, &format!("{path}/versions/1"), None).await;
         h.admin(404, "GET", &one, &format!("{path}/versions/99"), None).await;
@@ -917,8 +924,14 @@ async fn real_answers_match_the_spec() {
         h.admin(422, "POST", &rollback, &at, Some(json!({"to": 0}))).await;
         h.admin(400, "POST", &rollback, &at, None).await;
     }
-    h.admin(404, "GET", "/v1/config/hooks/{source}/versions", "/v1/config/hooks/baidu/versions", None)
-        .await;
+    h.admin(
+        404,
+        "GET",
+        "/v1/config/hooks/{source}/versions",
+        "/v1/config/hooks/baidu/versions",
+        None,
+    )
+    .await;
     h.admin(
         404,
         "GET",

@@ -1,9 +1,9 @@
 //! The attribution configuration: the credit models and the reporting currency.
 
 use crate::routes::Call;
-use domain::lead::versioned::{ConfigId, ConfigKind};
 use crate::{Answer, Api, ApiStore};
 use domain::attribution::credit::AttributionConfig;
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::json;

@@ -21,7 +21,9 @@ use domain::assign::routing::RoutingConfig;
 use domain::attribution::credit::AttributionConfig;
 use domain::follow_up::sla::SlaConfig;
 use domain::import::mapping::Mapping;
-use domain::lead::versioned::{reread, rollback, ConfigId, ConfigKind, Rollback, RollbackError, DEFAULT_PAGE, MAX_PAGE};
+use domain::lead::versioned::{
+    reread, rollback, ConfigId, ConfigKind, Rollback, RollbackError, DEFAULT_PAGE, MAX_PAGE,
+};
 use domain::predict::modeling::roll_back_in_service;
 use domain::qualify::rules::Rules;
 use domain::FieldError;
@@ -200,7 +202,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let config = ConfigId::of(ConfigKind::Rules);
         let current = self.store.rules().await?;
         let check = |_: &Rules, kept| reread(kept, |r: &Rules| r.validate().err().map(|e| e.0).unwrap_or_default());
-        let result = rollback(&self.store, &config, current, to, &call.actor.id, self.clock.now(), check).await;
+        let result = rollback(
+            &self.store,
+            &config,
+            current,
+            to,
+            &call.actor.id,
+            self.clock.now(),
+            check,
+        )
+        .await;
         self.rollback_answer(&config, result)
     }
 
@@ -213,7 +224,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
         let current = self.store.routing().await?;
         let check = |_: &RoutingConfig, kept| reread(kept, |c: &RoutingConfig| c.validate(&pools));
-        let result = rollback(&self.store, &config, current, to, &call.actor.id, self.clock.now(), check).await;
+        let result = rollback(
+            &self.store,
+            &config,
+            current,
+            to,
+            &call.actor.id,
+            self.clock.now(),
+            check,
+        )
+        .await;
         self.rollback_answer(&config, result)
     }
 
@@ -225,7 +245,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let config = ConfigId::of(ConfigKind::Sla);
         let current = self.store.sla_config().await?;
         let check = |_: &SlaConfig, kept| reread(kept, SlaConfig::validate);
-        let result = rollback(&self.store, &config, current, to, &call.actor.id, self.clock.now(), check).await;
+        let result = rollback(
+            &self.store,
+            &config,
+            current,
+            to,
+            &call.actor.id,
+            self.clock.now(),
+            check,
+        )
+        .await;
         self.rollback_answer(&config, result)
     }
 
@@ -237,7 +266,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let config = ConfigId::of(ConfigKind::Attribution);
         let current = self.store.attribution_config().await?;
         let check = |_: &AttributionConfig, kept| reread(kept, AttributionConfig::validate);
-        let result = rollback(&self.store, &config, current, to, &call.actor.id, self.clock.now(), check).await;
+        let result = rollback(
+            &self.store,
+            &config,
+            current,
+            to,
+            &call.actor.id,
+            self.clock.now(),
+            check,
+        )
+        .await;
         self.rollback_answer(&config, result)
     }
 
@@ -281,7 +319,16 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         };
         let config = ConfigId::named(ConfigKind::ImportMappings, name);
         let check = |_: &Mapping, kept| reread(kept, Mapping::validate);
-        let result = rollback(&self.store, &config, current, to, &call.actor.id, self.clock.now(), check).await;
+        let result = rollback(
+            &self.store,
+            &config,
+            current,
+            to,
+            &call.actor.id,
+            self.clock.now(),
+            check,
+        )
+        .await;
         self.rollback_answer(&config, result)
     }
 

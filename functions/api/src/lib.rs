@@ -37,8 +37,8 @@ use domain::{
     assign::ports::RoutingStore, attribution::ports::ConversionStore, attribution::ports::ReportStore,
     capture::ports::HookStore, follow_up::ports::SlaStore, import::ports::ImportStore, lead::ports::Clock,
     lead::ports::ConfigHistory, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError,
-    lead::ports::TouchStore,
-    predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore, qualify::ports::RulesStore,
+    lead::ports::TouchStore, predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore,
+    qualify::ports::RulesStore,
 };
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};

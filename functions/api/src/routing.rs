@@ -1,9 +1,9 @@
 //! The routing configuration: which pool a new lead goes to.
 
 use crate::routes::Call;
-use domain::lead::versioned::{ConfigId, ConfigKind};
 use crate::{Answer, Api, ApiStore};
 use domain::assign::routing::RoutingConfig;
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::json;
@@ -16,8 +16,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn put_routing(&self, call: &Call<'_>) -> Answer {
         const ROUTE: &str = "/v1/config/routing";
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
-        let config = match self.versioned_document(call.req, ROUTE, |c: &RoutingConfig| c.validate(&pools))
-        {
+        let config = match self.versioned_document(call.req, ROUTE, |c: &RoutingConfig| c.validate(&pools)) {
             Ok(found) => found,
             Err(response) => return Ok(*response),
         };

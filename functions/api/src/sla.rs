@@ -1,9 +1,9 @@
 //! The SLA policies: how long each stage may wait.
 
 use crate::routes::Call;
-use domain::lead::versioned::{ConfigId, ConfigKind};
 use crate::{Answer, Api, ApiStore};
 use domain::follow_up::sla::SlaConfig;
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::json;

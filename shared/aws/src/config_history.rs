@@ -21,7 +21,13 @@ const RESTORED_FROM: &str = "restored_from";
 /// Above every `V#<000001>` sort key.
 const AFTER_EVERY_VERSION: &str = "V#~";
 
-fn put(table: &str, item: Item, condition: &str, names: &[(&str, &str)], values: Vec<(&str, AttributeValue)>) -> Result<TransactWriteItem, StoreError> {
+fn put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    names: &[(&str, &str)],
+    values: Vec<(&str, AttributeValue)>,
+) -> Result<TransactWriteItem, StoreError> {
     let mut put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -89,7 +95,13 @@ impl DynamoStore {
         let in_use = match previous {
             // Also a document stored before versions were kept (no version attribute).
             0 => put(self.table(), in_use, "attribute_not_exists(#v)", &names, vec![])?,
-            _ => put(self.table(), in_use, "#v = :previous", &names, vec![(":previous", n(previous))])?,
+            _ => put(
+                self.table(),
+                in_use,
+                "#v = :previous",
+                &names,
+                vec![(":previous", n(previous))],
+            )?,
         };
         let kept = put(self.table(), kept, "attribute_not_exists(pk)", &[], vec![])?;
         self.transact(vec![in_use, kept]).await
@@ -103,8 +115,7 @@ impl ConfigHistory for DynamoStore {
         current: &Value,
         version: &ConfigVersion,
     ) -> Result<Saved, StoreError> {
-        self.write_config_version(&config_items(config), current, version)
-            .await
+        self.write_config_version(&config_items(config), current, version).await
     }
 
     async fn config_versions(

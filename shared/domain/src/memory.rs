@@ -147,7 +147,11 @@ impl State {
 
 impl InMemoryStore {
     /// A typed save without an author (seeds, tests), kept in the history as well.
-    fn save_unattributed<T: Versioned + serde::Serialize>(&self, kind: ConfigKind, document: &T) -> Result<Saved, StoreError> {
+    fn save_unattributed<T: Versioned + serde::Serialize>(
+        &self,
+        kind: ConfigKind,
+        document: &T,
+    ) -> Result<Saved, StoreError> {
         let current = serde_json::to_value(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let version = ConfigVersion::unattributed(document.version(), document.kept());
         self.state

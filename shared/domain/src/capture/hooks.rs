@@ -811,7 +811,10 @@ mod tests {
         .unwrap();
         changed.next_version(now());
         save(&store, &config, &changed, "ops-li", now()).await.unwrap();
-        let kept = crate::lead::versioned::version(&store, &config, 1).await.unwrap().unwrap();
+        let kept = crate::lead::versioned::version(&store, &config, 1)
+            .await
+            .unwrap()
+            .unwrap();
         let document = kept.document.unwrap();
         assert!(document.get("secrets").is_none() && !document.to_string().contains(SECRET));
 

@@ -242,7 +242,11 @@ pub async fn versions<S: ConfigHistory>(
 }
 
 /// Version `n` of `config` with its document, or `None` if it is not kept.
-pub async fn version<S: ConfigHistory>(store: &S, config: &ConfigId, n: u64) -> Result<Option<VersionEntry>, StoreError> {
+pub async fn version<S: ConfigHistory>(
+    store: &S,
+    config: &ConfigId,
+    n: u64,
+) -> Result<Option<VersionEntry>, StoreError> {
     let Some(found) = store.config_version(config, n).await? else {
         return Ok(None);
     };
@@ -256,7 +260,13 @@ pub async fn version<S: ConfigHistory>(store: &S, config: &ConfigId, n: u64) -> 
 /// Saves `document`, already stamped as the version after the one it was read as
 /// ([`Versioned::next_version`]), as the current one, and keeps it in the history as
 /// saved by `by` at `at`. `Saved::Conflict`: another version was saved in between.
-pub async fn save<T, S>(store: &S, config: &ConfigId, document: &T, by: &str, at: DateTime<Utc>) -> Result<Saved, StoreError>
+pub async fn save<T, S>(
+    store: &S,
+    config: &ConfigId,
+    document: &T,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<Saved, StoreError>
 where
     T: Versioned + Serialize,
     S: ConfigHistory,
@@ -301,7 +311,11 @@ pub enum RollbackError {
 }
 
 /// Version `to` of `config` as kept.
-pub async fn kept_version<S: ConfigHistory>(store: &S, config: &ConfigId, to: u64) -> Result<ConfigVersion, RollbackError> {
+pub async fn kept_version<S: ConfigHistory>(
+    store: &S,
+    config: &ConfigId,
+    to: u64,
+) -> Result<ConfigVersion, RollbackError> {
     store
         .config_version(config, to)
         .await?
@@ -369,11 +383,7 @@ where
     if changed_fields(&before, &restored.kept()).is_empty() {
         let shown = match version(store, config, current.version()).await? {
             Some(shown) => shown,
-            None => entry(
-                &ConfigVersion::unattributed(current.version(), before),
-                None,
-                true,
-            ),
+            None => entry(&ConfigVersion::unattributed(current.version(), before), None, true),
         };
         return Ok(Rollback::Unchanged(shown));
     }
@@ -414,9 +424,15 @@ mod tests {
         for (i, days) in [90, 180, 30].into_iter().enumerate() {
             rules.dedup.window_days = days;
             rules.next_version(at("2026-11-20T08:00:00Z") + chrono::Duration::hours(i as i64));
-            let saved = save(store, &ConfigId::of(RULES), &rules, "ops-wang", rules.updated_at.unwrap())
-                .await
-                .unwrap();
+            let saved = save(
+                store,
+                &ConfigId::of(RULES),
+                &rules,
+                "ops-wang",
+                rules.updated_at.unwrap(),
+            )
+            .await
+            .unwrap();
             assert_eq!(saved, Saved::Saved);
         }
         rules
@@ -427,7 +443,10 @@ mod tests {
         let before = json!({"version": 1, "updated_at": "x", "a": 1, "b": [1], "c": "same"});
         let after = json!({"version": 2, "updated_at": "y", "a": 2, "c": "same", "d": null});
         assert_eq!(changed_fields(&before, &after), ["a", "b", "d"]);
-        assert_eq!(changed_fields(&Value::Null, &json!({"revision": 3, "z": 1, "a": 0})), ["a", "z"]);
+        assert_eq!(
+            changed_fields(&Value::Null, &json!({"revision": 3, "z": 1, "a": 0})),
+            ["a", "z"]
+        );
     }
 
     #[tokio::test]
@@ -447,7 +466,11 @@ mod tests {
         assert_eq!(rest.versions.len(), 1);
         assert_eq!(rest.next_cursor, None);
         let all_fields = rest.versions[0].changed.clone().unwrap();
-        assert_eq!(all_fields, ["cleaning", "dedup", "scoring"], "version 1 changed everything");
+        assert_eq!(
+            all_fields,
+            ["cleaning", "dedup", "scoring"],
+            "version 1 changed everything"
+        );
 
         let one = version(&store, &config, 2).await.unwrap().unwrap();
         assert_eq!(one.document.unwrap()["dedup"]["window_days"], 180);
@@ -461,7 +484,9 @@ mod tests {
         let config = ConfigId::of(RULES);
         let now = at("2026-11-21T08:00:00Z");
         let check = |_: &Rules, kept| reread(kept, |r: &Rules| r.validate().err().map(|e| e.0).unwrap_or_default());
-        let done = rollback(&store, &config, current, 1, "ops-li", now, check).await.unwrap();
+        let done = rollback(&store, &config, current, 1, "ops-li", now, check)
+            .await
+            .unwrap();
         let Rollback::Restored(entry) = done else {
             panic!("a new version: {done:?}")
         };
@@ -474,7 +499,10 @@ mod tests {
 
         // Again: the document is already version 1's; nothing is saved.
         let again = rollback(&store, &config, rules, 1, "ops-li", now, check).await.unwrap();
-        assert!(matches!(again, Rollback::Unchanged(ref e) if e.version == 4), "{again:?}");
+        assert!(
+            matches!(again, Rollback::Unchanged(ref e) if e.version == 4),
+            "{again:?}"
+        );
         assert_eq!(versions(&store, &config, None, 10).await.unwrap().versions.len(), 4);
 
         let rules = crate::qualify::ports::RulesStore::rules(&store).await.unwrap();
@@ -494,12 +522,28 @@ mod tests {
                     .collect()
             })
         };
-        let refused = rollback(&store, &ConfigId::of(RULES), current, 2, "ops-li", at("2026-11-21T08:00:00Z"), refuse).await;
+        let refused = rollback(
+            &store,
+            &ConfigId::of(RULES),
+            current,
+            2,
+            "ops-li",
+            at("2026-11-21T08:00:00Z"),
+            refuse,
+        )
+        .await;
         let Err(RollbackError::Invalid { to: 2, errors }) = refused else {
             panic!("refused: {refused:?}")
         };
         assert_eq!(errors[0].field, "dedup.window_days");
-        assert_eq!(versions(&store, &ConfigId::of(RULES), None, 10).await.unwrap().versions.len(), 3);
+        assert_eq!(
+            versions(&store, &ConfigId::of(RULES), None, 10)
+                .await
+                .unwrap()
+                .versions
+                .len(),
+            3
+        );
     }
 
     /// Two rollbacks read the same current version; the one that saves second is

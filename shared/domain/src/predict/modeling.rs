@@ -7,15 +7,15 @@
 //! are compared (`GET /v1/reports/models`) and an admin promotes the challenger or not.
 
 use crate::lead::error::FieldError;
+use crate::lead::ports::ConfigHistory;
 use crate::lead::qualification::LeadPrediction;
 use crate::lead::{Lead, Stage};
-use crate::lead::ports::ConfigHistory;
+use crate::{lead::ports::Saved, lead::ports::StoreError, predict::ports::ModelStore};
 use crate::{
     lead::versioned::commit_rollback, lead::versioned::kept_version, lead::versioned::reread,
-    lead::versioned::ConfigId, lead::versioned::ConfigKind, lead::versioned::Rollback,
-    lead::versioned::RollbackError, lead::versioned::Versioned,
+    lead::versioned::ConfigId, lead::versioned::ConfigKind, lead::versioned::Rollback, lead::versioned::RollbackError,
+    lead::versioned::Versioned,
 };
-use crate::{lead::ports::Saved, lead::ports::StoreError, predict::ports::ModelStore};
 use crate::{
     predict::compare_arms, predict::features_of, predict::outcome_of, predict::rule_prior, predict::train,
     predict::ArmsReport, predict::Dataset, predict::Example, predict::Metrics, predict::Model, predict::ModelPair,
@@ -270,7 +270,10 @@ pub async fn roll_back_in_service<S: ModelStore + ConfigHistory>(
     let restored: InService = reread(kept.document, |s: &InService| share_errors(s.challenger_share))
         .map_err(|errors| RollbackError::Invalid { to, errors })?;
     let mut errors = Vec::new();
-    for (field, version) in [("champion", Some(restored.champion)), ("challenger", restored.challenger)] {
+    for (field, version) in [
+        ("champion", Some(restored.champion)),
+        ("challenger", restored.challenger),
+    ] {
         if let Some(version) = version.filter(|v| *v != 0) {
             if store.model(version).await?.is_none() {
                 errors.push(FieldError::new(field, format!("model version {version} is not stored")));
@@ -355,7 +358,9 @@ mod tests {
         for lead in synthetic::finished_leads(7, 3_000, now()) {
             store.insert_lead(lead);
         }
-        let report = train_challenger(&store, Trigger::Schedule, SCHEDULE, now()).await.unwrap();
+        let report = train_challenger(&store, Trigger::Schedule, SCHEDULE, now())
+            .await
+            .unwrap();
         let TrainReport::Trained {
             version,
             metrics,
@@ -373,26 +378,40 @@ mod tests {
             (0, Some(1), DEFAULT_CHALLENGER_SHARE)
         );
 
-        let again = train_challenger(&store, Trigger::Schedule, SCHEDULE, now()).await.unwrap();
+        let again = train_challenger(&store, Trigger::Schedule, SCHEDULE, now())
+            .await
+            .unwrap();
         assert!(matches!(again, TrainReport::Skipped { latest_version: 1, .. }));
         let forced = train_challenger(&store, Trigger::Admin, "root", now()).await.unwrap();
         assert!(matches!(forced, TrainReport::Trained { version: 2, .. }));
 
         let promoted = promote(&store, "root", now()).await.unwrap();
         assert_eq!((promoted.champion, promoted.challenger), (2, None));
-        assert!(matches!(promote(&store, "root", now()).await, Err(ModelingError::NoChallenger)));
+        assert!(matches!(
+            promote(&store, "root", now()).await,
+            Err(ModelingError::NoChallenger)
+        ));
         let pair = models_in_service(&store).await.unwrap();
         assert_eq!(pair.champion.version, 2);
 
         // Every revision is kept with who made it; rolling back undoes the promotion.
         let config = in_service_config();
-        let page = crate::lead::versioned::versions(&store, &config, None, 10).await.unwrap();
-        let who: Vec<(u64, Option<&str>)> = page.versions.iter().map(|v| (v.version, v.saved_by.as_deref())).collect();
+        let page = crate::lead::versioned::versions(&store, &config, None, 10)
+            .await
+            .unwrap();
+        let who: Vec<(u64, Option<&str>)> = page
+            .versions
+            .iter()
+            .map(|v| (v.version, v.saved_by.as_deref()))
+            .collect();
         assert_eq!(who, [(3, Some("root")), (2, Some("root")), (1, Some(SCHEDULE))]);
         let undone = roll_back_in_service(&store, 2, "root", now()).await.unwrap();
         assert!(matches!(undone, Rollback::Restored(ref e) if e.version == 4 && e.restored_from == Some(2)));
         let in_service = store.in_service().await.unwrap().unwrap();
-        assert_eq!((in_service.champion, in_service.challenger, in_service.revision), (0, Some(2), 4));
+        assert_eq!(
+            (in_service.champion, in_service.challenger, in_service.revision),
+            (0, Some(2), 4)
+        );
     }
 
     #[tokio::test]
