@@ -36,12 +36,12 @@ use serde_json::Value;
 /// Longest name a source or mapping can have (longer ones were never saved).
 const MAX_NAME: usize = 64;
 
-fn unprocessable(field: &str, reason: &str) -> Response<Body> {
-    invalid(vec![FieldError::new(field, reason)])
+fn unprocessable(field: &str, reason: &str) -> Box<Response<Body>> {
+    Box::new(invalid(vec![FieldError::new(field, reason)]))
 }
 
 /// `?limit=&cursor=`: the page size and the version to list below.
-fn page_of(call: &Call<'_>) -> Result<(usize, Option<u64>), Response<Body>> {
+fn page_of(call: &Call<'_>) -> Result<(usize, Option<u64>), Box<Response<Body>>> {
     let params = call.req.query_string_parameters();
     let limit = match params.first("limit").map(str::parse::<usize>) {
         None => DEFAULT_PAGE,
@@ -63,8 +63,8 @@ fn page_of(call: &Call<'_>) -> Result<(usize, Option<u64>), Response<Body>> {
 }
 
 /// `{"to": n}`: the version a rollback restores.
-fn rollback_target(call: &Call<'_>) -> Result<u64, Response<Body>> {
-    let body = json_object(call.req).map_err(|response| *response)?;
+fn rollback_target(call: &Call<'_>) -> Result<u64, Box<Response<Body>>> {
+    let body = json_object(call.req)?;
     if let Some(other) = body.as_object().into_iter().flat_map(|o| o.keys()).find(|k| *k != "to") {
         return Err(unprocessable(other, "is not a rollback field: the body is {\"to\": n}"));
     }
@@ -112,14 +112,14 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         &self,
         call: &Call<'_>,
         kind: ConfigKind,
-    ) -> Result<Result<ConfigId, Response<Body>>, domain::lead::ports::StoreError> {
+    ) -> Result<Result<ConfigId, Box<Response<Body>>>, domain::lead::ports::StoreError> {
         Ok(match kind {
             ConfigKind::Hooks => {
                 let name = call.param("source");
                 let found = name.len() <= MAX_NAME && self.store.hook_source(name).await?.is_some();
                 match found {
                     true => Ok(ConfigId::named(kind, name)),
-                    false => Err(not_found("source", "no hook source has this name")),
+                    false => Err(Box::new(not_found("source", "no hook source has this name"))),
                 }
             }
             ConfigKind::ImportMappings => {
@@ -127,10 +127,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 let found = name.len() <= MAX_NAME && self.store.mapping(name).await?.is_some();
                 match found {
                     true => Ok(ConfigId::named(kind, name)),
-                    false => Err(not_found(
+                    false => Err(Box::new(not_found(
                         "name",
                         "no saved mapping has this name (presets are not saved and have no versions)",
-                    )),
+                    ))),
                 }
             }
             _ => Ok(ConfigId::of(kind)),
@@ -140,11 +140,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     async fn config_versions(&self, call: &Call<'_>, kind: ConfigKind) -> Answer {
         let (limit, cursor) = match page_of(call) {
             Ok(page) => page,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let config = match self.history_config(call, kind).await? {
             Ok(config) => config,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let page = domain::lead::versioned::versions(&self.store, &config, cursor, limit).await?;
         Ok(json(StatusCode::OK, &page))
@@ -152,11 +152,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     async fn config_version(&self, call: &Call<'_>, kind: ConfigKind) -> Answer {
         let Some(n) = call.param("n").parse::<u64>().ok().filter(|n| *n >= 1) else {
-            return Ok(unprocessable("n", "must be a version number (1 or more)"));
+            return Ok(*unprocessable("n", "must be a version number (1 or more)"));
         };
         let config = match self.history_config(call, kind).await? {
             Ok(config) => config,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         Ok(match domain::lead::versioned::version(&self.store, &config, n).await? {
             Some(version) => json(StatusCode::OK, &version),
@@ -197,7 +197,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn rules_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let config = ConfigId::of(ConfigKind::Rules);
         let current = self.store.rules().await?;
@@ -218,7 +218,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn routing_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let config = ConfigId::of(ConfigKind::Routing);
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
@@ -240,7 +240,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn sla_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let config = ConfigId::of(ConfigKind::Sla);
         let current = self.store.sla_config().await?;
@@ -261,7 +261,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn attribution_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let config = ConfigId::of(ConfigKind::Attribution);
         let current = self.store.attribution_config().await?;
@@ -284,7 +284,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn hook_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let name = call.param("source");
         let current = match name.len() <= MAX_NAME {
@@ -304,7 +304,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn mapping_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let name = call.param("name");
         let current = match name.len() <= MAX_NAME {
@@ -336,7 +336,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn models_rollback(&self, call: &Call<'_>) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
-            Err(response) => return Ok(response),
+            Err(response) => return Ok(*response),
         };
         let config = ConfigId::of(ConfigKind::Models);
         let result = roll_back_in_service(&self.store, to, &call.actor.id, self.clock.now()).await;

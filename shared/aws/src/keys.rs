@@ -110,6 +110,9 @@ pub const RULES_CURRENT_SK: &str = "CURRENT";
 pub fn rules_version_sk(version: u64) -> String {
     format!("{VERSION_SK_PREFIX}{version:06}")
 }
+/// The attribute of records kept whole as JSON (`crate::item::doc_item`): config and
+/// job records.
+pub const DOC: &str = "doc";
 /// Versions in a configuration document's history partition: `V#000001`.
 pub const VERSION_SK_PREFIX: &str = "V#";
 pub const HOOKS_PK: &str = "CONFIG#hooks";
@@ -141,7 +144,7 @@ pub fn config_items(config: &ConfigId) -> ConfigItems {
     let named = |pk: &str| ConfigItems {
         pk: pk.to_string(),
         sk: name.to_string(),
-        attribute: crate::item::DOC,
+        attribute: DOC,
         version_attribute: "version",
         history_pk: format!("{pk}#{name}"),
     };
@@ -155,7 +158,7 @@ pub fn config_items(config: &ConfigId) -> ConfigItems {
         ConfigKind::Models => ConfigItems {
             pk: MODELS_PK.to_string(),
             sk: MODELS_IN_SERVICE_SK.to_string(),
-            attribute: crate::item::DOC,
+            attribute: DOC,
             version_attribute: "revision",
             history_pk: format!("{MODELS_PK}#in-service"),
         },
