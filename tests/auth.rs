@@ -390,6 +390,68 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/v1/models/promote", "/v1/models/promote"),
     ("PUT", "/v1/config/models", "/v1/config/models"),
     ("GET", "/v1/reports/models", "/v1/reports/models"),
+    // configuration history: each kind's versions, one version, a rollback
+    ("GET", "/v1/config/rules/versions", "/v1/config/rules/versions"),
+    ("GET", "/v1/config/rules/versions/{n}", "/v1/config/rules/versions/1"),
+    ("POST", "/v1/config/rules/rollback", "/v1/config/rules/rollback"),
+    ("GET", "/v1/config/routing/versions", "/v1/config/routing/versions"),
+    (
+        "GET",
+        "/v1/config/routing/versions/{n}",
+        "/v1/config/routing/versions/1",
+    ),
+    ("POST", "/v1/config/routing/rollback", "/v1/config/routing/rollback"),
+    ("GET", "/v1/config/sla/versions", "/v1/config/sla/versions"),
+    ("GET", "/v1/config/sla/versions/{n}", "/v1/config/sla/versions/1"),
+    ("POST", "/v1/config/sla/rollback", "/v1/config/sla/rollback"),
+    (
+        "GET",
+        "/v1/config/attribution/versions",
+        "/v1/config/attribution/versions",
+    ),
+    (
+        "GET",
+        "/v1/config/attribution/versions/{n}",
+        "/v1/config/attribution/versions/1",
+    ),
+    (
+        "POST",
+        "/v1/config/attribution/rollback",
+        "/v1/config/attribution/rollback",
+    ),
+    (
+        "GET",
+        "/v1/config/hooks/{source}/versions",
+        "/v1/config/hooks/ghost/versions",
+    ),
+    (
+        "GET",
+        "/v1/config/hooks/{source}/versions/{n}",
+        "/v1/config/hooks/ghost/versions/1",
+    ),
+    (
+        "POST",
+        "/v1/config/hooks/{source}/rollback",
+        "/v1/config/hooks/ghost/rollback",
+    ),
+    (
+        "GET",
+        "/v1/config/import-mappings/{name}/versions",
+        "/v1/config/import-mappings/ghost/versions",
+    ),
+    (
+        "GET",
+        "/v1/config/import-mappings/{name}/versions/{n}",
+        "/v1/config/import-mappings/ghost/versions/1",
+    ),
+    (
+        "POST",
+        "/v1/config/import-mappings/{name}/rollback",
+        "/v1/config/import-mappings/ghost/rollback",
+    ),
+    ("GET", "/v1/config/models/versions", "/v1/config/models/versions"),
+    ("GET", "/v1/config/models/versions/{n}", "/v1/config/models/versions/1"),
+    ("POST", "/v1/config/models/rollback", "/v1/config/models/rollback"),
 ];
 
 /// (role claim, as `x-leadflow-roles` names it; subject).
