@@ -117,20 +117,22 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             ConfigKind::Hooks => {
                 let name = call.param("source");
                 let found = name.len() <= MAX_NAME && self.store.hook_source(name).await?.is_some();
-                match found {
-                    true => Ok(ConfigId::named(kind, name)),
-                    false => Err(Box::new(not_found("source", "no hook source has this name"))),
+                if found {
+                    Ok(ConfigId::named(kind, name))
+                } else {
+                    Err(Box::new(not_found("source", "no hook source has this name")))
                 }
             }
             ConfigKind::ImportMappings => {
                 let name = call.param("name");
                 let found = name.len() <= MAX_NAME && self.store.mapping(name).await?.is_some();
-                match found {
-                    true => Ok(ConfigId::named(kind, name)),
-                    false => Err(Box::new(not_found(
+                if found {
+                    Ok(ConfigId::named(kind, name))
+                } else {
+                    Err(Box::new(not_found(
                         "name",
                         "no saved mapping has this name (presets are not saved and have no versions)",
-                    ))),
+                    )))
                 }
             }
             _ => Ok(ConfigId::of(kind)),
@@ -287,9 +289,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Err(response) => return Ok(*response),
         };
         let name = call.param("source");
-        let current = match name.len() <= MAX_NAME {
-            true => self.store.hook_source(name).await?,
-            false => None,
+        let current = if name.len() <= MAX_NAME {
+            self.store.hook_source(name).await?
+        } else {
+            None
         };
         let Some(current) = current else {
             return Ok(not_found("source", "no hook source has this name"));
@@ -307,9 +310,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Err(response) => return Ok(*response),
         };
         let name = call.param("name");
-        let current = match name.len() <= MAX_NAME {
-            true => self.store.mapping(name).await?,
-            false => None,
+        let current = if name.len() <= MAX_NAME {
+            self.store.mapping(name).await?
+        } else {
+            None
         };
         let Some(current) = current else {
             return Ok(not_found(

@@ -64,16 +64,6 @@ pub enum ConfigKind {
 }
 
 impl ConfigKind {
-    pub const ALL: [ConfigKind; 7] = [
-        Self::Rules,
-        Self::Routing,
-        Self::Sla,
-        Self::Attribution,
-        Self::Hooks,
-        Self::ImportMappings,
-        Self::Models,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rules => "rules",
