@@ -333,6 +333,7 @@ async fn issuer_key_tokens_are_checked_for_key_algorithm_and_audience() {
 /// path called here. Who may use each is `openapi.yaml`'s `x-leadflow-roles`. The rep
 /// is `rep-a`: the lead's owner, a member of pool `p1`, and the rep at `/v1/reps/rep-a`.
 const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/v1/leads", "/v1/leads"),
     ("GET", "/v1/leads/{id}", "/v1/leads/{lead}"),
     ("POST", "/v1/leads/{id}/actions", "/v1/leads/{lead}/actions"),
     ("GET", "/v1/pools/{id}/leads", "/v1/pools/p1/leads"),
@@ -391,6 +392,68 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("PUT", "/v1/config/models", "/v1/config/models"),
     ("GET", "/v1/reports/models", "/v1/reports/models"),
     ("POST", "/v1/routing/preview", "/v1/routing/preview"),
+    // configuration history: each kind's versions, one version, a rollback
+    ("GET", "/v1/config/rules/versions", "/v1/config/rules/versions"),
+    ("GET", "/v1/config/rules/versions/{n}", "/v1/config/rules/versions/1"),
+    ("POST", "/v1/config/rules/rollback", "/v1/config/rules/rollback"),
+    ("GET", "/v1/config/routing/versions", "/v1/config/routing/versions"),
+    (
+        "GET",
+        "/v1/config/routing/versions/{n}",
+        "/v1/config/routing/versions/1",
+    ),
+    ("POST", "/v1/config/routing/rollback", "/v1/config/routing/rollback"),
+    ("GET", "/v1/config/sla/versions", "/v1/config/sla/versions"),
+    ("GET", "/v1/config/sla/versions/{n}", "/v1/config/sla/versions/1"),
+    ("POST", "/v1/config/sla/rollback", "/v1/config/sla/rollback"),
+    (
+        "GET",
+        "/v1/config/attribution/versions",
+        "/v1/config/attribution/versions",
+    ),
+    (
+        "GET",
+        "/v1/config/attribution/versions/{n}",
+        "/v1/config/attribution/versions/1",
+    ),
+    (
+        "POST",
+        "/v1/config/attribution/rollback",
+        "/v1/config/attribution/rollback",
+    ),
+    (
+        "GET",
+        "/v1/config/hooks/{source}/versions",
+        "/v1/config/hooks/ghost/versions",
+    ),
+    (
+        "GET",
+        "/v1/config/hooks/{source}/versions/{n}",
+        "/v1/config/hooks/ghost/versions/1",
+    ),
+    (
+        "POST",
+        "/v1/config/hooks/{source}/rollback",
+        "/v1/config/hooks/ghost/rollback",
+    ),
+    (
+        "GET",
+        "/v1/config/import-mappings/{name}/versions",
+        "/v1/config/import-mappings/ghost/versions",
+    ),
+    (
+        "GET",
+        "/v1/config/import-mappings/{name}/versions/{n}",
+        "/v1/config/import-mappings/ghost/versions/1",
+    ),
+    (
+        "POST",
+        "/v1/config/import-mappings/{name}/rollback",
+        "/v1/config/import-mappings/ghost/rollback",
+    ),
+    ("GET", "/v1/config/models/versions", "/v1/config/models/versions"),
+    ("GET", "/v1/config/models/versions/{n}", "/v1/config/models/versions/1"),
+    ("POST", "/v1/config/models/rollback", "/v1/config/models/rollback"),
 ];
 
 /// (role claim, as `x-leadflow-roles` names it; subject).
@@ -479,8 +542,11 @@ async fn organisation(stack: &Stack) -> (TestApi, String) {
     (api, lead)
 }
 
-fn body_for(method: &str, path: &str) -> Value {
+/// A body the role could send: marketing's only lead actions are the invalid-pool review
+/// (409 here: the matrix's lead is not invalid).
+fn body_for(method: &str, path: &str, role: &str) -> Value {
     match (method, path.ends_with("/actions")) {
+        ("POST", true) if role == "marketing" => json!({"action": "restore", "note": "matrix"}),
         ("POST", true) => json!({"action": "follow_up", "kind": "call", "note": "matrix"}),
         ("GET" | "DELETE", _) => Value::Null,
         _ => json!({}),
@@ -507,8 +573,8 @@ async fn every_role_against_every_route() {
     for (method, template, path) in ROUTES {
         let allowed = roles_of(&spec, method, template);
         let path = path.replace("{lead}", &lead);
-        let body = body_for(method, &path);
         for (role, subject) in ROLES {
+            let body = body_for(method, &path, role);
             let header = format!("Bearer {}", token(subject, role));
             let got = call(&api, method, &path, Some(&header), &body).await;
             let what = format!("{role} {method} {path}: {} {}", got.status, got.body);
@@ -532,7 +598,14 @@ async fn every_role_against_every_route() {
         }
         // A token whose roles the API does not know: 403 everywhere.
         let stranger = format!("Bearer {}", token("someone", "superuser"));
-        let got = call(&api, method, &path, Some(&stranger), &body).await;
+        let got = call(
+            &api,
+            method,
+            &path,
+            Some(&stranger),
+            &body_for(method, &path, "superuser"),
+        )
+        .await;
         assert_eq!(got.status, 403, "unknown role {method} {path}: {}", got.body);
     }
     eprintln!(
@@ -750,7 +823,7 @@ async fn machine_scopes_reach_their_routes_and_no_others() {
         let token = machine(scope);
         for (method, template, path) in ROUTES {
             let path = path.replace("{lead}", &lead);
-            let got = call(&cognito, method, &path, Some(&token), &body_for(method, &path)).await;
+            let got = call(&cognito, method, &path, Some(&token), &body_for(method, &path, scope)).await;
             let what = format!("{scope}: {method} {path}: {} {}", got.status, got.body);
             if allowed.contains(&(*method, *template)) {
                 assert!(![401, 403].contains(&got.status) && got.status < 500, "{what}");
@@ -796,12 +869,13 @@ async fn marketing_saves_campaigns_but_reaches_no_lead_and_no_costs() {
     assert_eq!(got.status, 200, "{}", got.body);
     for (method, path) in [
         ("GET", format!("/v1/leads/{lead}")),
+        // Working a lead (a follow-up): marketing only reviews the invalid pool.
         ("POST", format!("/v1/leads/{lead}/actions")),
         ("PUT", "/v1/campaigns/double-11/costs/2026-11-11".to_string()),
         ("PUT", "/v1/config/attribution".to_string()),
         ("GET", "/v1/reports/owners".to_string()),
     ] {
-        let got = call(&api, method, &path, Some(&marketing), &body_for(method, &path)).await;
+        let got = call(&api, method, &path, Some(&marketing), &body_for(method, &path, "rep")).await;
         assert_eq!(got.status, 403, "{method} {path}: {}", got.body);
     }
 }

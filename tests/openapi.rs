@@ -99,6 +99,7 @@ fn fill(template: &str) -> String {
         .replace("{day}", "2026-11-19")
         .replace("{source}", "toutiao")
         .replace("{name}", "expo")
+        .replace("{n}", "1")
 }
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -922,14 +923,17 @@ async fn real_answers_match_the_spec() {
     .await;
     // A challenger in service, as the train function leaves it, can be promoted.
     {
+        use domain::lead::versioned::{save, ConfigId, ConfigKind, Versioned};
         use domain::predict::ports::ModelStore;
         let store = h.stack.store();
         let current = store.in_service().await.unwrap().expect("saved by the share change");
-        let next = domain::predict::modeling::InService {
+        let mut next = domain::predict::modeling::InService {
             challenger: Some(1),
             ..current.clone()
         };
-        store.save_in_service(&next, Some(current.revision)).await.unwrap();
+        next.next_version(t(NOW));
+        let models = ConfigId::of(ConfigKind::Models);
+        save(&store, &models, &next, "train", t(NOW)).await.unwrap();
     }
     let promoted = h
         .admin(200, "POST", "/v1/models/promote", "/v1/models/promote", None)
@@ -958,6 +962,84 @@ async fn real_answers_match_the_spec() {
         .await;
     h.admin(404, "GET", "/v1/erasures/{id}", "/v1/erasures/nope", None)
         .await;
+
+    // ---- configuration history: every kind's versions, one version, a rollback
+    let rules = h
+        .admin(200, "GET", "/v1/config/rules", "/v1/config/rules", None)
+        .await
+        .body;
+    let mut shorter = rules.clone();
+    shorter["dedup"]["window_days"] = json!(30);
+    h.admin(200, "PUT", "/v1/config/rules", "/v1/config/rules", Some(shorter))
+        .await;
+    h.admin(
+        200,
+        "PUT",
+        mapping,
+        "/v1/config/import-mappings/expo",
+        Some(json!({"columns": {"手机号码": "phone", "姓名": "name"}, "version": 1})),
+    )
+    .await;
+    h.admin(
+        409,
+        "PUT",
+        mapping,
+        "/v1/config/import-mappings/expo",
+        Some(json!({"columns": {"手机号码": "phone"}, "version": 1})),
+    )
+    .await;
+    let stale = json!({"channel": "toutiao", "mapping": {"phone": "data.tel"}, "version": 1});
+    h.admin(409, "PUT", hook, "/v1/config/hooks/toutiao", Some(stale)).await;
+    // (path, template, the first rollback to version 1): 201 where version 1 differs
+    // from the current document, 200 (nothing saved) where it is the current one.
+    for (path, template, restored) in [
+        ("/v1/config/rules", "/v1/config/rules", 201),
+        ("/v1/config/routing", "/v1/config/routing", 200),
+        ("/v1/config/sla", "/v1/config/sla", 200),
+        ("/v1/config/attribution", "/v1/config/attribution", 200),
+        ("/v1/config/hooks/toutiao", hook, 201),
+        ("/v1/config/import-mappings/expo", mapping, 201),
+        ("/v1/config/models", "/v1/config/models", 201),
+    ] {
+        let list = format!("{template}/versions");
+        let page = h
+            .admin(200, "GET", &list, &format!("{path}/versions?limit=1"), None)
+            .await;
+        if let Some(cursor) = page.body["next_cursor"].as_str() {
+            let older = format!("{path}/versions?limit=200&cursor={cursor}");
+            h.admin(200, "GET", &list, &older, None).await;
+        }
+        h.admin(422, "GET", &list, &format!("{path}/versions?limit=0"), None)
+            .await;
+        h.admin(422, "GET", &list, &format!("{path}/versions?cursor=newest"), None)
+            .await;
+        let one = format!("{template}/versions/{{n}}");
+        h.admin(200, "GET", &one, &format!("{path}/versions/1"), None).await;
+        h.admin(404, "GET", &one, &format!("{path}/versions/99"), None).await;
+        h.admin(422, "GET", &one, &format!("{path}/versions/first"), None).await;
+        let (rollback, at) = (format!("{template}/rollback"), format!("{path}/rollback"));
+        h.admin(restored, "POST", &rollback, &at, Some(json!({"to": 1}))).await;
+        h.admin(200, "POST", &rollback, &at, Some(json!({"to": 1}))).await;
+        h.admin(404, "POST", &rollback, &at, Some(json!({"to": 99}))).await;
+        h.admin(422, "POST", &rollback, &at, Some(json!({"to": 0}))).await;
+        h.admin(400, "POST", &rollback, &at, None).await;
+    }
+    h.admin(
+        404,
+        "GET",
+        "/v1/config/hooks/{source}/versions",
+        "/v1/config/hooks/baidu/versions",
+        None,
+    )
+    .await;
+    h.admin(
+        404,
+        "GET",
+        "/v1/config/import-mappings/{name}/versions",
+        "/v1/config/import-mappings/leadflow/versions",
+        None,
+    )
+    .await;
 
     // Authenticated routes without an error case above: no token.
     let spec = h.spec.clone();

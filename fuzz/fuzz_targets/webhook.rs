@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     .collect();
     let source = HookSource {
         name: "douyin".into(),
+        version: 1,
         channel: "douyin".into(),
         campaign_id: Some("spring-2026".into()),
         mapping,

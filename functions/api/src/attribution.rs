@@ -1,9 +1,9 @@
 //! The attribution configuration: the credit models and the reporting currency.
 
 use crate::routes::Call;
-use crate::versioned::saved_answer;
 use crate::{Answer, Api, ApiStore};
 use domain::attribution::credit::AttributionConfig;
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::json;
@@ -15,11 +15,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn put_attribution(&self, call: &Call<'_>) -> Answer {
         const ROUTE: &str = "/v1/config/attribution";
-        let (config, based_on) = match self.versioned_document(call.req, ROUTE, AttributionConfig::validate) {
+        let config = match self.versioned_document(call.req, ROUTE, AttributionConfig::validate) {
             Ok(found) => found,
             Err(response) => return Ok(*response),
         };
-        let saved = self.store.save_attribution_config(&config).await?;
-        Ok(saved_answer(saved, &config, based_on, ROUTE))
+        self.save_versioned(call, ConfigId::of(ConfigKind::Attribution), config, ROUTE)
+            .await
     }
 }

@@ -4,6 +4,7 @@
 //! presets and saved custom mappings.
 
 use crate::routes::Call;
+use crate::versioned::stale_version;
 use crate::{invalid, not_found, Answer, Api, ApiStore};
 use chrono::{DateTime, Utc};
 use domain::capture::submission::SubmissionRules;
@@ -11,13 +12,28 @@ use domain::import::mapping::{Mapping, PRESETS};
 use domain::import::run::{chunk_messages, dry_run};
 use domain::import::sheet::read_sheet;
 use domain::import::{Batch, ImportJob, Progress, CHUNK_ROWS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
+use domain::lead::versioned::{ConfigId, ConfigKind, Versioned};
 use domain::FieldError;
-use domain::{lead::ports::Clock, lead::ports::MessageBus};
+use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Request, RequestExt};
 use leadflow_http::paging::{list_body, next_cursor, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
+use serde::Deserialize;
 use serde_json::json;
+use std::collections::BTreeMap;
+
+/// `PUT /v1/config/import-mappings/{name}`: the columns, and optionally the version read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingBody {
+    /// Ignored: the path names the mapping.
+    #[serde(default, rename = "name")]
+    _name: Option<serde::de::IgnoredAny>,
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    version: Option<u64>,
+}
 
 /// The batch settings from the query string, or the 422 naming the parameter.
 fn batch_of(req: &Request) -> Result<(Batch, Option<String>, bool), Vec<FieldError>> {
@@ -100,12 +116,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         ))
     }
 
+    /// Saves a custom mapping as its next version (kept: [`crate::history`]); a body
+    /// naming the `version` it read gets 409 if it is stale.
     pub(crate) async fn put_mapping(&self, call: &Call<'_>) -> Answer {
         let name = call.param("name");
-        let body = match json_object(call.req).and_then(|mut v| {
-            v["name"] = name.into();
-            decode_body::<Mapping>(v)
-        }) {
+        let body = match json_object(call.req).and_then(decode_body::<MappingBody>) {
             Ok(m) => m,
             Err(response) => return Ok(*response),
         };
@@ -117,12 +132,29 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "is the name of a preset: choose another name",
             ));
         }
-        let errors = body.validate();
+        let mut mapping = Mapping {
+            name: name.to_string(),
+            columns: body.columns,
+            version: 0,
+            updated_at: None,
+        };
+        let errors = mapping.validate();
         if !errors.is_empty() {
             return Ok(invalid(errors));
         }
-        self.store.save_mapping(&body).await?;
-        Ok(json(StatusCode::OK, &body))
+        let route = format!("/v1/config/import-mappings/{name}");
+        let stored = self.store.mapping(name).await?.map_or(0, |m| m.version);
+        if body.version.is_some_and(|read| read != stored) {
+            return Ok(stale_version(body.version.unwrap_or_default(), &route));
+        }
+        mapping.version = stored;
+        let now = self.clock.now();
+        let based_on = mapping.next_version(now);
+        let config = ConfigId::named(ConfigKind::ImportMappings, name);
+        match domain::lead::versioned::save(&self.store, &config, &mapping, &call.actor.id, now).await? {
+            Saved::Saved => Ok(json(StatusCode::OK, &mapping)),
+            Saved::Conflict => Ok(stale_version(based_on, &route)),
+        }
     }
 
     async fn mapping_named(&self, name: &str) -> Result<Option<Mapping>, domain::lead::ports::StoreError> {

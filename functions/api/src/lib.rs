@@ -7,7 +7,8 @@
 //! route is declared in Rust; each resource's handlers live in their own module.
 //!
 //! Versioned configuration (rules, routing, SLA policies, attribution) is saved with
-//! the version it was based on; a stale one gets 409 ([`versioned`]).
+//! the version it was based on; a stale one gets 409 ([`versioned`]). Every version of
+//! every versioned configuration stays readable and can be rolled back to ([`history`]).
 
 pub mod auth;
 pub mod routes;
@@ -18,6 +19,7 @@ mod campaigns;
 mod conversions;
 mod customers;
 mod erasures;
+mod history;
 mod hooks;
 mod imports;
 mod lead_list;
@@ -36,9 +38,9 @@ use domain::FieldError;
 use domain::{
     assign::ports::RoutingStore, attribution::ports::ConversionStore, attribution::ports::ReportStore,
     capture::ports::HookStore, follow_up::ports::SlaStore, import::ports::ImportStore, lead::ports::Clock,
-    lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError, lead::ports::TouchStore,
-    predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore, qualify::ports::RulesStore,
-    workspace::ports::LeadIndex,
+    lead::ports::ConfigHistory, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError,
+    lead::ports::TouchStore, predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore,
+    qualify::ports::RulesStore, workspace::ports::LeadIndex,
 };
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -75,6 +77,7 @@ pub trait ApiStore:
     + ModelStore
     + ErasureStore
     + LeadIndex
+    + ConfigHistory
 {
 }
 impl<T> ApiStore for T where
@@ -91,6 +94,7 @@ impl<T> ApiStore for T where
         + ModelStore
         + ErasureStore
         + LeadIndex
+        + ConfigHistory
 {
 }
 

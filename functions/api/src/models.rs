@@ -70,8 +70,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         ))
     }
 
-    pub(crate) async fn promote_model(&self, _: &Call<'_>) -> Answer {
-        self.modeling_answer(promote(&self.store).await)
+    pub(crate) async fn promote_model(&self, call: &Call<'_>) -> Answer {
+        self.modeling_answer(promote(&self.store, &call.actor.id, self.clock.now()).await)
     }
 
     pub(crate) async fn put_share(&self, call: &Call<'_>) -> Answer {
@@ -83,7 +83,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         if !errors.is_empty() {
             return Ok(invalid(errors));
         }
-        self.modeling_answer(set_challenger_share(&self.store, body.challenger_share).await)
+        let (by, now) = (&call.actor.id, self.clock.now());
+        self.modeling_answer(set_challenger_share(&self.store, body.challenger_share, by, now).await)
     }
 
     fn modeling_answer(&self, result: Result<domain::predict::modeling::InService, ModelingError>) -> Answer {

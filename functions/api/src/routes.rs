@@ -211,6 +211,29 @@ where
         route!(GET "/v1/erasures/{id}", [Admin], get_erasure, refused: ERASURES),
         // routing preview (reads only)
         route!(POST "/v1/routing/preview", [Manager, Admin], routing_preview, refused: crate::preview::PREVIEW),
+        // configuration history (crate::history): reading a kind's versions takes the
+        // roles that read it, a rollback the roles that change it
+        route!(GET "/v1/config/rules/versions", [Manager, Admin, Marketing], rules_versions),
+        route!(GET "/v1/config/rules/versions/{n}", [Manager, Admin, Marketing], rules_version),
+        route!(POST "/v1/config/rules/rollback", [Admin, Marketing], rules_rollback),
+        route!(GET "/v1/config/routing/versions", [Manager, Admin], routing_versions),
+        route!(GET "/v1/config/routing/versions/{n}", [Manager, Admin], routing_version),
+        route!(POST "/v1/config/routing/rollback", [Admin], routing_rollback),
+        route!(GET "/v1/config/sla/versions", [Manager, Admin], sla_versions),
+        route!(GET "/v1/config/sla/versions/{n}", [Manager, Admin], sla_version),
+        route!(POST "/v1/config/sla/rollback", [Admin], sla_rollback),
+        route!(GET "/v1/config/attribution/versions", [Manager, Admin, Finance, Marketing], attribution_versions),
+        route!(GET "/v1/config/attribution/versions/{n}", [Manager, Admin, Finance, Marketing], attribution_version),
+        route!(POST "/v1/config/attribution/rollback", [Admin], attribution_rollback),
+        route!(GET "/v1/config/hooks/{source}/versions", [Manager, Admin, Marketing], hook_versions, refused: HOOKS),
+        route!(GET "/v1/config/hooks/{source}/versions/{n}", [Manager, Admin, Marketing], hook_version, refused: HOOKS),
+        route!(POST "/v1/config/hooks/{source}/rollback", [Admin, Marketing], hook_rollback, refused: HOOKS),
+        route!(GET "/v1/config/import-mappings/{name}/versions", [Manager, Admin, Marketing], mapping_versions, refused: IMPORTS),
+        route!(GET "/v1/config/import-mappings/{name}/versions/{n}", [Manager, Admin, Marketing], mapping_version, refused: IMPORTS),
+        route!(POST "/v1/config/import-mappings/{name}/rollback", [Manager, Admin, Marketing], mapping_rollback, refused: IMPORTS),
+        route!(GET "/v1/config/models/versions", [Manager, Admin, Marketing], models_versions, refused: MODELS),
+        route!(GET "/v1/config/models/versions/{n}", [Manager, Admin, Marketing], models_version, refused: MODELS),
+        route!(POST "/v1/config/models/rollback", [Admin], models_rollback, refused: MODELS),
     ];
 
     /// The route `method` + `segments` names, with its `{…}` segments.
@@ -301,6 +324,20 @@ mod tests {
                 ("PUT", "/v1/config/hooks/{source}"),
                 ("GET", "/v1/models"),
                 ("GET", "/v1/reports/models"),
+                // configuration history: the same reach as the configuration itself
+                ("GET", "/v1/config/rules/versions"),
+                ("GET", "/v1/config/rules/versions/{n}"),
+                ("POST", "/v1/config/rules/rollback"),
+                ("GET", "/v1/config/attribution/versions"),
+                ("GET", "/v1/config/attribution/versions/{n}"),
+                ("GET", "/v1/config/hooks/{source}/versions"),
+                ("GET", "/v1/config/hooks/{source}/versions/{n}"),
+                ("POST", "/v1/config/hooks/{source}/rollback"),
+                ("GET", "/v1/config/import-mappings/{name}/versions"),
+                ("GET", "/v1/config/import-mappings/{name}/versions/{n}"),
+                ("POST", "/v1/config/import-mappings/{name}/rollback"),
+                ("GET", "/v1/config/models/versions"),
+                ("GET", "/v1/config/models/versions/{n}"),
             ]
         );
         assert_eq!(routes_of(Role::Exporter), vec![("GET", "/v1/exports/roi")]);

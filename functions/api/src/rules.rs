@@ -1,11 +1,11 @@
 //! The scoring and qualification rules, as data.
 
 use crate::routes::Call;
-use crate::versioned::{stale_version, versioned_body};
+use crate::versioned::versioned_body;
 use crate::{Answer, Api, ApiStore};
-use domain::lead::versioned::Versioned;
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::qualify::rules::Rules;
-use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
+use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::{error, field_error, json};
 
@@ -19,7 +19,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(v) => v,
             Err(response) => return Ok(*response),
         };
-        let mut rules: Rules = match serde_json::from_value(value) {
+        let rules: Rules = match serde_json::from_value(value) {
             Ok(r) => r,
             Err(e) => {
                 return Ok(field_error(
@@ -34,13 +34,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0));
         }
         // The body carries the version it was based on; it is saved as the next one.
-        let based_on = rules.next_version(self.clock.now());
-        match self.store.save_rules(&rules).await? {
-            Saved::Saved => {
-                tracing::info!(version = rules.version, "rules saved");
-                Ok(json(StatusCode::OK, &rules))
-            }
-            Saved::Conflict => Ok(stale_version(based_on, "/v1/config/rules")),
-        }
+        self.save_versioned(call, ConfigId::of(ConfigKind::Rules), rules, "/v1/config/rules")
+            .await
     }
 }

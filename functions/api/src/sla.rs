@@ -1,9 +1,9 @@
 //! The SLA policies: how long each stage may wait.
 
 use crate::routes::Call;
-use crate::versioned::saved_answer;
 use crate::{Answer, Api, ApiStore};
 use domain::follow_up::sla::SlaConfig;
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::json;
@@ -15,11 +15,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn put_sla(&self, call: &Call<'_>) -> Answer {
         const ROUTE: &str = "/v1/config/sla";
-        let (config, based_on) = match self.versioned_document(call.req, ROUTE, SlaConfig::validate) {
+        let config = match self.versioned_document(call.req, ROUTE, SlaConfig::validate) {
             Ok(found) => found,
             Err(response) => return Ok(*response),
         };
-        let saved = self.store.save_sla_config(&config).await?;
-        Ok(saved_answer(saved, &config, based_on, ROUTE))
+        self.save_versioned(call, ConfigId::of(ConfigKind::Sla), config, ROUTE)
+            .await
     }
 }

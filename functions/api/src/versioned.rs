@@ -1,8 +1,10 @@
 //! Versioned configuration documents (routing, rules, SLA policies, attribution): a PUT
-//! names the version it read and is saved as the next one; a stale one gets 409.
+//! names the version it read and is saved as the next one, kept in the history with the
+//! caller as its author ([`crate::history`]); a stale one gets 409.
 
-use crate::{invalid, Api, ApiStore};
-use domain::lead::versioned::Versioned;
+use crate::routes::Call;
+use crate::{invalid, Answer, Api, ApiStore};
+use domain::lead::versioned::{ConfigId, Versioned};
 use domain::FieldError;
 use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
 use lambda_http::http::StatusCode;
@@ -50,21 +52,34 @@ pub(crate) fn stale_version(based_on: u64, route: &str) -> Response<Body> {
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
-    /// A versioned configuration PUT, decoded, checked by `validate` and stamped: the
-    /// document to save as the next version, and the version it was based on; or the
-    /// answer to give (400, 422).
+    /// A versioned configuration PUT, decoded and checked by `validate`: the document
+    /// to save ([`Api::save_versioned`]), or the answer to give (400, 422).
     pub(crate) fn versioned_document<T: Document>(
         &self,
         req: &Request,
         route: &str,
         validate: impl FnOnce(&T) -> Vec<FieldError>,
-    ) -> Result<(T, u64), Box<Response<Body>>> {
-        let mut document: T = decode_body(versioned_body(req, route)?)?;
+    ) -> Result<T, Box<Response<Body>>> {
+        let document: T = decode_body(versioned_body(req, route)?)?;
         let errors = validate(&document);
         if !errors.is_empty() {
             return Err(Box::new(invalid(errors)));
         }
-        let based_on = document.next_version(self.clock.now());
-        Ok((document, based_on))
+        Ok(document)
+    }
+
+    /// Saves `document` (as read: it carries the version it was based on) as the next
+    /// version of `config`, by the caller: 200 with it, or 409 if it is stale.
+    pub(crate) async fn save_versioned<T: Document>(
+        &self,
+        call: &Call<'_>,
+        config: ConfigId,
+        mut document: T,
+        route: &str,
+    ) -> Answer {
+        let now = self.clock.now();
+        let based_on = document.next_version(now);
+        let saved = domain::lead::versioned::save(&self.store, &config, &document, &call.actor.id, now).await?;
+        Ok(saved_answer(saved, &document, based_on, route))
     }
 }

@@ -6,10 +6,11 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use domain::lead::messages::Message;
+use domain::lead::ports::ConfigHistory;
 use domain::predict::ports::ModelStore;
 use domain::{
     predict::modeling::train_challenger, predict::modeling::ModelingError, predict::modeling::TrainReport,
-    predict::modeling::Trigger,
+    predict::modeling::Trigger, predict::modeling::SCHEDULE,
 };
 use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
 use leadflow_aws::metrics;
@@ -33,7 +34,7 @@ pub struct Train<S> {
     pub store: S,
 }
 
-impl<S: ModelStore> Train<S> {
+impl<S: ModelStore + ConfigHistory> Train<S> {
     /// An SQS batch (`Records`) or a scheduled event; answers the batch response for SQS.
     pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, ModelingError> {
         metrics::invoked(FUNCTION);
@@ -42,7 +43,7 @@ impl<S: ModelStore> Train<S> {
             let response = self.requested(batch, now).await;
             return Ok(serde_json::to_value(response).expect("a batch response serialises"));
         }
-        let report = train_challenger(&self.store, Trigger::Schedule, now).await?;
+        let report = train_challenger(&self.store, Trigger::Schedule, SCHEDULE, now).await?;
         log(&report, "schedule");
         Ok(serde_json::to_value(&report).expect("a report serialises"))
     }
@@ -55,13 +56,17 @@ impl<S: ModelStore> Train<S> {
     }
 
     async fn process(&self, record: &SqsMessage, now: DateTime<Utc>) -> Result<u32, MessageError> {
-        let request_id = match envelope(record)?.message {
-            Message::ModelTrain { request_id, .. } => request_id,
+        let (request_id, requested_by) = match envelope(record)?.message {
+            Message::ModelTrain {
+                request_id,
+                requested_by,
+            } => (request_id, requested_by),
             other => return Err(MessageError::WrongQueue(other.type_name())),
         };
         // A redelivered request after a finished run trains once more: harmless, and
-        // rarer than the cost of remembering requests.
-        let report = train_challenger(&self.store, Trigger::Admin, now).await?;
+        // rarer than the cost of remembering requests. The new challenger is kept in the
+        // models' history as put in service by the admin who asked.
+        let report = train_challenger(&self.store, Trigger::Admin, &requested_by, now).await?;
         log(&report, &request_id);
         Ok(match report {
             TrainReport::Trained { version, .. } => version,

@@ -5,20 +5,19 @@
 //! | push source      | `CONFIG#hooks`       | `<source name>`     |
 //! | used signature   | `HOOKSIG#<source>`   | `<signature hex>` (TTL `expires_at`) |
 //!
-//! Secrets sit in the source item: the table is encrypted at rest, the API never
-//! returns them and nothing logs them.
+//! Sources are saved as versioned documents ([`crate::config_history`]). Secrets sit in
+//! the source item in use only: the table is encrypted at rest, the API never returns
+//! them, nothing logs them, and a source's versions keep their fingerprints only.
 
-use crate::keys::{PK, SK, TTL};
+use crate::keys::{HOOKS_PK as SOURCES_PK, PK, SK, TTL};
 use crate::paging::KeyRange;
-use crate::{item::doc_item, item::from_doc, item::s, store::DynamoStore};
+use crate::{item::from_doc, item::s, store::DynamoStore};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::capture::hooks::HookSource;
 use domain::lead::ports::{Page, PageRequest};
 use domain::{capture::ports::HookStore, lead::ports::StoreError};
 use std::collections::HashMap;
-
-const SOURCES_PK: &str = "CONFIG#hooks";
 
 fn signature_pk(source: &str) -> String {
     format!("HOOKSIG#{source}")
@@ -39,11 +38,6 @@ impl HookStore for DynamoStore {
             items: read.items.iter().map(from_doc).collect::<Result<_, _>>()?,
             next: read.next,
         })
-    }
-
-    async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {
-        self.put(doc_item(SOURCES_PK.into(), source.name.clone(), source)?)
-            .await
     }
 
     async fn claim_push(&self, source: &str, signature: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError> {

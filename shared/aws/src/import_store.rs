@@ -5,13 +5,13 @@
 //! | import job    | `IMPORTS`      | `<import id>` (ULID: newest last) |
 //! | chunk result  | `IMPORT#<id>`  | `CHUNK#<000000>` |
 //! | dedup tally   | `IMPORT#<id>`  | `TALLY#<0..7>`   |
-//! | saved mapping | `CONFIG#import-mappings` | `<name>` |
+//! | saved mapping | `CONFIG#import-mappings` | `<name>` (a versioned document: [`crate::config_history`]) |
 //!
 //! The tally is sharded: thousands of imported leads decided at once would otherwise
 //! contend on one item inside their transactions.
 
 use crate::item::text;
-use crate::keys::{PK, SK};
+use crate::keys::{MAPPINGS_PK, PK, SK};
 use crate::paging::KeyRange;
 use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, store::DynamoStore};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -24,7 +24,6 @@ const JOBS_PK: &str = "IMPORTS";
 const CHUNK_PREFIX: &str = "CHUNK#";
 const TALLY_PREFIX: &str = "TALLY#";
 const TALLY_SHARDS: u8 = 8;
-const MAPPINGS_PK: &str = "CONFIG#import-mappings";
 
 fn import_pk(id: &str) -> String {
     format!("IMPORT#{id}")
@@ -91,11 +90,6 @@ impl ImportStore for DynamoStore {
             }
         }
         Ok((chunks, tally))
-    }
-
-    async fn save_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
-        self.put(doc_item(MAPPINGS_PK.into(), mapping.name.clone(), mapping)?)
-            .await
     }
 
     async fn mapping(&self, name: &str) -> Result<Option<Mapping>, StoreError> {

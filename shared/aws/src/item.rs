@@ -37,9 +37,6 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str)
     serde_json::from_str(text).map_err(corrupt)
 }
 
-/// Attribute of [`doc_item`]s: config and job records kept whole as JSON.
-const DOC: &str = "doc";
-
 pub(crate) fn doc_item(pk: String, sk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
     Ok(HashMap::from([
         (PK.to_string(), s(pk)),

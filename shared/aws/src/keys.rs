@@ -31,6 +31,19 @@
 //! | model version   | `CONFIG#models`    | `V#<000001>` (JSON)     |                 |                   |
 //! | models in service | `CONFIG#models`  | `CURRENT` (revision)    |                 |                   |
 //! | rate counter    | `RATE#<scope>#<subject>#<window>` | `RATE` (TTL) |               |                   |
+//! | push source     | `CONFIG#hooks`     | `<source>`              |                 |                   |
+//! | push source version | `CONFIG#hooks#<source>` | `V#<000001>` (no secrets) |    |                   |
+//! | saved mapping   | `CONFIG#import-mappings` | `<name>`          |                 |                   |
+//! | mapping version | `CONFIG#import-mappings#<name>` | `V#<000001>` |               |                   |
+//! | models-in-service version | `CONFIG#models#in-service` | `V#<000001>` |            |                   |
+//!
+//! Every versioned configuration document ([`config_items`]) is kept twice: the version
+//! in use, and each version in its history partition under `V#<000001>` with who saved
+//! it (`saved_by`), when (`saved_at`) and, for a rollback, what it restored
+//! (`restored_from`). Rules, routing, SLA and attribution keep both in one partition
+//! (`CURRENT` sorts before `V#`); the models' partition already numbers trained model
+//! versions `V#…`, so the in-service choice keeps its history apart, and so do named
+//! documents (one partition per source or mapping, listed newest first by one query).
 //!
 //! The outbox index is sparse (only `received` leads carry its keys) and sharded so a
 //! campaign spike does not pile every write onto one index partition. The same index
@@ -48,6 +61,7 @@
 //! Positions are the domain's (`domain::workspace::index::position`), so pages from
 //! several partitions merge by comparing them.
 
+use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::LeadId;
 
 pub const PK: &str = "pk";
@@ -104,7 +118,61 @@ pub fn touch_sk(touch_id: &str) -> String {
 pub const RULES_PK: &str = "CONFIG#rules";
 pub const RULES_CURRENT_SK: &str = "CURRENT";
 pub fn rules_version_sk(version: u64) -> String {
-    format!("V#{version:06}")
+    format!("{VERSION_SK_PREFIX}{version:06}")
+}
+/// The attribute of records kept whole as JSON (`crate::item::doc_item`): config and
+/// job records.
+pub const DOC: &str = "doc";
+/// Versions in a configuration document's history partition: `V#000001`.
+pub const VERSION_SK_PREFIX: &str = "V#";
+pub const HOOKS_PK: &str = "CONFIG#hooks";
+pub const MAPPINGS_PK: &str = "CONFIG#import-mappings";
+
+/// Where a versioned configuration document and its versions are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigItems {
+    /// The item of the version in use.
+    pub pk: String,
+    pub sk: String,
+    /// The attribute holding the document's JSON (in use and in each version).
+    pub attribute: &'static str,
+    /// The number attribute of the version in use: the condition of the next save.
+    pub version_attribute: &'static str,
+    /// The partition of its versions (`V#<000001>`).
+    pub history_pk: String,
+}
+
+pub fn config_items(config: &ConfigId) -> ConfigItems {
+    let name = config.name.as_deref().unwrap_or_default();
+    let once = |pk: &str, attribute| ConfigItems {
+        pk: pk.to_string(),
+        sk: RULES_CURRENT_SK.to_string(),
+        attribute,
+        version_attribute: "version",
+        history_pk: pk.to_string(),
+    };
+    let named = |pk: &str| ConfigItems {
+        pk: pk.to_string(),
+        sk: name.to_string(),
+        attribute: DOC,
+        version_attribute: "version",
+        history_pk: format!("{pk}#{name}"),
+    };
+    match config.kind {
+        ConfigKind::Rules => once(RULES_PK, "rules"),
+        ConfigKind::Routing => once(ROUTING_PK, "routing"),
+        ConfigKind::Sla => once(SLA_PK, "sla"),
+        ConfigKind::Attribution => once(ATTRIBUTION_PK, "config"),
+        ConfigKind::Hooks => named(HOOKS_PK),
+        ConfigKind::ImportMappings => named(MAPPINGS_PK),
+        ConfigKind::Models => ConfigItems {
+            pk: MODELS_PK.to_string(),
+            sk: MODELS_IN_SERVICE_SK.to_string(),
+            attribute: DOC,
+            version_attribute: "revision",
+            history_pk: format!("{MODELS_PK}#in-service"),
+        },
+    }
 }
 pub const ROUTING_PK: &str = "CONFIG#routing";
 pub const REPS_PK: &str = "REPS";

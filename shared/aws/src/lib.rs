@@ -4,10 +4,12 @@
 //! `message_bus` for SQS, `notifier` for webhooks), each storing exactly what the
 //! domain's commit objects carry. They share [`store`] (the client and its generic reads
 //! and writes), [`item`] (items and transaction writes), [`keys`] (the single-table key
-//! layout) and [`rollup`] (rollup rows and funnel steps as items). `batch`, `env`,
+//! layout) and [`rollup`] (rollup rows and funnel steps as items); `config_history` keeps
+//! every version of the versioned configuration documents. `batch`, `env`,
 //! `telemetry` (logs) and `metrics` (EMF counts) are the Lambda wiring.
 
 pub mod batch;
+pub mod config_history;
 pub mod conversion_store;
 pub mod dedup_store;
 pub mod env;

@@ -1,5 +1,6 @@
 //! DynamoDB adapter for [`ModelStore`]: model versions and the models in service as
-//! JSON documents in `CONFIG#models`, and the scored-leads index (`gsi3`) by month.
+//! JSON documents in `CONFIG#models`, and the scored-leads index (`gsi3`) by month. The
+//! in-service choice is saved as a versioned document ([`crate::config_history`]).
 //!
 //! Scorers (dedup-score) ask for the models on every lead, so this adapter keeps model
 //! versions (never changed once written) for the sandbox's life and the in-service
@@ -7,19 +8,16 @@
 
 use crate::keys::*;
 use crate::paging::KeyRange;
-use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, item::Item, store::DynamoStore};
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, store::DynamoStore};
 use chrono::NaiveDate;
 use domain::lead::ports::{Page, PageRequest};
 use domain::lead::Lead;
 use domain::predict::modeling::InService;
 use domain::predict::Model;
-use domain::{lead::ports::Saved, lead::ports::StoreError, predict::ports::ModelStore};
+use domain::{lead::ports::StoreError, predict::ports::ModelStore};
 use std::time::{Duration, Instant};
 
 const IN_SERVICE_FOR: Duration = Duration::from_secs(60);
-const REVISION: &str = "revision";
 
 impl ModelStore for DynamoStore {
     async fn save_model(&self, model: &Model) -> Result<(), StoreError> {
@@ -91,24 +89,6 @@ impl ModelStore for DynamoStore {
         let fresh = self.in_service().await?;
         *self.model_cache().in_service.lock().unwrap() = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
-    }
-
-    async fn save_in_service(&self, next: &InService, based_on: Option<u64>) -> Result<Saved, StoreError> {
-        let mut item: Item = doc_item(MODELS_PK.into(), MODELS_IN_SERVICE_SK.into(), next)?;
-        item.insert(REVISION.into(), AttributeValue::N(next.revision.to_string()));
-        let mut put = self.client().put_item().table_name(self.table()).set_item(Some(item));
-        put = match based_on {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(revision) => put
-                .condition_expression("#r = :r")
-                .expression_attribute_names("#r", REVISION)
-                .expression_attribute_values(":r", AttributeValue::N(revision.to_string())),
-        };
-        match put.send().await {
-            Ok(_) => Ok(Saved::Saved),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
-            Err(e) => Err(unavailable(e)),
-        }
     }
 
     async fn cohort(&self, month: NaiveDate) -> Result<Vec<Lead>, StoreError> {

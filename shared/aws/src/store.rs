@@ -2,10 +2,10 @@
 //! per-sandbox model cache, and the generic reads and writes (get, put, query a
 //! partition, batch get, run a transaction) the adapters are built from.
 
-use crate::item::{conditional_put, s, text, unavailable, Item};
+use crate::item::{s, text, unavailable, Item};
 use crate::keys::*;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use domain::lead::ports::{Saved, StoreError};
 use domain::predict::modeling::InService;
@@ -240,39 +240,25 @@ impl DynamoStore {
     }
 
     /// Saves `document` as `version` if the stored current version is `version - 1`
-    /// (or none, for version 1), and keeps every version readable (`V#…`).
+    /// (or none, for version 1), and keeps every version readable (`V#…`), without an
+    /// author: the typed saves of seeds and tests ([`domain::lead::ports::ConfigHistory`]
+    /// records who saved a version).
     pub(crate) async fn save_versioned_document<T: serde::Serialize>(
         &self,
         pk: &str,
-        attribute: &str,
+        attribute: &'static str,
         version: u64,
         document: &T,
     ) -> Result<Saved, StoreError> {
-        let json = serde_json::to_string(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let item = |sk: String| {
-            HashMap::from([
-                (PK.to_string(), s(pk)),
-                (SK.to_string(), s(sk)),
-                ("version".to_string(), AttributeValue::N(version.to_string())),
-                (attribute.to_string(), s(json.clone())),
-            ])
+        let document = serde_json::to_value(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let items = ConfigItems {
+            pk: pk.to_string(),
+            sk: RULES_CURRENT_SK.to_string(),
+            attribute,
+            version_attribute: "version",
+            history_pk: pk.to_string(),
         };
-        let previous = version.saturating_sub(1);
-        let (condition, values) = if previous == 0 {
-            ("attribute_not_exists(pk)", vec![])
-        } else {
-            ("#v = :prev", vec![(":prev", AttributeValue::N(previous.to_string()))])
-        };
-        let writes = vec![
-            conditional_put(self.table(), item(RULES_CURRENT_SK.to_string()), condition, values)?,
-            // History: every version stays readable.
-            conditional_put(
-                self.table(),
-                item(rules_version_sk(version)),
-                "attribute_not_exists(pk)",
-                vec![],
-            )?,
-        ];
-        self.transact(writes).await
+        let kept = domain::lead::versioned::ConfigVersion::unattributed(version, document.clone());
+        self.write_config_version(&items, &document, &kept).await
     }
 }

@@ -33,6 +33,8 @@ use crate::{
 use crate::{attribution::ports::ConversionStore, attribution::ports::ReportStore, attribution::ports::RowsRead};
 use crate::{attribution::rollup::RollupRow, lead::funnel::report_day, lead::funnel::SourceKey};
 use crate::{capture::ports::HookStore, import::ports::ImportStore, predict::ports::ModelStore};
+use crate::{lead::ports::ConfigHistory, lead::versioned::ConfigId, lead::versioned::ConfigKind};
+use crate::{lead::versioned::ConfigVersion, lead::versioned::Versioned};
 use crate::{qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -95,6 +97,119 @@ struct State {
     push_claims: BTreeSet<(String, String)>,
     erasures: BTreeMap<String, crate::privacy::erasure::ErasureRecord>,
     erasure_key: Option<Vec<u8>>,
+    /// Every kept version of each configuration document.
+    config_versions: BTreeMap<ConfigId, BTreeMap<u64, ConfigVersion>>,
+}
+
+impl State {
+    /// The stored version of a configuration document (0: none saved).
+    fn config_version_in_use(&self, config: &ConfigId) -> u64 {
+        let name = config.name.as_deref().unwrap_or_default();
+        match config.kind {
+            ConfigKind::Rules => self.rules.as_ref().map_or(0, |r| r.version.into()),
+            ConfigKind::Routing => self.routing.as_ref().map_or(0, |r| r.version),
+            ConfigKind::Sla => self.sla.as_ref().map_or(0, |c| c.version),
+            ConfigKind::Attribution => self.attribution.as_ref().map_or(0, |c| c.version),
+            ConfigKind::Hooks => self.hook_sources.get(name).map_or(0, |h| h.version),
+            ConfigKind::ImportMappings => self.mappings.get(name).map_or(0, |m| m.version),
+            ConfigKind::Models => self.in_service.as_ref().map_or(0, |s| s.revision),
+        }
+    }
+
+    /// Puts `current` in use as the document `config` names.
+    fn use_config(&mut self, config: &ConfigId, current: &serde_json::Value) -> Result<(), StoreError> {
+        fn read<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, StoreError> {
+            serde_json::from_value(value.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+        let name = config.name.clone().unwrap_or_default();
+        match config.kind {
+            ConfigKind::Rules => self.rules = Some(read(current)?),
+            ConfigKind::Routing => self.routing = Some(read(current)?),
+            ConfigKind::Sla => self.sla = Some(read(current)?),
+            ConfigKind::Attribution => self.attribution = Some(read(current)?),
+            ConfigKind::Hooks => {
+                self.hook_sources.insert(name, read(current)?);
+            }
+            ConfigKind::ImportMappings => {
+                self.mappings.insert(name, read(current)?);
+            }
+            ConfigKind::Models => self.in_service = Some(read(current)?),
+        }
+        Ok(())
+    }
+
+    fn save_config_version(
+        &mut self,
+        config: &ConfigId,
+        current: &serde_json::Value,
+        version: &ConfigVersion,
+    ) -> Result<Saved, StoreError> {
+        if self.config_version_in_use(config) + 1 != version.version {
+            return Ok(Saved::Conflict);
+        }
+        self.use_config(config, current)?;
+        self.config_versions
+            .entry(config.clone())
+            .or_default()
+            .insert(version.version, version.clone());
+        Ok(Saved::Saved)
+    }
+}
+
+impl InMemoryStore {
+    /// A typed save without an author (seeds, tests), kept in the history as well.
+    fn save_unattributed<T: Versioned + serde::Serialize>(
+        &self,
+        kind: ConfigKind,
+        document: &T,
+    ) -> Result<Saved, StoreError> {
+        let current = serde_json::to_value(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let version = ConfigVersion::unattributed(document.version(), document.kept());
+        self.state
+            .lock()
+            .unwrap()
+            .save_config_version(&ConfigId::of(kind), &current, &version)
+    }
+}
+
+impl ConfigHistory for InMemoryStore {
+    async fn save_config_version(
+        &self,
+        config: &ConfigId,
+        current: &serde_json::Value,
+        version: &ConfigVersion,
+    ) -> Result<Saved, StoreError> {
+        self.state.lock().unwrap().save_config_version(config, current, version)
+    }
+
+    async fn config_versions(
+        &self,
+        config: &ConfigId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ConfigVersion>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .config_versions
+            .get(config)
+            .map(|kept| {
+                kept.range(..before.unwrap_or(u64::MAX))
+                    .rev()
+                    .take(limit)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn config_version(&self, config: &ConfigId, version: u64) -> Result<Option<ConfigVersion>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .config_versions
+            .get(config)
+            .and_then(|kept| kept.get(&version))
+            .cloned())
+    }
 }
 
 impl State {
@@ -293,14 +408,6 @@ impl ImportStore for InMemoryStore {
             .collect();
         Ok((chunks, state.tallies.get(import_id).copied().unwrap_or_default()))
     }
-    async fn save_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
-        self.state
-            .lock()
-            .unwrap()
-            .mappings
-            .insert(mapping.name.clone(), mapping.clone());
-        Ok(())
-    }
     async fn mapping(&self, name: &str) -> Result<Option<Mapping>, StoreError> {
         Ok(self.state.lock().unwrap().mappings.get(name).cloned())
     }
@@ -329,14 +436,6 @@ impl ModelStore for InMemoryStore {
     async fn in_service(&self) -> Result<Option<InService>, StoreError> {
         Ok(self.state.lock().unwrap().in_service.clone())
     }
-    async fn save_in_service(&self, next: &InService, based_on: Option<u64>) -> Result<Saved, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        if state.in_service.as_ref().map(|c| c.revision) != based_on {
-            return Ok(Saved::Conflict);
-        }
-        state.in_service = Some(next.clone());
-        Ok(Saved::Saved)
-    }
     async fn cohort(&self, month: NaiveDate) -> Result<Vec<Lead>, StoreError> {
         let state = self.state.lock().unwrap();
         let same_month = |lead: &Lead| {
@@ -359,11 +458,6 @@ impl HookStore for InMemoryStore {
     async fn hook_sources(&self, page: PageRequest<'_>) -> Result<Page<HookSource>, StoreError> {
         Ok(keyed_page(&self.state.lock().unwrap().hook_sources, page))
     }
-    async fn save_hook_source(&self, source: &HookSource) -> Result<(), StoreError> {
-        let mut state = self.state.lock().unwrap();
-        state.hook_sources.insert(source.name.clone(), source.clone());
-        Ok(())
-    }
     async fn claim_push(&self, source: &str, signature: &str, _expires_at: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut state = self.state.lock().unwrap();
         Ok(state.push_claims.insert((source.to_string(), signature.to_string())))
@@ -381,13 +475,7 @@ impl RulesStore for InMemoryStore {
     }
 
     async fn save_rules(&self, rules: &Rules) -> Result<Saved, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        let current = state.rules.as_ref().map_or(0, |r| r.version);
-        if rules.version != current + 1 {
-            return Ok(Saved::Conflict);
-        }
-        state.rules = Some(rules.clone());
-        Ok(Saved::Saved)
+        self.save_unattributed(ConfigKind::Rules, rules)
     }
 }
 
@@ -685,13 +773,7 @@ impl RoutingStore for InMemoryStore {
     }
 
     async fn save_routing(&self, config: &RoutingConfig) -> Result<Saved, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        let current = state.routing.as_ref().map_or(0, |r| r.version);
-        if config.version != current + 1 {
-            return Ok(Saved::Conflict);
-        }
-        state.routing = Some(config.clone());
-        Ok(Saved::Saved)
+        self.save_unattributed(ConfigKind::Routing, config)
     }
 
     async fn pool(&self, id: &str) -> Result<Option<Pool>, StoreError> {
@@ -918,13 +1000,7 @@ impl SlaStore for InMemoryStore {
     }
 
     async fn save_sla_config(&self, config: &crate::follow_up::sla::SlaConfig) -> Result<Saved, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        let current = state.sla.as_ref().map_or(0, |c| c.version);
-        if config.version != current + 1 {
-            return Ok(Saved::Conflict);
-        }
-        state.sla = Some(config.clone());
-        Ok(Saved::Saved)
+        self.save_unattributed(ConfigKind::Sla, config)
     }
 
     async fn due_leads(
@@ -1015,13 +1091,7 @@ impl ConversionStore for InMemoryStore {
         Ok(self.state.lock().unwrap().attribution.clone().unwrap_or_default())
     }
     async fn save_attribution_config(&self, config: &AttributionConfig) -> Result<Saved, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        let stored = state.attribution.as_ref().map_or(0, |c| c.version);
-        if stored + 1 != config.version {
-            return Ok(Saved::Conflict);
-        }
-        state.attribution = Some(config.clone());
-        Ok(Saved::Saved)
+        self.save_unattributed(ConfigKind::Attribution, config)
     }
     async fn conversion(&self, external_id: &str) -> Result<Option<ConversionState>, StoreError> {
         Ok(self.state.lock().unwrap().conversions.get(external_id).cloned())

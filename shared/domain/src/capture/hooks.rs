@@ -53,6 +53,10 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookSource {
     pub name: String,
+    /// Bumped on every save ([`crate::lead::versioned`]); 0 for a source saved before
+    /// versions were kept.
+    #[serde(default)]
+    pub version: u64,
     pub channel: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<String>,
@@ -82,12 +86,16 @@ pub struct HookSourceChange {
     pub retire_previous_secret: bool,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// The version read (`GET`): when given, a save on top of another version is refused.
+    #[serde(default)]
+    pub version: Option<u64>,
 }
 
 /// A source as the API shows it: secrets never leave the store, only fingerprints.
 #[derive(Debug, Clone, Serialize)]
 pub struct HookSourceView {
     pub name: String,
+    pub version: u64,
     pub channel: String,
     pub campaign_id: Option<String>,
     pub mapping: BTreeMap<String, String>,
@@ -147,6 +155,7 @@ impl HookSource {
             .unwrap_or_else(|| current.as_ref().is_none_or(|c| c.enabled));
         errors.into_result(HookSource {
             name: name.to_string(),
+            version: current.as_ref().map_or(0, |c| c.version),
             channel,
             campaign_id: change.campaign_id,
             mapping: change.mapping,
@@ -159,6 +168,7 @@ impl HookSource {
     pub fn view(&self) -> HookSourceView {
         HookSourceView {
             name: self.name.clone(),
+            version: self.version,
             channel: self.channel.clone(),
             campaign_id: self.campaign_id.clone(),
             mapping: self.mapping.clone(),
@@ -166,6 +176,46 @@ impl HookSource {
             enabled: self.enabled,
             updated_at: self.updated_at,
         }
+    }
+}
+
+/// What a hook source's history keeps of a version: the view, so secrets stay out.
+impl crate::lead::versioned::Versioned for HookSource {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn stamp(&mut self, version: u64, at: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = at;
+    }
+    fn kept(&self) -> Value {
+        serde_json::to_value(self.view()).expect("a hook source's view serialises")
+    }
+}
+
+/// The fields of a kept version a rollback puts back.
+#[derive(Deserialize)]
+struct KeptSource {
+    channel: String,
+    campaign_id: Option<String>,
+    mapping: BTreeMap<String, String>,
+    enabled: bool,
+}
+
+impl HookSource {
+    /// This source with a kept version's channel, campaign, mapping and switch, checked
+    /// by today's rules. Secrets are never rolled back: the history keeps only their
+    /// fingerprints, and a secret retired because it leaked must stay retired.
+    pub fn restore(&self, kept: Value, now: DateTime<Utc>) -> Result<HookSource, Vec<FieldError>> {
+        let kept: KeptSource = crate::lead::versioned::reread(kept, |_| Vec::new())?;
+        let change = HookSourceChange {
+            channel: kept.channel,
+            campaign_id: kept.campaign_id,
+            mapping: kept.mapping,
+            enabled: Some(kept.enabled),
+            ..HookSourceChange::default()
+        };
+        HookSource::apply(&self.name, Some(self.clone()), change, now).map_err(|e| e.0)
     }
 }
 
@@ -464,6 +514,7 @@ fn invalid_push_lead(source: &HookSource, raw: &RawSubmission, errors: &[FieldEr
 mod tests {
     use super::*;
     use crate::capture::ports::HookStore;
+    use crate::lead::versioned::{save, ConfigId, ConfigKind, Versioned};
     use crate::memory::{InMemoryBus, InMemoryStore};
     use chrono::TimeZone;
     use proptest::prelude::*;
@@ -627,7 +678,10 @@ mod tests {
 
     async fn store_with_source() -> InMemoryStore {
         let store = InMemoryStore::default();
-        store.save_hook_source(&source()).await.unwrap();
+        let mut source = source();
+        source.next_version(now());
+        let config = ConfigId::named(ConfigKind::Hooks, "toutiao");
+        save(&store, &config, &source, "ops-wang", now()).await.unwrap();
         store
     }
 
@@ -734,5 +788,39 @@ mod tests {
                 prop_assert_eq!(check(&secrets, &ts, &sig, &tampered), Err(SignatureError::Mismatch));
             }
         }
+    }
+
+    /// A rollback puts back what a version routed (channel, mapping, switch) and
+    /// leaves the secrets as they are now: history keeps only their fingerprints.
+    #[tokio::test]
+    async fn a_rollback_restores_the_mapping_and_keeps_todays_secrets() {
+        let store = store_with_source().await;
+        let config = ConfigId::named(ConfigKind::Hooks, "toutiao");
+        let mut changed = HookSource::apply(
+            "toutiao",
+            store.hook_source("toutiao").await.unwrap(),
+            HookSourceChange {
+                channel: "douyin".into(),
+                mapping: BTreeMap::from([("phone".into(), "tel".into())]),
+                secret: Some("a-newer-secret-0123456789abcdef0123".into()),
+                retire_previous_secret: true,
+                ..HookSourceChange::default()
+            },
+            now(),
+        )
+        .unwrap();
+        changed.next_version(now());
+        save(&store, &config, &changed, "ops-li", now()).await.unwrap();
+        let kept = crate::lead::versioned::version(&store, &config, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        let document = kept.document.unwrap();
+        assert!(document.get("secrets").is_none() && !document.to_string().contains(SECRET));
+
+        let restored = changed.restore(document, now()).unwrap();
+        assert_eq!((restored.channel.as_str(), restored.mapping.len()), ("toutiao", 4));
+        assert_eq!(restored.secrets, changed.secrets, "the leaked secret stays retired");
+        assert_eq!(restored.version, 2, "stamped as the next version when saved");
     }
 }

@@ -6,12 +6,12 @@ use crate::lead::ports::{Page, PageRequest, StoreError};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
-/// Signed-push sources and the signatures already used.
+/// Signed-push sources and the signatures already used. A source is saved as a
+/// versioned document ([`crate::lead::ports::ConfigHistory`]).
 pub trait HookStore: Send + Sync {
     fn hook_source(&self, name: &str) -> impl Future<Output = Result<Option<HookSource>, StoreError>> + Send;
     /// A page of sources by name.
     fn hook_sources(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<HookSource>, StoreError>> + Send;
-    fn save_hook_source(&self, source: &HookSource) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records a push's signature until `expires_at`; `false` if it was recorded already.
     fn claim_push(
         &self,

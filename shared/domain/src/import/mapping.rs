@@ -7,6 +7,7 @@
 
 use super::ImportError;
 use crate::lead::error::FieldError;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -55,6 +56,22 @@ pub struct Mapping {
     pub name: String,
     /// File header → target field.
     pub columns: BTreeMap<String, String>,
+    /// Bumped on every save of a custom mapping ([`crate::lead::versioned`]); presets
+    /// and mappings saved before versions were kept are 0.
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl crate::lead::versioned::Versioned for Mapping {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn stamp(&mut self, version: u64, at: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = Some(at);
+    }
 }
 
 /// `First Name` → `firstname`; CJK kept as is.
@@ -77,6 +94,8 @@ fn mapping(name: &str, pairs: &[(&str, &str)]) -> Mapping {
     Mapping {
         name: name.to_string(),
         columns: pairs.iter().map(|(h, t)| (h.to_string(), t.to_string())).collect(),
+        version: 0,
+        updated_at: None,
     }
 }
 

@@ -7,7 +7,8 @@ use crate::import::Tally;
 use crate::lead::ports::{Page, PageRequest, StoreError};
 use std::future::Future;
 
-/// Imports: the job, each chunk's result (once), dedup's tally, and saved mappings.
+/// Imports: the job, each chunk's result (once), dedup's tally, and saved mappings (a
+/// mapping is saved as a versioned document: [`crate::lead::ports::ConfigHistory`]).
 pub trait ImportStore: Send + Sync {
     fn create_import(&self, job: &ImportJob) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn import_job(&self, id: &str) -> impl Future<Output = Result<Option<ImportJob>, StoreError>> + Send;
@@ -23,7 +24,6 @@ pub trait ImportStore: Send + Sync {
         &self,
         import_id: &str,
     ) -> impl Future<Output = Result<(Vec<ChunkResult>, Tally), StoreError>> + Send;
-    fn save_mapping(&self, mapping: &Mapping) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn mapping(&self, name: &str) -> impl Future<Output = Result<Option<Mapping>, StoreError>> + Send;
     /// A page of saved mappings by name.
     fn mappings(&self, page: PageRequest<'_>) -> impl Future<Output = Result<Page<Mapping>, StoreError>> + Send;

@@ -1,9 +1,10 @@
-//! The ports every area shares: the clock, the lead store, the message bus, and the
-//! errors and outcomes of a store write. Adapters live elsewhere (`leadflow-aws` for
-//! DynamoDB/SQS, [`crate::memory`] for unit tests).
+//! The ports every area shares: the clock, the lead store, the message bus, the history
+//! of versioned configuration, and the errors and outcomes of a store write. Adapters
+//! live elsewhere (`leadflow-aws` for DynamoDB/SQS, [`crate::memory`] for unit tests).
 
 use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::messages::Envelope;
+use crate::lead::versioned::{ConfigId, ConfigVersion};
 use crate::lead::{Lead, LeadId, Touchpoint};
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -182,4 +183,31 @@ pub trait TouchStore: Send + Sync {
         lead: &LeadId,
         touches: &[Touchpoint],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Every version of every versioned configuration document ([`crate::lead::versioned`]),
+/// with who saved it and when.
+pub trait ConfigHistory: Send + Sync {
+    /// Saves `current` as the document in use and `version` in its history, both or
+    /// neither, if the document's stored version is still `version.version - 1` (none
+    /// stored, for version 1); `Saved::Conflict` otherwise.
+    fn save_config_version(
+        &self,
+        config: &ConfigId,
+        current: &serde_json::Value,
+        version: &ConfigVersion,
+    ) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+    /// The kept versions older than `before` (from the newest, without), newest first,
+    /// at most `limit`.
+    fn config_versions(
+        &self,
+        config: &ConfigId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ConfigVersion>, StoreError>> + Send;
+    fn config_version(
+        &self,
+        config: &ConfigId,
+        version: u64,
+    ) -> impl Future<Output = Result<Option<ConfigVersion>, StoreError>> + Send;
 }

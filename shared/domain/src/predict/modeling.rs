@@ -7,9 +7,15 @@
 //! are compared (`GET /v1/reports/models`) and an admin promotes the challenger or not.
 
 use crate::lead::error::FieldError;
+use crate::lead::ports::ConfigHistory;
 use crate::lead::qualification::LeadPrediction;
 use crate::lead::{Lead, Stage};
 use crate::{lead::ports::Saved, lead::ports::StoreError, predict::ports::ModelStore};
+use crate::{
+    lead::versioned::commit_rollback, lead::versioned::kept_version, lead::versioned::reread,
+    lead::versioned::ConfigId, lead::versioned::ConfigKind, lead::versioned::Rollback, lead::versioned::RollbackError,
+    lead::versioned::Versioned,
+};
 use crate::{
     predict::compare_arms, predict::features_of, predict::outcome_of, predict::rule_prior, predict::train,
     predict::ArmsReport, predict::Dataset, predict::Example, predict::Metrics, predict::Model, predict::ModelPair,
@@ -41,6 +47,21 @@ pub struct InService {
     #[serde(default)]
     pub revision: u64,
 }
+
+/// Versions of the in-service choice are its revisions; each is kept with who made it
+/// (an admin, or `schedule` for the monthly training run).
+impl Versioned for InService {
+    fn version(&self) -> u64 {
+        self.revision
+    }
+    /// The history records when; the choice itself carries only its revision.
+    fn stamp(&mut self, version: u64, _at: DateTime<Utc>) {
+        self.revision = version;
+    }
+}
+
+/// Who saves the in-service choice when the monthly schedule trains a model.
+pub const SCHEDULE: &str = "schedule";
 
 impl Default for InService {
     fn default() -> Self {
@@ -137,10 +158,12 @@ pub fn months_back(now: DateTime<Utc>, months: u32) -> Vec<NaiveDate> {
 
 /// Trains a new version on the finished leads of the last [`HISTORY_MONTHS`] months,
 /// month by month (one index query per month, never a table scan), stores it with its
-/// metrics and puts it in service as the challenger.
-pub async fn train_challenger<S: ModelStore>(
+/// metrics and puts it in service as the challenger, as saved `by` (who asked, or
+/// [`SCHEDULE`]).
+pub async fn train_challenger<S: ModelStore + ConfigHistory>(
     store: &S,
     trigger: Trigger,
+    by: &str,
     now: DateTime<Utc>,
 ) -> Result<TrainReport, ModelingError> {
     let latest = store.latest_model().await?;
@@ -173,7 +196,7 @@ pub async fn train_challenger<S: ModelStore>(
         challenger: Some(version),
         ..current.clone().unwrap_or_default()
     };
-    put_in_service(store, next, current.map(|c| c.revision)).await?;
+    put_in_service(store, next, current.map(|c| c.revision), by, now).await?;
     Ok(TrainReport::Trained {
         version,
         metrics: model.metrics,
@@ -183,7 +206,11 @@ pub async fn train_challenger<S: ModelStore>(
 }
 
 /// The challenger becomes the champion and scores every new lead.
-pub async fn promote<S: ModelStore>(store: &S) -> Result<InService, ModelingError> {
+pub async fn promote<S: ModelStore + ConfigHistory>(
+    store: &S,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<InService, ModelingError> {
     let current = store.in_service().await?.unwrap_or_default();
     let challenger = current.challenger.ok_or(ModelingError::NoChallenger)?;
     let next = InService {
@@ -191,29 +218,72 @@ pub async fn promote<S: ModelStore>(store: &S) -> Result<InService, ModelingErro
         challenger: None,
         ..current.clone()
     };
-    put_in_service(store, next, Some(current.revision)).await
+    put_in_service(store, next, Some(current.revision), by, now).await
 }
 
 /// Changes the share of new leads the challenger scores.
-pub async fn set_challenger_share<S: ModelStore>(store: &S, share: f64) -> Result<InService, ModelingError> {
+pub async fn set_challenger_share<S: ModelStore + ConfigHistory>(
+    store: &S,
+    share: f64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<InService, ModelingError> {
     let current = store.in_service().await?;
     let next = InService {
         challenger_share: share,
         ..current.clone().unwrap_or_default()
     };
-    put_in_service(store, next, current.map(|c| c.revision)).await
+    put_in_service(store, next, current.map(|c| c.revision), by, now).await
 }
 
-async fn put_in_service<S: ModelStore>(
+/// The in-service choice is one versioned document: each change is a revision, kept.
+fn in_service_config() -> ConfigId {
+    ConfigId::of(ConfigKind::Models)
+}
+
+async fn put_in_service<S: ConfigHistory>(
     store: &S,
     mut next: InService,
     based_on: Option<u64>,
+    by: &str,
+    now: DateTime<Utc>,
 ) -> Result<InService, ModelingError> {
     next.revision = based_on.map_or(1, |r| r + 1);
-    match store.save_in_service(&next, based_on).await? {
+    match crate::lead::versioned::save(store, &in_service_config(), &next, by, now).await? {
         Saved::Saved => Ok(next),
         Saved::Conflict => Err(ModelingError::Conflict),
     }
+}
+
+/// Puts back the champion, challenger and share of revision `to` (a new revision, see
+/// [`crate::lead::versioned::rollback`]): to undo a promotion or a share change. The
+/// models it names must still be stored, and the share be between 0 and 1.
+pub async fn roll_back_in_service<S: ModelStore + ConfigHistory>(
+    store: &S,
+    to: u64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Rollback, RollbackError> {
+    let config = in_service_config();
+    let current = store.in_service().await?.unwrap_or_default();
+    let kept = kept_version(store, &config, to).await?;
+    let restored: InService = reread(kept.document, |s: &InService| share_errors(s.challenger_share))
+        .map_err(|errors| RollbackError::Invalid { to, errors })?;
+    let mut errors = Vec::new();
+    for (field, version) in [
+        ("champion", Some(restored.champion)),
+        ("challenger", restored.challenger),
+    ] {
+        if let Some(version) = version.filter(|v| *v != 0) {
+            if store.model(version).await?.is_none() {
+                errors.push(FieldError::new(field, format!("model version {version} is not stored")));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RollbackError::Invalid { to, errors });
+    }
+    commit_rollback(store, &config, current, restored, to, by, now).await
 }
 
 /// Champion against challenger over the leads created in `months`: conversion by score
@@ -288,7 +358,9 @@ mod tests {
         for lead in synthetic::finished_leads(7, 3_000, now()) {
             store.insert_lead(lead);
         }
-        let report = train_challenger(&store, Trigger::Schedule, now()).await.unwrap();
+        let report = train_challenger(&store, Trigger::Schedule, SCHEDULE, now())
+            .await
+            .unwrap();
         let TrainReport::Trained {
             version,
             metrics,
@@ -306,27 +378,68 @@ mod tests {
             (0, Some(1), DEFAULT_CHALLENGER_SHARE)
         );
 
-        let again = train_challenger(&store, Trigger::Schedule, now()).await.unwrap();
+        let again = train_challenger(&store, Trigger::Schedule, SCHEDULE, now())
+            .await
+            .unwrap();
         assert!(matches!(again, TrainReport::Skipped { latest_version: 1, .. }));
-        let forced = train_challenger(&store, Trigger::Admin, now()).await.unwrap();
+        let forced = train_challenger(&store, Trigger::Admin, "root", now()).await.unwrap();
         assert!(matches!(forced, TrainReport::Trained { version: 2, .. }));
 
-        let promoted = promote(&store).await.unwrap();
+        let promoted = promote(&store, "root", now()).await.unwrap();
         assert_eq!((promoted.champion, promoted.challenger), (2, None));
-        assert!(matches!(promote(&store).await, Err(ModelingError::NoChallenger)));
+        assert!(matches!(
+            promote(&store, "root", now()).await,
+            Err(ModelingError::NoChallenger)
+        ));
         let pair = models_in_service(&store).await.unwrap();
         assert_eq!(pair.champion.version, 2);
+
+        // Every revision is kept with who made it; rolling back undoes the promotion.
+        let config = in_service_config();
+        let page = crate::lead::versioned::versions(&store, &config, None, 10)
+            .await
+            .unwrap();
+        let who: Vec<(u64, Option<&str>)> = page
+            .versions
+            .iter()
+            .map(|v| (v.version, v.saved_by.as_deref()))
+            .collect();
+        assert_eq!(who, [(3, Some("root")), (2, Some("root")), (1, Some(SCHEDULE))]);
+        let undone = roll_back_in_service(&store, 2, "root", now()).await.unwrap();
+        assert!(matches!(undone, Rollback::Restored(ref e) if e.version == 4 && e.restored_from == Some(2)));
+        let in_service = store.in_service().await.unwrap().unwrap();
+        assert_eq!(
+            (in_service.champion, in_service.challenger, in_service.revision),
+            (0, Some(2), 4)
+        );
     }
 
     #[tokio::test]
     async fn a_write_based_on_an_old_revision_is_refused() {
         let store = InMemoryStore::default();
-        set_challenger_share(&store, 0.5).await.unwrap();
+        set_challenger_share(&store, 0.5, "root", now()).await.unwrap();
         let stale = InService {
             revision: 1,
             ..InService::default()
         };
-        assert_eq!(store.save_in_service(&stale, None).await.unwrap(), Saved::Conflict);
-        assert_eq!(store.save_in_service(&stale, Some(0)).await.unwrap(), Saved::Conflict);
+        let config = in_service_config();
+        let saved = crate::lead::versioned::save(&store, &config, &stale, "root", now()).await;
+        assert_eq!(saved.unwrap(), Saved::Conflict);
+    }
+
+    #[tokio::test]
+    async fn a_rollback_naming_a_model_no_longer_stored_is_refused() {
+        let store = InMemoryStore::default();
+        let named = InService {
+            challenger: Some(7),
+            ..InService::default()
+        };
+        put_in_service(&store, named, None, "root", now()).await.unwrap();
+        set_challenger_share(&store, 0.5, "root", now()).await.unwrap();
+        let refused = roll_back_in_service(&store, 1, "root", now()).await;
+        let Err(RollbackError::Invalid { errors, .. }) = refused else {
+            panic!("refused: {refused:?}")
+        };
+        assert_eq!(errors[0].field, "challenger");
     }
 }

@@ -1,6 +1,5 @@
 //! What predictive scoring needs stored: trained models and which pair is in service.
 
-use crate::lead::ports::Saved;
 use crate::lead::ports::{Page, PageRequest, StoreError};
 use crate::lead::Lead;
 use crate::predict::modeling::InService;
@@ -9,7 +8,9 @@ use chrono::NaiveDate;
 use std::future::Future;
 
 /// Predictive models: every trained version, which ones are in service, and the
-/// scored leads of each creation month (what training and the arms report read).
+/// scored leads of each creation month (what training and the arms report read). The
+/// in-service choice is saved as a versioned document
+/// ([`crate::lead::ports::ConfigHistory`]).
 pub trait ModelStore: Send + Sync {
     fn save_model(&self, model: &Model) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn model(&self, version: u32) -> impl Future<Output = Result<Option<Model>, StoreError>> + Send;
@@ -22,12 +23,6 @@ pub trait ModelStore: Send + Sync {
     fn in_service_for_scoring(&self) -> impl Future<Output = Result<Option<InService>, StoreError>> + Send {
         self.in_service()
     }
-    /// Saves `next` if the stored revision is still `based_on` (`None`: nothing stored yet).
-    fn save_in_service(
-        &self,
-        next: &InService,
-        based_on: Option<u64>,
-    ) -> impl Future<Output = Result<Saved, StoreError>> + Send;
     /// The scored leads created in the month starting `month` (see [`crate::predict::modeling::in_cohort`]).
     fn cohort(&self, month: NaiveDate) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
 }
