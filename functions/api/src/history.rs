@@ -22,7 +22,7 @@ use domain::attribution::credit::AttributionConfig;
 use domain::follow_up::sla::SlaConfig;
 use domain::import::mapping::Mapping;
 use domain::lead::versioned::{
-    reread, rollback, ConfigId, ConfigKind, Rollback, RollbackError, DEFAULT_PAGE, MAX_PAGE,
+    reread, rollback, ConfigId, ConfigKind, Rollback, RollbackError, Versioned, DEFAULT_PAGE, MAX_PAGE,
 };
 use domain::predict::modeling::roll_back_in_service;
 use domain::qualify::rules::Rules;
@@ -196,14 +196,20 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
     }
 
-    pub(crate) async fn rules_rollback(&self, call: &Call<'_>) -> Answer {
+    /// A rollback of a kind whose check needs nothing but the document: version `to`
+    /// restored on top of `current` if `restore` accepts it.
+    async fn roll_back<T: Versioned + serde::Serialize>(
+        &self,
+        call: &Call<'_>,
+        kind: ConfigKind,
+        current: T,
+        restore: impl FnOnce(&T, Value) -> Result<T, Vec<FieldError>>,
+    ) -> Answer {
         let to = match rollback_target(call) {
             Ok(to) => to,
             Err(response) => return Ok(*response),
         };
-        let config = ConfigId::of(ConfigKind::Rules);
-        let current = self.store.rules().await?;
-        let check = |_: &Rules, kept| reread(kept, |r: &Rules| r.validate().err().map(|e| e.0).unwrap_or_default());
+        let config = ConfigId::of(kind);
         let result = rollback(
             &self.store,
             &config,
@@ -211,74 +217,43 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             to,
             &call.actor.id,
             self.clock.now(),
-            check,
+            restore,
         )
         .await;
         self.rollback_answer(&config, result)
+    }
+
+    pub(crate) async fn rules_rollback(&self, call: &Call<'_>) -> Answer {
+        let current = self.store.rules().await?;
+        self.roll_back(call, ConfigKind::Rules, current, |_, kept| {
+            reread(kept, |r: &Rules| r.validate().err().map(|e| e.0).unwrap_or_default())
+        })
+        .await
     }
 
     pub(crate) async fn routing_rollback(&self, call: &Call<'_>) -> Answer {
-        let to = match rollback_target(call) {
-            Ok(to) => to,
-            Err(response) => return Ok(*response),
-        };
-        let config = ConfigId::of(ConfigKind::Routing);
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
         let current = self.store.routing().await?;
-        let check = |_: &RoutingConfig, kept| reread(kept, |c: &RoutingConfig| c.validate(&pools));
-        let result = rollback(
-            &self.store,
-            &config,
-            current,
-            to,
-            &call.actor.id,
-            self.clock.now(),
-            check,
-        )
-        .await;
-        self.rollback_answer(&config, result)
+        self.roll_back(call, ConfigKind::Routing, current, |_, kept| {
+            reread(kept, |c: &RoutingConfig| c.validate(&pools))
+        })
+        .await
     }
 
     pub(crate) async fn sla_rollback(&self, call: &Call<'_>) -> Answer {
-        let to = match rollback_target(call) {
-            Ok(to) => to,
-            Err(response) => return Ok(*response),
-        };
-        let config = ConfigId::of(ConfigKind::Sla);
         let current = self.store.sla_config().await?;
-        let check = |_: &SlaConfig, kept| reread(kept, SlaConfig::validate);
-        let result = rollback(
-            &self.store,
-            &config,
-            current,
-            to,
-            &call.actor.id,
-            self.clock.now(),
-            check,
-        )
-        .await;
-        self.rollback_answer(&config, result)
+        self.roll_back(call, ConfigKind::Sla, current, |_, kept| {
+            reread(kept, SlaConfig::validate)
+        })
+        .await
     }
 
     pub(crate) async fn attribution_rollback(&self, call: &Call<'_>) -> Answer {
-        let to = match rollback_target(call) {
-            Ok(to) => to,
-            Err(response) => return Ok(*response),
-        };
-        let config = ConfigId::of(ConfigKind::Attribution);
         let current = self.store.attribution_config().await?;
-        let check = |_: &AttributionConfig, kept| reread(kept, AttributionConfig::validate);
-        let result = rollback(
-            &self.store,
-            &config,
-            current,
-            to,
-            &call.actor.id,
-            self.clock.now(),
-            check,
-        )
-        .await;
-        self.rollback_answer(&config, result)
+        self.roll_back(call, ConfigKind::Attribution, current, |_, kept| {
+            reread(kept, AttributionConfig::validate)
+        })
+        .await
     }
 
     /// A source's channel, campaign, mapping and switch as they were; its secrets as
