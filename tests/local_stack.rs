@@ -42,7 +42,7 @@ async fn the_emulator_holds_exactly_what_the_template_declares() {
         .iter()
         .map(|g| g.index_name().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(gsis, ["gsi1", "gsi2", "gsi3"]);
+    assert_eq!(gsis, ["gsi1", "gsi2", "gsi3", "gsi4", "gsi5", "gsi6", "gsi7"]);
     let ttl = stack
         .dynamo
         .describe_time_to_live()
