@@ -421,7 +421,7 @@ async fn a_routing_version_naming_a_deleted_pool_is_refused_and_another_routes_t
     let refused_rollback = s
         .admin("POST", "/v1/config/routing/rollback", Some(json!({"to": 1})))
         .await;
-    assert_eq!(refused_rollback.status, 422, "{}", refused_rollback.body);
+    assert_eq!(refused_rollback.status, 409, "{}", refused_rollback.body);
     assert_eq!(fields(&refused_rollback), ["default_pool"]);
     assert_eq!(
         numbers(&s.admin("GET", "/v1/config/routing/versions", None).await),

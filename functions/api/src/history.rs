@@ -188,7 +188,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "to",
                 &format!("no version {n} of this configuration is kept"),
             )),
-            Err(RollbackError::Invalid { errors, .. }) => Ok(invalid(errors)),
+            // The request (`{"to": n}`) is well-formed; the old document conflicts with
+            // today's data or rules (a pool deleted since): 409 naming its fields.
+            Err(RollbackError::Invalid { errors, .. }) => Ok(leadflow_http::error(
+                StatusCode::CONFLICT,
+                "the version no longer fits today's data",
+                errors,
+            )),
             Err(RollbackError::Conflict { to, based_on }) => Ok(field_error(
                 StatusCode::CONFLICT,
                 "the configuration changed while rolling back",
