@@ -505,7 +505,10 @@ async fn admins_configure_reps_pools_and_routing_with_field_errors() {
         Some(json!({"id": "bj-wang", "name": "Li", "tier": "top"})),
     )
     .await;
-    assert_eq!(other_id.status, 422);
+    assert_eq!(
+        (other_id.status, &other_id.body["fields"][0]["field"]),
+        (409, &json!("id"))
+    );
     let saved = call(
         &api,
         "PUT",

@@ -266,7 +266,7 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
         json!({"external_id": "ORD-9", "phone": "13700000000", "kind": "order", "amount": 1, "occurred_at": "2026-03-25T12:00:00Z"})).await;
     assert_eq!(
         (unknown.status, unknown.body["fields"][0]["field"].as_str()),
-        (422, Some("phone"))
+        (404, Some("phone"))
     );
     let rep = call(&crm, "POST", "/v1/conversions", Role::Rep, order).await;
     assert_eq!(rep.status, 403);

@@ -167,6 +167,8 @@ async fn pages_and_bad_inputs(s: &Setup, base: &str) {
         ("cursor=newest", "cursor"),
         ("cursor=0", "cursor"),
         ("cursor=-1", "cursor"),
+        ("cursor=02", "cursor"),
+        ("cursor=%2B2", "cursor"),
     ] {
         let got = s.admin("GET", &format!("{base}/versions?{query}"), None).await;
         assert_eq!(
@@ -205,6 +207,9 @@ async fn pages_and_bad_inputs(s: &Setup, base: &str) {
     }
     let missing = s.admin("POST", &rollback, Some(json!({"to": 99}))).await;
     assert_eq!((missing.status, fields(&missing)), (404, vec!["to".to_string()]));
+    // `99.0` is the integer 99 to JSON Schema, so to the API: the same 404.
+    let whole = s.admin("POST", &rollback, Some(json!({"to": 99.0}))).await;
+    assert_eq!((whole.status, fields(&whole)), (404, vec!["to".to_string()]));
     assert_eq!(s.admin("POST", &rollback, None).await.status, 400, "no body");
     assert_eq!(s.admin("POST", &rollback, Some(json!([1]))).await.status, 400);
     let after = s.admin("GET", &format!("{base}/versions"), None).await;
@@ -416,7 +421,7 @@ async fn a_routing_version_naming_a_deleted_pool_is_refused_and_another_routes_t
     let refused_rollback = s
         .admin("POST", "/v1/config/routing/rollback", Some(json!({"to": 1})))
         .await;
-    assert_eq!(refused_rollback.status, 422, "{}", refused_rollback.body);
+    assert_eq!(refused_rollback.status, 409, "{}", refused_rollback.body);
     assert_eq!(fields(&refused_rollback), ["default_pool"]);
     assert_eq!(
         numbers(&s.admin("GET", "/v1/config/routing/versions", None).await),

@@ -212,15 +212,16 @@ async fn a_person_is_erased_everywhere_and_the_numbers_stay() {
             json!({"reference": "DSR-1", "phone": "13800138000", "fone": "1"}),
             "fone",
         ),
-        (
-            json!({"reference": "DSR-1", "lead_ids": ["01KAJ0S1AW2X4S5QYJ3VQ2CZ4N"]}),
-            "lead_ids.0",
-        ),
     ] {
         let got = call(&admin_api, "POST", "/v1/erasures", Role::Admin, Some(bad.clone())).await;
         assert_eq!(got.status, 422, "{bad}: {}", got.body);
         assert_eq!(got.body["fields"][0]["field"], field, "{bad}: {}", got.body);
     }
+    // A well-formed id of no stored lead: 404 naming it (the data decides, not the shape).
+    let unknown = json!({"reference": "DSR-1", "lead_ids": ["01KAJ0S1AW2X4S5QYJ3VQ2CZ4N"]});
+    let got = call(&admin_api, "POST", "/v1/erasures", Role::Admin, Some(unknown)).await;
+    assert_eq!(got.status, 404, "{}", got.body);
+    assert_eq!(got.body["fields"][0]["field"], "lead_ids.0", "{}", got.body);
     assert!(table_text(&stack).await == before, "refused requests write nothing");
 
     // Two identical requests at once: one erases, the other answers with its record.

@@ -373,6 +373,18 @@ async fn real_answers_match_the_spec() {
         r#"{"event":"bored"}"#,
     )
     .await;
+    // A well-formed lead id of no stored lead: 404 naming it.
+    let unknown = h
+        .call(
+            404,
+            "POST",
+            "/v1/events",
+            "/v1/events",
+            &json_ct,
+            r#"{"event":"page_view","lead_id":"01KAJ0S1AW2X4S5QYJ3VQ2CZ4N"}"#,
+        )
+        .await;
+    assert_eq!(unknown.body["fields"][0]["field"], "lead_id");
     h.call(400, "POST", "/v1/events", "/v1/events", &json_ct, "{").await;
     h.call(
         415,

@@ -37,9 +37,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                     tracing::info!(external_id = %c.external_id, revision = c.revision, outcome = what, "conversion recorded");
                     json(status, &json!({"status": what, "conversion": c}))
                 }
+                // Well-formed, but no stored lead matches: the data decides, so 404 naming it.
                 Err(RecordError::NoLead { field }) => field_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation failed",
+                    StatusCode::NOT_FOUND,
+                    "not found",
                     field,
                     "no lead matches; conversions are credited to a lead's marketing touches",
                 ),

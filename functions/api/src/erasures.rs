@@ -2,7 +2,9 @@
 //! "lead_ids"?}` erases the person (201 with the audit record, 200 with the same record
 //! for a repeated request); a GET reads the audit record.
 //!
-//! A body that is not a JSON object is a 400; a bad field is a 422 naming it (as on every route). The identifiers never reach a log line.
+//! A body that is not a JSON object is a 400; a bad field is a 422 naming it (as on every route);
+//! a well-formed `lead_ids` entry that names no stored lead is a 404 naming it. The
+//! identifiers never reach a log line.
 
 use crate::routes::Call;
 use crate::{not_found, Answer, Api, ApiStore};
@@ -75,7 +77,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             }
             Err(ErasureError::UnknownLead(id)) => {
                 let at = request.lead_ids.iter().position(|l| *l == id).unwrap_or_default();
-                Ok(bad_field(&format!("lead_ids.{at}"), "no lead has this id"))
+                // Stored data, not the request's shape, decides this one: 404 naming the id.
+                Ok(not_found(&format!("lead_ids.{at}"), "no lead has this id"))
             }
             Err(ErasureError::Contended(_)) => Ok(field_error(
                 StatusCode::CONFLICT,

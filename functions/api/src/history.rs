@@ -48,10 +48,12 @@ fn page_of(call: &Call<'_>) -> Result<(usize, Option<u64>), Box<Response<Body>>>
         Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
         Some(_) => return Err(unprocessable("limit", "must be a number from 1 to 200")),
     };
-    // `cursor=` (empty) is the first page, as elsewhere.
-    let cursor = match params.first("cursor").filter(|c| !c.is_empty()).map(str::parse::<u64>) {
+    // `cursor=` (empty) is the first page, as elsewhere. A cursor is a version number as
+    // written by `next_cursor`: 1-19 digits, no leading zero (the spec's pattern, exactly).
+    let written = |c: &str| (1..=19).contains(&c.len()) && !c.starts_with('0') && c.bytes().all(|b| b.is_ascii_digit());
+    let cursor = match params.first("cursor").filter(|c| !c.is_empty()) {
         None => None,
-        Some(Ok(n)) if n >= 1 => Some(n),
+        Some(c) if written(c) => c.parse::<u64>().ok(),
         Some(_) => {
             return Err(unprocessable(
                 "cursor",
@@ -68,8 +70,12 @@ fn rollback_target(call: &Call<'_>) -> Result<u64, Box<Response<Body>>> {
     if let Some(other) = body.as_object().into_iter().flat_map(|o| o.keys()).find(|k| *k != "to") {
         return Err(unprocessable(other, "is not a rollback field: the body is {\"to\": n}"));
     }
-    body.get("to")
-        .and_then(Value::as_u64)
+    // JSON has one number type: `3.0` is the integer 3 (as JSON Schema reads it).
+    const EXACT: f64 = 9_007_199_254_740_991.0;
+    let whole = |f: f64| (f.fract() == 0.0 && (1.0..=EXACT).contains(&f)).then_some(f as u64);
+    let to = body.get("to");
+    to.and_then(Value::as_u64)
+        .or_else(|| to.and_then(Value::as_f64).and_then(whole))
         .filter(|n| *n >= 1)
         .ok_or_else(|| {
             unprocessable(
@@ -182,7 +188,13 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "to",
                 &format!("no version {n} of this configuration is kept"),
             )),
-            Err(RollbackError::Invalid { errors, .. }) => Ok(invalid(errors)),
+            // The request (`{"to": n}`) is well-formed; the old document conflicts with
+            // today's data or rules (a pool deleted since): 409 naming its fields.
+            Err(RollbackError::Invalid { errors, .. }) => Ok(leadflow_http::error(
+                StatusCode::CONFLICT,
+                "the version no longer fits today's data",
+                errors,
+            )),
             Err(RollbackError::Conflict { to, based_on }) => Ok(field_error(
                 StatusCode::CONFLICT,
                 "the configuration changed while rolling back",

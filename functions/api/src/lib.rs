@@ -135,12 +135,13 @@ fn unauthorised(e: &AuthError) -> Response<Body> {
     response
 }
 
-/// Puts the path id into the body, refusing a body that names another.
+/// Puts the path id into the body, refusing a body that names another: a 409 naming `id`,
+/// because the body's `id` is well-formed on its own and conflicts only with the path.
 pub(crate) fn with_path_id(mut value: Value, id: &str) -> Result<Value, Box<Response<Body>>> {
     match value.get("id") {
         Some(Value::String(given)) if given != id => Err(Box::new(field_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation failed",
+            StatusCode::CONFLICT,
+            "the body names another id than the path",
             "id",
             "must match the id in the path (or be left out)",
         ))),

@@ -229,9 +229,10 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
                     }),
                 )
             }
+            // A well-formed id that names no stored lead: the data decides, not the shape.
             Err(TrackError::UnknownLead(id)) => field_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation failed",
+                StatusCode::NOT_FOUND,
+                "not found",
                 "lead_id",
                 &format!("no lead has id {id}"),
             ),

@@ -61,14 +61,15 @@ impl Model {
     };
 
     pub fn validate(&self) -> Vec<FieldError> {
+        // Summed as u64: four u32 shares cannot overflow it (a request may send any u32).
         let sum = match *self {
-            Model::Positional { first, middle, last } => Some(first + middle + last),
+            Model::Positional { first, middle, last } => Some([first, middle, last].map(u64::from).iter().sum::<u64>()),
             Model::WShaped {
                 first,
                 opportunity,
                 last,
                 rest,
-            } => Some(first + opportunity + last + rest),
+            } => Some([first, opportunity, last, rest].map(u64::from).iter().sum()),
             _ => None,
         };
         let mut errors = Vec::new();
@@ -377,5 +378,12 @@ mod tests {
         assert!(Model::U_SHAPED.validate().is_empty());
         assert!(Model::W_SHAPED.validate().is_empty());
         assert!(!Model::TimeDecay { half_life_days: 0 }.validate().is_empty());
+        // Shares near u32::MAX do not overflow the sum: refused, not a panic.
+        let huge = Model::Positional {
+            first: u32::MAX,
+            middle: 1,
+            last: 0,
+        };
+        assert_eq!(huge.validate()[0].field, "model");
     }
 }

@@ -231,25 +231,53 @@ impl SlaConfig {
         Some((policy, calendar))
     }
 
+    /// Every rule: the document's shape ([`Self::shape_errors`]) and its references to
+    /// its own calendars and policies ([`Self::reference_errors`]).
     pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = self.shape_errors();
+        errors.extend(self.reference_errors());
+        errors
+    }
+
+    /// A policy's `calendar`, `default_policy` and every `by_pool` / `by_channel` value
+    /// must name one of the document's own calendars or policies. Kept apart from the
+    /// shape rules because no schema can state them: the API answers them as a conflict
+    /// with the document's own lists (409), not as a malformed field (422).
+    pub fn reference_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        for (i, policy) in self.policies.iter().enumerate() {
+            if !self.calendars.iter().any(|c| c.id == policy.calendar) {
+                errors.push(FieldError::new(
+                    format!("policies[{i}].calendar"),
+                    "is not one of `calendars`",
+                ));
+            }
+        }
+        let policy_known = |id: &str| self.policies.iter().any(|p| p.id == id);
+        for (field, id) in std::iter::once(("default_policy".to_string(), &self.default_policy))
+            .chain(self.by_pool.iter().map(|(k, v)| (format!("by_pool.{k}"), v)))
+            .chain(self.by_channel.iter().map(|(k, v)| (format!("by_channel.{k}"), v)))
+        {
+            if !policy_known(id) {
+                errors.push(FieldError::new(field, "is not one of `policies`"));
+            }
+        }
+        errors
+    }
+
+    /// The rules on each calendar, policy and clock taken alone.
+    pub fn shape_errors(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         for (i, calendar) in self.calendars.iter().enumerate() {
             for e in calendar.validate() {
                 errors.push(FieldError::new(format!("calendars[{i}].{}", e.field), e.reason));
             }
         }
-        let policy_known = |id: &str| self.policies.iter().any(|p| p.id == id);
         for (i, policy) in self.policies.iter().enumerate() {
             if !crate::lead::error::valid_id(&policy.id) {
                 errors.push(FieldError::new(
                     format!("policies[{i}].id"),
                     "must be 1-64 letters, digits, '-' or '_'",
-                ));
-            }
-            if !self.calendars.iter().any(|c| c.id == policy.calendar) {
-                errors.push(FieldError::new(
-                    format!("policies[{i}].calendar"),
-                    "is not one of `calendars`",
                 ));
             }
             for (j, rule) in policy.clocks.iter().enumerate() {
@@ -273,14 +301,6 @@ impl SlaConfig {
                 if policy.clocks[..j].iter().any(|r| r.name == rule.name) {
                     errors.push(FieldError::new(field("name"), "is used twice in this policy"));
                 }
-            }
-        }
-        for (field, id) in std::iter::once(("default_policy".to_string(), &self.default_policy))
-            .chain(self.by_pool.iter().map(|(k, v)| (format!("by_pool.{k}"), v)))
-            .chain(self.by_channel.iter().map(|(k, v)| (format!("by_channel.{k}"), v)))
-        {
-            if !policy_known(id) {
-                errors.push(FieldError::new(field, "is not one of `policies`"));
             }
         }
         errors
