@@ -20,6 +20,7 @@
 //! - [`attribution`]: conversions, multi-touch credit, rollups, campaigns, funnel, ROI.
 //! - [`privacy`]: data-subject erasure.
 //! - [`workspace`]: how people find leads: lists, filters, the duplicate check.
+//! - [`roster`]: roster changes as jobs: a rep's open leads moved in bulk, a lowered cap.
 
 pub mod assign;
 pub mod attribution;
@@ -30,6 +31,7 @@ pub mod lead;
 pub mod predict;
 pub mod privacy;
 pub mod qualify;
+pub mod roster;
 pub mod workspace;
 
 #[cfg(any(test, feature = "test-support"))]

@@ -99,6 +99,8 @@ struct State {
     erasure_key: Option<Vec<u8>>,
     /// Every kept version of each configuration document.
     config_versions: BTreeMap<ConfigId, BTreeMap<u64, ConfigVersion>>,
+    jobs: BTreeMap<String, crate::roster::job::Job>,
+    job_outcomes: BTreeMap<(String, LeadId), String>,
 }
 
 impl State {
@@ -209,6 +211,78 @@ impl ConfigHistory for InMemoryStore {
             .get(config)
             .and_then(|kept| kept.get(&version))
             .cloned())
+    }
+}
+
+impl State {
+    /// Whether a job mark may be written: the job exists and has no outcome for the lead.
+    fn job_mark_free(&self, mark: &crate::assign::ports::JobMark) -> bool {
+        self.jobs.contains_key(&mark.job_id)
+            && !self
+                .job_outcomes
+                .contains_key(&(mark.job_id.clone(), mark.lead_id.clone()))
+    }
+
+    fn write_job_mark(&mut self, mark: &crate::assign::ports::JobMark) {
+        self.job_outcomes
+            .insert((mark.job_id.clone(), mark.lead_id.clone()), mark.outcome.clone());
+        if let Some(job) = self.jobs.get_mut(&mark.job_id) {
+            *job.counters.entry(mark.outcome.clone()).or_default() += 1;
+        }
+    }
+}
+
+impl crate::roster::ports::JobStore for InMemoryStore {
+    async fn create_job(
+        &self,
+        spec: &crate::roster::job::JobSpec,
+        progress: &crate::roster::job::Progress,
+    ) -> Result<(), StoreError> {
+        let job = crate::roster::job::Job {
+            spec: spec.clone(),
+            progress: progress.clone(),
+            counters: BTreeMap::new(),
+        };
+        self.state.lock().unwrap().jobs.entry(spec.id.clone()).or_insert(job);
+        Ok(())
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<crate::roster::job::Job>, StoreError> {
+        Ok(self.state.lock().unwrap().jobs.get(id).cloned())
+    }
+
+    async fn save_progress(
+        &self,
+        id: &str,
+        expected: &crate::roster::job::Progress,
+        next: &crate::roster::job::Progress,
+    ) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        match state.jobs.get_mut(id) {
+            Some(job) if job.progress.chunk == expected.chunk && job.progress.status == expected.status => {
+                job.progress = next.clone();
+                Ok(Saved::Saved)
+            }
+            _ => Ok(Saved::Conflict),
+        }
+    }
+
+    async fn record_outcome(&self, mark: &crate::assign::ports::JobMark) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if !state.job_mark_free(mark) {
+            return Ok(false);
+        }
+        state.write_job_mark(mark);
+        Ok(true)
+    }
+
+    async fn has_outcome(&self, job_id: &str, lead: &LeadId) -> Result<bool, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .job_outcomes
+            .contains_key(&(job_id.to_string(), lead.clone())))
     }
 }
 
@@ -871,6 +945,16 @@ impl RoutingStore for InMemoryStore {
                 return Ok(Saved::Conflict);
             }
         }
+        if let (Some(rep), Some(floor)) = (&change.release, change.release_floor) {
+            if state.reps.get(rep).is_none_or(|(_, c)| c.active_leads <= floor) {
+                return Ok(Saved::Conflict);
+            }
+        }
+        if let Some(mark) = &change.job {
+            if !state.job_mark_free(mark) {
+                return Ok(Saved::Conflict);
+            }
+        }
         if let Some(take) = &change.pool_take {
             let (pool, cap, claimed) = match take {
                 PoolTake::Assigned { pool, daily_cap, .. } => (pool, daily_cap, false),
@@ -920,6 +1004,9 @@ impl RoutingStore for InMemoryStore {
         }
         if let Some(v) = &change.violation {
             state.violations.insert(v.id.clone(), v.clone());
+        }
+        if let Some(mark) = &change.job {
+            state.write_job_mark(mark);
         }
         if let Some(stat) = &change.stat {
             let numbers = state.pool_numbers.entry((stat.pool.clone(), stat.day)).or_default();

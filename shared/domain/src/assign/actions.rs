@@ -13,9 +13,9 @@ use crate::{
 };
 use crate::{
     assign::ports::FollowUp, assign::ports::FollowUpKind, assign::ports::LeadChange, assign::ports::OwnerChange,
-    assign::ports::PoolStat, assign::ports::PoolTake, assign::ports::RoutingStore, follow_up::ports::SlaStore,
-    lead::ports::BusError, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
-    lead::ports::StoreError,
+    assign::ports::PoolStat, assign::ports::PoolTake, assign::ports::RepCounters, assign::ports::RoutingStore,
+    assign::routing::Rep, follow_up::ports::SlaStore, lead::ports::BusError, lead::ports::LeadStore,
+    lead::ports::MessageBus, lead::ports::Saved, lead::ports::StoreError,
 };
 use crate::{lead::messages::Envelope, lead::messages::Message};
 use chrono::{DateTime, Utc};
@@ -401,23 +401,13 @@ async fn plan<S: RoutingStore + SlaStore>(
             let Some((rep, counters)) = store.rep(to).await? else {
                 return Err(ActError::Invalid(FieldError::new("to", "no rep has this id")));
             };
-            if !rep.active {
-                return Err(ActError::Invalid(FieldError::new("to", "the rep is inactive")));
-            }
-            if counters.active_leads >= rep.holding_cap() {
-                return Err(ActError::Conflict(format!(
-                    "{to}'s holding cap ({}) is reached",
-                    rep.holding_cap()
-                )));
-            }
-            change.release = charged_holder(lead);
             let how = if transfer {
                 OwnerChangeHow::Transferred
             } else {
                 OwnerChangeHow::AdminAssigned
             };
-            change.owner_change = Some(hand_over(&mut next, &rep, how, Some(&actor.id), note, now));
-            change.charge = Some(charge_for(&rep, !transfer));
+            give_to_rep(lead, &mut next, &mut change, &rep, counters, how, &actor.id, note, now)
+                .map_err(|refusal| refusal.into_act_error(to))?;
             if !transfer {
                 change.stat = lead.pool.as_deref().map(|p| PoolStat::handed_out(p, now));
             }
@@ -427,28 +417,17 @@ async fn plan<S: RoutingStore + SlaStore>(
             if lead.owner.is_none() || !worked(lead.stage) {
                 return Err(illegal(action, lead));
             }
-            change.release = charged_holder(lead);
             let pool = lead.pool.clone().unwrap_or_else(|| config.default_pool.clone());
-            change.owner_change = Some(OwnerChange {
-                id: new_change_id(now),
-                lead_id: lead.id.clone(),
-                from: lead.owner.clone(),
-                to: None,
-                how: OwnerChangeHow::ReturnedToPool,
-                by: Some(actor.id.clone()),
-                pool: Some(pool.clone()),
+            send_to_pool(
+                lead,
+                &mut next,
+                &mut change,
+                &pool,
+                OwnerChangeHow::ReturnedToPool,
+                &actor.id,
                 note,
-                at: now,
-            });
-            next.previous_owner = next.owner.take();
-            next.owner_department = None;
-            next.owner_since = None;
-            next.acquisition = None;
-            next.owner_change_id = None;
-            next.pool = Some(pool);
-            next.waiting_since = Some(now);
-            next.set_stage(Stage::Recycled, now);
-            next.revise(now);
+                now,
+            );
         }
         Action::FollowUp { kind, bant, .. } => {
             may_work()?;
@@ -544,4 +523,88 @@ async fn plan<S: RoutingStore + SlaStore>(
     sla::refresh(&mut next, &store.sla_config().await?, now);
     change.lead = next;
     Ok(change)
+}
+
+/// Why a rep may not receive a lead from a manager now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReceiving {
+    Inactive,
+    AtHoldingCap(u32),
+}
+
+impl NotReceiving {
+    /// The action's answer: 422 naming `to` for an inactive rep, 409 for a full one.
+    fn into_act_error(self, to: &str) -> ActError {
+        match self {
+            NotReceiving::Inactive => ActError::Invalid(FieldError::new("to", "the rep is inactive")),
+            NotReceiving::AtHoldingCap(cap) => ActError::Conflict(format!("{to}'s holding cap ({cap}) is reached")),
+        }
+    }
+}
+
+/// A manager gives a worked lead to `rep` (`transferred` from its owner, `admin_assigned`
+/// from a pool): the receiver must be active and under their holding cap; they are
+/// charged (a transfer does not count against their daily cap) and the holder is
+/// released. `next` and `change` are the lead and commit being planned. Shared by the
+/// `transfer` and `assign` actions and by roster jobs, so a lead moves one way only.
+#[allow(clippy::too_many_arguments)]
+pub fn give_to_rep(
+    lead: &Lead,
+    next: &mut Lead,
+    change: &mut LeadChange,
+    rep: &Rep,
+    counters: RepCounters,
+    how: OwnerChangeHow,
+    by: &str,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), NotReceiving> {
+    if !rep.active {
+        return Err(NotReceiving::Inactive);
+    }
+    if counters.active_leads >= rep.holding_cap() {
+        return Err(NotReceiving::AtHoldingCap(rep.holding_cap()));
+    }
+    change.release = charged_holder(lead);
+    change.owner_change = Some(hand_over(next, rep, how, Some(by), note, now));
+    change.charge = Some(charge_for(rep, how != OwnerChangeHow::Transferred));
+    Ok(())
+}
+
+/// The lead leaves its owner and waits unowned in `pool`, stage `recycled`, its holder
+/// released and remembered as its previous owner (skipped when it is offered again):
+/// a rep's `return_to_pool`, a manager's transfer to a pool, a rep recycled down to a
+/// lowered holding cap. `how` says which.
+#[allow(clippy::too_many_arguments)]
+pub fn send_to_pool(
+    lead: &Lead,
+    next: &mut Lead,
+    change: &mut LeadChange,
+    pool: &str,
+    how: OwnerChangeHow,
+    by: &str,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) {
+    change.release = charged_holder(lead);
+    change.owner_change = Some(OwnerChange {
+        id: new_change_id(now),
+        lead_id: lead.id.clone(),
+        from: lead.owner.clone(),
+        to: None,
+        how,
+        by: Some(by.to_string()),
+        pool: Some(pool.to_string()),
+        note,
+        at: now,
+    });
+    next.previous_owner = next.owner.take();
+    next.owner_department = None;
+    next.owner_since = None;
+    next.acquisition = None;
+    next.owner_change_id = None;
+    next.pool = Some(pool.to_string());
+    next.waiting_since = Some(now);
+    next.set_stage(Stage::Recycled, now);
+    next.revise(now);
 }

@@ -116,6 +116,24 @@ pub struct LeadChange {
     /// A breach, written once (its id is deterministic per clock run).
     pub violation: Option<Violation>,
     pub stat: Option<PoolStat>,
+    /// The release holds only while the holder has more active leads than this (a rep
+    /// recycled down to their holding cap is never taken below it).
+    pub release_floor: Option<u32>,
+    /// A bulk job's record that it moved this lead, written only if the job has no
+    /// outcome for the lead yet, with the job's count ([`JobMark`]).
+    pub job: Option<JobMark>,
+}
+
+/// One lead's outcome in a bulk job (a roster change): recorded once per job and lead,
+/// and counted under `outcome` in the same write. A second delivery of the job's work
+/// finds the record and neither moves nor counts the lead again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobMark {
+    pub job_id: String,
+    pub lead_id: LeadId,
+    /// The job's counter this outcome adds one to (`moved`, `waiting`, `skipped.<reason>`, `failed`).
+    pub outcome: String,
+    pub at: DateTime<Utc>,
 }
 
 /// Per pool and day: leads handed out (assigned or claimed) and leads recycled, for the
@@ -159,6 +177,8 @@ impl LeadChange {
             follow_up: None,
             violation: None,
             stat: None,
+            release_floor: None,
+            job: None,
         }
     }
 }

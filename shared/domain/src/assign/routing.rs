@@ -424,6 +424,9 @@ pub struct RoutingConfig {
     /// The business day that daily caps count in.
     #[serde(default = "shanghai")]
     pub time_zone: Tz,
+    /// What lowering a rep's holding cap below what they hold does to the extras.
+    #[serde(default)]
+    pub over_cap: OverCapPolicy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -440,6 +443,7 @@ impl Default for RoutingConfig {
             rules: Vec::new(),
             default_pool: "general".into(),
             time_zone: shanghai(),
+            over_cap: OverCapPolicy::default(),
             updated_at: None,
         }
     }
@@ -988,6 +992,18 @@ impl RoutingConfig {
     pub fn uses_pool(&self, pool: &str) -> bool {
         self.default_pool == pool || self.rules.iter().any(|r| r.pool == pool)
     }
+}
+
+/// When an admin lowers a rep's holding cap below the leads they hold: keep them all
+/// (the rep shows as over the cap and gets no new lead until under it), or recycle the
+/// extras to their pools, newest or oldest first by creation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverCapPolicy {
+    #[default]
+    Never,
+    NewestFirst,
+    OldestFirst,
 }
 
 impl crate::lead::versioned::Versioned for RoutingConfig {

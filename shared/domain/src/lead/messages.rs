@@ -71,6 +71,10 @@ pub enum Message {
     /// An admin asked for a model training run ([`crate::predict::modeling::train_challenger`]).
     #[serde(rename = "model.train")]
     ModelTrain { request_id: String, requested_by: String },
+    /// Run chunk `chunk` of a roster job (a transfer, a recycle to a lowered cap):
+    /// [`crate::roster::run::run_chunk`].
+    #[serde(rename = "job.chunk")]
+    JobChunk { job_id: String, chunk: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +95,8 @@ pub enum ReadyReason {
 pub enum Topic {
     /// lead.captured and lead.engaged → dedup-score.
     Capture,
-    /// lead.ready, lead.returned and lead.assigned → assign (routing and owner notices).
+    /// lead.ready, lead.returned, lead.assigned, the SLA notices and job.chunk → assign
+    /// (routing, owner notices, roster jobs).
     Ready,
     /// conversion.recorded → attribution.
     Conversions,
@@ -114,6 +119,7 @@ impl Message {
             Message::ConversionRecorded { .. } => "conversion.recorded",
             Message::ImportChunk { .. } => "import.chunk",
             Message::ModelTrain { .. } => "model.train",
+            Message::JobChunk { .. } => "job.chunk",
         }
     }
     pub fn topic(&self) -> Topic {
@@ -123,7 +129,8 @@ impl Message {
             | Message::LeadReturned { .. }
             | Message::LeadAssigned { .. }
             | Message::SlaReminder { .. }
-            | Message::SlaBreached { .. } => Topic::Ready,
+            | Message::SlaBreached { .. }
+            | Message::JobChunk { .. } => Topic::Ready,
             Message::ConversionRecorded { .. } => Topic::Conversions,
             Message::ImportChunk { .. } => Topic::Import,
             Message::ModelTrain { .. } => Topic::Models,
@@ -158,6 +165,7 @@ impl Envelope {
             }
             Message::ImportChunk { import_id, chunk, .. } => format!("{}:{import_id}:{chunk}", message.type_name()),
             Message::ModelTrain { request_id, .. } => format!("{}:{request_id}", message.type_name()),
+            Message::JobChunk { job_id, chunk } => format!("{}:{job_id}:{chunk}", message.type_name()),
         };
         Self {
             v: SCHEMA_VERSION,
