@@ -5,6 +5,10 @@
 //! of the batch completes. Every step is idempotent under redelivery, and so are the
 //! counts: a lead handed to a rep counts in `LeadsAssigned`, one left waiting in a pool
 //! in `LeadsPooled`, and a redelivery (`AlreadyOwned`, `StillWaiting`) in neither.
+//!
+//! `job.chunk` runs one chunk of a roster job ([`domain::roster::run::run_chunk`]: a
+//! transfer of a rep's leads, a recycle down to a lowered cap); a chunk that fails on its
+//! last delivery marks its job `failed` (resumable) before SQS dead-letters the message.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
@@ -15,9 +19,10 @@ use domain::{
 };
 use domain::{
     assign::ports::Notifier, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
-    lead::ports::MessageBus,
+    lead::ports::MessageBus, roster::ports::JobStore, workspace::ports::LeadIndex,
 };
-use leadflow_aws::batch::{envelope, for_each_message, UnreadableMessage};
+use domain::{roster::run::fail, roster::run::run_chunk, roster::run::JobError};
+use leadflow_aws::batch::{envelope, for_each_message, is_last_delivery, UnreadableMessage};
 use leadflow_aws::metrics::{self, Business};
 use thiserror::Error;
 
@@ -29,6 +34,8 @@ pub enum MessageError {
     WrongQueue(&'static str),
     #[error(transparent)]
     Assign(#[from] AssignError),
+    #[error(transparent)]
+    Job(#[from] JobError),
 }
 
 /// This function's name in its metrics (its binary's name).
@@ -40,7 +47,7 @@ pub struct Assign<S, B, N> {
     pub notifier: N,
 }
 
-impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
+impl<S: LeadStore + RoutingStore + SlaStore + LeadIndex + JobStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         metrics::invoked(FUNCTION);
         // Boxed: the message future is large and deeply nested; boxing keeps the handler's
@@ -82,6 +89,19 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus, N: Notifier> Assign<
                 "{:?}",
                 notify_breached(&self.store, &self.notifier, &lead_id, &violation_id, &owner).await?
             ),
+            Message::JobChunk { job_id, chunk } => match run_chunk(&self.store, &self.bus, &job_id, chunk, now).await {
+                Ok(run) => format!("{run:?}"),
+                Err(e) => {
+                    if is_last_delivery(record) {
+                        // SQS dead-letters it next: the job says so, and can be resumed.
+                        let reason = format!("chunk {chunk} failed on every delivery: {e}");
+                        if let Err(marking) = fail(&self.store, &job_id, &reason, now).await {
+                            tracing::error!(job_id, error = %marking, "the job could not be marked failed");
+                        }
+                    }
+                    return Err(e.into());
+                }
+            },
             other => return Err(MessageError::WrongQueue(other.type_name())),
         })
     }

@@ -35,6 +35,12 @@ fn receive_count(record: &SqsMessage) -> Option<u32> {
     record.attributes.get("ApproximateReceiveCount")?.parse().ok()
 }
 
+/// Whether this delivery is the message's last before SQS dead-letters it (a consumer
+/// that keeps a job's status marks it failed then).
+pub fn is_last_delivery(record: &SqsMessage) -> bool {
+    receive_count(record).is_some_and(|n| n >= max_receive_count())
+}
+
 /// Why a queue message is not a message at all (it goes to the DLQ after its retries).
 #[derive(Debug, Error)]
 pub enum UnreadableMessage {

@@ -36,6 +36,8 @@
 //! | saved mapping   | `CONFIG#import-mappings` | `<name>`          |                 |                   |
 //! | mapping version | `CONFIG#import-mappings#<name>` | `V#<000001>` |               |                   |
 //! | models-in-service version | `CONFIG#models#in-service` | `V#<000001>` |            |                   |
+//! | roster job      | `JOB#<id>`         | `JOB`                   |                 |                   |
+//! | a lead's outcome in a job | `JOB#<id>` | `LEAD#<lead id>`     |                 |                   |
 //!
 //! Every versioned configuration document ([`config_items`]) is kept twice: the version
 //! in use, and each version in its history partition under `V#<000001>` with who saved
@@ -270,6 +272,15 @@ pub fn owners_pk(day: chrono::NaiveDate) -> String {
 /// Days are grouped into months for partitions; a report over a year reads 12 of them.
 pub(crate) fn month_of(day: chrono::NaiveDate) -> String {
     day.format("%Y-%m").to_string()
+}
+
+/// A roster job (`domain::roster`), and each lead's outcome under it.
+pub fn job_pk(id: &str) -> String {
+    format!("JOB#{id}")
+}
+pub const JOB_SK: &str = "JOB";
+pub fn job_lead_sk(lead: &LeadId) -> String {
+    format!("LEAD#{lead}")
 }
 
 /// The list indexes (docs/src/developers/lead-lists.md).

@@ -17,6 +17,7 @@ pub mod erasure_store;
 pub mod hook_store;
 pub mod import_store;
 pub mod item;
+pub mod job_store;
 pub mod keys;
 pub mod lead_store;
 pub mod list_store;

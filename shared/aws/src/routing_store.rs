@@ -392,6 +392,10 @@ impl RoutingStore for DynamoStore {
             let mut spec = UpdateSpec::new(REPS_PK.into(), rep.clone());
             spec.expression = "ADD active_leads :minus".into();
             spec.values.push((":minus".into(), n(-1)));
+            if let Some(floor) = change.release_floor {
+                spec.values.push((":floor".into(), n(floor)));
+                spec.condition = Some("active_leads > :floor".into());
+            }
             writes.push(spec.build(table)?);
         }
         if let Some(take) = &change.pool_take {
@@ -442,6 +446,9 @@ impl RoutingStore for DynamoStore {
             writes.push(record_put(table, violation_pk(violation.due_at), sk, violation, &[])?);
         }
         writes.extend(counting);
+        if let Some(mark) = &change.job {
+            writes.extend(crate::job_store::job_mark_writes(table, mark)?);
+        }
         if let Some(stat) = &change.stat {
             let mut spec = UpdateSpec::new(stats_pk(stat.day), format!("{}#{}", stat.day, stat.pool));
             let counter = if stat.recycled { "recycled" } else { "handed_out" };
