@@ -22,6 +22,7 @@ mod erasures;
 mod history;
 mod hooks;
 mod imports;
+mod jobs;
 mod lead_list;
 mod leads;
 mod models;
@@ -40,7 +41,7 @@ use domain::{
     capture::ports::HookStore, follow_up::ports::SlaStore, import::ports::ImportStore, lead::ports::Clock,
     lead::ports::ConfigHistory, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError,
     lead::ports::TouchStore, predict::ports::ModelStore, privacy::ports::ErasureStore, qualify::ports::DedupStore,
-    qualify::ports::RulesStore, workspace::ports::LeadIndex,
+    qualify::ports::RulesStore, roster::ports::JobStore, workspace::ports::LeadIndex,
 };
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -78,6 +79,7 @@ pub trait ApiStore:
     + ErasureStore
     + LeadIndex
     + ConfigHistory
+    + JobStore
 {
 }
 impl<T> ApiStore for T where
@@ -95,6 +97,7 @@ impl<T> ApiStore for T where
         + ErasureStore
         + LeadIndex
         + ConfigHistory
+        + JobStore
 {
 }
 

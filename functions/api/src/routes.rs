@@ -140,6 +140,7 @@ const MODELS: &str = "managers and marketing read models, admins train and promo
 const HOOKS: &str = "managers read hook sources, marketing and admins change them";
 const IMPORTS: &str = "managers, marketing and admins import leads";
 const ERASURES: &str = "only admins erase personal data and read erasures";
+const JOBS: &str = "managers and admins move a rep's leads and read the jobs doing it";
 
 impl<S, B, C> Api<S, B, C>
 where
@@ -234,6 +235,10 @@ where
         route!(GET "/v1/config/models/versions", [Manager, Admin, Marketing], models_versions, refused: MODELS),
         route!(GET "/v1/config/models/versions/{n}", [Manager, Admin, Marketing], models_version, refused: MODELS),
         route!(POST "/v1/config/models/rollback", [Admin], models_rollback, refused: MODELS),
+        // roster changes as jobs
+        route!(POST "/v1/reps/{id}/transfer", [Manager, Admin], post_transfer, refused: JOBS),
+        route!(GET "/v1/jobs/{id}", [Manager, Admin], get_job, refused: JOBS),
+        route!(POST "/v1/jobs/{id}/resume", [Manager, Admin], resume_job, refused: JOBS),
     ];
 
     /// The route `method` + `segments` names, with its `{…}` segments.
