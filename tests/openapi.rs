@@ -1053,6 +1053,99 @@ async fn real_answers_match_the_spec() {
     )
     .await;
 
+    // ---- roster jobs: a transfer, its progress, a resume, a lowered cap's recycle job
+    let wang = json!({"name": "王芳", "tier": "regular"});
+    h.admin(200, "PUT", "/v1/reps/{id}", "/v1/reps/bj-wang", Some(wang))
+        .await;
+    let transfer = "/v1/reps/{id}/transfer";
+    let started = h
+        .admin(
+            202,
+            "POST",
+            transfer,
+            "/v1/reps/bj-li/transfer",
+            Some(json!({"to": {"rep": "bj-wang"}, "filter": {"stage": "aql"}, "sla": "keep", "note": "交接"})),
+        )
+        .await;
+    let job_id = started.body["job_id"].as_str().expect("a job id").to_string();
+    h.admin(
+        422,
+        "POST",
+        transfer,
+        "/v1/reps/bj-li/transfer",
+        Some(json!({"to": {}})),
+    )
+    .await;
+    h.admin(
+        404,
+        "POST",
+        transfer,
+        "/v1/reps/nobody/transfer",
+        Some(json!({"to": {"pool": "general"}})),
+    )
+    .await;
+    h.admin(400, "POST", transfer, "/v1/reps/bj-li/transfer", None).await;
+    let job_path = format!("/v1/jobs/{job_id}");
+    let resume_path = format!("{job_path}/resume");
+    h.admin(200, "GET", "/v1/jobs/{id}", &job_path, None).await;
+    h.admin(409, "POST", "/v1/jobs/{id}/resume", &resume_path, None).await;
+    h.settle().await;
+    let done = h.admin(200, "GET", "/v1/jobs/{id}", &job_path, None).await;
+    assert_eq!(done.body["status"], "done");
+    assert!(done.body["progress"]["to_rep"].as_u64() > Some(0), "{}", done.body);
+    h.admin(404, "GET", "/v1/jobs/{id}", "/v1/jobs/nope", None).await;
+    h.admin(404, "POST", "/v1/jobs/{id}/resume", "/v1/jobs/nope/resume", None)
+        .await;
+    // Back to bj-li by a job that fails (as on a chunk's last delivery) and is resumed.
+    let back = h
+        .admin(
+            202,
+            "POST",
+            transfer,
+            "/v1/reps/bj-wang/transfer",
+            Some(json!({"to": {"routing": true}})),
+        )
+        .await;
+    let back_id = back.body["job_id"].as_str().expect("a job id").to_string();
+    assert!(
+        domain::roster::run::fail(&h.stack.store(), &back_id, "for the spec", t(NOW))
+            .await
+            .unwrap()
+    );
+    let failed = h
+        .admin(200, "GET", "/v1/jobs/{id}", &format!("/v1/jobs/{back_id}"), None)
+        .await;
+    assert_eq!(failed.body["status"], "failed");
+    h.admin(
+        202,
+        "POST",
+        "/v1/jobs/{id}/resume",
+        &format!("/v1/jobs/{back_id}/resume"),
+        None,
+    )
+    .await;
+    h.settle().await;
+    let recycle = {
+        let mut routing = h
+            .admin(200, "GET", "/v1/config/routing", "/v1/config/routing", None)
+            .await
+            .body;
+        routing["over_cap"] = json!("oldest_first");
+        h.admin(200, "PUT", "/v1/config/routing", "/v1/config/routing", Some(routing))
+            .await;
+        let lowered = json!({"name": "李雷", "tier": "regular", "department": "华北销售部", "holding_cap": 0});
+        h.admin(200, "PUT", "/v1/reps/{id}", "/v1/reps/bj-li", Some(lowered))
+            .await
+    };
+    let recycle_job = recycle.body["recycle_job_id"].as_str().expect("a recycle job");
+    let extras = &recycle.body["holding"]["over_cap_by"];
+    assert!(extras.as_u64() > Some(0), "{}", recycle.body);
+    h.settle().await;
+    let recycled = h
+        .admin(200, "GET", "/v1/jobs/{id}", &format!("/v1/jobs/{recycle_job}"), None)
+        .await;
+    assert_eq!(&recycled.body["progress"]["to_pool"], extras);
+
     // Authenticated routes without an error case above: no token.
     let spec = h.spec.clone();
     for (method, template) in operations(&spec) {
