@@ -8,13 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 domain_benches=(--bench per_lead --bench routing --bench attribution --bench roi --bench import)
-emulator_benches=(--bench cost_per_lead --bench intake_overhead --bench sla_due --bench roi_export --bench lead_list)
+emulator_benches=(--bench cost_per_lead --bench intake_overhead --bench sla_due --bench roi_export --bench lead_list --bench transfer_rate)
 
 if [ "${1:-}" = "--smoke" ]; then
   # `cargo test --bench` runs criterion benches once each and the emulator benches in
   # their quick mode; the seeded sizes are cut to seconds.
   cargo test -p leadflow-domain "${domain_benches[@]}"
-  SLA_BENCH_OPEN=2000 SLA_BENCH_DUE=20 ROI_BENCH_CAMPAIGNS=5 ROI_BENCH_DAYS=31 LIST_BENCH_SIZES=300,1000 \
+  SLA_BENCH_OPEN=2000 SLA_BENCH_DUE=20 ROI_BENCH_CAMPAIGNS=5 ROI_BENCH_DAYS=31 LIST_BENCH_SIZES=300,1000 TRANSFER_BENCH_LEADS=120 \
     cargo test -p leadflow-tests "${emulator_benches[@]}"
 else
   cargo bench -p leadflow-domain "${domain_benches[@]}"
