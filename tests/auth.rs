@@ -454,6 +454,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/v1/config/models/versions", "/v1/config/models/versions"),
     ("GET", "/v1/config/models/versions/{n}", "/v1/config/models/versions/1"),
     ("POST", "/v1/config/models/rollback", "/v1/config/models/rollback"),
+    // roster jobs
+    ("POST", "/v1/reps/{id}/transfer", "/v1/reps/rep-a/transfer"),
+    ("GET", "/v1/jobs/{id}", "/v1/jobs/ghost"),
+    ("POST", "/v1/jobs/{id}/resume", "/v1/jobs/ghost/resume"),
 ];
 
 /// (role claim, as `x-leadflow-roles` names it; subject).

@@ -86,7 +86,7 @@ async fn team(open: usize) -> Team {
     for i in 0..=open {
         let created = yesterday - Duration::minutes(10 * (open - i) as i64 + 5);
         let mut lead = Lead::new(LeadId::generate(created), "web_form", created);
-        lead.set_stage(if i % 3 == 0 { Stage::Mql } else { Stage::Aql }, created);
+        lead.set_stage(if i.is_multiple_of(3) { Stage::Mql } else { Stage::Aql }, created);
         lead.pool = Some("beijing".into());
         lead.waiting_since = Some(created);
         store.create_lead(&NewLead::new(lead.clone(), None)).await.unwrap();
@@ -328,7 +328,7 @@ async fn a_filtered_transfer_to_a_pool_then_the_rest_through_routing_never_to_th
     );
     for (i, id) in team.leads.iter().enumerate() {
         let lead = team.stack.lead(id.as_str()).await;
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             assert_eq!(lead.waiting_in_pool(), Some("east"));
             assert_eq!(lead.stage, Stage::Recycled);
             assert_eq!(lead.previous_owner.as_deref(), Some("zhang"));

@@ -47,7 +47,7 @@ fn held(i: usize, n: usize, config: &SlaConfig) -> Lead {
     let since = now() - Duration::days(1);
     let created = since - Duration::seconds((i as i64 * 30 * 86_400) / n as i64 + 60);
     let mut lead = Lead::new(LeadId::generate(created), ["form", "baidu"][i % 2], created);
-    lead.set_stage(if i % 3 == 0 { Stage::Mql } else { Stage::Aql }, created);
+    lead.set_stage(if i.is_multiple_of(3) { Stage::Mql } else { Stage::Aql }, created);
     lead.pool = Some("team".into());
     lead.owner = Some("leaver".into());
     lead.owner_department = Some("sales".into());

@@ -84,7 +84,7 @@ async fn org(leads: usize) -> (InMemoryStore, InMemoryBus, Vec<LeadId>) {
     for i in 0..=leads {
         let created = day_ago - Duration::minutes(10 * (leads - i) as i64 + 5);
         let mut lead = Lead::new(LeadId::generate(created), "web_form", created);
-        lead.set_stage(if i % 3 == 0 { Stage::Mql } else { Stage::Aql }, created);
+        lead.set_stage(if i.is_multiple_of(3) { Stage::Mql } else { Stage::Aql }, created);
         lead.pool = Some("beijing".into());
         lead.waiting_since = Some(created);
         store.create_lead(&NewLead::new(lead.clone(), None)).await.unwrap();
