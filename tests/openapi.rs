@@ -1085,6 +1085,14 @@ async fn real_answers_match_the_spec() {
     )
     .await;
     h.admin(400, "POST", transfer, "/v1/reps/bj-li/transfer", None).await;
+    h.admin(
+        409,
+        "POST",
+        transfer,
+        "/v1/reps/bj-li/transfer",
+        Some(json!({"to": {"rep": "bj-li"}})),
+    )
+    .await;
     let job_path = format!("/v1/jobs/{job_id}");
     let resume_path = format!("{job_path}/resume");
     h.admin(200, "GET", "/v1/jobs/{id}", &job_path, None).await;

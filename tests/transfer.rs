@@ -379,9 +379,7 @@ async fn a_full_target_skips_with_its_reason_and_bad_inputs_name_their_field() {
         (json!({"to": {"rep": "li"}, "filter": {"owner": "me"}}), "filter.owner"),
         (json!({"to": {"rep": "li", "pool": "east"}}), "to"),
         (json!({"filter": {"stage": "mql"}}), "to"),
-        (json!({"to": {"rep": "nobody"}}), "to.rep"),
-        (json!({"to": {"rep": "zhang"}}), "to.rep"),
-        (json!({"to": {"pool": "nowhere"}}), "to.pool"),
+        (json!({"to": {"rep": "a b"}}), "to.rep"),
         (json!({"to": {"routing": true}, "sla": "later"}), "sla"),
     ];
     for (body, field) in cases {
@@ -389,6 +387,24 @@ async fn a_full_target_skips_with_its_reason_and_bad_inputs_name_their_field() {
             .manager("POST", "/v1/reps/zhang/transfer", Some(body.clone()))
             .await;
         assert_eq!(refused.status, 422, "{body}: {}", refused.body);
+        assert_eq!(refused.body["fields"][0]["field"], field, "{body}: {}", refused.body);
+    }
+    // Well-formed, but naming nothing stored (404), or what the stored data refuses (409).
+    let gone = Rep {
+        active: false,
+        ..with_cap("gone", 10)
+    };
+    team.stack.store().put_rep(&gone).await.unwrap();
+    for (body, status, field) in [
+        (json!({"to": {"rep": "nobody"}}), 404, "to.rep"),
+        (json!({"to": {"pool": "nowhere"}}), 404, "to.pool"),
+        (json!({"to": {"rep": "zhang"}}), 409, "to.rep"),
+        (json!({"to": {"rep": "gone"}}), 409, "to.rep"),
+    ] {
+        let refused = team
+            .manager("POST", "/v1/reps/zhang/transfer", Some(body.clone()))
+            .await;
+        assert_eq!(refused.status, status, "{body}: {}", refused.body);
         assert_eq!(refused.body["fields"][0]["field"], field, "{body}: {}", refused.body);
     }
     let unknown = team

@@ -7,7 +7,7 @@ use crate::routes::Call;
 use crate::{invalid, not_found, Answer, Api, ApiStore};
 use domain::roster::job::{Job, Work};
 use domain::roster::request::TransferRequest;
-use domain::roster::run::{check_target, resume, start, ResumeError, Started};
+use domain::roster::run::{check_target, resume, start, ResumeError, Started, TargetRefused};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
@@ -55,9 +55,12 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         if self.store.rep(from).await?.is_none() {
             return Ok(not_found("id", "no rep has this id"));
         }
-        let errors = check_target(&self.store, from, &request).await?;
-        if !errors.is_empty() {
-            return Ok(invalid(errors));
+        match check_target(&self.store, from, &request).await? {
+            None => {}
+            Some(TargetRefused::Missing(e)) => return Ok(not_found(&e.field, &e.reason)),
+            Some(TargetRefused::Conflict(e)) => {
+                return Ok(field_error(StatusCode::CONFLICT, "conflict", &e.field, &e.reason))
+            }
         }
         let work = Work::Transfer { request };
         let Started { job, queued } =

@@ -48,25 +48,46 @@ pub enum JobError {
     UnknownJob(String),
 }
 
-/// The field errors a transfer's target has against the store (the rep or pool it
-/// names must exist; a rep must be active and not the one whose leads move).
+/// Why a well-formed transfer's target cannot take the leads, by what is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetRefused {
+    /// The rep or pool it names does not exist (the API answers 404 naming the field).
+    Missing(FieldError),
+    /// It names the rep whose leads move, or an inactive rep (409 naming the field).
+    Conflict(FieldError),
+}
+
+/// Checks a transfer's target against the store: the rep or pool it names must exist; a
+/// rep must be active and not the one whose leads move.
 pub async fn check_target<S: RoutingStore>(
     store: &S,
     from: &str,
     request: &TransferRequest,
-) -> Result<Vec<FieldError>, StoreError> {
+) -> Result<Option<TargetRefused>, StoreError> {
+    let missing = |field: &str, what: &str| {
+        Some(TargetRefused::Missing(FieldError::new(
+            field,
+            format!("no {what} has this id"),
+        )))
+    };
     Ok(match &request.to {
-        Target::Rep(to) if to == from => vec![FieldError::new("to.rep", "is the rep whose leads move")],
+        Target::Rep(to) if to == from => Some(TargetRefused::Conflict(FieldError::new(
+            "to.rep",
+            "is the rep whose leads move",
+        ))),
         Target::Rep(to) => match store.rep(to).await? {
-            None => vec![FieldError::new("to.rep", "no rep has this id")],
-            Some((rep, _)) if !rep.active => vec![FieldError::new("to.rep", "the rep is inactive")],
-            Some(_) => Vec::new(),
+            None => missing("to.rep", "rep"),
+            Some((rep, _)) if !rep.active => Some(TargetRefused::Conflict(FieldError::new(
+                "to.rep",
+                "the rep is inactive",
+            ))),
+            Some(_) => None,
         },
         Target::Pool(pool) => match store.pool(pool).await? {
-            None => vec![FieldError::new("to.pool", "no pool has this id")],
-            Some(_) => Vec::new(),
+            None => missing("to.pool", "pool"),
+            Some(_) => None,
         },
-        Target::Routing => Vec::new(),
+        Target::Routing => None,
     })
 }
 
