@@ -463,3 +463,43 @@ fn access_logs_metrics_and_dashboard_are_wired() {
         assert!(dashboard.contains(metric), "the dashboard does not show {metric}");
     }
 }
+
+/// The indexes a function's policies name (`!Sub "${LeadsTable.Arn}/index/<name>"`).
+fn indexes_allowed(raw: &Value, binary: &str) -> std::collections::BTreeSet<String> {
+    let (_, function) = of_type(raw, "AWS::Serverless::Function")
+        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("a function builds {binary}"));
+    let mut allowed = std::collections::BTreeSet::new();
+    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            let resources = match &statement["Resource"] {
+                Value::Sequence(list) => list.clone(),
+                one => vec![one.clone()],
+            };
+            for resource in &resources {
+                let text = serde_yaml_ng::to_string(resource).unwrap_or_default();
+                if let Some((_, index)) = text.trim().split_once("/index/") {
+                    allowed.insert(index.trim_end_matches(['"', '\'']).to_string());
+                }
+            }
+        }
+    }
+    allowed
+}
+
+/// A list page reads the list indexes (docs/src/developers/lead-lists.md), a roster job
+/// walks a rep's place: without the grant, the call fails in AWS alone (the emulator
+/// checks no policy).
+#[test]
+fn the_functions_may_read_the_indexes_they_query() {
+    let raw = raw_template();
+    let api = indexes_allowed(&raw, "api");
+    for index in ["gsi1", "gsi3", "gsi4", "gsi5", "gsi6", "gsi7"] {
+        assert!(api.contains(index), "api may not query {index}: {api:?}");
+    }
+    let assign = indexes_allowed(&raw, "assign");
+    assert!(
+        assign.contains("gsi4"),
+        "assign walks a rep's place in gsi4: {assign:?}"
+    );
+}
