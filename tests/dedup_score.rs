@@ -430,6 +430,6 @@ async fn behaviour_events_rescore_and_anonymous_touches_join_later() {
         &json!({"event": "page_view", "lead_id": LeadId::generate(start).to_string()}).to_string(),
     );
     let got = answer(app.handle(request(&unknown)).await);
-    assert_eq!(got.status, 422);
+    assert_eq!(got.status, 404, "a well-formed id naming no lead: {}", got.body);
     assert_eq!(got.body["fields"][0]["field"], "lead_id");
 }
