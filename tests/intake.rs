@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use domain::capture::submission::SubmissionRules;
-use domain::lead::ports::SystemClock;
+use domain::lead::ports::{LeadStore, SystemClock};
 use domain::{capture::intake::redrive_stuck, capture::intake::RedrivePolicy};
 use intake::http::AllowedOrigins;
 use intake::Intake;
@@ -237,6 +237,20 @@ async fn a_bad_phone_beside_a_good_email_is_kept_not_lost() {
     let lead = leads.iter().find(|i| s(i, &["sk"]) == "LEAD").unwrap();
     assert_eq!(s(lead, &["contact", "email"]), "li.si@example.com");
     assert_eq!(s(lead, &["unusable", "phone"]), "12345");
+}
+
+#[tokio::test]
+async fn a_custom_field_without_a_name_is_dropped_and_the_lead_reads_back() {
+    // DynamoDB refuses an empty map key (and the emulator stores one so that it cannot be
+    // read back): the lead must be stored without it, not lost or left unreadable.
+    let stack = Stack::start().await;
+    let app = app(&stack);
+    let got = post_json(&app, json!({"phone": "13800138000", "": "x", "budget": "50万"})).await;
+    assert_eq!(got.status, 202, "{}", got.body);
+    assert_eq!(got.body["warnings"][0]["field"], "body");
+    let id = domain::lead::LeadId::parse(got.body["lead_id"].as_str().unwrap()).unwrap();
+    let lead = stack.store().get_lead(&id).await.expect("reads back").expect("stored");
+    assert_eq!(lead.extra.keys().collect::<Vec<_>>(), ["budget"]);
 }
 
 #[tokio::test]

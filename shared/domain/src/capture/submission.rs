@@ -397,7 +397,7 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
     }
 
     let redirect = text("redirect", &mut errors);
-    let extra = extra_fields(raw, &mut errors);
+    let extra = extra_fields(raw, &mut errors, &mut warnings);
 
     let submission_id = if honeypot {
         // Bots get the same 202 as people whatever they sent; nothing to report back.
@@ -422,13 +422,22 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
     })
 }
 
-fn extra_fields(raw: &RawSubmission, errors: &mut FieldErrors) -> BTreeMap<String, String> {
+/// Custom fields: kept under their own names. A field with no name is dropped with a
+/// warning: there is nothing to show it under, and DynamoDB refuses an empty map key
+/// (the whole lead would be lost with it).
+fn extra_fields(
+    raw: &RawSubmission,
+    errors: &mut FieldErrors,
+    warnings: &mut Vec<FieldError>,
+) -> BTreeMap<String, String> {
     let mut extra = BTreeMap::new();
     for (key, value) in &raw.values {
         if LIMITS.iter().any(|(f, _)| f == key) {
             continue;
         }
-        if key.chars().count() > MAX_EXTRA_KEY {
+        if key.is_empty() {
+            warnings.push(FieldError::new("body", "a custom field with an empty name was ignored"));
+        } else if key.chars().count() > MAX_EXTRA_KEY {
             errors.push(
                 truncate(key, MAX_EXTRA_KEY),
                 format!("custom field names must be at most {MAX_EXTRA_KEY} characters"),
@@ -535,6 +544,16 @@ mod tests {
         assert_eq!(
             s.warnings,
             vec![FieldError::new("phone", "is not a valid phone number")]
+        );
+    }
+
+    #[test]
+    fn a_custom_field_without_a_name_is_dropped_with_a_warning_and_the_lead_kept() {
+        let s = valid(&[("phone", "13800138000"), ("", "x"), ("budget", "50万")]).unwrap();
+        assert_eq!(s.extra.keys().collect::<Vec<_>>(), ["budget"]);
+        assert_eq!(
+            s.warnings,
+            vec![FieldError::new("body", "a custom field with an empty name was ignored")]
         );
     }
 
