@@ -677,7 +677,7 @@ async fn html_in_fields_is_stored_and_returned_verbatim() {
 
     let api = Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(t(NOW)),
         verifier: Verifier::hs256("abuse-secret", "leadflow-test"),
     };
@@ -754,7 +754,7 @@ async fn every_csv_export_neutralises_formulas() {
     let stack = Stack::start().await;
     let api = Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(t("2026-03-20T00:00:00Z")),
         verifier: Verifier::hs256("abuse-secret", "leadflow-test"),
     };

@@ -32,7 +32,7 @@ fn t(s: &str) -> DateTime<Utc> {
 fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

@@ -127,7 +127,7 @@ fn assigner<N: Notifier>(stack: &Stack, notifier: N) -> Assign<DynamoStore, SqsB
 fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

@@ -33,7 +33,7 @@ fn token(roles: &[Role]) -> String {
 fn api(stack: &Stack, now: &str) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(t(now)),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

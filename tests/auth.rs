@@ -43,7 +43,7 @@ fn now() -> DateTime<Utc> {
 fn api(stack: &Stack, verifier: Verifier) -> TestApi {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now()),
         verifier,
     }

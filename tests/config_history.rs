@@ -54,7 +54,7 @@ impl Setup {
         Self {
             api: Api {
                 store: stack.store(),
-                bus: stack.full_bus(),
+                bus: stack.api_bus(),
                 clock: FixedClock(now),
                 verifier: Verifier::hs256(SECRET, ISSUER),
             },

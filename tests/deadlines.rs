@@ -56,7 +56,7 @@ fn sweep(stack: &Stack, due_per_run: usize) -> Sweep<DynamoStore, SqsBus> {
 fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

@@ -503,3 +503,55 @@ fn the_functions_may_read_the_indexes_they_query() {
         "assign walks a rep's place in gsi4: {assign:?}"
     );
 }
+
+/// The queues a function may send to: the resources of its `sqs:SendMessage` statements.
+fn queues_allowed(raw: &Value, binary: &str) -> std::collections::BTreeSet<String> {
+    let (_, function) = of_type(raw, "AWS::Serverless::Function")
+        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("a function builds {binary}"));
+    let mut allowed = std::collections::BTreeSet::new();
+    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            let actions = serde_yaml_ng::to_string(&statement["Action"]).unwrap_or_default();
+            if !actions.contains("sqs:SendMessage") {
+                continue;
+            }
+            for resource in statement["Resource"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_else(|| vec![statement["Resource"].clone()])
+            {
+                let text = serde_yaml_ng::to_string(&resource).unwrap_or_default();
+                if let Some(queue) = text
+                    .trim()
+                    .strip_prefix("!GetAtt ")
+                    .and_then(|t| t.strip_suffix(".Arn"))
+                {
+                    allowed.insert(queue.to_string());
+                }
+            }
+        }
+    }
+    allowed
+}
+
+/// The api sends to the queues its `main` wires (`api::QUEUES`): each variable is set
+/// to that queue's URL, and the function may send to it. Without both, a send fails in
+/// AWS alone (the emulator checks no policy), as a restore's lead.captured once did.
+#[test]
+fn the_api_may_send_to_every_queue_it_wires() {
+    let raw = raw_template();
+    let variables = &raw["Globals"]["Function"]["Environment"]["Variables"];
+    let allowed = queues_allowed(&raw, "api");
+    for (topic, var) in api::QUEUES {
+        let target = serde_yaml_ng::to_string(&variables[var]).unwrap_or_default();
+        let queue = target
+            .trim()
+            .strip_prefix("!Ref ")
+            .unwrap_or_else(|| panic!("{var} is not set to a queue: {target}"));
+        assert!(
+            allowed.contains(queue),
+            "api may not send {topic:?} to {queue}: {allowed:?}"
+        );
+    }
+}

@@ -46,7 +46,7 @@ fn intake(stack: &Stack, at: DateTime<Utc>) -> Intake<DynamoStore, SqsBus, Fixed
 fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

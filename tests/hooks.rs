@@ -34,7 +34,7 @@ impl Setup {
         Self {
             api: Api {
                 store: stack.store(),
-                bus: stack.full_bus(),
+                bus: stack.api_bus(),
                 clock: FixedClock(Utc::now()),
                 verifier: Verifier::hs256(JWT_SECRET, ISSUER),
             },

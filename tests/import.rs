@@ -49,7 +49,7 @@ impl Pipeline {
         Self {
             api: Api {
                 store: stack.store(),
-                bus: stack.full_bus(),
+                bus: stack.api_bus(),
                 clock: FixedClock(now()),
                 verifier: Verifier::hs256(SECRET, ISSUER),
             },

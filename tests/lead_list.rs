@@ -30,7 +30,7 @@ fn token(sub: &str, role: Role) -> String {
 fn api(stack: &Stack) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now()),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

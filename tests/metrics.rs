@@ -65,7 +65,7 @@ fn assert_one_cold_start(recorder: &Recorder, function: &str) {
 fn api(stack: &Stack) -> Api<DynamoStore, SqsBus, FixedClock> {
     Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(Utc::now()),
         verifier: Verifier::hs256(SECRET, ISSUER),
     }

@@ -125,7 +125,7 @@ impl Harness {
         let now = t(NOW);
         let api = Api {
             store: stack.store(),
-            bus: stack.full_bus(),
+            bus: stack.api_bus(),
             clock: FixedClock(now),
             verifier: Verifier::hs256(SECRET, ISSUER),
         };

@@ -120,7 +120,7 @@ async fn every_paged_list_walks_page_by_page_without_repeats_or_gaps() {
     let now = t(NOW);
     let api = Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now),
         verifier: Verifier::hs256(SECRET, ISSUER),
     };

@@ -170,7 +170,7 @@ async fn contact_data_stays_out_of_the_logs() {
     let log = capture_logs().expect("this process captures its logs");
     let api = Api {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.api_bus(),
         clock: FixedClock(now()),
         verifier: Verifier::hs256(SECRET, ISSUER),
     };

@@ -106,7 +106,7 @@ async fn team(open: usize) -> Team {
     Team {
         api: Api {
             store: stack.store(),
-            bus: stack.full_bus(),
+            bus: stack.api_bus(),
             clock: FixedClock(now()),
             verifier: Verifier::hs256(SECRET, ISSUER),
         },

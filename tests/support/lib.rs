@@ -491,6 +491,18 @@ impl Stack {
     }
 
     /// The bus as the functions have it: every queue.
+    /// A bus wired as the api's `main` wires it: the topics of [`api::QUEUES`], each to
+    /// the queue its environment variable names (`CAPTURE_QUEUE_URL` → `CaptureQueue`).
+    pub fn api_bus(&self) -> leadflow_aws::SqsBus {
+        api::QUEUES
+            .iter()
+            .fold(leadflow_aws::SqsBus::new(self.sqs.clone()), |bus, (topic, var)| {
+                let name = var.strip_suffix("_QUEUE_URL").expect("a queue URL variable");
+                let logical = format!("{}{}Queue", &name[..1], name[1..].to_lowercase());
+                bus.with_queue(*topic, self.queue(&logical))
+            })
+    }
+
     pub fn full_bus(&self) -> leadflow_aws::SqsBus {
         self.every_queue(leadflow_aws::SqsBus::new(self.sqs.clone()))
     }

@@ -35,6 +35,7 @@ mod rules;
 mod sla;
 
 use auth::{AuthError, Verifier};
+use domain::lead::messages::Topic;
 use domain::FieldError;
 use domain::{
     assign::ports::RoutingStore, attribution::ports::ConversionStore, attribution::ports::ReportStore,
@@ -55,6 +56,17 @@ const MAX_SEGMENT_BYTES: usize = 1024;
 
 /// This function's name in its metrics (its binary's name).
 pub const FUNCTION: &str = "api";
+
+/// The queues the api sends to, each with the environment variable holding its URL:
+/// `main` wires exactly these, and the tests wire the same list.
+pub const QUEUES: [(Topic, &str); 5] = [
+    // A restored invalid lead starts over: lead.captured, as intake sends it.
+    (Topic::Capture, "CAPTURE_QUEUE_URL"),
+    (Topic::Ready, "READY_QUEUE_URL"),
+    (Topic::Conversions, "CONVERSIONS_QUEUE_URL"),
+    (Topic::Import, "IMPORT_QUEUE_URL"),
+    (Topic::Models, "MODEL_QUEUE_URL"),
+];
 
 pub struct Api<S, B, C> {
     pub store: S,

@@ -4,7 +4,6 @@
 
 use api::auth::{ClaimNames, Verifier};
 use api::Api;
-use domain::lead::messages::Topic;
 use domain::lead::ports::SystemClock;
 use lambda_http::{service_fn, Error, Request};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
@@ -48,11 +47,11 @@ async fn main() -> Result<(), Error> {
     let config = env::sdk_config().await;
     let api = Api {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
-        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config))
-            .with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?)
-            .with_queue(Topic::Conversions, env::required("CONVERSIONS_QUEUE_URL")?)
-            .with_queue(Topic::Import, env::required("IMPORT_QUEUE_URL")?)
-            .with_queue(Topic::Models, env::required("MODEL_QUEUE_URL")?),
+        bus: api::QUEUES
+            .iter()
+            .try_fold(SqsBus::new(aws_sdk_sqs::Client::new(&config)), |bus, (topic, var)| {
+                env::required(var).map(|url| bus.with_queue(*topic, url))
+            })?,
         clock: SystemClock,
         verifier: verifier().await?,
     };
