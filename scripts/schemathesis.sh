@@ -45,7 +45,8 @@ status=0
 # Run from the report directory: Schemathesis keeps its example database (.schemathesis/)
 # in the working directory.
 repo=$PWD
-(cd "$report" && timeout $((seconds + 60)) "$repo/.venv/bin/schemathesis" --no-color run "$repo/openapi.yaml" \
+(cd "$report" && timeout $((seconds + 60)) "$repo/.venv/bin/schemathesis" --no-color \
+  --config-file "$repo/infra/local/schemathesis.toml" run "$repo/openapi.yaml" \
   --url "$url" \
   --header "Authorization: Bearer $admin" \
   "${checks[@]}" \
