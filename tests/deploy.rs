@@ -466,25 +466,36 @@ fn access_logs_metrics_and_dashboard_are_wired() {
 
 /// The indexes a function's policies name (`!Sub "${LeadsTable.Arn}/index/<name>"`).
 fn indexes_allowed(raw: &Value, binary: &str) -> std::collections::BTreeSet<String> {
-    let (_, function) = of_type(raw, "AWS::Serverless::Function")
-        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
-        .unwrap_or_else(|| panic!("a function builds {binary}"));
     let mut allowed = std::collections::BTreeSet::new();
-    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
-        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
-            let resources = match &statement["Resource"] {
-                Value::Sequence(list) => list.clone(),
-                one => vec![one.clone()],
-            };
-            for resource in &resources {
-                let text = serde_yaml_ng::to_string(resource).unwrap_or_default();
-                if let Some((_, index)) = text.trim().split_once("/index/") {
-                    allowed.insert(index.trim_end_matches(['"', '\'']).to_string());
-                }
+    for statement in statements(raw, binary) {
+        for resource in statement_resources(statement) {
+            let text = serde_yaml_ng::to_string(&resource).unwrap_or_default();
+            if let Some((_, index)) = text.trim().split_once("/index/") {
+                allowed.insert(index.trim_end_matches(['"', '\'']).to_string());
             }
         }
     }
     allowed
+}
+
+/// The policy statements of the function that builds `binary`.
+fn statements<'a>(raw: &'a Value, binary: &str) -> impl Iterator<Item = &'a Value> {
+    let (_, function) = of_type(raw, "AWS::Serverless::Function")
+        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("a function builds {binary}"));
+    function["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten())
+}
+
+/// A statement's resources, one or a list.
+fn statement_resources(statement: &Value) -> Vec<Value> {
+    match &statement["Resource"] {
+        Value::Sequence(list) => list.clone(),
+        one => vec![one.clone()],
+    }
 }
 
 /// A list page reads the list indexes (docs/src/developers/lead-lists.md), a roster job
@@ -506,29 +517,20 @@ fn the_functions_may_read_the_indexes_they_query() {
 
 /// The queues a function may send to: the resources of its `sqs:SendMessage` statements.
 fn queues_allowed(raw: &Value, binary: &str) -> std::collections::BTreeSet<String> {
-    let (_, function) = of_type(raw, "AWS::Serverless::Function")
-        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
-        .unwrap_or_else(|| panic!("a function builds {binary}"));
     let mut allowed = std::collections::BTreeSet::new();
-    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
-        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
-            let actions = serde_yaml_ng::to_string(&statement["Action"]).unwrap_or_default();
-            if !actions.contains("sqs:SendMessage") {
-                continue;
-            }
-            for resource in statement["Resource"]
-                .as_sequence()
-                .cloned()
-                .unwrap_or_else(|| vec![statement["Resource"].clone()])
+    for statement in statements(raw, binary) {
+        let actions = serde_yaml_ng::to_string(&statement["Action"]).unwrap_or_default();
+        if !actions.contains("sqs:SendMessage") {
+            continue;
+        }
+        for resource in statement_resources(statement) {
+            let text = serde_yaml_ng::to_string(&resource).unwrap_or_default();
+            if let Some(queue) = text
+                .trim()
+                .strip_prefix("!GetAtt ")
+                .and_then(|t| t.strip_suffix(".Arn"))
             {
-                let text = serde_yaml_ng::to_string(&resource).unwrap_or_default();
-                if let Some(queue) = text
-                    .trim()
-                    .strip_prefix("!GetAtt ")
-                    .and_then(|t| t.strip_suffix(".Arn"))
-                {
-                    allowed.insert(queue.to_string());
-                }
+                allowed.insert(queue.to_string());
             }
         }
     }
