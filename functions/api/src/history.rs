@@ -208,61 +208,64 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
     }
 
-    /// A rollback of a kind whose check needs nothing but the document: version `to`
-    /// restored on top of `current` if `restore` accepts it.
+    /// Version `to` of `config` restored on top of `current`, if `restore` accepts it.
     async fn roll_back<T: Versioned + serde::Serialize>(
         &self,
         call: &Call<'_>,
-        kind: ConfigKind,
+        to: u64,
+        config: ConfigId,
         current: T,
         restore: impl FnOnce(&T, Value) -> Result<T, Vec<FieldError>>,
     ) -> Answer {
-        let to = match rollback_target(call) {
-            Ok(to) => to,
-            Err(response) => return Ok(*response),
-        };
-        let config = ConfigId::of(kind);
-        let result = rollback(
-            &self.store,
-            &config,
-            current,
-            to,
-            &call.actor.id,
-            self.clock.now(),
-            restore,
-        )
-        .await;
+        let now = self.clock.now();
+        let result = rollback(&self.store, &config, current, to, &call.actor.id, now, restore).await;
         self.rollback_answer(&config, result)
     }
 
     pub(crate) async fn rules_rollback(&self, call: &Call<'_>) -> Answer {
+        let to = match rollback_target(call) {
+            Ok(to) => to,
+            Err(response) => return Ok(*response),
+        };
         let current = self.store.rules().await?;
-        self.roll_back(call, ConfigKind::Rules, current, |_, kept| {
+        self.roll_back(call, to, ConfigId::of(ConfigKind::Rules), current, |_, kept| {
             reread(kept, |r: &Rules| r.validate().err().map(|e| e.0).unwrap_or_default())
         })
         .await
     }
 
     pub(crate) async fn routing_rollback(&self, call: &Call<'_>) -> Answer {
+        let to = match rollback_target(call) {
+            Ok(to) => to,
+            Err(response) => return Ok(*response),
+        };
         let pools: Vec<String> = self.store.pools().await?.into_iter().map(|p| p.id).collect();
         let current = self.store.routing().await?;
-        self.roll_back(call, ConfigKind::Routing, current, |_, kept| {
+        self.roll_back(call, to, ConfigId::of(ConfigKind::Routing), current, |_, kept| {
             reread(kept, |c: &RoutingConfig| c.validate(&pools))
         })
         .await
     }
 
     pub(crate) async fn sla_rollback(&self, call: &Call<'_>) -> Answer {
+        let to = match rollback_target(call) {
+            Ok(to) => to,
+            Err(response) => return Ok(*response),
+        };
         let current = self.store.sla_config().await?;
-        self.roll_back(call, ConfigKind::Sla, current, |_, kept| {
+        self.roll_back(call, to, ConfigId::of(ConfigKind::Sla), current, |_, kept| {
             reread(kept, SlaConfig::validate)
         })
         .await
     }
 
     pub(crate) async fn attribution_rollback(&self, call: &Call<'_>) -> Answer {
+        let to = match rollback_target(call) {
+            Ok(to) => to,
+            Err(response) => return Ok(*response),
+        };
         let current = self.store.attribution_config().await?;
-        self.roll_back(call, ConfigKind::Attribution, current, |_, kept| {
+        self.roll_back(call, to, ConfigId::of(ConfigKind::Attribution), current, |_, kept| {
             reread(kept, AttributionConfig::validate)
         })
         .await
@@ -284,11 +287,15 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let Some(current) = current else {
             return Ok(not_found("source", "no hook source has this name"));
         };
-        let config = ConfigId::named(ConfigKind::Hooks, name);
         let now = self.clock.now();
-        let check = |current: &domain::capture::hooks::HookSource, kept| current.restore(kept, now);
-        let result = rollback(&self.store, &config, current, to, &call.actor.id, now, check).await;
-        self.rollback_answer(&config, result)
+        self.roll_back(
+            call,
+            to,
+            ConfigId::named(ConfigKind::Hooks, name),
+            current,
+            |current, kept| current.restore(kept, now),
+        )
+        .await
     }
 
     pub(crate) async fn mapping_rollback(&self, call: &Call<'_>) -> Answer {
@@ -309,18 +316,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             ));
         };
         let config = ConfigId::named(ConfigKind::ImportMappings, name);
-        let check = |_: &Mapping, kept| reread(kept, Mapping::validate);
-        let result = rollback(
-            &self.store,
-            &config,
-            current,
-            to,
-            &call.actor.id,
-            self.clock.now(),
-            check,
-        )
-        .await;
-        self.rollback_answer(&config, result)
+        self.roll_back(call, to, config, current, |_: &Mapping, kept| {
+            reread(kept, Mapping::validate)
+        })
+        .await
     }
 
     /// The champion, challenger and share of revision `to` back in service.

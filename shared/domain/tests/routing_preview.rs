@@ -7,7 +7,8 @@
 use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};
 use domain::assign::auto::{assign_lead, Assigned};
 use domain::assign::ports::RoutingStore;
-use domain::assign::preview::{preview, DescribedLead, NoRep, Preview, RepReason, RuleReason, Subject};
+use domain::assign::preview::{preview, DescribedLead, NoRep, Outside, Preview, RepReason, RuleReason, Subject};
+use domain::assign::routing::Skip;
 use domain::lead::ports::{LeadStore, NewLead};
 use domain::lead::qualification::Grade;
 use domain::lead::{Lead, LeadId, OwnerChangeHow, Stage};
@@ -230,14 +231,14 @@ async fn every_skip_reason_and_the_round_robin_position_agree_with_assignment() 
         "{}",
         miss.text
     );
-    assert_eq!(reason(&p, "night"), Some(RepReason::OffShift));
-    assert_eq!(reason(&p, "away"), Some(RepReason::OutOfOffice));
-    assert_eq!(reason(&p, "full"), Some(RepReason::HoldingCap));
-    assert_eq!(reason(&p, "daily"), Some(RepReason::DailyCap));
-    assert_eq!(reason(&p, "gone"), Some(RepReason::Inactive));
-    assert_eq!(reason(&p, "outsider"), Some(RepReason::NotAMember));
+    assert_eq!(reason(&p, "night"), Some(RepReason::Routing(Skip::OffShift)));
+    assert_eq!(reason(&p, "away"), Some(RepReason::Routing(Skip::OutOfOffice)));
+    assert_eq!(reason(&p, "full"), Some(RepReason::Routing(Skip::HoldingCap)));
+    assert_eq!(reason(&p, "daily"), Some(RepReason::Routing(Skip::DailyCap)));
+    assert_eq!(reason(&p, "gone"), Some(RepReason::Routing(Skip::Inactive)));
+    assert_eq!(reason(&p, "outsider"), Some(RepReason::Preview(Outside::NotAMember)));
     assert_eq!(p.rep.as_deref(), Some("zhang"), "first eligible in member order");
-    assert_eq!(reason(&p, "li"), Some(RepReason::Rotation));
+    assert_eq!(reason(&p, "li"), Some(RepReason::Routing(Skip::Rotation)));
     let full = p.reps.iter().find(|r| r.id == "full").unwrap();
     assert_eq!(
         (full.holding, full.holding_cap, full.eligible),
@@ -286,8 +287,8 @@ async fn weighted_pools_tiers_and_weights_agree_with_assignment() {
     let a1 = lead_in(&store, at, "北京", Some((Grade::A, 1))).await;
     let p = agree(&store, &a1, at).await;
     assert_eq!(p.rep.as_deref(), Some("star"));
-    assert_eq!(reason(&p, "zhang"), Some(RepReason::Tier));
-    assert_eq!(reason(&p, "li"), Some(RepReason::Tier));
+    assert_eq!(reason(&p, "zhang"), Some(RepReason::Routing(Skip::Tier)));
+    assert_eq!(reason(&p, "li"), Some(RepReason::Routing(Skip::Tier)));
     assert_eq!(p.pool.text, "no rule matched → default pool");
 
     // Other leads by weight: whoever is furthest below their share, as the preview says.
@@ -297,7 +298,7 @@ async fn weighted_pools_tiers_and_weights_agree_with_assignment() {
         let p = agree(&store, &id, at).await;
         let rep = p.rep.clone().unwrap();
         for other in p.reps.iter().filter(|r| r.id != rep) {
-            assert_eq!(other.skipped.as_ref().unwrap().code, RepReason::Rotation);
+            assert_eq!(other.skipped.as_ref().unwrap().code, RepReason::Routing(Skip::Rotation));
         }
         *counts.entry(rep).or_default() += 1;
     }
@@ -349,19 +350,19 @@ async fn designated_claim_only_pool_caps_and_previous_owners_agree_with_assignme
 
     let p = agree(&store, &lead_in(&store, at, "北京", None).await, at).await;
     assert_eq!(p.rep.as_deref(), Some("li"));
-    assert_eq!(reason(&p, "zhang"), Some(RepReason::NotDesignated));
+    assert_eq!(reason(&p, "zhang"), Some(RepReason::Routing(Skip::NotDesignated)));
 
     let p = agree(&store, &lead_in(&store, at, "浙江", None).await, at).await;
     assert_eq!(p.rep.as_deref(), Some("wang"));
-    assert_eq!(reason(&p, "zhang"), Some(RepReason::NotInTeam));
-    assert_eq!(reason(&p, "li"), Some(RepReason::NotAMember));
+    assert_eq!(reason(&p, "zhang"), Some(RepReason::Routing(Skip::NotInTeam)));
+    assert_eq!(reason(&p, "li"), Some(RepReason::Preview(Outside::NotAMember)));
 
     let p = agree(&store, &lead_in(&store, at, "广东", None).await, at).await;
     assert_eq!(
         (p.rep.as_deref(), p.no_rep.as_ref().map(|r| r.code)),
         (None, Some(NoRep::ClaimOnly))
     );
-    assert_eq!(reason(&p, "zhang"), Some(RepReason::ClaimOnly));
+    assert_eq!(reason(&p, "zhang"), Some(RepReason::Routing(Skip::ClaimOnly)));
     assert!(
         p.reps.iter().find(|r| r.id == "zhang").unwrap().eligible,
         "eligible, but the pool waits for claims"
@@ -383,7 +384,7 @@ async fn designated_claim_only_pool_caps_and_previous_owners_agree_with_assignme
     store.insert_lead(recycled.clone());
     let p = agree(&store, &recycled.id, at).await;
     assert_eq!(p.no_rep.as_ref().map(|r| r.code), Some(NoRep::EveryoneSkipped));
-    assert_eq!(reason(&p, "li"), Some(RepReason::PreviousOwner));
+    assert_eq!(reason(&p, "li"), Some(RepReason::Routing(Skip::PreviousOwner)));
 }
 
 #[tokio::test]
@@ -406,7 +407,7 @@ async fn owned_unroutable_and_preset_leads_agree_with_assignment() {
     assert!(p
         .reps
         .iter()
-        .all(|r| r.skipped.as_ref().unwrap().code == RepReason::AlreadyOwned));
+        .all(|r| r.skipped.as_ref().unwrap().code == RepReason::Preview(Outside::AlreadyOwned)));
 
     let mut received = Lead::new(LeadId::generate(at), "web_form", at);
     received.profile.province = Some("北京".into());
@@ -424,7 +425,7 @@ async fn owned_unroutable_and_preset_leads_agree_with_assignment() {
     store.insert_lead(preset.clone());
     let p = agree(&store, &preset.id, at).await;
     assert_eq!((p.rep.as_deref(), p.how), (Some("boss"), Some(OwnerChangeHow::Created)));
-    assert_eq!(reason(&p, "zhang"), Some(RepReason::PresetOwner));
+    assert_eq!(reason(&p, "zhang"), Some(RepReason::Preview(Outside::PresetOwner)));
     assert!(p.reps.iter().find(|r| r.id == "boss").unwrap().chosen);
 }
 

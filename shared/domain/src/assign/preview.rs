@@ -304,27 +304,22 @@ impl From<WaitReason> for NoRep {
     }
 }
 
-/// Why a rep would not get the lead: routing's [`Skip`], not being in the pool routing
-/// chose, or a reason about the lead itself that stops assignment before routing.
+/// Why a rep would not get the lead: routing's own [`Skip`], or a reason the preview
+/// adds (the rep is not in the pool routing chose, or the lead is not routed at all).
+/// Both read as one snake_case code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RepReason {
+    Routing(Skip),
+    Preview(Outside),
+}
+
+/// The reasons a preview adds to routing's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RepReason {
+pub enum Outside {
     /// Not in the pool routing chose (routing looks at its members only).
     NotAMember,
-    NoSuchRep,
-    ClaimOnly,
-    PoolDailyCap,
-    NoDesignee,
-    NotDesignated,
-    NotInTeam,
-    PreviousOwner,
-    Inactive,
-    OffShift,
-    OutOfOffice,
-    HoldingCap,
-    DailyCap,
-    Tier,
-    Rotation,
     /// The lead is not routed at all (its stage).
     NotRoutable,
     /// The lead has an owner already.
@@ -335,22 +330,13 @@ pub enum RepReason {
 
 impl From<Skip> for RepReason {
     fn from(skip: Skip) -> Self {
-        match skip {
-            Skip::NoSuchRep => RepReason::NoSuchRep,
-            Skip::ClaimOnly => RepReason::ClaimOnly,
-            Skip::PoolDailyCap => RepReason::PoolDailyCap,
-            Skip::NoDesignee => RepReason::NoDesignee,
-            Skip::NotDesignated => RepReason::NotDesignated,
-            Skip::NotInTeam => RepReason::NotInTeam,
-            Skip::PreviousOwner => RepReason::PreviousOwner,
-            Skip::Inactive => RepReason::Inactive,
-            Skip::OffShift => RepReason::OffShift,
-            Skip::OutOfOffice => RepReason::OutOfOffice,
-            Skip::HoldingCap => RepReason::HoldingCap,
-            Skip::DailyCap => RepReason::DailyCap,
-            Skip::Tier => RepReason::Tier,
-            Skip::Rotation => RepReason::Rotation,
-        }
+        RepReason::Routing(skip)
+    }
+}
+
+impl From<Outside> for RepReason {
+    fn from(reason: Outside) -> Self {
+        RepReason::Preview(reason)
     }
 }
 
@@ -605,15 +591,15 @@ fn explain(read: &Read<'_>) -> Preview {
     let lead_level = |id: &str| -> Option<Reason<RepReason>> {
         match (gate, preset) {
             (Gate::NotRoutable(stage), _) => Some(Reason {
-                code: RepReason::NotRoutable,
+                code: Outside::NotRoutable.into(),
                 text: format!("the lead is {}: it is not routed", stage.as_str()),
             }),
             (Gate::AlreadyOwned, _) => Some(Reason {
-                code: RepReason::AlreadyOwned,
+                code: Outside::AlreadyOwned.into(),
                 text: format!("the lead is owned by {}", lead.owner.as_deref().unwrap_or_default()),
             }),
             (Gate::Open, Some(owner)) if owner.id != id => Some(Reason {
-                code: RepReason::PresetOwner,
+                code: Outside::PresetOwner.into(),
                 text: format!(
                     "the lead keeps the owner its customer match or import gave it: {}",
                     owner.id
@@ -665,7 +651,7 @@ fn explain(read: &Read<'_>) -> Preview {
             Some(reason) => Some(reason),
             None if stopped_before_routing => None,
             None => Some(Reason {
-                code: RepReason::NotAMember,
+                code: Outside::NotAMember.into(),
                 text: format!("not a member of pool {pool_id}"),
             }),
         };
