@@ -2,7 +2,6 @@
 //! and out-of-office, waiting in a pool and the sweep's pickup, claim races, roles on the
 //! lead API, admin configuration, and webhook notices over real HTTP.
 
-use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use assign::Assign;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
@@ -20,14 +19,12 @@ use domain::{lead::messages::Envelope, lead::messages::Message, lead::messages::
 use domain::{lead::qualification::Grade, qualify::scoring::score, qualify::scoring::ScoringRules};
 use leadflow_aws::notifier::HttpNotifier;
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, rep, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, rep, request, Answer, Stack};
 use serde_json::{json, Value};
 use sla_sweep::Sweep;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-const SECRET: &str = "assign-test-secret";
-const ISSUER: &str = "leadflow-test";
 /// Monday 10:00 in Beijing.
 const WORK: &str = "2026-11-23T02:00:00Z";
 /// Tuesday 02:00 in Beijing.
@@ -125,16 +122,11 @@ fn assigner<N: Notifier>(stack: &Stack, notifier: N) -> Assign<DynamoStore, SqsB
 }
 
 fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
-    Api {
-        store: stack.store(),
-        bus: stack.api_bus(),
-        clock: FixedClock(now),
-        verifier: Verifier::hs256(SECRET, ISSUER),
-    }
+    stack.api(FixedClock(now))
 }
 
 fn token(sub: &str, role: Role) -> String {
-    mint_hs256(SECRET, ISSUER, sub, &[role], 600)
+    api_token(sub, &[role])
 }
 
 async fn call(

@@ -10,7 +10,6 @@
 //! is saved (the other gets 409, or, had it started after the first was saved, 200 with
 //! nothing saved), and a repeated rollback saves nothing; the history's count proves it.
 
-use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use assign::Assign;
 use chrono::{DateTime, Duration, Utc};
@@ -29,11 +28,9 @@ use domain::{
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, request, Answer, Stack};
 use serde_json::{json, Value};
 
-const SECRET: &str = "history-test-secret";
-const ISSUER: &str = "leadflow-test";
 const HOOK_SECRET: &str = "tt-0123456789abcdef0123456789abcdef";
 const NEWER_SECRET: &str = "tt-fedcba9876543210fedcba9876543210";
 
@@ -52,12 +49,7 @@ impl Setup {
     async fn start(now: DateTime<Utc>) -> Self {
         let stack = Stack::start().await;
         Self {
-            api: Api {
-                store: stack.store(),
-                bus: stack.api_bus(),
-                clock: FixedClock(now),
-                verifier: Verifier::hs256(SECRET, ISSUER),
-            },
+            api: stack.api(FixedClock(now)),
             intake: Intake {
                 store: stack.store(),
                 bus: stack.full_bus(),
@@ -73,7 +65,7 @@ impl Setup {
 
     /// A call as `who` holding `role`; `body` `None` sends no body.
     async fn call(&self, who: &str, role: Role, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let auth = format!("Bearer {}", mint_hs256(SECRET, ISSUER, who, &[role], 600));
+        let auth = format!("Bearer {}", api_token(who, &[role]));
         let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         answer(
@@ -684,10 +676,7 @@ async fn an_import_mapping_rolls_back_and_the_next_import_reads_through_it() {
     pages_and_bad_inputs(&s, base).await;
     let sheet = "姓名,手机\n展会甲,13812340001\n";
     let dry_run = || async {
-        let auth = format!(
-            "Bearer {}",
-            mint_hs256(SECRET, ISSUER, "ops-lin", &[Role::Manager], 600)
-        );
+        let auth = format!("Bearer {}", api_token("ops-lin", &[Role::Manager]));
         let headers = [("content-type", "text/csv"), ("authorization", auth.as_str())];
         let path = "/v1/imports?dry_run=true&mapping=expo";
         answer(s.api.handle(request(&http_event("POST", path, &headers, sheet))).await)

@@ -2,7 +2,6 @@
 //! contact data), every page walked without a lead repeated or missed across the list
 //! indexes, the duplicate check reading a phone as intake does, and the bad inputs.
 
-use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use chrono::{DateTime, Duration, Utc};
 use domain::assign::actions::Role;
@@ -12,28 +11,20 @@ use domain::lead::ports::{FixedClock, LeadStore, NewLead};
 use domain::lead::qualification::{Grade, Label, Policy, Score};
 use domain::lead::{Company, Contact, DedupInfo, InvalidReason, Lead, LeadId, SlaClock, Stage};
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, rep, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, rep, request, Answer, Stack};
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-const SECRET: &str = "s3cret-for-tests";
-const ISSUER: &str = "leadflow-test";
 
 fn now() -> DateTime<Utc> {
     "2026-12-04T10:00:00Z".parse().unwrap()
 }
 
 fn token(sub: &str, role: Role) -> String {
-    mint_hs256(SECRET, ISSUER, sub, &[role], 600)
+    api_token(sub, &[role])
 }
 
 fn api(stack: &Stack) -> Api<DynamoStore, SqsBus, FixedClock> {
-    Api {
-        store: stack.store(),
-        bus: stack.api_bus(),
-        clock: FixedClock(now()),
-        verifier: Verifier::hs256(SECRET, ISSUER),
-    }
+    stack.api(FixedClock(now()))
 }
 
 async fn get(api: &Api<DynamoStore, SqsBus, FixedClock>, who: &str, role: Role, path: &str) -> Answer {

@@ -3,7 +3,6 @@
 //! new leads captured and scored by dedup-score under the champion/challenger split,
 //! outcomes recorded through lead actions, the arms report, and promotion.
 
-use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use chrono::{DateTime, Utc};
 use dedup_score::DedupScore;
@@ -14,12 +13,10 @@ use domain::{lead::qualification::Arm, predict::arm_for, predict::synthetic};
 use intake::http::AllowedOrigins;
 use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, request, Answer, Stack};
 use serde_json::{json, Value};
 use train::Train;
 
-const SECRET: &str = "s3cret-for-tests";
-const ISSUER: &str = "leadflow-test";
 const HISTORY: usize = 2_000;
 const NEW_LEADS: usize = 40;
 
@@ -35,12 +32,7 @@ impl Setup {
     async fn start(now: DateTime<Utc>) -> Self {
         let stack = Stack::start().await;
         Self {
-            api: Api {
-                store: stack.store(),
-                bus: stack.api_bus(),
-                clock: FixedClock(now),
-                verifier: Verifier::hs256(SECRET, ISSUER),
-            },
+            api: stack.api(FixedClock(now)),
             intake: Intake {
                 store: stack.store(),
                 bus: stack.bus(),
@@ -59,7 +51,7 @@ impl Setup {
     }
 
     async fn call(&self, method: &str, path: &str, role: Role, body: Option<Value>) -> Answer {
-        let token = mint_hs256(SECRET, ISSUER, "admin-zhao", &[role], 600);
+        let token = api_token("admin-zhao", &[role]);
         let auth = format!("Bearer {token}");
         let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
         let body = body.map(|b| b.to_string()).unwrap_or_default();

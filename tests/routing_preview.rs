@@ -4,7 +4,6 @@
 //! real assignment (the assign function on `lead.ready`) giving the lead to the rep the
 //! preview named. Role refusals and bad inputs.
 
-use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use assign::Assign;
 use aws_lambda_events::sqs::SqsEvent;
@@ -18,11 +17,9 @@ use domain::memory::RecordingNotifier;
 use domain::qualify::scoring::{score, ScoringRules};
 use domain::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, request, Answer, Stack};
 use serde_json::{json, Value};
 
-const SECRET: &str = "routing-preview-secret";
-const ISSUER: &str = "leadflow-test";
 /// Monday 10:00 in Beijing.
 const WORK: &str = "2026-11-23T02:00:00Z";
 const PREVIEW: &str = "/v1/routing/preview";
@@ -32,16 +29,11 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn api(stack: &Stack, now: DateTime<Utc>) -> Api<DynamoStore, SqsBus, FixedClock> {
-    Api {
-        store: stack.store(),
-        bus: stack.api_bus(),
-        clock: FixedClock(now),
-        verifier: Verifier::hs256(SECRET, ISSUER),
-    }
+    stack.api(FixedClock(now))
 }
 
 fn token(sub: &str, role: Role) -> String {
-    mint_hs256(SECRET, ISSUER, sub, &[role], 600)
+    api_token(sub, &[role])
 }
 
 async fn call(api: &Api<DynamoStore, SqsBus, FixedClock>, method: &str, path: &str, token: &str, body: &str) -> Answer {

@@ -3,6 +3,15 @@
 //! the Lambda Runtime API to run a handler through the real runtime loop
 //! ([`runtime_api`]).
 
+/// The signing secret and issuer of the api [`Stack::api`] builds.
+pub const API_SECRET: &str = "leadflow-test-secret";
+pub const API_ISSUER: &str = "leadflow-test";
+
+/// A ten-minute token the api [`Stack::api`] builds accepts.
+pub fn api_token(subject: &str, roles: &[domain::assign::actions::Role]) -> String {
+    api::auth::mint_hs256(API_SECRET, API_ISSUER, subject, roles, 600)
+}
+
 pub mod faults;
 pub mod invariants;
 pub mod meter;
@@ -490,7 +499,20 @@ impl Stack {
         }
     }
 
-    /// The bus as the functions have it: every queue.
+    /// The api function as its `main` wires it (its queues), with a test verifier
+    /// ([`API_SECRET`], [`API_ISSUER`]: [`api_token`] mints what it accepts) and `clock`.
+    pub fn api<C: domain::lead::ports::Clock>(
+        &self,
+        clock: C,
+    ) -> api::Api<leadflow_aws::DynamoStore, leadflow_aws::SqsBus, C> {
+        api::Api {
+            store: self.store(),
+            bus: self.api_bus(),
+            clock,
+            verifier: api::auth::Verifier::hs256(API_SECRET, API_ISSUER),
+        }
+    }
+
     /// A bus wired as the api's `main` wires it: the topics of [`api::QUEUES`], each to
     /// the queue its environment variable names (`CAPTURE_QUEUE_URL` → `CaptureQueue`).
     pub fn api_bus(&self) -> leadflow_aws::SqsBus {
@@ -503,6 +525,7 @@ impl Stack {
             })
     }
 
+    /// The bus as the functions have it: every queue.
     pub fn full_bus(&self) -> leadflow_aws::SqsBus {
         self.every_queue(leadflow_aws::SqsBus::new(self.sqs.clone()))
     }
