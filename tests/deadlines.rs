@@ -330,6 +330,7 @@ async fn sla_policies_are_versioned_data_with_field_errors() {
         .body;
     assert_eq!(config["version"], 0);
     assert_eq!(config["calendars"][0]["id"], "cn");
+    assert_eq!(config["calendars"][0]["covers_until"], "2026-12-31");
     let policies: Vec<&str> = config["policies"]
         .as_array()
         .unwrap()
@@ -356,7 +357,19 @@ async fn sla_policies_are_versioned_data_with_field_errors() {
     assert_eq!(unknown.status, 409, "{}", unknown.body);
     assert_eq!(unknown.body["fields"][0]["field"], "by_pool.vip", "{}", unknown.body);
 
+    // A calendar saved without its reach gets the end of its last listed year; one that
+    // stops short of a listed date is refused by name.
     config["by_pool"] = json!({"consumer": "toc"});
+    let mut own = config["calendars"][0].clone();
+    own["id"] = json!("bj-office");
+    own["holidays"] = json!([{"date": "2027-02-10", "name": "春节"}]);
+    own["make_up_days"] = json!([]);
+    own["covers_until"] = json!("2027-01-31");
+    config["calendars"] = json!([config["calendars"][0].clone(), own.clone()]);
+    let short = call(&api, "PUT", "/v1/config/sla", admin, Some(config.clone())).await;
+    assert_eq!(short.status, 422, "{}", short.body);
+    assert_eq!(short.body["fields"][0]["field"], "calendars[1].covers_until");
+    config["calendars"][1].as_object_mut().unwrap().remove("covers_until");
     let saved = call(&api, "PUT", "/v1/config/sla", admin, Some(config.clone())).await;
     assert_eq!(
         (saved.status, saved.body["version"].as_u64()),
@@ -364,6 +377,8 @@ async fn sla_policies_are_versioned_data_with_field_errors() {
         "{}",
         saved.body
     );
+    let read = call(&api, "GET", "/v1/config/sla", admin, None).await.body;
+    assert_eq!(read["calendars"][1]["covers_until"], "2027-12-31");
     let stale = call(&api, "PUT", "/v1/config/sla", admin, Some(config)).await;
     assert_eq!(stale.status, 409);
     let as_rep = call(&api, "PUT", "/v1/config/sla", ("zhang", Role::Rep), Some(json!({}))).await;

@@ -457,6 +457,7 @@ fn access_logs_metrics_and_dashboard_are_wired() {
         "LeadsPooled",
         "SlaReminders",
         "SlaBreaches",
+        "CalendarDaysCovered",
         "MessagesDeadLettered",
         "ColdStarts",
     ] {

@@ -9,11 +9,13 @@ use api::Api;
 use assign::Assign;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::SqsEvent;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use dedup_score::DedupScore;
 use domain::assign::actions::Role;
 use domain::capture::hooks::sign;
 use domain::capture::submission::SubmissionRules;
+use domain::follow_up::{ports::SlaStore, sla::SlaConfig};
+use domain::lead::ports::Saved;
 use domain::lead::{Lead, LeadId, Stage};
 use domain::memory::RecordingNotifier;
 use domain::{assign::auto::assign_lead, assign::ports::RoutingStore, lead::ports::LeadStore};
@@ -368,6 +370,46 @@ async fn sla_sweep_counts_each_reminder_and_breach_once_and_zeros_when_nothing_i
         .collect();
     assert_eq!(runs, [(0, 0), (1, 0), (0, 0), (0, 1), (0, 0)], "{:?}", recorder.lines());
     assert_one_cold_start(&recorder, "sla-sweep");
+}
+
+#[tokio::test]
+async fn sla_sweep_says_how_many_days_of_holiday_data_the_calendars_in_use_have_left() {
+    let stack = Stack::start().await;
+    let store = stack.store();
+    let sweep = Sweep {
+        store: stack.store(),
+        bus: stack.full_bus(),
+        redrive: domain::capture::intake::RedrivePolicy::default(),
+        due_per_run: 500,
+    };
+    // The built-in calendar holds the 2025 and 2026 schedules; a calendar no policy uses
+    // does not count, however short its data.
+    let mut config = SlaConfig::default();
+    let mut unused = config.calendars[0].clone();
+    unused.id = "retired".into();
+    unused.holidays.retain(|h| h.date.year() == 2025);
+    unused.make_up_days.retain(|h| h.date.year() == 2025);
+    unused.covers_until = None;
+    config.calendars.push(unused);
+    assert_eq!(store.save_sla_config(&config).await.unwrap(), Saved::Saved);
+
+    let recorder = recorder();
+    let december = recorder
+        .scope(sweep.handle(tick(t("2026-12-01T10:00:00+08:00"))))
+        .await
+        .unwrap();
+    let january = recorder
+        .scope(sweep.handle(tick(t("2027-01-04T10:00:00+08:00"))))
+        .await
+        .unwrap();
+    assert_eq!(december.calendar_coverage, Some(("cn".to_string(), 30)));
+    assert_eq!(january.calendar_coverage, Some(("cn".to_string(), -4)));
+    let levels: Vec<u64> = recorder
+        .lines()
+        .iter()
+        .filter_map(|doc| doc["CalendarDaysCovered"].as_u64())
+        .collect();
+    assert_eq!(levels, [30, 0], "0 once the data has run out: {:?}", recorder.lines());
 }
 
 #[tokio::test]

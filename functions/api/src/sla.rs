@@ -14,7 +14,10 @@ use leadflow_http::{error, json};
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn get_sla(&self, _: &Call<'_>) -> Answer {
-        self.store.sla_config().await.map(|c| json(StatusCode::OK, &c))
+        self.store
+            .sla_config()
+            .await
+            .map(|c| json(StatusCode::OK, &c.with_coverage()))
     }
 
     pub(crate) async fn put_sla(&self, call: &Call<'_>) -> Answer {
@@ -31,7 +34,8 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 unknown,
             ));
         }
-        self.save_versioned(call, ConfigId::of(ConfigKind::Sla), config, ROUTE)
+        // Saved with each calendar's reach stated, so the document shows it.
+        self.save_versioned(call, ConfigId::of(ConfigKind::Sla), config.with_coverage(), ROUTE)
             .await
     }
 }

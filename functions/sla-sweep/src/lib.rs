@@ -4,17 +4,20 @@
 //! clocks that are due (reminders, violations, breach actions). Each run that checks the
 //! clocks counts `SlaReminders` and `SlaBreaches`, zeros included, so a gap in either
 //! series means the sweep did not run (or could not read its clocks). A clock reminds
-//! and breaches once, so a repeated schedule event counts nothing twice.
+//! and breaches once, so a repeated schedule event counts nothing twice. Each run also
+//! writes `CalendarDaysCovered`: how many days of holiday data the calendar in use that
+//! runs out first has left, so an alarm asks for next year's schedule in time.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::assign::auto::reoffer_waiting;
 use domain::assign::deadlines::sweep_deadlines;
+use domain::follow_up::calendar::COVERAGE_WARNING_DAYS;
 use domain::{
     assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore, lead::ports::MessageBus,
     lead::ports::StoreError,
 };
 use domain::{capture::intake::redrive_stuck, capture::intake::RedrivePolicy, capture::intake::RedriveReport};
-use leadflow_aws::metrics::{self, Business};
+use leadflow_aws::metrics::{self, Business, Level};
 
 /// This function's name in its metrics (its binary's name).
 pub const FUNCTION: &str = "sla-sweep";
@@ -49,6 +52,8 @@ pub struct SweepReport {
     pub deadlines_pending: bool,
     /// Index entries read to find the due leads (the sweep's cost).
     pub due_entries_read: usize,
+    /// The calendar in use whose holiday data runs out first, and its days left.
+    pub calendar_coverage: Option<(String, i64)>,
 }
 
 impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus> Sweep<S, B> {
@@ -91,6 +96,7 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus> Sweep<S, B> {
                 "checked due deadlines"
             );
         }
+        let calendar_coverage = self.calendar_coverage(at).await;
         Ok(SweepReport {
             at,
             redriven: resent,
@@ -101,6 +107,32 @@ impl<S: LeadStore + RoutingStore + SlaStore, B: MessageBus> Sweep<S, B> {
             reminded: deadlines.reminded,
             deadlines_pending: deadlines.more,
             due_entries_read: deadlines.entries_read,
+            calendar_coverage,
         })
+    }
+
+    /// Writes `CalendarDaysCovered` for the calendar in use that runs out first, and
+    /// warns while it has fewer than [`COVERAGE_WARNING_DAYS`] left.
+    async fn calendar_coverage(&self, at: chrono::DateTime<chrono::Utc>) -> Option<(String, i64)> {
+        let config = match self.store.sla_config().await {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the SLA calendars failed");
+                return None;
+            }
+        };
+        let (calendar, days) = config
+            .coverage_in_use(at)
+            .first()
+            .map(|(id, days)| (id.to_string(), *days))?;
+        metrics::level(Level::CalendarDaysCovered, days.max(0).unsigned_abs());
+        if days < COVERAGE_WARNING_DAYS {
+            tracing::warn!(
+                calendar,
+                days,
+                "a calendar in use is running out of holiday data: load next year's schedule (PUT /v1/config/sla)"
+            );
+        }
+        Some((calendar, days))
     }
 }

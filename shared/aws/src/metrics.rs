@@ -75,6 +75,28 @@ impl Health {
     }
 }
 
+/// Stack-wide levels: each line is the value now, not an amount to add (alarms read
+/// their minimum over a period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// sla-sweep: days of official holiday data left in the calendar in use that runs out
+    /// first (0 once one has run out). Not written when no calendar in use has any.
+    CalendarDaysCovered,
+}
+
+impl Level {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Level::CalendarDaysCovered => "CalendarDaysCovered",
+        }
+    }
+}
+
+/// Writes the current value of a stack-wide level.
+pub fn level(metric: Level, value: u64) {
+    current().write(None, &[(metric.name(), value)]);
+}
+
 /// Adds `value` to a stack-wide count.
 pub fn count(metric: Business, value: u64) {
     count_all(&[(metric, value)]);

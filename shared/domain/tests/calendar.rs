@@ -1,7 +1,7 @@
 //! Business-time arithmetic: weekends, a 9-day holiday, make-up Saturdays, working-hour
 //! edges, a DST-free zone (Beijing) and a DST zone (New York).
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use domain::{
     follow_up::calendar::BusinessCalendar, follow_up::calendar::Counting, follow_up::calendar::Period,
     follow_up::calendar::Span,
@@ -167,6 +167,7 @@ fn a_zone_with_daylight_saving_counts_real_hours() {
         holidays: Vec::new(),
         make_up_days: Vec::new(),
         source: String::new(),
+        covers_until: None,
     };
     // Friday 6 March 2026 15:00 EST; clocks go forward on Sunday 8 March.
     let friday = t("2026-03-06T15:00:00-05:00");
@@ -194,4 +195,38 @@ fn bad_calendars_are_refused_by_field() {
     cal.make_up_days.push(cal.holidays[0].clone());
     let fields: Vec<String> = cal.validate().into_iter().map(|e| e.field).collect();
     assert_eq!(fields, ["working_hours[1].start", "make_up_days[11].date"]);
+}
+
+#[test]
+fn a_calendar_says_how_far_its_holiday_data_reaches() {
+    // The built-in schedule is the State Council's 2025 and 2026 notices.
+    let cal = cn();
+    assert_eq!(cal.covers_until, Some(day("2026-12-31")));
+    assert_eq!(cal.days_covered(t("2026-12-05T10:00:00+08:00")), Some(26));
+    // The date is Beijing's: 23:30 UTC on 30 December is already the 31st there.
+    assert_eq!(cal.days_covered(t("2026-12-30T23:30:00Z")), Some(0));
+    assert_eq!(cal.days_covered(t("2027-01-02T10:00:00+08:00")), Some(-2));
+    assert!(
+        cal.is_working_day(day("2027-01-01")),
+        "past its data a holiday is a weekday like any other: why it must be flagged"
+    );
+
+    // Left out, it is the end of the last listed year; no dated exception, no data.
+    let mut loaded = cn();
+    loaded.covers_until = None;
+    assert_eq!(loaded.clone().with_coverage().covers_until, Some(day("2026-12-31")));
+    loaded.holidays.retain(|h| h.date.year() == 2025);
+    loaded.make_up_days.retain(|h| h.date.year() == 2025);
+    assert_eq!(loaded.with_coverage().covers_until, Some(day("2025-12-31")));
+    let mut none = cn();
+    none.covers_until = None;
+    none.holidays.clear();
+    none.make_up_days.clear();
+    assert_eq!(none.days_covered(t("2026-12-05T10:00:00+08:00")), None);
+
+    // It must reach every dated exception it lists.
+    let mut short = cn();
+    short.covers_until = Some(day("2026-06-30"));
+    let fields: Vec<String> = short.validate().into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["covers_until"]);
 }

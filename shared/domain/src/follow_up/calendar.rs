@@ -56,7 +56,18 @@ pub struct BusinessCalendar {
     /// Where the dated exceptions come from (shown to admins).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// The last date the holiday data reaches: after it, every weekday counts as a
+    /// working day, public holidays included. Official schedules come a year at a
+    /// time, so when it is left out it is the 31 December of the last dated exception's
+    /// year ([`BusinessCalendar::with_coverage`]); a calendar with no dated exceptions
+    /// claims no holiday data and has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers_until: Option<NaiveDate>,
 }
+
+/// Below this many days of holiday data ahead, a calendar in use is flagged (the sweep's
+/// `CalendarDaysCovered` metric and its alarm): time to load next year's schedule.
+pub const COVERAGE_WARNING_DAYS: i64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "unit", content = "amount")]
@@ -87,6 +98,31 @@ pub enum Counting {
 }
 
 impl BusinessCalendar {
+    /// The calendar with `covers_until` stated: as given, or the 31 December of its last
+    /// dated exception's year (none without any).
+    pub fn with_coverage(mut self) -> Self {
+        if self.covers_until.is_none() {
+            self.covers_until = self
+                .holidays
+                .iter()
+                .chain(&self.make_up_days)
+                .map(|d| d.date.year())
+                .max()
+                .and_then(|year| NaiveDate::from_ymd_opt(year, 12, 31));
+        }
+        self
+    }
+
+    /// Days of holiday data left after `at`'s date in the calendar's time zone (0 on its
+    /// last covered day, negative once past it); `None` without holiday data.
+    pub fn days_covered(&self, at: DateTime<Utc>) -> Option<i64> {
+        let today = at.with_timezone(&self.time_zone).date_naive();
+        self.clone()
+            .with_coverage()
+            .covers_until
+            .map(|until| (until - today).num_days())
+    }
+
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         if self.make_up_days.iter().any(|d| d.date == date) {
             return true;
@@ -180,6 +216,14 @@ impl BusinessCalendar {
                 ));
             }
         }
+        if let Some(until) = self.covers_until {
+            if self.holidays.iter().chain(&self.make_up_days).any(|d| d.date > until) {
+                errors.push(FieldError::new(
+                    "covers_until",
+                    "is before a listed holiday or make-up day: it must reach every one",
+                ));
+            }
+        }
         for (i, day) in self.make_up_days.iter().enumerate() {
             if self.holidays.iter().any(|h| h.date == day.date) {
                 errors.push(FieldError::new(
@@ -222,6 +266,7 @@ impl BusinessCalendar {
             source: "国务院办公厅关于2025年部分节假日安排的通知 (国办发明电〔2024〕12号, 2024-11-12); \
                      国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04)"
                 .into(),
+            covers_until: NaiveDate::from_ymd_opt(2026, 12, 31),
         }
     }
 }

@@ -217,6 +217,30 @@ impl Default for SlaConfig {
 }
 
 impl SlaConfig {
+    /// Every calendar with its `covers_until` stated ([`BusinessCalendar::with_coverage`]):
+    /// what the API saves and answers, so an admin always sees how far each reaches.
+    pub fn with_coverage(mut self) -> Self {
+        self.calendars = self
+            .calendars
+            .into_iter()
+            .map(BusinessCalendar::with_coverage)
+            .collect();
+        self
+    }
+
+    /// The calendars some policy uses that hold holiday data, each with the days of it
+    /// left after `at` (negative once past it), fewest first.
+    pub fn coverage_in_use(&self, at: DateTime<Utc>) -> Vec<(&str, i64)> {
+        let mut covered: Vec<(&str, i64)> = self
+            .calendars
+            .iter()
+            .filter(|c| self.policies.iter().any(|p| p.calendar == c.id))
+            .filter_map(|c| c.days_covered(at).map(|days| (c.id.as_str(), days)))
+            .collect();
+        covered.sort_by_key(|(id, days)| (*days, *id));
+        covered
+    }
+
     /// The policy for a lead: by its pool, else its channel, else the default; and its
     /// calendar.
     pub fn policy_for(&self, lead: &Lead) -> Option<(&SlaPolicy, &BusinessCalendar)> {
