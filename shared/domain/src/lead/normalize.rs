@@ -68,9 +68,13 @@ pub fn phone_e164(input: &str, default_region: Country) -> Result<String, Contac
     phone_e164_general(&candidate, default_region)
 }
 
-/// libphonenumber's parse and validation, for any number in any region.
+/// libphonenumber's parse and validation, for any number in any region. A number
+/// written with its country code (`+…`) is read without a default region: the crate
+/// applies the default region's national-prefix rules to it otherwise, and refuses valid
+/// numbers of other countries (`+33 1 23 45 67 89` under CN).
 pub fn phone_e164_general(candidate: &str, default_region: Country) -> Result<String, ContactError> {
-    let parsed = phonenumber::parse(Some(default_region), candidate).map_err(|_| ContactError::InvalidPhone)?;
+    let region = (!candidate.starts_with('+')).then_some(default_region);
+    let parsed = phonenumber::parse(region, candidate).map_err(|_| ContactError::InvalidPhone)?;
     if !phonenumber::is_valid(&parsed) {
         return Err(ContactError::InvalidPhone);
     }
