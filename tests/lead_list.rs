@@ -62,8 +62,7 @@ fn lead_at(i: u32) -> Lead {
     lead.contact = Contact {
         name: Some(format!("客户{i}")),
         phone: Some(format!("+86139{:08}", 10_000_000 + i)),
-        email: None,
-        wechat: None,
+        ..Contact::default()
     };
     lead
 }

@@ -44,8 +44,7 @@ fn lead(i: usize, n: usize) -> Lead {
     lead.contact = Contact {
         name: Some(format!("客户{i}")),
         phone: Some(format!("+86139{:08}", i % 100_000_000)),
-        email: None,
-        wechat: None,
+        ..Contact::default()
     };
     lead.stage = Stage::Mql;
     match i % 20 {

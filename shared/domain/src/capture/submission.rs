@@ -239,8 +239,9 @@ impl RawSubmission {
     }
 }
 
-/// Normalises one kind of contact value in a default region.
-type ContactCheck = fn(&str, Country) -> Result<String, ContactError>;
+/// Normalises one kind of contact value in a default region: its stored form, and a
+/// phone's extension.
+type ContactCheck = fn(&str, Country) -> Result<(String, Option<String>), ContactError>;
 
 /// Tunables of validation; defaults as in docs/src/rules/capture.md#valid-submission (China first).
 #[derive(Debug, Clone)]
@@ -312,17 +313,20 @@ pub fn validate(raw: &RawSubmission, rules: &SubmissionRules) -> Result<Submissi
     let mut unusable = BTreeMap::new();
     let mut contact_errors = Vec::new();
     let checks: [(&str, ContactCheck); 3] = [
-        ("phone", normalize::phone_e164),
-        ("email", |v, _| normalize::email(v)),
-        ("wechat", normalize::wechat),
+        ("phone", normalize::phone_and_extension),
+        ("email", |v, _| normalize::email(v).map(|e| (e, None))),
+        ("wechat", |v, region| normalize::wechat(v, region).map(|w| (w, None))),
     ];
     for (field, check) in checks {
         let Some(value) = text(field, &mut errors) else {
             continue;
         };
         match check(&value, rules.default_region) {
-            Ok(normalised) => match field {
-                "phone" => contact.phone = Some(normalised),
+            Ok((normalised, extension)) => match field {
+                "phone" => {
+                    contact.phone = Some(normalised);
+                    contact.phone_ext = extension;
+                }
                 "email" => contact.email = Some(normalised),
                 _ => contact.wechat = Some(normalised),
             },
@@ -554,6 +558,30 @@ mod tests {
         assert_eq!(
             s.warnings,
             vec![FieldError::new("body", "a custom field with an empty name was ignored")]
+        );
+    }
+
+    #[test]
+    fn a_phone_extension_is_kept_in_its_own_field() {
+        for (written, number, ext) in [
+            ("010-6552 9988 转 123", "+861065529988", Some("123")),
+            ("010 65529988 分机：8", "+861065529988", Some("8")),
+            ("+1 650-253-0000 ext. 12", "+16502530000", Some("12")),
+            ("+44 20 7946 0958 x7", "+442079460958", Some("7")),
+            ("(010) 6552-9988 #66", "+861065529988", Some("66")),
+            ("138 0013 8000", "+8613800138000", None),
+        ] {
+            let s = valid(&[("phone", written)]).unwrap();
+            assert_eq!(
+                (s.contact.phone.as_deref(), s.contact.phone_ext.as_deref()),
+                (Some(number), ext),
+                "{written}"
+            );
+        }
+        let err = valid(&[("phone", "010-6552 9988 转 abc")]).unwrap_err();
+        assert_eq!(
+            err.0[0].field, "phone",
+            "a marker without digits after it is not an extension"
         );
     }
 

@@ -184,6 +184,9 @@ pub struct Contact {
     /// E.164, e.g. `+8613800138000`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The extension written after the number (`010-6552 9988 转 123`): digits only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_ext: Option<String>,
     /// Lower-cased, trimmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,

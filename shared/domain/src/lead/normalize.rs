@@ -68,6 +68,28 @@ pub fn phone_e164(input: &str, default_region: Country) -> Result<String, Contac
     phone_e164_general(&candidate, default_region)
 }
 
+/// A phone number and the extension written after it: `ext 12`, `ext. 12`, `x12`, `#12`,
+/// `转123` or `分机123` (any case, spaces allowed). The extension is digits only, at most
+/// 10; the number is read by [`phone_e164`].
+pub fn phone_and_extension(input: &str, default_region: Country) -> Result<(String, Option<String>), ContactError> {
+    let folded = fold_width(input);
+    // ASCII-only lower-casing keeps every byte offset the same in both strings.
+    let lower = folded.to_ascii_lowercase();
+    let split = ["分机", "转", "ext.", "ext", "x", "#"].iter().find_map(|marker| {
+        let at = lower.rfind(marker)?;
+        let extension = lower[at + marker.len()..]
+            .trim()
+            .trim_start_matches(['.', ':', '：'])
+            .trim();
+        (!extension.is_empty() && extension.len() <= 10 && extension.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| (&folded[..at], extension.to_string()))
+    });
+    match split {
+        Some((number, extension)) => Ok((phone_e164(number, default_region)?, Some(extension))),
+        None => Ok((phone_e164(&folded, default_region)?, None)),
+    }
+}
+
 /// libphonenumber's parse and validation, for any number in any region. A number
 /// written with its country code (`+…`) is read without a default region: the crate
 /// applies the default region's national-prefix rules to it otherwise, and refuses valid
