@@ -119,6 +119,62 @@ async fn a_plain_html_form_post_redirects_to_an_allowed_origin_only() {
 }
 
 #[tokio::test]
+async fn a_form_post_that_fails_validation_shows_the_visitor_a_page_never_json() {
+    let stack = Stack::start().await;
+    let app = app(&stack);
+    let form = "application/x-www-form-urlencoded";
+
+    // With an error page on the allow-list: back to it, naming the failing fields.
+    let back = "name=%E6%9D%8E&phone=12&error_redirect=http%3A%2F%2F127.0.0.1%3A8080%2Fform.html%3Fcampaign%3Dspring";
+    let got = post(&app, form, back).await;
+    assert_eq!(got.status, 303, "{}", got.body);
+    assert_eq!(
+        got.headers["location"],
+        "http://127.0.0.1:8080/form.html?campaign=spring&lead_errors=phone"
+    );
+
+    // Without one (or with one off the allow-list): a page in the form's language.
+    let event = http_event(
+        "POST",
+        "/v1/leads",
+        &[
+            ("content-type", form),
+            ("origin", ORIGIN),
+            ("referer", "http://127.0.0.1:8080/form.html"),
+        ],
+        "name=%E6%9D%8E&error_redirect=https%3A%2F%2Fevil.example%2F",
+    );
+    let got = answer(app.handle(request(&event)).await);
+    assert_eq!(got.status, 422);
+    assert_eq!(got.headers["content-type"], "text/html; charset=utf-8");
+    let html = got.body.as_str().expect("a page, not JSON");
+    assert!(
+        html.contains("<html lang=\"zh-CN\">") && html.contains("提交未成功"),
+        "{html}"
+    );
+    assert!(html.contains("<b>联系方式</b>"), "names the missing contact: {html}");
+    assert!(
+        html.contains("href=\"http://127.0.0.1:8080/form.html\""),
+        "links back to the form"
+    );
+
+    let got = post(&app, form, "email=nope&lang=en").await;
+    let html = got.body.as_str().expect("a page");
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("<b>E-mail</b>"),
+        "{html}"
+    );
+
+    // Scripts posting JSON still read the JSON error.
+    let got = post_json(&app, json!({"phone": "12"})).await;
+    assert_eq!(
+        (got.status, got.body["fields"][0]["field"].as_str()),
+        (422, Some("phone"))
+    );
+    assert!(stack.items_with_pk_prefix("LEAD#").await.is_empty(), "nothing stored");
+}
+
+#[tokio::test]
 async fn the_same_submission_id_gives_the_same_lead_once_even_concurrently() {
     let stack = Stack::start().await;
     let app = app(&stack);

@@ -12,6 +12,7 @@
 //! at once (the honeypot filled, a push that fails validation); a repeat of a known
 //! submission counts in neither (`count_capture`).
 
+mod form_errors;
 mod hooks;
 /// The shared HTTP plumbing, still reachable as `intake::http` for callers written
 /// against it (the tests, the benches).
@@ -64,6 +65,7 @@ struct Accepted<'a> {
     warnings: Vec<FieldError>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum BodyKind {
     Json,
     Form,
@@ -258,6 +260,10 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
         }
         let submission = match validate(&raw, &self.rules) {
             Ok(s) => s,
+            // A person at a plain HTML form is shown a page, never JSON.
+            Err(errors) if kind == BodyKind::Form => {
+                return form_errors::refusal(&raw, req.headers(), &self.origins, &errors.0)
+            }
             Err(errors) => return error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0),
         };
         let redirect = submission.redirect.clone();

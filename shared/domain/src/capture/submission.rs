@@ -45,6 +45,10 @@ const LIMITS: &[(&str, usize)] = &[
     ("submission_id", 128),
     ("consent", 10),
     ("redirect", 2048),
+    // Where a form post that fails validation is sent back to, and the form's language
+    // (functions/intake's form_errors).
+    ("error_redirect", 2048),
+    ("lang", 16),
     (HONEYPOT_FIELD, 2048),
 ];
 
