@@ -643,10 +643,7 @@ async fn the_new_owner_gets_one_webhook_notice_even_when_the_message_repeats() {
     let store = stack.store();
     let (url, received) = webhook_receiver().await;
     let zhang = Rep {
-        webhook: Some(Webhook {
-            url,
-            format: WebhookFormat::Wecom,
-        }),
+        webhook: Some(Webhook::new(url, WebhookFormat::Wecom)),
         ..rep("zhang")
     };
     org(&store, &[zhang], &[pool("team", Strategy::RoundRobin, &["zhang"])]).await;

@@ -407,10 +407,10 @@ async fn organisation_with_webhooks(store: &DynamoStore) {
     organisation(store).await;
     for r in REPS {
         let mut with_hook = rep(r);
-        with_hook.webhook = Some(domain::assign::notify::Webhook {
-            url: format!("http://127.0.0.1:9/{r}"),
-            format: domain::assign::notify::WebhookFormat::Slack,
-        });
+        with_hook.webhook = Some(domain::assign::notify::Webhook::new(
+            format!("http://127.0.0.1:9/{r}"),
+            domain::assign::notify::WebhookFormat::Slack,
+        ));
         store.put_rep(&with_hook).await.unwrap();
     }
 }

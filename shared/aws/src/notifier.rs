@@ -32,7 +32,7 @@ impl Notifier for HttpNotifier {
     async fn send(&self, hook: &Webhook, body: &serde_json::Value) -> Result<(), NotifyError> {
         let response = self
             .client
-            .post(&hook.url)
+            .post(hook.url_at(chrono::Utc::now()))
             .json(body)
             .send()
             .await

@@ -51,10 +51,10 @@ fn rep(id: &str, tier: Tier) -> Rep {
         daily_cap: None,
         working_hours: Some(office_hours()),
         out_of_office: Vec::new(),
-        webhook: Some(Webhook {
-            url: format!("https://chat.example.com/{id}"),
-            format: WebhookFormat::Wecom,
-        }),
+        webhook: Some(Webhook::new(
+            format!("https://chat.example.com/{id}"),
+            WebhookFormat::Wecom,
+        )),
         active: true,
     }
 }
@@ -165,7 +165,10 @@ async fn assignment_sets_the_owner_counts_it_and_announces_it_once() {
     let sent = notifier.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "https://chat.example.com/zhang");
-    assert!(sent[0].1["text"]["content"].as_str().unwrap().contains("auto_assigned"));
+    assert!(sent[0].1["text"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("新线索已自动分配给你"));
 
     // The next lead rotates to the other rep.
     let second = qualified_lead(&store, now).await;

@@ -8,10 +8,7 @@
 use crate::lead::ports::PageRequest;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
 use crate::lead::{Lead, LeadId, OwnerChangeHow, Stage};
-use crate::{
-    assign::notify::assignment_text, assign::notify::breach_text, assign::notify::reminder_text,
-    assign::notify::returned_text, assign::notify::Webhook,
-};
+use crate::{assign::notify::Notice, assign::notify::Webhook};
 use crate::{
     assign::ports::LeadChange, assign::ports::Notifier, assign::ports::NotifyError, assign::ports::OwnerChange,
     assign::ports::PoolStat, assign::ports::PoolTake, assign::ports::RepCharge, assign::ports::RepCounters,
@@ -400,12 +397,12 @@ async fn send_once<S: RoutingStore, N: Notifier>(
     notifier: &N,
     key: &str,
     hook: &Webhook,
-    text: &str,
+    notice: &Notice<'_>,
 ) -> Result<Noticed, AssignError> {
     if !store.reserve_notice(key).await? {
         return Ok(Noticed::AlreadySent);
     }
-    if let Err(e) = notifier.send(hook, &hook.payload(text)).await {
+    if let Err(e) = notifier.send(hook, &hook.payload(notice)).await {
         store.release_notice(key).await?;
         return Err(e.into());
     }
@@ -431,9 +428,11 @@ pub async fn notify_assigned<S: LeadStore + RoutingStore, N: Notifier>(
     let Some(hook) = webhook_for(store, owner, lead.pool.as_deref()).await? else {
         return Ok(Noticed::NoWebhook);
     };
-    let how = lead.acquisition.map_or("assigned", |h| h.as_str());
-    let text = assignment_text(&lead, how);
-    send_once(store, notifier, &format!("assigned:{change_id}"), &hook, &text).await
+    let notice = Notice::Assigned {
+        lead: &lead,
+        how: lead.acquisition,
+    };
+    send_once(store, notifier, &format!("assigned:{change_id}"), &hook, &notice).await
 }
 
 /// `lead.returned`: the person came back; tell whoever owns their lead.
@@ -456,8 +455,11 @@ pub async fn notify_returned<S: LeadStore + RoutingStore, N: Notifier>(
         .get_lead(repeat_id)
         .await?
         .map_or_else(|| "another form".to_string(), |r| r.source.channel);
-    let text = returned_text(&lead, &channel);
-    send_once(store, notifier, &format!("returned:{repeat_id}"), &hook, &text).await
+    let notice = Notice::Returned {
+        lead: &lead,
+        channel: &channel,
+    };
+    send_once(store, notifier, &format!("returned:{repeat_id}"), &hook, &notice).await
 }
 
 /// `sla.reminder`: the owner's deadline is near.
@@ -482,7 +484,12 @@ pub async fn notify_reminder<S: LeadStore + RoutingStore, N: Notifier>(
         return Ok(Noticed::NoWebhook);
     };
     let key = format!("remind:{lead_id}:{clock}:{}", due_at.timestamp());
-    send_once(store, notifier, &key, &hook, &reminder_text(&lead, clock, due_at)).await
+    let notice = Notice::Reminder {
+        lead: &lead,
+        clock,
+        due_at,
+    };
+    send_once(store, notifier, &key, &hook, &notice).await
 }
 
 /// `sla.breached`: tell the owner who missed it and the pool's (manager's) channel.
@@ -502,7 +509,11 @@ pub async fn notify_breached<S: LeadStore + RoutingStore, N: Notifier>(
         None => None,
     };
     let clock = violation_id.split('#').nth(1).unwrap_or("a follow-up");
-    let text = breach_text(&lead, clock, owner);
+    let notice = Notice::Breached {
+        lead: &lead,
+        clock,
+        owner,
+    };
     let mut outcome = Noticed::NoWebhook;
     for (target, hook) in [("rep", rep_hook), ("pool", pool_hook)] {
         if let Some(hook) = hook {
@@ -511,7 +522,7 @@ pub async fn notify_breached<S: LeadStore + RoutingStore, N: Notifier>(
                 notifier,
                 &format!("breach:{violation_id}:{target}"),
                 &hook,
-                &text,
+                &notice,
             )
             .await?;
         }
