@@ -98,18 +98,22 @@ pub enum Counting {
 }
 
 impl BusinessCalendar {
-    /// The calendar with `covers_until` stated: as given, or the 31 December of its last
-    /// dated exception's year (none without any).
-    pub fn with_coverage(mut self) -> Self {
-        if self.covers_until.is_none() {
-            self.covers_until = self
-                .holidays
+    /// The last date the holiday data reaches: `covers_until` as given, or the 31
+    /// December of the last dated exception's year (none without any).
+    pub fn coverage_end(&self) -> Option<NaiveDate> {
+        self.covers_until.or_else(|| {
+            self.holidays
                 .iter()
                 .chain(&self.make_up_days)
                 .map(|d| d.date.year())
                 .max()
-                .and_then(|year| NaiveDate::from_ymd_opt(year, 12, 31));
-        }
+                .and_then(|year| NaiveDate::from_ymd_opt(year, 12, 31))
+        })
+    }
+
+    /// The calendar with `covers_until` stated ([`BusinessCalendar::coverage_end`]).
+    pub fn with_coverage(mut self) -> Self {
+        self.covers_until = self.coverage_end();
         self
     }
 
@@ -117,10 +121,7 @@ impl BusinessCalendar {
     /// last covered day, negative once past it); `None` without holiday data.
     pub fn days_covered(&self, at: DateTime<Utc>) -> Option<i64> {
         let today = at.with_timezone(&self.time_zone).date_naive();
-        self.clone()
-            .with_coverage()
-            .covers_until
-            .map(|until| (until - today).num_days())
+        self.coverage_end().map(|until| (until - today).num_days())
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
