@@ -514,14 +514,22 @@ impl Stack {
     }
 
     /// A bus wired as the api's `main` wires it: the topics of [`api::QUEUES`], each to
-    /// the queue its environment variable names (`CAPTURE_QUEUE_URL` → `CaptureQueue`).
+    /// the URL the template gives its environment variable (as the local stack's api
+    /// function reads it).
     pub fn api_bus(&self) -> leadflow_aws::SqsBus {
+        let template = Template::load(&Template::path()).expect("template parses");
+        let function = template.function("ApiFunction").expect("the template has the api");
+        let env = self
+            .provisioned
+            .function_env(function)
+            .expect("the api's environment resolves");
         api::QUEUES
             .iter()
             .fold(leadflow_aws::SqsBus::new(self.sqs.clone()), |bus, (topic, var)| {
-                let name = var.strip_suffix("_QUEUE_URL").expect("a queue URL variable");
-                let logical = format!("{}{}Queue", &name[..1], name[1..].to_lowercase());
-                bus.with_queue(*topic, self.queue(&logical))
+                let url = env
+                    .get(*var)
+                    .unwrap_or_else(|| panic!("the template sets {var} for the api"));
+                bus.with_queue(*topic, url.clone())
             })
     }
 
