@@ -638,7 +638,7 @@ async fn a_rep_cannot_read_or_act_on_another_reps_lead() {
         json!({"action": "qualify_mql"}),
         json!({"action": "qualify_sql"}),
         json!({"action": "convert"}),
-        json!({"action": "nurture"}),
+        json!({"action": "nurture", "reason": "not_now"}),
         json!({"action": "invalid", "reason": "other", "note": "x"}),
         json!({"action": "return_to_pool"}),
         json!({"action": "transfer", "to": "rep-b"}),

@@ -1,6 +1,6 @@
 //! Consumer of the ready queue. Thin: decode each message and hand it to the domain's
 //! assignment ([`domain::assign::auto`]): `lead.ready` routes a lead; `lead.assigned`,
-//! `lead.returned`, `sla.reminder` and `sla.breached` send webhook notices. Failures are reported per message
+//! `lead.returned`, `lead.woke`, `sla.reminder` and `sla.breached` send webhook notices. Failures are reported per message
 //! (partial batch response): the message is retried, then dead-lettered, and the rest
 //! of the batch completes. Every step is idempotent under redelivery, and so are the
 //! counts: a lead handed to a rep counts in `LeadsAssigned`, one left waiting in a pool
@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use domain::lead::messages::Message;
 use domain::{
     assign::auto::assign_lead, assign::auto::notify_assigned, assign::auto::notify_breached,
-    assign::auto::notify_reminder, assign::auto::notify_returned, assign::auto::AssignError, assign::auto::Assigned,
+    assign::auto::notify_reminder, assign::auto::notify_returned, assign::auto::notify_woke, assign::auto::AssignError,
+    assign::auto::Assigned,
 };
 use domain::{
     assign::ports::Notifier, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
@@ -75,6 +76,12 @@ impl<S: LeadStore + RoutingStore + SlaStore + LeadIndex + JobStore, B: MessageBu
                 format!(
                     "{:?}",
                     notify_returned(&self.store, &self.notifier, &lead_id, &repeat_id).await?
+                )
+            }
+            Message::LeadWoke { lead_id, event_id } => {
+                format!(
+                    "{:?}",
+                    notify_woke(&self.store, &self.notifier, &lead_id, &event_id).await?
                 )
             }
             Message::SlaReminder { lead_id, clock, due_at } => format!(

@@ -280,3 +280,37 @@ async fn each_clock_runs_to_its_own_action() {
         .unwrap();
     assert_eq!(last, Checked::Rescheduled, "nothing left to do");
 }
+
+#[test]
+fn a_clock_on_unowned_leads_may_only_escalate_or_reactivate() {
+    use domain::follow_up::sla::{RunsWhile, Satisfier};
+    let mut config = SlaConfig::default();
+    assert!(config.validate().is_empty(), "{:?}", config.validate());
+    let claim = |config: &mut SlaConfig| {
+        config.policies[0]
+            .clocks
+            .iter_mut()
+            .position(|c| c.name == "claim")
+            .unwrap()
+    };
+    let i = claim(&mut config);
+    config.policies[0].clocks[i].on_breach = BreachAction::RecycleToPool;
+    let j = config.policies[0]
+        .clocks
+        .iter()
+        .position(|c| c.name == "first_contact")
+        .unwrap();
+    config.policies[0].clocks[j].satisfied_by.push(Satisfier::Claimed);
+    config.policies[0].clocks[j].on_breach = BreachAction::Reactivate;
+    let fields: Vec<(String, String)> = config.validate().into_iter().map(|e| (e.field, e.reason)).collect();
+    assert_eq!(
+        fields.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            format!("policies[0].clocks[{j}].satisfied_by"),
+            format!("policies[0].clocks[{j}].on_breach"),
+            format!("policies[0].clocks[{i}].on_breach"),
+        ],
+        "{fields:?}"
+    );
+    assert_eq!(config.policies[0].clocks[i].runs_while, RunsWhile::Unowned);
+}

@@ -463,3 +463,48 @@ async fn events_rescore_cross_mql_wake_and_join_anonymous_touches() {
         }
     );
 }
+
+#[tokio::test]
+async fn an_owned_lead_that_wakes_stays_with_its_owner_who_is_told_once() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let start = t("2026-09-01T09:00:00Z");
+    let a = submit(&store, &bus, &[("phone", "13800138000")], start).await;
+    qualify_captured(&store, &bus, &a, start).await.unwrap();
+    let mut lead = store.get_lead(&a).await.unwrap().unwrap();
+    lead.owner = Some("zhang".into());
+    lead.owner_change_id = Some("change-1".into());
+    let base = lead.version;
+    lead.revise(start);
+    store
+        .commit(&domain::qualify::ports::DedupCommit::of(vec![(lead, base)]))
+        .await
+        .unwrap();
+
+    let later = start + Duration::days(45);
+    let touch = Touchpoint {
+        lead_id: Some(a.clone()),
+        anon_key: None,
+        id: "e-late".into(),
+        kind: EventKind::PageView,
+        occurred_at: later,
+        source: Default::default(),
+    };
+    store.put_touch(&touch).await.unwrap();
+    let before = ready_messages(&bus).len();
+    for _ in 0..2 {
+        qualify_engaged(&store, &bus, &a, "e-late", later).await.unwrap();
+    }
+    assert_eq!(ready_messages(&bus).len(), before, "not routed: it has an owner");
+    let woke: Vec<_> = bus
+        .sent()
+        .into_iter()
+        .filter(
+            |e| matches!(&e.message, Message::LeadWoke { lead_id, event_id } if *lead_id == a && event_id == "e-late"),
+        )
+        .collect();
+    assert_eq!(woke.len(), 1, "the owner is told once per waking touch");
+    assert_eq!(
+        store.get_lead(&a).await.unwrap().unwrap().owner.as_deref(),
+        Some("zhang")
+    );
+}

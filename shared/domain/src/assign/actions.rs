@@ -6,7 +6,7 @@
 use crate::follow_up::sla;
 use crate::lead::error::FieldError;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
-use crate::lead::{Bant, InvalidReason, InvalidReview, Lead, LeadId, OwnerChangeHow, Stage, Verdict};
+use crate::lead::{Bant, InvalidReason, InvalidReview, Lead, LeadId, Nurture, OwnerChangeHow, Stage, Verdict};
 use crate::{
     assign::auto::charge_for, assign::auto::charged_holder, assign::auto::hand_over, assign::auto::load_of,
     assign::auto::new_change_id,
@@ -82,6 +82,33 @@ impl InvalidCode {
     }
 }
 
+/// Why a rep hands a lead back to marketing to nurture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NurtureCode {
+    /// Interested, but not this quarter.
+    NotNow,
+    NoBudget,
+    NoAuthority,
+    NoNeed,
+    /// Could not be reached after several tries.
+    Unresponsive,
+    Other,
+}
+
+impl NurtureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NurtureCode::NotNow => "not_now",
+            NurtureCode::NoBudget => "no_budget",
+            NurtureCode::NoAuthority => "no_authority",
+            NurtureCode::NoNeed => "no_need",
+            NurtureCode::Unresponsive => "unresponsive",
+            NurtureCode::Other => "other",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
@@ -105,7 +132,9 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
+    /// To marketing's nurture, with why (docs/src/rules/nurture.md).
     Nurture {
+        reason: NurtureCode,
         #[serde(default)]
         note: Option<String>,
     },
@@ -169,7 +198,7 @@ impl Action {
             | Action::QualifyMql { note }
             | Action::QualifySql { note }
             | Action::Convert { note }
-            | Action::Nurture { note }
+            | Action::Nurture { note, .. }
             | Action::Invalid { note, .. }
             | Action::ReturnToPool { note }
             | Action::Transfer { note, .. }
@@ -483,17 +512,28 @@ async fn plan<S: RoutingStore + SlaStore>(
             }
             next.revise(now);
         }
-        Action::QualifyMql { .. }
-        | Action::QualifySql { .. }
-        | Action::Convert { .. }
-        | Action::Nurture { .. }
-        | Action::Invalid { .. } => {
+        Action::Nurture { reason, .. } => {
+            may_work()?;
+            if !worked(lead.stage) {
+                return Err(illegal(action, lead));
+            }
+            send_to_nurture(
+                lead,
+                &mut next,
+                &mut change,
+                reason.as_str(),
+                Some(&actor.id),
+                note,
+                now,
+            );
+            next.revise(now);
+        }
+        Action::QualifyMql { .. } | Action::QualifySql { .. } | Action::Convert { .. } | Action::Invalid { .. } => {
             may_work()?;
             let (from, to): (&[Stage], Stage) = match action {
                 Action::QualifyMql { .. } => (&[Stage::Aql, Stage::Recycled], Stage::Mql),
                 Action::QualifySql { .. } => (&[Stage::Aql, Stage::Mql, Stage::Recycled], Stage::Sql),
                 Action::Convert { .. } => (&[Stage::Mql, Stage::Sql], Stage::Converted),
-                Action::Nurture { .. } => (&[Stage::Aql, Stage::Mql, Stage::Sql, Stage::Recycled], Stage::Nurture),
                 _ => (
                     &[Stage::Aql, Stage::Mql, Stage::Sql, Stage::Recycled, Stage::Nurture],
                     Stage::Invalid,
@@ -607,4 +647,46 @@ pub fn send_to_pool(
     next.waiting_since = Some(now);
     next.set_stage(Stage::Recycled, now);
     next.revise(now);
+}
+
+/// The lead leaves its owner for marketing's nurture: no new owner, the old one
+/// remembered (routing skips them when the lead wakes), its holder released. `reason` is
+/// a rep's code or `deadline:<clock>`; `by` the person, none for a clock. Shared by the
+/// `nurture` action and a clock's nurture breach; the caller revises the lead.
+pub fn send_to_nurture(
+    lead: &Lead,
+    next: &mut Lead,
+    change: &mut LeadChange,
+    reason: &str,
+    by: Option<&str>,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) {
+    change.release = charged_holder(lead);
+    change.owner_change = Some(OwnerChange {
+        id: new_change_id(now),
+        lead_id: lead.id.clone(),
+        from: lead.owner.clone(),
+        to: None,
+        how: OwnerChangeHow::Nurtured,
+        by: by.map(str::to_string),
+        pool: None,
+        note: Some(note.map_or_else(|| reason.to_string(), |n| format!("{reason}: {n}"))),
+        at: now,
+    });
+    if let Some(owner) = next.owner.take() {
+        next.previous_owner = Some(owner);
+    }
+    next.owner_department = None;
+    next.owner_since = None;
+    next.acquisition = None;
+    next.owner_change_id = None;
+    next.waiting_since = None;
+    next.reactivated_at = None;
+    next.nurture = Some(Nurture {
+        since: now,
+        reason: reason.to_string(),
+        by: by.map(str::to_string),
+    });
+    next.set_stage(Stage::Nurture, now);
 }

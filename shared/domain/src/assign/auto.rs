@@ -102,6 +102,7 @@ pub fn hand_over(
     lead.acquisition = Some(how);
     lead.owner_change_id = Some(change.id.clone());
     lead.waiting_since = None;
+    lead.reactivated_at = None;
     lead.revise(at);
     change
 }
@@ -212,10 +213,12 @@ impl PoolReading {
     }
 }
 
-/// How an assignment records a routed lead's new owner: a lead recycled from a previous
-/// owner is "recycled" to the next one.
+/// How an assignment records a routed lead's new owner: a lead woken from nurture is
+/// "reactivated", one recycled from a previous owner "recycled" to the next one.
 pub fn routed_how(lead: &Lead) -> OwnerChangeHow {
-    if lead.stage == Stage::Recycled && lead.previous_owner.is_some() {
+    if lead.reactivated_at.is_some() {
+        OwnerChangeHow::Reactivated
+    } else if lead.stage == Stage::Recycled && lead.previous_owner.is_some() {
         OwnerChangeHow::Recycled
     } else {
         OwnerChangeHow::AutoAssigned
@@ -462,7 +465,29 @@ pub async fn notify_returned<S: LeadStore + RoutingStore, N: Notifier>(
     send_once(store, notifier, &format!("returned:{repeat_id}"), &hook, &notice).await
 }
 
-/// `sla.reminder`: the owner's deadline is near.
+/// `lead.woke`: the owner's lead is active again after a long silence; once per waking
+/// touch.
+pub async fn notify_woke<S: LeadStore + RoutingStore, N: Notifier>(
+    store: &S,
+    notifier: &N,
+    lead_id: &LeadId,
+    event_id: &str,
+) -> Result<Noticed, AssignError> {
+    let Some(lead) = store.get_lead(lead_id).await? else {
+        return Ok(Noticed::Stale);
+    };
+    let Some(owner) = &lead.owner else {
+        return Ok(Noticed::Stale);
+    };
+    let Some(hook) = webhook_for(store, owner, lead.pool.as_deref()).await? else {
+        return Ok(Noticed::NoWebhook);
+    };
+    let notice = Notice::Woke { lead: &lead };
+    send_once(store, notifier, &format!("woke:{lead_id}:{event_id}"), &hook, &notice).await
+}
+
+/// `sla.reminder`: the owner's deadline is near; for a lead waiting unowned (a claim
+/// deadline), its pool's channel is told.
 pub async fn notify_reminder<S: LeadStore + RoutingStore, N: Notifier>(
     store: &S,
     notifier: &N,
@@ -477,10 +502,15 @@ pub async fn notify_reminder<S: LeadStore + RoutingStore, N: Notifier>(
         .sla
         .iter()
         .any(|c| c.clock == clock && c.due_at == Some(due_at) && c.status == Some(crate::lead::ClockStatus::Running));
-    let Some(owner) = lead.owner.as_deref().filter(|_| still_running) else {
+    if !still_running {
         return Ok(Noticed::Stale);
+    }
+    let hook = match (lead.owner.as_deref(), lead.pool.as_deref()) {
+        (Some(owner), pool) => webhook_for(store, owner, pool).await?,
+        (None, Some(pool)) => store.pool(pool).await?.and_then(|p| p.webhook),
+        (None, None) => None,
     };
-    let Some(hook) = webhook_for(store, owner, lead.pool.as_deref()).await? else {
+    let Some(hook) = hook else {
         return Ok(Noticed::NoWebhook);
     };
     let key = format!("remind:{lead_id}:{clock}:{}", due_at.timestamp());
@@ -492,7 +522,8 @@ pub async fn notify_reminder<S: LeadStore + RoutingStore, N: Notifier>(
     send_once(store, notifier, &key, &hook, &notice).await
 }
 
-/// `sla.breached`: tell the owner who missed it and the pool's (manager's) channel.
+/// `sla.breached`: tell the owner who missed it and the pool's (manager's) channel
+/// (only the pool's for a lead nobody owned: a claim deadline).
 pub async fn notify_breached<S: LeadStore + RoutingStore, N: Notifier>(
     store: &S,
     notifier: &N,
@@ -503,7 +534,10 @@ pub async fn notify_breached<S: LeadStore + RoutingStore, N: Notifier>(
     let Some(lead) = store.get_lead(lead_id).await? else {
         return Ok(Noticed::Stale);
     };
-    let rep_hook = store.rep(owner).await?.and_then(|(rep, _)| rep.webhook);
+    let rep_hook = match owner {
+        "" => None,
+        owner => store.rep(owner).await?.and_then(|(rep, _)| rep.webhook),
+    };
     let pool_hook = match lead.pool.as_deref() {
         Some(pool) => store.pool(pool).await?.and_then(|p| p.webhook),
         None => None,

@@ -7,6 +7,7 @@
 //! the clock handled. Bounded: each run takes at most `limit` due leads; the rest stay
 //! in the index for the next run.
 
+use crate::assign::actions::send_to_nurture;
 use crate::lead::retry::Attempts;
 use crate::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use crate::{assign::auto::charged_holder, assign::auto::new_change_id, assign::auto::AssignError};
@@ -41,6 +42,8 @@ pub enum Checked {
     Reminded {
         clocks: Vec<String>,
     },
+    /// A nurtured lead's re-check came due: sent back to routing.
+    Reactivated,
     /// Nothing due after all (a follow-up came first); only the index moved.
     Rescheduled,
     Gone,
@@ -116,6 +119,23 @@ pub async fn check_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
             .iter()
             .filter(|v| v.status == ClockStatus::Breached && !lead.sla_done.contains(&format!("breach:{}", v.key)))
             .min_by_key(|v| v.clock.due_at);
+        if let Some(view) = breached.filter(|v| v.rule.on_breach == BreachAction::Reactivate) {
+            // A re-check, not a violation: the lead goes back to routing.
+            let mut change = LeadChange::new(&lead, next.clone(), day);
+            change.lead.sla_done.push(format!("breach:{}", view.key));
+            change.lead.reactivate(now);
+            sla::refresh(&mut change.lead, &config, now);
+            if store.commit_change(&change).await? == Saved::Conflict {
+                continue;
+            }
+            let ready = Message::LeadReady {
+                lead_id: lead.id.clone(),
+                reason: ReadyReason::Woke,
+                version: change.lead.version,
+            };
+            bus.publish(&Envelope::new(ready, now)).await?;
+            return Ok(Checked::Reactivated);
+        }
         if let Some(view) = breached {
             let owner = lead.owner.clone().unwrap_or_default();
             let due_at = view.clock.due_at.unwrap_or(now);
@@ -142,10 +162,12 @@ pub async fn check_lead<S: LeadStore + RoutingStore + SlaStore, B: MessageBus>(
             let action = view.rule.on_breach;
             change.lead.sla_done.push(format!("breach:{}", view.key));
             match action {
-                BreachAction::Escalate => {}
+                BreachAction::Escalate | BreachAction::Reactivate => {}
                 BreachAction::Nurture => {
-                    change.lead.set_stage(Stage::Nurture, now);
-                    change.release = charged_holder(&lead);
+                    let reason = format!("deadline:{}", view.rule.name);
+                    let mut nurtured = change.lead.clone();
+                    send_to_nurture(&lead, &mut nurtured, &mut change, &reason, None, None, now);
+                    change.lead = nurtured;
                 }
                 BreachAction::RecycleToPool | BreachAction::ReassignNext => {
                     let pool = lead.pool.clone().unwrap_or_else(|| routing.default_pool.clone());

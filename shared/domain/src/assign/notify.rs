@@ -63,7 +63,9 @@ pub enum Notice<'a> {
     },
     /// The person behind the reader's lead came back through another form.
     Returned { lead: &'a Lead, channel: &'a str },
-    /// A deadline is near.
+    /// The reader's lead woke from sleep: new engagement after a long silence.
+    Woke { lead: &'a Lead },
+    /// A deadline is near (for a lead waiting in a pool: its claim deadline, to the pool).
     Reminder {
         lead: &'a Lead,
         clock: &'a str,
@@ -178,6 +180,23 @@ impl Notice<'_> {
                     format!("Lead {id} came back via {channel}: follow up while it is warm")
                 }
             }
+            Notice::Woke { lead } => {
+                let id = &lead.id;
+                if zh {
+                    format!("你的线索 {id} 沉睡后又活跃了：趁热跟进")
+                } else {
+                    format!("Lead {id} is active again after a long silence: follow up while it is warm")
+                }
+            }
+            Notice::Reminder { lead, clock, due_at } if lead.owner.is_none() => {
+                let due = due_at.with_timezone(&zone).format("%Y-%m-%d %H:%M");
+                let (id, pool) = (&lead.id, lead.pool.as_deref().unwrap_or("-"));
+                if zh {
+                    format!("提醒：线索池 {pool} 中的线索 {id} 需在 {due}（{zone}）前被领取（{clock}）")
+                } else {
+                    format!("Reminder: lead {id} in pool {pool} must be claimed before {due} ({zone}) ({clock})")
+                }
+            }
             Notice::Reminder { lead, clock, due_at } => {
                 let due = due_at.with_timezone(&zone).format("%Y-%m-%d %H:%M");
                 let id = &lead.id;
@@ -185,6 +204,14 @@ impl Notice<'_> {
                     format!("提醒：线索 {id} 需在 {due}（{zone}）前完成 {clock}")
                 } else {
                     format!("Reminder: lead {id} needs {clock} before {due} ({zone})")
+                }
+            }
+            Notice::Breached { lead, clock, owner: "" } => {
+                let (id, pool) = (&lead.id, lead.pool.as_deref().unwrap_or("-"));
+                if zh {
+                    format!("超时：线索池 {pool} 中的线索 {id} 无人领取（{clock}），请主管处理")
+                } else {
+                    format!("Deadline missed: nobody claimed lead {id} in pool {pool} ({clock}); a manager should act")
                 }
             }
             Notice::Breached { lead, clock, owner } => {
@@ -207,7 +234,8 @@ fn how_zh(how: Option<OwnerChangeHow>) -> &'static str {
         Some(OwnerChangeHow::Transferred) => "已转交",
         Some(OwnerChangeHow::Recycled) => "已回收重新分配",
         Some(OwnerChangeHow::Imported) => "已随导入分配",
-        Some(OwnerChangeHow::Created | OwnerChangeHow::ReturnedToPool) | None => "已分配",
+        Some(OwnerChangeHow::Reactivated) => "经培育唤醒后分配",
+        Some(OwnerChangeHow::Created | OwnerChangeHow::ReturnedToPool | OwnerChangeHow::Nurtured) | None => "已分配",
     }
 }
 

@@ -25,6 +25,22 @@ pub enum Satisfier {
     BantEdit,
     /// The lead leaves the watched stages (the clock stops applying).
     StageChange,
+    /// Someone takes the lead (a claim, a manager's assignment): ends a clock that runs
+    /// while the lead waits unowned.
+    Claimed,
+}
+
+/// Whose time a clock counts: the owner's (the default), or the time a lead spends
+/// without one (waiting in a pool to be claimed, resting in nurture).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunsWhile {
+    /// T is when the current owner got the lead (or entered the stage, if later).
+    #[default]
+    Owned,
+    /// T is when the lead last lost its owner or went to nurture (or entered the stage,
+    /// if later); the clock stops when someone takes it.
+    Unowned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +54,9 @@ pub enum BreachAction {
     Nurture,
     /// Nothing moves; the pool's manager channel is told.
     Escalate,
+    /// A nurtured lead's re-check came due: back to routing, by default to a rep other
+    /// than the one who let it go. Not a violation: nobody missed anything.
+    Reactivate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +65,8 @@ pub struct ClockRule {
     pub name: String,
     /// The clock runs while the lead is owned and in one of these stages.
     pub stages: Vec<Stage>,
+    #[serde(default)]
+    pub runs_while: RunsWhile,
     pub within: Span,
     #[serde(default)]
     pub counting: Counting,
@@ -92,6 +113,7 @@ fn clock(name: &str, stages: &[Stage], within: Span, satisfied_by: &[Satisfier],
     ClockRule {
         name: name.into(),
         stages: stages.to_vec(),
+        runs_while: RunsWhile::Owned,
         within,
         counting: Counting::WorkingDays,
         satisfied_by: satisfied_by.to_vec(),
@@ -105,8 +127,11 @@ const WORKED: &[Stage] = &[Stage::Aql, Stage::Mql, Stage::Sql, Stage::Recycled];
 
 impl SlaPolicy {
     /// The defaults (docs/src/rules/follow-up.md#policies): first contact within 24 h, the SDR decides MQL or invalid
-    /// within 3 days, sales decides converted or nurture within 7 days of SQL, and a lead
-    /// untouched for 7 days goes back to its pool.
+    /// within 3 days, an MQL not made SQL within 7 days goes to nurture, sales decides
+    /// converted or nurture within 7 days of SQL, and a lead untouched for 7 days goes
+    /// back to its pool. Unowned: an MQL waiting in a pool must be claimed within 2
+    /// working hours (else its pool's manager is told), and a nurtured lead is looked at
+    /// again after 60 working days (docs/src/rules/nurture.md).
     pub fn standard() -> Self {
         Self {
             id: "standard".into(),
@@ -128,6 +153,13 @@ impl SlaPolicy {
                     BreachAction::RecycleToPool,
                 ),
                 clock(
+                    "sql_decision",
+                    &[Stage::Mql],
+                    Span::WorkingDays(7),
+                    &[Satisfier::StageChange],
+                    BreachAction::Nurture,
+                ),
+                clock(
                     "sql_outcome",
                     &[Stage::Sql],
                     Span::WorkingDays(7),
@@ -142,6 +174,29 @@ impl SlaPolicy {
                         Span::WorkingDays(7),
                         &[Satisfier::FollowUp, Satisfier::BantEdit],
                         BreachAction::RecycleToPool,
+                    )
+                },
+                ClockRule {
+                    runs_while: RunsWhile::Unowned,
+                    counting: Counting::WorkingHours,
+                    remind_at_percent: Some(50),
+                    ..clock(
+                        "claim",
+                        &[Stage::Mql],
+                        Span::Hours(2),
+                        &[Satisfier::Claimed],
+                        BreachAction::Escalate,
+                    )
+                },
+                ClockRule {
+                    runs_while: RunsWhile::Unowned,
+                    remind_at_percent: None,
+                    ..clock(
+                        "nurture_recheck",
+                        &[Stage::Nurture],
+                        Span::WorkingDays(60),
+                        &[Satisfier::StageChange],
+                        BreachAction::Reactivate,
                     )
                 },
             ],
@@ -322,6 +377,11 @@ impl SlaConfig {
                 if rule.remind_at_percent.is_some_and(|p| p == 0 || p >= 100) {
                     errors.push(FieldError::new(field("remind_at_percent"), "must be 1-99"));
                 }
+                errors.extend(
+                    holder_errors(rule)
+                        .into_iter()
+                        .map(|(name, reason)| FieldError::new(field(name), reason)),
+                );
                 if policy.clocks[..j].iter().any(|r| r.name == rule.name) {
                     errors.push(FieldError::new(field("name"), "is used twice in this policy"));
                 }
@@ -331,12 +391,46 @@ impl SlaConfig {
     }
 }
 
-/// T for `rule` on `lead`, if the clock applies (owned, in a watched stage).
+/// What a clock may do and be satisfied by depends on whose time it counts: only an
+/// unowned clock ends with a claim or reactivates, and nobody can be recycled from a
+/// lead that has no owner (so an unowned clock escalates or reactivates).
+fn holder_errors(rule: &ClockRule) -> Vec<(&'static str, &'static str)> {
+    let mut errors = Vec::new();
+    let unowned = rule.runs_while == RunsWhile::Unowned;
+    if !unowned && rule.satisfied_by.contains(&Satisfier::Claimed) {
+        errors.push((
+            "satisfied_by",
+            "`claimed` ends only a clock that runs while the lead is unowned",
+        ));
+    }
+    match rule.on_breach {
+        BreachAction::Reactivate if !(unowned && rule.stages == [Stage::Nurture]) => errors.push((
+            "on_breach",
+            "`reactivate` is for a clock on nurtured leads: runs_while `unowned`, stages [\"nurture\"]",
+        )),
+        BreachAction::RecycleToPool | BreachAction::ReassignNext | BreachAction::Nurture if unowned => errors.push((
+            "on_breach",
+            "a clock on unowned leads can only `escalate` or `reactivate`",
+        )),
+        _ => {}
+    }
+    errors
+}
+
+/// T for `rule` on `lead`, if the clock applies (in a watched stage, owned or not as
+/// the clock says).
 fn started_at(rule: &ClockRule, lead: &Lead) -> Option<DateTime<Utc>> {
     if !rule.stages.contains(&lead.stage) {
         return None;
     }
-    let owned_since = lead.owner.as_ref().and(lead.owner_since)?;
+    let held_since = match rule.runs_while {
+        RunsWhile::Owned => lead.owner.as_ref().and(lead.owner_since)?,
+        RunsWhile::Unowned if lead.owner.is_some() => return None,
+        RunsWhile::Unowned => lead
+            .waiting_since
+            .or(lead.nurture.as_ref().map(|n| n.since))
+            .or_else(|| lead.stage_at.get(lead.stage.as_str()).copied())?,
+    };
     // A clock on a later stage starts when the lead first entered one of its stages.
     let entered = rule
         .stages
@@ -344,7 +438,7 @@ fn started_at(rule: &ClockRule, lead: &Lead) -> Option<DateTime<Utc>> {
         .filter_map(|s| lead.stage_at.get(s.as_str()))
         .min()
         .copied();
-    let mut t = owned_since.max(entered.unwrap_or(owned_since));
+    let mut t = held_since.max(entered.unwrap_or(held_since));
     if rule.restarts {
         for act in satisfying_acts(rule, lead) {
             t = t.max(act);
@@ -359,7 +453,7 @@ fn satisfying_acts(rule: &ClockRule, lead: &Lead) -> Vec<DateTime<Utc>> {
         .filter_map(|s| match s {
             Satisfier::FollowUp => lead.last_follow_up_at,
             Satisfier::BantEdit => lead.bant_updated_at,
-            Satisfier::StageChange => None,
+            Satisfier::StageChange | Satisfier::Claimed => None,
         })
         .collect()
 }

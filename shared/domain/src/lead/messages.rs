@@ -33,6 +33,9 @@ pub enum Message {
     /// The person came back (a repeat) and the source lead has an owner: tell them.
     #[serde(rename = "lead.returned")]
     LeadReturned { lead_id: LeadId, repeat_id: LeadId },
+    /// The owner's lead woke from sleep (`event_id` is the touch that woke it): tell them.
+    #[serde(rename = "lead.woke")]
+    LeadWoke { lead_id: LeadId, event_id: String },
     /// The lead needs an owner (new, a repeat whose source has none, crossed MQL, woke up).
     #[serde(rename = "lead.ready")]
     LeadReady {
@@ -95,7 +98,7 @@ pub enum ReadyReason {
 pub enum Topic {
     /// lead.captured and lead.engaged → dedup-score.
     Capture,
-    /// lead.ready, lead.returned, lead.assigned, the SLA notices and job.chunk → assign
+    /// lead.ready, lead.returned, lead.woke, lead.assigned, the SLA notices and job.chunk → assign
     /// (routing, owner notices, roster jobs).
     Ready,
     /// conversion.recorded → attribution.
@@ -113,6 +116,7 @@ impl Message {
             Message::LeadEngaged { .. } => "lead.engaged",
             Message::LeadReady { .. } => "lead.ready",
             Message::LeadReturned { .. } => "lead.returned",
+            Message::LeadWoke { .. } => "lead.woke",
             Message::LeadAssigned { .. } => "lead.assigned",
             Message::SlaReminder { .. } => "sla.reminder",
             Message::SlaBreached { .. } => "sla.breached",
@@ -127,6 +131,7 @@ impl Message {
             Message::LeadCaptured { .. } | Message::LeadEngaged { .. } => Topic::Capture,
             Message::LeadReady { .. }
             | Message::LeadReturned { .. }
+            | Message::LeadWoke { .. }
             | Message::LeadAssigned { .. }
             | Message::SlaReminder { .. }
             | Message::SlaBreached { .. }
@@ -155,6 +160,7 @@ impl Envelope {
             Message::LeadEngaged { event_id, .. } => format!("{}:{event_id}", message.type_name()),
             Message::LeadReady { lead_id, version, .. } => format!("{}:{lead_id}:{version}", message.type_name()),
             Message::LeadReturned { repeat_id, .. } => format!("{}:{repeat_id}", message.type_name()),
+            Message::LeadWoke { event_id, .. } => format!("{}:{event_id}", message.type_name()),
             Message::LeadAssigned { change_id, .. } => format!("{}:{change_id}", message.type_name()),
             Message::SlaReminder { lead_id, clock, due_at } => {
                 format!("{}:{lead_id}:{clock}:{}", message.type_name(), due_at.timestamp())

@@ -78,6 +78,12 @@ pub enum OwnerChangeHow {
     ReturnedToPool,
     /// The owner a file named when the lead was imported.
     Imported,
+    /// The owner let the lead go to marketing's nurture (a rep's `nurture`, or a
+    /// clock's nurture breach): it leaves them without a new owner.
+    Nurtured,
+    /// A nurtured lead woke (new engagement, a repeat, its re-check came due) and
+    /// routing gave it to a rep: by default not the one who let it go.
+    Reactivated,
 }
 
 impl OwnerChangeHow {
@@ -91,6 +97,8 @@ impl OwnerChangeHow {
             OwnerChangeHow::Recycled => "recycled",
             OwnerChangeHow::ReturnedToPool => "returned_to_pool",
             OwnerChangeHow::Imported => "imported",
+            OwnerChangeHow::Nurtured => "nurtured",
+            OwnerChangeHow::Reactivated => "reactivated",
         }
     }
 }
@@ -342,6 +350,24 @@ pub struct Lead {
     /// Reviews of the invalid pool's verdict on this lead, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reviews: Vec<InvalidReview>,
+    /// While the lead is in nurture: since when, why and who let it go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nurture: Option<Nurture>,
+    /// When the lead last woke from nurture; cleared when its next owner takes it, whose
+    /// owner change is then `reactivated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactivated_at: Option<DateTime<Utc>>,
+}
+
+/// Why and since when a lead is in marketing's nurture (docs/src/rules/nurture.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nurture {
+    pub since: DateTime<Utc>,
+    /// A rep's reason code, or `deadline:<clock>` for a clock that sent it.
+    pub reason: String,
+    /// The rep or manager who sent it; none when a clock did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// What a reviewer made of an invalid verdict (docs/src/rules/qualify.md#invalid-pool-review).
@@ -436,6 +462,8 @@ impl Lead {
             funnel_counted: Vec::new(),
             erased_at: None,
             reviews: Vec::new(),
+            nurture: None,
+            reactivated_at: None,
         }
     }
 
@@ -449,6 +477,16 @@ impl Lead {
     pub fn set_stage(&mut self, stage: Stage, at: DateTime<Utc>) {
         self.stage = stage;
         self.stage_at.entry(stage.as_str().to_string()).or_insert(at);
+    }
+
+    /// A nurtured lead wakes: back in circulation (`recycled`, no owner) for routing to
+    /// take, remembered as `reactivated` so its next owner change says so. The rep who
+    /// let it go stays its previous owner, whom routing skips: it goes to someone else,
+    /// or waits in its pool, where they may still claim it. The caller revises the lead.
+    pub fn reactivate(&mut self, now: DateTime<Utc>) {
+        self.nurture = None;
+        self.reactivated_at = Some(now);
+        self.set_stage(Stage::Recycled, now);
     }
 
     /// The rep whose holding cap (保有量) this lead counts against: its owner while the

@@ -458,7 +458,7 @@ mod tests {
         let all_fields = rest.versions[0].changed.clone().unwrap();
         assert_eq!(
             all_fields,
-            ["cleaning", "dedup", "scoring"],
+            ["cleaning", "dedup", "nurture", "scoring"],
             "version 1 changed everything"
         );
 

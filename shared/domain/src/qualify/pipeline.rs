@@ -127,6 +127,21 @@ fn tally(lead: &Lead, outcome: PipelineOutcome) -> Option<ImportTally> {
     })
 }
 
+/// A nurtured lead (no owner) has earned `wake_points` of engagement since it entered
+/// nurture, the touch just added included.
+fn nurture_wakes(lead: &Lead, rules: &Rules) -> bool {
+    let (Some(nurture), None, Stage::Nurture) = (&lead.nurture, &lead.owner, lead.stage) else {
+        return false;
+    };
+    let earned: i32 = lead
+        .events
+        .iter()
+        .filter(|e| e.at >= nurture.since)
+        .map(|e| e.points)
+        .sum();
+    earned >= rules.nurture.wake_points
+}
+
 fn routable(stage: Stage) -> bool {
     matches!(stage, Stage::Aql | Stage::Mql | Stage::Recycled)
 }
@@ -257,6 +272,11 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     .is_some_and(|t| lead.created_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
                 add_events(&mut merged_source, events);
                 let became_mql = rescore(&mut merged_source, &rules, &models, now);
+                // The person asked again: a nurtured lead wakes whatever its points.
+                let woke_from_nurture = merged_source.stage == Stage::Nurture && merged_source.owner.is_none();
+                if woke_from_nurture {
+                    merged_source.reactivate(now);
+                }
                 merged_source.revise(now);
 
                 let mut repeat = lead.clone();
@@ -297,7 +317,9 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     };
                     bus.publish(&Envelope::new(returned, now)).await?;
                 }
-                let reason = if merged_source.owner.is_none() && routable(merged_source.stage) {
+                let reason = if woke_from_nurture {
+                    Some(ReadyReason::Woke)
+                } else if merged_source.owner.is_none() && routable(merged_source.stage) {
                     Some(ReadyReason::Repeat)
                 } else if was_asleep {
                     Some(ReadyReason::Woke)
@@ -429,14 +451,30 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
             .is_some_and(|t| touch.occurred_at - t > Duration::days(i64::from(rules.scoring.sleep_after_days)));
         add_events(&mut updated, [scored(&touch, &rules)]);
         let became_mql = rescore(&mut updated, &rules, &models, now);
+        let woke_from_nurture = nurture_wakes(&updated, &rules);
+        if woke_from_nurture {
+            updated.reactivate(now);
+        }
         updated.revise(now);
         let commit = DedupCommit::of(vec![(updated.clone(), base)]);
         if store.commit(&commit).await? == Saved::Conflict {
             continue;
         }
-        let reason = if became_mql {
+        // An owned lead that wakes stays with its owner, who is told; an unowned one
+        // goes back to routing.
+        let owned = updated.owner.is_some() && updated.owner_change_id.is_some();
+        if was_asleep && owned {
+            let woke = Message::LeadWoke {
+                lead_id: updated.id.clone(),
+                event_id: event_id.to_string(),
+            };
+            bus.publish(&Envelope::new(woke, now)).await?;
+        }
+        let reason = if woke_from_nurture {
+            Some(ReadyReason::Woke)
+        } else if became_mql {
             Some(ReadyReason::Mql)
-        } else if was_asleep {
+        } else if was_asleep && !owned {
             Some(ReadyReason::Woke)
         } else {
             None

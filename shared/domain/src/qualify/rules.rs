@@ -23,8 +23,25 @@ pub struct Rules {
     pub cleaning: CleaningRules,
     #[serde(default)]
     pub dedup: DedupRules,
+    #[serde(default)]
+    pub nurture: NurtureRules,
 }
 
+/// When a nurtured lead wakes by itself (docs/src/rules/nurture.md): the engagement
+/// points it earns after entering nurture (a form, a chat, an event or an e-mail reply
+/// is 20 by default; a page view 5). Its scheduled re-check is a clock of the SLA
+/// policies; a repeat (the person fills in another form) always wakes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NurtureRules {
+    pub wake_points: i32,
+}
+
+impl Default for NurtureRules {
+    fn default() -> Self {
+        Self { wake_points: 20 }
+    }
+}
 impl Rules {
     /// Every problem, by field path, so an admin can fix an edit in one go.
     pub fn validate(&self) -> Result<(), FieldErrors> {
@@ -71,6 +88,9 @@ impl Rules {
         }
         if !(d.fuzzy_company_threshold > 0.5 && d.fuzzy_company_threshold <= 1.0) {
             errors.push("dedup.fuzzy_company_threshold", "must be above 0.5 and at most 1.0");
+        }
+        if !(1..=1000).contains(&self.nurture.wake_points) {
+            errors.push("nurture.wake_points", "must be between 1 and 1000");
         }
         if self.cleaning.sensitive_words.iter().any(|w| w.trim().is_empty()) {
             errors.push("cleaning.sensitive_words", "must not contain empty words");
