@@ -249,7 +249,7 @@ async fn rules_roll_back_as_a_new_version_and_the_next_lead_is_scored_by_them() 
     assert_eq!(v2["restored_from"], Value::Null);
     assert_eq!(
         listed["versions"][2]["changed"],
-        json!(["cleaning", "dedup", "scoring"])
+        json!(["cleaning", "dedup", "nurture", "scoring"])
     );
     let read = s.admin("GET", "/v1/config/rules/versions/2", None).await.body;
     assert_eq!(read["document"]["scoring"]["engagement_points"]["form_submit"], 50);
