@@ -98,7 +98,14 @@ async fn team(open: usize) -> Team {
         leads.push(lead.id);
     }
     let converted = leads.pop().unwrap();
-    for step in [Action::QualifySql { note: None }, Action::Convert { note: None }] {
+    for step in [
+        Action::QualifySql { note: None },
+        Action::Convert {
+            note: None,
+            amount: None,
+            expected_close: None,
+        },
+    ] {
         act(&store, &bus, &converted, &step, &boss, yesterday).await.unwrap();
     }
     // The seeding's own notices are not under test.

@@ -5,6 +5,7 @@ use crate::{forbidden, invalid, not_found, Answer, Api, ApiStore};
 use domain::qualify::scoring::score;
 use domain::LeadId;
 use domain::{assign::actions::act, assign::actions::ActError, assign::actions::Action};
+use domain::{handoff::convert::convert, handoff::convert::ConvertError};
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -55,6 +56,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let touchpoints = self.store.touchpoints(&lead_id).await?;
         let owner_changes = self.store.owner_changes(&lead_id).await?;
         let follow_ups = self.store.follow_ups(&lead_id).await?;
+        let handoff = self.store.handoff(&lead_id).await?;
         Ok(json(
             StatusCode::OK,
             &json!({
@@ -65,6 +67,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "touchpoints": touchpoints,
                 "owner_changes": owner_changes,
                 "follow_ups": follow_ups,
+                "handoff": handoff,
             }),
         ))
     }
@@ -84,30 +87,54 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         if !errors.is_empty() {
             return Ok(invalid(errors));
         }
-        match act(&self.store, &self.bus, &lead_id, &action, actor, self.clock.now()).await {
-            Ok(lead) => {
+        let now = self.clock.now();
+        let done = if matches!(action, Action::Convert { .. }) {
+            let currency = self.store.attribution_config().await?.currency;
+            convert(&self.store, &self.bus, &lead_id, &action, actor, &currency, now)
+                .await
+                .map(|(lead, handoff)| (lead, Some(handoff)))
+        } else {
+            act(&self.store, &self.bus, &lead_id, &action, actor, now)
+                .await
+                .map(|lead| (lead, None))
+                .map_err(ConvertError::Act)
+        };
+        match done {
+            Ok((lead, handoff)) => {
                 tracing::info!(lead_id = %lead.id, action = action.name(), by = %actor.id, stage = lead.stage.as_str(), "lead action");
-                Ok(json(StatusCode::OK, &json!({ "lead": lead })))
+                Ok(json(StatusCode::OK, &json!({ "lead": lead, "handoff": handoff })))
             }
-            Err(ActError::NotFound) => Ok(not_found("id", "no lead has this id")),
-            Err(ActError::Forbidden(reason)) => Ok(forbidden(&reason)),
-            Err(ActError::Conflict(reason)) => Ok(field_error(StatusCode::CONFLICT, "conflict", "action", &reason)),
-            Err(ActError::Invalid(e)) => Ok(invalid(vec![e])),
-            Err(ActError::Contended) => Ok(field_error(
+            Err(ConvertError::Act(ActError::NotFound)) => Ok(not_found("id", "no lead has this id")),
+            Err(ConvertError::Act(ActError::Forbidden(reason))) => Ok(forbidden(&reason)),
+            Err(ConvertError::Act(ActError::Conflict(reason))) => {
+                Ok(field_error(StatusCode::CONFLICT, "conflict", "action", &reason))
+            }
+            Err(ConvertError::Act(ActError::Invalid(e)) | ConvertError::Invalid(e)) => Ok(invalid(vec![e])),
+            Err(ConvertError::Act(ActError::Contended)) => Ok(field_error(
                 StatusCode::CONFLICT,
                 "conflict",
                 "action",
                 "the lead kept changing; read it again and retry",
             )),
-            Err(ActError::Store(e)) => Err(e),
-            Err(ActError::Bus(e)) => {
+            Err(ConvertError::Act(ActError::Store(e)) | ConvertError::Store(e)) => Err(e),
+            Err(ConvertError::Act(ActError::Bus(e))) => {
                 // The change is saved; only the owner's notice is late (redelivery of
                 // lead.ready or a retry re-announces it).
                 tracing::warn!(error = %e, "saved, but the assignment notice was not queued");
                 self.store
                     .get_lead(&lead_id)
                     .await
-                    .map(|lead| json(StatusCode::OK, &json!({ "lead": lead })))
+                    .map(|lead| json(StatusCode::OK, &json!({ "lead": lead, "handoff": null })))
+            }
+            Err(e @ (ConvertError::Bus(_) | ConvertError::Record(_))) => {
+                // Converted, the hand-off not finished: every step is idempotent.
+                tracing::error!(error = %e, lead_id = %lead_id, "converted, hand-off not finished");
+                Ok(field_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "converted, but the hand-off is not finished",
+                    "action",
+                    "send the same request again (it is safe: the hand-off finishes once)",
+                ))
             }
         }
     }

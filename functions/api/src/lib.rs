@@ -33,8 +33,10 @@ mod reps;
 mod routing;
 mod rules;
 mod sla;
+mod webhooks;
 
 use auth::{AuthError, Verifier};
+use domain::handoff::ports::HandoffStore;
 use domain::lead::messages::Topic;
 use domain::FieldError;
 use domain::{
@@ -92,6 +94,7 @@ pub trait ApiStore:
     + LeadIndex
     + ConfigHistory
     + JobStore
+    + HandoffStore
 {
 }
 impl<T> ApiStore for T where
@@ -110,6 +113,7 @@ impl<T> ApiStore for T where
         + LeadIndex
         + ConfigHistory
         + JobStore
+        + HandoffStore
 {
 }
 

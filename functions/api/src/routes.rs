@@ -191,6 +191,9 @@ where
         route!(POST "/v1/costs", [Manager, Admin, Finance], upload_costs),
         route!(GET "/v1/config/attribution", [Manager, Admin, Finance, Marketing], get_attribution),
         route!(PUT "/v1/config/attribution", [Admin], put_attribution),
+        // the hand-off to a CRM: outbound webhooks
+        route!(GET "/v1/config/webhooks", [Admin], get_webhooks),
+        route!(PUT "/v1/config/webhooks", [Admin], put_webhooks),
         // imports
         route!(POST "/v1/imports", [Manager, Admin, Marketing], post_import, refused: IMPORTS),
         route!(GET "/v1/imports", [Manager, Admin, Marketing], list_imports, refused: IMPORTS),

@@ -6,6 +6,10 @@
 //! counts: a lead handed to a rep counts in `LeadsAssigned`, one left waiting in a pool
 //! in `LeadsPooled`, and a redelivery (`AlreadyOwned`, `StillWaiting`) in neither.
 //!
+//! `lead.converted` delivers a converted lead's hand-off to the outbound webhooks
+//! ([`domain::handoff::deliver`]): a receiver that fails makes the message fail, so it is
+//! retried and, after its last try, dead-lettered; receivers that had it are skipped.
+//!
 //! `job.chunk` runs one chunk of a roster job ([`domain::roster::run::run_chunk`]: a
 //! transfer of a rep's leads, a recycle down to a lowered cap); a chunk that fails on its
 //! last delivery marks its job `failed` (resumable) before SQS dead-letters the message.
@@ -22,6 +26,10 @@ use domain::{
     assign::ports::Notifier, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
     lead::ports::MessageBus, roster::ports::JobStore, workspace::ports::LeadIndex,
 };
+use domain::{
+    handoff::deliver::deliver_converted, handoff::deliver::DeliverError, handoff::ports::HandoffStore,
+    handoff::ports::WebhookPoster,
+};
 use domain::{roster::run::fail, roster::run::run_chunk, roster::run::JobError};
 use leadflow_aws::batch::{envelope, for_each_message, is_last_delivery, UnreadableMessage};
 use leadflow_aws::metrics::{self, Business};
@@ -37,6 +45,8 @@ pub enum MessageError {
     Assign(#[from] AssignError),
     #[error(transparent)]
     Job(#[from] JobError),
+    #[error(transparent)]
+    Deliver(#[from] DeliverError),
 }
 
 /// This function's name in its metrics (its binary's name).
@@ -48,7 +58,12 @@ pub struct Assign<S, B, N> {
     pub notifier: N,
 }
 
-impl<S: LeadStore + RoutingStore + SlaStore + LeadIndex + JobStore, B: MessageBus, N: Notifier> Assign<S, B, N> {
+impl<S, B, N> Assign<S, B, N>
+where
+    S: LeadStore + RoutingStore + SlaStore + LeadIndex + JobStore + HandoffStore,
+    B: MessageBus,
+    N: Notifier + WebhookPoster,
+{
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         metrics::invoked(FUNCTION);
         // Boxed: the message future is large and deeply nested; boxing keeps the handler's
@@ -82,6 +97,12 @@ impl<S: LeadStore + RoutingStore + SlaStore + LeadIndex + JobStore, B: MessageBu
                 format!(
                     "{:?}",
                     notify_woke(&self.store, &self.notifier, &lead_id, &event_id).await?
+                )
+            }
+            Message::LeadConverted { lead_id } => {
+                format!(
+                    "{:?}",
+                    deliver_converted(&self.store, &self.notifier, &lead_id, now).await?
                 )
             }
             Message::SlaReminder { lead_id, clock, due_at } => format!(

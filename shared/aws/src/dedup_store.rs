@@ -102,10 +102,13 @@ impl DedupStore for DynamoStore {
                 ("customer_id".to_string(), s(customer.id.clone())),
             ])
         };
-        writes.push(plain_put(
-            self.table(),
-            key_item(customer_key_pk("company", &customer.company_core)),
-        )?);
+        // A person's customer (a ToC hand-off) has no company to be found by.
+        if !customer.company_core.is_empty() {
+            writes.push(plain_put(
+                self.table(),
+                key_item(customer_key_pk("company", &customer.company_core)),
+            )?);
+        }
         for phone in &customer.contact_phones {
             writes.push(plain_put(self.table(), key_item(customer_key_pk("phone", phone)))?);
         }

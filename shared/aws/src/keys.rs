@@ -167,6 +167,7 @@ pub fn config_items(config: &ConfigId) -> ConfigItems {
         ConfigKind::Attribution => once(ATTRIBUTION_PK, "config"),
         ConfigKind::Hooks => named(HOOKS_PK),
         ConfigKind::ImportMappings => named(MAPPINGS_PK),
+        ConfigKind::Webhooks => once(WEBHOOKS_PK, WEBHOOKS_ATTRIBUTE),
         ConfigKind::Models => ConfigItems {
             pk: MODELS_PK.to_string(),
             sk: MODELS_IN_SERVICE_SK.to_string(),
@@ -177,6 +178,12 @@ pub fn config_items(config: &ConfigId) -> ConfigItems {
     }
 }
 pub const ROUTING_PK: &str = "CONFIG#routing";
+pub const WEBHOOKS_PK: &str = "CONFIG#webhooks";
+pub const WEBHOOKS_ATTRIBUTE: &str = "webhooks";
+pub fn handoff_pk(lead: &LeadId) -> String {
+    format!("HANDOFF#{lead}")
+}
+pub const HANDOFF_SK: &str = "HANDOFF";
 pub const REPS_PK: &str = "REPS";
 pub const POOLS_PK: &str = "POOLS";
 pub fn pool_state_pk(pool: &str) -> String {

@@ -14,6 +14,7 @@ pub mod conversion_store;
 pub mod dedup_store;
 pub mod env;
 pub mod erasure_store;
+pub mod handoff_store;
 pub mod hook_store;
 pub mod import_store;
 pub mod item;

@@ -1,8 +1,9 @@
-//! [`Notifier`] over HTTPS: posts the webhook's JSON with a short timeout, so a slow
-//! chat service delays one notice, never the assignment (notices travel as their own
-//! queue messages).
+//! [`Notifier`] and [`WebhookPoster`] over HTTPS: posts the webhook's JSON with a short
+//! timeout, so a slow chat service or CRM delays one message, never the assignment
+//! (notices and hand-offs travel as their own queue messages).
 
 use domain::assign::notify::Webhook;
+use domain::handoff::ports::{PostError, WebhookPoster};
 use domain::{assign::ports::Notifier, assign::ports::NotifyError};
 use std::time::Duration;
 
@@ -48,6 +49,23 @@ impl Notifier for HttpNotifier {
                 "the webhook refused the message: errcode {code}"
             ))),
             _ => Ok(()),
+        }
+    }
+}
+
+impl WebhookPoster for HttpNotifier {
+    async fn post(&self, url: &str, headers: &[(&'static str, String)], body: &[u8]) -> Result<(), PostError> {
+        let request = headers.iter().fold(self.client.post(url), |request, (name, value)| {
+            request.header(*name, value)
+        });
+        let response = request
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| PostError::Unreachable(e.without_url().to_string()))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(PostError::Status(status.as_u16())),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod assign;
 pub mod attribution;
 pub mod capture;
 pub mod follow_up;
+pub mod handoff;
 pub mod import;
 pub mod lead;
 pub mod predict;

@@ -101,6 +101,8 @@ struct State {
     config_versions: BTreeMap<ConfigId, BTreeMap<u64, ConfigVersion>>,
     jobs: BTreeMap<String, crate::roster::job::Job>,
     job_outcomes: BTreeMap<(String, LeadId), String>,
+    handoffs: BTreeMap<LeadId, crate::handoff::convert::Handoff>,
+    webhooks: Option<crate::handoff::outbound::OutboundWebhooks>,
 }
 
 impl State {
@@ -115,6 +117,7 @@ impl State {
             ConfigKind::Hooks => self.hook_sources.get(name).map_or(0, |h| h.version),
             ConfigKind::ImportMappings => self.mappings.get(name).map_or(0, |m| m.version),
             ConfigKind::Models => self.in_service.as_ref().map_or(0, |s| s.revision),
+            ConfigKind::Webhooks => self.webhooks.as_ref().map_or(0, |w| w.version),
         }
     }
 
@@ -136,6 +139,7 @@ impl State {
                 self.mappings.insert(name, read(current)?);
             }
             ConfigKind::Models => self.in_service = Some(read(current)?),
+            ConfigKind::Webhooks => self.webhooks = Some(read(current)?),
         }
         Ok(())
     }
@@ -1353,6 +1357,58 @@ impl Notifier for RecordingNotifier {
         }
         self.sent.lock().unwrap().push((hook.url.clone(), body.clone()));
         Ok(())
+    }
+}
+
+impl crate::handoff::ports::WebhookPoster for RecordingNotifier {
+    async fn post(
+        &self,
+        url: &str,
+        _headers: &[(&'static str, String)],
+        body: &[u8],
+    ) -> Result<(), crate::handoff::ports::PostError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(crate::handoff::ports::PostError::Status(503));
+        }
+        let body = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+        self.sent.lock().unwrap().push((url.to_string(), body));
+        Ok(())
+    }
+}
+
+impl crate::handoff::ports::HandoffStore for InMemoryStore {
+    async fn create_handoff(&self, handoff: &crate::handoff::convert::Handoff) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if state.handoffs.contains_key(&handoff.lead_id) {
+            return Ok(Saved::Conflict);
+        }
+        state.handoffs.insert(handoff.lead_id.clone(), handoff.clone());
+        Ok(Saved::Saved)
+    }
+    async fn handoff(&self, lead: &LeadId) -> Result<Option<crate::handoff::convert::Handoff>, StoreError> {
+        Ok(self.state.lock().unwrap().handoffs.get(lead).cloned())
+    }
+    async fn mark_delivered(&self, lead: &LeadId, subscription: &str) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(h) = state.handoffs.get_mut(lead) {
+            if !h.delivered_to.iter().any(|s| s == subscription) {
+                h.delivered_to.push(subscription.to_string());
+            }
+        }
+        Ok(())
+    }
+    async fn customer(&self, id: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .customers
+            .iter()
+            .find(|c| c.id == id)
+            .cloned())
+    }
+    async fn outbound_webhooks(&self) -> Result<crate::handoff::outbound::OutboundWebhooks, StoreError> {
+        Ok(self.state.lock().unwrap().webhooks.clone().unwrap_or_default())
     }
 }
 

@@ -312,7 +312,19 @@ async fn stage_actions_check_the_transition_and_the_callers_right() {
     )
     .await;
     assert!(matches!(finance, Err(ActError::Forbidden(_))));
-    let too_early = act(&store, &bus, &id, &Action::Convert { note: None }, &zhang, now).await;
+    let too_early = act(
+        &store,
+        &bus,
+        &id,
+        &Action::Convert {
+            note: None,
+            amount: None,
+            expected_close: None,
+        },
+        &zhang,
+        now,
+    )
+    .await;
     assert!(matches!(too_early, Err(ActError::Conflict(ref m)) if m.contains("stage aql")));
 
     let follow = Action::FollowUp {
@@ -337,9 +349,20 @@ async fn stage_actions_check_the_transition_and_the_callers_right() {
     let clocks: Vec<&str> = sql.sla.iter().map(|c| c.clock.as_str()).collect();
     assert_eq!(clocks, ["sql_outcome", "untouched"], "SQL starts the outcome clock");
     assert_eq!(store.rep_counters("zhang").unwrap().active_leads, 1);
-    let converted = act(&store, &bus, &id, &Action::Convert { note: None }, &zhang, now)
-        .await
-        .unwrap();
+    let converted = act(
+        &store,
+        &bus,
+        &id,
+        &Action::Convert {
+            note: None,
+            amount: None,
+            expected_close: None,
+        },
+        &zhang,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(converted.stage, Stage::Converted);
     assert_eq!(converted.owner.as_deref(), Some("zhang"), "the owner stays on record");
     assert_eq!(

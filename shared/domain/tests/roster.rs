@@ -103,7 +103,11 @@ async fn org(leads: usize) -> (InMemoryStore, InMemoryBus, Vec<LeadId>) {
         &store,
         &bus,
         &converted,
-        &Action::Convert { note: None },
+        &Action::Convert {
+            note: None,
+            amount: None,
+            expected_close: None,
+        },
         &manager(),
         day_ago,
     )

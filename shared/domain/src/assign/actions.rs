@@ -128,9 +128,15 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
+    /// Won: hand the lead to the CRM ([`crate::handoff::convert`]) with the opportunity
+    /// it opens: `amount` in the books' currency, `expected_close`.
     Convert {
         #[serde(default)]
         note: Option<String>,
+        #[serde(default)]
+        amount: Option<serde_json::Value>,
+        #[serde(default)]
+        expected_close: Option<chrono::NaiveDate>,
     },
     /// To marketing's nurture, with why (docs/src/rules/nurture.md).
     Nurture {
@@ -197,7 +203,7 @@ impl Action {
             Action::FollowUp { note, .. }
             | Action::QualifyMql { note }
             | Action::QualifySql { note }
-            | Action::Convert { note }
+            | Action::Convert { note, .. }
             | Action::Nurture { note, .. }
             | Action::Invalid { note, .. }
             | Action::ReturnToPool { note }

@@ -47,6 +47,10 @@ pub enum Message {
     /// The lead got a new owner: send the owner's (or pool's) webhook notice, once.
     #[serde(rename = "lead.assigned")]
     LeadAssigned { lead_id: LeadId, change_id: String },
+    /// The lead converted and its hand-off is stored: deliver it to the outbound
+    /// webhooks ([`crate::handoff::deliver`]).
+    #[serde(rename = "lead.converted")]
+    LeadConverted { lead_id: LeadId },
     /// A follow-up deadline is near: remind the owner.
     #[serde(rename = "sla.reminder")]
     SlaReminder {
@@ -98,7 +102,7 @@ pub enum ReadyReason {
 pub enum Topic {
     /// lead.captured and lead.engaged → dedup-score.
     Capture,
-    /// lead.ready, lead.returned, lead.woke, lead.assigned, the SLA notices and job.chunk → assign
+    /// lead.ready, lead.returned, lead.woke, lead.assigned, lead.converted, the SLA notices and job.chunk → assign
     /// (routing, owner notices, roster jobs).
     Ready,
     /// conversion.recorded → attribution.
@@ -117,6 +121,7 @@ impl Message {
             Message::LeadReady { .. } => "lead.ready",
             Message::LeadReturned { .. } => "lead.returned",
             Message::LeadWoke { .. } => "lead.woke",
+            Message::LeadConverted { .. } => "lead.converted",
             Message::LeadAssigned { .. } => "lead.assigned",
             Message::SlaReminder { .. } => "sla.reminder",
             Message::SlaBreached { .. } => "sla.breached",
@@ -132,6 +137,7 @@ impl Message {
             Message::LeadReady { .. }
             | Message::LeadReturned { .. }
             | Message::LeadWoke { .. }
+            | Message::LeadConverted { .. }
             | Message::LeadAssigned { .. }
             | Message::SlaReminder { .. }
             | Message::SlaBreached { .. }
@@ -161,6 +167,7 @@ impl Envelope {
             Message::LeadReady { lead_id, version, .. } => format!("{}:{lead_id}:{version}", message.type_name()),
             Message::LeadReturned { repeat_id, .. } => format!("{}:{repeat_id}", message.type_name()),
             Message::LeadWoke { event_id, .. } => format!("{}:{event_id}", message.type_name()),
+            Message::LeadConverted { lead_id } => format!("{}:{lead_id}", message.type_name()),
             Message::LeadAssigned { change_id, .. } => format!("{}:{change_id}", message.type_name()),
             Message::SlaReminder { lead_id, clock, due_at } => {
                 format!("{}:{lead_id}:{clock}:{}", message.type_name(), due_at.timestamp())

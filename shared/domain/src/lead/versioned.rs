@@ -61,6 +61,8 @@ pub enum ConfigKind {
     ImportMappings,
     /// The models in service: champion, challenger and the challenger's share.
     Models,
+    /// Outbound webhook subscriptions ([`crate::handoff::outbound`]).
+    Webhooks,
 }
 
 impl ConfigKind {
@@ -73,6 +75,7 @@ impl ConfigKind {
             Self::Hooks => "hooks",
             Self::ImportMappings => "import-mappings",
             Self::Models => "models",
+            Self::Webhooks => "webhooks",
         }
     }
 
