@@ -119,6 +119,17 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     strsim::jaro_winkler(a, b)
 }
 
+/// Whether two company names, as typed, are one company for dedup: their cores are equal
+/// (and at least two characters, as for a dedup key), or near enough within one block.
+/// The one decision for leads' company peers, measured by `tests/company_pairs.rs`.
+pub fn same_company(a: &str, b: &str, rules: &DedupRules) -> bool {
+    let (a, b) = (core_name(a), core_name(b));
+    if a.chars().count() < 2 || b.chars().count() < 2 {
+        return false;
+    }
+    a == b || (blocking_key(&a) == blocking_key(&b) && similarity(&a, &b) >= rules.fuzzy_company_threshold)
+}
+
 /// The most similar core at or above `threshold`, if any.
 pub fn best_fuzzy_match<'a>(core: &str, candidates: &'a [(String, LeadId)], threshold: f64) -> Option<&'a LeadId> {
     candidates
