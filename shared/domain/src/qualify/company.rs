@@ -5,6 +5,12 @@
 //! words, in a loop until nothing more comes off. If stripping would leave nothing
 //! ("北京科技有限公司"), the last non-empty form is kept, so the core is never empty and
 //! normalising a core again returns it unchanged.
+//!
+//! A region is an identity only when nothing else is: "广州地铁集团有限公司" and
+//! "深圳市地铁集团有限公司" are two companies, so when all that follows the region is
+//! industry or public-service words ([`REGIONAL_WORDS`], 地铁, 银行, 电力, 大学, …) the
+//! region stays in the core ("广州地铁", "深圳地铁"), while a brand drops it ("北京纷扬科技"
+//! is "纷扬").
 
 use crate::lead::normalize::fold_width;
 
@@ -97,6 +103,84 @@ const INDUSTRY_WORDS_CJK: &[&str] = &[
     "能源",
     "广告",
     "营销",
+    "律师",
+];
+
+/// Words that name a kind of public service or a whole industry rather than a company:
+/// after a region they are the whole identity ("广州地铁", "北京银行", "浙江移动"), so the
+/// region is kept with them. Together with [`INDUSTRY_WORDS_CJK`] they decide whether a
+/// name is "region + generic words only". Kept to words that are regularly the entire
+/// rest of a real name; a brand word here would wrongly keep its region.
+pub(crate) const REGIONAL_WORDS: &[&str] = &[
+    // transport
+    "轨道交通",
+    "地铁",
+    "公交",
+    "交通",
+    "交投",
+    "铁路",
+    "高速",
+    "机场",
+    "港务局",
+    "港务",
+    "港口",
+    "航空",
+    "民航",
+    // finance
+    "农村商业银行",
+    "农商银行",
+    "商业银行",
+    "银行",
+    "信用社",
+    "证券",
+    "保险",
+    "信托",
+    // utilities and energy
+    "电网",
+    "电力",
+    "供电",
+    "燃气",
+    "水务",
+    "自来水",
+    "供水",
+    "热力",
+    "水利",
+    "石油",
+    "石化",
+    "烟草",
+    "邮政",
+    // telecoms and media
+    "移动",
+    "联通",
+    "电信",
+    "广播电视台",
+    "电视台",
+    "广播",
+    "日报",
+    "晚报",
+    "报业",
+    "出版",
+    // public institutions
+    "人民医院",
+    "中医院",
+    "医院",
+    "大学",
+    "学院",
+    "中学",
+    "小学",
+    // state investment and building
+    "城投",
+    "城建",
+    "国资",
+    "建设",
+    "建工",
+    "投资",
+    "发展",
+    "文旅",
+    "旅游",
+    "环保",
+    "农业",
+    "体育",
 ];
 
 const INDUSTRY_WORDS_LATIN: &[&str] = &[
@@ -229,6 +313,9 @@ pub fn core_name(raw: &str) -> String {
     let joined: String = tokens.concat();
     let mut current = joined.as_str();
     loop {
+        if let Some(kept) = regional_core(current) {
+            return kept;
+        }
         let next = strip_once(current);
         if next == current || next.is_empty() {
             return current.to_string();
@@ -251,27 +338,77 @@ fn strip_latin_tokens(tokens: &mut Vec<String>) {
     }
 }
 
-/// One round: a legal suffix, else an industry word at the end, else a region prefix.
+/// One round: a legal suffix, else an industry word at the end, else a region prefix,
+/// else a region at the end (a branch: "汇通物流有限公司北京分公司").
 fn strip_once(name: &str) -> &str {
     for suffix in LEGAL_SUFFIXES_CJK.iter().chain(INDUSTRY_WORDS_CJK) {
         if let Some(rest) = name.strip_suffix(suffix) {
             return rest;
         }
     }
-    strip_region_prefix(name).unwrap_or(name)
+    strip_region_prefix(name)
+        .map(|(_, rest)| rest)
+        .or_else(|| strip_region_suffix(name))
+        .unwrap_or(name)
 }
 
-/// "北京市纷扬" → "纷扬", "北京纷扬" → "纷扬".
-fn strip_region_prefix(name: &str) -> Option<&str> {
+/// "北京市纷扬" → ("北京", "纷扬"), "北京纷扬" → ("北京", "纷扬").
+fn strip_region_prefix(name: &str) -> Option<(&'static str, &str)> {
     REGIONS.iter().find_map(|region| {
         let rest = name.strip_prefix(region)?;
-        Some(
+        Some((
+            *region,
             REGION_FORMS
                 .iter()
                 .find_map(|form| rest.strip_prefix(form))
                 .unwrap_or(rest),
-        )
+        ))
     })
+}
+
+/// "汇通物流有限公司北京" → "汇通物流有限公司", when at least two characters remain.
+fn strip_region_suffix(name: &str) -> Option<&str> {
+    let without_form = REGION_FORMS
+        .iter()
+        .find_map(|form| name.strip_suffix(form))
+        .unwrap_or(name);
+    REGIONS
+        .iter()
+        .find_map(|region| without_form.strip_suffix(region))
+        .filter(|rest| rest.chars().count() >= 2)
+}
+
+/// The region a core starts with, if it is a region-kept core or begins with one
+/// ("广州地铁" → "广州"). Two cores in different regions are never a typo of each other.
+pub fn region_prefix(core: &str) -> Option<&'static str> {
+    strip_region_prefix(core).map(|(region, _)| region)
+}
+
+/// "深圳市地铁" → "深圳地铁": a region followed only by generic words keeps the region,
+/// without its 市/省 form; trailing industry words come off while something remains
+/// ("中国移动通信" → "中国移动", "广州发展" stays).
+fn regional_core(name: &str) -> Option<String> {
+    let (region, mut rest) = strip_region_prefix(name)?;
+    if rest.is_empty() || !only_generic_words(rest) {
+        return None;
+    }
+    while let Some(shorter) = INDUSTRY_WORDS_CJK
+        .iter()
+        .find_map(|w| rest.strip_suffix(w))
+        .filter(|r| !r.is_empty())
+    {
+        rest = shorter;
+    }
+    Some(format!("{region}{rest}"))
+}
+
+/// Whether `text` is a run of industry or public-service words and nothing else.
+fn only_generic_words(text: &str) -> bool {
+    text.is_empty()
+        || REGIONAL_WORDS
+            .iter()
+            .chain(INDUSTRY_WORDS_CJK)
+            .any(|w| text.strip_prefix(w).is_some_and(only_generic_words))
 }
 
 fn is_region(text: &str) -> bool {
@@ -469,8 +606,30 @@ mod tests {
     }
 
     #[test]
+    fn a_region_with_only_generic_words_keeps_the_region() {
+        for (name, core) in [
+            ("广州地铁集团有限公司", "广州地铁"),
+            ("深圳市地铁集团有限公司", "深圳地铁"),
+            ("北京银行股份有限公司", "北京银行"),
+            ("中国移动通信集团有限公司", "中国移动"),
+            ("广州发展集团股份有限公司", "广州发展"),
+            ("湖南交通投资集团", "湖南交通"),
+            ("浙江省电力公司", "浙江电力"),
+        ] {
+            assert_eq!(core_name(name), core, "{name:?}");
+            assert_eq!(core_name(core), core, "idempotent: {core:?}");
+        }
+        assert_ne!(core_name("广州地铁"), core_name("深圳地铁"));
+        // A brand still drops its region, at the start or after the company (a branch).
+        assert_eq!(core_name("北京纷扬科技有限公司"), "纷扬");
+        assert_eq!(core_name("汇通物流有限公司北京分公司"), "汇通");
+        assert_eq!(region_prefix("广州地铁"), Some("广州"));
+        assert_eq!(region_prefix("纷扬"), None);
+    }
+
+    #[test]
     fn never_strips_to_nothing() {
-        assert_eq!(core_name("北京科技有限公司"), "北京");
+        assert_eq!(core_name("北京科技有限公司"), "北京科技", "a region and a generic word");
         assert_eq!(core_name("Technology Ltd"), "technology");
         assert_eq!(core_name(""), "");
     }

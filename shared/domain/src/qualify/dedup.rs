@@ -18,8 +18,9 @@
 
 use crate::lead::qualification::{Label, Policy};
 use crate::lead::{Lead, LeadId};
-use crate::qualify::company::core_name;
+use crate::qualify::company::{core_name, region_prefix};
 use chrono::{DateTime, Duration, Utc};
+use pinyin::ToPinyinMulti;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,7 +32,8 @@ pub struct DedupRules {
     pub by_channel: BTreeMap<String, Policy>,
     /// Only leads created within this many days count as the same person.
     pub window_days: u32,
-    /// Jaro-Winkler similarity from which two company cores are the same company.
+    /// Jaro-Winkler similarity from which two Latin company cores are the same company
+    /// (Chinese cores are compared by reading: [`cores_match`]).
     pub fuzzy_company_threshold: f64,
 }
 
@@ -115,28 +117,108 @@ pub fn blocking_key(core: &str) -> String {
     core.chars().take(if first { 2 } else { 1 }).collect()
 }
 
+/// How alike two cores are, 0–1, for ranking and display: Jaro-Winkler on the
+/// characters, or on the reading when that is higher (纷扬 / 纷杨 read alike: 1.0).
 pub fn similarity(a: &str, b: &str) -> f64 {
-    strsim::jaro_winkler(a, b)
+    let by_reading = {
+        let longest = a.chars().count().max(b.chars().count()).max(1);
+        1.0 - reading_distance(a, b).0 as f64 / longest as f64
+    };
+    strsim::jaro_winkler(a, b).max(by_reading)
 }
 
-/// Whether two company names, as typed, are one company for dedup: their cores are equal
-/// (and at least two characters, as for a dedup key), or near enough within one block.
-/// The one decision for leads' company peers, measured by `tests/company_pairs.rs`.
+/// Whether two different cores are one company misspelt (the cores of a typo, not of
+/// two names). Chinese cores: an edit distance in which a character that reads the
+/// same in pinyin (tones ignored: 扬/杨, 帆/凡) costs nothing, and other edits are
+/// allowed only by length — none up to 4 characters, so 纷扬 / 纷飞 stay two companies,
+/// one up to 8, two beyond; cores that start with different regions never match (山西电力 /
+/// 陕西电力 read the same). Latin cores: Jaro-Winkler at least `threshold` and lengths
+/// within two letters (so a brand and the brand plus a word, "brightwave" /
+/// "brightwavepharma", stay apart).
+pub fn cores_match(a: &str, b: &str, threshold: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.chars().count() < 2 || b.chars().count() < 2 {
+        return false;
+    }
+    if a.chars().any(is_han) || b.chars().any(is_han) {
+        if let (Some(ra), Some(rb)) = (region_prefix(a), region_prefix(b)) {
+            if ra != rb {
+                return false;
+            }
+        }
+        let (edits, _) = reading_distance(a, b);
+        let longest = a.chars().count().max(b.chars().count());
+        let allowed = match longest {
+            0..=4 => 0,
+            5..=8 => 1,
+            _ => 2,
+        };
+        return edits <= allowed;
+    }
+    a.len().abs_diff(b.len()) <= 2 && strsim::jaro_winkler(a, b) >= threshold
+}
+
+fn is_han(c: char) -> bool {
+    c.to_pinyin_multi().is_some()
+}
+
+/// Whether two characters read alike: equal, or sharing a toneless pinyin reading
+/// (any of a character's readings: 长 is chang and zhang).
+fn reads_alike(a: char, b: char) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.to_pinyin_multi(), b.to_pinyin_multi()) {
+        (Some(ra), Some(rb)) => ra.into_iter().any(|x| rb.into_iter().any(|y| x.plain() == y.plain())),
+        _ => false,
+    }
+}
+
+/// Levenshtein distance in which a substitution of characters that read alike is free:
+/// (edits that cost, edits including free ones).
+fn reading_distance(a: &str, b: &str) -> (usize, usize) {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<(usize, usize)> = (0..=b.len()).map(|j| (j, j)).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut row = vec![(i + 1, i + 1)];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = if ca == cb {
+                prev[j]
+            } else if reads_alike(ca, cb) {
+                (prev[j].0, prev[j].1 + 1)
+            } else {
+                (prev[j].0 + 1, prev[j].1 + 1)
+            };
+            let delete = (prev[j + 1].0 + 1, prev[j + 1].1 + 1);
+            let insert = (row[j].0 + 1, row[j].1 + 1);
+            row.push(substitute.min(delete).min(insert));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+/// Whether two company names, as typed, are one company for dedup: their cores are
+/// equal (and at least two characters, as for a dedup key), or [`cores_match`] within one
+/// block. The one decision for leads' company peers, measured by
+/// `tests/company_pairs.rs`.
 pub fn same_company(a: &str, b: &str, rules: &DedupRules) -> bool {
     let (a, b) = (core_name(a), core_name(b));
     if a.chars().count() < 2 || b.chars().count() < 2 {
         return false;
     }
-    a == b || (blocking_key(&a) == blocking_key(&b) && similarity(&a, &b) >= rules.fuzzy_company_threshold)
+    a == b || (blocking_key(&a) == blocking_key(&b) && cores_match(&a, &b, rules.fuzzy_company_threshold))
 }
 
-/// The most similar core at or above `threshold`, if any.
+/// The most similar core that [`cores_match`] `core`, other than `core` itself, if any.
 pub fn best_fuzzy_match<'a>(core: &str, candidates: &'a [(String, LeadId)], threshold: f64) -> Option<&'a LeadId> {
     candidates
         .iter()
-        .filter(|(c, _)| c != core)
+        .filter(|(c, _)| c != core && cores_match(core, c, threshold))
         .map(|(c, id)| (similarity(core, c), id))
-        .filter(|(s, _)| *s >= threshold)
         .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal))
         .map(|(_, id)| id)
 }
@@ -370,6 +452,20 @@ mod tests {
             None,
             "an exact core is not a fuzzy match"
         );
+        assert_eq!(
+            best_fuzzy_match("纷杨", &candidates, 0.92),
+            Some(&a),
+            "a homophone (pinyin input's commonest slip) is one company"
+        );
+        assert!(
+            !cores_match("纷扬", "纷飞", 0.92),
+            "one other character in two is another company"
+        );
+        assert!(
+            !cores_match("山西电力", "陕西电力", 0.92),
+            "regions that read alike stay apart"
+        );
+        assert!(!cores_match("brightwave", "brightwavepharma", 0.92));
         let long = [("huaweitechnologies".to_string(), a.clone())];
         assert_eq!(best_fuzzy_match("huaweitechnolgies", &long, 0.92), Some(&a));
     }

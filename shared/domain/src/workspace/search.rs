@@ -8,7 +8,7 @@ use crate::lead::normalize::{self, Region};
 use crate::lead::ports::StoreError;
 use crate::lead::LeadId;
 use crate::qualify::company::core_name;
-use crate::qualify::dedup::{blocking_key, similarity, CustomerMatch, KeyKind, MatchKey};
+use crate::qualify::dedup::{blocking_key, cores_match, similarity, CustomerMatch, KeyKind, MatchKey};
 use crate::qualify::ports::DedupStore;
 use serde::Serialize;
 
@@ -46,7 +46,8 @@ pub fn keys(q: &str, region: Region) -> Vec<MatchKey> {
 pub struct Hit {
     pub lead_id: LeadId,
     pub via: KeyKind,
-    /// For a company found by a similar name: how similar (Jaro-Winkler, 0–1).
+    /// For a company found by a similar name: how similar (0–1, by letters or by
+    /// reading: `dedup::similarity`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
 }
@@ -60,7 +61,8 @@ pub struct Lookup {
     pub customer: Option<CustomerMatch>,
 }
 
-/// Looks `q` up; `threshold` is dedup's fuzzy company threshold.
+/// Looks `q` up; `threshold` is dedup's fuzzy company threshold. Similar companies are
+/// those dedup would take as a peer (`dedup::cores_match`), so the check and dedup agree.
 pub async fn lookup<S: DedupStore>(store: &S, q: &str, region: Region, threshold: f64) -> Result<Lookup, StoreError> {
     let keys = keys(q, region);
     let mut hits: Vec<Hit> = store
@@ -83,13 +85,12 @@ pub async fn lookup<S: DedupStore>(store: &S, q: &str, region: Region, threshold
             .company_block(&blocking_key(core))
             .await?
             .into_iter()
-            .filter(|(other, _)| other != core)
+            .filter(|(other, _)| other != core && cores_match(core, other, threshold))
             .map(|(other, lead_id)| Hit {
                 lead_id,
                 via: KeyKind::Company,
                 similarity: Some(similarity(core, &other)),
             })
-            .filter(|h| h.similarity.is_some_and(|s| s >= threshold))
             .collect();
         similar.sort_by(|a, b| {
             b.similarity
