@@ -1,5 +1,6 @@
-//! DynamoDB adapter for [`DedupStore`]: dedup keys, customers, company blocks, repeat
-//! links, and the all-or-nothing commit of one dedup decision.
+//! DynamoDB adapter for [`DedupStore`]: dedup keys, customers, company blocks (of leads'
+//! and of customers' cores), repeat links, and the all-or-nothing commit of one dedup
+//! decision.
 
 use crate::item::{conditional_put, plain_put, text};
 use crate::keys::*;
@@ -12,7 +13,8 @@ use domain::{
     qualify::ports::DedupStore,
 };
 use domain::{
-    qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey,
+    qualify::dedup::blocking_key, qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind,
+    qualify::dedup::MatchKey,
 };
 use std::collections::HashMap;
 
@@ -108,6 +110,9 @@ impl DedupStore for DynamoStore {
                 self.table(),
                 key_item(customer_key_pk("company", &customer.company_core)),
             )?);
+            let mut block_item = key_item(customer_block_pk(&blocking_key(&customer.company_core)));
+            block_item.insert(SK.to_string(), s(customer.company_core.clone()));
+            writes.push(plain_put(self.table(), block_item)?);
         }
         for phone in &customer.contact_phones {
             writes.push(plain_put(self.table(), key_item(customer_key_pk("phone", phone)))?);
@@ -116,6 +121,15 @@ impl DedupStore for DynamoStore {
             Saved::Saved => Ok(()),
             Saved::Conflict => Err(StoreError::Unavailable("customer write conflicted; retry".into())),
         }
+    }
+
+    async fn customer_block(&self, block: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .query_prefix(&customer_block_pk(block), "")
+            .await?
+            .iter()
+            .filter_map(|i| text(i, SK))
+            .collect())
     }
 
     async fn company_block(&self, block: &str) -> Result<Vec<(String, LeadId)>, StoreError> {

@@ -10,6 +10,7 @@
 //! | company block   | `CBLOCK#<block>`   | `<company core>`        |                 |                   |
 //! | customer        | `CUST#<id>`        | `CUST`                  |                 |                   |
 //! | customer key    | `CKEY#<kind>#<value>` | `CKEY`               |                 |                   |
+//! | customer block  | `CUSTBLOCK#<block>` | `<company core>`       |                 |                   |
 //! | anonymous touch | `ANON#<key>`       | `TP#<touch id>`         |                 |                   |
 //! | rules           | `CONFIG#rules`     | `CURRENT`, `V#<000001>` |                 |                   |
 //! | routing rules   | `CONFIG#routing`   | `CURRENT`, `V#<000001>` |                 |                   |
@@ -111,6 +112,9 @@ pub fn customer_key_pk(kind: &str, value: &str) -> String {
     format!("CKEY#{kind}#{value}")
 }
 pub const CUSTOMER_KEY_SK: &str = "CKEY";
+pub fn customer_block_pk(block: &str) -> String {
+    format!("CUSTBLOCK#{block}")
+}
 pub fn anon_pk(anon_key: &str) -> String {
     format!("ANON#{anon_key}")
 }

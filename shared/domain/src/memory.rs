@@ -35,7 +35,10 @@ use crate::{attribution::rollup::RollupRow, lead::funnel::report_day, lead::funn
 use crate::{capture::ports::HookStore, import::ports::ImportStore, predict::ports::ModelStore};
 use crate::{lead::ports::ConfigHistory, lead::versioned::ConfigId, lead::versioned::ConfigKind};
 use crate::{lead::versioned::ConfigVersion, lead::versioned::Versioned};
-use crate::{qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey};
+use crate::{
+    qualify::dedup::blocking_key, qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind,
+    qualify::dedup::MatchKey,
+};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -600,6 +603,16 @@ impl DedupStore for InMemoryStore {
         state.customers.retain(|c| c.id != customer.id);
         state.customers.push(customer.clone());
         Ok(())
+    }
+
+    async fn customer_block(&self, block: &str) -> Result<Vec<String>, StoreError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .customers
+            .iter()
+            .map(|c| c.company_core.clone())
+            .filter(|core| blocking_key(core) == block)
+            .collect())
     }
 
     async fn company_block(&self, block: &str) -> Result<Vec<(String, LeadId)>, StoreError> {

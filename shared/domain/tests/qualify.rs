@@ -4,8 +4,10 @@
 use chrono::{DateTime, Duration, Utc};
 use domain::capture::intake::capture;
 use domain::lead::events::EventKind;
+use domain::lead::normalize::Region;
 use domain::lead::{LeadId, Stage, Touchpoint};
 use domain::memory::{InMemoryBus, InMemoryStore};
+use domain::workspace::search::lookup;
 use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
 use domain::{lead::messages::Message, lead::messages::ReadyReason};
 use domain::{
@@ -507,4 +509,44 @@ async fn an_owned_lead_that_wakes_stays_with_its_owner_who_is_told_once() {
         store.get_lead(&a).await.unwrap().unwrap().owner.as_deref(),
         Some("zhang")
     );
+}
+
+#[tokio::test]
+async fn a_customer_is_the_same_company_by_the_rule_between_leads() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-12-07T09:00:00Z");
+    for (id, name, owner) in [
+        ("metro-gz", "广州地铁集团有限公司", "rep-a"),
+        ("fy", "北京纷扬科技有限公司", "rep-b"),
+    ] {
+        let customer = Customer::new(id, name.into(), &[], Some(owner.into())).unwrap();
+        store.put_customer(&customer).await.unwrap();
+    }
+    for (phone, company, customer, owner) in [
+        ("13700137001", "深圳市地铁集团有限公司", None, None),
+        ("13700137002", "广州地铁集团", Some("metro-gz"), Some("rep-a")),
+        ("13700137003", "上海纷杨科技有限公司", Some("fy"), Some("rep-b")),
+        ("13700137004", "纷飞科技", None, None),
+    ] {
+        let id = submit(&store, &bus, &[("phone", phone), ("company", company)], now).await;
+        qualify_captured(&store, &bus, &id, now).await.unwrap();
+        let lead = store.get_lead(&id).await.unwrap().unwrap();
+        let dedup = lead.dedup.unwrap();
+        let label = if customer.is_some() {
+            Label::ExistingCustomer
+        } else {
+            Label::PureNew
+        };
+        assert_eq!(
+            (dedup.label, dedup.customer_id.as_deref()),
+            (label, customer),
+            "{company}"
+        );
+        assert_eq!(lead.owner.as_deref(), owner, "{company}");
+    }
+    // The duplicate check answers as qualification did.
+    let check = lookup(&store, "纷杨科技", Region::CN, 0.92).await.unwrap();
+    assert_eq!(check.customer.map(|c| c.customer_id).as_deref(), Some("fy"));
+    let check = lookup(&store, "深圳地铁", Region::CN, 0.92).await.unwrap();
+    assert_eq!(check.customer, None);
 }

@@ -213,14 +213,23 @@ pub fn same_company(a: &str, b: &str, rules: &DedupRules) -> bool {
     a == b || (blocking_key(&a) == blocking_key(&b) && cores_match(&a, &b, rules.fuzzy_company_threshold))
 }
 
-/// The most similar core that [`cores_match`] `core`, other than `core` itself, if any.
+/// The lead whose core [`cores_match`] `core` most closely, other than `core` itself, if any.
 pub fn best_fuzzy_match<'a>(core: &str, candidates: &'a [(String, LeadId)], threshold: f64) -> Option<&'a LeadId> {
+    most_similar(core, candidates.iter().map(|(c, id)| (c.as_str(), id)), threshold)
+}
+
+/// The same choice among customers' cores (a block of them): the core that
+/// [`cores_match`] `core` most closely, other than `core` itself, if any.
+pub fn best_fuzzy_core<'a>(core: &str, candidates: &'a [String], threshold: f64) -> Option<&'a str> {
+    most_similar(core, candidates.iter().map(|c| (c.as_str(), c.as_str())), threshold)
+}
+
+fn most_similar<'a, T>(core: &str, candidates: impl Iterator<Item = (&'a str, T)>, threshold: f64) -> Option<T> {
     candidates
-        .iter()
-        .filter(|(c, _)| c != core && cores_match(core, c, threshold))
-        .map(|(c, id)| (similarity(core, c), id))
+        .filter(|(c, _)| *c != core && cores_match(core, c, threshold))
+        .map(|(c, found)| (similarity(core, c), found))
         .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal))
-        .map(|(_, id)| id)
+        .map(|(_, found)| found)
 }
 
 /// A key already held by another lead.
@@ -437,6 +446,29 @@ mod tests {
                 company_peer: None
             }
         );
+    }
+
+    #[test]
+    fn a_customers_core_is_chosen_as_a_leads_is() {
+        let cores = ["纷扬", "纷飞", "acme", "广州地铁"].map(String::from);
+        let leads: Vec<(String, LeadId)> = cores.iter().zip(1..).map(|(c, n)| (c.clone(), id(n))).collect();
+        for (typed, expected) in [
+            ("纷杨", Some("纷扬")),
+            ("纷扬", None),
+            ("纷云", None),
+            ("acmee", Some("acme")),
+            ("广州地帖", Some("广州地铁")),
+            ("深圳地铁", None),
+        ] {
+            let core = best_fuzzy_core(typed, &cores, 0.92);
+            assert_eq!(core, expected, "{typed}");
+            let lead = best_fuzzy_match(typed, &leads, 0.92);
+            assert_eq!(
+                lead.map(|l| leads.iter().find(|(_, id)| id == l).unwrap().0.as_str()),
+                core,
+                "{typed}: customers and leads decide alike"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::lead::{DedupInfo, Lead, LeadId, Stage, Touchpoint};
 use crate::predict::ports::ModelStore;
 use crate::predict::ModelPair;
 use crate::qualify::clean::clean;
+use crate::qualify::customer::matching_customer;
 use crate::qualify::ports::PipelineOutcome;
 use crate::qualify::rules::Rules;
 use crate::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
@@ -231,12 +232,13 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             .filter(|h| h.lead_id != lead.id && h.since >= window_start)
             .collect();
         let (customer, company_peer) = if policy == Policy::ToB {
-            let customer = store
-                .customer_match(
-                    lead.contact.phone.as_deref(),
-                    company.as_ref().map(|k| k.value.as_str()),
-                )
-                .await?;
+            let customer = matching_customer(
+                store,
+                lead.contact.phone.as_deref(),
+                company.as_ref().map(|k| k.value.as_str()),
+                rules.dedup.fuzzy_company_threshold,
+            )
+            .await?;
             let exact_peer = holders
                 .iter()
                 .find(|h| h.key.kind == KeyKind::Company)

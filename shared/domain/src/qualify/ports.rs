@@ -74,12 +74,19 @@ pub struct ImportTally {
 pub trait DedupStore: Send + Sync {
     /// Who holds each of `keys` (any age; the caller applies the window).
     fn key_holders(&self, keys: &[MatchKey]) -> impl Future<Output = Result<Vec<Holder>, StoreError>> + Send;
+    /// The customer whose company core is exactly `company_core`, else the one with the
+    /// contact phone `phone`.
     fn customer_match(
         &self,
         phone: Option<&str>,
         company_core: Option<&str>,
     ) -> impl Future<Output = Result<Option<CustomerMatch>, StoreError>> + Send;
+    /// Stores a customer with its company and phone keys, and registers its company core
+    /// under its blocking key for typo matching.
     fn put_customer(&self, customer: &Customer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Customers' company cores registered under a blocking key, for typo matching (the
+    /// customer of the core chosen is then read with `customer_match`).
+    fn customer_block(&self, block: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Company cores registered under a blocking key, for fuzzy matching.
     fn company_block(&self, block: &str) -> impl Future<Output = Result<Vec<(String, LeadId)>, StoreError>> + Send;
     /// `Ok(Saved::Conflict)` when a condition failed: nothing was written.

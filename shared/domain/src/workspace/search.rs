@@ -8,6 +8,7 @@ use crate::lead::normalize::{self, Region};
 use crate::lead::ports::StoreError;
 use crate::lead::LeadId;
 use crate::qualify::company::core_name;
+use crate::qualify::customer::matching_customer;
 use crate::qualify::dedup::{blocking_key, cores_match, similarity, CustomerMatch, KeyKind, MatchKey};
 use crate::qualify::ports::DedupStore;
 use serde::Serialize;
@@ -102,7 +103,7 @@ pub async fn lookup<S: DedupStore>(store: &S, q: &str, region: Region, threshold
     let mut seen = std::collections::HashSet::new();
     hits.retain(|h| seen.insert(h.lead_id.clone()));
     let customer = if phone.is_some() || company.is_some() {
-        store.customer_match(phone, company).await?
+        matching_customer(store, phone, company, threshold).await?
     } else {
         None
     };
