@@ -3,18 +3,11 @@
 //! included — and no others. A customer is saved through the API, leads are posted to
 //! intake, qualified by dedup-score and routed by assign, as in production.
 
-use assign::Assign;
 use chrono::{DateTime, Utc};
-use dedup_score::DedupScore;
 use domain::assign::actions::Role;
-use domain::assign::ports::RoutingStore;
-use domain::capture::submission::SubmissionRules;
 use domain::lead::ports::FixedClock;
 use domain::lead::qualification::Label;
-use domain::{assign::routing::Pool, assign::routing::RoutingConfig, assign::routing::Strategy};
-use intake::http::AllowedOrigins;
-use intake::Intake;
-use leadflow_tests::{answer, api_token, http_event, rep, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, one_pool, request, Answer, Stack};
 use serde_json::{json, Value};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -26,28 +19,7 @@ const NOW: &str = "2026-12-07T02:00:00Z";
 /// Reps `rep-a` (who owns the customers) and `rep-b`; the one pool, where new leads are
 /// routed, has only `rep-b`. So a lead that reaches `rep-a` got there by a customer match.
 async fn org(stack: &Stack) {
-    let store = stack.store();
-    for id in ["rep-a", "rep-b"] {
-        store.put_rep(&rep(id)).await.unwrap();
-    }
-    store
-        .put_pool(&Pool {
-            id: "general".into(),
-            name: "general".into(),
-            strategy: Strategy::RoundRobin,
-            members: vec!["rep-b".into()],
-            daily_cap: None,
-            daily_claim_cap: None,
-            webhook: None,
-        })
-        .await
-        .unwrap();
-    let routing = RoutingConfig {
-        version: 1,
-        default_pool: "general".into(),
-        ..RoutingConfig::default()
-    };
-    store.save_routing(&routing).await.unwrap();
+    one_pool(&stack.store(), &["rep-a", "rep-b"], "general", &["rep-b"]).await;
 }
 
 async fn admin(stack: &Stack, method: &str, path: &str, body: Option<Value>) -> Answer {
@@ -68,14 +40,7 @@ async fn customer(stack: &Stack, id: &str, name: &str, phone: &str, owner: &str)
 /// returns the lead ids in order.
 async fn leads(stack: &Stack, people: &[(&str, &str)]) -> Vec<String> {
     let now = t(NOW);
-    let intake = Intake {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        clock: FixedClock(now),
-        rules: SubmissionRules::default(),
-        origins: AllowedOrigins::default(),
-        limits: domain::capture::ratelimit::RateLimits::off(),
-    };
+    let intake = stack.intake_at(FixedClock(now));
     let mut ids = Vec::new();
     for (phone, company) in people {
         let body = json!({"phone": phone, "company": company}).to_string();
@@ -84,17 +49,7 @@ async fn leads(stack: &Stack, people: &[(&str, &str)]) -> Vec<String> {
         assert_eq!(got.status, 202, "{}", got.body);
         ids.push(got.body["lead_id"].as_str().unwrap().to_string());
     }
-    let qualify = DedupScore {
-        store: stack.store(),
-        bus: stack.full_bus(),
-    };
-    while stack.deliver("CaptureQueue", |e| qualify.handle(e, now)).await.0 > 0 {}
-    let assign = Assign {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        notifier: domain::memory::RecordingNotifier::default(),
-    };
-    while stack.deliver("ReadyQueue", |e| assign.handle(e, now)).await.0 > 0 {}
+    stack.settle(now).await;
     ids
 }
 

@@ -8,7 +8,6 @@
 use assign::Assign;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
-use dedup_score::DedupScore;
 use domain::assign::actions::Role;
 use domain::assign::auto::assign_lead;
 use domain::assign::ports::RoutingStore;
@@ -45,22 +44,6 @@ async fn sweep(stack: &Stack, at: DateTime<Utc>) -> sla_sweep::SweepReport {
         due_per_run: 500,
     };
     sweep.handle(tick(at)).await.unwrap()
-}
-
-/// Delivers the capture queue to dedup-score, then the ready queue to assign, until both
-/// are empty.
-async fn settle(stack: &Stack, at: DateTime<Utc>) {
-    let score = DedupScore {
-        store: stack.store(),
-        bus: stack.full_bus(),
-    };
-    while stack.deliver("CaptureQueue", |e| score.handle(e, at)).await.0 > 0 {}
-    let assign = Assign {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        notifier: RecordingNotifier::default(),
-    };
-    while stack.deliver("ReadyQueue", |e| assign.handle(e, at)).await.0 > 0 {}
 }
 
 async fn post(stack: &Stack, at: DateTime<Utc>, path: &str, body: Value) -> Answer {
@@ -130,7 +113,7 @@ async fn a_nurtured_lead_wakes_on_engagement_and_goes_to_another_rep() {
     let got = post(&stack, t0, "/v1/leads", form).await;
     assert!(got.status < 300, "{} {}", got.status, got.body);
     let id = got.body["lead_id"].as_str().unwrap().to_string();
-    settle(&stack, t0).await;
+    stack.settle(t0).await;
     assert_eq!(stack.lead(&id).await.owner.as_deref(), Some("zhang"));
 
     // A reason is required, and names the field when missing or unknown.
@@ -179,12 +162,12 @@ async fn a_nurtured_lead_wakes_on_engagement_and_goes_to_another_rep() {
     let t2 = t0 + Duration::days(20);
     let view = json!({"event": "page_view", "phone": "13800138000", "event_id": "v1", "channel": "web_form"});
     assert!(post(&stack, t2, "/v1/events", view).await.status < 300);
-    settle(&stack, t2).await;
+    stack.settle(t2).await;
     assert_eq!(stack.lead(&id).await.stage, Stage::Nurture);
     let chat = json!({"event": "chat_consult", "phone": "13800138000", "event_id": "c1", "channel": "web_form"});
     assert!(post(&stack, t2, "/v1/events", chat.clone()).await.status < 300);
     assert!(post(&stack, t2, "/v1/events", chat).await.status < 300);
-    settle(&stack, t2).await;
+    stack.settle(t2).await;
     let woke = stack.lead(&id).await;
     assert_eq!(
         (woke.stage, woke.owner.as_deref()),
@@ -251,13 +234,13 @@ async fn an_mql_not_made_sql_in_time_is_nurtured_and_its_re_check_routes_it_agai
         (violations[0].owner.as_str(), violations[0].clock.as_str()),
         ("zhang", "sql_decision")
     );
-    settle(&stack, due).await;
+    stack.settle(due).await;
     assert_eq!(stack.lead(&id).await.owner, None, "a nurtured lead is not routed");
 
     // Its re-check, 60 working days later, sends it back to routing: to li. No violation.
     let recheck = stack.lead(&id).await.sla_next_check.expect("the re-check is scheduled");
     assert_eq!(sweep(&stack, recheck).await.breached, 0, "a re-check is no breach");
-    settle(&stack, recheck).await;
+    stack.settle(recheck).await;
     let back = stack.lead(&id).await;
     assert_eq!(
         (back.owner.as_deref(), back.acquisition),

@@ -365,6 +365,31 @@ pub fn rep(id: &str) -> domain::assign::routing::Rep {
     }
 }
 
+/// Routing to one round-robin pool, the default: `reps` saved as [`rep`] makes them,
+/// `members` of them in the pool `pool`.
+pub async fn one_pool(store: &leadflow_aws::DynamoStore, reps: &[&str], pool: &str, members: &[&str]) {
+    use domain::assign::ports::RoutingStore;
+    for id in reps {
+        store.put_rep(&rep(id)).await.unwrap();
+    }
+    let pool = domain::assign::routing::Pool {
+        id: pool.into(),
+        name: pool.into(),
+        strategy: domain::assign::routing::Strategy::RoundRobin,
+        members: members.iter().map(|m| m.to_string()).collect(),
+        daily_cap: None,
+        daily_claim_cap: None,
+        webhook: None,
+    };
+    store.put_pool(&pool).await.unwrap();
+    let routing = domain::assign::routing::RoutingConfig {
+        version: 1,
+        default_pool: pool.id,
+        ..domain::assign::routing::RoutingConfig::default()
+    };
+    store.save_routing(&routing).await.unwrap();
+}
+
 /// An HTTP API (payload 2.0) event, as API Gateway sends it to the function. A query
 /// string in `path` (`/v1/reports?from=…`) becomes the event's query parameters.
 pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
@@ -489,14 +514,38 @@ impl Stack {
     pub fn intake(
         &self,
     ) -> intake::Intake<leadflow_aws::DynamoStore, leadflow_aws::SqsBus, domain::lead::ports::SystemClock> {
+        self.intake_at(domain::lead::ports::SystemClock)
+    }
+
+    /// [`Stack::intake`] on `clock` (a fixed one: leads created when the test says).
+    pub fn intake_at<C: domain::lead::ports::Clock>(
+        &self,
+        clock: C,
+    ) -> intake::Intake<leadflow_aws::DynamoStore, leadflow_aws::SqsBus, C> {
         intake::Intake {
             store: self.store(),
             bus: self.full_bus(),
-            clock: domain::lead::ports::SystemClock,
+            clock,
             rules: domain::capture::submission::SubmissionRules::default(),
             origins: intake::http::AllowedOrigins::default(),
             limits: domain::capture::ratelimit::RateLimits::off(),
         }
+    }
+
+    /// Delivers the capture queue to dedup-score, then the ready queue to assign, until
+    /// both are empty: what the two consumers make of everything posted, at `at`.
+    pub async fn settle(&self, at: chrono::DateTime<chrono::Utc>) {
+        let score = dedup_score::DedupScore {
+            store: self.store(),
+            bus: self.full_bus(),
+        };
+        while self.deliver("CaptureQueue", |e| score.handle(e, at)).await.0 > 0 {}
+        let assign = assign::Assign {
+            store: self.store(),
+            bus: self.full_bus(),
+            notifier: domain::memory::RecordingNotifier::default(),
+        };
+        while self.deliver("ReadyQueue", |e| assign.handle(e, at)).await.0 > 0 {}
     }
 
     /// The api function as its `main` wires it (its queues), with a test verifier
