@@ -7,10 +7,7 @@
 
 use assign::Assign;
 use chrono::{DateTime, Utc};
-use dedup_score::DedupScore;
 use domain::assign::actions::Role;
-use domain::assign::ports::RoutingStore;
-use domain::assign::routing::{Pool, RoutingConfig, Strategy};
 use domain::attribution::ports::ConversionStore;
 use domain::capture::hooks::{verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use domain::handoff::outbound::DELIVERY_HEADER;
@@ -20,7 +17,7 @@ use domain::lead::{LeadId, Stage};
 use domain::qualify::customer::Customer;
 use domain::qualify::ports::DedupStore;
 use leadflow_aws::notifier::HttpNotifier;
-use leadflow_tests::{answer, api_token, http_event, rep, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, one_pool, request, Answer, Stack};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -124,15 +121,7 @@ async fn call(
 
 /// A ToB lead from `company`, captured through intake, qualified and assigned to zhang.
 async fn captured(stack: &Stack, at: DateTime<Utc>, company: &str, phone: &str) -> String {
-    let wired = stack.intake();
-    let intake = intake::Intake {
-        store: wired.store,
-        bus: wired.bus,
-        clock: FixedClock(at),
-        rules: wired.rules,
-        origins: wired.origins,
-        limits: wired.limits,
-    };
+    let intake = stack.intake_at(FixedClock(at));
     let form = json!({"name": "王芳", "phone": phone, "company": company, "title": "采购经理", "consent": true, "channel": "trade_show"});
     let event = http_event(
         "POST",
@@ -142,47 +131,14 @@ async fn captured(stack: &Stack, at: DateTime<Utc>, company: &str, phone: &str) 
     );
     let got = answer(intake.handle(request(&event)).await);
     assert!(got.status < 300, "{} {}", got.status, got.body);
-    let score = DedupScore {
-        store: stack.store(),
-        bus: stack.full_bus(),
-    };
-    while stack.deliver("CaptureQueue", |e| score.handle(e, at)).await.0 > 0 {}
-    let assign = Assign {
-        store: stack.store(),
-        bus: stack.full_bus(),
-        notifier: HttpNotifier::new(),
-    };
-    while stack.deliver("ReadyQueue", |e| assign.handle(e, at)).await.0 > 0 {}
+    stack.settle(at).await;
     got.body["lead_id"].as_str().unwrap().to_string()
-}
-
-async fn org(stack: &Stack) {
-    let store = stack.store();
-    store.put_rep(&rep("zhang")).await.unwrap();
-    store
-        .put_pool(&Pool {
-            id: "shows".into(),
-            name: "展会".into(),
-            strategy: Strategy::RoundRobin,
-            members: vec!["zhang".into()],
-            daily_cap: None,
-            daily_claim_cap: None,
-            webhook: None,
-        })
-        .await
-        .unwrap();
-    let routing = RoutingConfig {
-        version: 1,
-        default_pool: "shows".into(),
-        ..RoutingConfig::default()
-    };
-    store.save_routing(&routing).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_conversion_hands_the_lead_to_the_crm_signed_retried_and_once() {
     let stack = Stack::start().await;
-    org(&stack).await;
+    one_pool(&stack.store(), &["zhang"], "shows", &["zhang"]).await;
     let now = t(MONDAY);
     let crm = Receiver::start(1).await;
     let broken = Receiver::start(usize::MAX).await;

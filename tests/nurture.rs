@@ -47,15 +47,7 @@ async fn sweep(stack: &Stack, at: DateTime<Utc>) -> sla_sweep::SweepReport {
 }
 
 async fn post(stack: &Stack, at: DateTime<Utc>, path: &str, body: Value) -> Answer {
-    let wired = stack.intake();
-    let intake = intake::Intake {
-        store: wired.store,
-        bus: wired.bus,
-        clock: FixedClock(at),
-        rules: wired.rules,
-        origins: wired.origins,
-        limits: wired.limits,
-    };
+    let intake = stack.intake_at(FixedClock(at));
     let event = http_event("POST", path, &[("content-type", "application/json")], &body.to_string());
     answer(intake.handle(request(&event)).await)
 }

@@ -1,6 +1,6 @@
 //! Converting a lead and handing it to the CRM: the `convert` action moves the stage
 //! ([`crate::assign::actions`]); then the customer is linked (the one dedup matched, or
-//! the one its company or phone names) or created, the contact taken from the lead, an
+//! the one its company or phone names, by dedup's rule for the same company) or created, the contact taken from the lead, an
 //! opportunity opened as a conversion of kind `opportunity` (so ROI counts it without
 //! anyone posting it), the hand-off stored once, and `lead.converted` queued for the
 //! outbound webhooks ([`crate::handoff::deliver`]).
@@ -22,8 +22,8 @@ use crate::lead::error::FieldError;
 use crate::lead::ports::{BusError, LeadStore, MessageBus, Saved, StoreError};
 use crate::lead::{Lead, LeadId, Stage};
 use crate::qualify::company::core_name;
-use crate::qualify::customer::Customer;
-use crate::qualify::ports::DedupStore;
+use crate::qualify::customer::{matching_customer, Customer};
+use crate::qualify::ports::{DedupStore, RulesStore};
 use crate::{lead::messages::Envelope, lead::messages::Message};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -134,7 +134,7 @@ pub async fn convert<S, B>(
     now: DateTime<Utc>,
 ) -> Result<(Lead, Handoff), ConvertError>
 where
-    S: LeadStore + RoutingStore + SlaStore + DedupStore + ConversionStore + HandoffStore,
+    S: LeadStore + RoutingStore + SlaStore + DedupStore + RulesStore + ConversionStore + HandoffStore,
     B: MessageBus,
 {
     let input = match opportunity_input(action) {
@@ -181,7 +181,7 @@ where
 
 /// The hand-off of `lead`: its customer linked or created (with the lead's phone as a
 /// contact phone and its owner as the owner), its contact and its opportunity.
-async fn hand_off<S: DedupStore>(
+async fn hand_off<S: DedupStore + RulesStore>(
     store: &S,
     lead: &Lead,
     input: OpportunityInput,
@@ -193,10 +193,12 @@ async fn hand_off<S: DedupStore>(
     let core = company.as_deref().map(core_name).filter(|c| c.chars().count() >= 2);
     let known = match lead.dedup.as_ref().and_then(|d| d.customer_id.clone()) {
         Some(id) => Some(id),
-        None => store
-            .customer_match(lead.contact.phone.as_deref(), core.as_deref())
-            .await?
-            .map(|m| m.customer_id),
+        None => {
+            let threshold = store.rules().await?.dedup.fuzzy_company_threshold;
+            matching_customer(store, lead.contact.phone.as_deref(), core.as_deref(), threshold)
+                .await?
+                .map(|m| m.customer_id)
+        }
     };
     let name = company
         .clone()
