@@ -368,6 +368,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/v1/costs", "/v1/costs"),
     ("GET", "/v1/config/attribution", "/v1/config/attribution"),
     ("PUT", "/v1/config/attribution", "/v1/config/attribution"),
+    ("GET", "/v1/config/webhooks", "/v1/config/webhooks"),
+    ("PUT", "/v1/config/webhooks", "/v1/config/webhooks"),
     ("GET", "/v1/exports/roi", "/v1/exports/roi"),
     ("GET", "/v1/reports/funnel", "/v1/reports/funnel"),
     ("GET", "/v1/reports/owners", "/v1/reports/owners"),

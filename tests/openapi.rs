@@ -555,6 +555,10 @@ async fn real_answers_match_the_spec() {
         ("/v1/config/rules", json!({"version": 0, "scoring": 1})),
         ("/v1/config/sla", json!({"version": 0})),
         ("/v1/config/attribution", json!({"version": 0})),
+        (
+            "/v1/config/webhooks",
+            json!({"version": 0, "subscriptions": [{"id": "crm", "url": "http://crm.example.com/", "secret": "s", "events": []}]}),
+        ),
     ] {
         let current = h.admin(200, "GET", path, path, None).await.body;
         h.admin(200, "PUT", path, path, Some(current.clone())).await;

@@ -192,6 +192,9 @@ impl ErasureStore for DynamoStore {
             self.remove_attributes(lead_pk(id), follow_up_sk(follow_up), "note, bant")
                 .await?;
         }
+        if let Some(handoff) = &erasure.handoff {
+            self.rewrite_handoff(handoff).await?;
+        }
         let counting = crate::rollup::funnel_writes(table, &erasure.funnel)?;
         let mut writes = vec![conditional_put(
             table,

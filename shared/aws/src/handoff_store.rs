@@ -7,7 +7,7 @@
 //! | subscriptions     | `CONFIG#webhooks`   | `CURRENT` (versioned: [`crate::config_history`]) |
 //!
 //! `delivered_to` grows by `ADD`, which a set makes idempotent: marking a subscription
-//! twice (a redelivered message) leaves it once.
+//! twice (a redelivered message) leaves it once. An erasure rewrites only `doc`.
 
 use crate::item::{doc_item, from_doc, unavailable};
 use crate::keys::*;
@@ -21,6 +21,36 @@ use domain::lead::LeadId;
 use domain::qualify::customer::Customer;
 
 const DELIVERED_TO: &str = "delivered_to";
+
+impl DynamoStore {
+    /// Replaces a stored hand-off's document (an erasure's scrubbed copy), keeping its
+    /// `delivered_to`; nothing if there is none.
+    pub(crate) async fn rewrite_handoff(&self, handoff: &Handoff) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(handoff).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(PK, AttributeValue::S(handoff_pk(&handoff.lead_id)))
+            .key(SK, AttributeValue::S(HANDOFF_SK.to_string()))
+            .update_expression("SET #doc = :doc")
+            .condition_expression("attribute_exists(#doc)")
+            .expression_attribute_names("#doc", DOC)
+            .expression_attribute_values(":doc", AttributeValue::S(doc))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
 
 impl HandoffStore for DynamoStore {
     async fn create_handoff(&self, handoff: &Handoff) -> Result<Saved, StoreError> {

@@ -800,6 +800,15 @@ impl crate::privacy::ports::ErasureStore for InMemoryStore {
                 follow_up.bant = Default::default();
             }
         }
+        if let Some(scrubbed) = &erasure.handoff {
+            if let Some(stored) = state.handoffs.get_mut(id) {
+                let delivered_to = std::mem::take(&mut stored.delivered_to);
+                *stored = crate::handoff::convert::Handoff {
+                    delivered_to,
+                    ..scrubbed.clone()
+                };
+            }
+        }
         if state.leads.get(id).map(|l| l.version) != Some(erasure.expected_version) {
             return Ok(Saved::Conflict);
         }

@@ -33,6 +33,8 @@
 //! idempotent, so a duplicate request, concurrent or later, finishes the same plan and
 //! answers with the same record, and a crashed run is finished by its retry.
 
+use crate::handoff::convert::Handoff;
+use crate::handoff::ports::HandoffStore;
 use crate::lead::error::FieldErrors;
 use crate::lead::retry::Attempts;
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
@@ -232,6 +234,17 @@ fn national_number(e164: &str) -> Option<String> {
 
 /// The lead without the person's data. Pure; erasing an erased lead changes nothing
 /// but the bookkeeping fields, which [`has_personal_data`] ignores.
+/// A hand-off without the person: no contact, and a customer named after them (a person's
+/// own customer) named by its id instead. The company, the opportunity and who converted
+/// it stay, as the lead's numbers do.
+pub fn scrub_handoff(mut handoff: Handoff, lead: &Lead) -> Handoff {
+    if lead.contact.name.as_deref() == Some(handoff.customer_name.as_str()) {
+        handoff.customer_name = handoff.customer_id.clone();
+    }
+    handoff.contact = Default::default();
+    handoff
+}
+
 pub fn scrub(lead: &Lead, now: DateTime<Utc>) -> Lead {
     let mut out = lead.clone();
     out.contact = Default::default();
@@ -386,8 +399,8 @@ pub enum Outcome {
 }
 
 /// Everything the erasure reads and writes.
-pub trait ErasurePorts: ErasureStore + LeadStore + DedupStore + RoutingStore {}
-impl<T: ErasureStore + LeadStore + DedupStore + RoutingStore> ErasurePorts for T {}
+pub trait ErasurePorts: ErasureStore + LeadStore + DedupStore + RoutingStore + HandoffStore {}
+impl<T: ErasureStore + LeadStore + DedupStore + RoutingStore + HandoffStore> ErasurePorts for T {}
 
 /// Erases the person of `request`; see the module documentation.
 pub async fn erase<S: ErasurePorts>(
@@ -582,6 +595,7 @@ async fn erase_one<S: ErasurePorts>(
         store.release_keys(&held).await?;
         let touches = store.touchpoints(id).await?.iter().map(scrub_touch).collect();
         let notes = notes(store, id).await?;
+        let handoff = store.handoff(id).await?.map(|h| scrub_handoff(h, &lead));
         let (scrubbed, funnel) = crate::lead::funnel::count(scrub(&lead, now));
         let erasure = LeadErasure {
             lead: scrubbed,
@@ -591,6 +605,7 @@ async fn erase_one<S: ErasurePorts>(
             owner_change_ids: notes.iter().filter(|(o, _)| *o).map(|(_, id)| id.clone()).collect(),
             follow_up_ids: notes.iter().filter(|(o, _)| !*o).map(|(_, id)| id.clone()).collect(),
             submission_id: lead.submission_id.clone(),
+            handoff,
         };
         if store.erase_lead(&erasure).await? == Saved::Saved {
             return Ok(());
@@ -833,6 +848,50 @@ mod tests {
         let lead = store.get_lead(&back).await.unwrap().unwrap();
         assert_eq!(lead.dedup.unwrap().label, Label::PureNew);
         assert_eq!(lead.contact.phone.as_deref(), Some(PHONE));
+    }
+
+    #[tokio::test]
+    async fn a_converted_leads_hand_off_loses_the_person_and_keeps_the_deal() {
+        use crate::handoff::convert::{opportunity_id, Contact, Handoff, Opportunity};
+        use crate::handoff::ports::HandoffStore;
+        let (store, mine, _) = world().await;
+        let lead = store.get_lead(&mine[0]).await.unwrap().unwrap();
+        let handoff = Handoff {
+            lead_id: lead.id.clone(),
+            customer_id: format!("lead-{}", lead.id),
+            customer_name: NAME.into(),
+            customer_created: true,
+            contact: Contact {
+                name: Some(NAME.into()),
+                phone: Some(PHONE.into()),
+                ..Contact::default()
+            },
+            opportunity: Opportunity {
+                id: opportunity_id(&lead.id),
+                amount_cents: 10_000,
+                currency: "CNY".into(),
+                expected_close: None,
+            },
+            owner: Some("zhang".into()),
+            converted_by: "zhang".into(),
+            converted_at: now(),
+            delivered_to: vec![],
+        };
+        store.create_handoff(&handoff).await.unwrap();
+        store.mark_delivered(&lead.id, "crm").await.unwrap();
+        erase(&store, &request(&[("phone", PHONE)]), Region::CN, "admin-1", now())
+            .await
+            .unwrap();
+        let kept = store.handoff(&lead.id).await.unwrap().unwrap();
+        assert_eq!(kept.contact, Contact::default());
+        assert_eq!(
+            kept.customer_name, kept.customer_id,
+            "a person's own customer is named by its id"
+        );
+        assert_eq!(
+            (kept.opportunity, kept.delivered_to),
+            (handoff.opportunity, vec!["crm".to_string()])
+        );
     }
 
     #[tokio::test]

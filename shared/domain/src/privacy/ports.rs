@@ -28,6 +28,9 @@ pub struct LeadErasure {
     pub follow_up_ids: Vec<String>,
     /// The idempotency record deleted, if it still names this lead.
     pub submission_id: Option<String>,
+    /// The lead's hand-off to the CRM with its contact scrubbed, written over the stored
+    /// one (its deliveries kept).
+    pub handoff: Option<crate::handoff::convert::Handoff>,
 }
 
 /// Contact values a full read of the leads looks for.
