@@ -6,7 +6,6 @@
 use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use assign::Assign;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
 use domain::assign::actions::Role;
 use domain::assign::auto::assign_lead;
@@ -21,7 +20,7 @@ use domain::{
 };
 use domain::{follow_up::sla::refresh, follow_up::sla::SlaConfig};
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, request, Answer, Stack};
+use leadflow_tests::{answer, http_event, request, tick, Answer, Stack};
 use serde_json::{json, Value};
 use sla_sweep::Sweep;
 
@@ -34,14 +33,6 @@ const DUE: &str = "2026-04-07T15:00:00+08:00";
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
-    serde_json::from_value(json!({
-        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
-    }))
-    .unwrap()
 }
 
 fn sweep(stack: &Stack, due_per_run: usize) -> Sweep<DynamoStore, SqsBus> {

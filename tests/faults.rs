@@ -15,7 +15,6 @@
 //! `#[ignore]`d so `make test` stays short, run by `make test-soak` (and CI runs both).
 
 use assign::Assign;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Duration, Utc};
 use dedup_score::DedupScore;
@@ -29,7 +28,7 @@ use intake::Intake;
 use leadflow_aws::{DynamoStore, SqsBus};
 use leadflow_tests::faults::{FaultCounts, FaultProxy};
 use leadflow_tests::invariants::{check, Census};
-use leadflow_tests::{answer, http_event, rep, request, Delivered, Stack};
+use leadflow_tests::{answer, http_event, rep, request, tick, Delivered, Stack};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -186,14 +185,6 @@ fn functions(stack: &Stack, proxy: &FaultProxy, now: DateTime<Utc>) -> Functions
             due_per_run: 500,
         },
     }
-}
-
-fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
-    serde_json::from_value(json!({
-        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
-    }))
-    .unwrap()
 }
 
 /// One batch, as the event source mapping delivers it (on a client without faults: the

@@ -7,7 +7,6 @@
 use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use assign::Assign;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use dedup_score::DedupScore;
@@ -26,8 +25,8 @@ use import::Import;
 use intake::Intake;
 use leadflow_aws::metrics::Recorder;
 use leadflow_aws::{DynamoStore, SqsBus};
-use leadflow_tests::{answer, http_event, rep, request, Answer, Stack};
-use serde_json::{json, Value};
+use leadflow_tests::{answer, http_event, rep, request, tick, Answer, Stack};
+use serde_json::json;
 use sla_sweep::Sweep;
 
 const SECRET: &str = "metrics-test-secret";
@@ -324,14 +323,6 @@ async fn assign_counts_a_lead_assigned_or_pooled_once_per_decision() {
     );
     assert_eq!(recorder.total("LeadsAssigned"), 1);
     assert_one_cold_start(&recorder, "assign");
-}
-
-fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
-    serde_json::from_value(json!({
-        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
-    }))
-    .unwrap()
 }
 
 #[tokio::test]

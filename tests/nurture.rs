@@ -6,7 +6,6 @@
 //! escalates to its pool's channel, once however often the sweep and the queue repeat.
 
 use assign::Assign;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
 use domain::assign::actions::Role;
 use domain::assign::auto::assign_lead;
@@ -17,7 +16,7 @@ use domain::lead::ports::{FixedClock, LeadStore, NewLead};
 use domain::lead::{Lead, LeadId, OwnerChangeHow, Stage};
 use domain::memory::RecordingNotifier;
 use leadflow_aws::DynamoStore;
-use leadflow_tests::{answer, api_token, http_event, rep, request, Answer, Stack};
+use leadflow_tests::{answer, api_token, http_event, rep, request, tick, Answer, Stack};
 use serde_json::{json, Value};
 use sla_sweep::Sweep;
 
@@ -26,14 +25,6 @@ const MONDAY: &str = "2026-06-01T09:30:00+08:00";
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn tick(at: DateTime<Utc>) -> EventBridgeEvent<Value> {
-    serde_json::from_value(json!({
-        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
-    }))
-    .unwrap()
 }
 
 async fn sweep(stack: &Stack, at: DateTime<Utc>) -> sla_sweep::SweepReport {

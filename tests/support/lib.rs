@@ -390,6 +390,16 @@ pub async fn one_pool(store: &leadflow_aws::DynamoStore, reps: &[&str], pool: &s
     store.save_routing(&routing).await.unwrap();
 }
 
+/// The scheduler's event at `at` (the sweep reads its time as "now"), as EventBridge
+/// Scheduler sends it with the template's `Input`.
+pub fn tick(at: chrono::DateTime<chrono::Utc>) -> aws_lambda_events::eventbridge::EventBridgeEvent<Value> {
+    serde_json::from_value(serde_json::json!({
+        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}
+    }))
+    .expect("a scheduled event")
+}
+
 /// An HTTP API (payload 2.0) event, as API Gateway sends it to the function. A query
 /// string in `path` (`/v1/reports?from=…`) becomes the event's query parameters.
 pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {

@@ -337,6 +337,19 @@ fn already_reviewed(lead: &Lead, action: &Action) -> bool {
     }
 }
 
+/// Whether `actor` may work `lead`: its owner, or a manager or admin.
+pub fn may_work(actor: &Actor, lead: &Lead) -> Result<(), ActError> {
+    if lead.owner.as_deref() == Some(actor.id.as_str()) || actor.manages() {
+        Ok(())
+    } else if lead.owner.is_none() {
+        Err(ActError::Forbidden("the lead has no owner: claim it first".into()))
+    } else {
+        Err(ActError::Forbidden(
+            "only the lead's owner or a manager may do this".into(),
+        ))
+    }
+}
+
 /// Decides what `action` writes, or why it may not happen.
 async fn plan<S: RoutingStore + SlaStore>(
     store: &S,
@@ -351,17 +364,7 @@ async fn plan<S: RoutingStore + SlaStore>(
     let note = action.note().map(str::to_string);
     let mut next = lead.clone();
     let mut change = LeadChange::new(lead, lead.clone(), day);
-    let may_work = || {
-        if owns || actor.manages() {
-            Ok(())
-        } else if lead.owner.is_none() {
-            Err(ActError::Forbidden("the lead has no owner: claim it first".into()))
-        } else {
-            Err(ActError::Forbidden(
-                "only the lead's owner or a manager may do this".into(),
-            ))
-        }
-    };
+    let may_work = || may_work(actor, lead);
     match action {
         Action::Claim => {
             let Some((rep, counters)) = store.rep(&actor.id).await? else {
@@ -617,6 +620,41 @@ pub fn give_to_rep(
     Ok(())
 }
 
+/// The lead leaves its owner (`how`, `by`, to `pool` if any): the owner change recorded,
+/// their holding released, the owner remembered as the previous one (routing skips
+/// them) and the owner's fields cleared. What the lead becomes is the caller's.
+#[allow(clippy::too_many_arguments)]
+fn leave_owner(
+    lead: &Lead,
+    next: &mut Lead,
+    change: &mut LeadChange,
+    how: OwnerChangeHow,
+    by: Option<&str>,
+    pool: Option<&str>,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) {
+    change.release = charged_holder(lead);
+    change.owner_change = Some(OwnerChange {
+        id: new_change_id(now),
+        lead_id: lead.id.clone(),
+        from: lead.owner.clone(),
+        to: None,
+        how,
+        by: by.map(str::to_string),
+        pool: pool.map(str::to_string),
+        note,
+        at: now,
+    });
+    if let Some(owner) = next.owner.take() {
+        next.previous_owner = Some(owner);
+    }
+    next.owner_department = None;
+    next.owner_since = None;
+    next.acquisition = None;
+    next.owner_change_id = None;
+}
+
 /// The lead leaves its owner and waits unowned in `pool`, stage `recycled`, its holder
 /// released and remembered as its previous owner (skipped when it is offered again):
 /// a rep's `return_to_pool`, a manager's transfer to a pool, a rep recycled down to a
@@ -632,23 +670,7 @@ pub fn send_to_pool(
     note: Option<String>,
     now: DateTime<Utc>,
 ) {
-    change.release = charged_holder(lead);
-    change.owner_change = Some(OwnerChange {
-        id: new_change_id(now),
-        lead_id: lead.id.clone(),
-        from: lead.owner.clone(),
-        to: None,
-        how,
-        by: Some(by.to_string()),
-        pool: Some(pool.to_string()),
-        note,
-        at: now,
-    });
-    next.previous_owner = next.owner.take();
-    next.owner_department = None;
-    next.owner_since = None;
-    next.acquisition = None;
-    next.owner_change_id = None;
+    leave_owner(lead, next, change, how, Some(by), Some(pool), note, now);
     next.pool = Some(pool.to_string());
     next.waiting_since = Some(now);
     next.set_stage(Stage::Recycled, now);
@@ -668,25 +690,8 @@ pub fn send_to_nurture(
     note: Option<String>,
     now: DateTime<Utc>,
 ) {
-    change.release = charged_holder(lead);
-    change.owner_change = Some(OwnerChange {
-        id: new_change_id(now),
-        lead_id: lead.id.clone(),
-        from: lead.owner.clone(),
-        to: None,
-        how: OwnerChangeHow::Nurtured,
-        by: by.map(str::to_string),
-        pool: None,
-        note: Some(note.map_or_else(|| reason.to_string(), |n| format!("{reason}: {n}"))),
-        at: now,
-    });
-    if let Some(owner) = next.owner.take() {
-        next.previous_owner = Some(owner);
-    }
-    next.owner_department = None;
-    next.owner_since = None;
-    next.acquisition = None;
-    next.owner_change_id = None;
+    let note = Some(note.map_or_else(|| reason.to_string(), |n| format!("{reason}: {n}")));
+    leave_owner(lead, next, change, OwnerChangeHow::Nurtured, by, None, note, now);
     next.waiting_since = None;
     next.reactivated_at = None;
     next.nurture = Some(Nurture {

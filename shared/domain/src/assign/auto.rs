@@ -438,6 +438,24 @@ pub async fn notify_assigned<S: LeadStore + RoutingStore, N: Notifier>(
     send_once(store, notifier, &format!("assigned:{change_id}"), &hook, &notice).await
 }
 
+/// The lead and where a notice to its owner goes (their webhook, else their pool's), or
+/// why none goes: the lead is gone or has no owner (stale), or nobody has a webhook.
+async fn to_owner<S: LeadStore + RoutingStore>(
+    store: &S,
+    lead_id: &LeadId,
+) -> Result<Result<(Lead, Webhook), Noticed>, AssignError> {
+    let Some(lead) = store.get_lead(lead_id).await? else {
+        return Ok(Err(Noticed::Stale));
+    };
+    let Some(owner) = &lead.owner else {
+        return Ok(Err(Noticed::Stale));
+    };
+    Ok(match webhook_for(store, owner, lead.pool.as_deref()).await? {
+        Some(hook) => Ok((lead, hook)),
+        None => Err(Noticed::NoWebhook),
+    })
+}
+
 /// `lead.returned`: the person came back; tell whoever owns their lead.
 pub async fn notify_returned<S: LeadStore + RoutingStore, N: Notifier>(
     store: &S,
@@ -445,14 +463,9 @@ pub async fn notify_returned<S: LeadStore + RoutingStore, N: Notifier>(
     lead_id: &LeadId,
     repeat_id: &LeadId,
 ) -> Result<Noticed, AssignError> {
-    let Some(lead) = store.get_lead(lead_id).await? else {
-        return Ok(Noticed::Stale);
-    };
-    let Some(owner) = &lead.owner else {
-        return Ok(Noticed::Stale);
-    };
-    let Some(hook) = webhook_for(store, owner, lead.pool.as_deref()).await? else {
-        return Ok(Noticed::NoWebhook);
+    let (lead, hook) = match to_owner(store, lead_id).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(why),
     };
     let channel = store
         .get_lead(repeat_id)
@@ -473,14 +486,9 @@ pub async fn notify_woke<S: LeadStore + RoutingStore, N: Notifier>(
     lead_id: &LeadId,
     event_id: &str,
 ) -> Result<Noticed, AssignError> {
-    let Some(lead) = store.get_lead(lead_id).await? else {
-        return Ok(Noticed::Stale);
-    };
-    let Some(owner) = &lead.owner else {
-        return Ok(Noticed::Stale);
-    };
-    let Some(hook) = webhook_for(store, owner, lead.pool.as_deref()).await? else {
-        return Ok(Noticed::NoWebhook);
+    let (lead, hook) = match to_owner(store, lead_id).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(why),
     };
     let notice = Notice::Woke { lead: &lead };
     send_once(store, notifier, &format!("woke:{lead_id}:{event_id}"), &hook, &notice).await

@@ -10,7 +10,7 @@
 //! (the conversion is keyed by the lead, the message by its id, the webhook marks by
 //! subscription and lead).
 
-use crate::assign::actions::{act, ActError, Action, Actor};
+use crate::assign::actions::{act, may_work, ActError, Action, Actor};
 use crate::assign::ports::RoutingStore;
 use crate::attribution::conversion::{ConversionKind, ConversionRequest, LeadRef};
 use crate::attribution::credit::{record, RecordError};
@@ -145,9 +145,7 @@ where
     let current = store.get_lead(lead_id).await?.ok_or(ActError::NotFound)?;
     let lead = if current.stage == Stage::Converted {
         // A retry of a conversion that failed after its stage moved: finish it.
-        if !(actor.manages() || current.owner.as_deref() == Some(actor.id.as_str())) {
-            return Err(ActError::Forbidden("only the lead's owner or a manager may do this".into()).into());
-        }
+        may_work(actor, &current)?;
         current
     } else {
         act(store, bus, lead_id, action, actor, now).await?
