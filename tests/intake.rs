@@ -152,7 +152,10 @@ async fn a_form_post_that_fails_validation_shows_the_visitor_a_page_never_json()
         html.contains("<html lang=\"zh-CN\">") && html.contains("提交未成功"),
         "{html}"
     );
-    assert!(html.contains("<b>联系方式</b>"), "names the missing contact: {html}");
+    assert!(
+        html.contains("<b>联系方式</b>: 请至少填写手机号、邮箱或微信号中的一项"),
+        "names the missing contact and what to do, in Chinese: {html}"
+    );
     assert!(
         html.contains("href=\"http://127.0.0.1:8080/form.html\""),
         "links back to the form"

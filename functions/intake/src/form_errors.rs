@@ -2,7 +2,8 @@
 //! `error_redirect` on the allow-list, a 303 back to that page carrying the failing
 //! fields (`?lead_errors=phone,email`) for it to show in its own words; without one, a
 //! small HTML page in the form's language (`lang`: Chinese by default, `en` for English)
-//! that lists them and links back to the form. JSON and `text/plain` posts keep the JSON
+//! that lists them, each with what to do in the visitor's words (the Chinese page gives
+//! its own hint per field; the English one the API's reason), and links back to the form. JSON and `text/plain` posts keep the JSON
 //! 422: their callers are scripts, which read it.
 
 use domain::capture::submission::RawSubmission;
@@ -65,11 +66,9 @@ fn page(errors: &[FieldError], english: bool, back: Option<&str>) -> String {
     let items: String = errors
         .iter()
         .map(|e| {
-            format!(
-                "<li><b>{}</b>: {}</li>",
-                escape(&label(&e.field, english)),
-                escape(&e.reason)
-            )
+            let (name, hint) = words(&e.field, english);
+            let hint = hint.map_or_else(|| e.reason.clone(), str::to_string);
+            format!("<li><b>{}</b>: {}</li>", escape(&name), escape(&hint))
         })
         .collect();
     let link = match back {
@@ -84,22 +83,31 @@ fn page(errors: &[FieldError], english: bool, back: Option<&str>) -> String {
     )
 }
 
-/// The visitor's name for a field: the form's own words, not the API's.
-fn label(field: &str, english: bool) -> String {
+/// The visitor's name for a field and, on the Chinese page, what to do about it: the
+/// form's own words, not the API's (an unknown field keeps its name and gets a generic
+/// hint; the English page gives the API's reason).
+fn words(field: &str, english: bool) -> (String, Option<&'static str>) {
     let known = [
-        ("name", "姓名", "Name"),
-        ("phone", "手机号", "Phone"),
-        ("email", "邮箱", "E-mail"),
-        ("wechat", "微信号", "WeChat"),
-        ("contact", "联系方式", "Contact"),
-        ("company", "公司", "Company"),
-        ("title", "职务", "Job title"),
-        ("message", "留言", "Message"),
-        ("consent", "同意条款", "Consent"),
+        ("name", "姓名", "Name", "请填写真实姓名"),
+        ("phone", "手机号", "Phone", "请填写有效的手机号，如 138 0013 8000"),
+        ("email", "邮箱", "E-mail", "请填写有效的邮箱地址"),
+        ("wechat", "微信号", "WeChat", "请填写有效的微信号"),
+        (
+            "contact",
+            "联系方式",
+            "Contact",
+            "请至少填写手机号、邮箱或微信号中的一项",
+        ),
+        ("company", "公司", "Company", "请检查公司名称"),
+        ("title", "职务", "Job title", "请检查职务"),
+        ("message", "留言", "Message", "请检查留言内容"),
+        ("consent", "同意条款", "Consent", "请勾选同意条款后再提交"),
     ];
-    match known.iter().find(|(f, _, _)| *f == field) {
-        Some((_, zh, en)) => if english { en } else { zh }.to_string(),
-        None => field.to_string(),
+    match known.iter().find(|(f, ..)| *f == field) {
+        Some((_, _, en, _)) if english => (en.to_string(), None),
+        Some((_, zh, _, hint)) => (zh.to_string(), Some(*hint)),
+        None if english => (field.to_string(), None),
+        None => (field.to_string(), Some("请检查此项")),
     }
 }
 
@@ -129,5 +137,15 @@ mod tests {
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(html.contains("href=\"https://example.com/?a=1&amp;b=&quot;2&quot;\""));
+    }
+
+    #[test]
+    fn each_page_speaks_its_visitor_s_language() {
+        let errors = [FieldError::new("phone", "is not a valid mobile number")];
+        let zh = page(&errors, false, None);
+        assert!(zh.contains("<b>手机号</b>: 请填写有效的手机号"), "{zh}");
+        assert!(!zh.contains("is not a valid"), "no English on the Chinese page: {zh}");
+        let en = page(&errors, true, None);
+        assert!(en.contains("<b>Phone</b>: is not a valid mobile number"), "{en}");
     }
 }
