@@ -362,4 +362,27 @@ async fn a_conversion_hands_the_lead_to_the_crm_signed_retried_and_once() {
     );
     // The warehouse was tried on every delivery, and its messages were dead-lettered.
     assert!(broken.got().len() >= 5, "{}", broken.got().len());
+
+    // Erasing the person: the hand-off and the customer the conversion created lose them;
+    // the deal and who had it stay.
+    let body = json!({"reference": "DSR-2026-0007", "phone": "13800138001"});
+    let erased = call(&stack, now, "root", Role::Admin, "POST", "/v1/erasures", body).await;
+    assert!(erased.status < 300, "{}", erased.body);
+    let scrubbed = stack.store().handoff(&lead).await.unwrap().unwrap();
+    assert_eq!(scrubbed.contact, domain::handoff::convert::Contact::default());
+    assert_eq!(
+        (scrubbed.opportunity.amount_cents, scrubbed.delivered_to),
+        (12_800_050, vec!["crm".to_string()])
+    );
+    let customer = stack.store().customer(customer_id).await.unwrap().unwrap();
+    assert_eq!(
+        (customer.name.as_str(), customer.contact_phones.len()),
+        ("杭州云雀软件有限公司", 0)
+    );
+    let by_phone = stack
+        .store()
+        .customer_match(Some("+8613800138001"), None)
+        .await
+        .unwrap();
+    assert_eq!(by_phone, None, "the person's phone finds no customer");
 }

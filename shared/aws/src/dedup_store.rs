@@ -2,6 +2,7 @@
 //! and of customers' cores), repeat links, and the all-or-nothing commit of one dedup
 //! decision.
 
+use crate::item::unavailable;
 use crate::item::{conditional_put, plain_put, text};
 use crate::keys::*;
 use crate::{item::lead_item, item::s, item::timestamp, item::Item, store::DynamoStore};
@@ -28,6 +29,39 @@ fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {
         _ => return None,
     };
     Some((kind, value.to_string()))
+}
+
+impl DynamoStore {
+    /// Writes an erasure's copy of a customer (its item only: its other keys stay) and
+    /// deletes the keys of `phones` that still name it.
+    pub(crate) async fn scrub_customer(&self, customer: &Customer, phones: &[String]) -> Result<(), StoreError> {
+        let mut item: Item = serde_dynamo::to_item(customer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        item.insert(PK.into(), s(customer_pk(&customer.id)));
+        item.insert(SK.into(), s(CUSTOMER_SK));
+        self.put(item).await?;
+        for phone in phones {
+            let result = self
+                .client()
+                .delete_item()
+                .table_name(self.table())
+                .key(PK, s(customer_key_pk("phone", phone)))
+                .key(SK, s(CUSTOMER_KEY_SK))
+                .condition_expression("customer_id = :c")
+                .expression_attribute_values(":c", s(customer.id.clone()))
+                .send()
+                .await;
+            match result {
+                // Another customer's key now, or gone: not ours to delete.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                other => {
+                    other.map_err(unavailable)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl DedupStore for DynamoStore {

@@ -195,6 +195,9 @@ impl ErasureStore for DynamoStore {
         if let Some(handoff) = &erasure.handoff {
             self.rewrite_handoff(handoff).await?;
         }
+        if let Some((customer, phones)) = &erasure.customer {
+            self.scrub_customer(customer, phones).await?;
+        }
         let counting = crate::rollup::funnel_writes(table, &erasure.funnel)?;
         let mut writes = vec![conditional_put(
             table,

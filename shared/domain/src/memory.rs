@@ -800,6 +800,11 @@ impl crate::privacy::ports::ErasureStore for InMemoryStore {
                 follow_up.bant = Default::default();
             }
         }
+        if let Some((customer, _)) = &erasure.customer {
+            if let Some(stored) = state.customers.iter_mut().find(|c| c.id == customer.id) {
+                *stored = customer.clone();
+            }
+        }
         if let Some(scrubbed) = &erasure.handoff {
             if let Some(stored) = state.handoffs.get_mut(id) {
                 let delivered_to = std::mem::take(&mut stored.delivered_to);

@@ -11,6 +11,7 @@ use domain::{assign::auto::assign_lead, assign::auto::Assigned};
 use domain::{assign::deadlines::check_lead, assign::deadlines::sweep_deadlines, assign::deadlines::Checked};
 use domain::{
     assign::ports::FollowUpKind, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
+    qualify::ports::DedupStore,
 };
 use domain::{
     assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig, assign::routing::Strategy,
@@ -313,4 +314,47 @@ fn a_clock_on_unowned_leads_may_only_escalate_or_reactivate() {
         "{fields:?}"
     );
     assert_eq!(config.policies[0].clocks[i].runs_while, RunsWhile::Unowned);
+}
+
+#[tokio::test]
+async fn a_lead_that_becomes_mql_while_it_waits_starts_its_claim_deadline() {
+    let store = org().await;
+    let mut pool = store.pool("beijing").await.unwrap().unwrap();
+    pool.strategy = Strategy::ClaimOnly;
+    store.put_pool(&pool).await.unwrap();
+    let bus = InMemoryBus::default();
+    // Monday 1 June 2026, 09:30 Beijing time: parked as an AQL, no clock runs.
+    let at = t("2026-06-01T09:30:00+08:00");
+    let id = assigned(&store, &bus, at).await;
+    let parked = lead(&store, &id).await;
+    assert_eq!((parked.owner.as_deref(), parked.sla_next_check), (None, None));
+    // Engagement makes it MQL (qualification moves the stage, not the clocks), and
+    // routing is asked again: it still waits, and its claim clock now runs.
+    let later = at + Duration::minutes(10);
+    let mut mql = parked.clone();
+    mql.set_stage(Stage::Mql, later);
+    mql.revise(later);
+    let base = parked.version;
+    store
+        .commit(&domain::qualify::ports::DedupCommit::of(vec![(mql, base)]))
+        .await
+        .unwrap();
+    let again = assign_lead(&store, &bus, &id, later).await.unwrap();
+    assert!(matches!(again, Assigned::StillWaiting { .. }), "{again:?}");
+    let waiting = lead(&store, &id).await;
+    let claim = waiting
+        .sla
+        .iter()
+        .find(|c| c.clock == "claim")
+        .expect("the claim clock runs");
+    assert_eq!(
+        claim.due_at,
+        Some(t("2026-06-01T11:40:00+08:00")),
+        "2 working hours from MQL"
+    );
+    assert_eq!(
+        waiting.sla_next_check,
+        Some(t("2026-06-01T10:40:00+08:00")),
+        "its reminder at half time"
+    );
 }

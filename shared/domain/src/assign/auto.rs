@@ -346,6 +346,22 @@ async fn park<S: RoutingStore>(
     sla_config: &SlaConfig,
 ) -> Result<Option<Assigned>, AssignError> {
     if lead.pool.as_deref() == Some(pool) && lead.waiting_since.is_some() {
+        // Still waiting, but its clocks may have changed with its stage: an AQL that
+        // became MQL while it waits starts its claim deadline now.
+        let mut next = lead.clone();
+        sla::refresh(&mut next, sla_config, now);
+        let runs = |l: &Lead| {
+            l.sla
+                .iter()
+                .map(|c| (c.clock.clone(), c.started_at))
+                .collect::<Vec<_>>()
+        };
+        if runs(&next) != runs(&lead) || next.sla_next_check != lead.sla_next_check {
+            next.revise(now);
+            if store.commit_change(&LeadChange::new(&lead, next, day)).await? == Saved::Conflict {
+                return Ok(None);
+            }
+        }
         return Ok(Some(Assigned::StillWaiting {
             pool: pool.to_string(),
             reason: reason.to_string(),

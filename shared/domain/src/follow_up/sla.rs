@@ -125,6 +125,22 @@ fn clock(name: &str, stages: &[Stage], within: Span, satisfied_by: &[Satisfier],
 
 const WORKED: &[Stage] = &[Stage::Aql, Stage::Mql, Stage::Sql, Stage::Recycled];
 
+/// Every preset looks at a nurtured lead again after 60 working days
+/// (docs/src/rules/nurture.md#re-check).
+fn nurture_recheck() -> ClockRule {
+    ClockRule {
+        runs_while: RunsWhile::Unowned,
+        remind_at_percent: None,
+        ..clock(
+            "nurture_recheck",
+            &[Stage::Nurture],
+            Span::WorkingDays(60),
+            &[Satisfier::StageChange],
+            BreachAction::Reactivate,
+        )
+    }
+}
+
 impl SlaPolicy {
     /// The defaults (docs/src/rules/follow-up.md#policies): first contact within 24 h, the SDR decides MQL or invalid
     /// within 3 days, an MQL not made SQL within 7 days goes to nurture, sales decides
@@ -188,17 +204,7 @@ impl SlaPolicy {
                         BreachAction::Escalate,
                     )
                 },
-                ClockRule {
-                    runs_while: RunsWhile::Unowned,
-                    remind_at_percent: None,
-                    ..clock(
-                        "nurture_recheck",
-                        &[Stage::Nurture],
-                        Span::WorkingDays(60),
-                        &[Satisfier::StageChange],
-                        BreachAction::Reactivate,
-                    )
-                },
+                nurture_recheck(),
             ],
         }
     }
@@ -227,6 +233,7 @@ impl SlaPolicy {
                     &[Satisfier::StageChange],
                     BreachAction::RecycleToPool,
                 ),
+                nurture_recheck(),
             ],
         }
     }
@@ -252,6 +259,7 @@ impl SlaPolicy {
                     &[Satisfier::StageChange],
                     BreachAction::RecycleToPool,
                 ),
+                nurture_recheck(),
             ],
         }
     }

@@ -148,12 +148,27 @@ where
         may_work(actor, &current)?;
         current
     } else {
-        act(store, bus, lead_id, action, actor, now).await?
+        match act(store, bus, lead_id, action, actor, now).await {
+            Ok(lead) => lead,
+            // The same conversion sent twice at once: the other request moved the stage.
+            Err(ActError::Conflict(reason)) => match store.get_lead(lead_id).await? {
+                Some(lead) if lead.stage == Stage::Converted => {
+                    may_work(actor, &lead)?;
+                    lead
+                }
+                _ => return Err(ActError::Conflict(reason).into()),
+            },
+            Err(e) => return Err(e.into()),
+        }
     };
     let handoff = match store.handoff(lead_id).await? {
         Some(existing) => existing,
         None => {
-            let fresh = hand_off(store, &lead, input, actor, currency, now).await?;
+            let mut fresh = hand_off(store, &lead, input, actor, currency, now).await?;
+            // Erased meanwhile (the lead above was read before): the person stays out.
+            if store.get_lead(lead_id).await?.is_some_and(|l| l.erased_at.is_some()) {
+                fresh.contact = Contact::default();
+            }
             match store.create_handoff(&fresh).await? {
                 Saved::Saved => fresh,
                 Saved::Conflict => store.handoff(lead_id).await?.unwrap_or(fresh),
@@ -169,7 +184,13 @@ where
         occurred_at: handoff.converted_at,
         cancelled: false,
     };
-    record(store, bus, &request, &handoff.converted_by, now).await?;
+    // Recorded once: a later revision (finance corrected or cancelled it) is the truth,
+    // and a conversion sent again must not undo it. Revision 1 is recorded again, which
+    // changes nothing and re-queues it for attribution if that send had failed.
+    let recorded = store.conversion(&handoff.opportunity.id).await?;
+    if recorded.is_none_or(|c| c.current.revision == 1) {
+        record(store, bus, &request, &handoff.converted_by, now).await?;
+    }
     let message = Message::LeadConverted {
         lead_id: lead.id.clone(),
     };
@@ -179,7 +200,7 @@ where
 
 /// The hand-off of `lead`: its customer linked or created (with the lead's phone as a
 /// contact phone and its owner as the owner), its contact and its opportunity.
-async fn hand_off<S: DedupStore + RulesStore>(
+async fn hand_off<S: DedupStore + RulesStore + HandoffStore>(
     store: &S,
     lead: &Lead,
     input: OpportunityInput,
@@ -202,8 +223,12 @@ async fn hand_off<S: DedupStore + RulesStore>(
         .clone()
         .or_else(|| lead.contact.name.clone())
         .unwrap_or_else(|| lead.id.to_string());
-    let (customer_id, created) = match known {
-        Some(id) => (id, false),
+    let (customer_id, name, created) = match known {
+        Some(id) => {
+            // The CRM knows the customer by its own name, not by the lead's spelling.
+            let stored = store.customer(&id).await?.map_or(name, |c| c.name);
+            (id, stored, false)
+        }
         None => {
             let customer = Customer {
                 id: format!("lead-{}", lead.id),
@@ -213,7 +238,7 @@ async fn hand_off<S: DedupStore + RulesStore>(
                 owner: lead.owner.clone(),
             };
             store.put_customer(&customer).await?;
-            (customer.id, true)
+            (customer.id, name, true)
         }
     };
     Ok(Handoff {

@@ -484,9 +484,29 @@ impl Lead {
     /// let it go stays its previous owner, whom routing skips: it goes to someone else,
     /// or waits in its pool, where they may still claim it. The caller revises the lead.
     pub fn reactivate(&mut self, now: DateTime<Utc>) {
+        // A lead nurtured before nurture took it from its owner still names them.
+        if let Some(owner) = self.owner.take() {
+            self.previous_owner = Some(owner);
+            self.owner_department = None;
+            self.owner_since = None;
+            self.acquisition = None;
+            self.owner_change_id = None;
+        }
         self.nurture = None;
         self.reactivated_at = Some(now);
         self.set_stage(Stage::Recycled, now);
+    }
+
+    /// Since when the lead has been nurtured: its `nurture` record, or (a lead nurtured
+    /// before that record existed) when it entered the stage.
+    pub fn nurtured_since(&self) -> Option<DateTime<Utc>> {
+        if self.stage != Stage::Nurture {
+            return None;
+        }
+        self.nurture
+            .as_ref()
+            .map(|n| n.since)
+            .or_else(|| self.stage_at.get(Stage::Nurture.as_str()).copied())
     }
 
     /// The rep whose holding cap (保有量) this lead counts against: its owner while the

@@ -38,6 +38,7 @@ use crate::handoff::ports::HandoffStore;
 use crate::lead::error::FieldErrors;
 use crate::lead::retry::Attempts;
 use crate::lead::{Lead, LeadId, Stage, Touchpoint};
+use crate::qualify::customer::Customer;
 use crate::{
     assign::ports::RoutingStore, lead::ports::LeadStore, lead::ports::Saved, lead::ports::StoreError,
     privacy::ports::ErasureStore, privacy::ports::LeadErasure, privacy::ports::LeadScan, qualify::ports::DedupStore,
@@ -243,6 +244,20 @@ pub fn scrub_handoff(mut handoff: Handoff, lead: &Lead) -> Handoff {
     }
     handoff.contact = Default::default();
     handoff
+}
+
+/// The customer a conversion created, without the person: their phone off its contact
+/// phones (returned, so their keys go too) and, for a person's own customer, their name.
+pub fn scrub_customer(mut customer: Customer, lead: &Lead) -> (Customer, Vec<String>) {
+    let (gone, kept): (Vec<String>, Vec<String>) = customer
+        .contact_phones
+        .into_iter()
+        .partition(|p| lead.contact.phone.as_deref() == Some(p.as_str()));
+    customer.contact_phones = kept;
+    if lead.contact.name.as_deref() == Some(customer.name.as_str()) {
+        customer.name = customer.id.clone();
+    }
+    (customer, gone)
 }
 
 pub fn scrub(lead: &Lead, now: DateTime<Utc>) -> Lead {
@@ -595,7 +610,12 @@ async fn erase_one<S: ErasurePorts>(
         store.release_keys(&held).await?;
         let touches = store.touchpoints(id).await?.iter().map(scrub_touch).collect();
         let notes = notes(store, id).await?;
-        let handoff = store.handoff(id).await?.map(|h| scrub_handoff(h, &lead));
+        let stored_handoff = store.handoff(id).await?;
+        let customer = match stored_handoff.as_ref().filter(|h| h.customer_created) {
+            Some(h) => store.customer(&h.customer_id).await?.map(|c| scrub_customer(c, &lead)),
+            None => None,
+        };
+        let handoff = stored_handoff.map(|h| scrub_handoff(h, &lead));
         let (scrubbed, funnel) = crate::lead::funnel::count(scrub(&lead, now));
         let erasure = LeadErasure {
             lead: scrubbed,
@@ -606,6 +626,7 @@ async fn erase_one<S: ErasurePorts>(
             follow_up_ids: notes.iter().filter(|(o, _)| !*o).map(|(_, id)| id.clone()).collect(),
             submission_id: lead.submission_id.clone(),
             handoff,
+            customer,
         };
         if store.erase_lead(&erasure).await? == Saved::Saved {
             return Ok(());
@@ -878,11 +899,30 @@ mod tests {
             delivered_to: vec![],
         };
         store.create_handoff(&handoff).await.unwrap();
+        let person = Customer {
+            id: handoff.customer_id.clone(),
+            name: NAME.into(),
+            company_core: String::new(),
+            contact_phones: vec![PHONE.into()],
+            owner: Some("zhang".into()),
+        };
+        crate::qualify::ports::DedupStore::put_customer(&store, &person)
+            .await
+            .unwrap();
         store.mark_delivered(&lead.id, "crm").await.unwrap();
         erase(&store, &request(&[("phone", PHONE)]), Region::CN, "admin-1", now())
             .await
             .unwrap();
         let kept = store.handoff(&lead.id).await.unwrap().unwrap();
+        let customer = store.customer(&handoff.customer_id).await.unwrap().unwrap();
+        assert_eq!(
+            (customer.name.as_str(), customer.contact_phones.len()),
+            (customer.id.as_str(), 0)
+        );
+        let found = crate::qualify::ports::DedupStore::customer_match(&store, Some(PHONE), None)
+            .await
+            .unwrap();
+        assert_eq!(found, None, "the person's phone finds no customer");
         assert_eq!(kept.contact, Contact::default());
         assert_eq!(
             kept.customer_name, kept.customer_id,

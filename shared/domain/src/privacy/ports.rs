@@ -6,6 +6,7 @@ use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
 use crate::lead::{Lead, LeadId, Touchpoint};
 use crate::privacy::erasure::ErasureRecord;
+use crate::qualify::customer::Customer;
 use crate::qualify::dedup::MatchKey;
 use std::future::Future;
 
@@ -31,6 +32,10 @@ pub struct LeadErasure {
     /// The lead's hand-off to the CRM with its contact scrubbed, written over the stored
     /// one (its deliveries kept).
     pub handoff: Option<crate::handoff::convert::Handoff>,
+    /// The customer the lead's conversion created, without the person (their phones off
+    /// its contact phones, and their name if it was named after them), and the phones
+    /// whose customer keys go with them.
+    pub customer: Option<(Customer, Vec<String>)>,
 }
 
 /// Contact values a full read of the leads looks for.

@@ -128,18 +128,13 @@ fn tally(lead: &Lead, outcome: PipelineOutcome) -> Option<ImportTally> {
     })
 }
 
-/// A nurtured lead (no owner) has earned `wake_points` of engagement since it entered
-/// nurture, the touch just added included.
+/// A nurtured lead has earned `wake_points` of engagement since it entered nurture, the
+/// touch just added included.
 fn nurture_wakes(lead: &Lead, rules: &Rules) -> bool {
-    let (Some(nurture), None, Stage::Nurture) = (&lead.nurture, &lead.owner, lead.stage) else {
+    let Some(since) = lead.nurtured_since() else {
         return false;
     };
-    let earned: i32 = lead
-        .events
-        .iter()
-        .filter(|e| e.at >= nurture.since)
-        .map(|e| e.points)
-        .sum();
+    let earned: i32 = lead.events.iter().filter(|e| e.at >= since).map(|e| e.points).sum();
     earned >= rules.nurture.wake_points
 }
 
@@ -275,7 +270,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 add_events(&mut merged_source, events);
                 let became_mql = rescore(&mut merged_source, &rules, &models, now);
                 // The person asked again: a nurtured lead wakes whatever its points.
-                let woke_from_nurture = merged_source.stage == Stage::Nurture && merged_source.owner.is_none();
+                let woke_from_nurture = merged_source.stage == Stage::Nurture;
                 if woke_from_nurture {
                     merged_source.reactivate(now);
                 }
@@ -464,7 +459,7 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
         }
         // An owned lead that wakes stays with its owner, who is told; an unowned one
         // goes back to routing.
-        let owned = updated.owner.is_some() && updated.owner_change_id.is_some();
+        let owned = updated.held_by().is_some() && updated.owner_change_id.is_some();
         if was_asleep && owned {
             let woke = Message::LeadWoke {
                 lead_id: updated.id.clone(),
