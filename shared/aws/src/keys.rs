@@ -11,6 +11,7 @@
 //! | customer        | `CUST#<id>`        | `CUST`                  |                 |                   |
 //! | customer key    | `CKEY#<kind>#<value>` | `CKEY`               |                 |                   |
 //! | customer block  | `CUSTBLOCK#<block>` | `<company core>`       |                 |                   |
+//! | hand-off        | `HANDOFF#<lead id>` | `HANDOFF`              |                 |                   |
 //! | anonymous touch | `ANON#<key>`       | `TP#<touch id>`         |                 |                   |
 //! | rules           | `CONFIG#rules`     | `CURRENT`, `V#<000001>` |                 |                   |
 //! | routing rules   | `CONFIG#routing`   | `CURRENT`, `V#<000001>` |                 |                   |
