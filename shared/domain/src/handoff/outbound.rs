@@ -50,7 +50,8 @@ fn yes() -> bool {
 pub struct OutboundWebhooks {
     #[serde(default)]
     pub version: u64,
-    #[serde(default)]
+    /// Required in a save, as the spec says: an empty list unsubscribes everyone, so it
+    /// is never assumed.
     pub subscriptions: Vec<Subscription>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
