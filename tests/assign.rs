@@ -323,8 +323,14 @@ async fn two_reps_claim_one_lead_at_once_one_wins_the_other_gets_409() {
     let store = stack.store();
     org(
         &store,
-        &[rep("zhang"), rep("li")],
-        &[pool("public", Strategy::ClaimOnly, &["zhang", "li"])],
+        &[rep("zhang"), rep("li"), rep("outsider")],
+        &[
+            Pool {
+                daily_claim_cap: Some(5),
+                ..pool("public", Strategy::ClaimOnly, &["zhang", "li"])
+            },
+            pool("other", Strategy::ClaimOnly, &["outsider"]),
+        ],
     )
     .await;
     let now = t(WORK);
@@ -351,6 +357,28 @@ async fn two_reps_claim_one_lead_at_once_one_wins_the_other_gets_409() {
     assert_eq!(counters.active_leads, 1);
     let loser = if winner == "zhang" { "li" } else { "zhang" };
     assert_eq!(store.rep(loser).await.unwrap().unwrap().1.active_leads, 0);
+
+    // The pool says what is left of today's allowance: one claim counted, not two.
+    let listed = call(&api, "GET", "/v1/pools/public/leads", &token(loser, Role::Rep), None).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(
+        listed.body["claims"],
+        json!({"daily_cap": 5, "claimed_today": 1, "left": 4})
+    );
+    assert_eq!(listed.body["leads"], json!([]));
+    // A rep lists the pools they claim from, and only those; a manager lists every pool.
+    let pools_of = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mine = call(&api, "GET", "/v1/pools", &token(loser, Role::Rep), None).await;
+    assert_eq!(pools_of(&mine.body), ["public"]);
+    let all = call(&api, "GET", "/v1/pools", &token("boss", Role::Manager), None).await;
+    assert_eq!(pools_of(&all.body), ["other", "public"]);
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Pools: who they hold and the leads waiting in them (both listed a page at a time).
+//! Pools: who they hold and the leads waiting in them (both listed a page at a time),
+//! with what is left of a pool's daily claim allowance; a rep lists only their own pools.
 
 use crate::routes::{Call, POOL_MEMBERS};
 use crate::{forbidden, invalid, not_found, with_path_id, Answer, Api, ApiStore};
@@ -44,6 +45,14 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(p) => p,
             Err(response) => return Ok(*response),
         };
+        let claims = match pool.as_ref().and_then(|p| p.daily_claim_cap) {
+            Some(cap) => {
+                let day = self.store.routing().await?.business_day(self.clock.now());
+                let claimed = self.store.pool_state(id, day).await?.claimed_today;
+                json!({ "daily_cap": cap, "claimed_today": claimed, "left": cap.saturating_sub(claimed) })
+            }
+            None => json!({ "daily_cap": null, "claimed_today": null, "left": null }),
+        };
         let page = self.store.waiting_in_pool(id, paging.request()).await?;
         let mut leads = Vec::with_capacity(page.items.len());
         // One read per lead: the ports offer no batch read of leads.
@@ -57,7 +66,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
         Ok(json(
             StatusCode::OK,
-            &json!({ "pool": id, "leads": leads, "next_cursor": next_cursor(page.next.as_deref()) }),
+            &json!({ "pool": id, "claims": claims, "leads": leads, "next_cursor": next_cursor(page.next.as_deref()) }),
         ))
     }
 
@@ -66,7 +75,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(p) => p,
             Err(response) => return Ok(*response),
         };
-        let page = self.store.pools_page(paging.request()).await?;
+        let mut page = self.store.pools_page(paging.request()).await?;
+        // A rep sees the pools they claim from; a page may then hold fewer than `limit`.
+        if !call.actor.manages() {
+            page.items.retain(|pool| pool.members.contains(&call.actor.id));
+        }
         Ok(json(StatusCode::OK, &list_body(&page)))
     }
 

@@ -160,7 +160,7 @@ where
         route!(GET "/v1/reps/{id}", [Manager, Admin, Rep], get_rep, also: Also::CallerIs("id")),
         route!(PUT "/v1/reps/{id}", [Admin], put_rep),
         route!(DELETE "/v1/reps/{id}", [Admin], delete_rep),
-        route!(GET "/v1/pools", [Manager, Admin], list_pools),
+        route!(GET "/v1/pools", [Rep, Manager, Admin], list_pools),
         route!(GET "/v1/pools/{id}", [Manager, Admin], get_pool),
         route!(PUT "/v1/pools/{id}", [Admin], put_pool),
         route!(DELETE "/v1/pools/{id}", [Admin], delete_pool),
