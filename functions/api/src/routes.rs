@@ -158,7 +158,7 @@ where
         // team
         route!(GET "/v1/reps", [Manager, Admin], list_reps),
         route!(GET "/v1/reps/{id}", [Manager, Admin, Rep], get_rep, also: Also::CallerIs("id")),
-        route!(PUT "/v1/reps/{id}", [Admin], put_rep),
+        route!(PUT "/v1/reps/{id}", [Manager, Admin], put_rep),
         route!(DELETE "/v1/reps/{id}", [Admin], delete_rep),
         route!(GET "/v1/pools", [Rep, Manager, Admin], list_pools),
         route!(GET "/v1/pools/{id}", [Manager, Admin], get_pool),
@@ -167,7 +167,7 @@ where
         route!(GET "/v1/pools/{id}/leads", [Rep, Manager, Admin], pool_leads, refused: POOL_MEMBERS, also: Also::PoolMembers),
         // configuration
         route!(GET "/v1/config/routing", [Manager, Admin], get_routing),
-        route!(PUT "/v1/config/routing", [Admin], put_routing),
+        route!(PUT "/v1/config/routing", [Manager, Admin], put_routing),
         route!(GET "/v1/config/rules", [Manager, Admin, Marketing], get_rules),
         route!(PUT "/v1/config/rules", [Admin, Marketing], put_rules),
         route!(GET "/v1/config/sla", [Manager, Admin], get_sla),
@@ -222,7 +222,7 @@ where
         route!(POST "/v1/config/rules/rollback", [Admin, Marketing], rules_rollback),
         route!(GET "/v1/config/routing/versions", [Manager, Admin], routing_versions),
         route!(GET "/v1/config/routing/versions/{n}", [Manager, Admin], routing_version),
-        route!(POST "/v1/config/routing/rollback", [Admin], routing_rollback),
+        route!(POST "/v1/config/routing/rollback", [Manager, Admin], routing_rollback),
         route!(GET "/v1/config/sla/versions", [Manager, Admin], sla_versions),
         route!(GET "/v1/config/sla/versions/{n}", [Manager, Admin], sla_version),
         route!(POST "/v1/config/sla/rollback", [Admin], sla_rollback),
