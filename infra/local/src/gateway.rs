@@ -97,7 +97,8 @@ impl Gateway {
         }
     }
 
-    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    /// One request as API Gateway would pass it to the route's function.
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         let method = req.method().as_str().to_string();
         let path = req.uri().path().to_string();
         let Some((route, params)) = self.find(&method, &path).map(|(r, p)| (r.clone(), p)) else {

@@ -237,17 +237,25 @@ async fn up() -> Result<(), Error> {
         .map(|r| format!("{} {} -> {}", r.method, r.path, r.function))
         .collect();
     let mut tasks = tokio::task::JoinSet::new();
+    let served = gateway.clone();
     tasks.spawn(async move {
-        gateway
+        served
             .serve(SocketAddr::from(([127, 0, 0, 1], ports.gateway)))
             .await
             .map_err(|e| format!("gateway: {e}"))
     });
     let demo_gateway = gateway_url.clone();
+    let console = console(&format!("http://127.0.0.1:{}", ports.demo))?;
+    let in_process = gateway.clone();
     tasks.spawn(async move {
-        local_stack::demo::serve(SocketAddr::from(([127, 0, 0, 1], ports.demo)), demo_gateway)
-            .await
-            .map_err(|e| format!("demo: {e}"))
+        local_stack::demo::serve(
+            SocketAddr::from(([127, 0, 0, 1], ports.demo)),
+            demo_gateway,
+            in_process,
+            console,
+        )
+        .await
+        .map_err(|e| format!("demo: {e}"))
     });
     let mut deliveries = Vec::new();
     for function in &template.functions {
@@ -396,6 +404,29 @@ fn token(args: Vec<String>) -> Result<String, Error> {
     }
     let sub = sub.unwrap_or_else(|| "admin".into());
     Ok(api::auth::mint_hs256(&jwt_secret(), LOCAL_ISSUER, &sub, &roles, ttl))
+}
+
+/// The console's local half: its built files and a dev sign-in offering every demo user.
+fn console(demo_url: &str) -> Result<local_stack::demo::Console, Error> {
+    let seed = seed::load(demo_url)?;
+    let reps = seed.reps.iter().map(|r| local_stack::demo::DevUser {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        roles: vec![domain::assign::actions::Role::Rep],
+    });
+    let staff = seed.staff.iter().map(|s| local_stack::demo::DevUser {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        roles: s.roles.clone(),
+    });
+    let secret = jwt_secret();
+    Ok(local_stack::demo::Console {
+        dist: repo_root().join("web/dist"),
+        users: staff.chain(reps).collect(),
+        mint: std::sync::Arc::new(move |sub, roles| {
+            api::auth::mint_hs256(&secret, LOCAL_ISSUER, sub, roles, 12 * 3600)
+        }),
+    })
 }
 
 /// `spike [--rate N] [--seconds M] [--settle S]`: defaults 20 leads/s for 30 s, 300 s to settle.
