@@ -1,0 +1,38 @@
+// The console's screens and who reaches them; everything but sign-in needs a session.
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { has, session, type Role } from './auth'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    roles?: Role[]
+    public?: boolean
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/leads' },
+  { path: '/signin', component: () => import('./views/SignIn.vue'), meta: { public: true } },
+  { path: '/callback', component: () => import('./views/Callback.vue'), meta: { public: true } },
+  { path: '/leads', name: 'leads', component: () => import('./views/MyLeads.vue') },
+  { path: '/leads/:id', name: 'lead', component: () => import('./views/LeadPage.vue'), props: true },
+  { path: '/pools', component: () => import('./views/Pools.vue'), meta: { roles: ['rep', 'manager', 'admin'] } },
+  { path: '/team', component: () => import('./views/Team.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/routing', component: () => import('./views/Routing.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/review', component: () => import('./views/Review.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/history', component: () => import('./views/History.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/:rest(.*)*', redirect: '/leads' },
+]
+
+export const router = createRouter({
+  history: createWebHistory(import.meta.env.BASE_URL),
+  routes,
+  // Back from a lead: the list where it was.
+  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+})
+
+router.beforeEach((to) => {
+  if (to.meta.public) return true
+  if (!session.current) return { path: '/signin', query: { next: to.fullPath } }
+  if (to.meta.roles && !has(...to.meta.roles)) return '/leads'
+  return true
+})

@@ -1,0 +1,21 @@
+// The console is served under /console/ (locally by the demo server, in the cloud by
+// CloudFront in front of S3); the API is on the same origin under /v1/.
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+
+export default defineConfig({
+  base: '/console/',
+  plugins: [vue()],
+  build: {
+    target: 'es2020',
+    chunkSizeWarningLimit: 1200,
+  },
+  server: {
+    // `npm run dev` against a running `make dev`: the API and the dev sign-in.
+    proxy: {
+      '/v1': 'http://127.0.0.1:8080',
+      '/console/config.json': 'http://127.0.0.1:8080',
+      '/console/dev': 'http://127.0.0.1:8080',
+    },
+  },
+})
