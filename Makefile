@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
-.PHONY: setup dev test test-soak lint fmt ci clean package bench bench-smoke docs bootstrap-admin
+.PHONY: setup dev web test test-soak e2e lint fmt ci clean package bench bench-smoke docs bootstrap-admin
 
 CARGO ?= cargo
 
@@ -11,10 +11,21 @@ setup:
 # watch` builds it (`cargo run --bin NAME`), so the first request does not wait for a compile.
 BINARIES := $(shell awk '/Binary:/ {print $$2}' infra/template.yaml)
 
-dev: setup
+dev: setup web
 	@for f in $(BINARIES); do $(CARGO) build --bin $$f || exit 1; done
 	$(CARGO) build -p local-stack
 	$(CARGO) run -q -p local-stack -- up
+
+## The web console (web/, Vue + Vite) built into web/dist, which `make dev` serves at
+# /console/ (type-checked first: vue-tsc).
+web: setup
+	@cd web && npm run --silent build -- --logLevel warn
+
+## The console in real Chromium against the real local stack (scripts/e2e.sh: installs
+# Debian's chromium when missing, starts `make dev` on its own ports, runs the Playwright
+# tests in web/e2e/, stops the stack). Screenshots of every screen: target/e2e/screens/.
+e2e: setup
+	@scripts/e2e.sh
 
 ## Unit, property and integration tests (integration tests start their own emulator).
 # Each test process writes its logs to target/test-logs/; the last step scans them all
@@ -40,6 +51,7 @@ test: setup
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
 	$(PII_SCAN)
+	cd web && npm run --silent test
 
 ## The soak tests (see above), then the same PII scan over the logs they wrote. Without
 # nextest, cargo test runs them one at a time: in one process they would share the SDK's

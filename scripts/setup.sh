@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Installs what the local stack and the tests need into the project (.venv): the
-# DynamoDB/SQS emulator (moto) and cargo-lambda. Needs only Python 3 with venv + pip.
-# Idempotent: does nothing when .venv already matches infra/local/requirements.txt.
+# Installs what the local stack and the tests need into the project: the DynamoDB/SQS
+# emulator (moto) and cargo-lambda into .venv, and the console's packages into
+# web/node_modules (npm ci, from the committed lockfile). Needs Python 3 with venv + pip,
+# and Node.js 20 with npm. Idempotent: does nothing when both match their lock files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The console's packages (web/package-lock.json).
+web_stamp=web/node_modules/.lock.sha256
+web_want=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+if ! { [ -f "$web_stamp" ] && [ "$(cat "$web_stamp")" = "$web_want" ]; }; then
+  command -v npm >/dev/null || { echo "setup: npm not found (Node.js 20 is required for the console)" >&2; exit 1; }
+  echo "setup: installing the console's packages (npm ci in web/)…"
+  (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  echo "$web_want" > "$web_stamp"
+fi
 
 req=infra/local/requirements.txt
 stamp=.venv/.requirements.sha256
