@@ -3,7 +3,7 @@
 // (oidc-client-ts) in the cloud. Either way the API gets the access token as a bearer
 // token and the console reads the user's id and roles from its claims.
 import { reactive } from 'vue'
-import { UserManager, WebStorageStateStore } from 'oidc-client-ts'
+import type { UserManager } from 'oidc-client-ts'
 import { config, type OidcSettings } from './config'
 
 export type Role = 'rep' | 'manager' | 'admin' | 'marketing' | 'finance'
@@ -96,7 +96,9 @@ export async function devSignIn(user: DevUser): Promise<void> {
 
 let manager: UserManager | null = null
 
-function oidc(settings: OidcSettings): UserManager {
+/** The OIDC client, loaded only by deployments that sign in through a provider. */
+async function oidc(settings: OidcSettings): Promise<UserManager> {
+  const { UserManager, WebStorageStateStore } = await import('oidc-client-ts')
   manager ??= new UserManager({
     authority: settings.authority,
     client_id: settings.client_id,
@@ -112,14 +114,14 @@ function oidc(settings: OidcSettings): UserManager {
 export async function oidcSignIn(returnTo: string): Promise<void> {
   const auth = config().auth
   if (auth.mode !== 'oidc') throw new Error('not an OIDC deployment')
-  await oidc(auth).signinRedirect({ state: returnTo })
+  await (await oidc(auth)).signinRedirect({ state: returnTo })
 }
 
 /** Finishes the redirect: the code exchanged (with the PKCE verifier) for tokens. */
 export async function oidcCallback(): Promise<string> {
   const auth = config().auth
   if (auth.mode !== 'oidc') throw new Error('not an OIDC deployment')
-  const user = await oidc(auth).signinRedirectCallback()
+  const user = await (await oidc(auth)).signinRedirectCallback()
   const payload = claims(user.access_token)
   const profile = user.profile as Record<string, unknown>
   keep({
@@ -136,7 +138,7 @@ export async function signOut(): Promise<void> {
   const auth = config().auth
   keep(null)
   if (auth.mode === 'oidc') {
-    await oidc(auth).removeUser()
+    await (await oidc(auth)).removeUser()
     if (auth.logout_endpoint) {
       const url = new URL(auth.logout_endpoint)
       url.searchParams.set('client_id', auth.client_id)
