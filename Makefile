@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make dev  (run it)  and  make test  (test it).
-.PHONY: setup dev web test test-soak e2e lint fmt ci clean package bench bench-smoke docs bootstrap-admin
+.PHONY: setup dev web test test-soak e2e lint fmt ci clean package bench bench-smoke docs bootstrap-admin deploy-console
 
 CARGO ?= cargo
 
@@ -97,6 +97,14 @@ bootstrap-admin: setup
 	@test -n "$(USERNAME)" -a -n "$(EMAIL)" || { echo "usage: make bootstrap-admin [STACK=$(STACK)] USERNAME=staff-id EMAIL=address [REGION=...] [RESEND=1]" >&2; exit 1; }
 	.venv/bin/python scripts/bootstrap-admin.py --stack "$(STACK)" --username "$(USERNAME)" --email "$(EMAIL)" \
 		$(if $(REGION),--region "$(REGION)") $(if $(RESEND),--resend)
+
+## The web console onto a deployed stack, after sam deploy (scripts/deploy-console.sh):
+# builds web/, writes its config.json from the stack's outputs, lets the console client
+# sign people in at the console's address, uploads it to the console bucket and
+# invalidates index.html and config.json in CloudFront.
+# make deploy-console [STACK=leadflow-dev] [REGION=...] [CONSOLE_CONFIG=your-config.json]
+deploy-console:
+	@REGION="$(REGION)" CONSOLE_CONFIG="$(CONSOLE_CONFIG)" scripts/deploy-console.sh "$(STACK)"
 
 ## The documentation (docs/, an mdBook) into docs/book/, with a pinned mdbook the project
 # installs into .tools/ (scripts/install-mdbook.sh). Fails on any mdbook warning or error,

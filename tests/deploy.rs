@@ -3,7 +3,7 @@
 //! defaults. Each test names the defect it keeps from coming back: deploy packaging the
 //! source tree, nobody able to sign in, a stack a new account cannot create, alarms
 //! pointing at runbooks that do not exist, schedules in UTC, an API throttled below a
-//! campaign spike.
+//! campaign spike, a console bucket readable from the internet.
 
 use local_stack::template::{Bindings, Template};
 use serde_yaml_ng::Value;
@@ -251,6 +251,180 @@ fn with_an_issuer_of_your_own_no_cognito_resource_is_created() {
     assert_eq!(
         resolved(&bindings, &authorizer["JwtConfiguration"]["audience"]).as_deref(),
         Some("console,crm")
+    );
+}
+
+// ---------------------------------------------------------------- the web console
+
+/// The branch of an `!If` the bindings choose (`None` for `!Ref AWS::NoValue`); any other
+/// value as it is.
+fn chosen<'a>(bindings: &Bindings, v: &'a Value) -> Option<&'a Value> {
+    match v {
+        Value::Tagged(t) if t.tag == "If" => {
+            let parts = t.value.as_sequence().unwrap();
+            let holds = bindings.holds(parts[0].as_str().unwrap()).unwrap();
+            chosen(bindings, &parts[if holds { 1 } else { 2 }])
+        }
+        Value::Tagged(t) if t.tag == "Ref" && t.value.as_str() == Some("AWS::NoValue") => None,
+        other => Some(other),
+    }
+}
+
+/// The console's files are in a private bucket that its CloudFront distribution alone
+/// reads (origin access control, the policy pinned to that distribution's ARN), and the
+/// same distribution passes /v1/* to the HTTP API uncached with the caller's headers,
+/// so the browser calls the API on its own origin. A public bucket, a website endpoint
+/// or an allow for anyone else would serve the bucket past CloudFront.
+#[test]
+fn the_console_bucket_is_private_and_read_only_through_its_distribution() {
+    let raw = raw_template();
+    let mut bindings = defaults();
+    bindings.refs.insert("AWS::Partition".into(), "aws".into());
+    bindings.refs.insert("AWS::URLSuffix".into(), "amazonaws.com".into());
+    bindings.refs.insert("HttpApi".into(), "a1b2c3d4e5".into());
+    bindings.attrs.insert(
+        "ConsoleDistribution.DomainName".into(),
+        "d111111abcdef8.cloudfront.net".into(),
+    );
+    assert!(bindings.holds("HostConsoleOnCloudFront").unwrap());
+
+    let bucket = &raw["Resources"]["ConsoleBucket"];
+    assert_eq!(bucket["Type"].as_str(), Some("AWS::S3::Bucket"));
+    assert!(
+        bucket["Condition"].is_null(),
+        "the bucket exists everywhere, AWS China too"
+    );
+    let bucket = &bucket["Properties"];
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    assert!(bucket["WebsiteConfiguration"].is_null(), "no website endpoint");
+    assert!(
+        !bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"].is_null(),
+        "encrypted at rest"
+    );
+
+    // Every allow is for CloudFront, on behalf of this stack's distribution only.
+    let (_, policy) = of_type(&raw, "AWS::S3::BucketPolicy")
+        .find(|(_, p)| {
+            serde_yaml_ng::to_string(&p["Properties"]["Bucket"])
+                .unwrap()
+                .contains("ConsoleBucket")
+        })
+        .expect("a policy on the console bucket");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let allows: Vec<&Value> = statements
+        .iter()
+        .filter_map(|s| chosen(&bindings, s))
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+        .collect();
+    assert_eq!(allows.len(), 1, "{allows:?}");
+    let allow = allows[0];
+    assert_eq!(allow["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
+    assert_eq!(allow["Action"].as_str(), Some("s3:GetObject"));
+    let source = serde_yaml_ng::to_string(&allow["Condition"]["StringEquals"]["aws:SourceArn"]).unwrap();
+    assert!(
+        source.contains(":distribution/${ConsoleDistribution}"),
+        "the allow names no distribution: {source}"
+    );
+
+    let distribution = &raw["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"];
+    let origins = distribution["Origins"].as_sequence().unwrap();
+    let origin = |id: &str| {
+        origins
+            .iter()
+            .find(|o| o["Id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("no origin {id}"))
+    };
+    let files = origin("console");
+    assert_eq!(
+        serde_yaml_ng::to_string(&files["DomainName"]).unwrap().trim(),
+        "!GetAtt ConsoleBucket.RegionalDomainName",
+        "the bucket's REST endpoint, not a website endpoint"
+    );
+    assert!(
+        serde_yaml_ng::to_string(&files["OriginAccessControlId"])
+            .unwrap()
+            .contains("ConsoleOriginAccessControl"),
+        "the bucket is read through origin access control"
+    );
+    assert_eq!(
+        files["S3OriginConfig"]["OriginAccessIdentity"].as_str(),
+        Some(""),
+        "no legacy origin access identity"
+    );
+    let oac = &raw["Resources"]["ConsoleOriginAccessControl"]["Properties"]["OriginAccessControlConfig"];
+    assert_eq!(oac["OriginAccessControlOriginType"].as_str(), Some("s3"));
+    assert_eq!(oac["SigningBehavior"].as_str(), Some("always"));
+
+    // /v1/* goes to the HTTP API, uncached, with every viewer header but Host (the
+    // managed policies CachingDisabled and AllViewerExceptHostHeader).
+    let api = origin("api");
+    assert_eq!(
+        resolved(&bindings, &api["DomainName"]).as_deref(),
+        resolved(&bindings, &raw["Outputs"]["ApiUrl"]["Value"])
+            .as_deref()
+            .and_then(|u| u.strip_prefix("https://"))
+    );
+    let behaviours = distribution["CacheBehaviors"].as_sequence().unwrap();
+    let to_api = behaviours
+        .iter()
+        .find(|b| b["PathPattern"].as_str() == Some("/v1/*"))
+        .expect("a /v1/* behaviour");
+    assert_eq!(to_api["TargetOriginId"].as_str(), Some("api"));
+    assert_eq!(
+        to_api["CachePolicyId"].as_str(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+    );
+    assert_eq!(
+        to_api["OriginRequestPolicyId"].as_str(),
+        Some("b689b0a8-53d0-40ab-baf2-68738e2966ac")
+    );
+    let methods = resolved(&bindings, &to_api["AllowedMethods"]).unwrap();
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+        assert!(
+            methods.split(',').any(|m| m == method),
+            "{method} not allowed: {methods}"
+        );
+    }
+    // Intake limits posts per client address, which through CloudFront would be an edge
+    // server's: the public intake routes are refused on the console's origin.
+    let guard = serde_yaml_ng::to_string(&to_api["FunctionAssociations"]).unwrap();
+    assert!(guard.contains("ConsoleApiGuardFunction"), "{guard}");
+    let code = raw["Resources"]["ConsoleApiGuardFunction"]["Properties"]["FunctionCode"]
+        .as_str()
+        .unwrap();
+    let intake = &raw["Resources"]["IntakeFunction"]["Properties"]["Events"];
+    for (name, event) in intake.as_mapping().unwrap() {
+        let path = event["Properties"]["Path"].as_str().unwrap();
+        let fixed = path.split('{').next().unwrap();
+        assert!(code.contains(&format!("'{fixed}")), "{name:?}: {path} passes the guard");
+    }
+    let default = &distribution["DefaultCacheBehavior"];
+    assert_eq!(default["TargetOriginId"].as_str(), Some("console"));
+    assert_eq!(default["ViewerProtocolPolicy"].as_str(), Some("redirect-to-https"));
+
+    // The console's address, and the sign-in page sending people back to it.
+    assert_eq!(
+        resolved(&bindings, &raw["Outputs"]["ConsoleUrl"]["Value"]).as_deref(),
+        Some("https://d111111abcdef8.cloudfront.net/console/")
+    );
+    let mut china = bindings.clone();
+    china.refs.insert("AWS::Partition".into(), "aws-cn".into());
+    assert!(!china.holds("HostConsoleOnCloudFront").unwrap());
+    let in_china = chosen(&china, &raw["Outputs"]["ConsoleUrl"]["Value"]).unwrap();
+    assert_eq!(
+        serde_yaml_ng::to_string(in_china).unwrap().trim(),
+        "!Select\n- 0\n- !Ref ConsoleLogoutUrls",
+        "in AWS China the console is where ConsoleLogoutUrls says"
     );
 }
 
