@@ -68,15 +68,25 @@ pub fn json_object(req: &Request) -> Result<Value, Box<Response<Body>>> {
 
 /// Decodes a JSON object body into `T`; 422 naming the field for a shape error.
 pub fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Box<Response<Body>>> {
-    serde_json::from_value(value.clone()).map_err(|e| {
-        let text = e.to_string();
-        Box::new(field_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation failed",
-            &offending_field(&text, &value),
-            &text,
-        ))
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let text = e.inner().to_string();
+        let field = field_at(&e.path().to_string(), &text, &value);
+        Box::new(field_error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", &field, &text))
     })
+}
+
+/// The field a decoding error is about: where it happened (`working_hours.time_zone`,
+/// `out_of_office[0].until`), and for an unknown or missing field inside an object, that
+/// field under its object's path; at the top level, what [`offending_field`] reads.
+fn field_at(path: &str, error: &str, body: &Value) -> String {
+    if path.is_empty() || path == "." {
+        return offending_field(error, body);
+    }
+    let named = error.starts_with("unknown field") || error.starts_with("missing field");
+    match error.split('`').nth(1) {
+        Some(field) if named && !path.ends_with(field) => format!("{path}.{field}"),
+        _ => path.to_string(),
+    }
 }
 
 /// The field a serde error is about: it names fields in backticks ("unknown field
@@ -164,5 +174,33 @@ mod tests {
         let body = serde_json::json!({"tier": "bored"});
         assert_eq!(offending_field("unknown variant `bored`, expected `a`", &body), "tier");
         assert_eq!(offending_field("invalid type: null", &body), "body");
+    }
+
+    #[test]
+    fn nested_decoding_errors_name_their_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Shift {
+            #[allow(dead_code)]
+            time_zone: chrono_tz::Tz,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Rep {
+            #[allow(dead_code)]
+            shifts: Vec<Shift>,
+        }
+        let field = |body: Value| {
+            let response = decode_body::<Rep>(body).unwrap_err();
+            let body: Value = match response.body() {
+                Body::Text(text) => serde_json::from_str(text).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            body["fields"][0]["field"].as_str().unwrap().to_string()
+        };
+        assert_eq!(field(serde_json::json!({"shifts": [{"time_zone": "Mars/Olympus"}]})), "shifts[0].time_zone");
+        assert_eq!(field(serde_json::json!({"shifts": [{"tz": "UTC"}]})), "shifts[0].tz");
+        assert_eq!(field(serde_json::json!({"shifts": [{}]})), "shifts[0].time_zone");
+        assert_eq!(field(serde_json::json!({"shift": []})), "shift");
     }
 }
