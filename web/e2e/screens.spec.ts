@@ -11,6 +11,9 @@ const screens: { user: string; path: string; name: string }[] = [
   { user: 'ops-lin', path: 'routing', name: 'routing' },
   { user: 'ops-lin', path: 'review', name: 'invalid-review' },
   { user: 'ops-lin', path: 'history', name: 'config-history' },
+  { user: 'ops-lin', path: 'deadlines', name: 'deadlines' },
+  { user: 'ops-lin', path: 'reports', name: 'reports' },
+  { user: 'admin-wu', path: 'admin', name: 'admin' },
 ]
 
 async function tour(page: Page, suffix: string) {

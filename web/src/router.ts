@@ -20,6 +20,9 @@ const routes: RouteRecordRaw[] = [
   { path: '/routing', component: () => import('./views/Routing.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/review', component: () => import('./views/Review.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/history', component: () => import('./views/History.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/deadlines', component: () => import('./views/Deadlines.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/reports', component: () => import('./views/Reports.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/admin', component: () => import('./views/Admin.vue'), meta: { roles: ['admin'] } },
   { path: '/:rest(.*)*', redirect: '/leads' },
 ]
 

@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
+  nav: { deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -53,7 +53,7 @@ export default {
   team: {
     title: 'Team board', rep: 'Rep', holding: 'Holding / cap', today: 'Today / daily cap', status: 'Status', overdue: 'Overdue',
     onShift: 'On shift', offShift: 'Off shift', ooo: 'Out of office', inactive: 'Inactive', markOoo: 'Mark out of office', endOoo: 'End absence',
-    oooUntil: 'Away until', tier: 'Tier', tiers: { top: 'Top', regular: 'Regular', new: 'New' }, weight: 'Weight', edit: 'Edit',
+    oooUntil: 'Away until', tier: 'Tier', tiers: { top: 'Top', regular: 'Regular', new: 'New' }, weight: 'Weight', edit: 'Edit', holdingCap: 'Holding cap', dailyCap: 'Daily cap', shift: 'Shift', start: 'Starts', end: 'Ends', timeZone: 'Time zone',
   },
   routing: {
     title: 'Routing', rules: 'Rules (first match wins)', pool: 'Pool', match: 'Matches', defaultPool: 'Default pool', moveUp: 'Up', moveDown: 'Down',
@@ -66,5 +66,21 @@ export default {
     rollback: 'Roll back to this', rolledBack: 'Rolled back: new version {v}', restoredFrom: 'restored v{v}', diff: 'Diff', current: 'Current',
     kinds: { routing: 'Routing', sla: 'SLA policies', rules: 'Scoring rules', attribution: 'Attribution', models: 'Models' },
   },
-  admin: { title: 'Admin', webhooks: 'Outbound webhooks', erasure: 'Erasure requests', users: 'Users and roles', usersHint: 'Users and roles live in the identity provider (the Cognito user pool).' },
+  reports: {
+    violations: 'Violations', last30: 'last 30 days', total: '{n} in all', noViolations: 'No violations', recycleRate: 'Recycle rate', band: 'Healthy band',
+    bandIs: 'healthy band {low}–{high} %', handedOut: 'Handed out', recycled: 'Recycled', health: 'Health',
+    by: { rep: 'By rep', department: 'By department', clock: 'By clock', pool: 'By pool' },
+    healths: { healthy: 'Healthy', too_loose: 'Too loose', too_strict: 'Too strict', no_data: 'No data' },
+  },
+  deadlines: {
+    calendars: 'Calendars', calendar: 'Calendar', hours: 'Working hours', holidays: 'Holidays', coversUntil: 'Covers until', default: 'Default',
+    clock: 'Clock', within: 'Within', onBreach: 'On breach',
+    coverageWarning: 'Calendar "{name}" has official holidays only until {until} ({days} days left)',
+    coverageHow: 'Load next year\'s schedule through PUT /v1/config/sla once it is published; after that date holidays would count as working days.',
+    units: { hours: 'hours', working_hours: 'working hours', days: 'days', working_days: 'working days', minutes: 'minutes' },
+    breach: { reassign_next: 'Reassign', recycle_to_pool: 'Recycle to pool', escalate: 'Escalate', nurture: 'Nurture', reactivate: 'Reactivate', notify: 'Notify' },
+  },
+  admin: { title: 'Admin', addWebhook: 'Add subscription', secret: 'Signing secret', active: 'Active', remove: 'Remove',
+    erasureHint: 'Erases everything personal about one person, by phone or e-mail (cannot be undone); reference: your ticket number.', reference: 'Reference', erase: 'Erase personal data',
+    erased: 'Requested {id}: {n} leads ({status})', webhooks: 'Outbound webhooks', erasure: 'Erasure requests', users: 'Users and roles', usersHint: 'Users and roles live in the identity provider (the Cognito user pool).' },
 }

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
+  nav: { deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -53,7 +53,7 @@ export default {
   team: {
     title: '团队看板', rep: '销售', holding: '持有 / 上限', today: '今日分配 / 上限', status: '状态', overdue: '超时',
     onShift: '在岗', offShift: '不在班', ooo: '休假中', inactive: '停用', markOoo: '标记休假', endOoo: '结束休假',
-    oooUntil: '休假至', tier: '级别', tiers: { top: '金牌', regular: '普通', new: '新人' }, weight: '权重', edit: '编辑',
+    oooUntil: '休假至', tier: '级别', tiers: { top: '金牌', regular: '普通', new: '新人' }, weight: '权重', edit: '编辑', holdingCap: '持有上限', dailyCap: '每日上限', shift: '班次', start: '上班', end: '下班', timeZone: '时区',
   },
   routing: {
     title: '分配规则', rules: '规则（自上而下匹配）', pool: '线索池', match: '条件', defaultPool: '默认池', moveUp: '上移', moveDown: '下移',
@@ -66,5 +66,21 @@ export default {
     rollback: '回滚到此版本', rolledBack: '已回滚，生成新版本 {v}', restoredFrom: '回滚自 v{v}', diff: '差异', current: '当前',
     kinds: { routing: '分配规则', sla: 'SLA 策略', rules: '评分规则', attribution: '归因', models: '预测模型' },
   },
-  admin: { title: '管理', webhooks: '外发 Webhook', erasure: '删除个人数据', users: '用户与角色', usersHint: '用户和角色在身份提供方（Cognito 用户池）中管理。' },
+  reports: {
+    violations: '超时违规', last30: '近 30 天', total: '共 {n} 次', noViolations: '没有违规', recycleRate: '回收率', band: '健康区间',
+    bandIs: '健康区间 {low}–{high}%', handedOut: '分出', recycled: '回收', health: '健康度',
+    by: { rep: '按销售', department: '按部门', clock: '按时钟', pool: '按线索池' },
+    healths: { healthy: '健康', too_loose: '偏松', too_strict: '偏紧', no_data: '无数据' },
+  },
+  deadlines: {
+    calendars: '工作日历', calendar: '日历', hours: '工作时间', holidays: '节假日', coversUntil: '数据覆盖至', default: '默认',
+    clock: '时钟', within: '时限', onBreach: '超时后',
+    coverageWarning: '日历「{name}」的法定节假日数据只到 {until}（还剩 {days} 天）',
+    coverageHow: '请在国务院发布下一年放假安排后，通过 PUT /v1/config/sla 载入，否则之后的节假日会被当作工作日计算。',
+    units: { hours: '小时', working_hours: '工作小时', days: '天', working_days: '工作日', minutes: '分钟' },
+    breach: { reassign_next: '转给下一位', recycle_to_pool: '回收到线索池', escalate: '升级给经理', nurture: '转入培育', reactivate: '重新激活', notify: '提醒' },
+  },
+  admin: { title: '管理', addWebhook: '添加订阅', secret: '签名密钥', active: '启用', remove: '删除',
+    erasureHint: '按手机号或邮箱删除一个人的全部个人数据（不可撤销）；reference 填工单号。', reference: '工单号', erase: '删除个人数据',
+    erased: '已提交 {id}：涉及 {n} 条线索（{status}）', webhooks: '外发 Webhook', erasure: '删除个人数据', users: '用户与角色', usersHint: '用户和角色在身份提供方（Cognito 用户池）中管理。' },
 }

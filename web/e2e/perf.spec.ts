@@ -1,0 +1,27 @@
+// How long "My leads" takes to show its first page in Chromium against the local stack,
+// as the people who use it see it: from navigation to the first row drawn, for a rep's
+// default view (mine) and a manager's (all leads). Run on a stack holding the leads to
+// measure with (BENCHMARKS.md §11):
+//   LEADFLOW_CONSOLE_BENCH=1 npx playwright test perf   (in web/, beside `make dev`)
+import { expect, test } from '@playwright/test'
+import { signIn } from './support'
+
+test.skip(!process.env.LEADFLOW_CONSOLE_BENCH, 'a benchmark: LEADFLOW_CONSOLE_BENCH=1 runs it')
+
+for (const [user, view] of [
+  ['bj-zhang', 'mine'],
+  ['ops-lin', 'all'],
+] as const) {
+  test(`first page of my leads: ${user}, ${view}`, async ({ page }) => {
+    await signIn(page, user)
+    const times: number[] = []
+    for (let run = 0; run < 7; run += 1) {
+      const start = Date.now()
+      await page.goto(`leads?run=${run}`)
+      await expect(page.locator('[data-test=leads] .el-table__row').first()).toBeVisible()
+      times.push(Date.now() - start)
+    }
+    times.sort((a, b) => a - b)
+    console.log(JSON.stringify({ user, view, runs: times.length, median_ms: times[3], max_ms: times[6], rows: await page.locator('[data-test=leads] .el-table__row').count() }))
+  })
+}
