@@ -108,6 +108,22 @@ _moto_all_items = Table.all_items
 
 
 def _all_items(self):
+    wanted = getattr(self, "_index_hash", None)
+    if wanted is not None:
+        # An index Query: only the items whose index hash key attributes hold the asked
+        # values (moto would compare every item of the table, in its slower way).
+        items = (
+            (item for partition in self.items.values() for item in partition.values())
+            if self.range_key_attr
+            else iter(self.items.values())
+        )
+        for name, want in wanted:
+            items = [
+                item
+                for item in items
+                if (value := item.attrs.get(name)) is not None and value.value == want.value and value.type == want.type
+            ]
+        return list(items)
     only = getattr(self, "_only_partition", None)
     if only is None:
         return _moto_all_items(self)
@@ -118,9 +134,20 @@ def _all_items(self):
 
 
 def _query(self, hash_key, *args, **kwargs):
-    """A base-table Query reads its own partition (an index Query still scans)."""
+    """A base-table Query reads its own partition; an index Query the items holding its
+    hash key values. Each answers as moto does, from fewer items: with tens of thousands
+    of items, an index Query took a second instead of milliseconds."""
     index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
-    if index_name or hash_key is None:
+    if index_name:
+        conditions = kwargs.get("hash_key_conditions")
+        if not conditions:
+            return _moto_query(self, hash_key, *args, **kwargs)
+        self._index_hash = list(conditions)
+        try:
+            return _moto_query(self, hash_key, *args, **kwargs)
+        finally:
+            self._index_hash = None
+    if hash_key is None:
         return _moto_query(self, hash_key, *args, **kwargs)
     self._only_partition = hash_key
     try:

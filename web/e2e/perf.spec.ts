@@ -4,9 +4,18 @@
 // measure with (BENCHMARKS.md §11):
 //   LEADFLOW_CONSOLE_BENCH=1 npx playwright test perf   (in web/, beside `make dev`)
 import { expect, test } from '@playwright/test'
-import { signIn } from './support'
+import { call, newLead, phone, signIn } from './support'
 
 test.skip(!process.env.LEADFLOW_CONSOLE_BENCH, 'a benchmark: LEADFLOW_CONSOLE_BENCH=1 runs it')
+
+// The rep's own leads: a working week's worth, beside the history already in the table.
+test.beforeAll(async ({ request }) => {
+  test.setTimeout(300_000)
+  for (let i = 0; i < 12; i += 1) {
+    const id = await newLead(request, { name: `基准${i}`, phone: phone(), company: `北京基准${i}科技有限公司`, province: '北京' })
+    await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action: 'assign', to: 'bj-zhang' })
+  }
+})
 
 for (const [user, view] of [
   ['bj-zhang', 'mine'],

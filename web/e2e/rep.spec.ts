@@ -15,7 +15,9 @@ test('a rep sees a new lead with its SLA badge, logs a call, and the first-conta
   await expect(row.locator('[data-sla]')).toBeVisible()
   await shot(page, 'my-leads')
 
-  await row.click()
+  // By keyboard: the lead's name is a link in the row.
+  await row.locator(`[data-open="${id}"]`).focus()
+  await page.keyboard.press('Enter')
   await expect(page).toHaveURL(new RegExp(`/leads/${id}$`))
   const firstContact = page.locator('[data-clock=first_contact]')
   await expect(firstContact).toHaveAttribute('data-status', 'running')

@@ -58,7 +58,14 @@ export default {
   routing: {
     title: 'Routing', rules: 'Rules (first match wins)', pool: 'Pool', match: 'Matches', defaultPool: 'Default pool', moveUp: 'Up', moveDown: 'Down',
     preview: 'Preview', previewLead: 'Lead id', previewProvince: 'Province', run: 'Preview', chosen: 'Goes to', skipped: 'Skipped because',
-    noRep: 'Nobody can take it', saveRules: 'Save rules', dragHint: 'Drag or use the arrows to reorder', version: 'version {v}',
+    noRep: 'Nobody can take it', saveRules: 'Save rules', ruleMatched: 'rule {n} matched', defaultMatched: 'no rule matched → default pool', dragHint: 'Drag or use the arrows to reorder', version: 'version {v}',
+    skip: {
+      not_routable: 'stage not routed', already_owned: 'already owned', preset_owner: 'owner preset', not_a_member: 'not a member', no_such_rep: 'no such rep',
+      claim_only: 'claim only', pool_daily_cap: 'pool full today', no_designee: 'no designee', not_designated: 'not the designee', not_in_team: 'not in the team',
+      previous_owner: 'previous owner', inactive: 'inactive', off_shift: 'off shift', out_of_office: 'out of office', holding_cap: 'holding cap reached', daily_cap: 'daily cap reached',
+      tier: 'top tier first', rotation: 'another member\'s turn',
+    },
+    noRepCode: { not_routable: 'stage not routed', already_owned: 'already owned', pool_not_configured: 'pool not configured', claim_only: 'claim-only pool: waits to be claimed', pool_daily_cap: 'the pool handed out its leads for today', no_designee: 'no designee', everyone_skipped: 'every member was skipped: the lead waits in the pool' },
   },
   review: { title: 'Invalid review', reason: 'Reason', restore: 'Restore', confirm: 'Confirm invalid', restored: 'Restored', confirmed: 'Confirmed' },
   history: {

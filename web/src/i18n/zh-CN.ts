@@ -58,7 +58,14 @@ export default {
   routing: {
     title: '分配规则', rules: '规则（自上而下匹配）', pool: '线索池', match: '条件', defaultPool: '默认池', moveUp: '上移', moveDown: '下移',
     preview: '分配预演', previewLead: '线索 ID', previewProvince: '省份', run: '预演', chosen: '将分配给', skipped: '跳过原因',
-    noRep: '无人可分配', saveRules: '保存规则', dragHint: '拖动或用箭头调整顺序', version: '版本 {v}',
+    noRep: '无人可分配', saveRules: '保存规则', ruleMatched: '命中第 {n} 条规则', defaultMatched: '没有规则命中 → 默认池', dragHint: '拖动或用箭头调整顺序', version: '版本 {v}',
+    skip: {
+      not_routable: '该阶段不分配', already_owned: '已有负责人', preset_owner: '已指定负责人', not_a_member: '不在该池', no_such_rep: '无此销售',
+      claim_only: '仅认领', pool_daily_cap: '池今日已满', no_designee: '未指定人', not_designated: '非指定人', not_in_team: '不在该团队',
+      previous_owner: '上一任负责人', inactive: '已停用', off_shift: '不在班', out_of_office: '休假中', holding_cap: '持有已满', daily_cap: '今日已满',
+      tier: '优先给金牌', rotation: '轮到他人',
+    },
+    noRepCode: { not_routable: '该阶段不分配', already_owned: '已有负责人', pool_not_configured: '池未配置', claim_only: '仅认领池，等待领取', pool_daily_cap: '池今日已分满', no_designee: '未指定负责人', everyone_skipped: '所有成员都被跳过，线索在池中等待' },
   },
   review: { title: '无效线索审核', reason: '原因', restore: '恢复', confirm: '确认无效', restored: '已恢复', confirmed: '已确认' },
   history: {
