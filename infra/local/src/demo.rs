@@ -88,13 +88,7 @@ async fn route(req: Request<Incoming>, peer: SocketAddr, index: &str, gateway: &
 
 /// `{"user": ID}` → a token with that demo user's roles (12 hours, as `local-stack token`).
 async fn dev_token(req: Request<Incoming>, console: &Console) -> Answer {
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let asked: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let asked = json_body(req).await;
     let Some(user) = asked["user"]
         .as_str()
         .and_then(|id| console.users.iter().find(|u| u.id == id))
@@ -153,13 +147,7 @@ async fn files(req: Request<Incoming>, console: &Console) -> Answer {
 }
 
 async fn webhook(req: Request<Incoming>) -> Answer {
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let notice: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let notice = json_body(req).await;
     let text = notice["text"]["content"]
         .as_str()
         .or_else(|| notice["text"].as_str())
@@ -170,6 +158,17 @@ async fn webhook(req: Request<Incoming>) -> Answer {
         "application/json",
         r#"{"errcode":0,"errmsg":"ok"}"#.to_string(),
     )
+}
+
+/// A request's JSON body; anything else (or nothing) is `null`.
+async fn json_body(req: Request<Incoming>) -> serde_json::Value {
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    serde_json::from_slice(&body).unwrap_or_default()
 }
 
 fn page(status: StatusCode, content_type: &'static str, body: String) -> Answer {

@@ -58,7 +58,7 @@ export default {
   routing: {
     title: 'Routing', rules: 'Rules (first match wins)', pool: 'Pool', match: 'Matches', defaultPool: 'Default pool', moveUp: 'Up', moveDown: 'Down',
     preview: 'Preview', previewLead: 'Lead id', previewProvince: 'Province', run: 'Preview', chosen: 'Goes to', skipped: 'Skipped because',
-    noRep: 'Nobody can take it', saveRules: 'Save rules', ruleMatched: 'rule {n} matched', defaultMatched: 'no rule matched → default pool', dragHint: 'Drag or use the arrows to reorder', version: 'version {v}',
+    noRep: 'Nobody can take it', saveRules: 'Save rules', strategy: 'Strategy', members: 'Members', caps: 'daily / claim caps', strategies: { designated: 'Designated', round_robin: 'Round robin', weighted: 'Weighted', claim_only: 'Claim only' }, ruleMatched: 'rule {n} matched', defaultMatched: 'no rule matched → default pool', dragHint: 'Drag or use the arrows to reorder', version: 'version {v}',
     skip: {
       not_routable: 'stage not routed', already_owned: 'already owned', preset_owner: 'owner preset', not_a_member: 'not a member', no_such_rep: 'no such rep',
       claim_only: 'claim only', pool_daily_cap: 'pool full today', no_designee: 'no designee', not_designated: 'not the designee', not_in_team: 'not in the team',
@@ -87,7 +87,7 @@ export default {
     units: { hours: 'hours', working_hours: 'working hours', days: 'days', working_days: 'working days', minutes: 'minutes' },
     breach: { reassign_next: 'Reassign', recycle_to_pool: 'Recycle to pool', escalate: 'Escalate', nurture: 'Nurture', reactivate: 'Reactivate', notify: 'Notify' },
   },
-  admin: { title: 'Admin', addWebhook: 'Add subscription', secret: 'Signing secret', active: 'Active', remove: 'Remove',
+  admin: { title: 'Admin', sources: 'Push sources (inbound webhooks)', sourcesHint: 'Ad platforms and form tools that push signed leads: their field mapping and secrets are set with PUT /v1/config/hooks/{source}, and shown here.', source: 'Source', fields: 'Field mapping', secrets: 'Secrets', addWebhook: 'Add subscription', secret: 'Signing secret', active: 'Active', remove: 'Remove',
     erasureHint: 'Erases everything personal about one person, by phone or e-mail (cannot be undone); reference: your ticket number.', reference: 'Reference', erase: 'Erase personal data',
     erased: 'Requested {id}: {n} leads ({status})', webhooks: 'Outbound webhooks', erasure: 'Erasure requests', users: 'Users and roles', usersHint: 'Users and roles live in the identity provider (the Cognito user pool).' },
 }

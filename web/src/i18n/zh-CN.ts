@@ -58,7 +58,7 @@ export default {
   routing: {
     title: '分配规则', rules: '规则（自上而下匹配）', pool: '线索池', match: '条件', defaultPool: '默认池', moveUp: '上移', moveDown: '下移',
     preview: '分配预演', previewLead: '线索 ID', previewProvince: '省份', run: '预演', chosen: '将分配给', skipped: '跳过原因',
-    noRep: '无人可分配', saveRules: '保存规则', ruleMatched: '命中第 {n} 条规则', defaultMatched: '没有规则命中 → 默认池', dragHint: '拖动或用箭头调整顺序', version: '版本 {v}',
+    noRep: '无人可分配', saveRules: '保存规则', strategy: '分配方式', members: '成员', caps: '日分配 / 日认领上限', strategies: { designated: '指定', round_robin: '轮流', weighted: '按权重', claim_only: '仅认领' }, ruleMatched: '命中第 {n} 条规则', defaultMatched: '没有规则命中 → 默认池', dragHint: '拖动或用箭头调整顺序', version: '版本 {v}',
     skip: {
       not_routable: '该阶段不分配', already_owned: '已有负责人', preset_owner: '已指定负责人', not_a_member: '不在该池', no_such_rep: '无此销售',
       claim_only: '仅认领', pool_daily_cap: '池今日已满', no_designee: '未指定人', not_designated: '非指定人', not_in_team: '不在该团队',
@@ -87,7 +87,7 @@ export default {
     units: { hours: '小时', working_hours: '工作小时', days: '天', working_days: '工作日', minutes: '分钟' },
     breach: { reassign_next: '转给下一位', recycle_to_pool: '回收到线索池', escalate: '升级给经理', nurture: '转入培育', reactivate: '重新激活', notify: '提醒' },
   },
-  admin: { title: '管理', addWebhook: '添加订阅', secret: '签名密钥', active: '启用', remove: '删除',
+  admin: { title: '管理', sources: '推送来源（入站 Webhook）', sourcesHint: '广告平台和表单工具签名推送线索的来源：字段映射和密钥在 PUT /v1/config/hooks/{source} 配置，这里查看。', source: '来源', fields: '字段映射', secrets: '密钥数', addWebhook: '添加订阅', secret: '签名密钥', active: '启用', remove: '删除',
     erasureHint: '按手机号或邮箱删除一个人的全部个人数据（不可撤销）；reference 填工单号。', reference: '工单号', erase: '删除个人数据',
     erased: '已提交 {id}：涉及 {n} 条线索（{status}）', webhooks: '外发 Webhook', erasure: '删除个人数据', users: '用户与角色', usersHint: '用户和角色在身份提供方（Cognito 用户池）中管理。' },
 }
