@@ -48,6 +48,7 @@ test('a manager reorders routing, previews, marks a rep away, restores an invali
   await page.locator('[data-ooo="bj-wang"]').click()
   await page.locator('[data-test=save-ooo]').click()
   await expect(page.locator('[data-status="bj-wang"]')).toContainText('休假中')
+  await expect(page.getByRole('dialog')).toBeHidden()
   await shot(page, 'team')
   const wang = (await call(request, 'ops-lin', 'GET', '/v1/reps/bj-wang')).body
   expect(wang.out_of_office.length).toBeGreaterThan(0)
