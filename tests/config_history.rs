@@ -445,7 +445,13 @@ async fn a_routing_version_naming_a_deleted_pool_is_refused_and_another_routes_t
     // Managers run routing: their rollback is judged like an admin's (version 1 names
     // the deleted pool: 409), not refused for the role.
     let by_manager = s
-        .call("m", Role::Manager, "POST", &format!("{base}/rollback"), Some(json!({"to": 1})))
+        .call(
+            "m",
+            Role::Manager,
+            "POST",
+            &format!("{base}/rollback"),
+            Some(json!({"to": 1})),
+        )
         .await;
     assert_eq!(by_manager.status, 409, "{}", by_manager.body);
 }

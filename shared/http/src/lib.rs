@@ -71,7 +71,12 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Bo
     serde_path_to_error::deserialize(value.clone()).map_err(|e| {
         let text = e.inner().to_string();
         let field = field_at(&e.path().to_string(), &text, &value);
-        Box::new(field_error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", &field, &text))
+        Box::new(field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation failed",
+            &field,
+            &text,
+        ))
     })
 }
 
@@ -198,7 +203,10 @@ mod tests {
             };
             body["fields"][0]["field"].as_str().unwrap().to_string()
         };
-        assert_eq!(field(serde_json::json!({"shifts": [{"time_zone": "Mars/Olympus"}]})), "shifts[0].time_zone");
+        assert_eq!(
+            field(serde_json::json!({"shifts": [{"time_zone": "Mars/Olympus"}]})),
+            "shifts[0].time_zone"
+        );
         assert_eq!(field(serde_json::json!({"shifts": [{"tz": "UTC"}]})), "shifts[0].tz");
         assert_eq!(field(serde_json::json!({"shifts": [{}]})), "shifts[0].time_zone");
         assert_eq!(field(serde_json::json!({"shift": []})), "shift");
