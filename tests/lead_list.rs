@@ -251,6 +251,12 @@ async fn every_order_walks_every_lead_once() {
     assert!(!expected.is_empty());
     assert_eq!(got, ids(&expected));
 
+    // Marketing: a channel's leads, every stage, as the funnel clicks through to them.
+    let (got, _) = walk(&api, "mk", Role::Marketing, "/v1/leads?channel=baidu").await;
+    let expected = newest_first(leads.iter().filter(|l| l.source.channel == "baidu").collect());
+    assert!(expected.iter().any(|l| l.stage != Stage::Invalid));
+    assert_eq!(got, ids(&expected));
+
     // A manager: their department's reps and the unowned leads waiting in pools.
     let (got, _) = walk(&api, "boss", Role::Manager, "/v1/leads").await;
     let expected = newest_first(
@@ -463,6 +469,9 @@ async fn a_restored_lead_is_qualified_and_routed_as_a_new_capture() {
         id.as_str(),
         "found in the invalid pool by its reason"
     );
+    // Marketing judges the invalid pool's contacts (a wrong number is a reason), and sees
+    // no one else's: the same lead is masked once restored (below).
+    assert_eq!(pool.body["items"][0]["masked"], false);
 
     let act = |who: &'static str, role: Role, action: &'static str| {
         let api = &api;
@@ -485,6 +494,15 @@ async fn a_restored_lead_is_qualified_and_routed_as_a_new_capture() {
     let restored = act("mk", Role::Marketing, "restore").await;
     assert_eq!(restored.status, 200, "{}", restored.body);
     assert_eq!(restored.body["lead"]["stage"], "received");
+    let listed = get(&api, "mk", Role::Marketing, "/v1/leads?stage=received").await;
+    let row = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .cloned()
+        .expect("restored, listed among every lead");
+    assert_eq!(row["masked"], true, "{row}");
     let version = restored.body["lead"]["version"].clone();
     let again = act("mk", Role::Marketing, "restore").await;
     assert_eq!(again.status, 200);

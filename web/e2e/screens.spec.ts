@@ -14,6 +14,8 @@ const screens: { user: string; path: string; name: string }[] = [
   { user: 'ops-lin', path: 'deadlines', name: 'deadlines' },
   { user: 'ops-lin', path: 'reports', name: 'reports' },
   { user: 'admin-wu', path: 'admin', name: 'admin' },
+  { user: 'mkt-sun', path: 'marketing', name: 'marketing' },
+  { user: 'mkt-sun', path: 'attribution', name: 'attribution' },
 ]
 
 async function tour(page: Page, suffix: string) {

@@ -9,6 +9,7 @@ export async function echarts() {
   ])
   core.use([
     charts.BarChart,
+    charts.LineChart,
     components.GridComponent,
     components.TooltipComponent,
     components.LegendComponent,

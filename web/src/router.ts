@@ -10,15 +10,17 @@ declare module 'vue-router' {
 }
 
 const routes: RouteRecordRaw[] = [
-  { path: '/', redirect: '/leads' },
+  { path: '/', redirect: () => (has('rep', 'manager', 'admin', 'marketing') ? '/leads' : '/marketing') },
   { path: '/signin', component: () => import('./views/SignIn.vue'), meta: { public: true } },
   { path: '/callback', component: () => import('./views/Callback.vue'), meta: { public: true } },
-  { path: '/leads', name: 'leads', component: () => import('./views/MyLeads.vue') },
+  { path: '/leads', name: 'leads', component: () => import('./views/MyLeads.vue'), meta: { roles: ['rep', 'manager', 'admin', 'marketing'] } },
   { path: '/leads/:id', name: 'lead', component: () => import('./views/LeadPage.vue'), props: true },
   { path: '/pools', component: () => import('./views/Pools.vue'), meta: { roles: ['rep', 'manager', 'admin'] } },
   { path: '/team', component: () => import('./views/Team.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/routing', component: () => import('./views/Routing.vue'), meta: { roles: ['manager', 'admin'] } },
-  { path: '/review', component: () => import('./views/Review.vue'), meta: { roles: ['manager', 'admin'] } },
+  { path: '/review', component: () => import('./views/Review.vue'), meta: { roles: ['manager', 'admin', 'marketing'] } },
+  { path: '/marketing', component: () => import('./views/Marketing.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
+  { path: '/attribution', component: () => import('./views/Attribution.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
   { path: '/history', component: () => import('./views/History.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/deadlines', component: () => import('./views/Deadlines.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/reports', component: () => import('./views/Reports.vue'), meta: { roles: ['manager', 'admin'] } },
@@ -36,6 +38,6 @@ export const router = createRouter({
 router.beforeEach((to) => {
   if (to.meta.public) return true
   if (!session.current) return { path: '/signin', query: { next: to.fullPath } }
-  if (to.meta.roles && !has(...to.meta.roles)) return '/leads'
+  if (to.meta.roles && !has(...to.meta.roles)) return has('rep', 'manager', 'admin', 'marketing') ? '/leads' : '/marketing'
   return true
 })

@@ -54,3 +54,22 @@ describe('timeline', () => {
     ])
   })
 })
+
+import { funnel, previous, percent } from '../src/period'
+
+describe('marketing periods and funnel', () => {
+  it('the period before has the same length and ends the day before', () => {
+    expect(previous('2026-11-06', '2026-12-05')).toEqual(['2026-10-07', '2026-11-05'])
+  })
+  it('sums stages over rows with each conversion from the stage before', () => {
+    const f = funnel([
+      { leads: 10, mql: 4, sql: 3, opportunities: 1, orders: 1, payments: 0 },
+      { leads: 10, mql: 4, sql: 3, opportunities: 1, orders: 0, payments: 0 },
+    ])
+    expect(f.map((s) => s.count)).toEqual([20, 8, 6, 2, 1, 0])
+    expect(f[1]!.rate).toBeCloseTo(0.4)
+    expect(f[0]!.rate).toBeNull()
+    expect(percent('0.4200')).toBe('42.0 %')
+    expect(percent(null)).toBe('—')
+  })
+})

@@ -20,7 +20,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// The refusal a role with no lead list gets.
-pub(crate) const NO_LIST: &str = "reps, managers and admins list leads; marketing lists the invalid pool";
+pub(crate) const NO_LIST: &str = "reps, managers, admins and marketing list leads";
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// `GET /v1/leads`: a page of the leads the caller may see, or (with `q`) the

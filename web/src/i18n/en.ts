@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
+  nav: { marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -72,6 +72,18 @@ export default {
     title: 'Config history', kind: 'Configuration', version: 'Version', savedAt: 'Saved at', savedBy: 'Saved by', changed: 'Changed',
     rollback: 'Roll back to this', rolledBack: 'Rolled back: new version {v}', restoredFrom: 'restored v{v}', diff: 'Diff', current: 'Current',
     kinds: { routing: 'Routing', sla: 'SLA policies', rules: 'Scoring rules', attribution: 'Attribution', models: 'Models' },
+  },
+  marketing: {
+    period: 'Period', by: 'By', groupBy: 'Group by', showBenchmark: 'Show reference ratios', benchmark: 'ref.', funnel: 'Funnel (click through to the leads)',
+    volume: 'Lead volume', byGroup: 'By {group}', leadToMql: 'Lead→MQL', costs: 'Cost per lead', cost: 'Cost', cpl: 'Per lead', cpmql: 'Per MQL', cpsql: 'Per SQL',
+    invalidReasons: 'Invalid reasons: this period vs the last', thisPeriod: 'This period', lastPeriod: 'Last period', fromFunnel: 'From the funnel', clear: 'Clear',
+    periods: { day: 'Daily', week: 'Weekly', month: 'Monthly', quarter: 'Quarterly', year: 'Yearly' },
+    groups: { channel: 'Channel', campaign: 'Campaign', keyword: 'Keyword' },
+    stages: { leads: 'Leads', mql: 'MQL', sql: 'SQL', opportunities: 'Opportunities', orders: 'Orders', payments: 'Payments' },
+  },
+  attribution: {
+    model: 'Model', window: 'look-back {n} days', revenue: 'Attributed revenue', underModel: 'Revenue and cost under "{model}"', sideBySide: 'Every model side by side (attributed revenue)',
+    models: { first_touch: 'First touch', last_touch: 'Last touch', linear: 'Linear', u_shaped: 'U-shaped', w_shaped: 'W-shaped', time_decay: 'Time decay' },
   },
   reports: {
     violations: 'Violations', last30: 'last 30 days', total: '{n} in all', noViolations: 'No violations', recycleRate: 'Recycle rate', band: 'Healthy band',

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
+  nav: { marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -72,6 +72,18 @@ export default {
     title: '配置历史', kind: '配置', version: '版本', savedAt: '保存时间', savedBy: '保存人', changed: '变更字段',
     rollback: '回滚到此版本', rolledBack: '已回滚，生成新版本 {v}', restoredFrom: '回滚自 v{v}', diff: '差异', current: '当前',
     kinds: { routing: '分配规则', sla: 'SLA 策略', rules: '评分规则', attribution: '归因', models: '预测模型' },
+  },
+  marketing: {
+    period: '时间段', by: '粒度', groupBy: '分组', showBenchmark: '显示行业参考', benchmark: '参考', funnel: '转化漏斗（点击查看线索）',
+    volume: '线索量趋势', byGroup: '按{group}', leadToMql: '线索→MQL', costs: '获客成本', cost: '成本', cpl: '单线索成本', cpmql: '单 MQL 成本', cpsql: '单 SQL 成本',
+    invalidReasons: '无效原因：本期 vs 上期', thisPeriod: '本期', lastPeriod: '上期', fromFunnel: '来自漏斗', clear: '清除',
+    periods: { day: '按日', week: '按周', month: '按月', quarter: '按季', year: '按年' },
+    groups: { channel: '渠道', campaign: '活动', keyword: '关键词' },
+    stages: { leads: '线索', mql: 'MQL', sql: 'SQL', opportunities: '商机', orders: '订单', payments: '回款' },
+  },
+  attribution: {
+    model: '归因模型', window: '回溯窗口 {n} 天', revenue: '归因收入', underModel: '按「{model}」归因的收入与成本', sideBySide: '各归因模型并排对比（归因收入）',
+    models: { first_touch: '首次触点', last_touch: '末次触点', linear: '线性', u_shaped: 'U 型', w_shaped: 'W 型', time_decay: '时间衰减' },
   },
   reports: {
     violations: '超时违规', last30: '近 30 天', total: '共 {n} 次', noViolations: '没有违规', recycleRate: '回收率', band: '健康区间',

@@ -26,8 +26,9 @@ pub enum Scope {
     },
     /// Reps: the leads they hold and those waiting in their pools.
     Rep { id: String, pools: Vec<String> },
-    /// Marketing: the invalid pool, for review (their list without a stage).
-    InvalidPool,
+    /// Marketing: every lead, to follow the funnel from a channel to its leads, with
+    /// contact data masked except in the invalid pool, which they review.
+    Marketing,
 }
 
 impl Scope {
@@ -63,7 +64,7 @@ impl Scope {
                 pools,
             });
         }
-        actor.has(Role::Marketing).then_some(Scope::InvalidPool)
+        actor.has(Role::Marketing).then_some(Scope::Marketing)
     }
 
     pub fn admits(&self, lead: &Lead) -> bool {
@@ -81,14 +82,16 @@ impl Scope {
                         .waiting_in_pool()
                         .is_some_and(|p| pools.iter().any(|mine| mine == p))
             }
-            Scope::InvalidPool => lead.stage == Stage::Invalid,
+            Scope::Marketing => true,
         }
     }
 
-    /// Whether a rep may see the lead's contact data unmasked.
+    /// Whether the caller may see the lead's contact data unmasked: a rep their own
+    /// leads', marketing the invalid pool's (to judge a wrong number), everyone else all.
     pub fn sees_contact(&self, lead: &Lead) -> bool {
         match self {
             Scope::Rep { id, .. } => lead.owner.as_deref() == Some(id.as_str()),
+            Scope::Marketing => lead.stage == Stage::Invalid,
             _ => true,
         }
     }
@@ -168,9 +171,6 @@ pub fn plan(
                 return refuse("department", "reps list their own leads and their pools'");
             }
         }
-        Scope::InvalidPool if f.stage.is_some_and(|s| s != Stage::Invalid) => {
-            return refuse("stage", "marketing reviews the invalid pool (stage=invalid)");
-        }
         Scope::Departments { departments, reps } => {
             if f.department.as_ref().is_some_and(|d| !departments.contains(d)) {
                 return refuse("department", "managers list their own departments");
@@ -201,7 +201,8 @@ pub fn plan(
         Walk::Places(vec![Partition::Owner(owner)])
     } else if let Some(pool) = &f.pool {
         Walk::Places(vec![Partition::Pool(pool.clone())])
-    } else if f.stage == Some(Stage::Invalid) || *scope == Scope::InvalidPool {
+    } else if f.stage == Some(Stage::Invalid) || f.reason.is_some() {
+        // Only invalid leads have a reason: the invalid pool holds them all.
         months(Buckets::Invalid)
     } else if let Some(department) = &f.department {
         Walk::Places(
