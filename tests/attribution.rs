@@ -52,6 +52,24 @@ async fn call_raw(
     api.handle(request(&http_event(method, path, &headers, body))).await
 }
 
+/// A binary body, base64 as API Gateway passes it (a GBK sheet).
+async fn call_raw_bytes(
+    api: &Api<DynamoStore, SqsBus, FixedClock>,
+    method: &str,
+    path: &str,
+    role: Role,
+    content_type: &str,
+    body: Vec<u8>,
+) -> lambda_http::Response<lambda_http::Body> {
+    use base64::Engine;
+    let auth = format!("Bearer {}", token(&[role]));
+    let headers = [("content-type", content_type), ("authorization", auth.as_str())];
+    let mut event = http_event(method, path, &headers, "");
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+    event["isBase64Encoded"] = json!(true);
+    api.handle(request(&event)).await
+}
+
 async fn call(api: &Api<DynamoStore, SqsBus, FixedClock>, method: &str, path: &str, role: Role, body: Value) -> Answer {
     let body = if body.is_null() {
         String::new()
@@ -145,8 +163,33 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
                  spring,2026-03-02,,1000,,\r\n\
                  wx,2026/3/1,,600,200,0\r\n\
                  wx,2026-03-03,,abc,0,0\r\n";
+    // A dry run answers as the upload would and saves nothing.
+    let dry = answer(
+        call_raw(
+            &admin,
+            "POST",
+            "/v1/costs?dry_run=true",
+            Role::Finance,
+            "text/csv",
+            sheet,
+        )
+        .await,
+    );
+    assert_eq!(dry.status, 207, "{}", dry.body);
+    assert_eq!(
+        (dry.body["replaced_days"].clone(), dry.body["dry_run"].clone()),
+        (json!(2), json!(true))
+    );
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let costs = || async {
+        use domain::attribution::ports::ReportStore;
+        stack.store().costs(day("2026-03-02"), day("2026-03-02")).await.unwrap()
+    };
+    assert!(costs().await.is_empty(), "a dry run saves nothing");
     let got = answer(call_raw(&admin, "POST", "/v1/costs", Role::Finance, "text/csv", sheet).await);
     assert_eq!(got.status, 207, "{}", got.body);
+    assert_eq!(got.body["dry_run"], false);
+    assert_eq!(costs().await.len(), 1, "the upload saves");
     assert_eq!(got.body["replaced_days"], 2);
     assert_eq!(got.body["errors"][0]["line"], 4);
     assert_eq!(got.body["errors"][0]["field"], "ad_spend");
@@ -163,6 +206,16 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
         .await,
     );
     assert_eq!(again.status, 200, "{}", again.body);
+    // As Excel saves "CSV" in China: GBK, Chinese keyword included (a day outside the
+    // report below).
+    let (gbk, _, _) = encoding_rs::GBK.encode("campaign_id,day,keyword,ad_spend\r\nspring,2025-12-01,客户管理,300\r\n");
+    let got = answer(call_raw_bytes(&admin, "POST", "/v1/costs", Role::Finance, "text/csv", gbk.to_vec()).await);
+    assert_eq!(
+        (got.status, got.body["replaced_days"].clone()),
+        (200, json!(1)),
+        "{}",
+        got.body
+    );
 
     // The models are versioned data: shares must sum to 100; a stale version is refused.
     let mut config = call(&admin, "GET", "/v1/config/attribution", Role::Finance, Value::Null)

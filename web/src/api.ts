@@ -35,16 +35,25 @@ export function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+/** A body sent as it is (a file), with its content type. */
+export interface Raw {
+  bytes: BodyInit
+  contentType: string
+}
+
+/** The response itself, for downloads: errors are thrown as for JSON calls. */
+export async function fetchApi(method: string, path: string, body?: unknown | Raw, query?: Query, accept = 'application/json'): Promise<Response> {
+  const headers: Record<string, string> = { accept }
   if (session.current) headers.authorization = `Bearer ${session.current.token}`
-  if (body !== undefined) headers['content-type'] = 'application/json'
+  const raw = body !== null && typeof body === 'object' && 'bytes' in (body as Raw) ? (body as Raw) : null
+  if (raw) headers['content-type'] = raw.contentType
+  else if (body !== undefined) headers['content-type'] = 'application/json'
   let response: Response
   try {
     response = await fetch(`${config().api}${withQuery(path, query)}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw ? raw.bytes : body === undefined ? undefined : JSON.stringify(body),
     })
   } catch {
     throw new ApiError(0, 'network', [])
@@ -54,6 +63,15 @@ export async function api<T>(method: string, path: string, body?: unknown, query
     window.location.assign(`${import.meta.env.BASE_URL}signin`)
     throw new ApiError(401, 'signed out', [])
   }
+  if (!response.ok && accept !== 'application/json') {
+    const problem = (safeJson(await response.text()) ?? {}) as { error?: string; fields?: FieldError[] }
+    throw new ApiError(response.status, problem.error ?? response.statusText, problem.fields ?? [])
+  }
+  return response
+}
+
+export async function api<T>(method: string, path: string, body?: unknown | Raw, query?: Query): Promise<T> {
+  const response = await fetchApi(method, path, body, query)
   const text = await response.text()
   const parsed = text ? safeJson(text) : null
   if (!response.ok) {

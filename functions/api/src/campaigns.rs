@@ -2,6 +2,7 @@
 
 use crate::routes::Call;
 use crate::{invalid, not_found, with_path_id, Answer, Api, ApiStore};
+use domain::import::sheet::decode_text;
 use domain::FieldError;
 use domain::{
     attribution::campaign::parse_cost_body, attribution::campaign::parse_cost_csv, attribution::campaign::parse_day,
@@ -9,6 +10,7 @@ use domain::{
 };
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
+use lambda_http::RequestExt;
 use leadflow_http::paging::{list_body, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::{json, Value};
@@ -83,24 +85,37 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         Ok(json(StatusCode::OK, &cost))
     }
 
+    /// `POST /v1/costs[?dry_run=true]`: a sheet as Excel saves it (UTF-8 with or without
+    /// BOM, or GBK), each (campaign, day) replaced whole; a dry run answers the same and
+    /// saves nothing, so the console can show each line's error before anything is kept.
     pub(crate) async fn upload_costs(&self, call: &Call<'_>) -> Answer {
-        let Ok(text) = std::str::from_utf8(call.req.body().as_ref()) else {
-            return Ok(field_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation failed",
-                "body",
-                "the sheet is not UTF-8 text: in Excel save it as \"CSV UTF-8\"",
-            ));
+        let dry_run = match call.req.query_string_parameters().first("dry_run") {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Ok(invalid(vec![FieldError::new("dry_run", "must be true or false")])),
+        };
+        let text = match decode_text(call.req.body().as_ref()) {
+            Ok((text, _)) => text,
+            Err(e) => {
+                return Ok(field_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation failed",
+                    "body",
+                    &e.to_string(),
+                ))
+            }
         };
         let known: Vec<String> = self.store.campaigns().await?.into_iter().map(|c| c.id).collect();
-        let sheet = parse_cost_csv(text, |id| known.iter().any(|k| k == id));
+        let sheet = parse_cost_csv(&text, |id| known.iter().any(|k| k == id));
         let now = self.clock.now();
-        for day in &sheet.days {
-            let day = CostDay {
-                updated_at: Some(now),
-                ..day.clone()
-            };
-            self.store.put_cost_day(&day).await?;
+        if !dry_run {
+            for day in &sheet.days {
+                let day = CostDay {
+                    updated_at: Some(now),
+                    ..day.clone()
+                };
+                self.store.put_cost_day(&day).await?;
+            }
         }
         let status = match (sheet.errors.is_empty(), sheet.days.is_empty()) {
             (true, _) => StatusCode::OK,
@@ -118,6 +133,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 "replaced_days": sheet.days.len(),
                 "rejected_days": rejected,
                 "errors": sheet.errors,
+                "dry_run": dry_run,
             }),
         ))
     }

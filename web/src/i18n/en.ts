@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
+  nav: { finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -84,6 +84,13 @@ export default {
   attribution: {
     model: 'Model', window: 'look-back {n} days', revenue: 'Attributed revenue', underModel: 'Revenue and cost under "{model}"', sideBySide: 'Every model side by side (attributed revenue)',
     models: { first_touch: 'First touch', last_touch: 'Last touch', linear: 'Linear', u_shaped: 'U-shaped', w_shaped: 'W-shaped', time_decay: 'Time decay' },
+  },
+  finance: {
+    costs: 'Campaign costs (CSV sheet)', costsHint: 'Columns: campaign_id, day, keyword, ad_spend, content, labour; UTF-8 or GBK (a sheet saved as CSV by Excel). It is checked first, with every line\'s error shown; nothing is saved until it is clean.',
+    pickSheet: 'Choose a sheet', sheetClean: 'Clean: {n} days of costs to replace', sheetErrors: '{n} errors: fix them and choose the file again', line: 'Line', content: 'Content', error: 'Error',
+    saveSheet: 'Save the costs', fixFirst: 'A sheet with errors saves nothing', costsSaved: '{n} days of costs saved',
+    conversion: 'Record a conversion', externalId: 'External id', leadId: 'Lead id (or a phone)', kind: 'Kind', kinds: { opportunity: 'Opportunity', order: 'Order', payment: 'Payment' }, record: 'Record', recorded: 'Recorded',
+    export: 'ROI export', download: 'Download CSV',
   },
   reports: {
     violations: 'Violations', last30: 'last 30 days', total: '{n} in all', noViolations: 'No violations', recycleRate: 'Recycle rate', band: 'Healthy band',

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
+  nav: { finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -84,6 +84,13 @@ export default {
   attribution: {
     model: '归因模型', window: '回溯窗口 {n} 天', revenue: '归因收入', underModel: '按「{model}」归因的收入与成本', sideBySide: '各归因模型并排对比（归因收入）',
     models: { first_touch: '首次触点', last_touch: '末次触点', linear: '线性', u_shaped: 'U 型', w_shaped: 'W 型', time_decay: '时间衰减' },
+  },
+  finance: {
+    costs: '活动成本（CSV 表格）', costsHint: '列：campaign_id, day, keyword, ad_spend, content, labour；UTF-8 或 GBK（Excel 直接另存为 CSV 即可）。先检查，每行错误都会标出，全部改正后才能保存。',
+    pickSheet: '选择表格', sheetClean: '检查通过：将替换 {n} 天的成本', sheetErrors: '{n} 处错误：改正后重新选择文件', line: '行', content: '内容', error: '错误',
+    saveSheet: '保存成本', fixFirst: '有错误的表格不会保存任何一行', costsSaved: '已保存 {n} 天的成本',
+    conversion: '记录转化', externalId: '外部单号', leadId: '线索 ID（或填手机号）', kind: '类型', kinds: { opportunity: '商机', order: '订单', payment: '回款' }, record: '记录', recorded: '已记录',
+    export: 'ROI 导出', download: '下载 CSV',
   },
   reports: {
     violations: '超时违规', last30: '近 30 天', total: '共 {n} 次', noViolations: '没有违规', recycleRate: '回收率', band: '健康区间',
