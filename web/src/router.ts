@@ -20,6 +20,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/routing', component: () => import('./views/Routing.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/review', component: () => import('./views/Review.vue'), meta: { roles: ['manager', 'admin', 'marketing'] } },
   { path: '/marketing', component: () => import('./views/Marketing.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
+  { path: '/imports', component: () => import('./views/Imports.vue'), meta: { roles: ['marketing', 'manager', 'admin'] } },
   { path: '/finance', component: () => import('./views/Finance.vue'), meta: { roles: ['finance', 'manager', 'admin'] } },
   { path: '/attribution', component: () => import('./views/Attribution.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
   { path: '/history', component: () => import('./views/History.vue'), meta: { roles: ['manager', 'admin'] } },

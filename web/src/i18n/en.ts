@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
+  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -91,6 +91,11 @@ export default {
     saveSheet: 'Save the costs', fixFirst: 'A sheet with errors saves nothing', costsSaved: '{n} days of costs saved',
     conversion: 'Record a conversion', externalId: 'External id', leadId: 'Lead id (or a phone)', kind: 'Kind', kinds: { opportunity: 'Opportunity', order: 'Order', payment: 'Payment' }, record: 'Record', recorded: 'Recorded',
     export: 'ROI export', download: 'Download CSV',
+  },
+  imports: {
+    title: 'Import a lead file', mapping: 'Column mapping', campaign: 'Campaign (optional)', pick: 'Choose a file', mappedBy: 'mapped by {m}', ignored: 'unused columns', mapColumns: 'Map the columns',
+    checkCounts: '{total} rows: {valid} importable, {invalid} with errors (kept as invalid leads with the reason)', field: 'Field', start: 'Import {n} rows',
+    counts: '{processed}/{total} done: {created} new, {repeats} repeats, {invalid} invalid, {unchanged} unchanged, {failed} failed', downloadRejected: 'Download the {n} rejected rows', mappingName: 'Mapping name',
   },
   reports: {
     violations: 'Violations', last30: 'last 30 days', total: '{n} in all', noViolations: 'No violations', recycleRate: 'Recycle rate', band: 'Healthy band',

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
+  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -91,6 +91,11 @@ export default {
     saveSheet: '保存成本', fixFirst: '有错误的表格不会保存任何一行', costsSaved: '已保存 {n} 天的成本',
     conversion: '记录转化', externalId: '外部单号', leadId: '线索 ID（或填手机号）', kind: '类型', kinds: { opportunity: '商机', order: '订单', payment: '回款' }, record: '记录', recorded: '已记录',
     export: 'ROI 导出', download: '下载 CSV',
+  },
+  imports: {
+    title: '导入线索文件', mapping: '列映射', campaign: '活动（可选）', pick: '选择文件', mappedBy: '映射：{m}', ignored: '未使用的列', mapColumns: '调整列映射',
+    checkCounts: '共 {total} 行：{valid} 行可导入，{invalid} 行有误（将作为无效线索保留原因）', field: '字段', start: '导入 {n} 行',
+    counts: '已完成 {processed}/{total}：新建 {created}，重复 {repeats}，无效 {invalid}，未变 {unchanged}，失败 {failed}', downloadRejected: '下载被拒的 {n} 行', mappingName: '映射名称',
   },
   reports: {
     violations: '超时违规', last30: '近 30 天', total: '共 {n} 次', noViolations: '没有违规', recycleRate: '回收率', band: '健康区间',
