@@ -16,6 +16,7 @@ const screens: { user: string; path: string; name: string }[] = [
   { user: 'admin-wu', path: 'admin', name: 'admin' },
   { user: 'mkt-sun', path: 'marketing', name: 'marketing' },
   { user: 'mkt-sun', path: 'attribution', name: 'attribution' },
+  { user: 'mkt-sun', path: 'imports', name: 'imports' },
   { user: 'fin-zhou', path: 'finance', name: 'finance' },
 ]
 
