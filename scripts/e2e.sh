@@ -15,6 +15,7 @@ export LEADFLOW_LAMBDA_PORT=${LEADFLOW_LAMBDA_PORT:-39000}
 rm -rf target/e2e
 mkdir -p target/e2e
 log=target/e2e/stack.log
+: >"$log"
 
 set -m
 make dev >"$log" 2>&1 &
