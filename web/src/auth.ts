@@ -131,7 +131,7 @@ export async function oidcCallback(): Promise<string> {
     roles: rolesIn(payload, auth.roles_claim),
     expiresAt: (user.expires_at ?? 0) * 1000,
   })
-  return typeof user.state === 'string' ? user.state : '/leads'
+  return typeof user.state === 'string' ? user.state : '/'
 }
 
 export async function signOut(): Promise<void> {

@@ -10,7 +10,7 @@ declare module 'vue-router' {
 }
 
 const routes: RouteRecordRaw[] = [
-  { path: '/', redirect: () => (has('rep', 'manager', 'admin', 'marketing') ? '/leads' : '/marketing') },
+  { path: '/', redirect: () => home() },
   { path: '/signin', component: () => import('./views/SignIn.vue'), meta: { public: true } },
   { path: '/callback', component: () => import('./views/Callback.vue'), meta: { public: true } },
   { path: '/leads', name: 'leads', component: () => import('./views/MyLeads.vue'), meta: { roles: ['rep', 'manager', 'admin', 'marketing'] } },
@@ -30,6 +30,11 @@ const routes: RouteRecordRaw[] = [
   { path: '/:rest(.*)*', redirect: '/leads' },
 ]
 
+/** Where someone lands: the sales floor's lead list, or marketing's and finance's dashboard. */
+export function home(): string {
+  return has('rep', 'manager', 'admin') ? '/leads' : '/marketing'
+}
+
 export const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
   routes,
@@ -40,6 +45,6 @@ export const router = createRouter({
 router.beforeEach((to) => {
   if (to.meta.public) return true
   if (!session.current) return { path: '/signin', query: { next: to.fullPath } }
-  if (to.meta.roles && !has(...to.meta.roles)) return has('rep', 'manager', 'admin', 'marketing') ? '/leads' : '/marketing'
+  if (to.meta.roles && !has(...to.meta.roles)) return home()
   return true
 })
