@@ -112,7 +112,9 @@ fn plain_id(value: &str) -> bool {
 
 /// `30m`, `4h`, `2d`, `1w`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    // The unit is the last character, whatever its width (`;Þ` is two bytes at the end).
+    let unit_at = text.char_indices().last()?.0;
+    let (digits, unit) = text.split_at(unit_at);
     if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -388,5 +390,9 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("4x"), None);
         assert_eq!(parse_duration("99999h"), None);
+        // Not ASCII: refused, not a panic on a byte boundary (Schemathesis found `;Þ`).
+        assert_eq!(parse_duration(";Þ"), None);
+        assert_eq!(parse_duration("3时"), None);
+        assert_eq!(parse_duration("Þ"), None);
     }
 }
