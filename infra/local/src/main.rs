@@ -55,8 +55,11 @@ impl Ports {
     }
 }
 
+/// Where a running stack keeps its state, one directory per gateway port: two stacks of
+/// one checkout (`make dev` beside `make e2e`) must not share the functions' environment.
 fn state_dir() -> PathBuf {
-    repo_root().join(".local")
+    let gateway = Ports::from_env().map_or(3000, |p| p.gateway);
+    repo_root().join(".local").join(gateway.to_string())
 }
 
 fn wait_for_port(port: u16, within: Duration) -> bool {
@@ -458,10 +461,14 @@ fn store(endpoint: &str, table: &str) -> leadflow_aws::DynamoStore {
     leadflow_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config(endpoint)), table)
 }
 
-/// What the running stack provisioned (from `.local/stack.json`).
+/// What the running stack provisioned (from `.local/<gateway port>/stack.json`).
 fn running_provisioned() -> Result<Provisioned, Error> {
-    let text = std::fs::read_to_string(state_dir().join("stack.json"))
-        .map_err(|_| "no running stack found (.local/stack.json): start one with `make dev`")?;
+    let text = std::fs::read_to_string(state_dir().join("stack.json")).map_err(|_| {
+        format!(
+            "no running stack found ({}): start one with `make dev` (with the same LEADFLOW_GATEWAY_PORT)",
+            state_dir().join("stack.json").display()
+        )
+    })?;
     let stack: serde_json::Value = serde_json::from_str(&text)?;
     Ok(Provisioned {
         endpoint: stack["endpoint"].as_str().unwrap_or_default().to_string(),
