@@ -23,7 +23,8 @@ test('the funnel moves after leads arrive and a channel clicks through to its le
   }
   await expect
     .poll(async () => {
-      await page.reload()
+      // Read the table once the reloaded dashboard has its answers, not while it loads.
+      await page.reload({ waitUntil: 'networkidle' })
       return (await row.count()) ? (await row.locator('td').nth(1).innerText()).trim() : '0'
     }, { timeout: 60_000 })
     .toBe('2')
