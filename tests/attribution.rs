@@ -186,6 +186,22 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
         stack.store().costs(day("2026-03-02"), day("2026-03-02")).await.unwrap()
     };
     assert!(costs().await.is_empty(), "a dry run saves nothing");
+    let unclear = answer(
+        call_raw(
+            &admin,
+            "POST",
+            "/v1/costs?dry_run=maybe",
+            Role::Finance,
+            "text/csv",
+            sheet,
+        )
+        .await,
+    );
+    assert_eq!(
+        (unclear.status, unclear.body["fields"][0]["field"].as_str()),
+        (422, Some("dry_run"))
+    );
+    assert!(costs().await.is_empty(), "a refused upload saves nothing");
     let got = answer(call_raw(&admin, "POST", "/v1/costs", Role::Finance, "text/csv", sheet).await);
     assert_eq!(got.status, 207, "{}", got.body);
     assert_eq!(got.body["dry_run"], false);

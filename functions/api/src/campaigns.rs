@@ -10,7 +10,6 @@ use domain::{
 };
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
-use lambda_http::RequestExt;
 use leadflow_http::paging::{list_body, Paging};
 use leadflow_http::{decode_body, field_error, json, json_object};
 use serde_json::{json, Value};
@@ -89,10 +88,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// BOM, or GBK), each (campaign, day) replaced whole; a dry run answers the same and
     /// saves nothing, so the console can show each line's error before anything is kept.
     pub(crate) async fn upload_costs(&self, call: &Call<'_>) -> Answer {
-        let dry_run = match call.req.query_string_parameters().first("dry_run") {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => return Ok(invalid(vec![FieldError::new("dry_run", "must be true or false")])),
+        let dry_run = match crate::dry_run(call.req) {
+            Ok(flag) => flag,
+            Err(e) => return Ok(invalid(vec![e])),
         };
         let text = match decode_text(call.req.body().as_ref()) {
             Ok((text, _)) => text,

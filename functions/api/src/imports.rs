@@ -65,14 +65,10 @@ fn batch_of(req: &Request) -> Result<(Batch, Option<String>, bool), Vec<FieldErr
             chrono_tz::Asia::Shanghai
         }
     };
-    let dry_run = match params.first("dry_run") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            errors.push(FieldError::new("dry_run", "must be true or false"));
-            false
-        }
-    };
+    let dry_run = crate::dry_run(req).unwrap_or_else(|e| {
+        errors.push(e);
+        false
+    });
     let file_name = params.first("file_name").map(|n| n.chars().take(200).collect());
     if errors.is_empty() {
         Ok((

@@ -141,6 +141,16 @@ pub(crate) fn invalid(errors: Vec<FieldError>) -> Response<Body> {
     error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors)
 }
 
+/// `?dry_run=true|false` (absent: false): check and answer without saving.
+pub(crate) fn dry_run(req: &Request) -> Result<bool, FieldError> {
+    use lambda_http::RequestExt;
+    match req.query_string_parameters().first("dry_run") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(FieldError::new("dry_run", "must be true or false")),
+    }
+}
+
 fn unauthorised(e: &AuthError) -> Response<Body> {
     let mut response = field_error(
         StatusCode::UNAUTHORIZED,
