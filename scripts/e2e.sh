@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-browser.sh
 
-export LEADFLOW_GATEWAY_PORT=${LEADFLOW_GATEWAY_PORT:-33000}
-export LEADFLOW_DEMO_PORT=${LEADFLOW_DEMO_PORT:-38080}
-export LEADFLOW_EMULATOR_PORT=${LEADFLOW_EMULATOR_PORT:-34566}
-export LEADFLOW_LAMBDA_PORT=${LEADFLOW_LAMBDA_PORT:-39000}
+# Below Linux's ephemeral range (32768-60999): a port in it can be taken at any moment as
+# the local end of some outgoing connection, and then the stack cannot listen on it.
+export LEADFLOW_GATEWAY_PORT=${LEADFLOW_GATEWAY_PORT:-26000}
+export LEADFLOW_DEMO_PORT=${LEADFLOW_DEMO_PORT:-26080}
+export LEADFLOW_EMULATOR_PORT=${LEADFLOW_EMULATOR_PORT:-26566}
+export LEADFLOW_LAMBDA_PORT=${LEADFLOW_LAMBDA_PORT:-26900}
 rm -rf target/e2e
 mkdir -p target/e2e
 log=target/e2e/stack.log

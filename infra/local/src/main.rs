@@ -227,8 +227,20 @@ async fn up() -> Result<(), Error> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("could not start `cargo lambda watch` (run `make setup`): {e}"))?;
-    if !wait_for_port(ports.lambda, Duration::from_secs(60)) {
-        return Err("cargo lambda watch did not start listening within 60 s".into());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !wait_for_port(ports.lambda, Duration::from_millis(500)) {
+        // It exits at once when it cannot bind its port; say so instead of waiting a minute.
+        if let Some(status) = watch.try_wait()? {
+            return Err(format!(
+                "cargo lambda watch exited ({status}) before listening on port {}; \
+                 is the port taken? Set LEADFLOW_LAMBDA_PORT to another",
+                ports.lambda
+            )
+            .into());
+        }
+        if Instant::now() >= deadline {
+            return Err("cargo lambda watch did not start listening within 60 s".into());
+        }
     }
 
     let invoker = Invoker::new(format!("http://127.0.0.1:{}", ports.lambda));
