@@ -7,6 +7,9 @@ import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 
+// The demo server `make dev` runs (LEADFLOW_DEMO_PORT when it runs on other ports).
+const demo = `http://127.0.0.1:${process.env.LEADFLOW_DEMO_PORT ?? 8080}`
+
 export default defineConfig({
   base: '/console/',
   plugins: [vue(), Components({ resolvers: [ElementPlusResolver({ importStyle: 'css' })], dts: false })],
@@ -19,9 +22,9 @@ export default defineConfig({
   server: {
     // `npm run dev` against a running `make dev`: the API and the dev sign-in.
     proxy: {
-      '/v1': 'http://127.0.0.1:8080',
-      '/console/config.json': 'http://127.0.0.1:8080',
-      '/console/dev': 'http://127.0.0.1:8080',
+      '/v1': demo,
+      '/console/config.json': demo,
+      '/console/dev': demo,
     },
   },
 })
