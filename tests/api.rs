@@ -267,6 +267,124 @@ async fn rule_changes_are_versioned_validated_and_apply_to_the_next_lead() {
 }
 
 #[tokio::test]
+async fn a_draft_is_tried_on_a_sample_lead_and_nothing_is_saved() {
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let api = api(&stack, now);
+    let marketing = token("mkt", &[Role::Marketing]);
+    let sample = json!({
+        "title": "市场副总裁", "company_size": "1000人以上", "industry": "软件",
+        "events": [{"kind": "form_submit"}, {"kind": "page_view", "days_ago": 30}]
+    });
+    let mut draft = call(&api, "GET", "/v1/config/rules", Some(&marketing), None).await.body;
+    draft["scoring"]["engagement_points"]["form_submit"] = json!(35);
+    draft["scoring"]["fit_rules"][2]["points"] = json!(40);
+
+    let tried = call(
+        &api,
+        "POST",
+        "/v1/config/rules/try",
+        Some(&marketing),
+        Some(json!({"rules": draft, "sample": sample})),
+    )
+    .await;
+    assert_eq!(tried.status, 200, "{}", tried.body);
+    assert_eq!(tried.body["score"]["fit"], 30 + 25 + 40);
+    // 35 for the form now; a page view's 5 halved by the 30-day half-life rounds to 3.
+    assert_eq!(tried.body["score"]["engagement"], 35 + 3);
+    assert_eq!(tried.body["score"]["cell"], "A4");
+    assert_eq!(tried.body["rules_version"], 0);
+    assert_eq!(tried.body["mql"], false, "38 is below the 60 an MQL needs");
+    assert_eq!(
+        tried.body["explanation"],
+        json!([
+            "+30 company has 500+ people",
+            "+25 title VP or above",
+            "+40 target industry",
+            "+35 form submitted",
+            "+3 visited a web page"
+        ])
+    );
+
+    // Nothing was saved; without a draft the saved rules score it.
+    let saved = call(&api, "GET", "/v1/config/rules", Some(&marketing), None).await.body;
+    assert_eq!(
+        (
+            saved["version"].clone(),
+            saved["scoring"]["engagement_points"]["form_submit"].clone()
+        ),
+        (json!(0), json!(20))
+    );
+    let as_saved = call(
+        &api,
+        "POST",
+        "/v1/config/rules/try",
+        Some(&marketing),
+        Some(json!({"sample": sample})),
+    )
+    .await;
+    assert_eq!(
+        (as_saved.status, as_saved.body["score"]["fit"].clone()),
+        (200, json!(70))
+    );
+    assert_eq!(as_saved.body["score"]["engagement"], 20 + 3);
+
+    // A broken draft or sample is named field by field, as a save would name it.
+    let mut broken = saved.clone();
+    broken["scoring"]["level_minimums"] = json!([40, 60, 80]);
+    let bad = call(
+        &api,
+        "POST",
+        "/v1/config/rules/try",
+        Some(&marketing),
+        Some(json!({"rules": broken, "sample": {"events": [{"kind": "page_view", "days_ago": 4000}]}})),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<&str> = bad.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["rules.scoring.level_minimums", "sample.events[0].days_ago"]);
+    let typo = call(
+        &api,
+        "POST",
+        "/v1/config/rules/try",
+        Some(&marketing),
+        Some(json!({"sample": {"titel": "CEO"}})),
+    )
+    .await;
+    assert_eq!(
+        (typo.status, typo.body["fields"][0]["field"].as_str()),
+        (422, Some("sample.titel"))
+    );
+    let kind = call(
+        &api,
+        "POST",
+        "/v1/config/rules/try",
+        Some(&marketing),
+        Some(json!({"sample": {"events": [{"kind": "fax"}]}})),
+    )
+    .await;
+    assert_eq!(
+        (kind.status, kind.body["fields"][0]["field"].as_str()),
+        (422, Some("sample.events[0].kind"))
+    );
+    let rep = token("bj-zhang", &[Role::Rep]);
+    let refused = call(
+        &api,
+        "POST",
+        "/v1/config/rules/try",
+        Some(&rep),
+        Some(json!({"sample": {}})),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+}
+
+#[tokio::test]
 async fn customers_are_validated_and_then_matched() {
     let stack = Stack::start().await;
     let now = t("2026-11-20T09:00:00Z");

@@ -986,6 +986,27 @@ async fn real_answers_match_the_spec() {
         .body;
     let mut shorter = rules.clone();
     shorter["dedup"]["window_days"] = json!(30);
+    let try_path = "/v1/config/rules/try";
+    let sample = json!({"title": "CTO", "events": [{"kind": "form_submit", "days_ago": 2}]});
+    h.admin(
+        200,
+        "POST",
+        try_path,
+        try_path,
+        Some(json!({"rules": shorter, "sample": sample})),
+    )
+    .await;
+    h.admin(200, "POST", try_path, try_path, Some(json!({"sample": {}})))
+        .await;
+    h.admin(
+        422,
+        "POST",
+        try_path,
+        try_path,
+        Some(json!({"sample": {"channel": " "}})),
+    )
+    .await;
+    h.admin(400, "POST", try_path, try_path, Some(json!([]))).await;
     h.admin(200, "PUT", "/v1/config/rules", "/v1/config/rules", Some(shorter))
         .await;
     h.admin(

@@ -40,12 +40,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let rules = self.store.rules().await?;
         let now = self.clock.now();
         let live = score(&lead, &lead.events, &rules.scoring, now);
-        let explanation: Vec<String> = live
-            .fit_lines
-            .iter()
-            .chain(&live.engagement_lines)
-            .map(|l| l.text())
-            .collect();
+        let explanation = live.explanation();
         // One read per repeat: the ports offer no batch read of leads.
         let mut repeats = Vec::new();
         for repeat_id in self.store.repeats_of(&lead_id).await? {

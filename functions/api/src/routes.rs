@@ -170,6 +170,7 @@ where
         route!(PUT "/v1/config/routing", [Manager, Admin], put_routing),
         route!(GET "/v1/config/rules", [Manager, Admin, Marketing], get_rules),
         route!(PUT "/v1/config/rules", [Admin, Marketing], put_rules),
+        route!(POST "/v1/config/rules/try", [Manager, Admin, Marketing], try_rules),
         route!(GET "/v1/config/sla", [Manager, Admin], get_sla),
         route!(PUT "/v1/config/sla", [Admin], put_sla),
         route!(PUT "/v1/customers/{id}", [Admin], put_customer),

@@ -3,11 +3,24 @@
 use crate::routes::Call;
 use crate::versioned::versioned_body;
 use crate::{Answer, Api, ApiStore};
+use domain::lead::error::FieldErrors;
 use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::qualify::rules::Rules;
+use domain::qualify::scoring::Sample;
 use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
-use leadflow_http::{error, field_error, json};
+use leadflow_http::{decode_body, error, field_error, json, json_object};
+use serde::Deserialize;
+use serde_json::json;
+
+/// `POST /v1/config/rules/try`: draft rules (the saved ones when absent) and a sample lead.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TryRules {
+    #[serde(default)]
+    rules: Option<Rules>,
+    sample: Sample,
+}
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     pub(crate) async fn get_rules(&self, _: &Call<'_>) -> Answer {
@@ -36,5 +49,38 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         // The body carries the version it was based on; it is saved as the next one.
         self.save_versioned(call, ConfigId::of(ConfigKind::Rules), rules, "/v1/config/rules")
             .await
+    }
+
+    /// Scores a sample lead under draft rules and saves nothing, so whoever edits the
+    /// rules sees the explanation lines a lead would get before anyone is scored by them.
+    pub(crate) async fn try_rules(&self, call: &Call<'_>) -> Answer {
+        let body: TryRules = match json_object(call.req).and_then(decode_body) {
+            Ok(b) => b,
+            Err(response) => return Ok(*response),
+        };
+        let rules = match body.rules {
+            Some(draft) => draft,
+            None => self.store.rules().await?,
+        };
+        let mut errors = FieldErrors::default();
+        if let Err(found) = rules.validate() {
+            for e in found.0 {
+                errors.push(format!("rules.{}", e.field), e.reason);
+            }
+        }
+        body.sample.validate("sample", &mut errors);
+        if !errors.is_empty() {
+            return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "validation failed", errors.0));
+        }
+        let trial = body.sample.score(&rules.scoring, self.clock.now());
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "score": trial.score,
+                "explanation": trial.score.explanation(),
+                "mql": trial.mql,
+                "rules_version": rules.version,
+            }),
+        ))
     }
 }

@@ -73,6 +73,18 @@ pub struct Score {
     pub at: DateTime<Utc>,
 }
 
+impl Score {
+    /// Its explanation lines as people read them ("+30 company has 500+ people"), fit
+    /// first; they sum to fit + engagement.
+    pub fn explanation(&self) -> Vec<String> {
+        self.fit_lines
+            .iter()
+            .chain(&self.engagement_lines)
+            .map(ScoreLine::text)
+            .collect()
+    }
+}
+
 /// Rounds each value so the rounded values sum to the rounded total (largest remainder).
 pub fn round_preserving_sum(values: &[f64]) -> Vec<i32> {
     let total = values.iter().sum::<f64>().round() as i64;

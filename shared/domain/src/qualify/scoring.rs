@@ -250,6 +250,103 @@ impl Score {
     }
 }
 
+/// A lead typed in to see what draft rules would make of it before they are saved (the
+/// console's "try it"): who they are, where they came from, and what they did how many
+/// days ago. Its events earn the draft table's points, as they would if they happened now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub province: Option<String>,
+    #[serde(default)]
+    pub company_size: Option<String>,
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default = "Sample::default_channel")]
+    pub channel: String,
+    #[serde(default)]
+    pub events: Vec<SampleEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleEvent {
+    pub kind: EventKind,
+    /// How long ago it happened, in days (0 = now); decay applies.
+    #[serde(default)]
+    pub days_ago: u32,
+}
+
+/// What the draft rules make of a sample: the score with its explanation lines, and
+/// whether the score alone would make it an MQL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trial {
+    pub score: Score,
+    pub mql: bool,
+}
+
+impl Sample {
+    /// Events further back than ten years are refused rather than silently decayed to 0.
+    pub const MAX_DAYS_AGO: u32 = 3650;
+    /// A sample carries at most this many events; enough for any realistic history.
+    pub const MAX_EVENTS: usize = 200;
+
+    fn default_channel() -> String {
+        "web_form".into()
+    }
+
+    /// Every problem, by field path under `prefix`.
+    pub fn validate(&self, prefix: &str, errors: &mut crate::lead::error::FieldErrors) {
+        if self.events.len() > Self::MAX_EVENTS {
+            errors.push(
+                format!("{prefix}.events"),
+                format!("at most {} events", Self::MAX_EVENTS),
+            );
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if e.days_ago > Self::MAX_DAYS_AGO {
+                errors.push(
+                    format!("{prefix}.events[{i}].days_ago"),
+                    format!("must be at most {}", Self::MAX_DAYS_AGO),
+                );
+            }
+        }
+        if self.channel.trim().is_empty() {
+            errors.push(format!("{prefix}.channel"), "must not be empty");
+        }
+    }
+
+    /// Scores the sample as of `now` under `rules`.
+    pub fn score(&self, rules: &ScoringRules, now: DateTime<Utc>) -> Trial {
+        let mut lead = Lead::new(crate::lead::LeadId::generate(now), self.channel.clone(), now);
+        lead.profile.title = self.title.clone();
+        lead.profile.industry = self.industry.clone();
+        lead.profile.province = self.province.clone();
+        lead.profile.company_size = self.company_size.clone();
+        lead.profile.product = self.product.clone();
+        let events: Vec<ScoredEvent> = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ScoredEvent {
+                id: format!("sample-{i}"),
+                kind: e.kind,
+                at: now - Duration::days(i64::from(e.days_ago)),
+                points: rules.engagement_points.get(&e.kind).copied().unwrap_or(0),
+            })
+            .collect();
+        let score = score(&lead, &events, rules, now);
+        Trial {
+            mql: score.is_mql(rules),
+            score,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +390,48 @@ mod tests {
         assert_eq!(seniority("销售经理"), Seniority::Manager);
         assert_eq!(seniority("工程师"), Seniority::Staff);
         assert_eq!(seniority("Developer Advocate"), Seniority::Staff, "'vp' only as a word");
+    }
+
+    #[test]
+    fn a_sample_is_scored_by_the_draft_it_is_tried_under() {
+        let now = at("2026-11-01T00:00:00Z");
+        let sample: Sample = serde_json::from_value(serde_json::json!({
+            "title": "副总裁", "company_size": "1000人以上", "industry": "软件",
+            "events": [
+                {"kind": "whitepaper_download"}, {"kind": "whitepaper_download", "days_ago": 30},
+                {"kind": "form_submit", "days_ago": 30}
+            ]
+        }))
+        .unwrap();
+        let mut draft = ScoringRules::default();
+        let trial = sample.score(&draft, now);
+        assert_eq!(
+            trial.score.fit, 90,
+            "30 + 25 + 15 + 20 (two whitepapers within 30 days)"
+        );
+        // 10 now, 10 and 20 halved by 30 days' decay: 10 + 5 + 10.
+        assert_eq!(trial.score.engagement, 25);
+        assert!(!trial.mql, "engagement 25 is below the default 60");
+
+        // The draft, not the saved table, prices the events and the fit rules.
+        draft.engagement_points.insert(EventKind::WhitepaperDownload, 40);
+        draft.fit_rules[2].points = 40;
+        draft.mql_min_engagement = 50;
+        let trial = sample.score(&draft, now);
+        assert_eq!(trial.score.fit, 115);
+        assert_eq!(trial.score.engagement, 40 + 20 + 10);
+        assert!(trial.mql);
+        assert!(trial.score.fit_lines.iter().any(|l| l.text() == "+40 target industry"));
+
+        let mut errors = crate::lead::error::FieldErrors::default();
+        let far: Sample =
+            serde_json::from_value(serde_json::json!({"events": [{"kind": "page_view", "days_ago": 4000}]})).unwrap();
+        far.validate("sample", &mut errors);
+        assert_eq!(errors.0[0].field, "sample.events[0].days_ago");
+        assert!(
+            serde_json::from_value::<Sample>(serde_json::json!({"titel": "CEO"})).is_err(),
+            "a misspelt field is refused, not ignored"
+        );
     }
 
     #[test]
