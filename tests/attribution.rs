@@ -437,6 +437,62 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
     // Cancelling the corrected order takes its revenue back, once.
     let cancelled = call(&crm, "DELETE", "/v1/conversions/ORD-1", Role::Finance, Value::Null).await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    // Finance's list: by the day each happened (Beijing time), newest first, the
+    // cancelled order kept with its revision.
+    let listed = call(
+        &crm,
+        "GET",
+        "/v1/conversions?from=2026-03-20&to=2026-03-31",
+        Role::Finance,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let rows: Vec<(&str, u64, bool)> = listed.body["conversions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let conversion = &c["conversion"];
+            (
+                conversion["external_id"].as_str().unwrap(),
+                conversion["revision"].as_u64().unwrap(),
+                conversion["cancelled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("PAY-1", 1, false), ("ORD-1", 3, true), ("ORD-2", 1, false)]);
+    let one_day = call(
+        &crm,
+        "GET",
+        "/v1/conversions?from=2026-03-26&to=2026-03-26",
+        Role::Finance,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        one_day.body["conversions"].as_array().unwrap().len(),
+        1,
+        "PAY-1 happened on the 26th, Beijing time"
+    );
+    let bad_day = call(&crm, "GET", "/v1/conversions?to=2026-3-1", Role::Finance, Value::Null).await;
+    assert_eq!(
+        (bad_day.status, bad_day.body["fields"][0]["field"].as_str()),
+        (422, Some("to"))
+    );
+    assert_eq!(
+        call(&crm, "GET", "/v1/conversions", Role::Rep, Value::Null)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        call(&crm, "GET", "/v1/conversions", Role::Integration, Value::Null)
+            .await
+            .status,
+        403,
+        "a CRM reports conversions; it does not browse them"
+    );
     attribute(&stack).await;
     let after = call(
         &crm,

@@ -711,6 +711,10 @@ async fn real_answers_match_the_spec() {
     .await;
     h.admin(200, "GET", "/v1/conversions/{id}", "/v1/conversions/order-1", None)
         .await;
+    let listed = h.admin(200, "GET", "/v1/conversions", "/v1/conversions", None).await;
+    assert_eq!(listed.body["conversions"][0]["conversion"]["external_id"], "order-1");
+    h.admin(422, "GET", "/v1/conversions", "/v1/conversions?from=yesterday", None)
+        .await;
     h.admin(404, "GET", "/v1/conversions/{id}", "/v1/conversions/order-2", None)
         .await;
     let cancelled = h

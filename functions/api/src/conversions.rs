@@ -2,6 +2,7 @@
 
 use crate::routes::Call;
 use crate::{not_found, Answer, Api, ApiStore};
+use domain::lead::funnel::report_day;
 use domain::lead::normalize::Region;
 use domain::{attribution::conversion::cancel, attribution::conversion::parse_request};
 use domain::{
@@ -12,6 +13,9 @@ use domain::{lead::ports::Clock, lead::ports::MessageBus, lead::ports::Saved};
 use lambda_http::http::StatusCode;
 use leadflow_http::{error, field_error, json};
 use serde_json::json;
+
+/// A conversions list spans at most a quarter's days: it reads one index query per day.
+const MAX_LIST_DAYS: i64 = 92;
 
 fn status_of(outcome: &Recorded) -> (StatusCode, &'static str) {
     match outcome {
@@ -62,6 +66,36 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 }
             },
         )
+    }
+
+    /// The conversions whose current revision happened on the report days `from..=to`,
+    /// newest first, cancelled ones included (finance reconciles against both).
+    pub(crate) async fn list_conversions(&self, call: &Call<'_>) -> Answer {
+        let (from, to) = match crate::reports::days(call.req, report_day(self.clock.now()), MAX_LIST_DAYS) {
+            Ok(d) => d,
+            Err(response) => return Ok(*response),
+        };
+        let mut states = Vec::new();
+        for day in from.iter_days().take_while(|d| *d <= to) {
+            states.extend(self.store.conversions_on(day).await?);
+        }
+        states.sort_by(|a, b| {
+            (b.current.occurred_at, &b.current.external_id).cmp(&(a.current.occurred_at, &a.current.external_id))
+        });
+        let items: Vec<_> = states
+            .iter()
+            .map(|state| {
+                json!({
+                    "conversion": state.current,
+                    "applied_revision": state.applied,
+                    "settled": state.applied == state.current.revision,
+                })
+            })
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &json!({"from": from, "to": to, "conversions": items}),
+        ))
     }
 
     pub(crate) async fn get_conversion(&self, call: &Call<'_>) -> Answer {

@@ -54,8 +54,12 @@ fn query_time(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Inclusive report days `from`..`to` (YYYY-MM-DD; default the 30 days up to today), at
-/// most [`MAX_REPORT_DAYS`]; `from` after `to` is an empty span.
-fn days(req: &Request, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Box<Response<Body>>> {
+/// most `max_days`; `from` after `to` is an empty span.
+pub(crate) fn days(
+    req: &Request,
+    today: NaiveDate,
+    max_days: i64,
+) -> Result<(NaiveDate, NaiveDate), Box<Response<Body>>> {
     let params = req.query_string_parameters();
     let parse = |name: &str| match params.first(name) {
         None => Ok(None),
@@ -72,7 +76,7 @@ fn days(req: &Request, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Box<R
         }
     };
     let to = to.unwrap_or(today);
-    let earliest = to - Duration::days(MAX_REPORT_DAYS - 1);
+    let earliest = to - Duration::days(max_days - 1);
     let from = from.unwrap_or(to - Duration::days(29)).max(earliest);
     Ok((from, to))
 }
@@ -216,7 +220,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn roi_export(&self, call: &Call<'_>) -> Answer {
         let req = call.req;
-        let (from, to) = match days(req, report_day(self.clock.now())) {
+        let (from, to) = match days(req, report_day(self.clock.now()), MAX_REPORT_DAYS) {
             Ok(d) => d,
             Err(response) => return Ok(*response),
         };
@@ -271,7 +275,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
 
     pub(crate) async fn funnel_report(&self, call: &Call<'_>) -> Answer {
         let req = call.req;
-        let (from, to) = match days(req, report_day(self.clock.now())) {
+        let (from, to) = match days(req, report_day(self.clock.now()), MAX_REPORT_DAYS) {
             Ok(d) => d,
             Err(response) => return Ok(*response),
         };
@@ -308,7 +312,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     }
 
     pub(crate) async fn invalid_reasons(&self, call: &Call<'_>) -> Answer {
-        let (from, to) = match days(call.req, report_day(self.clock.now())) {
+        let (from, to) = match days(call.req, report_day(self.clock.now()), MAX_REPORT_DAYS) {
             Ok(d) => d,
             Err(response) => return Ok(*response),
         };

@@ -183,6 +183,7 @@ where
         route!(GET "/v1/exports/roi", [Manager, Admin, Finance, Marketing, Exporter], roi_export),
         // attribution
         route!(POST "/v1/conversions", [Manager, Admin, Finance, Integration], post_conversion),
+        route!(GET "/v1/conversions", [Manager, Admin, Finance], list_conversions),
         route!(GET "/v1/conversions/{id}", [Manager, Admin, Finance, Integration], get_conversion),
         route!(DELETE "/v1/conversions/{id}", [Manager, Admin, Finance], cancel_conversion),
         route!(GET "/v1/campaigns", [Manager, Admin, Finance, Marketing], list_campaigns),
