@@ -68,6 +68,8 @@ export interface Lead {
   pool?: string | null
   sla?: Clock[]
   score?: Score
+  /** Engagement events as scored (newest last). */
+  events?: { id?: string; kind: string; at: string; points: number }[]
   invalid_reason?: { code: string; detail?: string } | null
   nurture?: { since: string; reason: string; by?: string } | null
   prediction?: { probability: number; reasons: { feature?: string; text?: string; points?: number }[] } | null

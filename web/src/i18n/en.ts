@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', admin: 'Admin' },
+  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', scoring: 'Scoring rules', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -72,6 +72,24 @@ export default {
     title: 'Config history', kind: 'Configuration', version: 'Version', savedAt: 'Saved at', savedBy: 'Saved by', changed: 'Changed',
     rollback: 'Roll back to this', rolledBack: 'Rolled back: new version {v}', restoredFrom: 'restored v{v}', diff: 'Diff', current: 'Current',
     kinds: { routing: 'Routing', sla: 'SLA policies', rules: 'Scoring rules', attribution: 'Attribution', models: 'Models' },
+  },
+  scoring: {
+    title: 'Scoring rules', unsaved: 'Unsaved changes', discard: 'Discard changes', save: 'Save as a new version', conflict: 'Someone just saved a newer version; your edits are kept. Discard them to see it.',
+    events: 'Engagement points per event', eventsHint: 'Points each action earns, decaying with the half-life; negative points mean interest is fading.',
+    halfLife: 'Half-life (days)', levels: 'Engagement levels 1/2/3 from', sleep: 'Asleep after days without activity',
+    fit: 'Fit rules', fitHint: 'Points added (or taken) when the condition holds; the reason shows in the lead\'s score explanation.', condition: 'Condition', people: 'people', seniority: 'Seniority',
+    event: 'Event', count: 'Count', withinDays: 'within days', listHint: 'Values separated by commas', points: 'Points', reason: 'Reason (shown in the explanation)', remove: 'Remove', addRule: 'Add a rule',
+    grades: 'Fit grades A/B/C from', mqlEngagement: 'Engagement an MQL needs', mqlGrade: 'Fit grade an MQL needs (at least)',
+    grid: 'The A1–D4 grid', fitRow: 'Fit / engagement', gridHint: 'Rows are fit grades, columns engagement levels; leads in the green cells become MQLs by score alone. The blue frame is the sample\'s cell.',
+    tryIt: 'Try it', fromLead: 'Fill from a lead (lead id)', load: 'Fill', addEvent: 'Add an event', try: 'Try the draft', daysAgo: 'days ago',
+    fitScore: 'Fit', engagementScore: 'Engagement', isMql: 'MQL by score', notMql: 'Not an MQL yet', noLines: 'No points either way',
+    versions: 'Versions and rollback', noVersions: 'Never saved (the built-in defaults apply)', rollbackConfirm: 'Restore the scoring rules of v{v}? The restore is saved as a new version.',
+    sample: { title: 'Title', company_size: 'Company size', industry: 'Industry', province: 'Province', product: 'Product', channel: 'Channel' },
+    conditions: { company_size_at_least: 'Company size at least', company_size_below: 'Company size below', title_at_least: 'Title at least', industry_in: 'Industry in', province_in: 'Province in', channel_in: 'Channel in', product_in: 'Product in', event_count: 'Event count' },
+    seniorities: { staff: 'Staff', manager: 'Manager', director: 'Director', vp: 'VP', c_level: 'C-level' },
+    kinds: { form_submit: 'Form submitted', chat_consult: 'Chat', event_attend: 'Attended an event', email_reply: 'Replied to an e-mail', spam_report: 'Reported spam', account_follow: 'Followed the account',
+      live_watch: 'Watched a live stream', live_replay: 'Watched a replay', email_open: 'Opened an e-mail', whitepaper_download: 'Downloaded a whitepaper', account_unfollow: 'Unfollowed', form_view: 'Viewed a form',
+      page_view: 'Visited a page', module_click: 'Clicked a module', article_click: 'Clicked an article', email_unsubscribe: 'Unsubscribed' },
   },
   marketing: {
     period: 'Period', by: 'By', groupBy: 'Group by', showBenchmark: 'Show reference ratios', benchmark: 'ref.', funnel: 'Funnel (click through to the leads)',

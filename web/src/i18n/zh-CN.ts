@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', admin: '管理' },
+  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', scoring: '评分规则', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -72,6 +72,24 @@ export default {
     title: '配置历史', kind: '配置', version: '版本', savedAt: '保存时间', savedBy: '保存人', changed: '变更字段',
     rollback: '回滚到此版本', rolledBack: '已回滚，生成新版本 {v}', restoredFrom: '回滚自 v{v}', diff: '差异', current: '当前',
     kinds: { routing: '分配规则', sla: 'SLA 策略', rules: '评分规则', attribution: '归因', models: '预测模型' },
+  },
+  scoring: {
+    title: '评分规则', unsaved: '有未保存的修改', discard: '放弃修改', save: '保存为新版本', conflict: '别人刚保存了新版本；你的修改仍在，放弃修改可查看最新版本',
+    events: '行为分（互动事件的分值）', eventsHint: '每次行为得到的分数，随时间衰减（半衰期）；负分表示兴趣下降。',
+    halfLife: '半衰期（天）', levels: '活跃度 1/2/3 级下限', sleep: '无互动多少天后休眠',
+    fit: '画像分（匹配规则）', fitHint: '满足条件即加（或减）分；理由会出现在线索的评分解释里。', condition: '条件', people: '人', seniority: '职级',
+    event: '行为', count: '次数', withinDays: '天内', listHint: '多个值用逗号分隔', points: '分值', reason: '理由（显示在解释中）', remove: '删除', addRule: '添加规则',
+    grades: '画像 A/B/C 下限', mqlEngagement: 'MQL 需要的行为分', mqlGrade: 'MQL 需要的画像等级（至少）',
+    grid: 'A1–D4 评分矩阵', fitRow: '画像 / 活跃度', gridHint: '行是画像等级，列是活跃度等级；绿色格子里的线索仅凭分数即成为 MQL。蓝框是试算样例所在的格子。',
+    tryIt: '试算', fromLead: '用已有线索填充（线索 ID）', load: '填充', addEvent: '添加行为', try: '用草稿试算', daysAgo: '天前',
+    fitScore: '画像分', engagementScore: '行为分', isMql: '可成为 MQL', notMql: '未达 MQL', noLines: '没有加减分项',
+    versions: '版本与回滚', noVersions: '还没有保存过（正在使用内置默认值）', rollbackConfirm: '把评分规则恢复为 v{v}？恢复会生成一个新版本。',
+    sample: { title: '职位', company_size: '公司规模', industry: '行业', province: '省份', product: '意向产品', channel: '渠道' },
+    conditions: { company_size_at_least: '公司规模至少', company_size_below: '公司规模少于', title_at_least: '职级至少', industry_in: '行业属于', province_in: '省份属于', channel_in: '渠道属于', product_in: '意向产品属于', event_count: '行为次数' },
+    seniorities: { staff: '员工', manager: '经理', director: '总监', vp: '副总裁', c_level: 'CEO/总经理' },
+    kinds: { form_submit: '提交表单', chat_consult: '在线咨询', event_attend: '参加活动', email_reply: '回复邮件', spam_report: '举报垃圾邮件', account_follow: '关注公众号',
+      live_watch: '观看直播', live_replay: '观看回放', email_open: '打开邮件', whitepaper_download: '下载白皮书', account_unfollow: '取消关注', form_view: '浏览表单',
+      page_view: '浏览网页', module_click: '点击模块', article_click: '点击文章', email_unsubscribe: '退订邮件' },
   },
   marketing: {
     period: '时间段', by: '粒度', groupBy: '分组', showBenchmark: '显示行业参考', benchmark: '参考', funnel: '转化漏斗（点击查看线索）',
