@@ -116,7 +116,7 @@ export default {
     erased: 'Requested {id}: {n} leads ({status})', webhooks: 'Outbound webhooks', erasure: 'Erasure requests', users: 'Users and roles', usersHint: 'Users and roles live in the identity provider (the Cognito user pool).' },
   models: {
     inService: 'Models in service', configVersion: 'config version {v}', champion: 'Champion', challenger: 'Challenger', prior: 'rule prior (v0)', noChallenger: 'none',
-    share: "Challenger's share of new leads (%)", shareIdle: 'No challenger now: the champion scores every new lead; the share applies once a training run puts a challenger in service.',
+    share: "Challenger's share of new leads (%)", shareShort: "Challenger's share", shareIdle: 'No challenger now: the champion scores every new lead; the share applies once a training run puts a challenger in service.',
     shareHint: "0–100. Leads are split by a stable hash of their id; raising the share only moves champion leads to the challenger. The API keeps it as a fraction (90 % = 0.9).",
     shareNotNumber: 'Enter a number from 0 to 100', saveShare: 'Save share',
     train: 'Train now', training: 'Training…', promote: 'Promote to champion', promoteNeedsChallenger: 'Train a challenger first',

@@ -116,7 +116,7 @@ export default {
     erased: '已提交 {id}：涉及 {n} 条线索（{status}）', webhooks: '外发 Webhook', erasure: '删除个人数据', users: '用户与角色', usersHint: '用户和角色在身份提供方（Cognito 用户池）中管理。' },
   models: {
     inService: '在用模型', configVersion: '配置版本 {v}', champion: '冠军模型', challenger: '挑战者模型', prior: '规则先验（v0）', noChallenger: '无',
-    share: '挑战者评分的新线索占比（%）', shareIdle: '目前没有挑战者：所有新线索都由冠军模型评分，占比在下次训练出挑战者后生效。',
+    share: '挑战者评分的新线索占比（%）', shareShort: '挑战者占比', shareIdle: '目前没有挑战者：所有新线索都由冠军模型评分，占比在下次训练出挑战者后生效。',
     shareHint: '0–100；按线索 ID 的稳定哈希分组，调高只会把冠军组的线索移给挑战者。接口按小数保存（90 % = 0.9）。',
     shareNotNumber: '请输入 0 到 100 之间的数字', saveShare: '保存占比',
     train: '立即训练', training: '训练中…', promote: '提升为冠军', promoteNeedsChallenger: '训练出挑战者后才能提升',
