@@ -13,6 +13,7 @@ const screens: { user: string; path: string; name: string }[] = [
   { user: 'ops-lin', path: 'history', name: 'config-history' },
   { user: 'ops-lin', path: 'deadlines', name: 'deadlines' },
   { user: 'ops-lin', path: 'reports', name: 'reports' },
+  { user: 'ops-lin', path: 'models', name: 'models' },
   { user: 'admin-wu', path: 'admin', name: 'admin' },
   { user: 'mkt-sun', path: 'marketing', name: 'marketing' },
   { user: 'mkt-sun', path: 'attribution', name: 'attribution' },

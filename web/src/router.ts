@@ -24,6 +24,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/finance', component: () => import('./views/Finance.vue'), meta: { roles: ['finance', 'manager', 'admin'] } },
   { path: '/attribution', component: () => import('./views/Attribution.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
   { path: '/scoring', component: () => import('./views/Scoring.vue'), meta: { roles: ['admin', 'marketing', 'manager'] } },
+  { path: '/models', component: () => import('./views/Models.vue'), meta: { roles: ['manager', 'admin', 'marketing', 'finance'] } },
   { path: '/history', component: () => import('./views/History.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/deadlines', component: () => import('./views/Deadlines.vue'), meta: { roles: ['manager', 'admin'] } },
   { path: '/reports', component: () => import('./views/Reports.vue'), meta: { roles: ['manager', 'admin'] } },

@@ -164,3 +164,60 @@ export interface VersionSummary {
   restored_from: number | null
   changed: string[] | null
 }
+
+// ---- predictive model (GET /v1/models, GET /v1/reports/models)
+
+/** Which trained versions score new leads; version 0 is the rule prior alone. */
+export interface InService {
+  champion: number
+  challenger?: number
+  challenger_share: number
+  revision: number
+}
+
+export interface Decile {
+  predicted_mean: number
+  observed_rate: number
+  count: number
+}
+
+export interface ModelMetrics {
+  trained_at: string
+  training_size: number
+  positives: number
+  holdout_size: number
+  auc: number | null
+  log_loss: number | null
+  prior_auc: number | null
+  prior_log_loss: number | null
+  calibration: Decile[]
+}
+
+export interface ModelVersion {
+  version: number
+  metrics: ModelMetrics
+  base_rate: number | null
+  prior_weight: number
+}
+
+export interface ModelList {
+  in_service: InService
+  versions: ModelVersion[]
+  next_cursor: string | null
+}
+
+export interface ArmReport {
+  leads: number
+  outcomes: number
+  conversions: number
+  conversion_rate: number | null
+  auc: number | null
+  by_decile: Decile[]
+  top_decile_lift: number | null
+}
+
+export interface ModelsReport {
+  months: string[]
+  in_service: InService
+  arms: { champion: ArmReport; challenger: ArmReport }
+}

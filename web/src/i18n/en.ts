@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', scoring: 'Scoring rules', admin: 'Admin' },
+  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', models: 'Predictive model', scoring: 'Scoring rules', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -132,4 +132,26 @@ export default {
   admin: { title: 'Admin', sources: 'Push sources (inbound webhooks)', sourcesHint: 'Ad platforms and form tools that push signed leads: their field mapping and secrets are set with PUT /v1/config/hooks/{source}, and shown here.', source: 'Source', fields: 'Field mapping', secrets: 'Secrets', addWebhook: 'Add subscription', secret: 'Signing secret', active: 'Active', remove: 'Remove',
     erasureHint: 'Erases everything personal about one person, by phone or e-mail (cannot be undone); reference: your ticket number.', reference: 'Reference', erase: 'Erase personal data',
     erased: 'Requested {id}: {n} leads ({status})', webhooks: 'Outbound webhooks', erasure: 'Erasure requests', users: 'Users and roles', usersHint: 'Users and roles live in the identity provider (the Cognito user pool).' },
+  models: {
+    inService: 'Models in service', configVersion: 'config version {v}', champion: 'Champion', challenger: 'Challenger', prior: 'rule prior (v0)', noChallenger: 'none',
+    share: "Challenger's share of new leads (%)", shareShort: "Challenger's share", shareIdle: 'No challenger now: the champion scores every new lead; the share applies once a training run puts a challenger in service.',
+    shareHint: "0–100. Leads are split by a stable hash of their id; raising the share only moves champion leads to the challenger. The API keeps it as a fraction (90 % = 0.9).",
+    shareNotNumber: 'Enter a number from 0 to 100', saveShare: 'Save share',
+    train: 'Train now', training: 'Training…', promote: 'Promote to champion', promoteNeedsChallenger: 'Train a challenger first',
+    promoteConfirm: 'Promote challenger v{v} to champion? It then scores every new lead (champion v{champion} leaves service). The change log below can roll it back.',
+    promoted: 'v{v} is the champion now (config version {revision})', queued: 'Training queued (request {id}). The new version appears in the list when it is done and goes into service as the challenger.',
+    trained: 'v{v} trained and in service as the challenger', changes: 'Changes to the models in service', noChanges: 'Never saved yet', rollback: 'Roll back',
+    rollbackConfirm: 'Put back the champion, challenger and share of config version v{v} (saved as a new version)?',
+    versions: 'Model versions', noModel: 'No model trained yet', noModelAdmin: 'New leads are scored by the rule prior (v0) for now. Train now: a run reads the finished leads of the last 24 months and the new version goes into service as the challenger.',
+    noModelOthers: 'New leads are scored by the rule prior (v0) for now. A model is trained on the 1st of each month, or whenever an admin asks.',
+    trainedAt: 'Trained at', rows: 'Rows / converted', holdout: 'Hold-out', priorShort: 'prior', calibrationShort: 'Calibration',
+    calibration: 'Calibration by decile', calibrationOf: 'v{v}: calibration by decile (hold-out)',
+    noCalibration: "This version's hold-out lacks converted or lost leads, so it has no AUC and no calibration: too few finished leads when it was trained.",
+    calibrationHint: 'Bars: the observed conversion rate of each decile. Dashed line: the mean predicted chance, where the bars reach when the model is perfectly calibrated (the diagonal).',
+    decile: 'Decile of predicted chance (low → high)', observed: 'Observed rate', predicted: 'Predicted (perfect calibration)',
+    armsTitle: 'Champion vs challenger', fromMonth: 'From month', toMonth: 'To month', months: 'Months (default this month and the last)', arm: 'Arm',
+    arms: { champion: 'Champion arm', challenger: 'Challenger arm' }, leads: 'Leads', outcomes: 'Finished', conversions: 'Converted', conversionRate: 'Conversion', lift: 'Top lift',
+    armsHint: "By the month a lead was created; conversion and AUC count finished leads only (converted, invalid, or not converted after 90 days). Top lift = the top decile's conversion rate over the arm's.",
+    armsChart: 'Conversion by decile of predicted chance, per arm', noOutcomes: 'No finished leads in these months yet: a lead counts once it converts, is judged invalid, or is 90 days old.', noScored: 'No scored leads in these months yet.',
+  },
 }

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', scoring: '评分规则', admin: '管理' },
+  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', models: '预测模型', scoring: '评分规则', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -132,4 +132,26 @@ export default {
   admin: { title: '管理', sources: '推送来源（入站 Webhook）', sourcesHint: '广告平台和表单工具签名推送线索的来源：字段映射和密钥在 PUT /v1/config/hooks/{source} 配置，这里查看。', source: '来源', fields: '字段映射', secrets: '密钥数', addWebhook: '添加订阅', secret: '签名密钥', active: '启用', remove: '删除',
     erasureHint: '按手机号或邮箱删除一个人的全部个人数据（不可撤销）；reference 填工单号。', reference: '工单号', erase: '删除个人数据',
     erased: '已提交 {id}：涉及 {n} 条线索（{status}）', webhooks: '外发 Webhook', erasure: '删除个人数据', users: '用户与角色', usersHint: '用户和角色在身份提供方（Cognito 用户池）中管理。' },
+  models: {
+    inService: '在用模型', configVersion: '配置版本 {v}', champion: '冠军模型', challenger: '挑战者模型', prior: '规则先验（v0）', noChallenger: '无',
+    share: '挑战者评分的新线索占比（%）', shareShort: '挑战者占比', shareIdle: '目前没有挑战者：所有新线索都由冠军模型评分，占比在下次训练出挑战者后生效。',
+    shareHint: '0–100；按线索 ID 的稳定哈希分组，调高只会把冠军组的线索移给挑战者。接口按小数保存（90 % = 0.9）。',
+    shareNotNumber: '请输入 0 到 100 之间的数字', saveShare: '保存占比',
+    train: '立即训练', training: '训练中…', promote: '提升为冠军', promoteNeedsChallenger: '训练出挑战者后才能提升',
+    promoteConfirm: '把挑战者 v{v} 提升为冠军？之后所有新线索都由它评分（当前冠军 v{champion} 退出）。可在下方的变更记录中回滚。',
+    promoted: 'v{v} 已成为冠军（配置版本 {revision}）', queued: '训练已排队（请求 {id}）。完成后新版本出现在列表中，并作为挑战者投入使用。',
+    trained: 'v{v} 训练完成，已作为挑战者投入使用', changes: '在用模型的变更记录', noChanges: '还没有保存过', rollback: '回滚',
+    rollbackConfirm: '恢复配置版本 v{v} 的冠军、挑战者和占比（保存为新版本）？',
+    versions: '模型版本', noModel: '还没有训练过模型', noModelAdmin: '新线索目前由规则先验（v0）评分。点「立即训练」：训练读取近 24 个月已有结果的线索，新版本作为挑战者投入使用。',
+    noModelOthers: '新线索目前由规则先验（v0）评分。模型每月 1 日自动训练，管理员也可以随时发起训练。',
+    trainedAt: '训练时间', rows: '训练行数 / 成交', holdout: '验证集', priorShort: '先验', calibrationShort: '校准图',
+    calibration: '按十分位的校准', calibrationOf: 'v{v} 按十分位的校准（验证集）',
+    noCalibration: '这个版本的验证集缺少成交或未成交的线索，没有 AUC 和校准数据：训练时已有结果的线索太少。',
+    calibrationHint: '柱：每个十分位实际成交率；虚线：平均预测概率，也就是完全校准时柱子应到的高度（对角线）。',
+    decile: '预测概率十分位（低 → 高）', observed: '实际成交率', predicted: '预测概率（完全校准）',
+    armsTitle: '冠军 vs 挑战者', fromMonth: '起始月', toMonth: '结束月', months: '月份（默认本月和上月）', arm: '组',
+    arms: { champion: '冠军组', challenger: '挑战者组' }, leads: '线索', outcomes: '已有结果', conversions: '成交', conversionRate: '成交率', lift: '头部提升',
+    armsHint: '按线索创建月份统计；成交率和 AUC 只算已有结果的线索（成交、无效，或 90 天未成交）。头部提升 = 最高十分位的成交率 ÷ 该组成交率。',
+    armsChart: '两组按预测十分位的成交率', noOutcomes: '这些月份的线索还没有结果：成交、判定无效或满 90 天后才计入。', noScored: '这些月份还没有评分过的线索。',
+  },
 }
