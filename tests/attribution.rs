@@ -136,16 +136,16 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
     let admin = api(&stack, "2026-03-01T00:00:00Z");
 
     // Campaigns (marketing ops), then their costs (finance).
-    for (id, channel, name) in [
-        ("spring", "baidu_sem", "春季 CRM 推广, 百度"),
-        ("wx", "wechat", "公众号文章"),
+    for (id, channel, name, branch) in [
+        ("spring", "baidu_sem", "春季 CRM 推广, 百度", "华南分公司"),
+        ("wx", "wechat", "公众号文章", "华北分公司"),
     ] {
         let got = call(
             &admin,
             "PUT",
             &format!("/v1/campaigns/{id}"),
             Role::Manager,
-            json!({"channel": channel, "name": name}),
+            json!({"channel": channel, "name": name, "branch": branch}),
         )
         .await;
         assert_eq!(got.status, 200, "{}", got.body);
@@ -373,12 +373,13 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
     let (mql1, mql2) = (mql(&leads[0]), mql(&leads[1]));
     let rows = csv_rows(&body);
     let expected = [
-        // channel, campaign, name, keyword, cost, leads, mql, sql, opps, orders, revenue, paid, cpl
+        // channel, campaign, name, keyword, branch, cost, leads, mql, sql, opps, orders, revenue, paid, cpl
         vec![
             "baidu_sem",
             "spring",
             "春季 CRM 推广, 百度",
             "",
+            "华南分公司",
             "4000.00",
             "1",
             &mql1,
@@ -390,13 +391,14 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
             "4000.00",
         ],
         vec![
-            "offline", "expo", "", "", "0.00", "0", "0", "0", "0", "0", "800.00", "500.00", "",
+            "offline", "expo", "", "", "", "0.00", "0", "0", "0", "0", "0", "800.00", "500.00", "",
         ],
         vec![
             "wechat",
             "wx",
             "公众号文章",
             "",
+            "华北分公司",
             "800.00",
             "1",
             &mql2,
@@ -415,6 +417,38 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
     assert_eq!(rows[0].last().unwrap(), "0.6000");
     assert_eq!(rows[1].last().unwrap(), "", "no cost: ROI left blank");
     assert_eq!(rows[2].last().unwrap(), "3.7500");
+
+    // By branch (the campaigns'): the same money, added up per branch; the expo touch has
+    // no registered campaign, so no branch.
+    let by_branch = call(
+        &crm,
+        "GET",
+        "/v1/exports/roi?from=2026-03-01&to=2026-03-31&model=u_shaped&group_by=branch",
+        Role::Finance,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(by_branch.status, 200, "{}", by_branch.body);
+    let branches: Vec<(&str, &str, &str)> = by_branch.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["branch"].as_str().unwrap(),
+                r["cost"].as_str().unwrap(),
+                r["attributed_revenue"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        branches,
+        [
+            ("", "0.00", "800.00"),
+            ("华北分公司", "800.00", "3800.00"),
+            ("华南分公司", "4000.00", "6400.00")
+        ]
+    );
 
     // JSON, grouped by channel; the export read only rollup rows.
     let json_export = call(

@@ -34,6 +34,7 @@ async fn main() {
             channel: format!("channel-{}", i % 12),
             name: format!("活动 {i}"),
             keywords: Vec::new(),
+            branch: None,
             updated_at: None,
         })
         .collect();

@@ -87,7 +87,7 @@ fn group_by(req: &Request, default: GroupBy) -> Result<GroupBy, Box<Response<Bod
         Some(text) => GroupBy::parse(text).ok_or_else(|| {
             Box::new(invalid(vec![FieldError::new(
                 "group_by",
-                "must be channel, campaign or keyword",
+                "must be channel, campaign, keyword or branch",
             )]))
         }),
     }

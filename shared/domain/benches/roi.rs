@@ -20,6 +20,7 @@ fn year(campaigns: usize) -> (Vec<RollupRow>, Vec<RollupRow>, Vec<CostDay>, Vec<
             channel: format!("channel-{}", i % 12),
             name: format!("活动 {i}"),
             keywords: Vec::new(),
+            branch: None,
             updated_at: None,
         })
         .collect();

@@ -18,6 +18,10 @@ pub struct Campaign {
     pub name: String,
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// The branch or department that runs it (华南分公司, 渠道部): reports grouped by
+    /// branch add up its leads, revenue and cost under this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -51,6 +55,11 @@ impl Campaign {
             .any(|k| k.trim().is_empty() || k.chars().count() > 100)
         {
             errors.push(FieldError::new("keywords", "each 1-100 characters"));
+        }
+        if let Some(branch) = &self.branch {
+            if branch.trim().is_empty() || branch.chars().count() > 64 {
+                errors.push(FieldError::new("branch", "1-64 characters, or left out"));
+            }
         }
         errors
     }
@@ -380,9 +389,10 @@ mod tests {
             channel: "".into(),
             name: "春季".into(),
             keywords: vec![" ".into()],
+            branch: Some(" ".into()),
             updated_at: None,
         };
         let fields: Vec<String> = c.validate().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["id", "channel", "keywords"]);
+        assert_eq!(fields, ["id", "channel", "keywords", "branch"]);
     }
 }

@@ -16,6 +16,9 @@ pub enum GroupBy {
     Channel,
     Campaign,
     Keyword,
+    /// The branch (department) of the campaign that brought the lead, touch or cost
+    /// (`Campaign::branch`); sources without one add up under an empty branch.
+    Branch,
 }
 
 impl GroupBy {
@@ -24,39 +27,61 @@ impl GroupBy {
     }
 }
 
+/// A report group: the source as the grouping keeps it, and the branch of the campaign
+/// behind it (empty when grouping by channel, or when the campaign names none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKey {
+    pub branch: String,
+    pub source: SourceKey,
+}
+
 /// Puts sources into report groups. A registered campaign's channel wins over what a
-/// page tagged, so a campaign's leads, revenue and cost land in one row.
+/// page tagged, so a campaign's leads, revenue and cost land in one row; its branch
+/// comes from the campaign too.
 pub struct Grouping<'a> {
     pub by: GroupBy,
-    channels: HashMap<&'a str, &'a str>,
+    campaigns: HashMap<&'a str, &'a Campaign>,
 }
 
 impl<'a> Grouping<'a> {
     pub fn new(by: GroupBy, campaigns: &'a [Campaign]) -> Self {
         Self {
             by,
-            channels: campaigns.iter().map(|c| (c.id.as_str(), c.channel.as_str())).collect(),
+            campaigns: campaigns.iter().map(|c| (c.id.as_str(), c)).collect(),
         }
     }
-    pub fn key(&self, source: &SourceKey) -> SourceKey {
-        let channel = self
-            .channels
-            .get(source.campaign.as_str())
-            .map_or(source.channel.as_str(), |c| *c)
+    pub fn key(&self, source: &SourceKey) -> GroupKey {
+        let campaign = self.campaigns.get(source.campaign.as_str());
+        let channel = campaign
+            .map_or(source.channel.as_str(), |c| c.channel.as_str())
             .to_string();
+        let branch = || campaign.and_then(|c| c.branch.clone()).unwrap_or_default();
         match self.by {
-            GroupBy::Channel => SourceKey {
-                channel,
-                ..SourceKey::default()
+            GroupBy::Channel => GroupKey {
+                branch: String::new(),
+                source: SourceKey {
+                    channel,
+                    ..SourceKey::default()
+                },
             },
-            GroupBy::Campaign => SourceKey {
-                channel,
-                campaign: source.campaign.clone(),
-                keyword: String::new(),
+            GroupBy::Branch => GroupKey {
+                branch: branch(),
+                source: SourceKey::default(),
             },
-            GroupBy::Keyword => SourceKey {
-                channel,
-                ..source.clone()
+            GroupBy::Campaign => GroupKey {
+                branch: branch(),
+                source: SourceKey {
+                    channel,
+                    campaign: source.campaign.clone(),
+                    keyword: String::new(),
+                },
+            },
+            GroupBy::Keyword => GroupKey {
+                branch: branch(),
+                source: SourceKey {
+                    channel,
+                    ..source.clone()
+                },
             },
         }
     }
@@ -65,6 +90,7 @@ impl<'a> Grouping<'a> {
 /// One export row: the sums, and the ratios finance asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoiRow {
+    pub branch: String,
     pub channel: String,
     pub campaign: String,
     pub campaign_name: String,
@@ -131,6 +157,7 @@ impl RoiRow {
     pub fn to_json(&self) -> serde_json::Value {
         let money = |c: Option<i64>| c.map(format_cents);
         let mut v = serde_json::json!({
+            "branch": self.branch,
             "channel": self.channel,
             "campaign": self.campaign,
             "campaign_name": self.campaign_name,
@@ -164,8 +191,8 @@ fn four_places(x: f64) -> String {
 struct Groups<'a> {
     grouping: Grouping<'a>,
     by_source: HashMap<&'a SourceKey, usize>,
-    by_key: HashMap<SourceKey, usize>,
-    rows: Vec<(SourceKey, RoiRow)>,
+    by_key: HashMap<GroupKey, usize>,
+    rows: Vec<(GroupKey, RoiRow)>,
 }
 
 impl<'a> Groups<'a> {
@@ -239,17 +266,21 @@ pub fn roi_rows(
         .into_iter()
         .map(|(key, mut row)| {
             row.campaign_name = names
-                .get(key.campaign.as_str())
+                .get(key.source.campaign.as_str())
                 .copied()
                 .unwrap_or_default()
                 .to_string();
-            row.channel = key.channel;
-            row.campaign = key.campaign;
-            row.keyword = key.keyword;
+            row.branch = key.branch;
+            row.channel = key.source.channel;
+            row.campaign = key.source.campaign;
+            row.keyword = key.source.keyword;
             row
         })
         .collect();
-    rows.sort_by(|a, b| (&a.channel, &a.campaign, &a.keyword).cmp(&(&b.channel, &b.campaign, &b.keyword)));
+    // By source; grouped by branch, the source is empty and the branch orders the rows.
+    rows.sort_by(|a, b| {
+        (&a.channel, &a.campaign, &a.keyword, &a.branch).cmp(&(&b.channel, &b.campaign, &b.keyword, &b.branch))
+    });
     rows
 }
 
@@ -263,11 +294,12 @@ pub fn total(rows: &[RoiRow]) -> RoiRow {
     sum
 }
 
-pub const ROI_CSV_HEADER: [&str; 20] = [
+pub const ROI_CSV_HEADER: [&str; 21] = [
     "channel",
     "campaign",
     "campaign_name",
     "keyword",
+    "branch",
     "cost",
     "leads",
     "mql",
@@ -360,6 +392,7 @@ pub const FUNNEL_FIELDS: [&str; 11] = [
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelRow {
     pub period: String,
+    pub branch: String,
     pub channel: String,
     pub campaign: String,
     pub keyword: String,
@@ -371,6 +404,7 @@ impl FunnelRow {
         let n = |f: &str| self.counts.get(f).copied().unwrap_or(0);
         let mut v = serde_json::json!({
             "period": self.period,
+            "branch": self.branch,
             "channel": self.channel,
             "campaign": self.campaign,
             "keyword": self.keyword,
@@ -394,7 +428,7 @@ impl FunnelRow {
 
 pub fn funnel_rows(by: GroupBy, period: Period, rows: &[RollupRow], campaigns: &[Campaign]) -> Vec<FunnelRow> {
     let grouping = Grouping::new(by, campaigns);
-    let mut groups: BTreeMap<(String, SourceKey), BTreeMap<String, i64>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, GroupKey), BTreeMap<String, i64>> = BTreeMap::new();
     for row in rows {
         let counts = groups
             .entry((period.label(row.day), grouping.key(&row.source)))
@@ -407,9 +441,10 @@ pub fn funnel_rows(by: GroupBy, period: Period, rows: &[RollupRow], campaigns: &
         .into_iter()
         .map(|((period, key), counts)| FunnelRow {
             period,
-            channel: key.channel,
-            campaign: key.campaign,
-            keyword: key.keyword,
+            branch: key.branch,
+            channel: key.source.channel,
+            campaign: key.source.campaign,
+            keyword: key.source.keyword,
             counts,
         })
         .collect()
@@ -432,7 +467,7 @@ pub fn invalid_reasons(current: &[RollupRow], previous: &[RollupRow], campaigns:
             for (field, n) in &row.fields {
                 if let Some(reason) = field.strip_prefix("invalid_") {
                     let entry = counts
-                        .entry((grouping.key(&row.source).channel, reason.to_string()))
+                        .entry((grouping.key(&row.source).source.channel, reason.to_string()))
                         .or_default();
                     if is_current {
                         entry.0 += n;
@@ -558,12 +593,91 @@ mod tests {
     }
 
     #[test]
+    fn branches_add_up_their_campaigns_leads_revenue_and_cost() {
+        let campaign = |id: &str, branch: Option<&str>| Campaign {
+            id: id.into(),
+            channel: "baidu_sem".into(),
+            name: id.into(),
+            keywords: vec![],
+            branch: branch.map(str::to_string),
+            updated_at: None,
+        };
+        let campaigns = vec![
+            campaign("gz-expo", Some("华南分公司")),
+            campaign("sz-sem", Some("华南分公司")),
+            campaign("bj-sem", Some("华北分公司")),
+            campaign("brand", None),
+        ];
+        let funnel = vec![
+            RollupRow::new("funnel", day("2026-03-01"), src("expo", "gz-expo", ""))
+                .with("leads", 4)
+                .with("mql", 2),
+            RollupRow::new("funnel", day("2026-03-02"), src("baidu", "sz-sem", "crm"))
+                .with("leads", 6)
+                .with("mql", 1),
+            RollupRow::new("funnel", day("2026-03-01"), src("baidu", "bj-sem", "")).with("leads", 3),
+            RollupRow::new("funnel", day("2026-03-01"), src("wechat", "", "")).with("leads", 5),
+            RollupRow::new("funnel", day("2026-03-01"), src("baidu", "brand", "")).with("leads", 1),
+        ];
+        let credit = vec![
+            RollupRow::new("linear", day("2026-03-05"), src("baidu_sem", "sz-sem", "")).with("order_cents", 90_000),
+            RollupRow::new("linear", day("2026-03-05"), src("baidu_sem", "bj-sem", "")).with("order_cents", 10_000),
+        ];
+        let cost = |campaign: &str, cents: i64| CostDay {
+            campaign_id: campaign.into(),
+            day: day("2026-03-01"),
+            lines: vec![crate::attribution::campaign::CostLine {
+                keyword: String::new(),
+                ad_spend_cents: cents,
+                content_cents: 0,
+                labour_cents: 0,
+            }],
+            updated_at: None,
+        };
+        let costs = vec![cost("gz-expo", 20_000), cost("sz-sem", 30_000), cost("bj-sem", 6_000)];
+        let rows = roi_rows(GroupBy::Branch, &credit, &funnel, &costs, &campaigns);
+        let got: Vec<(&str, &str, i64, i64, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.branch.as_str(),
+                    r.channel.as_str(),
+                    r.leads,
+                    r.cost_cents,
+                    r.revenue_cents,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("", "", 6, 0, 0),
+                ("华北分公司", "", 3, 6_000, 10_000),
+                ("华南分公司", "", 10, 50_000, 90_000)
+            ],
+            "sources without a campaign's branch add up under none"
+        );
+        // By campaign, each row names its branch too.
+        let by_campaign = roi_rows(GroupBy::Campaign, &credit, &funnel, &costs, &campaigns);
+        let sz = by_campaign.iter().find(|r| r.campaign == "sz-sem").unwrap();
+        assert_eq!(sz.branch, "华南分公司");
+        let funnel_by_branch = funnel_rows(GroupBy::Branch, Period::Month, &funnel, &campaigns);
+        let south = funnel_by_branch.iter().find(|r| r.branch == "华南分公司").unwrap();
+        assert_eq!(
+            (south.period.as_str(), south.counts["leads"], south.counts["mql"]),
+            ("2026-03", 10, 3)
+        );
+        assert_eq!(GroupBy::parse("branch"), Some(GroupBy::Branch));
+    }
+
+    #[test]
     fn roi_rows_join_cost_funnel_and_credit() {
         let campaigns = vec![Campaign {
             id: "spring".into(),
             channel: "baidu_sem".into(),
             name: "春季, \"CRM\" 推广".into(),
             keywords: vec![],
+            branch: None,
             updated_at: None,
         }];
         let funnel = vec![
@@ -613,17 +727,18 @@ mod tests {
         assert_eq!(lines.next().unwrap(), ROI_CSV_HEADER.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "baidu_sem,spring,\"春季, \"\"CRM\"\" 推广\",,3000.00,10,4,3,0,1,6000.00,0.00,300.00,750.00,1000.00,0.4000,0.7500,0.3333,0.1000,1.0000"
+            "baidu_sem,spring,\"春季, \"\"CRM\"\" 推广\",,,3000.00,10,4,3,0,1,6000.00,0.00,300.00,750.00,1000.00,0.4000,0.7500,0.3333,0.1000,1.0000"
         );
         assert_eq!(
             lines.next().unwrap(),
-            "wechat,,,,0.00,5,0,0,0,0,4000.00,0.00,0.00,,,0.0000,,,0.0000,"
+            "wechat,,,,,0.00,5,0,0,0,0,4000.00,0.00,0.00,,,0.0000,,,0.0000,"
         );
     }
 
     #[test]
     fn the_roi_csv_neutralises_formulas_and_keeps_negative_numbers() {
         let row = RoiRow {
+            branch: "=1+1".into(),
             channel: "@evil".into(),
             campaign: "=HYPERLINK(\"https://evil.example\",\"x\")".into(),
             campaign_name: "+cmd".into(),
@@ -644,7 +759,8 @@ mod tests {
         assert_eq!(&record[1], "'=HYPERLINK(\"https://evil.example\",\"x\")");
         assert_eq!(&record[2], "'+cmd");
         assert_eq!(&record[3], "'-2+3");
-        assert_eq!(&record[19], "-0.2500", "a negative ROI stays a number");
+        assert_eq!(&record[4], "'=1+1");
+        assert_eq!(&record[20], "-0.2500", "a negative ROI stays a number");
     }
 
     #[test]
