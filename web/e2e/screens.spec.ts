@@ -18,6 +18,7 @@ const screens: { user: string; path: string; name: string }[] = [
   { user: 'mkt-sun', path: 'marketing', name: 'marketing' },
   { user: 'mkt-sun', path: 'attribution', name: 'attribution' },
   { user: 'mkt-sun', path: 'imports', name: 'imports' },
+  { user: 'mkt-sun', path: 'scoring', name: 'scoring' },
   { user: 'fin-zhou', path: 'finance', name: 'finance' },
 ]
 
