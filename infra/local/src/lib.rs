@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod moto;
 pub mod provision;
 pub mod redrive;
+pub mod rollups;
 pub mod runner;
 pub mod seed;
 pub mod spike;

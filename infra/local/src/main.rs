@@ -120,6 +120,23 @@ async fn main() -> Result<(), Error> {
             let (endpoint, table) = running_stack()?;
             history(&store(&endpoint, &table), leads).await
         }
+        Some("rollups") => {
+            let arg = |n: usize, default: usize| match std::env::args().nth(n) {
+                Some(v) => v.parse().map_err(|_| "usage: local-stack rollups [CAMPAIGNS, default 500] [DAYS, default 365]"),
+                None => Ok(default),
+            };
+            let (campaigns, days) = (arg(2, 500)?, arg(3, 365)?);
+            let (endpoint, table) = running_stack()?;
+            let client = aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint));
+            let started = Instant::now();
+            let items = local_stack::rollups::seed(&client, &store(&endpoint, &table), &table, campaigns, days).await?;
+            println!(
+                "wrote {items} items ({campaigns} campaigns x {days} days of funnel, u_shaped and cost rows from {}) in {:.0?}",
+                local_stack::rollups::first_day(),
+                started.elapsed()
+            );
+            Ok(())
+        }
         Some("spike") => {
             let options = spike_options(std::env::args().skip(2).collect())?;
             let (endpoint, table) = running_stack()?;
@@ -131,7 +148,7 @@ async fn main() -> Result<(), Error> {
             }
         }
         Some(other) => Err(format!(
-            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed | spike | history [LEADS]"
+            "unknown command {other:?}; use up | provision [ENDPOINT] | peek | redrive DLQ | token | seed | spike | history [LEADS] | rollups [CAMPAIGNS] [DAYS]"
         )
         .into()),
     }

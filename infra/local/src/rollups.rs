@@ -1,0 +1,116 @@
+//! Marketing history for the dashboard benchmark (BENCHMARKS.md §11): registered
+//! campaigns, and for each campaign and day a funnel row, a row of revenue credited by
+//! the default model (`u_shaped`) and a cost day, written to the table as the rollup
+//! writers leave them. The days are those of 2025 (a year the demo's own data never
+//! touches), so the dashboard over 2025 reads exactly what was seeded.
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use chrono::{Duration, NaiveDate};
+use domain::attribution::campaign::{Campaign, CostDay, CostLine};
+use domain::attribution::ports::ReportStore;
+use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
+use leadflow_aws::rollup::{cost_item, rollup_item};
+use std::collections::HashMap;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const CHANNELS: [&str; 6] = ["baidu_sem", "wechat", "douyin", "trade_show", "web_form", "partner"];
+const BRANCHES: [&str; 4] = ["华东分公司", "华南分公司", "华北分公司", "西部分公司"];
+
+/// The first seeded day.
+pub fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, 1).expect("a valid date")
+}
+
+/// Writes `campaigns` campaigns × `days` days from 2025-01-01; returns the items written.
+pub async fn seed(
+    client: &aws_sdk_dynamodb::Client,
+    store: &leadflow_aws::DynamoStore,
+    table: &str,
+    campaigns: usize,
+    days: usize,
+) -> Result<usize, Error> {
+    let registry: Vec<Campaign> = (0..campaigns)
+        .map(|i| Campaign {
+            id: format!("bench-{i:03}"),
+            channel: CHANNELS[i % CHANNELS.len()].to_string(),
+            name: format!("基准活动 {i:03}"),
+            keywords: Vec::new(),
+            branch: Some(BRANCHES[i % BRANCHES.len()].to_string()),
+            updated_at: None,
+        })
+        .collect();
+    for campaign in &registry {
+        store.put_campaign(campaign).await?;
+    }
+    let mut written = registry.len();
+    for d in 0..days {
+        let day = first_day() + Duration::days(d as i64);
+        let mut items = Vec::with_capacity(3 * registry.len());
+        for (i, campaign) in registry.iter().enumerate() {
+            let source = SourceKey {
+                channel: campaign.channel.clone(),
+                campaign: campaign.id.clone(),
+                keyword: String::new(),
+            };
+            // Varied a little by campaign and day, so the charts have a shape.
+            let leads = 20 + ((i * 7 + d * 3) % 25) as i64;
+            items.push(rollup_item(
+                &RollupRow::new("funnel", day, source.clone())
+                    .with("leads", leads)
+                    .with("mql", leads * 2 / 5)
+                    .with("sql", leads * 3 / 10)
+                    .with("opportunities", leads / 10)
+                    .with("orders", i64::from(d % 7 == 0))
+                    .with("invalid", 2)
+                    .with("invalid_no_intent", 1)
+                    .with("invalid_wrong_contact", 1),
+            ));
+            items.push(rollup_item(
+                &RollupRow::new("u_shaped", day, source).with("order_cents", 150_000 + (i as i64 % 9) * 10_000),
+            ));
+            items.push(cost_item(&CostDay {
+                campaign_id: campaign.id.clone(),
+                day,
+                lines: vec![CostLine {
+                    keyword: String::new(),
+                    ad_spend_cents: 300_000 + (i as i64 % 5) * 50_000,
+                    content_cents: 20_000,
+                    labour_cents: 30_000,
+                }],
+                updated_at: None,
+            })?);
+        }
+        written += items.len();
+        put_all(client, table, items).await?;
+    }
+    Ok(written)
+}
+
+/// Batch writes of 25, retrying what the emulator leaves unprocessed.
+async fn put_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<HashMap<String, AttributeValue>>,
+) -> Result<(), Error> {
+    for chunk in items.chunks(25) {
+        let requests = chunk
+            .iter()
+            .map(|item| {
+                Ok(WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build()?)
+                    .build())
+            })
+            .collect::<Result<Vec<_>, aws_sdk_dynamodb::error::BuildError>>()?;
+        let mut pending = Some(HashMap::from([(table.to_string(), requests)]));
+        while let Some(batch) = pending.take().filter(|m| !m.is_empty()) {
+            pending = client
+                .batch_write_item()
+                .set_request_items(Some(batch))
+                .send()
+                .await?
+                .unprocessed_items;
+        }
+    }
+    Ok(())
+}
