@@ -91,6 +91,7 @@ export default {
       live_watch: 'Watched a live stream', live_replay: 'Watched a replay', email_open: 'Opened an e-mail', whitepaper_download: 'Downloaded a whitepaper', account_unfollow: 'Unfollowed', form_view: 'Viewed a form',
       page_view: 'Visited a page', module_click: 'Clicked a module', article_click: 'Clicked an article', email_unsubscribe: 'Unsubscribed' },
   },
+  period: { lastDays: 'Last {n} days' },
   marketing: {
     period: 'Period', by: 'By', groupBy: 'Group by', showBenchmark: 'Show reference ratios', benchmark: 'ref.', funnel: 'Funnel (click through to the leads)',
     volume: 'Lead volume', byGroup: 'By {group}', leadToMql: 'Lead→MQL', costs: 'Cost per lead', cost: 'Cost', cpl: 'Per lead', cpmql: 'Per MQL', cpsql: 'Per SQL',

@@ -91,6 +91,7 @@ export default {
       live_watch: '观看直播', live_replay: '观看回放', email_open: '打开邮件', whitepaper_download: '下载白皮书', account_unfollow: '取消关注', form_view: '浏览表单',
       page_view: '浏览网页', module_click: '点击模块', article_click: '点击文章', email_unsubscribe: '退订邮件' },
   },
+  period: { lastDays: '近 {n} 天' },
   marketing: {
     period: '时间段', by: '粒度', groupBy: '分组', showBenchmark: '显示行业参考', benchmark: '参考', funnel: '转化漏斗（点击查看线索）',
     volume: '线索量趋势', byGroup: '按{group}', leadToMql: '线索→MQL', costs: '获客成本', cost: '成本', cpl: '单线索成本', cpmql: '单 MQL 成本', cpsql: '单 SQL 成本',
