@@ -109,6 +109,13 @@ export default {
     pickSheet: 'Choose a sheet', sheetClean: 'Clean: {n} days of costs to replace', sheetErrors: '{n} errors: fix them and choose the file again', line: 'Line', content: 'Content', error: 'Error',
     saveSheet: 'Save the costs', fixFirst: 'A sheet with errors saves nothing', costsSaved: '{n} days of costs saved',
     conversion: 'Record a conversion', externalId: 'External id', leadId: 'Lead id (or a phone)', kind: 'Kind', kinds: { opportunity: 'Opportunity', order: 'Order', payment: 'Payment' }, record: 'Record', recorded: 'Recorded',
+    conversions: 'Conversions', refresh: 'Refresh', noConversions: 'No conversions in this period', occurredAt: 'Occurred', lead: 'Lead', status: 'Status', recordedBy: 'Recorded by',
+    statuses: { settled: 'Settled', crediting: 'Crediting…', cancelled: 'Cancelled', withdrawing: 'Cancelled · withdrawing…' },
+    movedFrom: 'Showing from {from}: a list spans at most 92 days',
+    totals: 'Counting: {count}, total {sums}', totalsNone: 'None counting', cancelledCount: 'Cancelled: {n}',
+    cancelAction: 'Cancel', cancelTitle: 'Cancel a conversion', keep: 'Keep it', cancelled: 'Cancelled {id}',
+    cancelConfirm: 'Cancel conversion {id} ({amount})? Its attributed revenue is taken out of the reports and the ROI; the sender restores it by sending the same external id again.',
+    cannotCancelSlash: 'The external id holds a "/": it cannot be cancelled here',
     export: 'ROI export', download: 'Download CSV',
   },
   imports: {
