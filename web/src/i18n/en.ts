@@ -91,6 +91,7 @@ export default {
       live_watch: 'Watched a live stream', live_replay: 'Watched a replay', email_open: 'Opened an e-mail', whitepaper_download: 'Downloaded a whitepaper', account_unfollow: 'Unfollowed', form_view: 'Viewed a form',
       page_view: 'Visited a page', module_click: 'Clicked a module', article_click: 'Clicked an article', email_unsubscribe: 'Unsubscribed' },
   },
+  period: { lastDays: 'Last {n} days' },
   marketing: {
     period: 'Period', by: 'By', groupBy: 'Group by', showBenchmark: 'Show reference ratios', benchmark: 'ref.', funnel: 'Funnel (click through to the leads)',
     volume: 'Lead volume', byGroup: 'By {group}', leadToMql: 'Lead→MQL', costs: 'Cost per lead', cost: 'Cost', cpl: 'Per lead', cpmql: 'Per MQL', cpsql: 'Per SQL',
@@ -108,6 +109,13 @@ export default {
     pickSheet: 'Choose a sheet', sheetClean: 'Clean: {n} days of costs to replace', sheetErrors: '{n} errors: fix them and choose the file again', line: 'Line', content: 'Content', error: 'Error',
     saveSheet: 'Save the costs', fixFirst: 'A sheet with errors saves nothing', costsSaved: '{n} days of costs saved',
     conversion: 'Record a conversion', externalId: 'External id', leadId: 'Lead id (or a phone)', kind: 'Kind', kinds: { opportunity: 'Opportunity', order: 'Order', payment: 'Payment' }, record: 'Record', recorded: 'Recorded',
+    conversions: 'Conversions', refresh: 'Refresh', noConversions: 'No conversions in this period', occurredAt: 'Occurred', lead: 'Lead', status: 'Status', recordedBy: 'Recorded by',
+    statuses: { settled: 'Settled', crediting: 'Crediting…', cancelled: 'Cancelled', withdrawing: 'Cancelled · withdrawing…' },
+    movedFrom: 'Showing from {from}: a list spans at most 92 days',
+    totals: 'Counting: {count}, total {sums}', totalsNone: 'None counting', cancelledCount: 'Cancelled: {n}',
+    cancelAction: 'Cancel', cancelTitle: 'Cancel a conversion', keep: 'Keep it', cancelled: 'Cancelled {id}',
+    cancelConfirm: 'Cancel conversion {id} ({amount})? Its attributed revenue is taken out of the reports and the ROI; the sender restores it by sending the same external id again.',
+    cannotCancelSlash: 'The external id holds a "/": it cannot be cancelled here',
     export: 'ROI export', download: 'Download CSV',
   },
   imports: {

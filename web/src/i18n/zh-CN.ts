@@ -91,6 +91,7 @@ export default {
       live_watch: '观看直播', live_replay: '观看回放', email_open: '打开邮件', whitepaper_download: '下载白皮书', account_unfollow: '取消关注', form_view: '浏览表单',
       page_view: '浏览网页', module_click: '点击模块', article_click: '点击文章', email_unsubscribe: '退订邮件' },
   },
+  period: { lastDays: '近 {n} 天' },
   marketing: {
     period: '时间段', by: '粒度', groupBy: '分组', showBenchmark: '显示行业参考', benchmark: '参考', funnel: '转化漏斗（点击查看线索）',
     volume: '线索量趋势', byGroup: '按{group}', leadToMql: '线索→MQL', costs: '获客成本', cost: '成本', cpl: '单线索成本', cpmql: '单 MQL 成本', cpsql: '单 SQL 成本',
@@ -108,6 +109,13 @@ export default {
     pickSheet: '选择表格', sheetClean: '检查通过：将替换 {n} 天的成本', sheetErrors: '{n} 处错误：改正后重新选择文件', line: '行', content: '内容', error: '错误',
     saveSheet: '保存成本', fixFirst: '有错误的表格不会保存任何一行', costsSaved: '已保存 {n} 天的成本',
     conversion: '记录转化', externalId: '外部单号', leadId: '线索 ID（或填手机号）', kind: '类型', kinds: { opportunity: '商机', order: '订单', payment: '回款' }, record: '记录', recorded: '已记录',
+    conversions: '转化记录', refresh: '刷新', noConversions: '这段时间没有转化', occurredAt: '发生时间', lead: '线索', status: '状态', recordedBy: '记录人',
+    statuses: { settled: '已计入', crediting: '计入中…', cancelled: '已作废', withdrawing: '已作废 · 撤回中…' },
+    movedFrom: '显示自 {from} 起：列表最长 92 天',
+    totals: '有效 {count} 条，合计 {sums}', totalsNone: '没有有效的转化', cancelledCount: '已作废 {n} 条',
+    cancelAction: '作废', cancelTitle: '作废转化', keep: '不作废', cancelled: '已作废 {id}',
+    cancelConfirm: '作废转化 {id}（{amount}）？它的归因收入会从报表和 ROI 中撤回；发送方用同一单号重新提交可以恢复。',
+    cannotCancelSlash: '单号含“/”，无法在这里作废',
     export: 'ROI 导出', download: '下载 CSV',
   },
   imports: {
