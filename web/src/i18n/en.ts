@@ -97,7 +97,7 @@ export default {
     volume: 'Lead volume', byGroup: 'By {group}', leadToMql: 'Lead→MQL', costs: 'Cost per lead', cost: 'Cost', cpl: 'Per lead', cpmql: 'Per MQL', cpsql: 'Per SQL',
     invalidReasons: 'Invalid reasons: this period vs the last', thisPeriod: 'This period', lastPeriod: 'Last period', fromFunnel: 'From the funnel', clear: 'Clear',
     periods: { day: 'Daily', week: 'Weekly', month: 'Monthly', quarter: 'Quarterly', year: 'Yearly' },
-    groups: { channel: 'Channel', campaign: 'Campaign', keyword: 'Keyword' },
+    groups: { channel: 'Channel', campaign: 'Campaign', keyword: 'Keyword', branch: 'Branch' },
     stages: { leads: 'Leads', mql: 'MQL', sql: 'SQL', opportunities: 'Opportunities', orders: 'Orders', payments: 'Payments' },
   },
   attribution: {

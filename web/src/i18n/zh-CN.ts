@@ -97,7 +97,7 @@ export default {
     volume: '线索量趋势', byGroup: '按{group}', leadToMql: '线索→MQL', costs: '获客成本', cost: '成本', cpl: '单线索成本', cpmql: '单 MQL 成本', cpsql: '单 SQL 成本',
     invalidReasons: '无效原因：本期 vs 上期', thisPeriod: '本期', lastPeriod: '上期', fromFunnel: '来自漏斗', clear: '清除',
     periods: { day: '按日', week: '按周', month: '按月', quarter: '按季', year: '按年' },
-    groups: { channel: '渠道', campaign: '活动', keyword: '关键词' },
+    groups: { channel: '渠道', campaign: '活动', keyword: '关键词', branch: '分公司/部门' },
     stages: { leads: '线索', mql: 'MQL', sql: 'SQL', opportunities: '商机', orders: '订单', payments: '回款' },
   },
   attribution: {
