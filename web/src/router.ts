@@ -23,6 +23,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/imports', component: () => import('./views/Imports.vue'), meta: { roles: ['marketing', 'manager', 'admin'] } },
   { path: '/finance', component: () => import('./views/Finance.vue'), meta: { roles: ['finance', 'manager', 'admin'] } },
   { path: '/attribution', component: () => import('./views/Attribution.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
+  { path: '/campaigns', component: () => import('./views/Campaigns.vue'), meta: { roles: ['marketing', 'manager', 'admin', 'finance'] } },
   { path: '/scoring', component: () => import('./views/Scoring.vue'), meta: { roles: ['admin', 'marketing', 'manager'] } },
   { path: '/models', component: () => import('./views/Models.vue'), meta: { roles: ['manager', 'admin', 'marketing', 'finance'] } },
   { path: '/history', component: () => import('./views/History.vue'), meta: { roles: ['manager', 'admin'] } },

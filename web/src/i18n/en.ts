@@ -1,7 +1,7 @@
 // English.
 export default {
   app: { name: 'LeadFlow', signOut: 'Sign out', language: 'Language' },
-  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', models: 'Predictive model', scoring: 'Scoring rules', admin: 'Admin' },
+  nav: { imports: 'Imports', finance: 'Finance', marketing: 'Marketing', attribution: 'Attribution', deadlines: 'SLA & calendars', reports: 'Deadline reports', leads: 'My leads', pools: 'Pools', team: 'Team board', routing: 'Routing', review: 'Invalid review', history: 'Config history', models: 'Predictive model', scoring: 'Scoring rules', campaigns: 'Campaigns', admin: 'Admin' },
   common: {
     loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', confirm: 'Confirm',
     search: 'Search', more: 'Load more', back: 'Back', none: 'None', saved: 'Saved', error: 'Something went wrong', all: 'All',
@@ -92,6 +92,12 @@ export default {
       page_view: 'Visited a page', module_click: 'Clicked a module', article_click: 'Clicked an article', email_unsubscribe: 'Unsubscribed' },
   },
   period: { lastDays: 'Last {n} days' },
+  campaigns: {
+    title: 'Campaigns', filter: 'Filter by id, name, channel or branch', new: 'New campaign', edit: 'Edit', empty: 'No campaign registered yet',
+    hint: 'Landing pages send the campaign id in campaign_id. Reports add up under the channel and branch registered here; costs are booked against the id.',
+    id: 'Campaign id', idHint: 'e.g. spring-2026 (letters, digits, - _ .)', idRequired: 'A campaign id is needed', name: 'Name', channel: 'Channel',
+    branch: 'Branch / department', branchHint: 'e.g. South China branch (optional)', keywords: 'Keywords', keywordsHint: 'Separated by commas',
+  },
   marketing: {
     period: 'Period', by: 'By', groupBy: 'Group by', showBenchmark: 'Show reference ratios', benchmark: 'ref.', funnel: 'Funnel (click through to the leads)',
     volume: 'Lead volume', byGroup: 'By {group}', leadToMql: 'Lead→MQL', costs: 'Cost per lead', cost: 'Cost', cpl: 'Per lead', cpmql: 'Per MQL', cpsql: 'Per SQL',

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's default language.
 export default {
   app: { name: 'LeadFlow 线索中心', signOut: '退出', language: '语言' },
-  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', models: '预测模型', scoring: '评分规则', admin: '管理' },
+  nav: { imports: '导入', finance: '财务', marketing: '营销看板', attribution: '归因分析', deadlines: 'SLA 与日历', reports: '时效报表', leads: '我的线索', pools: '线索池', team: '团队看板', routing: '分配规则', review: '无效审核', history: '配置历史', models: '预测模型', scoring: '评分规则', campaigns: '营销活动', admin: '管理' },
   common: {
     loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', confirm: '确认',
     search: '搜索', more: '加载更多', back: '返回', none: '无', saved: '已保存', error: '出错了', all: '全部',
@@ -92,6 +92,12 @@ export default {
       page_view: '浏览网页', module_click: '点击模块', article_click: '点击文章', email_unsubscribe: '退订邮件' },
   },
   period: { lastDays: '近 {n} 天' },
+  campaigns: {
+    title: '营销活动', filter: '按 ID、名称、渠道或分公司筛选', new: '新建活动', edit: '编辑', empty: '还没有登记活动',
+    hint: '落地页在 campaign_id 里传活动 ID。报表按这里登记的渠道和分公司/部门汇总；成本按活动 ID 记账。',
+    id: '活动 ID', idHint: '如 spring-2026（字母、数字、- _ .）', idRequired: '请填写活动 ID', name: '名称', channel: '渠道',
+    branch: '分公司/部门', branchHint: '如 华南分公司（可不填）', keywords: '关键词', keywordsHint: '多个用逗号分隔',
+  },
   marketing: {
     period: '时间段', by: '粒度', groupBy: '分组', showBenchmark: '显示行业参考', benchmark: '参考', funnel: '转化漏斗（点击查看线索）',
     volume: '线索量趋势', byGroup: '按{group}', leadToMql: '线索→MQL', costs: '获客成本', cost: '成本', cpl: '单线索成本', cpmql: '单 MQL 成本', cpsql: '单 SQL 成本',
