@@ -8,13 +8,14 @@ import { call, newLead, phone, signIn } from './support'
 
 test.skip(!process.env.LEADFLOW_CONSOLE_BENCH, 'a benchmark: LEADFLOW_CONSOLE_BENCH=1 runs it')
 
-// The rep's own leads: a working week's worth, beside the history already in the table.
-test.beforeAll(async ({ request }) => {
-  test.setTimeout(300_000)
-  for (let i = 0; i < 12; i += 1) {
-    const id = await newLead(request, { name: `基准${i}`, phone: phone(), company: `北京基准${i}科技有限公司`, province: '北京' })
-    await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action: 'assign', to: 'bj-zhang' })
-  }
+test.describe('first page of my leads', () => {
+  // The rep's own leads: a working week's worth, beside the history already in the table.
+  test.beforeAll(async ({ request }) => {
+    test.setTimeout(300_000)
+    for (let i = 0; i < 12; i += 1) {
+      const id = await newLead(request, { name: `基准${i}`, phone: phone(), company: `北京基准${i}科技有限公司`, province: '北京' })
+      await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action: 'assign', to: 'bj-zhang' })
+    }
 })
 
 for (const [user, view] of [
@@ -34,36 +35,29 @@ for (const [user, view] of [
     console.log(JSON.stringify({ user, view, runs: times.length, median_ms: times[3], max_ms: times[6], rows: await page.locator('[data-test=leads] .el-table__row').count() }))
   })
 }
+})
 
 // The marketing dashboard over the history `cargo run -q -p local-stack -- rollups`
-// seeds (500 campaigns, every day of 2025): from navigation until the funnel, the group
-// table and the costs are drawn, for a month, a quarter and the year.
+// seeds (500 campaigns, every day of 2025): from navigation until the funnel's group
+// table and the costs are drawn, for a month, a quarter and the year (one load each of
+// the long spans: each reads every daily row in range).
 test('the marketing dashboard over a year of daily rollups', async ({ page }) => {
-  test.setTimeout(1_800_000)
+  test.setTimeout(3_600_000)
   await signIn(page, 'mkt-sun')
-  // Fewer loads of the long spans: each reads every daily row in range.
   for (const [span, to, runs] of [
     ['month', '2025-01-31', 3],
     ['quarter', '2025-03-31', 1],
     ['year', '2025-12-31', 1],
   ] as const) {
     const times: number[] = []
-    let outcome = 'drawn'
     for (let run = 0; run < runs; run += 1) {
       const start = Date.now()
       await page.goto(`marketing?from=2025-01-01&to=${to}&period=month&group_by=channel&run=${run}`)
-      const drawn = page.locator('[data-test=by-group] .el-table__row').first()
-      const failed = page.locator('.el-alert--error')
-      await expect(drawn.or(failed)).toBeVisible({ timeout: 600_000 })
-      if (await failed.count()) {
-        outcome = (await failed.innerText()).slice(0, 120)
-        times.push(Date.now() - start)
-        break
-      }
-      await expect(page.locator('.el-loading-mask')).toHaveCount(0, { timeout: 600_000 })
+      await expect(page.locator('[data-test=by-group] .el-table__row').first()).toBeVisible({ timeout: 1_800_000 })
+      await expect(page.locator('[data-test=costs] .el-table__row').first()).toBeVisible({ timeout: 1_800_000 })
       times.push(Date.now() - start)
     }
     times.sort((a, b) => a - b)
-    console.log(JSON.stringify({ span, runs: times.length, median_ms: times[Math.floor(times.length / 2)], max_ms: times[times.length - 1], outcome }))
+    console.log(JSON.stringify({ span, runs: times.length, median_ms: times[Math.floor(times.length / 2)], max_ms: times[times.length - 1] }))
   }
 })
