@@ -840,7 +840,13 @@ async fn every_csv_export_neutralises_formulas() {
             _ => {}
         }
         // A negative ROI (cost, no revenue) stays a number a spreadsheet can sum.
-        let roi = rows.iter().map(|r| &r[19]).find(|c| !c.is_empty());
+        let column = |name: &str| {
+            domain::attribution::reports::ROI_CSV_HEADER
+                .iter()
+                .position(|h| *h == name)
+                .unwrap()
+        };
+        let roi = rows.iter().map(|r| &r[column("roi")]).find(|c| !c.is_empty());
         assert_eq!(roi, Some("-1.0000"), "{group_by}: {text}");
     }
     println!("CSV exports: 3 groupings of the ROI export, {cells} cells, none a formula");

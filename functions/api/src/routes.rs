@@ -317,6 +317,7 @@ mod tests {
                 ("POST", "/v1/leads/{id}/actions"),
                 ("GET", "/v1/config/rules"),
                 ("PUT", "/v1/config/rules"),
+                ("POST", "/v1/config/rules/try"),
                 ("GET", "/v1/reports/funnel"),
                 ("GET", "/v1/reports/invalid-reasons"),
                 ("GET", "/v1/exports/roi"),
