@@ -348,6 +348,21 @@ async fn a_draft_is_tried_on_a_sample_lead_and_nothing_is_saved() {
         .map(|f| f["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["rules.scoring.level_minimums", "sample.events[0].days_ago"]);
+    // serde would read a struct from an array; the documents are objects.
+    for (body, field) in [
+        (json!({"sample": [null, null]}), "sample"),
+        (json!({"rules": [], "sample": {}}), "rules"),
+        (
+            json!({"sample": {"events": [{"kind": "page_view"}, ["page_view", 3]]}}),
+            "sample.events[1]",
+        ),
+    ] {
+        let refused = call(&api, "POST", "/v1/config/rules/try", Some(&marketing), Some(body)).await;
+        assert_eq!(
+            (refused.status, refused.body["fields"][0]["field"].as_str()),
+            (422, Some(field))
+        );
+    }
     let typo = call(
         &api,
         "POST",

@@ -11,7 +11,7 @@ use domain::{lead::ports::Clock, lead::ports::MessageBus};
 use lambda_http::http::StatusCode;
 use leadflow_http::{decode_body, error, field_error, json, json_object};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// `POST /v1/config/rules/try`: draft rules (the saved ones when absent) and a sample lead.
 #[derive(Deserialize)]
@@ -20,6 +20,28 @@ struct TryRules {
     #[serde(default)]
     rules: Option<Rules>,
     sample: Sample,
+}
+
+/// serde reads a struct from an array as well (`"sample": [null, null]` would be an empty
+/// sample); the body's documents are objects, so anything else is named and refused.
+fn not_objects(body: &Value) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    if !matches!(body.get("rules"), None | Some(Value::Null | Value::Object(_))) {
+        errors.push("rules", "must be a rules document (an object) or null");
+    }
+    match body.get("sample") {
+        None | Some(Value::Object(_)) => {}
+        Some(_) => errors.push("sample", "must be an object"),
+    }
+    if let Some(Value::Array(events)) = body.pointer("/sample/events") {
+        for (i, _) in events.iter().enumerate().filter(|(_, e)| !e.is_object()) {
+            errors.push(
+                format!("sample.events[{i}]"),
+                "must be an object: {\"kind\", \"days_ago\"}",
+            );
+        }
+    }
+    errors
 }
 
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
@@ -54,7 +76,19 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// Scores a sample lead under draft rules and saves nothing, so whoever edits the
     /// rules sees the explanation lines a lead would get before anyone is scored by them.
     pub(crate) async fn try_rules(&self, call: &Call<'_>) -> Answer {
-        let body: TryRules = match json_object(call.req).and_then(decode_body) {
+        let value = match json_object(call.req) {
+            Ok(v) => v,
+            Err(response) => return Ok(*response),
+        };
+        let misshapen = not_objects(&value);
+        if !misshapen.is_empty() {
+            return Ok(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation failed",
+                misshapen.0,
+            ));
+        }
+        let body: TryRules = match decode_body(value) {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
