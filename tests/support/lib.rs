@@ -276,37 +276,9 @@ impl Stack {
     /// Writes `items` straight into the table, 25 per batch, retrying what the emulator
     /// leaves unprocessed (benchmark seeding; live code writes through the adapters).
     pub async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) {
-        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        for chunk in items.chunks(25) {
-            let requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item.clone()))
-                                .build()
-                                .expect("item"),
-                        )
-                        .build()
-                })
-                .collect();
-            let mut pending = Some(HashMap::from([(self.table().to_string(), requests)]));
-            while let Some(batch) = pending.take().filter(|m| !m.is_empty()) {
-                let out = self
-                    .dynamo
-                    .batch_write_item()
-                    .set_request_items(Some(batch))
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("batch write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
-                pending = out.unprocessed_items;
-                if pending.as_ref().is_some_and(|m| !m.is_empty()) {
-                    // Unprocessed items are the table's back-pressure: back off, then retry.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        }
+        local_stack::bulk::put_items(&self.dynamo, self.table(), items)
+            .await
+            .unwrap_or_else(|e| panic!("batch write: {e}"));
     }
 
     /// Every item in the table (tests only: tables here are tiny).

@@ -5,6 +5,7 @@
 //! template's tables and queues, serves its HTTP routes as API Gateway would, delivers
 //! SQS batches as an event source mapping would, and fires its schedules.
 
+pub mod bulk;
 pub mod demo;
 pub mod gateway;
 pub mod invoke;

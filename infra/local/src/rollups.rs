@@ -4,13 +4,11 @@
 //! writers leave them. The days are those of 2025 (a year the demo's own data never
 //! touches), so the dashboard over 2025 reads exactly what was seeded.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{Duration, NaiveDate};
 use domain::attribution::campaign::{Campaign, CostDay, CostLine};
 use domain::attribution::ports::ReportStore;
 use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
 use leadflow_aws::rollup::{cost_item, rollup_item};
-use std::collections::HashMap;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -82,35 +80,7 @@ pub async fn seed(
             })?);
         }
         written += items.len();
-        put_all(client, table, items).await?;
+        crate::bulk::put_items(client, table, items).await?;
     }
     Ok(written)
-}
-
-/// Batch writes of 25, retrying what the emulator leaves unprocessed.
-async fn put_all(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    items: Vec<HashMap<String, AttributeValue>>,
-) -> Result<(), Error> {
-    for chunk in items.chunks(25) {
-        let requests = chunk
-            .iter()
-            .map(|item| {
-                Ok(WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build()?)
-                    .build())
-            })
-            .collect::<Result<Vec<_>, aws_sdk_dynamodb::error::BuildError>>()?;
-        let mut pending = Some(HashMap::from([(table.to_string(), requests)]));
-        while let Some(batch) = pending.take().filter(|m| !m.is_empty()) {
-            pending = client
-                .batch_write_item()
-                .set_request_items(Some(batch))
-                .send()
-                .await?
-                .unprocessed_items;
-        }
-    }
-    Ok(())
 }
