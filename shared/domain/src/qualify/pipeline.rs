@@ -82,12 +82,7 @@ pub fn engagement_event(id: String, kind: EventKind, at: DateTime<Utc>, rules: &
         id,
         kind,
         at,
-        points: rules
-            .scoring
-            .engagement_points
-            .get(&kind)
-            .copied()
-            .unwrap_or_else(|| kind.default_points()),
+        points: rules.scoring.points_for(kind),
     }
 }
 

@@ -133,6 +133,17 @@ impl Default for ScoringRules {
     }
 }
 
+impl ScoringRules {
+    /// What an event of `kind` is worth when it happens: the table's points, else the
+    /// kind's default (a table saved before the kind existed still prices it).
+    pub fn points_for(&self, kind: EventKind) -> i32 {
+        self.engagement_points
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| kind.default_points())
+    }
+}
+
 fn in_list(value: &Option<String>, list: &[String]) -> bool {
     value.as_deref().is_some_and(|v| {
         let v = v.to_lowercase();
@@ -336,7 +347,7 @@ impl Sample {
                 id: format!("sample-{i}"),
                 kind: e.kind,
                 at: now - Duration::days(i64::from(e.days_ago)),
-                points: rules.engagement_points.get(&e.kind).copied().unwrap_or(0),
+                points: rules.points_for(e.kind),
             })
             .collect();
         let score = score(&lead, &events, rules, now);
@@ -412,6 +423,14 @@ mod tests {
         // 10 now, 10 and 20 halved by 30 days' decay: 10 + 5 + 10.
         assert_eq!(trial.score.engagement, 25);
         assert!(!trial.mql, "engagement 25 is below the default 60");
+
+        let mut sparse = ScoringRules::default();
+        sparse.engagement_points.remove(&EventKind::FormSubmit);
+        assert_eq!(
+            sample.score(&sparse, now).score.engagement,
+            25,
+            "a kind the table lacks earns its default, as live scoring prices it"
+        );
 
         // The draft, not the saved table, prices the events and the fit rules.
         draft.engagement_points.insert(EventKind::WhitepaperDownload, 40);
