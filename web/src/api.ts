@@ -24,6 +24,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the user about a failed call: the API's words, or the error's. */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.message : String(e)
+}
+
 export type Query = Record<string, string | number | undefined | null>
 
 export function withQuery(path: string, query?: Query): string {
