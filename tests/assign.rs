@@ -510,12 +510,7 @@ async fn admins_configure_reps_pools_and_routing_with_field_errors() {
         Some(json!({"name": "Li", "tier": "top", "weight": 0, "webhook": {"url": "http://example.com/x", "format": "slack"}})),
     )
     .await;
-    let fields: Vec<&str> = bad.body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = bad.fields();
     assert_eq!((bad.status, fields), (422, vec!["weight", "webhook.url"]));
     let other_id = call(
         &api,

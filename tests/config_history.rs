@@ -110,18 +110,6 @@ impl Setup {
     }
 }
 
-/// Field names of an error answer.
-fn fields(got: &Answer) -> Vec<String> {
-    got.body["fields"]
-        .as_array()
-        .map(|f| {
-            f.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn numbers(page: &Answer) -> Vec<u64> {
     page.body["versions"]
         .as_array()
@@ -163,22 +151,14 @@ async fn pages_and_bad_inputs(s: &Setup, base: &str) {
         ("cursor=%2B2", "cursor"),
     ] {
         let got = s.admin("GET", &format!("{base}/versions?{query}"), None).await;
-        assert_eq!(
-            (got.status, fields(&got)),
-            (422, vec![field.to_string()]),
-            "{base}?{query}"
-        );
+        assert_eq!((got.status, got.fields()), (422, vec![field]), "{base}?{query}");
     }
     for n in ["0", "two", "-1", "99999999999999999999"] {
         let got = s.admin("GET", &format!("{base}/versions/{n}"), None).await;
-        assert_eq!(
-            (got.status, fields(&got)),
-            (422, vec!["n".to_string()]),
-            "{base}/versions/{n}"
-        );
+        assert_eq!((got.status, got.fields()), (422, vec!["n"]), "{base}/versions/{n}");
     }
     let unknown = s.admin("GET", &format!("{base}/versions/99"), None).await;
-    assert_eq!((unknown.status, fields(&unknown)), (404, vec!["n".to_string()]));
+    assert_eq!((unknown.status, unknown.fields()), (404, vec!["n"]));
 
     let rollback = format!("{base}/rollback");
     for (body, field) in [
@@ -191,17 +171,13 @@ async fn pages_and_bad_inputs(s: &Setup, base: &str) {
         (json!({"to": 1, "version": 3}), "version"),
     ] {
         let got = s.admin("POST", &rollback, Some(body.clone())).await;
-        assert_eq!(
-            (got.status, fields(&got)),
-            (422, vec![field.to_string()]),
-            "{base} {body}"
-        );
+        assert_eq!((got.status, got.fields()), (422, vec![field]), "{base} {body}");
     }
     let missing = s.admin("POST", &rollback, Some(json!({"to": 99}))).await;
-    assert_eq!((missing.status, fields(&missing)), (404, vec!["to".to_string()]));
+    assert_eq!((missing.status, missing.fields()), (404, vec!["to"]));
     // `99.0` is the integer 99 to JSON Schema, so to the API: the same 404.
     let whole = s.admin("POST", &rollback, Some(json!({"to": 99.0}))).await;
-    assert_eq!((whole.status, fields(&whole)), (404, vec!["to".to_string()]));
+    assert_eq!((whole.status, whole.fields()), (404, vec!["to"]));
     assert_eq!(s.admin("POST", &rollback, None).await.status, 400, "no body");
     assert_eq!(s.admin("POST", &rollback, Some(json!([1]))).await.status, 400);
     let after = s.admin("GET", &format!("{base}/versions"), None).await;
@@ -213,7 +189,7 @@ async fn refused(s: &Setup, role: Role, paths: &[(&str, String)]) {
     for (method, path) in paths {
         let got = s.call("someone", role, method, path, Some(json!({"to": 1}))).await;
         assert_eq!(got.status, 403, "{role:?} {method} {path}: {}", got.body);
-        assert_eq!(fields(&got), ["authorization"]);
+        assert_eq!(got.fields(), ["authorization"]);
     }
 }
 
@@ -286,7 +262,7 @@ async fn rules_roll_back_as_a_new_version_and_the_next_lead_is_scored_by_them() 
     assert_eq!(s.scored_lead("13800138002").await.score.unwrap().engagement, 50);
     // A PUT based on version 3 is stale now.
     let stale = s.admin("PUT", "/v1/config/rules", Some(rules)).await;
-    assert_eq!((stale.status, fields(&stale)), (409, vec!["version".to_string()]));
+    assert_eq!((stale.status, stale.fields()), (409, vec!["version"]));
 
     // The same rollback again changes nothing: 200 with version 4, no version 5.
     let again = s
@@ -324,7 +300,7 @@ async fn rules_roll_back_as_a_new_version_and_the_next_lead_is_scored_by_them() 
         b.body
     );
     for lost in [&a, &b].into_iter().filter(|x| x.status == 409) {
-        assert_eq!(fields(lost), ["to"]);
+        assert_eq!(lost.fields(), ["to"]);
     }
     let after = s.admin("GET", "/v1/config/rules/versions", None).await;
     assert_eq!(numbers(&after), [5, 4, 3, 2, 1], "exactly one version was saved");
@@ -344,7 +320,7 @@ async fn rules_roll_back_as_a_new_version_and_the_next_lead_is_scored_by_them() 
     refused(&s, Role::Manager, &[("POST", format!("{base}/rollback"))]).await;
     // A kind that is not versioned is no route.
     let unknown = s.admin("GET", "/v1/config/pools/versions", None).await;
-    assert_eq!((unknown.status, fields(&unknown)), (404, vec!["path".to_string()]));
+    assert_eq!((unknown.status, unknown.fields()), (404, vec!["path"]));
 }
 
 fn rep(id: &str) -> Rep {
@@ -414,7 +390,7 @@ async fn a_routing_version_naming_a_deleted_pool_is_refused_and_another_routes_t
         .admin("POST", "/v1/config/routing/rollback", Some(json!({"to": 1})))
         .await;
     assert_eq!(refused_rollback.status, 409, "{}", refused_rollback.body);
-    assert_eq!(fields(&refused_rollback), ["default_pool"]);
+    assert_eq!(refused_rollback.fields(), ["default_pool"]);
     assert_eq!(
         numbers(&s.admin("GET", "/v1/config/routing/versions", None).await),
         [3, 2, 1]
@@ -594,7 +570,7 @@ async fn a_push_source_rolls_back_its_mapping_but_never_its_secrets() {
             Some(json!({"channel": "toutiao", "mapping": mapping("x"), "version": 2})),
         )
         .await;
-    assert_eq!((stale.status, fields(&stale)), (409, vec!["version".to_string()]));
+    assert_eq!((stale.status, stale.fields()), (409, vec!["version"]));
     pages_and_bad_inputs(&s, base).await;
     let listed = s.admin("GET", &format!("{base}/versions"), None).await.body;
     assert_eq!(listed["versions"][0]["changed"], json!(["secret_fingerprints"]));
@@ -651,11 +627,11 @@ async fn a_push_source_rolls_back_its_mapping_but_never_its_secrets() {
     assert_eq!(lead.contact.phone.as_deref(), Some("+8613800138009"));
 
     let unknown = s.admin("GET", "/v1/config/hooks/baidu/versions", None).await;
-    assert_eq!((unknown.status, fields(&unknown)), (404, vec!["source".to_string()]));
+    assert_eq!((unknown.status, unknown.fields()), (404, vec!["source"]));
     let unknown = s
         .admin("POST", "/v1/config/hooks/baidu/rollback", Some(json!({"to": 1})))
         .await;
-    assert_eq!((unknown.status, fields(&unknown)), (404, vec!["source".to_string()]));
+    assert_eq!((unknown.status, unknown.fields()), (404, vec!["source"]));
     for role in [Role::Rep, Role::Finance, Role::Integration] {
         refused(&s, role, &history_routes(base)).await;
     }
@@ -716,7 +692,7 @@ async fn an_import_mapping_rolls_back_and_the_next_import_reads_through_it() {
     let preset = s
         .admin("GET", "/v1/config/import-mappings/leadflow/versions", None)
         .await;
-    assert_eq!((preset.status, fields(&preset)), (404, vec!["name".to_string()]));
+    assert_eq!((preset.status, preset.fields()), (404, vec!["name"]));
     for role in [Role::Rep, Role::Finance, Role::Exporter] {
         refused(&s, role, &history_routes(base)).await;
     }

@@ -333,12 +333,7 @@ async fn sla_policies_are_versioned_data_with_field_errors() {
     config["by_pool"] = json!({"consumer": "toc", "vip": "nowhere"});
     config["policies"][0]["clocks"][0]["within"] = json!({"unit": "hours", "amount": 0});
     let bad = call(&api, "PUT", "/v1/config/sla", admin, Some(config.clone())).await;
-    let fields: Vec<&str> = bad.body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = bad.fields();
     assert_eq!((bad.status, fields), (422, vec!["policies[0].clocks[0].within"]));
 
     // Well-formed, but naming a policy the document does not hold: a conflict with its

@@ -162,12 +162,7 @@ async fn a_conversion_hands_the_lead_to_the_crm_signed_retried_and_once() {
     twice["subscriptions"][1]["secret"] = json!("short");
     let bad = call(&stack, now, "root", Role::Admin, "PUT", "/v1/config/webhooks", twice).await;
     assert_eq!(bad.status, 422, "{}", bad.body);
-    let fields: Vec<&str> = bad.body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["field"].as_str())
-        .collect();
+    let fields = bad.fields();
     assert_eq!(fields, ["subscriptions[1].id", "subscriptions[1].secret"]);
     let saved = call(
         &stack,

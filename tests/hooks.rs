@@ -305,12 +305,7 @@ async fn secrets_rotate_without_downtime_and_only_admins_configure_sources() {
     bad["secret"] = json!("short");
     let invalid = setup.configure("baidu", bad, Role::Admin).await;
     assert_eq!(invalid.status, 422);
-    let fields: Vec<&str> = invalid.body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = invalid.fields();
     assert_eq!(fields, ["mapping", "mapping.website", "secret"]);
     assert_eq!(setup.get("/v1/config/hooks/baidu", Role::Admin).await.status, 404);
 }

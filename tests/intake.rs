@@ -256,12 +256,7 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
         let got = post(&app, content_type, &body).await;
         assert_eq!(got.status, status, "{content_type} {}", &body[..body.len().min(60)]);
         assert!(got.body["error"].is_string(), "error message present");
-        let fields: Vec<&str> = got.body["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap())
-            .collect();
+        let fields = got.fields();
         assert!(fields.contains(&field), "{field} named in {fields:?}");
         assert!(got.body["fields"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
     }

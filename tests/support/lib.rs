@@ -408,6 +408,19 @@ pub struct Answer {
     pub body: Value,
 }
 
+impl Answer {
+    /// The fields an error answer names, in order (panics when it names none: a test
+    /// asking for them expects an error body).
+    pub fn fields(&self) -> Vec<&str> {
+        self.body["fields"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no fields in {}", self.body))
+            .iter()
+            .map(|f| f["field"].as_str().expect("a field name"))
+            .collect()
+    }
+}
+
 pub fn answer(response: lambda_http::Response<lambda_http::Body>) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
