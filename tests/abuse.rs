@@ -88,6 +88,8 @@ async fn qualify_all(stack: &Stack) {
         let (received, failed) = stack.deliver("CaptureQueue", |e| consumer.handle(e, t(NOW))).await;
         assert_eq!(failed, 0);
         if received == 0 {
+            // And their funnel steps, which the reports read.
+            stack.fold_rollups().await;
             return;
         }
     }

@@ -115,6 +115,8 @@ async fn attribute(stack: &Stack) {
         }
     };
     while stack.deliver("ConversionsQueue", twice).await.0 > 0 {}
+    // And the funnel steps of the leads so far, which the reports add to the credit.
+    stack.fold_rollups().await;
 }
 
 /// Rows of a CSV export (BOM and header checked and stripped), as cells, read the way a

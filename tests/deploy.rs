@@ -564,10 +564,15 @@ fn every_dead_letter_queue_is_alarmed_and_redrivable_from_the_outputs() {
         .filter(|(_, q)| q["Properties"]["RedrivePolicy"].is_null())
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(dlqs.len(), 5, "{dlqs:?}");
+    assert_eq!(dlqs.len(), 6, "{dlqs:?}");
     let alarms = serde_yaml_ng::to_string(&raw["Resources"]).unwrap();
     for dlq in dlqs {
         assert!(alarms.contains(&format!("{dlq}.QueueName")), "{dlq} has no alarm");
+        if dlq == "RollupDLQ" {
+            // A stream's on-failure destination: it holds descriptions of batches whose
+            // records expired, not messages to move back (docs/src/on-call.md#rollup-dlq).
+            continue;
+        }
         let stem = dlq.trim_end_matches("DLQ");
         let outputs = &raw["Outputs"];
         let arn = resolved(&bindings, &outputs[format!("{stem}DlqArn").as_str()]["Value"]);

@@ -9,7 +9,10 @@
 //! Around the functions, the test plays the platform: the landing page retries a 5xx
 //! with the same submission id; the event source mapping delivers batches (several at
 //! once), deletes what succeeded, and redelivers the rest; and it also "forgets" to
-//! delete a share of successful messages, so consumers see duplicate deliveries.
+//! delete a share of successful messages, so consumers see duplicate deliveries. The
+//! table's stream goes to the rollup fold the same way: every record from the start of
+//! the stream each time (all but the new ones are duplicates), a failed batch again from
+//! the record it reports, a share of batches twice at once.
 //!
 //! The two long scenarios (the 1,000-submission burst and the outage) are soak tests:
 //! `#[ignore]`d so `make test` stays short, run by `make test-soak` (and CI runs both).
@@ -152,6 +155,7 @@ async fn burst(app: &Intake<DynamoStore, SqsBus, FixedClock>, bodies: Vec<(Strin
 
 /// The functions, wired to clients that go through the fault proxy.
 struct Functions {
+    rollups: attribution::rollup::Rollups<DynamoStore>,
     intake: Intake<DynamoStore, SqsBus, FixedClock>,
     dedup: DedupScore<DynamoStore, SqsBus>,
     assign: Assign<DynamoStore, SqsBus, RecordingNotifier>,
@@ -161,6 +165,7 @@ struct Functions {
 fn functions(stack: &Stack, proxy: &FaultProxy, now: DateTime<Utc>) -> Functions {
     let (store, bus) = stack.adapters_via(&proxy.sdk_config());
     Functions {
+        rollups: attribution::rollup::Rollups { store: store.clone() },
         intake: Intake {
             limits: domain::capture::ratelimit::RateLimits::off(),
             store: store.clone(),
@@ -260,11 +265,63 @@ async fn settle(stack: &Stack, f: &Functions, at: DateTime<Utc>, rng: &Mutex<Std
             .count();
         eprintln!("settle: {stuck} leads received");
         if stuck == 0 {
+            let folds = fold_stream(stack, f, rng).await;
+            eprintln!("settle: stream folded {folds:?}");
             return total;
         }
         // The outbox: a lead stored while its message was lost is re-sent by the sweep.
         let _ = f.sweep.handle(tick(at + Duration::minutes(15))).await;
     }
+}
+
+/// What the stream mapping did in [`fold_stream`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Folds {
+    batches: usize,
+    /// Deliveries answered with a failure (each delivered again from where it failed).
+    failed: usize,
+    /// Batches delivered twice at once.
+    doubled: usize,
+}
+
+/// The table's stream to the rollup fold, as Lambda's mapping delivers it with
+/// `MaximumRetryAttempts: -1`: each batch until it succeeds, again from the record the
+/// function reports. Read from the start of the stream every time, so everything folded
+/// before comes again; a share of batches goes to two invocations at once.
+async fn fold_stream(stack: &Stack, f: &Functions, rng: &Mutex<StdRng>) -> Folds {
+    let mut folds = Folds::default();
+    let (events, _) = stack.step_events(local_stack::stream::Position::TrimHorizon).await;
+    for event in events {
+        folds.batches += 1;
+        let mut pending = event;
+        for attempt in 0.. {
+            assert!(attempt < 100, "the fold never got through");
+            let answer = if rng.lock().unwrap().random_bool(DUPLICATE_DELIVERIES) {
+                folds.doubled += 1;
+                tokio::join!(f.rollups.handle(pending.clone()), f.rollups.handle(pending.clone())).0
+            } else {
+                f.rollups.handle(pending.clone()).await
+            };
+            let Some(from) = answer
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone())
+            else {
+                break;
+            };
+            folds.failed += 1;
+            let from = domain::attribution::fold::Sequence::parse(&from).expect("a sequence number");
+            pending.records.retain(|r| {
+                r.change
+                    .sequence_number
+                    .as_deref()
+                    .and_then(domain::attribution::fold::Sequence::parse)
+                    >= Some(from.clone())
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    folds
 }
 
 /// Sweeps at `at` until no clock is due (a sweep that failed under faults runs again,
@@ -532,6 +589,97 @@ async fn an_outage_past_every_retry_dead_letters_and_a_redrive_after_recovery_lo
     assert_eq!(dead_letters(&stack).await, 0);
     assert!(census.leads >= accepted.accepted.len());
     assert_eq!(census.owned + census.waiting_in_pool, census.sources);
+}
+
+/// 150 campaigns' leads on one day (a third of them MQL: 300 rows, four writes of at
+/// most 99 in one fold) and 40 on the next, as step records.
+fn many_sources() -> Vec<domain::lead::funnel::FunnelStep> {
+    let step = |i: usize, day: &str, field: &str| domain::lead::funnel::FunnelStep {
+        lead_id: domain::LeadId::generate(t(NOW) + Duration::seconds(i as i64)),
+        step: field.to_string(),
+        day: day.parse().unwrap(),
+        source: domain::lead::funnel::SourceKey {
+            channel: "baidu".into(),
+            campaign: format!("c{i:03}"),
+            keyword: String::new(),
+        },
+        fields: BTreeMap::from([(field.to_string(), 1)]),
+    };
+    let first = (0..150).map(|i| step(i, "2026-11-24", "leads"));
+    let mql = (0..150).step_by(3).map(|i| step(i, "2026-11-24", "mql"));
+    let next = (0..40).map(|i| step(i, "2026-11-25", "leads"));
+    first.chain(mql).chain(next).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rollup_fold_killed_mid_batch_cut_off_and_delivered_twice_counts_every_step_once() {
+    let stack = Stack::start().await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 23).await;
+    let f = functions(&stack, &proxy, t(NOW));
+    let rng = Mutex::new(StdRng::seed_from_u64(29));
+    let steps = many_sources();
+    let items = steps
+        .iter()
+        .map(|s| leadflow_aws::rollup::step_item(s).unwrap())
+        .collect();
+    stack.put_items(items).await;
+
+    // Killed right after its first write reached the table, then after its third: the
+    // answer never arrives, and the whole stream is delivered again.
+    let mut kills = 0;
+    for writes in [1, 3] {
+        let crashed = proxy.crash_after(writes);
+        tokio::select! {
+            _ = crashed.notified() => kills += 1,
+            _ = fold_stream(&stack, &f, &rng) => {}
+        }
+        proxy.disarm();
+    }
+    assert_eq!(kills, 2, "both runs were killed mid-batch");
+
+    // Cut off: the table goes away while a batch is folded. The function reports the
+    // first record it did not add; once the table is back, that is delivered again.
+    let (events, _) = stack.step_events(local_stack::stream::Position::TrimHorizon).await;
+    assert_eq!(events.len(), 1, "one batch of {} records", steps.len());
+    proxy.outage();
+    let answer = f.rollups.handle(events[0].clone()).await;
+    proxy.recover();
+    assert_eq!(answer.batch_item_failures.len(), 1, "the batch is reported failed");
+    let folds = fold_stream(&stack, &f, &rng).await;
+    println!("fold: {kills} runs killed, one cut off, then {folds:?}");
+
+    // Every step once: the rows against the records (reconciliation), the month rows
+    // against the day rows, and one campaign by hand.
+    let store = stack.store();
+    for day in ["2026-11-24", "2026-11-25"] {
+        let day = day.parse().unwrap();
+        let reconciliation = domain::attribution::reconcile::reconcile_day(&store, day)
+            .await
+            .unwrap();
+        assert!(reconciliation.drift.is_empty(), "{day}: {:?}", reconciliation.drift);
+        assert_eq!(
+            reconciliation.rows_expected,
+            if day.to_string().ends_with("24") { 150 } else { 40 }
+        );
+    }
+    let months = std::collections::BTreeSet::from(["2026-11-01".parse().unwrap()]);
+    assert_eq!(
+        leadflow_tests::invariants::month_drift(&stack, months).await,
+        Vec::<String>::new()
+    );
+    let november = store
+        .month_rows("funnel", "2026-11-01".parse().unwrap(), "2026-11-30".parse().unwrap())
+        .await
+        .unwrap();
+    let c003 = november
+        .iter()
+        .find(|r| r.source.campaign == "c003")
+        .expect("c003's month row");
+    assert_eq!(
+        (c003.get("leads"), c003.get("mql")),
+        (2, 1),
+        "a lead each day, an MQL on the first"
+    );
 }
 
 /// Log lines written while `f` runs on this thread (JSON, as the functions log).

@@ -1,6 +1,8 @@
 //! The local runner does what AWS does between services, faithfully enough to trust:
 //! resources as the template declares them, SQS event source mapping semantics
-//! (partial batch failures, retries, dead-lettering) and API Gateway v2 events.
+//! (partial batch failures, retries, dead-lettering), the table's stream mapping (its
+//! filter, reading again from a reported failure, the on-failure destination) and API
+//! Gateway v2 events.
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use leadflow_tests::{FakeFunctions, Stack};
@@ -272,7 +274,7 @@ async fn a_dead_lettered_message_is_redriven_to_its_source_queue() {
 }
 
 /// Read straight from the YAML (not through the local stack's parser): every HTTP route,
-/// SQS mapping and schedule the template declares is served, polled or fired locally,
+/// SQS or stream mapping and schedule the template declares is served, polled or fired locally,
 /// and the local stack serves nothing the template does not declare.
 #[test]
 fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules() {
@@ -281,6 +283,7 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
     let text = std::fs::read_to_string(Template::path()).unwrap();
     let raw: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     let (mut routes, mut mappings, mut schedules) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let mut streams = BTreeSet::new();
     for (_, resource) in raw["Resources"].as_mapping().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -301,6 +304,9 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
                 }
                 Some("SQS") => {
                     mappings.insert(binary.clone());
+                }
+                Some("DynamoDB") => {
+                    streams.insert(binary.clone());
                 }
                 Some("ScheduleV2") => {
                     schedules.insert((
@@ -328,6 +334,13 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
         .map(|f| f.binary.clone())
         .collect();
     assert_eq!(polled, mappings);
+    let read: BTreeSet<String> = template
+        .functions
+        .iter()
+        .filter(|f| !f.streams.is_empty())
+        .map(|f| f.binary.clone())
+        .collect();
+    assert_eq!(read, streams);
     let fired: BTreeSet<(String, String)> = template
         .functions
         .iter()
@@ -433,4 +446,146 @@ async fn the_invoker_hands_each_function_one_event_at_a_time() {
     assert_eq!(f.per_function["assign"].1, 1, "one assign event at a time");
     assert_eq!(f.most, 2, "the two functions ran side by side");
     assert_eq!(functions.calls().len(), 8);
+}
+
+/// The step records the stream mapping is for, and one write it filters out.
+async fn steps_and_a_lead(stack: &Stack, campaigns: &[&str]) {
+    let mut items: Vec<_> = campaigns
+        .iter()
+        .map(|c| {
+            leadflow_aws::rollup::step_item(&domain::lead::funnel::FunnelStep {
+                lead_id: domain::LeadId::generate("2026-11-24T02:00:00Z".parse().unwrap()),
+                step: "lead".into(),
+                day: "2026-11-24".parse().unwrap(),
+                source: domain::lead::funnel::SourceKey {
+                    campaign: c.to_string(),
+                    ..Default::default()
+                },
+                fields: [("leads".to_string(), 1)].into(),
+            })
+            .unwrap()
+        })
+        .collect();
+    items.insert(
+        1,
+        [
+            (
+                "pk".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S("LEAD#x".into()),
+            ),
+            (
+                "sk".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S("LEAD".into()),
+            ),
+        ]
+        .into(),
+    );
+    for item in items {
+        // One at a time: the stream's order is the order written.
+        stack.put_items(vec![item]).await;
+    }
+}
+
+/// The campaigns of the step records in each call the fake function received.
+fn delivered(functions: &FakeFunctions) -> Vec<Vec<String>> {
+    functions
+        .calls()
+        .iter()
+        .map(|(_, event)| {
+            event["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let doc: Value =
+                        serde_json::from_str(r["dynamodb"]["NewImage"]["doc"]["S"].as_str().unwrap()).unwrap();
+                    doc["source"]["campaign"].as_str().unwrap().to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Waits (polling; the bound is for a loaded machine, not a timing) until `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_stream_mapping_passes_only_step_records_and_reads_again_from_a_reported_failure() {
+    let stack = Stack::start().await;
+    steps_and_a_lead(&stack, &["a", "b", "c"]).await;
+    // The fake fold fails its first call at the second record, as a cut-short fold does.
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let functions = FakeFunctions::start(move |_, event| {
+        let records = event["Records"].as_array().unwrap();
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let at = &records[1]["dynamodb"]["SequenceNumber"];
+            return (200, json!({"batchItemFailures": [{"itemIdentifier": at}]}));
+        }
+        (200, json!({"batchItemFailures": []}))
+    })
+    .await;
+    let template = Template::load(&Template::path()).unwrap();
+    let function = template.function("RollupFunction").unwrap().clone();
+    let mapping = function.streams[0].clone();
+    assert_eq!(mapping.maximum_retry_attempts, -1, "the template never skips a batch");
+    let running = tokio::spawn(local_stack::stream::run_stream_mapping(
+        Invoker::new(&functions.url),
+        stack.provisioned.clone(),
+        function,
+        mapping,
+    ));
+    until("the redelivery", || functions.calls().len() >= 2).await;
+    // Nothing more comes once the retry succeeded.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    running.abort();
+    assert_eq!(
+        delivered(&functions),
+        [vec!["a", "b", "c"], vec!["b", "c"]],
+        "the lead's own write is filtered out"
+    );
+    let record = &functions.calls()[0].1["Records"][0];
+    assert_eq!(record["eventName"], "INSERT");
+    assert!(record["eventSourceARN"].as_str().unwrap().contains("/stream/"));
+}
+
+#[tokio::test]
+async fn a_stream_batch_given_up_after_its_retries_is_described_in_the_on_failure_queue() {
+    let stack = Stack::start().await;
+    steps_and_a_lead(&stack, &["a", "b"]).await;
+    let functions = FakeFunctions::start(|_, _| (500, json!({"errorMessage": "down"}))).await;
+    let template = Template::load(&Template::path()).unwrap();
+    let function = template.function("RollupFunction").unwrap().clone();
+    // A mapping with a retry limit (the template's has none): after it, the batch is
+    // described in the on-failure queue and reading moves past it.
+    let mut mapping = function.streams[0].clone();
+    mapping.maximum_retry_attempts = 1;
+    let running = tokio::spawn(local_stack::stream::run_stream_mapping(
+        Invoker::new(&functions.url),
+        stack.provisioned.clone(),
+        function,
+        mapping,
+    ));
+    let mut dead = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while dead.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing reached the on-failure queue"
+        );
+        dead = stack.drain("RollupDLQ").await;
+    }
+    running.abort();
+    assert_eq!(functions.calls().len(), 2, "delivered once and retried once");
+    let info = &dead[0]["DDBStreamBatchInfo"];
+    let calls = functions.calls();
+    let first = &calls[0].1["Records"][0]["dynamodb"]["SequenceNumber"];
+    assert_eq!(&info["startSequenceNumber"], first);
+    assert_eq!(info["batchSize"], 2);
+    assert_eq!(dead[0]["requestContext"]["condition"], "RetryAttemptsExhausted");
 }

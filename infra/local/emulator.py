@@ -20,6 +20,13 @@ Two more changes keep the emulator fast as the table grows, as DynamoDB is:
 - moto answers a Query on the table's key by sorting every item of the table and keeping
   one partition. Here it reads only that partition. (Index queries are unchanged.)
 
+And three to its DynamoDB stream, which the rollup consumer reads:
+- A cancelled transaction leaves no stream records, as in DynamoDB (moto kept the records
+  of the writes it rolled back, and of the roll-back itself).
+- The stream keeps its newest records only (`STREAM_RECORDS_KEPT`), as DynamoDB keeps 24
+  hours, so a long session does not grow without bound; sequence numbers keep rising.
+- A record's size is not computed by serialising it a second time on every write.
+
 Usage: python emulator.py HOST PORT
 """
 
@@ -30,6 +37,7 @@ import threading
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.dynamodb.models.table import StreamRecord, StreamShard
 from moto.sqs.models import Queue
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -77,8 +85,20 @@ def _key_of(backend, op_type, op):
     return key
 
 
+def _shards(backend, transact_items):
+    """The stream shards of the tables a transaction names, with their lengths now."""
+    shards = {}
+    for item in transact_items:
+        for op in item.values():
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is not None and table.stream_shard is not None:
+                shards[id(table.stream_shard)] = (table.stream_shard, len(table.stream_shard.items))
+    return list(shards.values())
+
+
 def transact_write_items(self, transact_items):
     """moto's transaction with a snapshot of the named items instead of whole tables."""
+    streams = _shards(self, transact_items)
     before = []
     for item in transact_items:
         for op_type, op in item.items():
@@ -98,6 +118,8 @@ def transact_write_items(self, transact_items):
                     self.delete_item(table_name, key)
             else:
                 self.put_item(table_name, attrs)
+        for shard, length in streams:
+            del shard.items[length:]
         raise
 
 
@@ -158,6 +180,36 @@ def _query(self, hash_key, *args, **kwargs):
 
 Table.all_items = _all_items
 Table.query = _query
+
+STREAM_RECORDS_KEPT = int(os.environ.get("LEADFLOW_STREAM_RECORDS_KEPT", "100000"))
+# table.py serialises a whole stream record again only to fill its SizeBytes (its one
+# use of the function): 1 here.
+dynamodb_models.table.dynamo_json_dump = lambda _: "."
+
+
+def _stream_add(self, old, new):
+    """moto's record append, with numbers that keep rising past trimmed records (and no
+    delivery to moto's own Lambda, which is not used)."""
+    view = self.table.stream_specification["StreamViewType"]
+    event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+    trimmed = getattr(self, "trimmed", 0)
+    seq = self.starting_sequence_number + trimmed + len(self.items)
+    self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
+    if len(self.items) > STREAM_RECORDS_KEPT:
+        drop = len(self.items) - STREAM_RECORDS_KEPT // 2
+        del self.items[:drop]
+        self.trimmed = trimmed + drop
+
+
+def _stream_get(self, start, quantity):
+    """Records from sequence number `start`; one trimmed away reads from the oldest kept
+    (DynamoDB's TRIM_HORIZON after 24 hours)."""
+    first = max(start - self.starting_sequence_number - getattr(self, "trimmed", 0), 0)
+    return [record.to_json() for record in self.items[first : first + quantity]]
+
+
+StreamShard.add = _stream_add
+StreamShard.get = _stream_get
 moto_app = DomainDispatcherApplication(create_backend_app)
 
 

@@ -78,6 +78,7 @@ struct Functions {
     assign: Assign<DynamoStore, SqsBus, RecordingNotifier>,
     api: Api<DynamoStore, SqsBus, FixedClock>,
     attribution: Attribution<DynamoStore>,
+    rollups: attribution::rollup::Rollups<DynamoStore>,
 }
 
 /// One measured flow: what its calls and invocations were.
@@ -138,7 +139,8 @@ impl Functions {
                 clock: FixedClock(now),
                 verifier: Verifier::hs256(SECRET, ISSUER),
             },
-            attribution: Attribution { store },
+            attribution: Attribution { store: store.clone() },
+            rollups: attribution::rollup::Rollups { store },
         }
     }
 
@@ -157,11 +159,12 @@ impl Functions {
         answer(self.api.handle(request(&event)).await).status
     }
 
-    /// Hands every queued message to its consumer until the queues are empty; returns the
-    /// batches per consumer.
-    async fn settle(&self, stack: &Stack) -> [usize; 3] {
+    /// Hands every queued message to its consumer until the queues are empty, then the
+    /// table's new step records to the rollup fold (one batch: Lambda's mapping waits up
+    /// to 5 s to fill one); returns the batches per consumer, the fold's last.
+    async fn settle(&self, stack: &Stack) -> [usize; 4] {
         let now = t(NOW);
-        let mut batches = [0; 3];
+        let mut batches = [0; 4];
         loop {
             let got = [
                 stack.deliver("CaptureQueue", |e| self.dedup.handle(e, now)).await,
@@ -173,6 +176,7 @@ impl Functions {
                 batches[i] += usize::from(*received > 0);
             }
             if got.iter().all(|(received, _)| *received == 0) {
+                batches[3] = stack.fold_rollups_with(&self.rollups).await.0;
                 return batches;
             }
         }
@@ -204,7 +208,7 @@ impl Bench<'_> {
         meter.take(&[]);
         let logs_before = logs.0.load(Ordering::Relaxed);
         let (http_requests, http_function) = send().await;
-        let [dedup, assign, attribution] = functions.settle(stack).await;
+        let [dedup, assign, attribution, rollup] = functions.settle(stack).await;
         let log_bytes = logs.0.load(Ordering::Relaxed) - logs_before;
         let tally = meter.take(&stack.items().await);
         Flow {
@@ -216,8 +220,10 @@ impl Bench<'_> {
                 ("dedup-score", dedup),
                 ("assign", assign),
                 ("attribution", attribution),
+                ("rollup", rollup),
             ],
             http_requests,
+            // Stream batches cost no SQS requests (Lambda reads DynamoDB streams free).
             consumer_batches: dedup + assign + attribution,
             log_bytes,
         }

@@ -2,7 +2,7 @@
 //!
 //! - intake: the real handler (`Intake::handle`, DynamoDB and SQS adapters) on a
 //!   prepared API Gateway request: decode, validate, normalise, one `TransactWriteItems`
-//!   (submission record, lead, first touch, funnel counter, funnel step) and one
+//!   (submission record, lead, first touch, funnel step) and one
 //!   `SendMessage`.
 //! - baseline: a client making only those two calls, with items of the same shape and
 //!   size built beforehand (no decoding, no domain work, no adapter).
@@ -15,7 +15,7 @@
 //! `cargo bench -p leadflow-tests --bench intake_overhead` (2,000 requests each);
 //! `cargo test -p leadflow-tests --bench intake_overhead` runs 40 each (CI's smoke run).
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::Utc;
 use domain::capture::intake::lead_from_submission;
 use domain::LeadId;
@@ -87,22 +87,15 @@ fn minimum_io(table: &str, raw_body: &str) -> (Vec<TransactWriteItem>, String) {
             ]),
             false,
         ),
-        TransactWriteItem::builder()
-            .update(
-                Update::builder()
-                    .table_name(table)
-                    .key("pk", s(format!("ROLLUP#funnel#{}", &day[..7])))
-                    .key("sk", s(format!("{day}#web_form#2026-q4-launch#")))
-                    .update_expression("ADD #f :one")
-                    .expression_attribute_names("#f", "leads")
-                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                    .build()
-                    .expect("update"),
-            )
-            .build(),
         put(
             HashMap::from([
-                ("pk".into(), s(format!("FSTEP#{day}"))),
+                (
+                    "pk".into(),
+                    s(format!(
+                        "FSTEP#{day}#{}",
+                        lead.id.shard(leadflow_aws::keys::STEP_SHARDS)
+                    )),
+                ),
                 ("sk".into(), s(format!("{}#leads", lead.id.as_str()))),
                 (
                     "doc".into(),

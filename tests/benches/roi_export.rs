@@ -8,6 +8,7 @@
 //! campaigns), whatever the number of leads behind them.
 
 use chrono::{Duration, NaiveDate};
+use domain::attribution::fold::Grain;
 use domain::attribution::ports::ReportStore;
 use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay, attribution::campaign::CostLine};
 use domain::{attribution::reports::roi_csv, attribution::reports::roi_rows, attribution::reports::GroupBy};
@@ -51,9 +52,11 @@ async fn main() {
                 keyword: String::new(),
             };
             items.push(rollup_item(
+                Grain::Day,
                 &RollupRow::new("u_shaped", day, source.clone()).with("order_cents", 123_456),
             ));
             items.push(rollup_item(
+                Grain::Day,
                 &RollupRow::new("funnel", day, source)
                     .with("leads", 40)
                     .with("mql", 17)

@@ -5,8 +5,12 @@
 
 use crate::Stack;
 use chrono::{DateTime, Utc};
+use domain::attribution::fold::month_start;
+use domain::attribution::ports::ReportStore;
 use domain::attribution::reconcile::reconcile_day;
+use domain::attribution::rollup::{delta, merge};
 use domain::lead::funnel::report_day;
+use domain::lead::funnel::FUNNEL;
 use domain::lead::{Lead, Stage};
 use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore};
 use std::collections::{BTreeMap, BTreeSet};
@@ -145,15 +149,37 @@ pub async fn check(
         broken.push(format!("lead {lead} has {n} violations of clock {clock}"));
     }
 
-    // Rollups counted once: the incrementally kept funnel rows equal a recount of the
-    // raw step records, every day that has leads.
+    // Rollups counted once: the funnel rows folded from the stream equal a recount of
+    // the raw step records, every day that has leads; and each month row is the sum of
+    // its month's day rows.
     let days: BTreeSet<_> = leads.iter().map(|l| report_day(l.created_at)).collect();
     census.funnel_days = days.len();
-    for day in days {
-        let reconciliation = reconcile_day(&store, day).await.expect("reconcile");
+    for day in &days {
+        let reconciliation = reconcile_day(&store, *day).await.expect("reconcile");
         for row in &reconciliation.drift {
             broken.push(format!("funnel drift on {day}: {:?} {:?}", row.source, row.fields));
         }
     }
+    broken.extend(month_drift(stack, days.iter().map(|d| month_start(*d)).collect()).await);
     census
+}
+
+/// How the funnel's month rows differ from the sums of their day rows, per month (one
+/// line per row that differs).
+pub async fn month_drift(stack: &Stack, months: BTreeSet<chrono::NaiveDate>) -> Vec<String> {
+    let store = stack.store();
+    let mut broken = Vec::new();
+    for month in months {
+        let last = (month + chrono::Months::new(1)).pred_opt().expect("a day");
+        let days = store.rollups(FUNNEL, month, last).await.expect("day rows").rows;
+        let summed = merge(days.into_iter().map(|mut row| {
+            row.day = month;
+            row
+        }));
+        let stored = merge(store.month_rows(FUNNEL, month, last).await.expect("month rows"));
+        for row in delta(&stored, &summed) {
+            broken.push(format!("month row drift in {month}: {:?} {:?}", row.source, row.fields));
+        }
+    }
+    broken
 }

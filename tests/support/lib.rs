@@ -61,6 +61,8 @@ pub struct Stack {
     /// and delete with, and what [`Stack::store`] and [`Stack::bus`] wrap.
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// How far [`Stack::fold_rollups`] has read the table's stream.
+    folded_to: tokio::sync::Mutex<local_stack::stream::Position>,
 }
 
 /// How the harness retries its own calls on the emulator: as a patient consumer does, a
@@ -158,6 +160,7 @@ impl Stack {
             provisioned,
             dynamo,
             sqs,
+            folded_to: tokio::sync::Mutex::new(local_stack::stream::Position::TrimHorizon),
         }
     }
 
@@ -281,7 +284,6 @@ impl Stack {
             .unwrap_or_else(|e| panic!("batch write: {e}"));
     }
 
-    /// Every item in the table (tests only: tables here are tiny).
     /// Every item of the table (all pages: a scan page stops at 1 MB).
     pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
         let mut items = Vec::new();
@@ -541,6 +543,72 @@ impl Stack {
             notifier: domain::memory::RecordingNotifier::default(),
         };
         while self.deliver("ReadyQueue", |e| assign.handle(e, at)).await.0 > 0 {}
+        self.fold_rollups().await;
+    }
+
+    /// The rollup function's stream mapping as the template declares it: the stream it
+    /// reads, its filter, its batch size.
+    pub fn rollup_mapping(&self) -> (local_stack::stream::StreamReader, local_stack::stream::Filter, usize) {
+        let template = Template::load(&Template::path()).expect("template parses");
+        let mapping = template
+            .functions
+            .iter()
+            .find(|f| f.binary == attribution::rollup::ROLLUP_FUNCTION)
+            .and_then(|f| f.streams.first().cloned())
+            .expect("the template maps the table's stream to the rollup function");
+        let reader =
+            local_stack::stream::StreamReader::of(&self.provisioned, &mapping.table).expect("the table has a stream");
+        let filter = local_stack::stream::Filter::new(&mapping.filters).expect("the filter parses");
+        (reader, filter, mapping.batch_size as usize)
+    }
+
+    /// The stream's records from `position` on that the rollup mapping passes, in its
+    /// batches, each as the event Lambda delivers; and the last record read.
+    pub async fn step_events(
+        &self,
+        position: local_stack::stream::Position,
+    ) -> (Vec<aws_lambda_events::dynamodb::Event>, Option<String>) {
+        let (reader, filter, batch_size) = self.rollup_mapping();
+        let (mut events, mut position, mut last) = (Vec::new(), position, None);
+        loop {
+            let records = reader.read(&position, batch_size).await.expect("the stream reads");
+            let Some(end) = records.last().and_then(local_stack::stream::sequence_number) else {
+                return (events, last);
+            };
+            last = Some(end.to_string());
+            position = local_stack::stream::Position::After(end.to_string());
+            let passed: Vec<Value> = records.into_iter().filter(|r| filter.passes(r)).collect();
+            if !passed.is_empty() {
+                events.push(serde_json::from_value(reader.event(&passed)).expect("a stream event"));
+            }
+        }
+    }
+
+    /// Delivers the stream's new step records to the rollup function (in process, on
+    /// [`Stack::store`]), as `make dev`'s stream mapping does in the background. Returns
+    /// how many records were delivered.
+    pub async fn fold_rollups(&self) -> usize {
+        let rollups = attribution::rollup::Rollups { store: self.store() };
+        self.fold_rollups_with(&rollups).await.1
+    }
+
+    /// [`Stack::fold_rollups`] with the function given: (batches, records) delivered.
+    pub async fn fold_rollups_with<S: domain::attribution::fold::FoldStore>(
+        &self,
+        rollups: &attribution::rollup::Rollups<S>,
+    ) -> (usize, usize) {
+        let mut folded_to = self.folded_to.lock().await;
+        let (events, last) = self.step_events(folded_to.clone()).await;
+        let (batches, mut records) = (events.len(), 0);
+        for event in events {
+            records += event.records.len();
+            let answer = rollups.handle(event).await;
+            assert!(answer.batch_item_failures.is_empty(), "the fold failed: {answer:?}");
+        }
+        if let Some(last) = last {
+            *folded_to = local_stack::stream::Position::After(last);
+        }
+        (batches, records)
     }
 
     /// The api function as its `main` wires it (its queues), with a test verifier

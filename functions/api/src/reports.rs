@@ -11,6 +11,7 @@
 use crate::routes::Call;
 use crate::{invalid, Answer, Api, ApiStore};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::attribution::fold::Grain;
 use domain::FieldError;
 use domain::{
     attribution::reports, attribution::reports::GroupBy, attribution::reports::Handling, attribution::reports::Period,
@@ -132,16 +133,22 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     }
 
     /// The rows of `series` over the days `from..=to`: none when `from` is after `to`.
+    /// `finest`: the shortest period the answer is grouped by; with a month or longer, a
+    /// whole month may come as one row.
     async fn rollups_over(
         &self,
         series: &str,
         from: NaiveDate,
         to: NaiveDate,
+        finest: Grain,
     ) -> Result<domain::attribution::ports::RowsRead, domain::lead::ports::StoreError> {
         if from > to {
             return Ok(Default::default());
         }
-        self.store.rollups(series, from, to).await
+        match finest {
+            Grain::Day => self.store.rollups(series, from, to).await,
+            Grain::Month => self.store.rollups_by_month(series, from, to).await,
+        }
     }
 
     pub(crate) async fn violations_report(&self, call: &Call<'_>) -> Answer {
@@ -245,8 +252,9 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             "json" => false,
             _ => return Ok(invalid(vec![FieldError::new("format", "must be csv or json")])),
         };
-        let credited = self.rollups_over(&model, from, to).await?;
-        let funnel = self.rollups_over(FUNNEL, from, to).await?;
+        // Totals over the period: month rows will do.
+        let credited = self.rollups_over(&model, from, to, Grain::Month).await?;
+        let funnel = self.rollups_over(FUNNEL, from, to, Grain::Month).await?;
         let costs = if from <= to {
             self.store.costs(from, to).await?
         } else {
@@ -295,7 +303,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
                 }
             },
         };
-        let funnel = self.rollups_over(FUNNEL, from, to).await?;
+        let finest = match period {
+            Period::Day | Period::Week => Grain::Day,
+            Period::Month | Period::Quarter | Period::Year => Grain::Month,
+        };
+        let funnel = self.rollups_over(FUNNEL, from, to, finest).await?;
         let campaigns = self.store.campaigns().await?;
         let rows: Vec<Value> = reports::funnel_rows(by, period, &funnel.rows, &campaigns)
             .iter()
@@ -323,8 +335,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         } else {
             (from, to)
         };
-        let current = self.rollups_over(FUNNEL, from, to).await?;
-        let previous = self.rollups_over(FUNNEL, previous_from, previous_to).await?;
+        let current = self.rollups_over(FUNNEL, from, to, Grain::Month).await?;
+        let previous = self
+            .rollups_over(FUNNEL, previous_from, previous_to, Grain::Month)
+            .await?;
         let campaigns = self.store.campaigns().await?;
         let rows = reports::invalid_reasons(&current.rows, &previous.rows, &campaigns);
         Ok(json(

@@ -1,10 +1,13 @@
-//! Attribution: a consumer of the conversions queue, and the nightly reconciliation.
+//! Attribution: a consumer of the conversions queue, the fold of funnel steps into
+//! rollups ([`rollup`]), and the nightly reconciliation.
 //! Thin: decode, hand over to the domain ([`domain::attribution::credit::settle`],
 //! [`domain::attribution::reconcile::reconcile_day`]), report.
 //!
 //! A `conversion.recorded` message only names the conversion; `settle` reads its state
 //! and applies whatever revisions are not applied yet, so messages may arrive twice, late
 //! or out of order. Failures are reported per message (partial batch response).
+
+pub mod rollup;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, NaiveDate, Utc};

@@ -3,7 +3,8 @@
 //! A DynamoDB/SQS emulator (moto) stands in for AWS, `cargo lambda watch` runs the
 //! functions, and this crate does what AWS does between them: it creates the
 //! template's tables and queues, serves its HTTP routes as API Gateway would, delivers
-//! SQS batches as an event source mapping would, and fires its schedules.
+//! SQS batches and the table's stream as event source mappings would, and fires its
+//! schedules.
 
 pub mod bulk;
 pub mod demo;
@@ -16,4 +17,5 @@ pub mod rollups;
 pub mod runner;
 pub mod seed;
 pub mod spike;
+pub mod stream;
 pub mod template;

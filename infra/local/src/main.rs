@@ -301,6 +301,21 @@ async fn up() -> Result<(), Error> {
                     .map_ok(),
             );
         }
+        for mapping in &function.streams {
+            deliveries.push(format!(
+                "{} stream -> {} (batch {})",
+                mapping.table, function.binary, mapping.batch_size
+            ));
+            tasks.spawn(
+                local_stack::stream::run_stream_mapping(
+                    invoker.clone(),
+                    provisioned.clone(),
+                    function.clone(),
+                    mapping.clone(),
+                )
+                .map_ok(),
+            );
+        }
         for schedule in &function.schedules {
             deliveries.push(format!(
                 "{} -> {} ({})",

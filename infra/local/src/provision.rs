@@ -4,7 +4,7 @@
 use crate::template::{Bindings, Function, Table, Template, TemplateError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::BTreeMap;
@@ -98,6 +98,20 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Provisione
             .refs
             .insert(table.logical_id.clone(), table.logical_id.clone());
         out.bindings.attrs.insert(format!("{}.Arn", table.logical_id), arn);
+        if table.stream_view.is_some() {
+            let stream = dynamo
+                .describe_table()
+                .table_name(&table.logical_id)
+                .send()
+                .await
+                .map_err(|e| ProvisionError::Dynamo(format!("{}: {e:?}", table.logical_id)))?
+                .table
+                .and_then(|t| t.latest_stream_arn)
+                .ok_or_else(|| ProvisionError::Dynamo(format!("{}: no stream", table.logical_id)))?;
+            out.bindings
+                .attrs
+                .insert(format!("{}.StreamArn", table.logical_id), stream);
+        }
     }
 
     // Dead-letter queues first, so a source queue's redrive policy can name them.
@@ -171,6 +185,15 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &Table) -> Resul
             AttributeDefinition::builder()
                 .attribute_name(&attr.name)
                 .attribute_type(ScalarAttributeType::from(attr.kind.as_str()))
+                .build()
+                .map_err(|e| dynamo_err(e.to_string()))?,
+        );
+    }
+    if let Some(view) = &table.stream_view {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
                 .build()
                 .map_err(|e| dynamo_err(e.to_string()))?,
         );

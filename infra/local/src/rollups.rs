@@ -1,11 +1,17 @@
 //! Marketing history for the dashboard benchmark (BENCHMARKS.md §11): registered
 //! campaigns, and for each campaign and day a funnel row, a row of revenue credited by
 //! the default model (`u_shaped`) and a cost day, written to the table as the rollup
-//! writers leave them. The days are those of 2025 (a year the demo's own data never
-//! touches), so the dashboard over 2025 reads exactly what was seeded.
+//! writers leave them: the funnel's month rows too, and the fold's first day set before
+//! 2025, as if every seeded step had been folded. The days are those of 2025 (a year the
+//! demo's own data never touches), so the dashboard over 2025 reads exactly what was
+//! seeded.
 
 use chrono::{Duration, NaiveDate};
 use domain::attribution::campaign::{Campaign, CostDay, CostLine};
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::attribution::fold::{month_start, Grain};
+use leadflow_aws::keys::{FOLD_PK, FOLD_SINCE_SK, PK, SK};
+use std::collections::{BTreeMap, HashMap};
 use domain::attribution::ports::ReportStore;
 use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
 use leadflow_aws::rollup::{cost_item, rollup_item};
@@ -42,6 +48,7 @@ pub async fn seed(
         store.put_campaign(campaign).await?;
     }
     let mut written = registry.len();
+    let mut months: BTreeMap<(NaiveDate, usize), RollupRow> = BTreeMap::new();
     for d in 0..days {
         let day = first_day() + Duration::days(d as i64);
         let mut items = Vec::with_capacity(3 * registry.len());
@@ -53,18 +60,24 @@ pub async fn seed(
             };
             // Varied a little by campaign and day, so the charts have a shape.
             let leads = 20 + ((i * 7 + d * 3) % 25) as i64;
+            let funnel = RollupRow::new("funnel", day, source.clone())
+                .with("leads", leads)
+                .with("mql", leads * 2 / 5)
+                .with("sql", leads * 3 / 10)
+                .with("opportunities", leads / 10)
+                .with("orders", i64::from(d % 7 == 0))
+                .with("invalid", 2)
+                .with("invalid_no_intent", 1)
+                .with("invalid_wrong_contact", 1);
+            let month = months
+                .entry((month_start(day), i))
+                .or_insert_with(|| RollupRow::new("funnel", month_start(day), source.clone()));
+            for (field, value) in &funnel.fields {
+                *month.fields.entry(field.clone()).or_default() += value;
+            }
+            items.push(rollup_item(Grain::Day, &funnel));
             items.push(rollup_item(
-                &RollupRow::new("funnel", day, source.clone())
-                    .with("leads", leads)
-                    .with("mql", leads * 2 / 5)
-                    .with("sql", leads * 3 / 10)
-                    .with("opportunities", leads / 10)
-                    .with("orders", i64::from(d % 7 == 0))
-                    .with("invalid", 2)
-                    .with("invalid_no_intent", 1)
-                    .with("invalid_wrong_contact", 1),
-            ));
-            items.push(rollup_item(
+                Grain::Day,
                 &RollupRow::new("u_shaped", day, source).with("order_cents", 150_000 + (i as i64 % 9) * 10_000),
             ));
             items.push(cost_item(&CostDay {
@@ -82,5 +95,13 @@ pub async fn seed(
         written += items.len();
         crate::bulk::put_items(client, table, items).await?;
     }
+    let mut items: Vec<_> = months.values().map(|row| rollup_item(Grain::Month, row)).collect();
+    items.push(HashMap::from([
+        (PK.to_string(), AttributeValue::S(FOLD_PK.into())),
+        (SK.to_string(), AttributeValue::S(FOLD_SINCE_SK.into())),
+        ("since".to_string(), AttributeValue::S((first_day() - Duration::days(1)).to_string())),
+    ]));
+    written += items.len();
+    crate::bulk::put_items(client, table, items).await?;
     Ok(written)
 }

@@ -39,6 +39,8 @@ pub struct Table {
     pub range: Option<String>,
     pub gsis: Vec<Gsi>,
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`: the table has a stream.
+    pub stream_view: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +65,21 @@ pub struct SqsMapping {
     pub report_batch_item_failures: bool,
 }
 
+/// A DynamoDB stream → function mapping (`Type: DynamoDB`).
+#[derive(Debug, Clone)]
+pub struct StreamMapping {
+    /// The table whose stream it reads.
+    pub table: String,
+    pub batch_size: u32,
+    pub report_batch_item_failures: bool,
+    /// `-1`: until the records expire.
+    pub maximum_retry_attempts: i64,
+    /// The filter patterns (`FilterCriteria.Filters[].Pattern`), as JSON text.
+    pub filters: Vec<String>,
+    /// The on-failure destination queue's logical id.
+    pub on_failure: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub name: String,
@@ -84,6 +101,7 @@ pub struct Function {
     pub env: BTreeMap<String, Value>,
     pub routes: Vec<Route>,
     pub sqs: Vec<SqsMapping>,
+    pub streams: Vec<StreamMapping>,
     pub schedules: Vec<Schedule>,
 }
 
@@ -277,6 +295,10 @@ fn parse_table(id: String, props: &Value) -> Result<Table, TemplateError> {
         .filter(|t| t.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
         .and_then(|t| str_at(t, "AttributeName"))
         .map(str::to_string);
+    let stream_view = props
+        .get("StreamSpecification")
+        .and_then(|t| str_at(t, "StreamViewType"))
+        .map(str::to_string);
     Ok(Table {
         logical_id: id,
         attributes,
@@ -284,6 +306,7 @@ fn parse_table(id: String, props: &Value) -> Result<Table, TemplateError> {
         range,
         gsis,
         ttl_attribute,
+        stream_view,
     })
 }
 
@@ -332,6 +355,7 @@ fn parse_function(
         env,
         routes: Vec::new(),
         sqs: Vec::new(),
+        streams: Vec::new(),
         schedules: Vec::new(),
     };
     for (name, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
@@ -352,6 +376,31 @@ fn parse_function(
                     .get("FunctionResponseTypes")
                     .and_then(Value::as_sequence)
                     .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
+            }),
+            Some("DynamoDB") => function.streams.push(StreamMapping {
+                table: ep
+                    .get("Stream")
+                    .and_then(referenced_resource)
+                    .ok_or_else(|| unsupported(format!("{id}.{name}: Stream must be !GetAtt T.StreamArn")))?,
+                batch_size: u32_at(&ep, "BatchSize").unwrap_or(100),
+                report_batch_item_failures: ep
+                    .get("FunctionResponseTypes")
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
+                maximum_retry_attempts: ep.get("MaximumRetryAttempts").and_then(Value::as_i64).unwrap_or(-1),
+                filters: ep
+                    .get("FilterCriteria")
+                    .and_then(|c| c.get("Filters"))
+                    .and_then(Value::as_sequence)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| str_at(f, "Pattern").map(str::to_string))
+                    .collect(),
+                on_failure: ep
+                    .get("DestinationConfig")
+                    .and_then(|d| d.get("OnFailure"))
+                    .and_then(|o| o.get("Destination"))
+                    .and_then(referenced_resource),
             }),
             Some("Schedule") | Some("ScheduleV2") => function.schedules.push(Schedule {
                 name,

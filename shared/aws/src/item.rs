@@ -61,7 +61,7 @@ pub fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
     // The two sparse index entries never overlap: a lead waits in a pool only once
     // it has left `received`.
     if lead.stage == Stage::Received {
-        item.insert(GSI1_PK.into(), s(outbox_pk(outbox_shard(&lead.id))));
+        item.insert(GSI1_PK.into(), s(outbox_pk(lead.id.shard(OUTBOX_SHARDS))));
         // When it was written, not `created_at`: an imported lead keeps its original,
         // older creation time and would look stuck at once.
         item.insert(GSI1_SK.into(), s(format!("{}#{}", timestamp(lead.updated_at), lead.id)));

@@ -92,11 +92,6 @@ pub fn outbox_pk(shard: u8) -> String {
     format!("OUTBOX#{shard}")
 }
 
-/// Spreads leads over the outbox shards by the random tail of their ULID.
-pub fn outbox_shard(id: &LeadId) -> u8 {
-    id.as_str().bytes().last().map_or(0, |b| b % OUTBOX_SHARDS)
-}
-
 pub const REPEAT_SK_PREFIX: &str = "REPEAT#";
 pub const KEY_SK: &str = "KEY";
 pub fn key_pk(storage_key: &str) -> String {
@@ -225,7 +220,7 @@ pub const COHORT_SHARDS: u8 = 4;
 /// The scored-leads index's partition: creation month and a shard by the ULID's tail,
 /// so a campaign spike does not pile onto one index partition: `COHORT#2026-04#2`.
 pub fn cohort_pk(created: chrono::DateTime<chrono::Utc>, id: &LeadId) -> String {
-    cohort_partition(created, id.as_str().bytes().last().map_or(0, |b| b % COHORT_SHARDS))
+    cohort_partition(created, id.shard(COHORT_SHARDS))
 }
 pub fn cohort_partition(month: chrono::DateTime<chrono::Utc>, shard: u8) -> String {
     format!("COHORT#{}#{shard}", month.format("%Y-%m"))
@@ -269,8 +264,28 @@ pub fn conversion_day_pk(day: chrono::NaiveDate) -> String {
 pub fn rollup_pk(series: &str, day: chrono::NaiveDate) -> String {
     format!("ROLLUP#{series}#{}", month_of(day))
 }
-pub fn funnel_step_pk(day: chrono::NaiveDate) -> String {
-    format!("FSTEP#{day}")
+/// Month rows of a series, a year to a partition (sort key `<yyyy-mm>#<source>`).
+pub fn rollup_month_pk(series: &str, day: chrono::NaiveDate) -> String {
+    format!("ROLLUPM#{series}#{}", day.format("%Y"))
+}
+/// The fold marks of the step partitions (`domain::attribution::fold`), one item each,
+/// and [`FOLD_SINCE_SK`].
+pub const FOLD_PK: &str = "FOLD";
+/// The first day the fold added up (`since`): month rows hold every step of the months
+/// after that day's month, and only some of that month's and earlier ones (they were
+/// counted into day rows by the lead writes before the fold existed).
+pub const FOLD_SINCE_SK: &str = "SINCE";
+/// Step records of a day are spread over this many partitions by lead: at 1,000 leads a
+/// second they take about 5,000 write units a second, and one partition takes 1,000.
+pub const STEP_SHARDS: u8 = 8;
+pub fn funnel_step_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
+    format!("FSTEP#{day}#{}", lead.shard(STEP_SHARDS))
+}
+/// Every partition of a day's step records: the shards, and the one partition steps
+/// were written to before they were sharded.
+pub fn funnel_step_partitions(day: chrono::NaiveDate) -> Vec<String> {
+    let shards = (0..STEP_SHARDS).map(|shard| format!("FSTEP#{day}#{shard}"));
+    std::iter::once(format!("FSTEP#{day}")).chain(shards).collect()
 }
 pub const CAMPAIGNS_PK: &str = "CAMPAIGNS";
 pub fn cost_pk(day: chrono::NaiveDate) -> String {

@@ -5,7 +5,8 @@
 //! domain's commit objects carry. They share [`store`] (the client and its generic reads
 //! and writes), [`item`] (items and transaction writes), [`keys`] (the single-table key
 //! layout) and [`rollup`] (rollup rows and funnel steps as items); `config_history` keeps
-//! every version of the versioned configuration documents. `batch`, `env`,
+//! every version of the versioned configuration documents; `step_stream` reads funnel
+//! steps back off the table's stream. `batch`, `env`,
 //! `telemetry` (logs) and `metrics` (EMF counts) are the Lambda wiring.
 
 pub mod batch;
@@ -33,6 +34,7 @@ pub mod rollup;
 pub mod routing_store;
 pub mod rules_store;
 pub mod sla_store;
+pub mod step_stream;
 pub mod store;
 pub mod telemetry;
 pub mod touch_store;

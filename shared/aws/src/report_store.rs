@@ -6,8 +6,9 @@ use crate::{
     item::corrupt, item::from_json, item::json, item::s, item::timestamp, item::unavailable, store::DynamoStore,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::lead::funnel::report_day;
+use domain::attribution::fold::month_start;
 use domain::lead::funnel::FunnelStep;
+use domain::lead::funnel::{report_day, FUNNEL};
 use domain::{
     assign::ports::OwnerChange, attribution::ports::ReportStore, attribution::ports::RowsRead, lead::ports::StoreError,
 };
@@ -16,6 +17,11 @@ use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay};
 use crate::paging::KeyRange;
 use crate::rollup::*;
 use domain::lead::ports::{Page, PageRequest};
+
+/// The last day of the month starting `month`.
+fn last_day(month: NaiveDate) -> NaiveDate {
+    (month + chrono::Months::new(1)).pred_opt().expect("a month has days")
+}
 impl ReportStore for DynamoStore {
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, StoreError> {
         self.get_item(CAMPAIGNS_PK, id)
@@ -88,12 +94,47 @@ impl ReportStore for DynamoStore {
         Ok(read)
     }
 
+    async fn rollups_by_month(&self, series: &str, from: NaiveDate, to: NaiveDate) -> Result<RowsRead, StoreError> {
+        // Month rows hold every step of the months after the fold's first day's month.
+        let complete_after = match (series == FUNNEL, self.folded_since().await?) {
+            (true, Some(since)) => month_start(since),
+            _ => return self.rollups(series, from, to).await,
+        };
+        let whole: Vec<NaiveDate> = months(from, to)
+            .into_iter()
+            .filter(|m| *m > complete_after && *m >= from && last_day(*m) <= to)
+            .collect();
+        let (Some(&first), Some(&last)) = (whole.first(), whole.last()) else {
+            return self.rollups(series, from, to).await;
+        };
+        let mut read = RowsRead::default();
+        // Day rows before and after the whole months; month rows for them.
+        if from < first {
+            read = self
+                .rollups(series, from, first.pred_opt().expect("not the first day"))
+                .await?;
+        }
+        let items = self.month_items(series, first, last).await?;
+        read.items_read += items.len();
+        read.rows.extend(items.iter().map(rollup_row));
+        if last_day(last) < to {
+            let after = self
+                .rollups(series, last_day(last).succ_opt().expect("a later day"), to)
+                .await?;
+            read.items_read += after.items_read;
+            read.rows.extend(after.rows);
+        }
+        Ok(read)
+    }
+
     async fn funnel_steps(&self, day: NaiveDate) -> Result<Vec<FunnelStep>, StoreError> {
-        self.query_prefix(&funnel_step_pk(day), "")
-            .await?
-            .iter()
-            .map(|item| from_json(item, "doc"))
-            .collect()
+        let mut steps = Vec::new();
+        for partition in funnel_step_partitions(day) {
+            for item in self.query_prefix(&partition, "").await? {
+                steps.push(from_json(&item, "doc")?);
+            }
+        }
+        Ok(steps)
     }
 
     async fn owner_changes_between(

@@ -1,10 +1,11 @@
-//! Rollup rows as DynamoDB items, shared by the attribution and report adapters and by
-//! every lead write that counts funnel steps.
+//! Rollup rows as DynamoDB items, shared by the attribution and report adapters, the
+//! lead writes that record funnel steps, and the fold that adds those up.
 //!
-//! Rollup rows live in month partitions (`ROLLUP#<series>#<yyyy-mm>`, sort key
+//! Day rows live in month partitions (`ROLLUP#<series>#<yyyy-mm>`, sort key
 //! `<day>#<channel>#<campaign>#<keyword>`), so a report over a period reads one query
-//! per month and exactly the rows in range. Counters are attributes `n_<field>` that
-//! writers only `ADD` to.
+//! per month and exactly the rows in range. Month rows, where a series has them, live in
+//! year partitions (`ROLLUPM#<series>#<yyyy>`, sort key `<yyyy-mm>#<channel>#…`).
+//! Counters are attributes `n_<field>` that writers only `ADD` to.
 
 use crate::item::n;
 use crate::item::text;
@@ -14,9 +15,10 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{Datelike, Months, NaiveDate};
 use domain::attribution::campaign::CostDay;
+use domain::attribution::fold::{FoldStore, Grain, Mark, Sequence};
 use domain::lead::funnel::FunnelStep;
 use domain::lead::ports::StoreError;
-use domain::{attribution::rollup::merge, attribution::rollup::RollupRow, lead::funnel::SourceKey};
+use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
 use std::collections::HashMap;
 
 /// Key parts may hold anything a page sends; `#` separates them, so it is escaped.
@@ -24,24 +26,31 @@ pub(crate) fn key_part(value: &str) -> String {
     value.replace('%', "%25").replace('#', "%23")
 }
 
-pub(crate) fn rollup_key(row: &RollupRow) -> (String, String) {
-    (
-        rollup_pk(&row.series, row.day),
-        format!(
-            "{}#{}#{}#{}",
-            row.day,
-            key_part(&row.source.channel),
-            key_part(&row.source.campaign),
-            key_part(&row.source.keyword)
+fn rollup_key_at(grain: Grain, row: &RollupRow) -> (String, String) {
+    let source = format!(
+        "{}#{}#{}",
+        key_part(&row.source.channel),
+        key_part(&row.source.campaign),
+        key_part(&row.source.keyword)
+    );
+    match grain {
+        Grain::Day => (rollup_pk(&row.series, row.day), format!("{}#{source}", row.day)),
+        Grain::Month => (
+            rollup_month_pk(&row.series, row.day),
+            format!("{}#{source}", month_of(row.day)),
         ),
-    )
+    }
 }
 
 pub(crate) const FIELD_PREFIX: &str = "n_";
 
 /// `ADD n_orders :v0, n_order_cents :v1` on the row, creating it with its labels.
 pub(crate) fn rollup_update(table: &str, row: &RollupRow) -> Result<TransactWriteItem, StoreError> {
-    let (pk, sk) = rollup_key(row);
+    rollup_update_at(table, Grain::Day, row)
+}
+
+fn rollup_update_at(table: &str, grain: Grain, row: &RollupRow) -> Result<TransactWriteItem, StoreError> {
+    let (pk, sk) = rollup_key_at(grain, row);
     let mut update = Update::builder()
         .table_name(table)
         .key(PK, s(pk))
@@ -71,8 +80,8 @@ pub(crate) fn rollup_update(table: &str, row: &RollupRow) -> Result<TransactWrit
 }
 
 /// A rollup row as a whole item (bulk loads and benchmarks; live writers only `ADD`).
-pub fn rollup_item(row: &RollupRow) -> Item {
-    let (pk, sk) = rollup_key(row);
+pub fn rollup_item(grain: Grain, row: &RollupRow) -> Item {
+    let (pk, sk) = rollup_key_at(grain, row);
     let mut item = HashMap::from([
         (PK.to_string(), s(pk)),
         (SK.to_string(), s(sk)),
@@ -119,25 +128,20 @@ pub(crate) fn rollup_row(item: &Item) -> RollupRow {
 
 use crate::item::plain_put as put;
 
-/// The writes that store a commit's funnel steps: one `ADD` per rollup row (steps that
-/// share a row are added up first; a transaction may touch an item only once) and the
-/// raw step records the reconciliation recounts.
+/// The writes that store a commit's funnel steps: the raw step records, one item each.
+/// The rows are not touched here: the table's stream delivers the new records to the
+/// fold (`domain::attribution::fold`), which adds a batch of them up at once.
 pub(crate) fn funnel_writes(table: &str, steps: &[FunnelStep]) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let mut writes = Vec::new();
-    for row in merge(steps.iter().map(FunnelStep::row)) {
-        writes.push(rollup_update(table, &row)?);
-    }
-    for step in steps {
-        writes.push(put(
-            table,
-            HashMap::from([
-                (PK.to_string(), s(funnel_step_pk(step.day))),
-                (SK.to_string(), s(format!("{}#{}", step.lead_id, step.step))),
-                ("doc".to_string(), s(json(step)?)),
-            ]),
-        )?);
-    }
-    Ok(writes)
+    steps.iter().map(|step| put(table, step_item(step)?)).collect()
+}
+
+/// A funnel step record as stored: one per lead and step, in its report day's partition.
+pub fn step_item(step: &FunnelStep) -> Result<Item, StoreError> {
+    Ok(HashMap::from([
+        (PK.to_string(), s(funnel_step_pk(step.day, &step.lead_id))),
+        (SK.to_string(), s(format!("{}#{}", step.lead_id, step.step))),
+        (DOC.to_string(), s(json(step)?)),
+    ]))
 }
 
 /// The first day of each month from `from`'s to `to`'s.
@@ -215,6 +219,101 @@ impl DynamoStore {
     }
 }
 
+/// The mark's attribute on a fold mark item.
+const FOLDED_THROUGH: &str = "seq";
+
+impl DynamoStore {
+    /// The first day the fold added up (see [`FOLD_SINCE_SK`]); `None`: it has not run.
+    pub(crate) async fn folded_since(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let item = self.get_item(FOLD_PK, FOLD_SINCE_SK).await?;
+        Ok(item
+            .and_then(|item| text(&item, "since"))
+            .and_then(|day| day.parse().ok()))
+    }
+
+    /// Month rows of `series` as stored for the months of `first..=last`, whatever
+    /// [`Self::folded_since`] says of them (reports go through
+    /// `ReportStore::rollups_by_month`; checks compare these with the day rows).
+    pub async fn month_rows(
+        &self,
+        series: &str,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        Ok(self
+            .month_items(series, first, last)
+            .await?
+            .iter()
+            .map(rollup_row)
+            .collect())
+    }
+
+    /// Month row items of `series` for the months of `first..=last`, one query per year.
+    pub(crate) async fn month_items(
+        &self,
+        series: &str,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        for year in first.year()..=last.year() {
+            let low = month_of(first.max(NaiveDate::from_ymd_opt(year, 1, 1).expect("valid")));
+            let high = month_of(last.min(NaiveDate::from_ymd_opt(year, 12, 1).expect("valid")));
+            let pk = rollup_month_pk(series, NaiveDate::from_ymd_opt(year, 1, 1).expect("valid"));
+            items.extend(self.query_between(&pk, &low, &format!("{high}$")).await?);
+        }
+        Ok(items)
+    }
+}
+
+impl FoldStore for DynamoStore {
+    async fn folded_through(&self, partition: &str) -> Result<Option<Sequence>, StoreError> {
+        let item = self.get_item(FOLD_PK, partition).await?;
+        Ok(item
+            .and_then(|item| text(&item, FOLDED_THROUGH))
+            .and_then(|seq| Sequence::parse(&seq)))
+    }
+
+    async fn fold(&self, mark: Mark<'_>, rows: &[(Grain, RollupRow)]) -> Result<bool, StoreError> {
+        let table = self.table();
+        let mut writes = rows
+            .iter()
+            .map(|(grain, row)| rollup_update_at(table, *grain, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut moved = Update::builder()
+            .table_name(table)
+            .key(PK, s(FOLD_PK))
+            .key(SK, s(mark.partition))
+            .update_expression("SET #seq = :to")
+            .expression_attribute_names("#seq", FOLDED_THROUGH)
+            .expression_attribute_values(":to", s(mark.to.as_str()));
+        moved = match mark.from {
+            None => moved.condition_expression("attribute_not_exists(#seq)"),
+            Some(from) => moved
+                .condition_expression("#seq = :from")
+                .expression_attribute_values(":from", s(from.as_str())),
+        };
+        writes.push(
+            TransactWriteItem::builder()
+                .update(moved.build().map_err(unavailable)?)
+                .build(),
+        );
+        // A partition's first fold says since when the fold has run (once per day).
+        if let (None, Some(first)) = (mark.from, rows.iter().map(|(_, row)| row.day).min()) {
+            let since = Update::builder()
+                .table_name(table)
+                .key(PK, s(FOLD_PK))
+                .key(SK, s(FOLD_SINCE_SK))
+                .update_expression("SET since = if_not_exists(since, :day)")
+                .expression_attribute_values(":day", s(first.to_string()))
+                .build()
+                .map_err(unavailable)?;
+            writes.push(TransactWriteItem::builder().update(since).build());
+        }
+        self.transact_outcome(writes).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,7 +339,8 @@ mod tests {
                 keyword: String::new(),
             },
         );
-        assert_ne!(rollup_key(&a), rollup_key(&b));
+        assert_ne!(rollup_key_at(Grain::Day, &a), rollup_key_at(Grain::Day, &b));
+        assert_ne!(rollup_key_at(Grain::Month, &a), rollup_key_at(Grain::Month, &b));
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! that led to them, and rolled up with costs into the funnel and ROI reports.
 //!
 //! [`conversion`] and [`credit`] take conversions in exactly once, [`multi_touch`] shares
-//! credit by model, [`rollup`] keeps the report rows (the funnel steps a lead write adds are
-//! counted by [`crate::lead::funnel`]), [`campaign`] and
+//! credit by model, [`rollup`] keeps the report rows (the funnel steps a lead write records
+//! are named by [`crate::lead::funnel`] and added up by [`fold`]), [`campaign`] and
 //! [`money`] the costs, [`reports`] and [`export`] answer finance, [`reconcile`] checks
 //! the rows against their raw records.
 
@@ -11,6 +11,7 @@ pub mod campaign;
 pub mod conversion;
 pub mod credit;
 pub mod export;
+pub mod fold;
 pub mod money;
 pub mod multi_touch;
 pub mod ports;

@@ -97,6 +97,18 @@ pub trait ReportStore: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Future<Output = Result<RowsRead, StoreError>> + Send;
+    /// The rows of one series in `[from, to]` where a whole month may come as one row,
+    /// dated its first day: for totals, and for periods of a month or longer. Series
+    /// folded from the stream keep month rows ([`crate::attribution::fold`]); a year is
+    /// then 12 rows per source instead of 365. By default, the day rows.
+    fn rollups_by_month(
+        &self,
+        series: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<RowsRead, StoreError>> + Send {
+        self.rollups(series, from, to)
+    }
     /// The raw funnel step records of one report day (for reconciliation).
     fn funnel_steps(&self, day: NaiveDate) -> impl Future<Output = Result<Vec<FunnelStep>, StoreError>> + Send;
     /// Owner changes that happened in `[from, to)`.

@@ -29,6 +29,11 @@ impl LeadId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// One of `shards` (at least 1), by the random tail of the ULID: what spreads a
+    /// spike's writes over several partitions (lead lists, the outbox, step records).
+    pub fn shard(&self, shards: u8) -> u8 {
+        self.0.bytes().last().map_or(0, |b| b % shards.max(1))
+    }
 }
 
 impl fmt::Display for LeadId {

@@ -8,7 +8,7 @@
 //! [`SHARDS`] shards, so a campaign spike's writes do not land on one index partition.
 
 use crate::lead::qualification::Grade;
-use crate::lead::{ClockStatus, Lead, LeadId, Stage};
+use crate::lead::{ClockStatus, Lead, Stage};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 /// Shards of each month bucket.
@@ -106,14 +106,10 @@ pub enum Order {
     Score,
 }
 
-fn shard(id: &LeadId) -> u8 {
-    id.as_str().bytes().last().map_or(0, |b| b % SHARDS)
-}
-
 fn bucket(lead: &Lead) -> Bucket {
     Bucket {
         month: Month::of(lead.created_at),
-        shard: shard(&lead.id),
+        shard: lead.id.shard(SHARDS),
     }
 }
 
@@ -173,7 +169,7 @@ pub fn position(lead: &Lead, order: Order) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lead::SlaClock;
+    use crate::lead::{LeadId, SlaClock};
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
