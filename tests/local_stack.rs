@@ -327,20 +327,11 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
         .map(|r| (r.method.clone(), r.path.clone(), r.function.clone()))
         .collect();
     assert_eq!(served, routes);
-    let polled: BTreeSet<String> = template
-        .functions
-        .iter()
-        .filter(|f| !f.sqs.is_empty())
-        .map(|f| f.binary.clone())
-        .collect();
-    assert_eq!(polled, mappings);
-    let read: BTreeSet<String> = template
-        .functions
-        .iter()
-        .filter(|f| !f.streams.is_empty())
-        .map(|f| f.binary.clone())
-        .collect();
-    assert_eq!(read, streams);
+    let binaries = |mapped: fn(&local_stack::template::Function) -> bool| -> BTreeSet<String> {
+        template.functions.iter().filter(|f| mapped(f)).map(|f| f.binary.clone()).collect()
+    };
+    assert_eq!(binaries(|f| !f.sqs.is_empty()), mappings);
+    assert_eq!(binaries(|f| !f.streams.is_empty()), streams);
     let fired: BTreeSet<(String, String)> = template
         .functions
         .iter()

@@ -125,6 +125,14 @@ fn u32_at(v: &Value, key: &str) -> Option<u32> {
     v.get(key).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok())
 }
 
+/// `FunctionResponseTypes: [ReportBatchItemFailures]` on an event source mapping.
+fn reports_item_failures(properties: &Value) -> bool {
+    properties
+        .get("FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures")))
+}
+
 fn unsupported(what: impl Into<String>) -> TemplateError {
     TemplateError::Unsupported(what.into())
 }
@@ -372,10 +380,7 @@ fn parse_function(
                     .and_then(referenced_resource)
                     .ok_or_else(|| unsupported(format!("{id}.{name}: Queue must be !GetAtt Q.Arn")))?,
                 batch_size: u32_at(&ep, "BatchSize").unwrap_or(10),
-                report_batch_item_failures: ep
-                    .get("FunctionResponseTypes")
-                    .and_then(Value::as_sequence)
-                    .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
+                report_batch_item_failures: reports_item_failures(&ep),
             }),
             Some("DynamoDB") => function.streams.push(StreamMapping {
                 table: ep
@@ -383,10 +388,7 @@ fn parse_function(
                     .and_then(referenced_resource)
                     .ok_or_else(|| unsupported(format!("{id}.{name}: Stream must be !GetAtt T.StreamArn")))?,
                 batch_size: u32_at(&ep, "BatchSize").unwrap_or(100),
-                report_batch_item_failures: ep
-                    .get("FunctionResponseTypes")
-                    .and_then(Value::as_sequence)
-                    .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
+                report_batch_item_failures: reports_item_failures(&ep),
                 maximum_retry_attempts: ep.get("MaximumRetryAttempts").and_then(Value::as_i64).unwrap_or(-1),
                 filters: ep
                     .get("FilterCriteria")
