@@ -583,6 +583,54 @@ async fn finance_gets_u_shaped_roi_that_matches_a_hand_calculation() {
         assert_eq!(result.pending_conversions, 0);
         assert!(result.rows_expected > 0, "{day}");
     }
+
+    // Month rows: every write above (the folded steps, each conversion revision and its
+    // cancellation, the cost days and their re-upload) moved March's month rows too. The
+    // month rows began with this stack's first fold, in March, so March is read from day
+    // rows. Declared kept since February, the same reports come from month rows: the
+    // same answers, from no more items (fewer, with more than a day per source).
+    let months = std::collections::BTreeSet::from(["2026-03-01".parse().unwrap()]);
+    for series in ["funnel", "u_shaped", "linear"] {
+        let drift = leadflow_tests::invariants::month_drift(&stack, series, months.clone()).await;
+        assert!(drift.is_empty(), "{series}: {drift:?}");
+    }
+    let reports = [
+        "/v1/exports/roi?from=2026-03-01&to=2026-03-31&model=u_shaped&group_by=campaign",
+        "/v1/exports/roi?from=2026-02-20&to=2026-03-31&model=linear&group_by=keyword",
+        "/v1/reports/funnel?from=2026-03-01&to=2026-04-03&period=quarter&group_by=channel",
+        "/v1/reports/invalid-reasons?from=2026-03-01&to=2026-03-31",
+    ];
+    let mut by_day = Vec::new();
+    for path in reports {
+        by_day.push(call(&crm, "GET", path, Role::Finance, Value::Null).await.body);
+    }
+    stack
+        .put_items(vec![std::collections::HashMap::from([
+            (
+                "pk".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S("FOLD".into()),
+            ),
+            (
+                "sk".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S("SINCE".into()),
+            ),
+            (
+                "since".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S("2026-02-28".into()),
+            ),
+        ])])
+        .await;
+    for (path, day_answer) in reports.iter().zip(by_day) {
+        let month_answer = call(&crm, "GET", path, Role::Finance, Value::Null).await.body;
+        let rows = |answer: &Value| answer["rows"].clone();
+        assert_eq!(rows(&month_answer), rows(&day_answer), "{path}");
+        if let (Some(months), Some(days)) = (month_answer["items_read"].as_u64(), day_answer["items_read"].as_u64()) {
+            assert!(
+                months <= days,
+                "{path}: {months} items from month rows, {days} from day rows"
+            );
+        }
+    }
 }
 
 /// Assigns the waiting leads to one rep, who follows one up; the owners report then
@@ -675,4 +723,56 @@ async fn owners_report(stack: &Stack) -> u64 {
     let finance = call(&manager, "GET", "/v1/reports/owners", Role::Finance, Value::Null).await;
     assert_eq!(finance.status, 403);
     rows[0]["total"].as_u64().unwrap()
+}
+
+/// A conversion's chunk adds its day rows, then its month rows in a second transaction.
+/// Cut between the two (the run killed right after the day rows were written), the
+/// revision is not marked applied, so the redelivered message finishes the month rows:
+/// they end equal to the day rows, nothing added twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_cut_between_its_day_and_month_rows_is_finished_by_the_redelivery() {
+    use domain::attribution::credit::settle;
+    let stack = Stack::start().await;
+    let lead = intake(
+        &stack,
+        "2026-03-02T02:00:00Z",
+        "/v1/leads",
+        json!({"name": "李雷", "phone": "13900139000", "utm_source": "baidu", "utm_campaign": "spring"}),
+    )
+    .await;
+    assert!(lead["lead_id"].is_string(), "{lead}");
+    let crm = api(&stack, "2026-03-26T00:00:00Z");
+    let order = json!({"external_id": "ORD-CUT", "phone": "13900139000", "kind": "order", "amount": "1200.00",
+                       "currency": "CNY", "occurred_at": "2026-03-25T15:00:00+08:00"});
+    assert_eq!(
+        call(&crm, "POST", "/v1/conversions", Role::Integration, order)
+            .await
+            .status,
+        201
+    );
+    stack.drain("ConversionsQueue").await;
+
+    // Writes of the first run: the plan, then the chunk's day rows; killed after those.
+    let proxy = leadflow_tests::faults::FaultProxy::start(&stack.endpoint(), 0.0, 41).await;
+    let (cut_store, _) = stack.adapters_via(&proxy.sdk_config());
+    let crashed = proxy.crash_after(2);
+    tokio::select! {
+        _ = crashed.notified() => {}
+        done = settle(&cut_store, "ORD-CUT") => panic!("the run was not cut: {done:?}"),
+    }
+    proxy.disarm();
+    let months = std::collections::BTreeSet::from(["2026-03-01".parse().unwrap()]);
+    let drift = leadflow_tests::invariants::month_drift(&stack, "u_shaped", months.clone()).await;
+    assert!(!drift.is_empty(), "the cut left the month rows behind the day rows");
+
+    // The redelivery, twice: the second finds everything done.
+    for _ in 0..2 {
+        settle(&stack.store(), "ORD-CUT").await.unwrap();
+    }
+    for series in ["funnel", "u_shaped", "linear"] {
+        let drift = leadflow_tests::invariants::month_drift(&stack, series, months.clone()).await;
+        assert!(drift.is_empty(), "{series}: {drift:?}");
+    }
+    let state = call(&crm, "GET", "/v1/conversions/ORD-CUT", Role::Finance, Value::Null).await;
+    assert_eq!(state.body["settled"], true, "{}", state.body);
 }

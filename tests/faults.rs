@@ -664,7 +664,7 @@ async fn the_rollup_fold_killed_mid_batch_cut_off_and_delivered_twice_counts_eve
     }
     let months = std::collections::BTreeSet::from(["2026-11-01".parse().unwrap()]);
     assert_eq!(
-        leadflow_tests::invariants::month_drift(&stack, months).await,
+        leadflow_tests::invariants::month_drift(&stack, "funnel", months).await,
         Vec::<String>::new()
     );
     let november = store

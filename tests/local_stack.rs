@@ -328,7 +328,12 @@ fn the_local_runner_serves_exactly_the_template_s_routes_mappings_and_schedules(
         .collect();
     assert_eq!(served, routes);
     let binaries = |mapped: fn(&local_stack::template::Function) -> bool| -> BTreeSet<String> {
-        template.functions.iter().filter(|f| mapped(f)).map(|f| f.binary.clone()).collect()
+        template
+            .functions
+            .iter()
+            .filter(|f| mapped(f))
+            .map(|f| f.binary.clone())
+            .collect()
     };
     assert_eq!(binaries(|f| !f.sqs.is_empty()), mappings);
     assert_eq!(binaries(|f| !f.streams.is_empty()), streams);

@@ -160,25 +160,28 @@ pub async fn check(
             broken.push(format!("funnel drift on {day}: {:?} {:?}", row.source, row.fields));
         }
     }
-    broken.extend(month_drift(stack, days.iter().map(|d| month_start(*d)).collect()).await);
+    broken.extend(month_drift(stack, FUNNEL, days.iter().map(|d| month_start(*d)).collect()).await);
     census
 }
 
-/// How the funnel's month rows differ from the sums of their day rows, per month (one
-/// line per row that differs).
-pub async fn month_drift(stack: &Stack, months: BTreeSet<chrono::NaiveDate>) -> Vec<String> {
+/// How a series' month rows differ from the sums of their day rows, per month (one line
+/// per row that differs).
+pub async fn month_drift(stack: &Stack, series: &str, months: BTreeSet<chrono::NaiveDate>) -> Vec<String> {
     let store = stack.store();
     let mut broken = Vec::new();
     for month in months {
         let last = (month + chrono::Months::new(1)).pred_opt().expect("a day");
-        let days = store.rollups(FUNNEL, month, last).await.expect("day rows").rows;
+        let days = store.rollups(series, month, last).await.expect("day rows").rows;
         let summed = merge(days.into_iter().map(|mut row| {
             row.day = month;
             row
         }));
-        let stored = merge(store.month_rows(FUNNEL, month, last).await.expect("month rows"));
+        let stored = merge(store.month_rows(series, month, last).await.expect("month rows"));
         for row in delta(&stored, &summed) {
-            broken.push(format!("month row drift in {month}: {:?} {:?}", row.source, row.fields));
+            broken.push(format!(
+                "{series} month row drift in {month}: {:?} {:?}",
+                row.source, row.fields
+            ));
         }
     }
     broken

@@ -256,7 +256,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let credited = self.rollups_over(&model, from, to, Grain::Month).await?;
         let funnel = self.rollups_over(FUNNEL, from, to, Grain::Month).await?;
         let costs = if from <= to {
-            self.store.costs(from, to).await?
+            self.store.costs_by_month(from, to).await?
         } else {
             Vec::new()
         };

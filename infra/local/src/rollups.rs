@@ -1,20 +1,20 @@
 //! Marketing history for the dashboard benchmark (BENCHMARKS.md §11): registered
 //! campaigns, and for each campaign and day a funnel row, a row of revenue credited by
 //! the default model (`u_shaped`) and a cost day, written to the table as the rollup
-//! writers leave them: the funnel's month rows too, and the fold's first day set before
-//! 2025, as if every seeded step had been folded. The days are those of 2025 (a year the
+//! writers leave them: the month rows too (funnel, credit and cost), and the day month
+//! rows began set before 2025, as if all of it had been written since. The days are those of 2025 (a year the
 //! demo's own data never touches), so the dashboard over 2025 reads exactly what was
 //! seeded.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, NaiveDate};
 use domain::attribution::campaign::{Campaign, CostDay, CostLine};
-use aws_sdk_dynamodb::types::AttributeValue;
 use domain::attribution::fold::{month_start, Grain};
-use leadflow_aws::keys::{FOLD_PK, FOLD_SINCE_SK, PK, SK};
-use std::collections::{BTreeMap, HashMap};
 use domain::attribution::ports::ReportStore;
 use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
-use leadflow_aws::rollup::{cost_item, rollup_item};
+use leadflow_aws::keys::{FOLD_PK, FOLD_SINCE_SK, PK, SK};
+use leadflow_aws::rollup::{cost_item, cost_month_items, rollup_item};
+use std::collections::{BTreeMap, HashMap};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -48,7 +48,9 @@ pub async fn seed(
         store.put_campaign(campaign).await?;
     }
     let mut written = registry.len();
-    let mut months: BTreeMap<(NaiveDate, usize), RollupRow> = BTreeMap::new();
+    // Month rows by (series, month, campaign), and month costs by (month, campaign).
+    let mut months: BTreeMap<(String, NaiveDate, usize), RollupRow> = BTreeMap::new();
+    let mut month_costs: BTreeMap<(NaiveDate, usize), CostDay> = BTreeMap::new();
     for d in 0..days {
         let day = first_day() + Duration::days(d as i64);
         let mut items = Vec::with_capacity(3 * registry.len());
@@ -69,18 +71,21 @@ pub async fn seed(
                 .with("invalid", 2)
                 .with("invalid_no_intent", 1)
                 .with("invalid_wrong_contact", 1);
-            let month = months
-                .entry((month_start(day), i))
-                .or_insert_with(|| RollupRow::new("funnel", month_start(day), source.clone()));
-            for (field, value) in &funnel.fields {
-                *month.fields.entry(field.clone()).or_default() += value;
+            let credit = RollupRow::new("u_shaped", day, source).with("order_cents", 150_000 + (i as i64 % 9) * 10_000);
+            for row in [&funnel, &credit] {
+                let month = months
+                    .entry((row.series.clone(), month_start(day), i))
+                    .or_insert_with(|| RollupRow {
+                        fields: Default::default(),
+                        ..row.in_month()
+                    });
+                for (field, value) in &row.fields {
+                    *month.fields.entry(field.clone()).or_default() += value;
+                }
             }
             items.push(rollup_item(Grain::Day, &funnel));
-            items.push(rollup_item(
-                Grain::Day,
-                &RollupRow::new("u_shaped", day, source).with("order_cents", 150_000 + (i as i64 % 9) * 10_000),
-            ));
-            items.push(cost_item(&CostDay {
+            items.push(rollup_item(Grain::Day, &credit));
+            let cost = CostDay {
                 campaign_id: campaign.id.clone(),
                 day,
                 lines: vec![CostLine {
@@ -90,16 +95,29 @@ pub async fn seed(
                     labour_cents: 30_000,
                 }],
                 updated_at: None,
-            })?);
+            };
+            let month = month_costs.entry((month_start(day), i)).or_insert_with(|| CostDay {
+                day: month_start(day),
+                lines: vec![CostLine::default()],
+                ..cost.clone()
+            });
+            month.lines[0].ad_spend_cents += cost.lines[0].ad_spend_cents;
+            month.lines[0].content_cents += cost.lines[0].content_cents;
+            month.lines[0].labour_cents += cost.lines[0].labour_cents;
+            items.push(cost_item(&cost)?);
         }
         written += items.len();
         crate::bulk::put_items(client, table, items).await?;
     }
     let mut items: Vec<_> = months.values().map(|row| rollup_item(Grain::Month, row)).collect();
+    items.extend(month_costs.values().flat_map(cost_month_items));
     items.push(HashMap::from([
         (PK.to_string(), AttributeValue::S(FOLD_PK.into())),
         (SK.to_string(), AttributeValue::S(FOLD_SINCE_SK.into())),
-        ("since".to_string(), AttributeValue::S((first_day() - Duration::days(1)).to_string())),
+        (
+            "since".to_string(),
+            AttributeValue::S((first_day() - Duration::days(1)).to_string()),
+        ),
     ]));
     written += items.len();
     crate::bulk::put_items(client, table, items).await?;

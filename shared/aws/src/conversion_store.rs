@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use chrono::NaiveDate;
 use domain::attribution::conversion::Conversion;
+use domain::attribution::fold::Grain;
 use domain::lead::LeadId;
 use domain::{
     attribution::credit::AttributionConfig, attribution::credit::ChunkOutcome, attribution::credit::ConversionState,
@@ -245,6 +246,7 @@ impl ConversionStore for DynamoStore {
             writes.push(rollup_update(table, row)?);
         }
         if self.transact_outcome(writes).await? {
+            self.add_chunk_to_months(external_id, revision, chunk, rows).await?;
             return Ok(ChunkOutcome::Applied);
         }
         // Cancelled: find out why from the items themselves (the cancellation reasons
@@ -255,6 +257,8 @@ impl ConversionStore for DynamoStore {
             .and_then(|i| i.get("done").and_then(|v| v.as_ns().ok()).cloned())
             .unwrap_or_default();
         if done.contains(&chunk.to_string()) {
+            // Its month rows may be what a cut-short run left undone.
+            self.add_chunk_to_months(external_id, revision, chunk, rows).await?;
             return Ok(ChunkOutcome::AlreadyApplied);
         }
         let applied = self
@@ -270,6 +274,7 @@ impl ConversionStore for DynamoStore {
     }
 
     async fn mark_applied(&self, external_id: &str, revision: u64) -> Result<Saved, StoreError> {
+        // (Each chunk's month rows were added before: the revision is applied only after.)
         let result = self
             .client()
             .update_item()
@@ -287,6 +292,52 @@ impl ConversionStore for DynamoStore {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+impl DynamoStore {
+    /// Adds an applied chunk's rows to the month rows, once (marked `months` on the
+    /// revision, in the same transaction). A chunk's day rows and the two marks fill a
+    /// transaction, so the month rows are a second one. Until both are done the revision is
+    /// not marked applied, so a message redelivered after a cut between the two finishes
+    /// this one. Adding is commutative: the order of revisions does not matter here.
+    async fn add_chunk_to_months(
+        &self,
+        external_id: &str,
+        revision: u64,
+        chunk: usize,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        let table = self.table();
+        let pk = conversion_pk(external_id);
+        let mark = Update::builder()
+            .table_name(table)
+            .key(PK, s(pk.clone()))
+            .key(SK, s(revision_sk(revision)))
+            .update_expression("ADD months :chunks")
+            .condition_expression("attribute_exists(pk) AND NOT contains(months, :chunk)")
+            .expression_attribute_values(":chunks", AttributeValue::Ns(vec![chunk.to_string()]))
+            .expression_attribute_values(":chunk", n(chunk))
+            .build()
+            .map_err(unavailable)?;
+        let mut writes = vec![TransactWriteItem::builder().update(mark).build()];
+        for row in rows {
+            writes.push(rollup_update_at(table, Grain::Month, &row.in_month())?);
+        }
+        if self.transact_outcome(writes).await? {
+            return Ok(());
+        }
+        let added = self
+            .get_item(&pk, &revision_sk(revision))
+            .await?
+            .and_then(|i| i.get("months").and_then(|v| v.as_ns().ok()).cloned())
+            .unwrap_or_default();
+        if added.contains(&chunk.to_string()) {
+            return Ok(());
+        }
+        Err(StoreError::Unavailable(format!(
+            "conversion {external_id}: the month rows of chunk {chunk} of revision {revision} collided with another write; retry"
+        )))
     }
 }
 

@@ -271,9 +271,10 @@ pub fn rollup_month_pk(series: &str, day: chrono::NaiveDate) -> String {
 /// The fold marks of the step partitions (`domain::attribution::fold`), one item each,
 /// and [`FOLD_SINCE_SK`].
 pub const FOLD_PK: &str = "FOLD";
-/// The first day the fold added up (`since`): month rows hold every step of the months
-/// after that day's month, and only some of that month's and earlier ones (they were
-/// counted into day rows by the lead writes before the fold existed).
+/// The first day the fold added up (`since`): the day month rows began to be kept (for
+/// the funnel's steps, conversion credits and costs alike). Month rows hold everything of
+/// the months after that day's month, and only some of that month's and earlier ones
+/// (written before month rows existed, into day rows only).
 pub const FOLD_SINCE_SK: &str = "SINCE";
 /// Step records of a day are spread over this many partitions by lead: at 1,000 leads a
 /// second they take about 5,000 write units a second, and one partition takes 1,000.
@@ -290,6 +291,11 @@ pub fn funnel_step_partitions(day: chrono::NaiveDate) -> Vec<String> {
 pub const CAMPAIGNS_PK: &str = "CAMPAIGNS";
 pub fn cost_pk(day: chrono::NaiveDate) -> String {
     format!("COST#{}", month_of(day))
+}
+/// A campaign's costs by month, a year to a partition (sort key
+/// `<yyyy-mm>#<campaign>#<keyword>`), kept beside the cost days.
+pub fn cost_month_pk(day: chrono::NaiveDate) -> String {
+    format!("COSTM#{}", day.format("%Y"))
 }
 /// gsi1: owner changes by the month they happened in (the owners report).
 pub fn owners_pk(day: chrono::NaiveDate) -> String {

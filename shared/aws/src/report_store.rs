@@ -3,12 +3,15 @@
 
 use crate::keys::*;
 use crate::{
-    item::corrupt, item::from_json, item::json, item::s, item::timestamp, item::unavailable, store::DynamoStore,
+    item::corrupt, item::from_json, item::json, item::s, item::text, item::timestamp, item::unavailable,
+    store::DynamoStore,
 };
+use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::attribution::campaign::CostLine;
 use domain::attribution::fold::month_start;
+use domain::lead::funnel::report_day;
 use domain::lead::funnel::FunnelStep;
-use domain::lead::funnel::{report_day, FUNNEL};
 use domain::{
     assign::ports::OwnerChange, attribution::ports::ReportStore, attribution::ports::RowsRead, lead::ports::StoreError,
 };
@@ -17,6 +20,85 @@ use domain::{attribution::campaign::Campaign, attribution::campaign::CostDay};
 use crate::paging::KeyRange;
 use crate::rollup::*;
 use domain::lead::ports::{Page, PageRequest};
+
+/// Whole months of a range that month rows can answer, and the days around them.
+struct MonthSpan {
+    from: NaiveDate,
+    to: NaiveDate,
+    /// The first and last whole month (first days).
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+impl MonthSpan {
+    /// The day ranges before and after the whole months.
+    fn days(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        let mut out = Vec::new();
+        if self.from < self.first {
+            out.push((self.from, self.first.pred_opt().expect("not the first day")));
+        }
+        if last_day(self.last) < self.to {
+            out.push((last_day(self.last).succ_opt().expect("a later day"), self.to));
+        }
+        out
+    }
+}
+
+impl DynamoStore {
+    /// The whole months of `[from, to]` that month rows hold completely: those after
+    /// the month month rows began in (see [`FOLD_SINCE_SK`]). `None`: none.
+    async fn month_span(&self, from: NaiveDate, to: NaiveDate) -> Result<Option<MonthSpan>, StoreError> {
+        let Some(since) = self.folded_since().await? else {
+            return Ok(None);
+        };
+        let whole: Vec<NaiveDate> = months(from, to)
+            .into_iter()
+            .filter(|m| *m > month_start(since) && *m >= from && last_day(*m) <= to)
+            .collect();
+        Ok(match (whole.first(), whole.last()) {
+            (Some(&first), Some(&last)) => Some(MonthSpan { from, to, first, last }),
+            _ => None,
+        })
+    }
+
+    /// Month cost rows for the months `first..=last`, as one cost day per campaign and
+    /// month (dated the 1st), one query per year.
+    async fn cost_months(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<CostDay>, StoreError> {
+        let mut by_campaign: std::collections::BTreeMap<(NaiveDate, String), Vec<CostLine>> = Default::default();
+        for year in first.year()..=last.year() {
+            let january = NaiveDate::from_ymd_opt(year, 1, 1).expect("valid");
+            let low = month_of(first.max(january));
+            let high = month_of(last.min(NaiveDate::from_ymd_opt(year, 12, 1).expect("valid")));
+            for item in self
+                .query_between(&cost_month_pk(january), &low, &format!("{high}$"))
+                .await?
+            {
+                let month: NaiveDate = text(&item, "month").and_then(|m| m.parse().ok()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("cost month row without a month: {:?}", text(&item, SK)))
+                })?;
+                let amount = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+                by_campaign
+                    .entry((month, text(&item, "campaign").unwrap_or_default()))
+                    .or_default()
+                    .push(CostLine {
+                        keyword: text(&item, "keyword").unwrap_or_default(),
+                        ad_spend_cents: amount("ad_spend_cents").unwrap_or(0),
+                        content_cents: amount("content_cents").unwrap_or(0),
+                        labour_cents: amount("labour_cents").unwrap_or(0),
+                    });
+            }
+        }
+        Ok(by_campaign
+            .into_iter()
+            .map(|((day, campaign_id), lines)| CostDay {
+                campaign_id,
+                day,
+                lines,
+                updated_at: None,
+            })
+            .collect())
+    }
+}
 
 /// The last day of the month starting `month`.
 fn last_day(month: NaiveDate) -> NaiveDate {
@@ -64,8 +146,26 @@ impl ReportStore for DynamoStore {
     }
 
     async fn put_cost_day(&self, cost: &CostDay) -> Result<(), StoreError> {
-        // One item per campaign and day: replacing the day is one put.
-        self.put(cost_item(cost)?).await
+        // One item per campaign and day, replaced whole; the month's row moves by the
+        // difference, in the same transaction, which holds only if the day is still what
+        // was read (another upload of the same day meanwhile: read again).
+        let item = cost_item(cost)?;
+        let (pk, sk) = (text(&item, PK).unwrap_or_default(), text(&item, SK).unwrap_or_default());
+        for _ in 0..5 {
+            let stored = self.get_item(&pk, &sk).await?;
+            let before: Option<CostDay> = stored.as_ref().map(|i| from_json(i, DOC)).transpose()?;
+            let mut writes = vec![put_replacing(self.table(), item.clone(), stored.as_ref())?];
+            for change in cost_month_changes(before.as_ref(), cost) {
+                writes.push(cost_month_update(self.table(), &change)?);
+            }
+            if self.transact_outcome(writes).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "the costs of {} on {} kept changing while being replaced; retry",
+            cost.campaign_id, cost.day
+        )))
     }
 
     async fn costs(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CostDay>, StoreError> {
@@ -95,36 +195,31 @@ impl ReportStore for DynamoStore {
     }
 
     async fn rollups_by_month(&self, series: &str, from: NaiveDate, to: NaiveDate) -> Result<RowsRead, StoreError> {
-        // Month rows hold every step of the months after the fold's first day's month.
-        let complete_after = match (series == FUNNEL, self.folded_since().await?) {
-            (true, Some(since)) => month_start(since),
-            _ => return self.rollups(series, from, to).await,
-        };
-        let whole: Vec<NaiveDate> = months(from, to)
-            .into_iter()
-            .filter(|m| *m > complete_after && *m >= from && last_day(*m) <= to)
-            .collect();
-        let (Some(&first), Some(&last)) = (whole.first(), whole.last()) else {
+        let Some(span) = self.month_span(from, to).await? else {
             return self.rollups(series, from, to).await;
         };
         let mut read = RowsRead::default();
-        // Day rows before and after the whole months; month rows for them.
-        if from < first {
-            read = self
-                .rollups(series, from, first.pred_opt().expect("not the first day"))
-                .await?;
+        for (first, last) in span.days() {
+            let days = self.rollups(series, first, last).await?;
+            read.items_read += days.items_read;
+            read.rows.extend(days.rows);
         }
-        let items = self.month_items(series, first, last).await?;
+        let items = self.month_items(series, span.first, span.last).await?;
         read.items_read += items.len();
         read.rows.extend(items.iter().map(rollup_row));
-        if last_day(last) < to {
-            let after = self
-                .rollups(series, last_day(last).succ_opt().expect("a later day"), to)
-                .await?;
-            read.items_read += after.items_read;
-            read.rows.extend(after.rows);
-        }
         Ok(read)
+    }
+
+    async fn costs_by_month(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CostDay>, StoreError> {
+        let Some(span) = self.month_span(from, to).await? else {
+            return self.costs(from, to).await;
+        };
+        let mut out = Vec::new();
+        for (first, last) in span.days() {
+            out.extend(self.costs(first, last).await?);
+        }
+        out.extend(self.cost_months(span.first, span.last).await?);
+        Ok(out)
     }
 
     async fn funnel_steps(&self, day: NaiveDate) -> Result<Vec<FunnelStep>, StoreError> {

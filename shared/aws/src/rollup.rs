@@ -14,8 +14,8 @@ use crate::{item::json, item::s, item::unavailable, item::Item, store::DynamoSto
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{Datelike, Months, NaiveDate};
-use domain::attribution::campaign::CostDay;
-use domain::attribution::fold::{FoldStore, Grain, Mark, Sequence};
+use domain::attribution::campaign::{CostDay, CostLine};
+use domain::attribution::fold::{month_start, FoldStore, Grain, Mark, Sequence};
 use domain::lead::funnel::FunnelStep;
 use domain::lead::ports::StoreError;
 use domain::{attribution::rollup::RollupRow, lead::funnel::SourceKey};
@@ -49,7 +49,7 @@ pub(crate) fn rollup_update(table: &str, row: &RollupRow) -> Result<TransactWrit
     rollup_update_at(table, Grain::Day, row)
 }
 
-fn rollup_update_at(table: &str, grain: Grain, row: &RollupRow) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn rollup_update_at(table: &str, grain: Grain, row: &RollupRow) -> Result<TransactWriteItem, StoreError> {
     let (pk, sk) = rollup_key_at(grain, row);
     let mut update = Update::builder()
         .table_name(table)
@@ -104,6 +104,107 @@ pub fn cost_item(cost: &CostDay) -> Result<Item, StoreError> {
         (SK.to_string(), s(format!("{}#{}", cost.day, cost.campaign_id))),
         ("doc".to_string(), s(json(cost)?)),
     ]))
+}
+
+/// How a cost day's replacement moves its month's rows: per keyword, new minus old.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CostMonthChange {
+    pub month: NaiveDate,
+    pub campaign: String,
+    pub line: CostLine,
+}
+
+pub(crate) fn cost_month_changes(before: Option<&CostDay>, after: &CostDay) -> Vec<CostMonthChange> {
+    let mut by_keyword: std::collections::BTreeMap<&str, [i64; 3]> = Default::default();
+    for (sign, day) in [(-1, before), (1, Some(after))] {
+        for line in day.map(|d| d.lines.as_slice()).unwrap_or_default() {
+            let sums = by_keyword.entry(line.keyword.as_str()).or_default();
+            sums[0] += sign * line.ad_spend_cents;
+            sums[1] += sign * line.content_cents;
+            sums[2] += sign * line.labour_cents;
+        }
+    }
+    by_keyword
+        .into_iter()
+        .filter(|(_, sums)| sums.iter().any(|v| *v != 0))
+        .map(|(keyword, [ad, content, labour])| CostMonthChange {
+            month: month_start(after.day),
+            campaign: after.campaign_id.clone(),
+            line: CostLine {
+                keyword: keyword.to_string(),
+                ad_spend_cents: ad,
+                content_cents: content,
+                labour_cents: labour,
+            },
+        })
+        .collect()
+}
+
+fn cost_month_key(month: NaiveDate, campaign: &str, keyword: &str) -> (String, String) {
+    let sk = format!("{}#{}#{}", month_of(month), key_part(campaign), key_part(keyword));
+    (cost_month_pk(month), sk)
+}
+
+/// A month's costs as whole items, one per keyword line (bulk loads and benchmarks; live
+/// writers only `ADD`). `month_costs.day` is the month's first day.
+pub fn cost_month_items(month_costs: &CostDay) -> Vec<Item> {
+    month_costs
+        .lines
+        .iter()
+        .map(|line| {
+            let (pk, sk) = cost_month_key(month_costs.day, &month_costs.campaign_id, &line.keyword);
+            HashMap::from([
+                (PK.to_string(), s(pk)),
+                (SK.to_string(), s(sk)),
+                ("month".to_string(), s(month_costs.day.to_string())),
+                ("campaign".to_string(), s(month_costs.campaign_id.clone())),
+                ("keyword".to_string(), s(line.keyword.clone())),
+                ("ad_spend_cents".to_string(), n(line.ad_spend_cents)),
+                ("content_cents".to_string(), n(line.content_cents)),
+                ("labour_cents".to_string(), n(line.labour_cents)),
+            ])
+        })
+        .collect()
+}
+
+/// `ADD` a change to its month cost row, creating it with its labels.
+pub(crate) fn cost_month_update(table: &str, change: &CostMonthChange) -> Result<TransactWriteItem, StoreError> {
+    let (pk, sk) = cost_month_key(change.month, &change.campaign, &change.line.keyword);
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .update_expression(
+            "SET #month = :month, campaign = :campaign, keyword = :keyword ADD ad_spend_cents :ad, content_cents :content, labour_cents :labour",
+        )
+        .expression_attribute_names("#month", "month")
+        .expression_attribute_values(":month", s(change.month.to_string()))
+        .expression_attribute_values(":campaign", s(change.campaign.clone()))
+        .expression_attribute_values(":keyword", s(change.line.keyword.clone()))
+        .expression_attribute_values(":ad", n(change.line.ad_spend_cents))
+        .expression_attribute_values(":content", n(change.line.content_cents))
+        .expression_attribute_values(":labour", n(change.line.labour_cents))
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A put in a transaction that replaces `stored` only if it is still what was read
+/// (or, with nothing read, only if there is still nothing).
+pub(crate) fn put_replacing(table: &str, item: Item, stored: Option<&Item>) -> Result<TransactWriteItem, StoreError> {
+    let mut put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item));
+    put = match stored.and_then(|i| i.get(DOC)) {
+        None => put.condition_expression("attribute_not_exists(pk)"),
+        Some(doc) => put
+            .condition_expression("#doc = :read")
+            .expression_attribute_names("#doc", DOC)
+            .expression_attribute_values(":read", doc.clone()),
+    };
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(unavailable)?)
+        .build())
 }
 
 pub(crate) fn rollup_row(item: &Item) -> RollupRow {
@@ -341,6 +442,36 @@ mod tests {
         );
         assert_ne!(rollup_key_at(Grain::Day, &a), rollup_key_at(Grain::Day, &b));
         assert_ne!(rollup_key_at(Grain::Month, &a), rollup_key_at(Grain::Month, &b));
+    }
+
+    #[test]
+    fn replacing_a_cost_day_moves_its_month_by_the_difference_per_keyword() {
+        let line = |keyword: &str, ad: i64| CostLine {
+            keyword: keyword.into(),
+            ad_spend_cents: ad,
+            content_cents: 0,
+            labour_cents: 100,
+        };
+        let day = |lines| CostDay {
+            campaign_id: "spring".into(),
+            day: "2026-03-25".parse().unwrap(),
+            lines,
+            updated_at: None,
+        };
+        let before = day(vec![line("crm", 500), line("erp", 300), line("", 50)]);
+        let after = day(vec![line("crm", 800), line("", 50), line("scrm", 200)]);
+        let changes = cost_month_changes(Some(&before), &after);
+        let moved: Vec<(&str, i64, i64)> = changes
+            .iter()
+            .map(|c| (c.line.keyword.as_str(), c.line.ad_spend_cents, c.line.labour_cents))
+            .collect();
+        // The whole-campaign line did not change: no write for it.
+        assert_eq!(moved, [("crm", 300, 0), ("erp", -300, -100), ("scrm", 200, 100)]);
+        assert!(changes
+            .iter()
+            .all(|c| c.month == "2026-03-01".parse::<NaiveDate>().unwrap()));
+        // A first upload adds the day whole.
+        assert_eq!(cost_month_changes(None, &before).len(), 3);
     }
 
     #[test]

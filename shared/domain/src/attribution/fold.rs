@@ -13,10 +13,11 @@
 //! record it did not add. Records of one partition key reach the stream in the order
 //! they were written, with rising sequence numbers, which is all the mark relies on.
 
+pub use crate::attribution::rollup::month_start;
 use crate::attribution::rollup::{merge, RollupRow};
 use crate::lead::funnel::{FunnelStep, SourceKey};
 use crate::lead::ports::StoreError;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -69,11 +70,6 @@ pub enum Grain {
     Month,
 }
 
-/// The first day of `day`'s month.
-pub fn month_start(day: NaiveDate) -> NaiveDate {
-    day.with_day(1).expect("every month has a first day")
-}
-
 /// Where a partition's fold stands, and where one write moves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark<'a> {
@@ -124,8 +120,7 @@ pub struct Unfolded {
 /// The rows a record adds to: its day's and its month's.
 fn rows_of(step: &FunnelStep) -> [(Grain, RollupRow); 2] {
     let day = step.row();
-    let mut month = day.clone();
-    month.day = month_start(day.day);
+    let month = day.in_month();
     [(Grain::Day, day), (Grain::Month, month)]
 }
 

@@ -90,6 +90,15 @@ pub trait ReportStore: Send + Sync {
     fn put_cost_day(&self, cost: &CostDay) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Cost days in `[from, to]`.
     fn costs(&self, from: NaiveDate, to: NaiveDate) -> impl Future<Output = Result<Vec<CostDay>, StoreError>> + Send;
+    /// Costs in `[from, to]` where a campaign's whole month may come as one cost day,
+    /// dated the month's first day (for totals). By default, the days.
+    fn costs_by_month(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<CostDay>, StoreError>> + Send {
+        self.costs(from, to)
+    }
     /// The rows of one series (`funnel` or a model name) in `[from, to]`.
     fn rollups(
         &self,
@@ -98,8 +107,7 @@ pub trait ReportStore: Send + Sync {
         to: NaiveDate,
     ) -> impl Future<Output = Result<RowsRead, StoreError>> + Send;
     /// The rows of one series in `[from, to]` where a whole month may come as one row,
-    /// dated its first day: for totals, and for periods of a month or longer. Series
-    /// folded from the stream keep month rows ([`crate::attribution::fold`]); a year is
+    /// dated its first day: for totals, and for periods of a month or longer. A year is
     /// then 12 rows per source instead of 365. By default, the day rows.
     fn rollups_by_month(
         &self,

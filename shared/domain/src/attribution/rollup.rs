@@ -7,7 +7,7 @@
 //! [`crate::attribution::credit`] for how a conversion's deltas are applied exactly once.
 
 use crate::lead::funnel::{FunnelStep, SourceKey, FUNNEL};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,9 +36,21 @@ impl RollupRow {
     pub fn get(&self, field: &str) -> i64 {
         self.fields.get(field).copied().unwrap_or(0)
     }
+    /// The same counts on the row of the month holding this row's day (dated the 1st).
+    pub fn in_month(&self) -> Self {
+        Self {
+            day: month_start(self.day),
+            ..self.clone()
+        }
+    }
     fn identity(&self) -> (String, NaiveDate, SourceKey) {
         (self.series.clone(), self.day, self.source.clone())
     }
+}
+
+/// The first day of `day`'s month.
+pub fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
 }
 
 /// Adds up rows with the same series, day and source; drops zero fields and empty rows.
