@@ -18,7 +18,15 @@ Two more changes keep the emulator fast as the table grows, as DynamoDB is:
   applying it. Here the snapshot is of the items the transaction names, restored the
   same way when the transaction is cancelled.
 - moto answers a Query on the table's key by sorting every item of the table and keeping
-  one partition. Here it reads only that partition. (Index queries are unchanged.)
+  one partition. Here it reads only that partition. (Index queries are unchanged.) Nor
+  does it copy the items it found when nothing will be projected out of them: the answer
+  is written out while the lock is held, so nothing changes them meanwhile.
+- moto writes every answer through a generic serializer that walks the API's model
+  attribute by attribute: about a millisecond per item read, nine tenths of a Query's
+  time. Answers that carry items (Query, Scan, GetItem, BatchGetItem, and the stream's
+  GetRecords) are already in DynamoDB's JSON form, so they are written out as JSON
+  directly. And strings, the common case, are compared, sized and converted without
+  moto's general (and slower) path for every type.
 
 And three to its DynamoDB stream, which the rollup consumer reads:
 - A cancelled transaction leaves no stream records, as in DynamoDB (moto kept the records
@@ -37,7 +45,12 @@ import threading
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard
+from moto.dynamodb.models.utilities import dynamo_json_dump, dynamo_to_dict
+from moto.dynamodb.responses import DynamoResult
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.core.responses import ActionResult
 from moto.sqs.models import Queue
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -171,15 +184,107 @@ def _query(self, hash_key, *args, **kwargs):
             self._index_hash = None
     if hash_key is None:
         return _moto_query(self, hash_key, *args, **kwargs)
+    projection = args[5] if len(args) > 5 else kwargs.get("projection_expressions")
     self._only_partition = hash_key
+    _Copies.skip = not projection
     try:
         return _moto_query(self, hash_key, *args, **kwargs)
     finally:
         self._only_partition = None
+        _Copies.skip = False
+
+
+class _Copies:
+    """Stands in for the `copy` module inside moto's table model: during a base-table
+    Query with no projection (`skip`), the items found are answered as they are."""
+
+    skip = False
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value):
+        return value if _Copies.skip else copy.deepcopy(value)
+
+
+dynamodb_models.table.copy = _Copies
 
 
 Table.all_items = _all_items
 Table.query = _query
+
+_ITEM_ANSWERS = ("Items", "Item", "Responses")
+_moto_execute_result = DynamoResult.execute_result
+
+
+def _execute_result(self, context):
+    result = self.result
+    if isinstance(result, dict) and any(key in result for key in _ITEM_ANSWERS):
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(result)
+    return _moto_execute_result(self, context)
+
+
+DynamoResult.execute_result = _execute_result
+_moto_dynamo_result_init = DynamoResult.__init__
+_moto_lt = DynamoType.__lt__
+_moto_size = DynamoType.size
+
+
+def _plain(value):
+    """An item's attribute as DynamoDB JSON: scalars directly, anything else as moto does."""
+    if value.type in ("S", "N", "BOOL", "NULL"):
+        return {value.type: value.value}
+    return dynamo_to_dict(value)
+
+
+def _dynamo_result_init(self, result):
+    items = result.get("Items") if isinstance(result, dict) else None
+    if not isinstance(items, list):
+        return _moto_dynamo_result_init(self, result)
+    _moto_dynamo_result_init(self, {k: v for k, v in result.items() if k != "Items"})
+    self.result["Items"] = [{k: _plain(v) for k, v in attrs.items()} for attrs in items]
+
+
+def _lt(self, other):
+    if self.type == "S" and other.type == "S":
+        return self.value < other.value
+    return _moto_lt(self, other)
+
+
+def _bytes(text):
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _size(self):
+    if self.type == "S":
+        return _bytes(self.value)
+    if self.type == "N":
+        return len(str(self.value))
+    return _moto_size(self)
+
+
+def _item_size(self):
+    return sum(_bytes(key) + _size(value) for key, value in self.attrs.items())
+
+
+DynamoResult.__init__ = _dynamo_result_init
+DynamoType.__lt__ = _lt
+DynamoType.size = _size
+Item.size = _item_size
+
+
+class _RecordsResult(ActionResult):
+    def execute_result(self, context):
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(self.result)
+
+
+_moto_get_records = DynamoDBStreamsHandler.get_records
+
+
+def _get_records(self):
+    return _RecordsResult(_moto_get_records(self).result)
+
+
+DynamoDBStreamsHandler.get_records = _get_records
 
 STREAM_RECORDS_KEPT = int(os.environ.get("LEADFLOW_STREAM_RECORDS_KEPT", "100000"))
 # table.py serialises a whole stream record again only to fill its SizeBytes (its one

@@ -38,9 +38,9 @@ for (const [user, view] of [
 })
 
 // The marketing dashboard over the history `cargo run -q -p local-stack -- rollups`
-// seeds (500 campaigns, every day of 2025): from navigation until the funnel's group
-// table and the costs are drawn, for a month, a quarter and the year (one load each of
-// the long spans: each reads every daily row in range).
+// seeds (500 campaigns, every day of 2025, with their month rows): from navigation until
+// the funnel's group table and the costs are drawn, for a month, a quarter and the year
+// (one load each of the long spans).
 test('the marketing dashboard over a year of daily rollups', async ({ page }) => {
   test.setTimeout(3_600_000)
   await signIn(page, 'mkt-sun')
