@@ -277,8 +277,10 @@ pub const FOLD_PK: &str = "FOLD";
 /// (written before month rows existed, into day rows only).
 pub const FOLD_SINCE_SK: &str = "SINCE";
 /// Step records of a day are spread over this many partitions by lead: at 1,000 leads a
-/// second they take about 5,000 write units a second, and one partition takes 1,000.
-pub const STEP_SHARDS: u8 = 8;
+/// second they take about 2,000 write units a second, and one partition takes 1,000. Each
+/// partition of a delivered batch costs the fold a write of its own, so no more than
+/// needed.
+pub const STEP_SHARDS: u8 = 4;
 pub fn funnel_step_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
     format!("FSTEP#{day}#{}", lead.shard(STEP_SHARDS))
 }

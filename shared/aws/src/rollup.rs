@@ -399,8 +399,11 @@ impl FoldStore for DynamoStore {
                 .update(moved.build().map_err(unavailable)?)
                 .build(),
         );
-        // A partition's first fold says since when the fold has run (once per day).
-        if let (None, Some(first)) = (mark.from, rows.iter().map(|(_, row)| row.day).min()) {
+        // A partition's first fold says since when the fold has run, until this sandbox
+        // has seen it stored.
+        let since_stored = self.since_stored().load(std::sync::atomic::Ordering::Relaxed);
+        let first = rows.iter().map(|(_, row)| row.day).min();
+        if let (None, false, Some(first)) = (mark.from, since_stored, first) {
             let since = Update::builder()
                 .table_name(table)
                 .key(PK, s(FOLD_PK))
@@ -411,7 +414,11 @@ impl FoldStore for DynamoStore {
                 .map_err(unavailable)?;
             writes.push(TransactWriteItem::builder().update(since).build());
         }
-        self.transact_outcome(writes).await
+        let folded = self.transact_outcome(writes).await?;
+        if folded && mark.from.is_none() {
+            self.since_stored().store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(folded)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The DynamoDB store every adapter implements its port on: the client, the table, the
-//! per-sandbox model cache, and the generic reads and writes (get, put, query a
+//! per-sandbox caches, and the generic reads and writes (get, put, query a
 //! partition, batch get, run a transaction) the adapters are built from.
 
 use crate::item::{s, text, unavailable, Item};
@@ -22,6 +22,9 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     models: ModelCache,
+    /// Whether this sandbox has seen the day month rows began stored (the fold writes it
+    /// until then; see `keys::FOLD_SINCE_SK`).
+    since_stored: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DynamoStore {
@@ -30,7 +33,11 @@ impl DynamoStore {
             client,
             table: table.into(),
             models: ModelCache::default(),
+            since_stored: Arc::default(),
         }
+    }
+    pub(crate) fn since_stored(&self) -> &std::sync::atomic::AtomicBool {
+        &self.since_stored
     }
     pub(crate) fn model_cache(&self) -> &ModelCache {
         &self.models
