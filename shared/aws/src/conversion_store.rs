@@ -220,16 +220,7 @@ impl ConversionStore for DynamoStore {
     ) -> Result<ChunkOutcome, StoreError> {
         let table = self.table();
         let pk = conversion_pk(external_id);
-        let mark = Update::builder()
-            .table_name(table)
-            .key(PK, s(pk.clone()))
-            .key(SK, s(revision_sk(revision)))
-            .update_expression("ADD done :chunks")
-            .condition_expression("attribute_exists(pk) AND NOT contains(done, :chunk)")
-            .expression_attribute_values(":chunks", AttributeValue::Ns(vec![chunk.to_string()]))
-            .expression_attribute_values(":chunk", n(chunk))
-            .build()
-            .map_err(unavailable)?;
+        let mark = chunk_mark(table, &pk, revision, DAY_ROWS_ADDED, chunk)?;
         let in_turn = ConditionCheck::builder()
             .table_name(table)
             .key(PK, s(pk.clone()))
@@ -251,12 +242,7 @@ impl ConversionStore for DynamoStore {
         }
         // Cancelled: find out why from the items themselves (the cancellation reasons
         // differ between DynamoDB and emulators).
-        let done = self
-            .get_item(&pk, &revision_sk(revision))
-            .await?
-            .and_then(|i| i.get("done").and_then(|v| v.as_ns().ok()).cloned())
-            .unwrap_or_default();
-        if done.contains(&chunk.to_string()) {
+        if self.chunk_marked(&pk, revision, DAY_ROWS_ADDED, chunk).await? {
             // Its month rows may be what a cut-short run left undone.
             self.add_chunk_to_months(external_id, revision, chunk, rows).await?;
             return Ok(ChunkOutcome::AlreadyApplied);
@@ -295,7 +281,37 @@ impl ConversionStore for DynamoStore {
     }
 }
 
+/// The number sets on a revision naming the chunks whose day rows, and whose month rows,
+/// were added.
+const DAY_ROWS_ADDED: &str = "done";
+const MONTH_ROWS_ADDED: &str = "months";
+
+/// Marks `chunk` in the revision's number set `set`, only if it is not there yet.
+fn chunk_mark(table: &str, pk: &str, revision: u64, set: &str, chunk: usize) -> Result<Update, StoreError> {
+    Update::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(revision_sk(revision)))
+        .update_expression("ADD #set :chunks")
+        .condition_expression("attribute_exists(pk) AND NOT contains(#set, :chunk)")
+        .expression_attribute_names("#set", set)
+        .expression_attribute_values(":chunks", AttributeValue::Ns(vec![chunk.to_string()]))
+        .expression_attribute_values(":chunk", n(chunk))
+        .build()
+        .map_err(unavailable)
+}
+
 impl DynamoStore {
+    /// Whether `chunk` is in the revision's number set `set` (read strongly).
+    async fn chunk_marked(&self, pk: &str, revision: u64, set: &str, chunk: usize) -> Result<bool, StoreError> {
+        let marked = self
+            .get_item(pk, &revision_sk(revision))
+            .await?
+            .and_then(|i| i.get(set).and_then(|v| v.as_ns().ok()).cloned())
+            .unwrap_or_default();
+        Ok(marked.contains(&chunk.to_string()))
+    }
+
     /// Adds an applied chunk's rows to the month rows, once (marked `months` on the
     /// revision, in the same transaction). A chunk's day rows and the two marks fill a
     /// transaction, so the month rows are a second one. Until both are done the revision is
@@ -310,16 +326,7 @@ impl DynamoStore {
     ) -> Result<(), StoreError> {
         let table = self.table();
         let pk = conversion_pk(external_id);
-        let mark = Update::builder()
-            .table_name(table)
-            .key(PK, s(pk.clone()))
-            .key(SK, s(revision_sk(revision)))
-            .update_expression("ADD months :chunks")
-            .condition_expression("attribute_exists(pk) AND NOT contains(months, :chunk)")
-            .expression_attribute_values(":chunks", AttributeValue::Ns(vec![chunk.to_string()]))
-            .expression_attribute_values(":chunk", n(chunk))
-            .build()
-            .map_err(unavailable)?;
+        let mark = chunk_mark(table, &pk, revision, MONTH_ROWS_ADDED, chunk)?;
         let mut writes = vec![TransactWriteItem::builder().update(mark).build()];
         for row in rows {
             writes.push(rollup_update_at(table, Grain::Month, &row.in_month())?);
@@ -327,12 +334,7 @@ impl DynamoStore {
         if self.transact_outcome(writes).await? {
             return Ok(());
         }
-        let added = self
-            .get_item(&pk, &revision_sk(revision))
-            .await?
-            .and_then(|i| i.get("months").and_then(|v| v.as_ns().ok()).cloned())
-            .unwrap_or_default();
-        if added.contains(&chunk.to_string()) {
+        if self.chunk_marked(&pk, revision, MONTH_ROWS_ADDED, chunk).await? {
             return Ok(());
         }
         Err(StoreError::Unavailable(format!(
