@@ -6,7 +6,6 @@ use crate::{
     item::corrupt, item::from_json, item::json, item::s, item::text, item::timestamp, item::unavailable,
     store::DynamoStore,
 };
-use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attribution::campaign::CostLine;
 use domain::attribution::fold::month_start;
@@ -62,31 +61,23 @@ impl DynamoStore {
     }
 
     /// Month cost rows for the months `first..=last`, as one cost day per campaign and
-    /// month (dated the 1st), one query per year.
+    /// month (dated the 1st).
     async fn cost_months(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<CostDay>, StoreError> {
         let mut by_campaign: std::collections::BTreeMap<(NaiveDate, String), Vec<CostLine>> = Default::default();
-        for year in first.year()..=last.year() {
-            let january = NaiveDate::from_ymd_opt(year, 1, 1).expect("valid");
-            let low = month_of(first.max(january));
-            let high = month_of(last.min(NaiveDate::from_ymd_opt(year, 12, 1).expect("valid")));
-            for item in self
-                .query_between(&cost_month_pk(january), &low, &format!("{high}$"))
-                .await?
-            {
-                let month: NaiveDate = text(&item, "month").and_then(|m| m.parse().ok()).ok_or_else(|| {
-                    StoreError::Corrupt(format!("cost month row without a month: {:?}", text(&item, SK)))
-                })?;
-                let amount = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
-                by_campaign
-                    .entry((month, text(&item, "campaign").unwrap_or_default()))
-                    .or_default()
-                    .push(CostLine {
-                        keyword: text(&item, "keyword").unwrap_or_default(),
-                        ad_spend_cents: amount("ad_spend_cents").unwrap_or(0),
-                        content_cents: amount("content_cents").unwrap_or(0),
-                        labour_cents: amount("labour_cents").unwrap_or(0),
-                    });
-            }
+        for item in self.months_by_year(cost_month_pk, first, last).await? {
+            let month: NaiveDate = text(&item, "month")
+                .and_then(|m| m.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("cost month row without a month: {:?}", text(&item, SK))))?;
+            let amount = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+            by_campaign
+                .entry((month, text(&item, "campaign").unwrap_or_default()))
+                .or_default()
+                .push(CostLine {
+                    keyword: text(&item, "keyword").unwrap_or_default(),
+                    ad_spend_cents: amount("ad_spend_cents").unwrap_or(0),
+                    content_cents: amount("content_cents").unwrap_or(0),
+                    labour_cents: amount("labour_cents").unwrap_or(0),
+                });
         }
         Ok(by_campaign
             .into_iter()

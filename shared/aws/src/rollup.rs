@@ -10,7 +10,7 @@
 use crate::item::n;
 use crate::item::text;
 use crate::keys::*;
-use crate::{item::json, item::s, item::unavailable, item::Item, store::DynamoStore};
+use crate::{item::conditional_put, item::json, item::s, item::unavailable, item::Item, store::DynamoStore};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{Datelike, Months, NaiveDate};
@@ -192,19 +192,10 @@ pub(crate) fn cost_month_update(table: &str, change: &CostMonthChange) -> Result
 /// A put in a transaction that replaces `stored` only if it is still what was read
 /// (or, with nothing read, only if there is still nothing).
 pub(crate) fn put_replacing(table: &str, item: Item, stored: Option<&Item>) -> Result<TransactWriteItem, StoreError> {
-    let mut put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(table)
-        .set_item(Some(item));
-    put = match stored.and_then(|i| i.get(DOC)) {
-        None => put.condition_expression("attribute_not_exists(pk)"),
-        Some(doc) => put
-            .condition_expression("#doc = :read")
-            .expression_attribute_names("#doc", DOC)
-            .expression_attribute_values(":read", doc.clone()),
-    };
-    Ok(TransactWriteItem::builder()
-        .put(put.build().map_err(unavailable)?)
-        .build())
+    match stored.and_then(|i| i.get(DOC)) {
+        None => conditional_put(table, item, "attribute_not_exists(pk)", Vec::new()),
+        Some(doc) => conditional_put(table, item, "doc = :read", vec![(":read", doc.clone())]),
+    }
 }
 
 pub(crate) fn rollup_row(item: &Item) -> RollupRow {
@@ -349,19 +340,31 @@ impl DynamoStore {
             .collect())
     }
 
-    /// Month row items of `series` for the months of `first..=last`, one query per year.
+    /// Month row items of `series` for the months of `first..=last`.
     pub(crate) async fn month_items(
         &self,
         series: &str,
         first: NaiveDate,
         last: NaiveDate,
     ) -> Result<Vec<Item>, StoreError> {
+        self.months_by_year(|january| rollup_month_pk(series, january), first, last)
+            .await
+    }
+
+    /// Items of year partitions (`pk_of(January 1st)`, sort keys starting `<yyyy-mm>`) for
+    /// the months of `first..=last`: one query per year.
+    pub(crate) async fn months_by_year(
+        &self,
+        pk_of: impl Fn(NaiveDate) -> String,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         for year in first.year()..=last.year() {
-            let low = month_of(first.max(NaiveDate::from_ymd_opt(year, 1, 1).expect("valid")));
+            let january = NaiveDate::from_ymd_opt(year, 1, 1).expect("valid");
+            let low = month_of(first.max(january));
             let high = month_of(last.min(NaiveDate::from_ymd_opt(year, 12, 1).expect("valid")));
-            let pk = rollup_month_pk(series, NaiveDate::from_ymd_opt(year, 1, 1).expect("valid"));
-            items.extend(self.query_between(&pk, &low, &format!("{high}$")).await?);
+            items.extend(self.query_between(&pk_of(january), &low, &format!("{high}$")).await?);
         }
         Ok(items)
     }
