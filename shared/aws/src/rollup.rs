@@ -406,7 +406,8 @@ impl FoldStore for DynamoStore {
         // has seen it stored.
         let since_stored = self.since_stored().load(std::sync::atomic::Ordering::Relaxed);
         let first = rows.iter().map(|(_, row)| row.day).min();
-        if let (None, false, Some(first)) = (mark.from, since_stored, first) {
+        let writes_since = mark.from.is_none() && !since_stored && first.is_some();
+        if let (true, Some(first)) = (writes_since, first) {
             let since = Update::builder()
                 .table_name(table)
                 .key(PK, s(FOLD_PK))
@@ -418,7 +419,7 @@ impl FoldStore for DynamoStore {
             writes.push(TransactWriteItem::builder().update(since).build());
         }
         let folded = self.transact_outcome(writes).await?;
-        if folded && mark.from.is_none() {
+        if folded && writes_since {
             self.since_stored().store(true, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(folded)
