@@ -99,13 +99,14 @@ def _key_of(backend, op_type, op):
 
 
 def _shards(backend, transact_items):
-    """The stream shards of the tables a transaction names, with their lengths now."""
+    """The stream shards of the tables a transaction names, with their next sequence
+    numbers now."""
     shards = {}
     for item in transact_items:
         for op in item.values():
             table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
             if table is not None and table.stream_shard is not None:
-                shards[id(table.stream_shard)] = (table.stream_shard, len(table.stream_shard.items))
+                shards[id(table.stream_shard)] = (table.stream_shard, _next_sequence(table.stream_shard))
     return list(shards.values())
 
 
@@ -131,8 +132,10 @@ def transact_write_items(self, transact_items):
                     self.delete_item(table_name, key)
             else:
                 self.put_item(table_name, attrs)
-        for shard, length in streams:
-            del shard.items[length:]
+        for shard, next_sequence in streams:
+            # Counted by sequence number, not position: a trim may have shifted the records.
+            added = min(_next_sequence(shard) - next_sequence, len(shard.items))
+            del shard.items[len(shard.items) - added :]
         raise
 
 
@@ -216,10 +219,15 @@ _ITEM_ANSWERS = ("Items", "Item", "Responses")
 _moto_execute_result = DynamoResult.execute_result
 
 
+def _as_json(result):
+    """An answer as DynamoDB's JSON protocol sends it, written directly."""
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(result)
+
+
 def _execute_result(self, context):
     result = self.result
     if isinstance(result, dict) and any(key in result for key in _ITEM_ANSWERS):
-        return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(result)
+        return _as_json(result)
     return _moto_execute_result(self, context)
 
 
@@ -274,7 +282,7 @@ Item.size = _item_size
 
 class _RecordsResult(ActionResult):
     def execute_result(self, context):
-        return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(self.result)
+        return _as_json(self.result)
 
 
 _moto_get_records = DynamoDBStreamsHandler.get_records
@@ -292,18 +300,21 @@ STREAM_RECORDS_KEPT = int(os.environ.get("LEADFLOW_STREAM_RECORDS_KEPT", "100000
 dynamodb_models.table.dynamo_json_dump = lambda _: "."
 
 
+def _next_sequence(shard):
+    """The sequence number the shard's next record gets."""
+    return shard.starting_sequence_number + getattr(shard, "trimmed", 0) + len(shard.items)
+
+
 def _stream_add(self, old, new):
     """moto's record append, with numbers that keep rising past trimmed records (and no
     delivery to moto's own Lambda, which is not used)."""
     view = self.table.stream_specification["StreamViewType"]
     event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
-    trimmed = getattr(self, "trimmed", 0)
-    seq = self.starting_sequence_number + trimmed + len(self.items)
-    self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
+    self.items.append(StreamRecord(self.table, view, event_name, old, new, _next_sequence(self)))
     if len(self.items) > STREAM_RECORDS_KEPT:
         drop = len(self.items) - STREAM_RECORDS_KEPT // 2
         del self.items[:drop]
-        self.trimmed = trimmed + drop
+        self.trimmed = getattr(self, "trimmed", 0) + drop
 
 
 def _stream_get(self, start, quantity):
