@@ -27,6 +27,8 @@ pub struct StreamReader {
     endpoint: String,
     stream_arn: String,
     client: reqwest::Client,
+    /// The stream's one shard, looked up on the first read.
+    shard: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl StreamReader {
@@ -35,6 +37,7 @@ impl StreamReader {
             endpoint: endpoint.to_string(),
             stream_arn: stream_arn.to_string(),
             client: reqwest::Client::new(),
+            shard: Default::default(),
         }
     }
 
@@ -73,13 +76,18 @@ impl StreamReader {
 
     /// The records from `position` on, at most `limit`, in order.
     pub async fn read(&self, position: &Position, limit: usize) -> Result<Vec<Value>, String> {
-        let described = self
-            .call("DescribeStream", json!({ "StreamArn": self.stream_arn }))
+        let shard = self
+            .shard
+            .get_or_try_init(|| async {
+                let described = self
+                    .call("DescribeStream", json!({ "StreamArn": self.stream_arn }))
+                    .await?;
+                described["StreamDescription"]["Shards"][0]["ShardId"]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| "DescribeStream: no shard".to_string())
+            })
             .await?;
-        let shard = described["StreamDescription"]["Shards"][0]["ShardId"]
-            .as_str()
-            .ok_or("DescribeStream: no shard")?
-            .to_string();
         let mut request = json!({ "StreamArn": self.stream_arn, "ShardId": shard });
         match position {
             Position::TrimHorizon => request["ShardIteratorType"] = json!("TRIM_HORIZON"),
