@@ -374,6 +374,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("PUT", "/v1/config/webhooks", "/v1/config/webhooks"),
     ("GET", "/v1/exports/roi", "/v1/exports/roi"),
     ("GET", "/v1/reports/funnel", "/v1/reports/funnel"),
+    ("GET", "/v1/reports/dashboard", "/v1/reports/dashboard"),
     ("GET", "/v1/reports/owners", "/v1/reports/owners"),
     ("GET", "/v1/reports/invalid-reasons", "/v1/reports/invalid-reasons"),
     ("POST", "/v1/imports", "/v1/imports"),

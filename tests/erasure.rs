@@ -132,6 +132,7 @@ async fn reports(api: &Api<DynamoStore, SqsBus, FixedClock>) -> Vec<Value> {
         "/v1/reports/funnel?from=2026-11-01&to=2026-11-30&group_by=campaign",
         "/v1/reports/invalid-reasons?from=2026-11-01&to=2026-11-30",
         "/v1/exports/roi?from=2026-11-01&to=2026-11-30",
+        "/v1/reports/dashboard?from=2026-11-01&to=2026-11-30&period=week",
     ] {
         let got = call(api, "GET", path, Role::Admin, None).await;
         assert_eq!(got.status, 200, "{path}: {}", got.body);

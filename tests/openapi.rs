@@ -593,6 +593,7 @@ async fn real_answers_match_the_spec() {
         ("/v1/reports/violations", "group_by=bored"),
         ("/v1/reports/recycle-rate", "from=yesterday"),
         ("/v1/reports/funnel", "period=decade"),
+        ("/v1/reports/dashboard", "group_by=weather"),
         ("/v1/reports/owners", "to=2026-11-31"),
         ("/v1/reports/invalid-reasons", "from=2026/01/01"),
         ("/v1/reports/models", "from=october"),

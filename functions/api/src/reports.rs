@@ -94,6 +94,37 @@ fn group_by(req: &Request, default: GroupBy) -> Result<GroupBy, Box<Response<Bod
     }
 }
 
+fn period(req: &Request) -> Result<Period, Box<Response<Body>>> {
+    match req.query_string_parameters().first("period") {
+        None => Ok(Period::Month),
+        Some(text) => Period::parse(text).ok_or_else(|| {
+            Box::new(invalid(vec![FieldError::new(
+                "period",
+                "must be day, week, month, quarter or year",
+            )]))
+        }),
+    }
+}
+
+/// The days just before `from..=to`, as many; an empty span's are as empty.
+fn previous_span(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    if from <= to {
+        let length = to - from + Duration::days(1);
+        (from - length, from - Duration::days(1))
+    } else {
+        (from, to)
+    }
+}
+
+fn reference() -> Value {
+    Value::Object(
+        reports::REFERENCE_RATES
+            .iter()
+            .map(|(name, rate)| (name.to_string(), json!(rate)))
+            .collect(),
+    )
+}
+
 fn csv_response(filename: &str, text: String, items_read: usize) -> Response<Body> {
     Response::builder()
         .status(StatusCode::OK)
@@ -291,23 +322,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(g) => g,
             Err(response) => return Ok(*response),
         };
-        let period = match req.query_string_parameters().first("period") {
-            None => Period::Month,
-            Some(text) => match Period::parse(text) {
-                Some(p) => p,
-                None => {
-                    return Ok(invalid(vec![FieldError::new(
-                        "period",
-                        "must be day, week, month, quarter or year",
-                    )]))
-                }
-            },
+        let period = match period(req) {
+            Ok(p) => p,
+            Err(response) => return Ok(*response),
         };
-        let finest = match period {
-            Period::Day | Period::Week => Grain::Day,
-            Period::Month | Period::Quarter | Period::Year => Grain::Month,
-        };
-        let funnel = self.rollups_over(FUNNEL, from, to, finest).await?;
+        let funnel = self.rollups_over(FUNNEL, from, to, period.finest()).await?;
         let campaigns = self.store.campaigns().await?;
         let rows: Vec<Value> = reports::funnel_rows(by, period, &funnel.rows, &campaigns)
             .iter()
@@ -318,7 +337,55 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             &json!({
                 "from": from, "to": to, "group_by": by, "period": period,
                 "rows": rows, "items_read": funnel.items_read,
-                "reference": {"lead_to_mql": "0.4200", "mql_to_sql": "0.7500", "sql_to_order": "0.0700", "lead_to_order": "0.0246"},
+                "reference": reference(),
+            }),
+        ))
+    }
+
+    /// The marketing dashboard in one answer: the funnel by period and group, what each
+    /// group cost per lead, MQL and SQL, and invalid reasons against the span before. The
+    /// same numbers as the funnel report, the ROI export and the invalid-reasons report,
+    /// from one read of the span's funnel rows instead of three, and no model's rows.
+    pub(crate) async fn dashboard(&self, call: &Call<'_>) -> Answer {
+        let req = call.req;
+        let (from, to) = match days(req, report_day(self.clock.now()), MAX_REPORT_DAYS) {
+            Ok(d) => d,
+            Err(response) => return Ok(*response),
+        };
+        let (by, period) = match (group_by(req, GroupBy::Channel), period(req)) {
+            (Ok(by), Ok(period)) => (by, period),
+            (Err(response), _) | (_, Err(response)) => return Ok(*response),
+        };
+        let (previous_from, previous_to) = previous_span(from, to);
+        let funnel = self.rollups_over(FUNNEL, from, to, period.finest()).await?;
+        let previous = self
+            .rollups_over(FUNNEL, previous_from, previous_to, Grain::Month)
+            .await?;
+        let costs = if from <= to {
+            self.store.costs_by_month(from, to).await?
+        } else {
+            Vec::new()
+        };
+        let campaigns = self.store.campaigns().await?;
+        let items_read = funnel.items_read + previous.items_read + costs.len() + campaigns.len();
+        let funnel_rows: Vec<Value> = reports::funnel_rows(by, period, &funnel.rows, &campaigns)
+            .iter()
+            .map(reports::FunnelRow::to_json)
+            .collect();
+        let cost_rows = reports::roi_rows(by, &[], &funnel.rows, &costs, &campaigns);
+        let reasons = reports::invalid_reasons(&funnel.rows, &previous.rows, &campaigns);
+        tracing::info!(%from, %to, items_read, "marketing dashboard");
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "from": from, "to": to, "group_by": by, "period": period,
+                "previous": {"from": previous_from, "to": previous_to},
+                "funnel": funnel_rows,
+                "reference": reference(),
+                "costs": cost_rows.iter().map(reports::RoiRow::cost_json).collect::<Vec<_>>(),
+                "cost_total": reports::total(&cost_rows).cost_json(),
+                "invalid_reasons": reasons,
+                "items_read": items_read,
             }),
         ))
     }
@@ -328,13 +395,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(d) => d,
             Err(response) => return Ok(*response),
         };
-        let length = to - from + Duration::days(1);
-        // An empty span's previous span is as empty.
-        let (previous_from, previous_to) = if from <= to {
-            (from - length, from - Duration::days(1))
-        } else {
-            (from, to)
-        };
+        let (previous_from, previous_to) = previous_span(from, to);
         let current = self.rollups_over(FUNNEL, from, to, Grain::Month).await?;
         let previous = self
             .rollups_over(FUNNEL, previous_from, previous_to, Grain::Month)

@@ -2,6 +2,7 @@
 //! follows the rows in range.
 
 use crate::assign::ports::OwnerChange;
+use crate::attribution::fold::Grain;
 use crate::attribution::money::format_cents;
 use crate::lead::{Lead, OwnerChangeHow, Stage};
 use crate::{attribution::campaign::Campaign, attribution::campaign::CostDay};
@@ -180,6 +181,26 @@ impl RoiRow {
         }
         v
     }
+
+    /// What the row spent and what each lead, MQL and SQL cost: the export's row without
+    /// credited money, for a report that reads no model's rows.
+    pub fn cost_json(&self) -> serde_json::Value {
+        let money = |c: Option<i64>| c.map(format_cents);
+        serde_json::json!({
+            "branch": self.branch,
+            "channel": self.channel,
+            "campaign": self.campaign,
+            "campaign_name": self.campaign_name,
+            "keyword": self.keyword,
+            "cost": format_cents(self.cost_cents),
+            "leads": self.leads,
+            "mql": self.mql,
+            "sql": self.sql,
+            "cpl": money(self.cpl_cents()),
+            "cost_per_mql": money(self.cost_per_mql_cents()),
+            "cost_per_sql": money(self.cost_per_sql_cents()),
+        })
+    }
 }
 
 fn four_places(x: f64) -> String {
@@ -357,6 +378,14 @@ impl Period {
     pub fn parse(text: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
     }
+    /// The finest rows a report by this period can be built from: a month or longer
+    /// takes whole months as one row.
+    pub fn finest(self) -> Grain {
+        match self {
+            Period::Day | Period::Week => Grain::Day,
+            Period::Month | Period::Quarter | Period::Year => Grain::Month,
+        }
+    }
     /// The label of the period holding `day`: `2026-03-02`, `2026-W10`, `2026-03`,
     /// `2026-Q1`, `2026`. Weeks are ISO weeks (Monday to Sunday).
     pub fn label(self, day: NaiveDate) -> String {
@@ -372,6 +401,15 @@ impl Period {
         }
     }
 }
+
+/// The published reference ratios a funnel can be drawn against (leads to MQL, MQL to
+/// SQL, SQL to order, and the product of the three: leads to order).
+pub const REFERENCE_RATES: [(&str, &str); 4] = [
+    ("lead_to_mql", "0.4200"),
+    ("mql_to_sql", "0.7500"),
+    ("sql_to_order", "0.0700"),
+    ("lead_to_order", "0.0246"),
+];
 
 /// The funnel counters a report shows, in order.
 pub const FUNNEL_FIELDS: [&str; 11] = [
