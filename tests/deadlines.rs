@@ -1,7 +1,8 @@
 //! Follow-up deadlines against the DynamoDB/SQS emulator, with the sweep's clock set by
 //! its event time: a breach after a holiday (violation, recycle, the next rep), a
 //! follow-up in time, overlapping sweeps, a backlog drained over bounded runs with reads
-//! that follow what is due, SLA policies as data, and the reports.
+//! that follow what is due (over the due index's shards, and its partitions from before
+//! them), SLA policies as data, and the reports.
 
 use api::auth::{mint_hs256, Verifier};
 use api::Api;
@@ -286,6 +287,40 @@ async fn a_backlog_drains_over_bounded_runs_reading_only_what_is_due() {
         refresh(&mut lead, &config, created);
         store
             .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+            .await
+            .unwrap();
+    }
+    // The overdue clocks of one day are spread over the index's shards, not one partition.
+    let overdue: Vec<_> = stack
+        .items_with_pk_prefix("LEAD#")
+        .await
+        .into_iter()
+        .filter(|item| item["sk"].as_s().is_ok_and(|sk| sk == "LEAD"))
+        .filter(|item| {
+            item.get("gsi2pk")
+                .is_some_and(|pk| pk.as_s().is_ok_and(|pk| pk.starts_with("DUE#2026-04")))
+        })
+        .collect();
+    assert_eq!(overdue.len(), 60);
+    let shards: std::collections::BTreeSet<&str> = overdue
+        .iter()
+        .map(|item| item["gsi2pk"].as_s().unwrap().as_str())
+        .collect();
+    assert!(shards.len() >= 3, "one day's entries over the shards: {shards:?}");
+    assert!(shards.iter().all(|pk| pk.matches('#').count() == 2), "{shards:?}");
+    // Ten as written before shards (the day alone): still found, in the same runs.
+    for item in overdue.iter().take(10) {
+        let sharded = item["gsi2pk"].as_s().unwrap();
+        let day = sharded.rsplit_once('#').unwrap().0;
+        stack
+            .dynamo
+            .update_item()
+            .table_name(stack.table())
+            .key("pk", item["pk"].clone())
+            .key("sk", item["sk"].clone())
+            .update_expression("SET gsi2pk = :day")
+            .expression_attribute_values(":day", aws_sdk_dynamodb::types::AttributeValue::S(day.into()))
+            .send()
             .await
             .unwrap();
     }

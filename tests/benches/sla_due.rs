@@ -43,7 +43,7 @@ async fn main() {
             ("pk".to_string(), s(format!("LEAD#{id}"))),
             ("sk".to_string(), s("LEAD")),
             ("id".to_string(), s(id.as_str())),
-            ("gsi2pk".to_string(), s(format!("DUE#{}", next.format("%Y-%m-%d")))),
+            ("gsi2pk".to_string(), s(keys::due_partition(next, &id))),
             (
                 "gsi2sk".to_string(),
                 s(format!(

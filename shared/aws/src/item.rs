@@ -91,7 +91,7 @@ pub fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
     }
     if let Some(next) = lead.sla_next_check {
         // Never in a bucket older than now: the sweep's cursor may already be past it.
-        item.insert(GSI2_PK.into(), s(due_bucket(next.max(lead.updated_at))));
+        item.insert(GSI2_PK.into(), s(due_partition(next.max(lead.updated_at), &lead.id)));
         item.insert(GSI2_SK.into(), s(format!("{}#{}", timestamp(next), lead.id)));
     }
     Ok(item)

@@ -22,7 +22,7 @@
 //! | follow-up       | `LEAD#<id>`        | `FU#<follow-up id>`     |                 |                   |
 //! | notice sent     | `NOTICE#<key>`     | `NOTICE`                |                 |                   |
 //! | lead waiting    | (the lead item)    |                         | `POOL#<pool>` while unowned in a pool | `<waiting since>#<id>` |
-//! | lead with a clock | (the lead item)  |                         | gsi2: `DUE#<day>` of its next SLA check | `<next check>#<id>` |
+//! | lead with a clock | (the lead item)  |                         | gsi2: `DUE#<day>#<0–3>` of its next SLA check | `<next check>#<id>` |
 //! | SLA policies    | `CONFIG#sla`       | `CURRENT`, `V#<000001>` |                 |                   |
 //! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
@@ -209,9 +209,21 @@ pub const SLA_PK: &str = "CONFIG#sla";
 pub const GSI2: &str = "gsi2";
 pub const GSI2_PK: &str = "gsi2pk";
 pub const GSI2_SK: &str = "gsi2sk";
-/// The due index's partition for a (UTC) day: `DUE#2026-04-07`.
+/// A (UTC) day of the due index: `DUE#2026-04-07`. The sweep's cursor names the day it
+/// stands at this way; before shards, it was the day's one partition, which the sweep
+/// still reads (an entry there moves to a shard when its lead is next saved).
 pub fn due_bucket(at: chrono::DateTime<chrono::Utc>) -> String {
     format!("DUE#{}", at.format("%Y-%m-%d"))
+}
+pub const DUE_SHARDS: u8 = 4;
+/// The due index's partition for a lead's next check: its (UTC) day and a shard by the
+/// lead's id, `DUE#2026-04-07#2`, so a campaign spike's first-contact clocks are spread
+/// over four index partitions instead of one a day.
+pub fn due_partition(at: chrono::DateTime<chrono::Utc>, id: &LeadId) -> String {
+    due_shard(at, id.shard(DUE_SHARDS))
+}
+pub fn due_shard(at: chrono::DateTime<chrono::Utc>, shard: u8) -> String {
+    format!("{}#{shard}", due_bucket(at))
 }
 pub const GSI3: &str = "gsi3";
 pub const GSI3_PK: &str = "gsi3pk";

@@ -1,18 +1,19 @@
 //! DynamoDB adapter for [`SlaStore`]: the policy document, the due index, violations
 //! and per-pool numbers.
 //!
-//! The due index (`gsi2`) is partitioned by UTC day (`DUE#2026-04-07`). The sweep keeps a
-//! cursor at the oldest day that may still hold due entries and reads from there to
-//! today, only entries due by now. A past day is passed over once a query finds it
+//! The due index (`gsi2`) is partitioned by UTC day and a shard by lead (`DUE#2026-04-07#2`,
+//! four a day, so a spike's clocks do not all land on one index partition). The sweep
+//! keeps a cursor at the oldest day that may still hold due entries and reads from there
+//! to today, only entries due by now. A past day is passed over once its queries find it
 //! empty, which happens only after its leads were handled (each one's entry moves when
-//! the lead is saved). So a run reads what is due plus one query per day, never the
+//! the lead is saved). So a run reads what is due plus a few queries per day, never the
 //! open leads at large.
 
 use crate::item::text;
 use crate::keys::*;
 use crate::paging::{finish, KeyRange};
 use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use domain::follow_up::sla::SlaConfig;
 use domain::lead::ports::{Page, PageRequest};
 use domain::lead::LeadId;
@@ -125,11 +126,28 @@ impl SlaStore for DynamoStore {
         let mut new_cursor = None;
         let mut due = DueLeads::default();
         let upper = format!("{}#~", timestamp(now));
+        // A backlog larger than one run is worked off across every shard: each run starts
+        // at the shard the clock's minute points to.
+        let first = (now.minute() % u32::from(DUE_SHARDS)) as u8;
         while day <= current && due.leads.len() < limit {
-            let want = limit - due.leads.len() + 1;
-            let (items, more_in_bucket) = self
-                .query_index(GSI2, GSI2_PK, &due_bucket(day), GSI2_SK, &upper, want)
-                .await?;
+            // The day's partition from before shards first (it holds only older entries),
+            // then its shards, each read up to what the run still wants.
+            let partitions = std::iter::once(due_bucket(day))
+                .chain((0..DUE_SHARDS).map(|n| due_shard(day, (first + n) % DUE_SHARDS)));
+            let mut items = Vec::new();
+            let mut more_in_bucket = false;
+            for partition in partitions {
+                let want = limit + 1 - due.leads.len() - items.len();
+                if want == 0 {
+                    more_in_bucket = true;
+                    break;
+                }
+                let (got, more) = self
+                    .query_index(GSI2, GSI2_PK, &partition, GSI2_SK, &upper, want)
+                    .await?;
+                items.extend(got);
+                more_in_bucket |= more;
+            }
             due.entries_read += items.len();
             if items.is_empty() && new_cursor.is_none() && day < current {
                 // A past day with nothing due left: no later run needs to read it.
