@@ -156,26 +156,12 @@ impl RoiRow {
 
     /// The row as JSON, with the ratios (money as decimal strings, ratios to 4 places).
     pub fn to_json(&self) -> serde_json::Value {
-        let money = |c: Option<i64>| c.map(format_cents);
-        let mut v = serde_json::json!({
-            "branch": self.branch,
-            "channel": self.channel,
-            "campaign": self.campaign,
-            "campaign_name": self.campaign_name,
-            "keyword": self.keyword,
-            "cost": format_cents(self.cost_cents),
-            "leads": self.leads,
-            "mql": self.mql,
-            "sql": self.sql,
-            "opportunities": self.opportunities,
-            "orders": self.orders,
-            "attributed_revenue": format_cents(self.revenue_cents),
-            "paid_amount": format_cents(self.paid_cents),
-            "cpl": money(self.cpl_cents()),
-            "cost_per_mql": money(self.cost_per_mql_cents()),
-            "cost_per_sql": money(self.cost_per_sql_cents()),
-            "roi": self.roi().map(four_places),
-        });
+        let mut v = self.cost_json();
+        v["opportunities"] = self.opportunities.into();
+        v["orders"] = self.orders.into();
+        v["attributed_revenue"] = format_cents(self.revenue_cents).into();
+        v["paid_amount"] = format_cents(self.paid_cents).into();
+        v["roi"] = self.roi().map(four_places).into();
         for (name, rate) in self.rates() {
             v[name] = serde_json::json!(rate.map(four_places));
         }
