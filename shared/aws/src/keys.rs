@@ -22,7 +22,7 @@
 //! | follow-up       | `LEAD#<id>`        | `FU#<follow-up id>`     |                 |                   |
 //! | notice sent     | `NOTICE#<key>`     | `NOTICE`                |                 |                   |
 //! | lead waiting    | (the lead item)    |                         | `POOL#<pool>` while unowned in a pool | `<waiting since>#<id>` |
-//! | lead with a clock | (the lead item)  |                         | gsi2: `DUE#<day>#<0–3>` of its next SLA check | `<next check>#<id>` |
+//! | lead with a clock | (the lead item)  |                         | gsi2: `DUE#<day>#<0..3>` of its next SLA check | `<next check>#<id>` |
 //! | SLA policies    | `CONFIG#sla`       | `CURRENT`, `V#<000001>` |                 |                   |
 //! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
