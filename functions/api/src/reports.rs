@@ -182,6 +182,18 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         }
     }
 
+    /// The cost days (whole months as one row) over `from..=to`: none when `from` is after `to`.
+    async fn costs_over(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<domain::attribution::campaign::CostDay>, domain::lead::ports::StoreError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        self.store.costs_by_month(from, to).await
+    }
+
     pub(crate) async fn violations_report(&self, call: &Call<'_>) -> Answer {
         let req = call.req;
         let (from, to) = match self.period(req) {
@@ -286,11 +298,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         // Totals over the period: month rows will do.
         let credited = self.rollups_over(&model, from, to, Grain::Month).await?;
         let funnel = self.rollups_over(FUNNEL, from, to, Grain::Month).await?;
-        let costs = if from <= to {
-            self.store.costs_by_month(from, to).await?
-        } else {
-            Vec::new()
-        };
+        let costs = self.costs_over(from, to).await?;
         let campaigns = self.store.campaigns().await?;
         let items_read = credited.items_read + funnel.items_read + costs.len() + campaigns.len();
         let rows = reports::roi_rows(by, &credited.rows, &funnel.rows, &costs, &campaigns);
@@ -358,16 +366,10 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         };
         let (previous_from, previous_to) = previous_span(from, to);
         // Four independent reads, asked at once: the page waits for the slowest, not the sum.
-        let costs = async {
-            match from <= to {
-                true => self.store.costs_by_month(from, to).await,
-                false => Ok(Vec::new()),
-            }
-        };
         let (funnel, previous, costs, campaigns) = tokio::try_join!(
             self.rollups_over(FUNNEL, from, to, period.finest()),
             self.rollups_over(FUNNEL, previous_from, previous_to, Grain::Month),
-            costs,
+            self.costs_over(from, to),
             self.store.campaigns(),
         )?;
         let items_read = funnel.items_read + previous.items_read + costs.len() + campaigns.len();
