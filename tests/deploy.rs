@@ -81,6 +81,17 @@ fn deploy_reads_the_built_template_and_build_reads_the_source() {
                 .unwrap_or_else(|| panic!("[{env}.{command}.parameters] names no template_file"));
             assert_eq!(file, "infra/template.yaml", "[{env}.{command}]");
         }
+        // sam's build cache hashes each function's CodeUri (here the whole checkout,
+        // target/ included) and races a parallel build rewriting target/.
+        if let Some(build) = section("build") {
+            for key in ["cached", "parallel"] {
+                assert_ne!(
+                    build.get(key).and_then(|v| v.as_bool()),
+                    Some(true),
+                    "[{env}.build.parameters] sets {key}"
+                );
+            }
+        }
     }
     let ignored = std::fs::read_to_string(repo().join(".gitignore")).unwrap();
     assert!(
