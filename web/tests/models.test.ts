@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { armsSeries, calibrationSeries, percentText, roleOf, shareFromPercent } from '../src/models'
 import zh from '../src/i18n/zh-CN'
 import en from '../src/i18n/en'
+import { createI18n } from 'vue-i18n'
+import { reasonLabel } from '../src/reasons'
 
 describe('the challenger share', () => {
   it('is typed as a percentage and sent as a fraction', () => {
@@ -44,5 +46,15 @@ describe('the console strings', () => {
     Object.entries(o).flatMap(([k, v]) => (typeof v === 'object' && v ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]))
   it('has every key in both languages', () => {
     expect(keys(en).sort()).toEqual(keys(zh).sort())
+  })
+})
+
+describe('invalid reasons', () => {
+  const i18n = (locale: 'en' | 'zh-CN') => createI18n({ legacy: false, locale, messages: { en, 'zh-CN': zh } }).global
+  it("are put in words, a rep's and the system's, and an unknown code is shown as it is", () => {
+    expect(reasonLabel('wrong_contact', i18n('en'))).toBe('Wrong contact')
+    expect(reasonLabel('import_invalid', i18n('en'))).toBe('Invalid import row')
+    expect(reasonLabel('import_invalid', i18n('zh-CN'))).toBe('导入行无效')
+    expect(reasonLabel('sequential_phone', i18n('en'))).toBe('sequential_phone')
   })
 })

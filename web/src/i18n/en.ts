@@ -41,6 +41,11 @@ export default {
     clockStatus: { running: 'Running', satisfied: 'Met', breached: 'Breached' },
     nurtureReasons: { not_now: 'Not now', no_budget: 'No budget', no_authority: 'No authority', no_need: 'No need', unresponsive: 'Unresponsive', other: 'Other' },
     invalidReasons: { wrong_contact: 'Wrong contact', no_intent: 'No intent', unreachable: 'Unreachable', competitor: 'Competitor', other: 'Other' },
+    // Set by the system, not chosen by a rep: shown, never offered.
+    systemReasons: {
+      honeypot: 'Spam (hidden field filled)', no_contact: 'No usable contact', impossible_contact: 'Implausible phone',
+      blacklist_phone: 'Blacklisted phone', blacklist_company: 'Blacklisted company', import_invalid: 'Invalid import row', hook_invalid: 'Invalid ad-platform push',
+    },
     entry: {
       touch: 'Touch', follow_up: 'Follow-up', owner: 'Owner change', repeat: 'Repeat', sla: 'SLA',
       reminded: 'reminder', breached: 'breach', met: 'met',

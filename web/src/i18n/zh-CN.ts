@@ -41,6 +41,10 @@ export default {
     clockStatus: { running: '进行中', satisfied: '已达成', breached: '已超时' },
     nurtureReasons: { not_now: '暂不需要', no_budget: '无预算', no_authority: '无决策权', no_need: '无需求', unresponsive: '联系不上', other: '其他' },
     invalidReasons: { wrong_contact: '联系方式错误', no_intent: '无意向', unreachable: '无法联系', competitor: '竞争对手', other: '其他' },
+    systemReasons: {
+      honeypot: '垃圾提交（隐藏字段被填写）', no_contact: '无有效联系方式', impossible_contact: '号码不合理',
+      blacklist_phone: '号码在黑名单', blacklist_company: '公司在黑名单', import_invalid: '导入行无效', hook_invalid: '广告平台推送无效',
+    },
     entry: {
       touch: '接触', follow_up: '跟进', owner: '负责人变更', repeat: '重复提交', sla: 'SLA',
       reminded: '提醒', breached: '超时', met: '达成',
