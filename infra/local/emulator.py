@@ -13,7 +13,7 @@ ReceiveMessage calls that both move a message to its DLQ answer 500 (`list.remov
 not in list`). SQS requests are serialised too, on a lock of their own, which a long poll
 releases while it waits (each queue's condition variable is built on that lock).
 
-Two more changes keep the emulator fast as the table grows, as DynamoDB is:
+More changes keep the emulator fast as the table grows, as DynamoDB is:
 - moto snapshots every table a transaction touches (a deep copy of all of it) before
   applying it. Here the snapshot is of the items the transaction names, restored the
   same way when the transaction is cancelled.
@@ -25,8 +25,11 @@ Two more changes keep the emulator fast as the table grows, as DynamoDB is:
   attribute by attribute: about a millisecond per item read, nine tenths of a Query's
   time. Answers that carry items (Query, Scan, GetItem, BatchGetItem, and the stream's
   GetRecords) are already in DynamoDB's JSON form, so they are written out as JSON
-  directly. And strings, the common case, are compared, sized and converted without
-  moto's general (and slower) path for every type.
+  directly, without the spaces a reader ignores. And strings, the common case, are
+  compared, sized and converted without moto's general (and slower) path for every type.
+- moto searches every answer with a regular expression for an XML `<RequestId>` to
+  rewrite; a JSON answer has none, so it is not searched (on a year of month rows, 2.7
+  MB of JSON, a tenth of a Query's time).
 
 And three to its DynamoDB stream, which the rollup consumer reads:
 - A cancelled transaction leaves no stream records, as in DynamoDB (moto kept the records
@@ -39,6 +42,7 @@ Usage: python emulator.py HOST PORT
 """
 
 import copy
+import json
 import os
 import sys
 import threading
@@ -47,10 +51,10 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend, Table
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard
-from moto.dynamodb.models.utilities import dynamo_json_dump, dynamo_to_dict
+from moto.dynamodb.models.utilities import DynamoJsonEncoder, dynamo_to_dict
 from moto.dynamodb.responses import DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, BaseResponse
 from moto.sqs.models import Queue
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -221,7 +225,21 @@ _moto_execute_result = DynamoResult.execute_result
 
 def _as_json(result):
     """An answer as DynamoDB's JSON protocol sends it, written directly."""
-    return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(result)
+    body = json.dumps(result, cls=DynamoJsonEncoder, separators=(",", ":"))
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+
+_moto_enrich_response = BaseResponse._enrich_response
+
+
+def _enrich_response(headers, body):
+    if isinstance(body, str) and body.startswith("{"):
+        enriched, _ = _moto_enrich_response(headers, "")
+        return enriched, body
+    return _moto_enrich_response(headers, body)
+
+
+BaseResponse._enrich_response = staticmethod(_enrich_response)
 
 
 def _execute_result(self, context):

@@ -3,7 +3,7 @@
 // default view (mine) and a manager's (all leads). Run on a stack holding the leads to
 // measure with (BENCHMARKS.md §11):
 //   LEADFLOW_CONSOLE_BENCH=1 npx playwright test perf   (in web/, beside `make dev`)
-import { expect, test } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { call, newLead, phone, signIn } from './support'
 
 test.skip(!process.env.LEADFLOW_CONSOLE_BENCH, 'a benchmark: LEADFLOW_CONSOLE_BENCH=1 runs it')
@@ -40,24 +40,34 @@ for (const [user, view] of [
 // The marketing dashboard over the history `cargo run -q -p local-stack -- rollups`
 // seeds (500 campaigns, every day of 2025, with their month rows): from navigation until
 // the funnel's group table and the costs are drawn, for a month, a quarter and the year
-// (one load each of the long spans).
+// (three loads each). The time is the page's own clock when the rows are there, looked
+// for on every frame: `expect(...).toBeVisible()` looks again only after 100, 250, 500
+// and 1,000 ms, which added up to 0.7 s to a figure.
 test('the marketing dashboard over a year of daily rollups', async ({ page }) => {
   test.setTimeout(3_600_000)
   await signIn(page, 'mkt-sun')
   for (const [span, to, runs] of [
     ['month', '2025-01-31', 3],
-    ['quarter', '2025-03-31', 1],
-    ['year', '2025-12-31', 1],
+    ['quarter', '2025-03-31', 3],
+    ['year', '2025-12-31', 3],
   ] as const) {
     const times: number[] = []
     for (let run = 0; run < runs; run += 1) {
-      const start = Date.now()
       await page.goto(`marketing?from=2025-01-01&to=${to}&period=month&group_by=channel&run=${run}`)
-      await expect(page.locator('[data-test=by-group] .el-table__row').first()).toBeVisible({ timeout: 1_800_000 })
-      await expect(page.locator('[data-test=costs] .el-table__row').first()).toBeVisible({ timeout: 1_800_000 })
-      times.push(Date.now() - start)
+      times.push(await drawnAt(page, ['[data-test=by-group] .el-table__row', '[data-test=costs] .el-table__row']))
     }
     times.sort((a, b) => a - b)
     console.log(JSON.stringify({ span, runs: times.length, median_ms: times[Math.floor(times.length / 2)], max_ms: times[times.length - 1] }))
   }
 })
+
+/** Milliseconds from the start of the page's navigation until every selector finds an
+ * element, checked on every animation frame. */
+async function drawnAt(page: Page, selectors: string[]): Promise<number> {
+  const at = await page.waitForFunction(
+    (all) => all.every((s) => document.querySelector(s)) && performance.now(),
+    selectors,
+    { polling: 'raf', timeout: 1_800_000 },
+  )
+  return Math.round((await at.jsonValue()) as number)
+}
