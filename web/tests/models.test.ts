@@ -3,7 +3,7 @@ import { armsSeries, calibrationSeries, percentText, roleOf, shareFromPercent } 
 import zh from '../src/i18n/zh-CN'
 import en from '../src/i18n/en'
 import { createI18n } from 'vue-i18n'
-import { reasonLabel } from '../src/reasons'
+import { REP_INVALID_REASONS, reasonLabel } from '../src/reasons'
 
 describe('the challenger share', () => {
   it('is typed as a percentage and sent as a fraction', () => {
@@ -54,6 +54,10 @@ describe('invalid reasons', () => {
   it("are put in words, a rep's and the system's, and an unknown code is shown as it is", () => {
     expect(reasonLabel('wrong_contact', i18n('en'))).toBe('Wrong contact')
     expect(reasonLabel('import_invalid', i18n('en'))).toBe('Invalid import row')
+    // Every reason a rep is offered has words in both languages.
+    for (const lang of ['en', 'zh-CN'] as const) {
+      for (const code of REP_INVALID_REASONS) expect(reasonLabel(code, i18n(lang))).not.toBe(code)
+    }
     expect(reasonLabel('import_invalid', i18n('zh-CN'))).toBe('导入行无效')
     expect(reasonLabel('sequential_phone', i18n('en'))).toBe('sequential_phone')
   })
