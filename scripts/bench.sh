@@ -12,10 +12,11 @@ emulator_benches=(--bench cost_per_lead --bench intake_overhead --bench sla_due 
 
 if [ "${1:-}" = "--smoke" ]; then
   # `cargo test --bench` runs criterion benches once each and the emulator benches in
-  # their quick mode; the seeded sizes are cut to seconds.
-  cargo test -p leadflow-domain "${domain_benches[@]}"
+  # their quick mode; the seeded sizes are cut to seconds. One `--workspace` build, as
+  # `make test`'s: per package (`-p`), cargo resolves the dependencies' features apart
+  # and builds them again (five minutes of CI).
   SLA_BENCH_OPEN=2000 SLA_BENCH_DUE=20 ROI_BENCH_CAMPAIGNS=5 ROI_BENCH_DAYS=31 LIST_BENCH_SIZES=300,1000 TRANSFER_BENCH_LEADS=120 \
-    cargo test -p leadflow-tests "${emulator_benches[@]}"
+    cargo test --workspace "${domain_benches[@]}" "${emulator_benches[@]}"
 else
   cargo bench -p leadflow-domain "${domain_benches[@]}"
   cargo bench -p leadflow-tests "${emulator_benches[@]}"
