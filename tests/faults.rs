@@ -23,7 +23,9 @@ use chrono::{DateTime, Duration, Utc};
 use dedup_score::DedupScore;
 use domain::capture::submission::SubmissionRules;
 use domain::memory::RecordingNotifier;
-use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::FixedClock};
+use domain::{
+    assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::FixedClock, lead::ports::LeadStore,
+};
 use domain::{assign::routing::Pool, assign::routing::RoutingConfig, assign::routing::Strategy};
 use futures::StreamExt;
 use intake::http::AllowedOrigins;
@@ -472,6 +474,80 @@ async fn organisation_with_webhooks(store: &DynamoStore) {
         ));
         store.put_rep(&with_hook).await.unwrap();
     }
+}
+
+/// Intake's writes are ordered, not one transaction: the submission record, the first
+/// touch, then the lead. Each attempt here is killed right after one of them reached the
+/// table (its answer held back, as a Lambda past its timeout), and the landing page
+/// retries with the same submission id: whatever point the first attempt reached, the
+/// submission ends as one lead, under the id its record names, with its first touch,
+/// and it is qualified and assigned like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_lead() {
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 29).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(29));
+    let mut accepted = BTreeMap::new();
+    // 1: the submission record; 2: the first touch; 3: the lead; 4: the capture message.
+    for writes in 1..=4 {
+        let (id, body) = submission(writes, 10);
+        let event = http_event(
+            "POST",
+            "/v1/leads",
+            &[("content-type", "application/json")],
+            &body.to_string(),
+        );
+        let crashed = proxy.crash_after(writes as u64);
+        tokio::select! {
+            _ = crashed.notified() => {}
+            got = f.intake.handle(request(&event)) => {
+                panic!("{id}: not killed after write {writes}: {}", answer(got).status)
+            }
+        }
+        proxy.disarm();
+        let retried = answer(f.intake.handle(request(&event)).await);
+        assert_eq!(retried.status, 202, "{id}: {}", retried.body);
+        let lead = retried.body["lead_id"].as_str().expect("a lead id").to_string();
+        let store = stack.store();
+        let recorded = store.lead_for_submission(&id).await.unwrap().map(|l| l.to_string());
+        assert_eq!(
+            recorded.as_deref(),
+            Some(lead.as_str()),
+            "{id}: the record names the lead answered"
+        );
+        let lead_id = domain::lead::LeadId::parse(&lead).unwrap();
+        let touches = store.touchpoints(&lead_id).await.unwrap();
+        assert_eq!(
+            touches.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+            vec![format!("{lead}-form")],
+            "{id}: the lead's first touch, once"
+        );
+        accepted.insert(id, lead);
+    }
+    let deliveries = settle(&stack, &f, now, &rng).await;
+    let census = check(
+        &stack,
+        &accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await;
+    report(
+        "intake killed",
+        &Burst {
+            accepted: accepted.clone(),
+            ..Burst::default()
+        },
+        deliveries,
+        &proxy.counts(),
+        &census,
+    );
+    assert!(census.broken.is_empty(), "{:#?}", census.broken);
+    assert_eq!(census.leads, accepted.len(), "one lead per submission, no orphan");
+    assert_eq!(census.owned, census.sources, "every lead got one owner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

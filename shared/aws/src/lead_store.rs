@@ -4,71 +4,90 @@ use crate::item::{lead_item, put_item, s, timestamp, touch_item, unavailable};
 use crate::keys::*;
 use crate::store::DynamoStore;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
-use domain::lead::ports::{CreateOutcome, LeadStore, NewLead, StoreError};
+use domain::lead::ports::{CreateOutcome, LeadStore, NewLead, Saved, StoreError};
 use domain::lead::{Lead, LeadId, Touchpoint};
 use std::collections::HashMap;
 
 /// How long a submission id is remembered for idempotency.
 const SUBMISSION_TTL: Duration = Duration::days(90);
 
-impl LeadStore for DynamoStore {
-    async fn create_lead(&self, new: &NewLead) -> Result<CreateOutcome, StoreError> {
-        let (lead, first_touch) = (&new.lead, new.first_touch.as_ref());
-        // The idempotency record goes first: it is the contended condition, so a racer that
-        // loses fails before anything else is considered (DynamoDB is atomic either way;
-        // emulators that apply items one by one stay correct this way too).
-        let mut writes = Vec::with_capacity(3);
-        let submission_index = match &lead.submission_id {
-            Some(sid) => {
-                let expires = (lead.updated_at + SUBMISSION_TTL).timestamp();
-                let item = HashMap::from([
-                    (PK.to_string(), s(submission_pk(sid))),
-                    (SK.to_string(), s(SUBMISSION_SK)),
-                    ("lead_id".to_string(), s(lead.id.as_str())),
-                    (TTL.to_string(), AttributeValue::N(expires.to_string())),
-                ]);
-                writes.push(put_item(self.table(), item, true)?);
-                Some(0)
-            }
-            None => None,
-        };
-        writes.push(put_item(self.table(), lead_item(lead)?, true)?);
-        if let Some(touch) = first_touch {
-            writes.push(put_item(self.table(), touch_item(touch)?, false)?);
-        }
-        writes.extend(crate::rollup::funnel_writes(self.table(), &new.funnel)?);
-
+impl DynamoStore {
+    /// Claims `sid` for `lead` (or finds it already claimed for `lead`, a retry finishing
+    /// it); `Some(other)` when the submission id names another lead.
+    async fn claim_submission(&self, sid: &str, lead: &Lead) -> Result<Option<LeadId>, StoreError> {
+        let expires = (lead.updated_at + SUBMISSION_TTL).timestamp();
+        let item = HashMap::from([
+            (PK.to_string(), s(submission_pk(sid))),
+            (SK.to_string(), s(SUBMISSION_SK)),
+            ("lead_id".to_string(), s(lead.id.as_str())),
+            (TTL.to_string(), AttributeValue::N(expires.to_string())),
+        ]);
         let result = self
             .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR lead_id = :lead")
+            .expression_attribute_values(":lead", s(lead.id.as_str()))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(SdkError::ServiceError(err)) => {
-                if let (TransactWriteItemsError::TransactionCanceledException(cancel), Some(index), Some(sid)) =
-                    (err.err(), submission_index, lead.submission_id.as_deref())
-                {
-                    let lost_on_submission = cancel
-                        .cancellation_reasons()
-                        .get(index)
-                        .and_then(|r| r.code())
-                        .is_some_and(|code| code == "ConditionalCheckFailed");
-                    if lost_on_submission {
-                        let existing = self.lead_for_submission(sid).await?.ok_or_else(|| {
-                            StoreError::Unavailable("submission record vanished during read-back".into())
-                        })?;
-                        return Ok(CreateOutcome::DuplicateSubmission(existing));
-                    }
-                }
-                Err(unavailable(err.into_err()))
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let other = self
+                    .lead_for_submission(sid)
+                    .await?
+                    .ok_or_else(|| StoreError::Unavailable("submission record vanished during read-back".into()))?;
+                Ok(Some(other))
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+impl LeadStore for DynamoStore {
+    /// Ordered single-item writes, not a transaction (which would bill every item twice):
+    /// 1. the submission record, the contended condition: a racer or a retry of the same
+    ///    submission stops here, before it has written anything else;
+    /// 2. the first touch, keyed by the lead (a lead never written leaves it unread);
+    /// 3. the lead, the commit point: once it exists the lead is captured, and the outbox
+    ///    index holds it until it is sent on. A lead whose funnel steps count at once (junk
+    ///    kept as invalid) is written with its step records in one transaction, as the
+    ///    records must not exist without the lead.
+    ///
+    /// An attempt killed between 1 and 3 leaves a submission record naming a lead that
+    /// does not exist; the retry of that submission is told to finish it under that id
+    /// ([`CreateOutcome::Unfinished`]).
+    async fn create_lead(&self, new: &NewLead) -> Result<CreateOutcome, StoreError> {
+        let lead = &new.lead;
+        if let Some(sid) = &lead.submission_id {
+            if let Some(other) = self.claim_submission(sid, lead).await? {
+                return Ok(if self.get_item(&lead_pk(&other), LEAD_SK).await?.is_some() {
+                    CreateOutcome::DuplicateSubmission(other)
+                } else {
+                    CreateOutcome::Unfinished(other)
+                });
+            }
+        }
+        if let Some(touch) = &new.first_touch {
+            self.put(touch_item(touch)?).await?;
+        }
+        let written = if new.funnel.is_empty() {
+            self.put_if_absent(lead_item(lead)?).await?
+        } else {
+            let mut writes = vec![put_item(self.table(), lead_item(lead)?, true)?];
+            writes.extend(crate::rollup::funnel_writes(self.table(), &new.funnel)?);
+            self.transact(writes).await? == Saved::Saved
+        };
+        Ok(if written {
+            CreateOutcome::Created
+        } else {
+            // Only a retry finishing the same submission writes an id twice: it lost to
+            // another retry that finished it first.
+            CreateOutcome::DuplicateSubmission(lead.id.clone())
+        })
     }
 
     async fn lead_for_submission(&self, submission_id: &str) -> Result<Option<LeadId>, StoreError> {

@@ -351,10 +351,22 @@ impl LeadStore for InMemoryStore {
         let (lead, first_touch) = (&new.lead, new.first_touch.as_ref());
         let mut state = self.state.lock().unwrap();
         if let Some(sid) = &lead.submission_id {
-            if let Some(existing) = state.submissions.get(sid) {
-                return Ok(CreateOutcome::DuplicateSubmission(existing.clone()));
+            match state.submissions.get(sid) {
+                Some(existing) if *existing != lead.id => {
+                    let existing = existing.clone();
+                    return Ok(if state.leads.contains_key(&existing) {
+                        CreateOutcome::DuplicateSubmission(existing)
+                    } else {
+                        CreateOutcome::Unfinished(existing)
+                    });
+                }
+                _ => {
+                    state.submissions.insert(sid.clone(), lead.id.clone());
+                }
             }
-            state.submissions.insert(sid.clone(), lead.id.clone());
+        }
+        if state.leads.contains_key(&lead.id) {
+            return Ok(CreateOutcome::DuplicateSubmission(lead.id.clone()));
         }
         state.write_lead(lead, &new.funnel);
         if let Some(touch) = first_touch {

@@ -16,8 +16,8 @@ use crate::lead::ports::NewLead;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage};
 use crate::{capture::intake::capture, capture::intake::CaptureReceipt};
 use crate::{
-    capture::ports::HookStore, lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus,
-    lead::ports::StoreError,
+    capture::ports::HookStore, lead::ports::create_once, lead::ports::Creation, lead::ports::LeadStore,
+    lead::ports::MessageBus, lead::ports::StoreError,
 };
 use crate::{
     capture::submission::validate, capture::submission::DecodeError, capture::submission::RawSubmission,
@@ -476,10 +476,10 @@ async fn store_push<S: LeadStore, B: MessageBus>(
     match validate(&raw, rules) {
         Ok(submission) => Ok(PushReceipt::Captured(capture(store, bus, submission, now).await?)),
         Err(errors) => {
-            let new = NewLead::new(invalid_push_lead(source, &raw, &errors.0, now), None);
-            let (lead_id, duplicate) = match store.create_lead(&new).await? {
-                CreateOutcome::Created => (new.lead.id, false),
-                CreateOutcome::DuplicateSubmission(existing) => (existing, true),
+            let build = |id| NewLead::new(invalid_push_lead(id, source, &raw, &errors.0, now), None);
+            let (lead_id, duplicate) = match create_once(store, LeadId::generate(now), build).await? {
+                Creation::Created(lead) => (lead.id, false),
+                Creation::Duplicate(existing) => (existing, true),
             };
             Ok(PushReceipt::Invalid {
                 lead_id,
@@ -490,8 +490,14 @@ async fn store_push<S: LeadStore, B: MessageBus>(
     }
 }
 
-fn invalid_push_lead(source: &HookSource, raw: &RawSubmission, errors: &[FieldError], now: DateTime<Utc>) -> Lead {
-    let mut lead = Lead::new(LeadId::generate(now), source.channel.clone(), now);
+fn invalid_push_lead(
+    id: LeadId,
+    source: &HookSource,
+    raw: &RawSubmission,
+    errors: &[FieldError],
+    now: DateTime<Utc>,
+) -> Lead {
+    let mut lead = Lead::new(id, source.channel.clone(), now);
     lead.set_stage(Stage::Invalid, now);
     lead.invalid_reason = Some(InvalidReason {
         code: HOOK_INVALID.into(),

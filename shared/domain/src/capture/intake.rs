@@ -10,7 +10,10 @@ use crate::lead::events::EventKind;
 use crate::lead::ports::NewLead;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage, Touchpoint};
 use crate::{lead::messages::Envelope, lead::messages::Message};
-use crate::{lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError};
+use crate::{
+    lead::ports::create_once, lead::ports::Creation, lead::ports::LeadStore, lead::ports::MessageBus,
+    lead::ports::StoreError,
+};
 use chrono::{DateTime, Duration, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,22 +82,23 @@ pub async fn capture_from<S: LeadStore, B: MessageBus>(
 ) -> Result<CaptureReceipt, StoreError> {
     // No read first: the store's conditional write detects a used submission id and
     // answers with the earlier lead, so a new lead costs no extra round trip.
-    let lead = lead_from(LeadId::generate(now), submission, origin, now);
-    // Bots get no touchpoint: they would pollute attribution.
-    let touch = (lead.stage == Stage::Received).then(|| Touchpoint {
-        lead_id: Some(lead.id.clone()),
-        anon_key: None,
-        id: format!("{}-form", lead.id),
-        kind: EventKind::FormSubmit,
-        occurred_at: lead.created_at,
-        source: lead.source.clone(),
-    });
-    let new = NewLead::new(lead, touch);
-    match store.create_lead(&new).await? {
-        CreateOutcome::DuplicateSubmission(existing) => return Ok(duplicate(existing)),
-        CreateOutcome::Created => {}
-    }
-    let lead = new.lead;
+    let build = |id: LeadId| {
+        let lead = lead_from(id, submission.clone(), origin.clone(), now);
+        // Bots get no touchpoint: they would pollute attribution.
+        let touch = (lead.stage == Stage::Received).then(|| Touchpoint {
+            lead_id: Some(lead.id.clone()),
+            anon_key: None,
+            id: format!("{}-form", lead.id),
+            kind: EventKind::FormSubmit,
+            occurred_at: lead.created_at,
+            source: lead.source.clone(),
+        });
+        NewLead::new(lead, touch)
+    };
+    let lead = match create_once(store, LeadId::generate(now), build).await? {
+        Creation::Duplicate(existing) => return Ok(duplicate(existing)),
+        Creation::Created(lead) => *lead,
+    };
     let publish_error = if lead.stage == Stage::Received {
         let envelope = Envelope::new(
             Message::LeadCaptured {

@@ -11,8 +11,8 @@ use crate::lead::ports::NewLead;
 use crate::lead::ImportRef;
 use crate::lead::{InvalidReason, Lead, LeadId, Stage};
 use crate::{
-    assign::ports::RoutingStore, import::ports::ImportStore, lead::ports::CreateOutcome, lead::ports::LeadStore,
-    lead::ports::MessageBus, lead::ports::StoreError,
+    assign::ports::RoutingStore, import::ports::ImportStore, lead::ports::create_once, lead::ports::Creation,
+    lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::StoreError,
 };
 use crate::{capture::intake::capture_from, capture::intake::Origin};
 use crate::{lead::messages::Envelope, lead::messages::Message};
@@ -112,8 +112,15 @@ enum RowOutcome {
     Unchanged,
 }
 
-fn invalid_row_lead(row: &Row, reasons: &[LineError], key: String, job: &ImportJob, now: DateTime<Utc>) -> Lead {
-    let mut lead = Lead::new(LeadId::generate(now), job.batch.channel.clone(), now);
+fn invalid_row_lead(
+    id: LeadId,
+    row: &Row,
+    reasons: &[LineError],
+    key: String,
+    job: &ImportJob,
+    now: DateTime<Utc>,
+) -> Lead {
+    let mut lead = Lead::new(id, job.batch.channel.clone(), now);
     lead.set_stage(Stage::Invalid, now);
     lead.invalid_reason = Some(InvalidReason {
         code: IMPORT_INVALID.into(),
@@ -193,12 +200,10 @@ pub async fn process_chunk<S: LeadStore + ImportStore + RoutingStore, B: Message
             }
             Err(errors) => {
                 let reasons = line_errors(row.line, &errors);
-                let lead = invalid_row_lead(row, &reasons, key, &job, now);
-                let outcome = match store.create_lead(&NewLead::new(lead, None)).await? {
-                    CreateOutcome::Created => RowOutcome::Invalid,
-                    CreateOutcome::DuplicateSubmission(existing) => {
-                        earlier_attempt(store, bus, &existing, &this_row, now).await?
-                    }
+                let build = |id| NewLead::new(invalid_row_lead(id, row, &reasons, key.clone(), &job, now), None);
+                let outcome = match create_once(store, LeadId::generate(now), build).await? {
+                    Creation::Created(_) => RowOutcome::Invalid,
+                    Creation::Duplicate(existing) => earlier_attempt(store, bus, &existing, &this_row, now).await?,
                 };
                 if !matches!(outcome, RowOutcome::Unchanged) {
                     push_bounded(&mut result.errors, reasons);

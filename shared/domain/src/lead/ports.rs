@@ -49,6 +49,42 @@ pub enum CreateOutcome {
     Created,
     /// The lead's `submission_id` was already used: nothing was written.
     DuplicateSubmission(LeadId),
+    /// The lead's `submission_id` names a lead that was never written: an earlier attempt
+    /// at the same submission was killed between its writes. Build the lead again under
+    /// that id and create it ([`create_once`] does).
+    Unfinished(LeadId),
+}
+
+/// How [`create_once`] ended.
+#[derive(Debug)]
+pub enum Creation {
+    /// The lead as stored (under the earlier attempt's id if one was unfinished).
+    Created(Box<Lead>),
+    /// The submission id had been used: the earlier lead.
+    Duplicate(LeadId),
+}
+
+/// Creates the lead `build` makes for `id`; if its submission id names an earlier attempt
+/// that was never finished, builds it again under that attempt's id and finishes it, so a
+/// retried submission ends as one lead whatever point the first attempt reached.
+pub async fn create_once<S: LeadStore>(
+    store: &S,
+    id: LeadId,
+    build: impl Fn(LeadId) -> NewLead,
+) -> Result<Creation, StoreError> {
+    let mut id = id;
+    // Twice at most: the second attempt already claims the earlier id.
+    for _ in 0..2 {
+        let new = build(id.clone());
+        match store.create_lead(&new).await? {
+            CreateOutcome::Created => return Ok(Creation::Created(Box::new(new.lead))),
+            CreateOutcome::DuplicateSubmission(existing) => return Ok(Creation::Duplicate(existing)),
+            CreateOutcome::Unfinished(earlier) => id = earlier,
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "submission record and lead {id} disagree after finishing it"
+    )))
 }
 
 /// Everything creating one lead writes: the lead, its first touchpoint, and the funnel
@@ -74,7 +110,10 @@ impl NewLead {
 
 pub trait LeadStore: Send + Sync {
     /// Writes the lead, its first touchpoint, its funnel steps and (when the lead has a
-    /// `submission_id`) the idempotency record, all or nothing.
+    /// `submission_id`) the idempotency record. Not all or nothing: an attempt killed
+    /// part-way is finished by the next attempt at the same submission
+    /// ([`CreateOutcome::Unfinished`]); the lead, written last, is the commit point, and
+    /// its funnel steps are written only with it.
     fn create_lead(&self, new: &NewLead) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
 
     fn lead_for_submission(
