@@ -433,3 +433,43 @@ async fn behaviour_events_rescore_and_anonymous_touches_join_later() {
     assert_eq!(got.status, 404, "a well-formed id naming no lead: {}", got.body);
     assert_eq!(got.body["fields"][0]["field"], "lead_id");
 }
+
+/// A commit that comes to one item (a lead rescored by an event, say) is sent as a
+/// single conditional put, not a transaction, at half the write units: its version
+/// condition must hold all the same.
+#[tokio::test]
+async fn a_one_item_commit_is_a_single_put_that_still_refuses_a_stale_version() {
+    use domain::lead::ports::{LeadStore, NewLead, Saved};
+    use domain::qualify::ports::DedupCommit;
+    let stack = Stack::start().await;
+    let meter = leadflow_tests::meter::Meter::default();
+    let (store, _) = stack.metered(&meter);
+    let now = t("2026-12-06T02:00:00Z");
+    let lead = domain::lead::Lead::new(LeadId::generate(now), "web_form", now);
+    store.create_lead(&NewLead::new(lead.clone(), None)).await.unwrap();
+
+    let mut edited = lead.clone();
+    edited.profile.title = Some("销售总监".into());
+    edited.revise(now);
+    let commit = DedupCommit::of(vec![(edited, lead.version)]);
+    assert_eq!(commit.funnel.len(), 0, "one item: the lead alone");
+    assert_eq!(store.commit(&commit).await.unwrap(), Saved::Saved);
+
+    // The same commit again expects the version it has just replaced.
+    let mut stale = lead.clone();
+    stale.profile.title = Some("实习生".into());
+    stale.revise(now);
+    let stale = DedupCommit::of(vec![(stale, lead.version)]);
+    assert_eq!(store.commit(&stale).await.unwrap(), Saved::Conflict);
+
+    let calls = meter.take(&[]).calls;
+    assert_eq!(calls.get("dynamodb:PutItem"), Some(&3), "{calls:?}");
+    assert_eq!(calls.get("dynamodb:TransactWriteItems"), None, "{calls:?}");
+    let stored = store.get_lead(&lead.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, lead.version + 1);
+    assert_eq!(
+        stored.profile.title.as_deref(),
+        Some("销售总监"),
+        "the stale write changed nothing"
+    );
+}

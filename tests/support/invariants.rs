@@ -11,6 +11,7 @@ use domain::attribution::reconcile::reconcile_day;
 use domain::attribution::rollup::{delta, merge};
 use domain::lead::funnel::report_day;
 use domain::lead::funnel::FUNNEL;
+use domain::lead::ports::LeadStore;
 use domain::lead::{Lead, Stage};
 use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore};
 use std::collections::{BTreeMap, BTreeSet};
@@ -92,6 +93,20 @@ pub async fn check(
     }
     for (submission, n) in per_submission.into_iter().filter(|(_, n)| *n > 1) {
         broken.push(format!("submission {submission} made {n} leads"));
+    }
+    // Intake writes the first touch before the lead, outside any transaction: every
+    // accepted form post (bots aside) has it, once.
+    for (submission, id) in accepted {
+        let Some(lead) = by_id.get(id) else { continue };
+        if lead.invalid_reason.as_ref().is_some_and(|r| r.code == "honeypot") {
+            continue;
+        }
+        let form = format!("{id}-form");
+        let touches = store.touchpoints(&lead.id).await.expect("touchpoints");
+        let n = touches.iter().filter(|t| t.id == form).count();
+        if n != 1 {
+            broken.push(format!("submission {submission}: lead {id} has {n} first touches"));
+        }
     }
     for (phone, ids) in live_per_phone.iter().filter(|(_, ids)| ids.len() > 1) {
         broken.push(format!(

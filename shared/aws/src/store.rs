@@ -199,8 +199,14 @@ pub struct ModelCache {
 
 impl DynamoStore {
     /// Runs a transaction; a failed condition (or a concurrent transaction on the same
-    /// items) is a conflict to retry, not an error.
-    pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Saved, StoreError> {
+    /// items) is a conflict to retry, not an error. A transaction of one put, update or
+    /// delete is sent as that single write, with the same condition: one item's write is
+    /// atomic on its own, and a transaction bills each of its items twice.
+    pub(crate) async fn transact(&self, mut writes: Vec<TransactWriteItem>) -> Result<Saved, StoreError> {
+        if writes.len() == 1 && writes[0].condition_check.is_none() {
+            let only = writes.pop().expect("one write");
+            return self.write_one(only).await;
+        }
         match self
             .client()
             .transact_write_items()
@@ -226,6 +232,54 @@ impl DynamoStore {
                 }
             }
             Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// One put, update or delete of a transaction, sent alone with its condition.
+    async fn write_one(&self, write: TransactWriteItem) -> Result<Saved, StoreError> {
+        // A failed condition, or the item taken by a transaction in flight: a conflict.
+        macro_rules! conditional {
+            ($request:expr) => {
+                match $request.send().await {
+                    Ok(_) => Ok(Saved::Saved),
+                    Err(SdkError::ServiceError(e))
+                        if e.err().is_conditional_check_failed_exception()
+                            || e.err().is_transaction_conflict_exception() =>
+                    {
+                        Ok(Saved::Conflict)
+                    }
+                    Err(e) => Err(unavailable(e)),
+                }
+            };
+        }
+        let client = self.client();
+        if let Some(put) = write.put {
+            conditional!(client
+                .put_item()
+                .table_name(put.table_name)
+                .set_item(Some(put.item))
+                .set_condition_expression(put.condition_expression)
+                .set_expression_attribute_names(put.expression_attribute_names)
+                .set_expression_attribute_values(put.expression_attribute_values))
+        } else if let Some(update) = write.update {
+            conditional!(client
+                .update_item()
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values))
+        } else if let Some(delete) = write.delete {
+            conditional!(client
+                .delete_item()
+                .table_name(delete.table_name)
+                .set_key(Some(delete.key))
+                .set_condition_expression(delete.condition_expression)
+                .set_expression_attribute_names(delete.expression_attribute_names)
+                .set_expression_attribute_values(delete.expression_attribute_values))
+        } else {
+            Err(StoreError::Unavailable("a write with nothing to write".into()))
         }
     }
 }

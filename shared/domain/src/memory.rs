@@ -344,6 +344,12 @@ impl InMemoryStore {
     pub fn insert_lead(&self, lead: Lead) {
         self.state.lock().unwrap().leads.insert(lead.id.clone(), lead);
     }
+    /// What an attempt killed after its first write leaves: a submission record naming a
+    /// lead that was never written.
+    pub fn leave_unfinished_submission(&self, submission_id: &str, lead: &LeadId) {
+        let mut state = self.state.lock().unwrap();
+        state.submissions.insert(submission_id.to_string(), lead.clone());
+    }
 }
 
 impl LeadStore for InMemoryStore {

@@ -250,3 +250,37 @@ pub trait ConfigHistory: Send + Sync {
         version: u64,
     ) -> impl Future<Output = Result<Option<ConfigVersion>, StoreError>> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::InMemoryStore;
+    use chrono::TimeZone;
+
+    fn build(now: DateTime<Utc>) -> impl Fn(LeadId) -> NewLead {
+        move |id| {
+            let mut lead = Lead::new(id, "web_form", now);
+            lead.submission_id = Some("form-1".into());
+            NewLead::new(lead, None)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_submission_whose_first_attempt_was_killed_is_finished_under_the_recorded_id() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 2, 0, 0).unwrap();
+        let store = InMemoryStore::default();
+        let earlier = LeadId::generate(now);
+        store.leave_unfinished_submission("form-1", &earlier);
+
+        let Creation::Created(lead) = create_once(&store, LeadId::generate(now), build(now)).await.unwrap() else {
+            panic!("the retry creates the lead");
+        };
+        assert_eq!(lead.id, earlier, "under the id the submission record names");
+        assert_eq!(store.lead_count(), 1);
+
+        // Once finished, the submission is a duplicate like any other.
+        let again = create_once(&store, LeadId::generate(now), build(now)).await.unwrap();
+        assert!(matches!(again, Creation::Duplicate(id) if id == earlier));
+        assert_eq!(store.lead_count(), 1);
+    }
+}
