@@ -476,6 +476,58 @@ async fn organisation_with_webhooks(store: &DynamoStore) {
     }
 }
 
+/// Single conditional puts (intake's lead, a commit of one item) have no transaction
+/// token: when the answer to an applied put is lost, the SDK sends it again and the
+/// retry fails its own condition. Each put carries its own id and reads it back, so the
+/// write counts as done: the new lead is announced (not taken for a duplicate), and
+/// the one-item commit is saved (not retried as a conflict, which would lose what
+/// follows it, such as the message to route a lead that just became an MQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_put_applied_with_its_answer_lost_counts_as_written() {
+    use domain::lead::ports::Saved;
+    use domain::qualify::ports::{DedupCommit, DedupStore};
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 31).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+
+    // Intake: 1 the submission record, 2 the first touch, 3 the lead.
+    let (id, body) = submission(1, 10);
+    let event = http_event(
+        "POST",
+        "/v1/leads",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    );
+    proxy.lose_answer_after(3);
+    let got = answer(f.intake.handle(request(&event)).await);
+    assert_eq!(got.status, 202, "{id}: {}", got.body);
+    assert_eq!(in_queue(&stack, "CaptureQueue").await, 1, "the new lead is announced");
+    let lead_id = domain::lead::LeadId::parse(got.body["lead_id"].as_str().unwrap()).unwrap();
+
+    // A commit of the lead alone, its answer lost.
+    let (store, _) = stack.adapters_via(&proxy.sdk_config());
+    let lead = store.get_lead(&lead_id).await.unwrap().unwrap();
+    let mut edited = lead.clone();
+    edited.profile.title = Some("销售总监".into());
+    edited.revise(now);
+    proxy.lose_answer_after(1);
+    let saved = store
+        .commit(&DedupCommit::of(vec![(edited, lead.version)]))
+        .await
+        .unwrap();
+    assert_eq!(saved, Saved::Saved);
+    let stored = stack.store().get_lead(&lead_id).await.unwrap().unwrap();
+    assert_eq!(stored.version, lead.version + 1);
+    assert_eq!(stored.profile.title.as_deref(), Some("销售总监"));
+    assert_eq!(
+        proxy.counts().faults.get("LostResponse"),
+        Some(&2),
+        "both answers were lost"
+    );
+}
+
 /// Intake's writes are ordered, not one transaction: the submission record, the first
 /// touch, then the lead. Each attempt here is killed right after one of them reached the
 /// table (its answer held back, as a Lambda past its timeout), and the landing page

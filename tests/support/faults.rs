@@ -4,9 +4,10 @@
 //! write happened, the caller saw an error and retries). Faults happen on the wire, so
 //! the SDK's own retries and the adapters' error handling run exactly as in the cloud.
 //!
-//! Also: an outage (every call cut off, as clients see an emulator restart) and a crash
+//! Also: an outage (every call cut off, as clients see an emulator restart), a crash
 //! switch (after N more writes the proxy holds the answer and tells the test, which
-//! then kills the caller mid-batch).
+//! then kills the caller mid-batch) and a lost-answer switch (after N more writes the
+//! last one's answer is lost, and the caller's SDK sends it again).
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -76,6 +77,8 @@ struct Shared {
     faults: Mutex<BTreeMap<String, u64>>,
     by_operation: Mutex<BTreeMap<String, u64>>,
     crash: Mutex<Option<Crash>>,
+    /// Forwarded writes left before one whose answer is lost (`lose_answer_after`).
+    lose: Mutex<Option<u64>>,
 }
 
 pub struct FaultProxy {
@@ -188,6 +191,21 @@ impl Shared {
         crash.take().map(|c| c.fired)
     }
 
+    /// Counts a forwarded write against an armed lost answer; true when this write's
+    /// answer is the one to lose.
+    fn loss_due(&self, write: bool) -> bool {
+        let mut lose = self.lose.lock().unwrap();
+        let Some(left) = lose.as_mut().filter(|_| write) else {
+            return false;
+        };
+        *left = left.saturating_sub(1);
+        if *left > 0 {
+            return false;
+        }
+        lose.take();
+        true
+    }
+
     async fn handle(&self, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Cut> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let operation = operation(&req);
@@ -211,6 +229,10 @@ impl Shared {
             // The write is applied; its caller dies before hearing so.
             fired.notify_one();
             tokio::time::sleep(Duration::from_secs(30)).await;
+            return Err(Cut);
+        }
+        if self.loss_due(is_write(&operation)) {
+            self.count(Fault::LostResponse);
             return Err(Cut);
         }
         if fault == Some(Fault::LostResponse) {
@@ -240,6 +262,7 @@ impl FaultProxy {
             faults: Mutex::default(),
             by_operation: Mutex::default(),
             crash: Mutex::new(None),
+            lose: Mutex::new(None),
         });
         let serving = shared.clone();
         let task = tokio::spawn(async move {
@@ -285,6 +308,12 @@ impl FaultProxy {
             fired: fired.clone(),
         });
         fired
+    }
+
+    /// After `writes` more forwarded writes, the last one is applied and its answer lost
+    /// (the connection cut): its caller's SDK sends it again.
+    pub fn lose_answer_after(&self, writes: u64) {
+        *self.shared.lose.lock().unwrap() = Some(writes.max(1));
     }
 
     /// Takes back a crash that did not happen (its caller finished first).

@@ -75,6 +75,9 @@ pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
 /// DynamoDB TTL attribute (epoch seconds) for records that expire.
 pub const TTL: &str = "expires_at";
+/// A single conditional put's own id, to recognise it when its retry is refused
+/// (`DynamoStore::put_once`).
+pub const WRITE_ID: &str = "write_id";
 pub const OUTBOX_SHARDS: u8 = 4;
 
 pub fn lead_pk(id: &LeadId) -> String {

@@ -74,20 +74,23 @@ impl LeadStore for DynamoStore {
         if let Some(touch) = &new.first_touch {
             self.put(touch_item(touch)?).await?;
         }
-        let written = if new.funnel.is_empty() {
-            self.put_if_absent(lead_item(lead)?).await?
-        } else {
-            let mut writes = vec![put_item(self.table(), lead_item(lead)?, true)?];
-            writes.extend(crate::rollup::funnel_writes(self.table(), &new.funnel)?);
-            self.transact(writes).await? == Saved::Saved
-        };
-        Ok(if written {
-            CreateOutcome::Created
-        } else {
+        let mut writes = vec![put_item(self.table(), lead_item(lead)?, true)?];
+        writes.extend(crate::rollup::funnel_writes(self.table(), &new.funnel)?);
+        // One put alone (the usual case) or with the step records, in a transaction.
+        match self.transact(writes).await? {
+            Saved::Saved => Ok(CreateOutcome::Created),
             // Only a retry finishing the same submission writes an id twice: it lost to
-            // another retry that finished it first.
-            CreateOutcome::DuplicateSubmission(lead.id.clone())
-        })
+            // another retry, which finished it first...
+            Saved::Conflict if self.get_item(&lead_pk(&lead.id), LEAD_SK).await?.is_some() => {
+                Ok(CreateOutcome::DuplicateSubmission(lead.id.clone()))
+            }
+            // ...or whose transaction is still in flight: answer as unavailable, and the
+            // landing page's retry finds the outcome.
+            Saved::Conflict => Err(StoreError::Unavailable(format!(
+                "lead {} is being written by another attempt at its submission",
+                lead.id
+            ))),
+        }
     }
 
     async fn lead_for_submission(&self, submission_id: &str) -> Result<Option<LeadId>, StoreError> {

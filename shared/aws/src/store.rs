@@ -5,7 +5,7 @@
 use crate::item::{s, text, unavailable, Item};
 use crate::keys::*;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use domain::lead::ports::{Saved, StoreError};
 use domain::predict::modeling::InService;
@@ -110,21 +110,17 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Writes `item` unless an item with its key exists; `false` if one did.
+    /// Writes `item` unless an item with its key exists; `false` if one did (not if the
+    /// one there is this write's own, applied by an attempt whose answer was lost:
+    /// [`Self::put_once`]).
     pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+            .build()
+            .map_err(unavailable)?;
+        Ok(self.put_once(put).await? == Saved::Saved)
     }
 
     /// Opens the connection to DynamoDB during init (one read of a key that never
@@ -199,13 +195,13 @@ pub struct ModelCache {
 
 impl DynamoStore {
     /// Runs a transaction; a failed condition (or a concurrent transaction on the same
-    /// items) is a conflict to retry, not an error. A transaction of one put, update or
-    /// delete is sent as that single write, with the same condition: one item's write is
-    /// atomic on its own, and a transaction bills each of its items twice.
+    /// items) is a conflict to retry, not an error. A transaction of one put is sent as
+    /// that put, with the same condition ([`Self::put_once`]): one item's write is atomic
+    /// on its own, and a transaction bills each of its items twice.
     pub(crate) async fn transact(&self, mut writes: Vec<TransactWriteItem>) -> Result<Saved, StoreError> {
-        if writes.len() == 1 && writes[0].condition_check.is_none() {
-            let only = writes.pop().expect("one write");
-            return self.write_one(only).await;
+        if writes.len() == 1 && writes[0].put.is_some() {
+            let put = writes.pop().and_then(|w| w.put).expect("one put");
+            return self.put_once(put).await;
         }
         match self
             .client()
@@ -235,51 +231,37 @@ impl DynamoStore {
         }
     }
 
-    /// One put, update or delete of a transaction, sent alone with its condition.
-    async fn write_one(&self, write: TransactWriteItem) -> Result<Saved, StoreError> {
-        // A failed condition, or the item taken by a transaction in flight: a conflict.
-        macro_rules! conditional {
-            ($request:expr) => {
-                match $request.send().await {
-                    Ok(_) => Ok(Saved::Saved),
-                    Err(SdkError::ServiceError(e))
-                        if e.err().is_conditional_check_failed_exception()
-                            || e.err().is_transaction_conflict_exception() =>
-                    {
-                        Ok(Saved::Conflict)
-                    }
-                    Err(e) => Err(unavailable(e)),
-                }
-            };
-        }
-        let client = self.client();
-        if let Some(put) = write.put {
-            conditional!(client
-                .put_item()
-                .table_name(put.table_name)
-                .set_item(Some(put.item))
-                .set_condition_expression(put.condition_expression)
-                .set_expression_attribute_names(put.expression_attribute_names)
-                .set_expression_attribute_values(put.expression_attribute_values))
-        } else if let Some(update) = write.update {
-            conditional!(client
-                .update_item()
-                .table_name(update.table_name)
-                .set_key(Some(update.key))
-                .update_expression(update.update_expression)
-                .set_condition_expression(update.condition_expression)
-                .set_expression_attribute_names(update.expression_attribute_names)
-                .set_expression_attribute_values(update.expression_attribute_values))
-        } else if let Some(delete) = write.delete {
-            conditional!(client
-                .delete_item()
-                .table_name(delete.table_name)
-                .set_key(Some(delete.key))
-                .set_condition_expression(delete.condition_expression)
-                .set_expression_attribute_names(delete.expression_attribute_names)
-                .set_expression_attribute_values(delete.expression_attribute_values))
-        } else {
-            Err(StoreError::Unavailable("a write with nothing to write".into()))
+    /// A conditional put that is safe to retry. The SDK sends a write again when its
+    /// answer is lost; if the first try was applied, the second fails its own condition
+    /// (the version it expected is gone). A transaction carries a token that makes
+    /// DynamoDB answer such a retry with success; a single put has none, so it carries
+    /// its own: a fresh `write_id` on the item. A failed condition is read back, and
+    /// the put's own id there means it was applied.
+    pub(crate) async fn put_once(&self, put: Put) -> Result<Saved, StoreError> {
+        let write_id = ulid::Ulid::new().to_string();
+        let mut item = put.item;
+        item.insert(WRITE_ID.into(), s(&write_id));
+        let (pk, sk) = (text(&item, PK).unwrap_or_default(), text(&item, SK).unwrap_or_default());
+        let result = self
+            .client()
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Saved::Saved),
+            Err(SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() || e.err().is_transaction_conflict_exception() =>
+            {
+                let stored = self.get_item(&pk, &sk).await?;
+                let ours = stored.is_some_and(|item| text(&item, WRITE_ID).as_deref() == Some(write_id.as_str()));
+                Ok(if ours { Saved::Saved } else { Saved::Conflict })
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
