@@ -110,6 +110,16 @@ fn submission(i: usize, n: usize) -> (String, Value) {
     (id, body)
 }
 
+/// A landing page's JSON post of `body` to intake, as API Gateway delivers it.
+fn form_post(body: &Value) -> Value {
+    http_event(
+        "POST",
+        "/v1/leads",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    )
+}
+
 #[derive(Debug, Default)]
 struct Burst {
     accepted: BTreeMap<String, String>,
@@ -123,12 +133,7 @@ struct Burst {
 async fn burst(app: &Intake<DynamoStore, SqsBus, FixedClock>, bodies: Vec<(String, Value)>) -> Burst {
     let outcomes: Vec<(String, Option<String>, usize)> = futures::stream::iter(bodies)
         .map(|(id, body)| async move {
-            let event = http_event(
-                "POST",
-                "/v1/leads",
-                &[("content-type", "application/json")],
-                &body.to_string(),
-            );
+            let event = form_post(&body);
             for attempt in 0..8 {
                 let got = answer(app.handle(request(&event)).await);
                 match got.status {
@@ -494,12 +499,7 @@ async fn a_single_put_applied_with_its_answer_lost_counts_as_written() {
 
     // Intake: 1 the submission record, 2 the first touch, 3 the lead.
     let (id, body) = submission(1, 10);
-    let event = http_event(
-        "POST",
-        "/v1/leads",
-        &[("content-type", "application/json")],
-        &body.to_string(),
-    );
+    let event = form_post(&body);
     proxy.lose_answer_after(3);
     let got = answer(f.intake.handle(request(&event)).await);
     assert_eq!(got.status, 202, "{id}: {}", got.body);
@@ -546,12 +546,7 @@ async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_
     // 1: the submission record; 2: the first touch; 3: the lead; 4: the capture message.
     for writes in 1..=4 {
         let (id, body) = submission(writes, 10);
-        let event = http_event(
-            "POST",
-            "/v1/leads",
-            &[("content-type", "application/json")],
-            &body.to_string(),
-        );
+        let event = form_post(&body);
         let crashed = proxy.crash_after(writes as u64);
         tokio::select! {
             _ = crashed.notified() => {}

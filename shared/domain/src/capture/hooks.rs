@@ -477,7 +477,7 @@ async fn store_push<S: LeadStore, B: MessageBus>(
         Ok(submission) => Ok(PushReceipt::Captured(capture(store, bus, submission, now).await?)),
         Err(errors) => {
             let build = |id| NewLead::new(invalid_push_lead(id, source, &raw, &errors.0, now), None);
-            let (lead_id, duplicate) = match create_once(store, LeadId::generate(now), build).await? {
+            let (lead_id, duplicate) = match create_once(store, now, build).await? {
                 Creation::Created(lead) => (lead.id, false),
                 Creation::Duplicate(existing) => (existing, true),
             };

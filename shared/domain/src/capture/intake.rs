@@ -95,7 +95,7 @@ pub async fn capture_from<S: LeadStore, B: MessageBus>(
         });
         NewLead::new(lead, touch)
     };
-    let lead = match create_once(store, LeadId::generate(now), build).await? {
+    let lead = match create_once(store, now, build).await? {
         Creation::Duplicate(existing) => return Ok(duplicate(existing)),
         Creation::Created(lead) => *lead,
     };

@@ -201,7 +201,7 @@ pub async fn process_chunk<S: LeadStore + ImportStore + RoutingStore, B: Message
             Err(errors) => {
                 let reasons = line_errors(row.line, &errors);
                 let build = |id| NewLead::new(invalid_row_lead(id, row, &reasons, key.clone(), &job, now), None);
-                let outcome = match create_once(store, LeadId::generate(now), build).await? {
+                let outcome = match create_once(store, now, build).await? {
                     Creation::Created(_) => RowOutcome::Invalid,
                     Creation::Duplicate(existing) => earlier_attempt(store, bus, &existing, &this_row, now).await?,
                 };

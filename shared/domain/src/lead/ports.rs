@@ -64,15 +64,15 @@ pub enum Creation {
     Duplicate(LeadId),
 }
 
-/// Creates the lead `build` makes for `id`; if its submission id names an earlier attempt
-/// that was never finished, builds it again under that attempt's id and finishes it, so a
-/// retried submission ends as one lead whatever point the first attempt reached.
+/// Creates the lead `build` makes for a new id; if its submission id names an earlier
+/// attempt that was never finished, builds it again under that attempt's id and finishes
+/// it, so a retried submission ends as one lead whatever point the first attempt reached.
 pub async fn create_once<S: LeadStore>(
     store: &S,
-    id: LeadId,
+    now: DateTime<Utc>,
     build: impl Fn(LeadId) -> NewLead,
 ) -> Result<Creation, StoreError> {
-    let mut id = id;
+    let mut id = LeadId::generate(now);
     // Twice at most: the second attempt already claims the earlier id.
     for _ in 0..2 {
         let new = build(id.clone());
@@ -272,14 +272,14 @@ mod tests {
         let earlier = LeadId::generate(now);
         store.leave_unfinished_submission("form-1", &earlier);
 
-        let Creation::Created(lead) = create_once(&store, LeadId::generate(now), build(now)).await.unwrap() else {
+        let Creation::Created(lead) = create_once(&store, now, build(now)).await.unwrap() else {
             panic!("the retry creates the lead");
         };
         assert_eq!(lead.id, earlier, "under the id the submission record names");
         assert_eq!(store.lead_count(), 1);
 
         // Once finished, the submission is a duplicate like any other.
-        let again = create_once(&store, LeadId::generate(now), build(now)).await.unwrap();
+        let again = create_once(&store, now, build(now)).await.unwrap();
         assert!(matches!(again, Creation::Duplicate(id) if id == earlier));
         assert_eq!(store.lead_count(), 1);
     }
