@@ -528,6 +528,57 @@ async fn a_single_put_applied_with_its_answer_lost_counts_as_written() {
     );
 }
 
+/// A roster job's progress is a conditional update (the chunk it expects). Its answer
+/// lost, the SDK sends it again and the retry fails its own condition: the save still
+/// counts, so the runner queues the next chunk instead of taking itself for a stale
+/// copy and leaving the job stalled until someone resumes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_progress_save_applied_with_its_answer_lost_counts_as_saved() {
+    use domain::assign::routing::OverCapPolicy;
+    use domain::lead::ports::Saved;
+    use domain::roster::job::{JobSpec, JobStatus, Progress, Work};
+    use domain::roster::ports::JobStore;
+    let stack = Stack::start().await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 37).await;
+    let (store, _) = stack.adapters_via(&proxy.sdk_config());
+    let now = t(NOW);
+    let spec = JobSpec {
+        id: ulid::Ulid::new().to_string(),
+        rep: "sh-chen".into(),
+        work: Work::Recycle {
+            order: OverCapPolicy::OldestFirst,
+        },
+        created_by: "manager".into(),
+        created_at: now,
+    };
+    let queued = Progress::new(now);
+    store.create_job(&spec, &queued).await.unwrap();
+    let running = Progress {
+        status: JobStatus::Running,
+        chunk: 1,
+        cursor: Some("LEAD#01".into()),
+        next_queued: true,
+        ..queued.clone()
+    };
+
+    proxy.lose_answer_after(1);
+    assert_eq!(
+        store.save_progress(&spec.id, &queued, &running).await.unwrap(),
+        Saved::Saved
+    );
+    assert_eq!(
+        proxy.counts().faults.get("LostResponse"),
+        Some(&1),
+        "the answer was lost"
+    );
+    assert_eq!(store.job(&spec.id).await.unwrap().unwrap().progress, running);
+    // A save that really comes too late is still refused.
+    assert_eq!(
+        store.save_progress(&spec.id, &queued, &running).await.unwrap(),
+        Saved::Conflict
+    );
+}
+
 /// Intake's writes are ordered, not one transaction: the submission record, the first
 /// touch, then the lead. Each attempt here is killed right after one of them reached the
 /// table (its answer held back, as a Lambda past its timeout), and the landing page

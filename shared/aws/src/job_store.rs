@@ -14,7 +14,7 @@
 //! once per job whatever the deliveries.
 
 use crate::item::{doc_item, from_doc, n, number, s, text, timestamp, unavailable, Item};
-use crate::keys::{job_lead_sk, job_pk, JOB_SK, PK, SK};
+use crate::keys::{job_lead_sk, job_pk, JOB_SK, PK, SK, WRITE_ID};
 use crate::store::DynamoStore;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -51,8 +51,13 @@ fn progress_of(item: &Item) -> Result<Progress, StoreError> {
 }
 
 /// The progress attributes as `SET`/`REMOVE` clauses, names and values.
-fn progress_update(progress: &Progress) -> (String, HashMap<String, String>, HashMap<String, AttributeValue>) {
+/// The update that saves `progress`, stamped with `write_id` (see `save_progress`).
+fn progress_update(
+    progress: &Progress,
+    write_id: &str,
+) -> (String, HashMap<String, String>, HashMap<String, AttributeValue>) {
     let names = HashMap::from([
+        ("#write_id".to_string(), WRITE_ID.to_string()),
         ("#status".to_string(), "status".to_string()),
         ("#chunk".to_string(), "chunk".to_string()),
         ("#next".to_string(), "next_queued".to_string()),
@@ -65,8 +70,10 @@ fn progress_update(progress: &Progress) -> (String, HashMap<String, String>, Has
         (":chunk".to_string(), n(progress.chunk)),
         (":next".to_string(), AttributeValue::Bool(progress.next_queued)),
         (":updated".to_string(), s(timestamp(progress.updated_at))),
+        (":write_id".to_string(), s(write_id)),
     ]);
     let mut sets = vec![
+        "#write_id = :write_id",
         "#status = :status",
         "#chunk = :chunk",
         "#next = :next",
@@ -153,8 +160,13 @@ impl JobStore for DynamoStore {
         }))
     }
 
+    /// Like `DynamoStore::put_once`: the SDK sends the update again when its answer is
+    /// lost, and the retry fails its own condition (the chunk it expected has moved on).
+    /// Taken for a conflict, that would stop the job until resumed by hand; the update's
+    /// own `write_id`, read back, says it was applied.
     async fn save_progress(&self, id: &str, expected: &Progress, next: &Progress) -> Result<Saved, StoreError> {
-        let (expression, names, mut values) = progress_update(next);
+        let write_id = ulid::Ulid::new().to_string();
+        let (expression, names, mut values) = progress_update(next, &write_id);
         values.insert(":was_status".into(), s(expected.status.as_str()));
         values.insert(":was_chunk".into(), n(expected.chunk));
         let result = self
@@ -171,7 +183,9 @@ impl JobStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Saved::Saved),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                self.saved_if_ours(&job_pk(id), JOB_SK, &write_id).await
+            }
             Err(e) => Err(unavailable(e)),
         }
     }

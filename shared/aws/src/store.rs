@@ -257,12 +257,19 @@ impl DynamoStore {
             Err(SdkError::ServiceError(e))
                 if e.err().is_conditional_check_failed_exception() || e.err().is_transaction_conflict_exception() =>
             {
-                let stored = self.get_item(&pk, &sk).await?;
-                let ours = stored.is_some_and(|item| text(&item, WRITE_ID).as_deref() == Some(write_id.as_str()));
-                Ok(if ours { Saved::Saved } else { Saved::Conflict })
+                self.saved_if_ours(&pk, &sk, &write_id).await
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    /// After a write stamped with `write_id` failed its condition: `Saved` if the item
+    /// holds that id (the write's first try was applied and only its answer was lost),
+    /// `Conflict` if another write got there.
+    pub(crate) async fn saved_if_ours(&self, pk: &str, sk: &str, write_id: &str) -> Result<Saved, StoreError> {
+        let stored = self.get_item(pk, sk).await?;
+        let ours = stored.is_some_and(|item| text(&item, WRITE_ID).as_deref() == Some(write_id));
+        Ok(if ours { Saved::Saved } else { Saved::Conflict })
     }
 }
 
