@@ -65,17 +65,18 @@ async fn an_accepted_lead_is_stored_with_its_touchpoint_and_queued() {
     let lead_id = got.body["lead_id"].as_str().unwrap().to_string();
 
     let leads = stack.items_with_pk_prefix("LEAD#").await;
-    let lead = leads.iter().find(|i| s(i, &["sk"]) == "LEAD").expect("lead item");
-    assert_eq!(s(lead, &["id"]), lead_id);
-    assert_eq!(s(lead, &["stage"]), "received");
-    assert_eq!(s(lead, &["contact", "phone"]), "+8613800138000");
-    assert_eq!(s(lead, &["contact", "email"]), "zhang@example.com");
-    assert_eq!(s(lead, &["company", "core"]), "纷扬");
-    assert_eq!(s(lead, &["source", "utm", "term"]), "crm");
+    let item = leads.iter().find(|i| s(i, &["sk"]) == "LEAD").expect("lead item");
+    assert_eq!(s(item, &["id"]), lead_id);
+    assert_eq!(s(item, &["stage"]), "received");
     assert!(
-        s(lead, &["gsi1pk"]).starts_with("OUTBOX#"),
+        s(item, &["gsi1pk"]).starts_with("OUTBOX#"),
         "received leads sit in the outbox index"
     );
+    let lead = leadflow_aws::item::lead_from_item(item.clone()).expect("the lead's body");
+    assert_eq!(lead.contact.phone.as_deref(), Some("+8613800138000"));
+    assert_eq!(lead.contact.email.as_deref(), Some("zhang@example.com"));
+    assert_eq!(lead.company.as_ref().map(|c| c.core.as_str()), Some("纷扬"));
+    assert_eq!(lead.source.utm.term.as_deref(), Some("crm"));
     let touch = leads
         .iter()
         .find(|i| s(i, &["sk"]).starts_with("TP#"))
@@ -104,11 +105,10 @@ async fn a_plain_html_form_post_redirects_to_an_allowed_origin_only() {
     assert_eq!(got.body["warnings"][0]["field"], "redirect");
 
     let phones: Vec<String> = stack
-        .items_with_pk_prefix("LEAD#")
+        .all_leads()
         .await
-        .iter()
-        .filter(|i| s(i, &["sk"]) == "LEAD")
-        .map(|i| s(i, &["contact", "phone"]).to_string())
+        .into_iter()
+        .filter_map(|lead| lead.contact.phone)
         .collect();
     assert_eq!(phones.len(), 2);
     assert!(
@@ -287,10 +287,9 @@ async fn a_bad_phone_beside_a_good_email_is_kept_not_lost() {
     let got = post_json(&app, json!({"phone": "12345", "email": "Li.Si@Example.com"})).await;
     assert_eq!(got.status, 202);
     assert_eq!(got.body["warnings"][0]["field"], "phone");
-    let leads = stack.items_with_pk_prefix("LEAD#").await;
-    let lead = leads.iter().find(|i| s(i, &["sk"]) == "LEAD").unwrap();
-    assert_eq!(s(lead, &["contact", "email"]), "li.si@example.com");
-    assert_eq!(s(lead, &["unusable", "phone"]), "12345");
+    let lead = stack.all_leads().await.remove(0);
+    assert_eq!(lead.contact.email.as_deref(), Some("li.si@example.com"));
+    assert_eq!(lead.unusable["phone"], "12345");
 }
 
 #[tokio::test]
@@ -317,7 +316,8 @@ async fn the_honeypot_answers_like_success_but_stores_an_invalid_unrouted_lead()
     let items = stack.items_with_pk_prefix("LEAD#").await;
     assert_eq!(items.len(), 1, "no touchpoint for a bot");
     assert_eq!(s(&items[0], &["stage"]), "invalid");
-    assert_eq!(s(&items[0], &["invalid_reason", "code"]), "honeypot");
+    let lead = leadflow_aws::item::lead_from_item(items[0].clone()).expect("the lead's body");
+    assert_eq!(lead.invalid_reason.expect("a reason").code, "honeypot");
     assert!(!items[0].contains_key("gsi1pk"), "not in the outbox");
     assert!(stack.drain("CaptureQueue").await.is_empty(), "never routed");
 }

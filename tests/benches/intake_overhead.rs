@@ -52,11 +52,8 @@ fn minimum_io(raw_body: &str) -> (Vec<Write>, String) {
     let submission = validate(&raw, &SubmissionRules::default()).expect("valid");
     let sid = submission.submission_id.clone().unwrap_or_default();
     let lead = lead_from_submission(LeadId::generate(now), submission, now);
-    let mut lead_item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&lead).expect("lead item");
-    lead_item.insert("pk".into(), s(format!("LEAD#{}", lead.id.as_str())));
-    lead_item.insert("sk".into(), s("LEAD"));
-    lead_item.insert("gsi1pk".into(), s("OUTBOX#3"));
-    lead_item.insert("gsi1sk".into(), s(format!("{}#{}", now.to_rfc3339(), lead.id.as_str())));
+    // The adapter's own encoding: the compressed body and the index keys.
+    let lead_item = leadflow_aws::item::lead_item(&lead).expect("lead item");
     let items = vec![
         (
             HashMap::from([

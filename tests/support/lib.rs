@@ -788,7 +788,7 @@ impl Stack {
             .await
             .into_iter()
             .filter(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == "LEAD"))
-            .map(|i| serde_dynamo::from_item(i).expect("lead item"))
+            .map(|i| leadflow_aws::item::lead_from_item(i).expect("lead item"))
             .collect()
     }
 }

@@ -12,13 +12,13 @@
 use crate::item::conditional_put;
 use crate::keys::*;
 use crate::{
-    item::corrupt, item::doc_item, item::from_doc, item::lead_item, item::s, item::touch_item, item::unavailable,
-    item::Item, store::DynamoStore,
+    item::doc_item, item::from_doc, item::lead_from_item, item::lead_item, item::s, item::touch_item,
+    item::unavailable, item::Item, store::DynamoStore,
 };
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
-use domain::lead::{Lead, LeadId, Stage};
+use domain::lead::{Lead, LeadId};
 use domain::qualify::dedup::MatchKey;
 use domain::{
     lead::ports::LeadStore, lead::ports::Saved, lead::ports::StoreError, privacy::ports::ErasureStore,
@@ -49,23 +49,6 @@ fn record_item(record: &ErasureRecord) -> Result<Item, StoreError> {
 }
 
 /// `contact.<field> IN (:<field>0, …)` over the values, or nothing when there are none.
-fn any_of(field: &str, values: &[String], names: &mut HashMap<String, String>, bound: &mut Item) -> Option<String> {
-    if values.is_empty() {
-        return None;
-    }
-    names.insert(format!("#{field}"), field.to_string());
-    let placeholders: Vec<String> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let name = format!(":{field}{i}");
-            bound.insert(name.clone(), s(v.clone()));
-            name
-        })
-        .collect();
-    Some(format!("#contact.#{field} IN ({})", placeholders.join(", ")))
-}
-
 impl DynamoStore {
     async fn remove_attributes(&self, pk: String, sk: String, attributes: &str) -> Result<(), StoreError> {
         let result = self
@@ -145,32 +128,25 @@ impl ErasureStore for DynamoStore {
     }
 
     async fn scan_leads(&self, scan: &LeadScan) -> Result<Vec<Lead>, StoreError> {
-        let mut names = HashMap::from([
-            ("#sk".to_string(), SK.to_string()),
-            ("#stage".to_string(), "stage".to_string()),
-            ("#contact".to_string(), "contact".to_string()),
-        ]);
-        let mut values: Item = HashMap::from([
-            (":lead".to_string(), s(LEAD_SK)),
-            (":invalid".to_string(), s(Stage::Invalid.as_str())),
-        ]);
-        let mut wanted = vec!["#stage = :invalid".to_string()];
-        wanted.extend(any_of("phone", &scan.phones, &mut names, &mut values));
-        wanted.extend(any_of("email", &scan.emails, &mut names, &mut values));
-        wanted.extend(any_of("wechat", &scan.wechats, &mut names, &mut values));
+        // The contact is inside the lead's compressed body, so the filter here keeps the
+        // lead items and the scan's own rule picks among them. A scan is billed for every
+        // item it reads either way.
         let mut pages = self
             .client()
             .scan()
             .table_name(self.table())
-            .filter_expression(format!("#sk = :lead AND ({})", wanted.join(" OR ")))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
+            .filter_expression("#sk = :lead")
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":lead", s(LEAD_SK))
             .into_paginator()
             .send();
         let mut leads = Vec::new();
         while let Some(page) = pages.next().await {
             for item in page.map_err(unavailable)?.items.unwrap_or_default() {
-                leads.push(serde_dynamo::from_item(item).map_err(corrupt)?);
+                let lead = lead_from_item(item)?;
+                if scan.wants(&lead) {
+                    leads.push(lead);
+                }
             }
         }
         Ok(leads)
@@ -245,22 +221,5 @@ impl ErasureStore for DynamoStore {
             }
         }
         Ok(released)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::item::text;
-
-    #[test]
-    fn the_scan_filter_names_each_value_once() {
-        let (mut names, mut values) = (HashMap::new(), HashMap::new());
-        let phones = vec!["+8613800138000".to_string(), "+8613900139000".to_string()];
-        let got = any_of("phone", &phones, &mut names, &mut values);
-        assert_eq!(got.as_deref(), Some("#contact.#phone IN (:phone0, :phone1)"));
-        assert_eq!(values.len(), 2);
-        assert_eq!(any_of("email", &[], &mut names, &mut values), None);
-        assert!(text(&values, ":phone1").is_some());
     }
 }

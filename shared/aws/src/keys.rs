@@ -78,6 +78,10 @@ pub const TTL: &str = "expires_at";
 /// A single conditional put's own id, to recognise it when its retry is refused
 /// (`DynamoStore::put_once`).
 pub const WRITE_ID: &str = "write_id";
+/// A lead item's body: the whole lead, compressed (`crate::item::lead_item`). Beside it
+/// only what DynamoDB itself reads: keys, index keys, and the few attributes conditions,
+/// index projections and operators use (`id`, `stage`, `version`).
+pub const LEAD_BODY: &str = "body";
 pub const OUTBOX_SHARDS: u8 = 4;
 
 pub fn lead_pk(id: &LeadId) -> String {

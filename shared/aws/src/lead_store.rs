@@ -1,6 +1,6 @@
 //! DynamoDB adapter for [`LeadStore`].
 
-use crate::item::{lead_item, put_item, s, timestamp, touch_item, unavailable};
+use crate::item::{lead_from_item, lead_item, put_item, s, timestamp, touch_item, unavailable};
 use crate::keys::*;
 use crate::store::DynamoStore;
 use aws_sdk_dynamodb::error::SdkError;
@@ -106,7 +106,7 @@ impl LeadStore for DynamoStore {
     async fn get_lead(&self, id: &LeadId) -> Result<Option<Lead>, StoreError> {
         self.get_item(&lead_pk(id), LEAD_SK)
             .await?
-            .map(|item| serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .map(lead_from_item)
             .transpose()
     }
 

@@ -2,7 +2,7 @@
 //! leads it names in batches of 100. Eventually consistent on purpose — half the reads,
 //! and the domain checks every lead it reads against the filters as it is now.
 
-use crate::item::{s, unavailable, Item};
+use crate::item::{lead_from_item, s, unavailable, Item};
 use crate::keys::*;
 use crate::store::DynamoStore;
 use domain::lead::ports::StoreError;
@@ -79,7 +79,7 @@ impl LeadIndex for DynamoStore {
         self.batch_get(keys, false)
             .await?
             .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .map(lead_from_item)
             .collect()
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::keys::*;
 use crate::paging::KeyRange;
-use crate::{item::doc_item, item::from_doc, item::s, item::unavailable, store::DynamoStore};
+use crate::{item::doc_item, item::from_doc, item::lead_from_item, item::s, item::unavailable, store::DynamoStore};
 use chrono::NaiveDate;
 use domain::lead::ports::{Page, PageRequest};
 use domain::lead::Lead;
@@ -103,7 +103,7 @@ impl ModelStore for DynamoStore {
                 .filter_map(|k| Some((k.get(PK)?.as_s().ok()?.clone(), LEAD_SK.to_string())))
                 .collect();
             for item in self.batch_get(wanted, true).await? {
-                leads.push(serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                leads.push(lead_from_item(item)?);
             }
         }
         Ok(leads)

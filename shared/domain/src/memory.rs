@@ -778,19 +778,13 @@ impl crate::privacy::ports::ErasureStore for InMemoryStore {
     }
 
     async fn scan_leads(&self, scan: &crate::privacy::ports::LeadScan) -> Result<Vec<Lead>, StoreError> {
-        let holds = |list: &[String], value: &Option<String>| value.as_ref().is_some_and(|v| list.contains(v));
         Ok(self
             .state
             .lock()
             .unwrap()
             .leads
             .values()
-            .filter(|l| {
-                l.stage == Stage::Invalid
-                    || holds(&scan.phones, &l.contact.phone)
-                    || holds(&scan.emails, &l.contact.email)
-                    || holds(&scan.wechats, &l.contact.wechat)
-            })
+            .filter(|l| scan.wants(l))
             .cloned()
             .collect())
     }

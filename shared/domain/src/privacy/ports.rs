@@ -4,7 +4,7 @@
 use crate::lead::funnel::FunnelStep;
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
-use crate::lead::{Lead, LeadId, Touchpoint};
+use crate::lead::{Lead, LeadId, Stage, Touchpoint};
 use crate::privacy::erasure::ErasureRecord;
 use crate::qualify::customer::Customer;
 use crate::qualify::dedup::MatchKey;
@@ -44,6 +44,18 @@ pub struct LeadScan {
     pub phones: Vec<String>,
     pub emails: Vec<String>,
     pub wechats: Vec<String>,
+}
+
+impl LeadScan {
+    /// Whether the scan wants the lead: its contact holds one of the values, or it is
+    /// invalid (an invalid lead claims no dedup key, so no key leads to it).
+    pub fn wants(&self, lead: &Lead) -> bool {
+        let holds = |list: &[String], value: &Option<String>| value.as_ref().is_some_and(|v| list.contains(v));
+        lead.stage == Stage::Invalid
+            || holds(&self.phones, &lead.contact.phone)
+            || holds(&self.emails, &lead.contact.email)
+            || holds(&self.wechats, &lead.contact.wechat)
+    }
 }
 
 /// Erasure's own storage; it also reads through [`LeadStore`], [`DedupStore`] and
