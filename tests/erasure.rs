@@ -112,11 +112,17 @@ async fn table_text(stack: &Stack) -> Vec<String> {
     lines
 }
 
+/// A lead's compressed body is searched as the lead's JSON: compressed, a value need
+/// not appear in its bytes.
 fn item_text(item: &HashMap<String, AttributeValue>) -> String {
     let mut keys: Vec<&String> = item.keys().collect();
     keys.sort();
     keys.iter()
         .map(|k| {
+            if *k == "body" {
+                let lead = leadflow_aws::item::lead_from_item(item.clone()).expect("a lead's body");
+                return format!("body={}", serde_json::to_string(&lead).expect("json"));
+            }
             let mut out = Vec::new();
             strings(&item[*k], &mut out);
             format!("{k}={}", out.join("|"))

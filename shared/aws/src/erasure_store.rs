@@ -48,7 +48,6 @@ fn record_item(record: &ErasureRecord) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// `contact.<field> IN (:<field>0, …)` over the values, or nothing when there are none.
 impl DynamoStore {
     async fn remove_attributes(&self, pk: String, sk: String, attributes: &str) -> Result<(), StoreError> {
         let result = self

@@ -131,7 +131,7 @@ mod body {
     /// clocks, event kinds, the default scoring reasons); no customer's data. Fixed for
     /// good once written: a new dictionary is a new format byte, and the old one stays
     /// to read the leads written with it.
-    const DICTIONARY: &[u8] = include_bytes!("lead-dictionary.txt");
+    pub(super) const DICTIONARY: &[u8] = include_bytes!("lead-dictionary.txt");
     const LZ4_WITH_DICTIONARY_1: u8 = 1;
     /// Far above any lead (a DynamoDB item is at most 400 KB), so that a damaged length
     /// cannot make a reader allocate gigabytes.
@@ -282,6 +282,18 @@ mod tests {
             let body = body_of(&lead_item(&lead).unwrap()).len();
             assert!(body * 2 < json, "{body} bytes of body for {json} bytes of JSON");
         }
+    }
+
+    /// Every stored body was compressed against the dictionary: a changed byte and the
+    /// leads written before no longer read (or read wrong). A new dictionary is a new
+    /// format byte, the old one kept.
+    #[test]
+    fn the_dictionary_is_the_one_the_stored_bodies_were_written_with() {
+        use sha2::{Digest, Sha256};
+        assert_eq!(
+            hex::encode(Sha256::digest(body::DICTIONARY)),
+            "62f10434df94a56752c9d41d3587da3c1357c3315b5f64b22690d87b1de847c1"
+        );
     }
 
     #[test]

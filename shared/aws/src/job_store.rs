@@ -50,8 +50,8 @@ fn progress_of(item: &Item) -> Result<Progress, StoreError> {
     })
 }
 
-/// The progress attributes as `SET`/`REMOVE` clauses, names and values.
-/// The update that saves `progress`, stamped with `write_id` (see `save_progress`).
+/// The progress attributes as `SET`/`REMOVE` clauses, names and values, stamped with
+/// `write_id` (see `save_progress`).
 fn progress_update(
     progress: &Progress,
     write_id: &str,
@@ -183,7 +183,11 @@ impl JobStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Saved::Saved),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            // A conflict with a chunk's transaction counting an outcome on the job item
+            // is answered the same way: read back, ours or not.
+            Err(SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() || e.err().is_transaction_conflict_exception() =>
+            {
                 self.saved_if_ours(&job_pk(id), JOB_SK, &write_id).await
             }
             Err(e) => Err(unavailable(e)),

@@ -75,8 +75,9 @@ pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
 /// DynamoDB TTL attribute (epoch seconds) for records that expire.
 pub const TTL: &str = "expires_at";
-/// A single conditional put's own id, to recognise it when its retry is refused
-/// (`DynamoStore::put_once`).
+/// A single conditional write's own id, to recognise it when its retry is refused
+/// (`DynamoStore::put_once`, a roster job's progress). Later writes may replace or keep
+/// it; it means nothing else.
 pub const WRITE_ID: &str = "write_id";
 /// A lead item's body: the whole lead, compressed (`crate::item::lead_item`). Beside it
 /// only what DynamoDB itself reads: keys, index keys, and the few attributes conditions,
