@@ -119,7 +119,7 @@ fn item_text(item: &HashMap<String, AttributeValue>) -> String {
     keys.sort();
     keys.iter()
         .map(|k| {
-            if *k == "body" {
+            if k.as_str() == leadflow_aws::keys::LEAD_BODY {
                 let lead = leadflow_aws::item::lead_from_item(item.clone()).expect("a lead's body");
                 return format!("body={}", serde_json::to_string(&lead).expect("json"));
             }
