@@ -84,19 +84,23 @@ pub fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         item.insert(GSI3_PK.into(), s(cohort_pk(lead.created_at, &lead.id)));
         item.insert(GSI3_SK.into(), s(format!("{}#{}", timestamp(lead.created_at), lead.id)));
     }
-    // The list indexes: the lead's place, its timeline bucket and its positions.
+    // The list indexes: the lead's timeline bucket, its place if it has one, and its
+    // positions in the orders each keeps. Every entry written is a write unit, so none
+    // is written that no list reads.
     {
         use domain::workspace::index::{place, position, timeline, Order};
-        item.insert(PLACE.into(), s(list_partition(&place(lead))));
         item.insert(MADE.into(), s(list_partition(&timeline(lead))));
-        for (attribute, order) in [
-            (BY_CREATED, Order::Created),
-            (BY_DUE, Order::Due),
-            (BY_SCORE, Order::Score),
-        ] {
-            if let Some(at) = position(lead, order) {
-                item.insert(attribute.into(), s(at));
+        if let Some(at) = position(lead, Order::Created) {
+            // The timeline's sort key too.
+            item.insert(BY_CREATED.into(), s(at));
+        }
+        if let Some(place) = place(lead) {
+            for (attribute, order) in [(BY_DUE, Order::Due), (BY_SCORE, Order::Score)] {
+                if let Some(at) = position(lead, order).filter(|_| place.keeps(order)) {
+                    item.insert(attribute.into(), s(at));
+                }
             }
+            item.insert(PLACE.into(), s(list_partition(&place)));
         }
     }
     if let Some(next) = lead.sla_next_check {
@@ -294,6 +298,46 @@ mod tests {
             hex::encode(Sha256::digest(body::DICTIONARY)),
             "62f10434df94a56752c9d41d3587da3c1357c3315b5f64b22690d87b1de847c1"
         );
+    }
+
+    /// Every index entry is a write unit the lead pays for when it appears and again
+    /// when it goes; only the entries some list reads are written.
+    #[test]
+    fn a_lead_item_carries_only_the_list_keys_a_list_reads() {
+        use domain::lead::SlaClock;
+        let keys = |lead: &Lead| {
+            let item = lead_item(lead).unwrap();
+            [MADE, BY_CREATED, PLACE, BY_DUE, BY_SCORE].map(|name| text(&item, name))
+        };
+        let mut lead = leads().remove(0);
+        assert!(lead.score.is_some(), "the sample is scored");
+        lead.sla = vec![SlaClock {
+            clock: "first_contact".into(),
+            started_at: lead.created_at,
+            due_at: Some(lead.created_at + chrono::Duration::hours(24)),
+            remind_at: None,
+            status: None,
+        }];
+        lead.stage = Stage::Mql;
+        lead.owner = Some("zhang".into());
+        let [made, created, place, due, score] = keys(&lead);
+        assert!(made.is_some_and(|m| m.starts_with("MADE#")) && created.is_some());
+        assert_eq!(place.as_deref(), Some("OWNER#zhang"));
+        assert!(due.is_some() && score.is_some(), "a rep's list sorts every way");
+
+        lead.stage = Stage::Invalid;
+        let [made, created, place, due, score] = keys(&lead);
+        assert!(made.is_some() && created.is_some());
+        assert!(place.is_some_and(|p| p.starts_with("INVALID#")));
+        assert_eq!((due, score), (None, None), "the invalid pool lists by creation only");
+
+        for stage in [Stage::Received, Stage::Merged, Stage::Nurture] {
+            lead.stage = stage;
+            lead.owner = None;
+            let [made, created, place, due, score] = keys(&lead);
+            assert!(made.is_some() && created.is_some(), "{stage:?}: on the timeline");
+            assert_eq!((place, due, score), (None, None, None), "{stage:?}: no place");
+        }
     }
 
     #[test]

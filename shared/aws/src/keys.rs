@@ -57,11 +57,13 @@
 //! only what is due. The third (`gsi3`) lists scored leads by creation month, which
 //! model training and the champion/challenger report read month by month.
 //!
-//! The list indexes (`gsi4`–`gsi7`, keys only) serve `GET /v1/leads`. Every lead has one
-//! *place* (`gsi4pk`): `OWNER#<rep>`, `WAIT#<pool>` (waiting unowned in a pool),
-//! `INVALID#<month>#<shard>` or `UNOWNED#<month>#<shard>`; `gsi4`, `gsi5` and `gsi6`
-//! order each place by creation, by next deadline (leads with a running clock) and by
-//! score (scored leads). `gsi7` lists every lead by creation month, four shards a month.
+//! The list indexes (`gsi4`–`gsi7`, keys only) serve `GET /v1/leads`. A lead held,
+//! waiting or invalid has a *place* (`gsi4pk`): `OWNER#<rep>`, `WAIT#<pool>` (waiting
+//! unowned in a pool) or `INVALID#<month>#<shard>`; `gsi4` orders each place by
+//! creation, and a rep's or pool's also by next deadline (`gsi5`, leads with a running
+//! clock) and by score (`gsi6`, scored leads). `gsi7` lists every lead by creation
+//! month, four shards a month. Other unowned leads have no place (items written before
+//! 2026-12-06 may still carry `UNOWNED#…`; no list reads it).
 //! Positions are the domain's (`domain::workspace::index::position`), so pages from
 //! several partitions merge by comparing them.
 
@@ -359,7 +361,6 @@ pub fn list_partition(partition: &domain::workspace::index::Partition) -> String
         Partition::Owner(rep) => format!("OWNER#{rep}"),
         Partition::Pool(pool) => format!("WAIT#{pool}"),
         Partition::Invalid(b) => format!("INVALID#{}#{}", b.month.label(), b.shard),
-        Partition::Unowned(b) => format!("UNOWNED#{}#{}", b.month.label(), b.shard),
         Partition::Timeline(b) => format!("MADE#{}#{}", b.month.label(), b.shard),
     }
 }

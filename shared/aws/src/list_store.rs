@@ -12,9 +12,11 @@ use domain::workspace::ports::{Entry, LeadIndex};
 
 /// The index and its key attributes for an order over a partition.
 fn index_of(partition: &Partition, order: Order) -> Option<(&'static str, &'static str, &'static str)> {
+    if !partition.keeps(order) {
+        return None;
+    }
     match (partition, order) {
-        (Partition::Timeline(_), Order::Created) => Some((GSI7, MADE, BY_CREATED)),
-        (Partition::Timeline(_), _) => None,
+        (Partition::Timeline(_), _) => Some((GSI7, MADE, BY_CREATED)),
         (_, Order::Created) => Some((GSI4, PLACE, BY_CREATED)),
         (_, Order::Due) => Some((GSI5, PLACE, BY_DUE)),
         (_, Order::Score) => Some((GSI6, PLACE, BY_SCORE)),

@@ -436,15 +436,12 @@ impl crate::workspace::ports::LeadIndex for InMemoryStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<crate::workspace::ports::Entry>, StoreError> {
-        use crate::workspace::index::{place, position, timeline, Order, Partition};
+        use crate::workspace::index::{listed_in, position};
         let state = self.state.lock().unwrap();
         let mut entries: Vec<crate::workspace::ports::Entry> = state
             .leads
             .values()
-            .filter(|lead| match partition {
-                Partition::Timeline(_) => order == Order::Created && &timeline(lead) == partition,
-                _ => &place(lead) == partition,
-            })
+            .filter(|lead| partition.keeps(order) && listed_in(lead, partition))
             .filter_map(|lead| {
                 position(lead, order).map(|position| crate::workspace::ports::Entry {
                     position,

@@ -1,10 +1,14 @@
-//! Where a lead is listed. Every lead is in one *place* — held by a rep, waiting in a
-//! pool, or unowned (invalid leads apart from the rest) — and on the *timeline* of the
-//! month it was created. In each place it has a position per order (created, next
-//! deadline, score); the store keys its list indexes on exactly these values, so the
-//! domain can merge pages from several partitions by comparing positions.
+//! Where a lead is listed. Every lead is on the *timeline* of the month it was created;
+//! a lead held by a rep, waiting in a pool or invalid is also in that *place*. In each
+//! partition it has a position per order the partition keeps (created, next deadline,
+//! score); the store keys its list indexes on exactly these values, so the domain can
+//! merge pages from several partitions by comparing positions.
 //!
-//! Unowned leads and the timeline are bucketed by creation month and spread over
+//! Other unowned leads (received, merged, unrouted, nurtured) have no place: no list
+//! walks one (a list of them walks the timeline), and every index entry is a write the
+//! lead pays for; a new lead would pay for one on its way in and again on its way out.
+//!
+//! Invalid leads and the timeline are bucketed by creation month and spread over
 //! [`SHARDS`] shards, so a campaign spike's writes do not land on one index partition.
 
 use crate::lead::qualification::Grade;
@@ -77,8 +81,6 @@ pub enum Partition {
     Pool(String),
     /// Invalid leads by creation month.
     Invalid(Bucket),
-    /// Other unowned leads (received, merged, unrouted, handed back) by creation month.
-    Unowned(Bucket),
     /// Every lead by creation month.
     Timeline(Bucket),
 }
@@ -90,8 +92,17 @@ impl Partition {
             Partition::Owner(rep) => format!("o:{rep}"),
             Partition::Pool(pool) => format!("p:{pool}"),
             Partition::Invalid(b) => format!("i:{}:{}", b.month.label(), b.shard),
-            Partition::Unowned(b) => format!("u:{}:{}", b.month.label(), b.shard),
             Partition::Timeline(b) => format!("t:{}:{}", b.month.label(), b.shard),
+        }
+    }
+
+    /// Whether the partition keeps `order`: a rep's and a pool's leads are sorted every
+    /// way; the invalid pool and the timeline only by creation (no list asks them for
+    /// deadlines or scores, so no entry is written for one).
+    pub fn keeps(&self, order: Order) -> bool {
+        match self {
+            Partition::Owner(_) | Partition::Pool(_) => true,
+            Partition::Invalid(_) | Partition::Timeline(_) => order == Order::Created,
         }
     }
 }
@@ -113,17 +124,24 @@ fn bucket(lead: &Lead) -> Bucket {
     }
 }
 
-/// The lead's place: exactly one.
-/// An invalid lead is in the invalid pool even when a rep who marked it still owns it.
-pub fn place(lead: &Lead) -> Partition {
+/// The lead's place, if it has one (at most one). An invalid lead is in the invalid
+/// pool even when a rep who marked it still owns it; an unowned lead not waiting in a
+/// pool is on the timeline only.
+pub fn place(lead: &Lead) -> Option<Partition> {
     if lead.stage == Stage::Invalid {
-        Partition::Invalid(bucket(lead))
+        Some(Partition::Invalid(bucket(lead)))
     } else if let Some(owner) = &lead.owner {
-        Partition::Owner(owner.clone())
-    } else if let Some(pool) = lead.waiting_in_pool() {
-        Partition::Pool(pool.to_string())
+        Some(Partition::Owner(owner.clone()))
     } else {
-        Partition::Unowned(bucket(lead))
+        lead.waiting_in_pool().map(|pool| Partition::Pool(pool.to_string()))
+    }
+}
+
+/// Whether the lead is listed in `partition` (on its timeline, or in its place).
+pub fn listed_in(lead: &Lead, partition: &Partition) -> bool {
+    match partition {
+        Partition::Timeline(_) => &timeline(lead) == partition,
+        _ => place(lead).as_ref() == Some(partition),
     }
 }
 
@@ -176,24 +194,47 @@ mod tests {
     }
 
     #[test]
-    fn a_lead_is_in_one_place() {
+    fn a_lead_is_in_at_most_one_place_and_always_on_its_timeline() {
         let now = t("2026-12-04T10:00:00Z");
         let mut lead = Lead::new(LeadId::generate(now), "form", now);
+        assert_eq!(place(&lead), None, "received: not placed until qualified");
+        assert!(listed_in(&lead, &timeline(&lead)));
         lead.stage = Stage::Invalid;
-        assert!(matches!(place(&lead), Partition::Invalid(b) if b.month.label() == "2026-12"));
+        assert!(matches!(place(&lead), Some(Partition::Invalid(b)) if b.month.label() == "2026-12"));
         lead.stage = Stage::Mql;
         lead.pool = Some("east".into());
-        assert_eq!(place(&lead), Partition::Pool("east".into()));
+        assert_eq!(place(&lead), Some(Partition::Pool("east".into())));
         lead.owner = Some("zhang".into());
-        assert_eq!(place(&lead), Partition::Owner("zhang".into()));
+        assert_eq!(place(&lead), Some(Partition::Owner("zhang".into())));
+        assert!(listed_in(&lead, &Partition::Owner("zhang".into())));
+        assert!(!listed_in(&lead, &Partition::Pool("east".into())));
         lead.stage = Stage::Invalid;
         assert!(
-            matches!(place(&lead), Partition::Invalid(_)),
+            matches!(place(&lead), Some(Partition::Invalid(_))),
             "marked invalid by its owner"
         );
         lead.owner = None;
-        lead.stage = Stage::Merged;
-        assert!(matches!(place(&lead), Partition::Unowned(_)));
+        for stage in [Stage::Merged, Stage::Nurture, Stage::Recycled] {
+            lead.stage = stage;
+            lead.pool = None;
+            assert_eq!(place(&lead), None, "{stage:?} without a pool: the timeline only");
+            assert!(listed_in(&lead, &timeline(&lead)));
+        }
+    }
+
+    #[test]
+    fn only_reps_and_pools_keep_deadline_and_score_orders() {
+        let bucket = Bucket {
+            month: Month { year: 2026, month: 12 },
+            shard: 0,
+        };
+        for order in [Order::Created, Order::Due, Order::Score] {
+            assert!(Partition::Owner("zhang".into()).keeps(order));
+            assert!(Partition::Pool("east".into()).keeps(order));
+            let created = order == Order::Created;
+            assert_eq!(Partition::Invalid(bucket).keeps(order), created);
+            assert_eq!(Partition::Timeline(bucket).keeps(order), created);
+        }
     }
 
     #[test]

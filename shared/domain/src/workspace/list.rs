@@ -11,8 +11,8 @@
 
 use crate::lead::ports::StoreError;
 use crate::lead::{Lead, LeadId};
-use crate::workspace::index::{position, Month, Order, Partition};
-use crate::workspace::plan::{still_in, Plan, Scope, Walk};
+use crate::workspace::index::{listed_in, position, Month, Order, Partition};
+use crate::workspace::plan::{Plan, Scope, Walk};
 use crate::workspace::ports::{Entry, LeadIndex};
 use crate::workspace::query::ListQuery;
 use chrono::{DateTime, Utc};
@@ -288,7 +288,7 @@ impl<S: LeadIndex> Walker<'_, S> {
                 last = Some(entry.position.clone());
                 if let Some(lead) = fresh.remove(&entry.lead) {
                     let listed = position(&lead, self.order).as_deref() == Some(entry.position.as_str())
-                        && still_in(&lead, &heads[i].partition)
+                        && listed_in(&lead, &heads[i].partition)
                         && self.scope.admits(&lead)
                         && self.query.filters.matches(&lead, self.me, self.now);
                     if listed {
@@ -314,8 +314,7 @@ mod tests {
     use crate::lead::qualification::{Grade, Score};
     use crate::lead::{InvalidReason, SlaClock, Stage};
     use crate::memory::InMemoryStore;
-    use crate::workspace::index::{place, timeline};
-    use crate::workspace::plan::{plan, Buckets};
+    use crate::workspace::plan::plan;
     use chrono::Duration;
 
     fn now() -> DateTime<Utc> {
@@ -411,14 +410,10 @@ mod tests {
     /// Whether `plan` reads the partition the lead is in (what the walk can see at all).
     fn in_walk(lead: &Lead, plan: &Plan) -> bool {
         match &plan.walk {
-            Walk::Places(places) => places.contains(&place(lead)),
+            Walk::Places(places) => places.iter().any(|p| listed_in(lead, p)),
             Walk::Months { kind, from, to } => {
-                let partition = match kind {
-                    Buckets::Invalid => place(lead),
-                    Buckets::Timeline => timeline(lead),
-                };
                 let month = Month::of(lead.created_at);
-                (*from..=*to).contains(&month) && kind.partitions(month).contains(&partition)
+                (*from..=*to).contains(&month) && kind.partitions(month).iter().any(|p| listed_in(lead, p))
             }
         }
     }

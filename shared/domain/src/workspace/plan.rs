@@ -6,7 +6,7 @@
 use crate::assign::actions::{Actor, Role};
 use crate::assign::routing::{Pool, Rep};
 use crate::lead::{Lead, Stage};
-use crate::workspace::index::{place, Bucket, Month, Order, Partition, SHARDS};
+use crate::workspace::index::{Bucket, Month, Order, Partition, SHARDS};
 use crate::workspace::query::{ListQuery, OwnerFilter};
 use crate::FieldError;
 use chrono::{DateTime, Utc};
@@ -231,13 +231,4 @@ pub fn plan(
         }
     };
     Ok(Plan { order, ascending, walk })
-}
-
-/// Whether the lead, read fresh, is still where the entry that named it was found (the
-/// indexes are a moment behind the table).
-pub fn still_in(lead: &Lead, partition: &Partition) -> bool {
-    match partition {
-        Partition::Timeline(_) => true,
-        _ => &place(lead) == partition,
-    }
 }
