@@ -27,7 +27,7 @@
 //! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
 //! | pool numbers    | `STATS#<month>`    | `<day>#<pool>`          |                 |                   |
-//! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<created_at>#<id>` |
+//! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<id>` |
 //! | lead, listed    | (the lead item)    |                         | gsi4–gsi6: `gsi4pk` = its place | gsi4: `<created_at>#<id>`, gsi5: `<next deadline>#<id>`, gsi6: `<score>#…#<id>` |
 //! | lead, by month  | (the lead item)    |                         | gsi7: `MADE#<created month>#<0..3>` | `<created_at>#<id>` |
 //! | model version   | `CONFIG#models`    | `V#<000001>` (JSON)     |                 |                   |
@@ -82,13 +82,18 @@ pub const TTL: &str = "expires_at";
 /// it; it means nothing else.
 pub const WRITE_ID: &str = "write_id";
 /// A lead item's body: the whole lead, compressed (`crate::item::lead_item`). Beside it
-/// only what DynamoDB itself reads: keys, index keys, and the few attributes conditions,
-/// index projections and operators use (`id`, `stage`, `version`).
+/// only what DynamoDB itself reads: keys, index keys, and the attributes conditions and
+/// operators use (`stage`, `version`).
 pub const LEAD_BODY: &str = "body";
 pub const OUTBOX_SHARDS: u8 = 4;
 
 pub fn lead_pk(id: &LeadId) -> String {
     format!("LEAD#{id}")
+}
+/// The lead a key names: how index entries name their lead (every index projects the
+/// table's keys, so the lead item stores no copy of its id).
+pub fn lead_in_pk(pk: &str) -> Option<LeadId> {
+    pk.strip_prefix("LEAD#").and_then(LeadId::parse)
 }
 pub const LEAD_SK: &str = "LEAD";
 pub const TOUCH_SK_PREFIX: &str = "TP#";

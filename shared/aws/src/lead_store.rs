@@ -146,11 +146,7 @@ impl LeadStore for DynamoStore {
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
-                if let Some(id) = item
-                    .get("id")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|id| LeadId::parse(id))
-                {
+                if let Some(id) = crate::item::lead_id_of(item) {
                     found.push((sort, id));
                 }
             }

@@ -29,7 +29,7 @@ fn entry(item: &Item, sk: &str) -> Result<Entry, StoreError> {
             .and_then(|v| v.as_s().ok())
             .ok_or_else(|| StoreError::Corrupt(format!("list entry has no `{name}`")))
     };
-    let id = text(PK)?.strip_prefix("LEAD#").and_then(LeadId::parse);
+    let id = lead_in_pk(text(PK)?);
     Ok(Entry {
         position: text(sk)?.clone(),
         lead: id.ok_or_else(|| StoreError::Corrupt("list entry is not a lead".into()))?,

@@ -468,11 +468,7 @@ impl RoutingStore for DynamoStore {
         };
         let read = self.query_page(&range, page).await?;
         Ok(Page {
-            items: read
-                .items
-                .iter()
-                .filter_map(|i| LeadId::parse(&text(i, "id")?))
-                .collect(),
+            items: read.items.iter().filter_map(crate::item::lead_id_of).collect(),
             next: read.next,
         })
     }

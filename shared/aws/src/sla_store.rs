@@ -16,7 +16,6 @@ use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::It
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use domain::follow_up::sla::SlaConfig;
 use domain::lead::ports::{Page, PageRequest};
-use domain::lead::LeadId;
 use domain::{
     follow_up::ports::DueLeads, follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation,
     lead::ports::Saved, lead::ports::StoreError,
@@ -156,7 +155,7 @@ impl SlaStore for DynamoStore {
             }
             new_cursor.get_or_insert(day);
             for item in items {
-                let id = text(&item, "id").and_then(|id| LeadId::parse(&id));
+                let id = crate::item::lead_id_of(&item);
                 match id {
                     Some(id) if due.leads.len() < limit => due.leads.push(id),
                     Some(_) => due.more = true,
