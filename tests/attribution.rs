@@ -774,6 +774,40 @@ async fn owners_report(stack: &Stack) -> u64 {
     );
     assert_eq!(got.status, 200, "{}", got.body);
 
+    // Owner changes are listed over the month's shards; one listed as before the shards
+    // (the month alone) is still reported.
+    let changes: Vec<_> = stack
+        .items_with_pk_prefix("LEAD#")
+        .await
+        .into_iter()
+        .filter(|item| {
+            item.get("gsi1pk")
+                .is_some_and(|pk| pk.as_s().is_ok_and(|pk| pk.starts_with("OWNERS#")))
+        })
+        .collect();
+    assert!(changes.len() >= 2, "one owner change per assigned lead");
+    for item in &changes {
+        let pk = item["gsi1pk"].as_s().unwrap();
+        assert!(
+            pk.starts_with("OWNERS#2026-03#") && pk.len() == "OWNERS#2026-03#0".len(),
+            "{pk}"
+        );
+    }
+    stack
+        .dynamo
+        .update_item()
+        .table_name(stack.table())
+        .key("pk", changes[0]["pk"].clone())
+        .key("sk", changes[0]["sk"].clone())
+        .update_expression("SET gsi1pk = :month")
+        .expression_attribute_values(
+            ":month",
+            aws_sdk_dynamodb::types::AttributeValue::S("OWNERS#2026-03".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+
     let manager = api(stack, "2026-03-28T00:00:00Z");
     let report = call(
         &manager,

@@ -326,9 +326,19 @@ pub fn cost_pk(day: chrono::NaiveDate) -> String {
 pub fn cost_month_pk(day: chrono::NaiveDate) -> String {
     format!("COSTM#{}", day.format("%Y"))
 }
-/// gsi1: owner changes by the month they happened in (the owners report).
-pub fn owners_pk(day: chrono::NaiveDate) -> String {
-    format!("OWNERS#{}", month_of(day))
+/// Owner changes of a month are listed over this many gsi1 partitions by lead: at 1,000
+/// assignments a second one partition would take every one of its 1,000 write units.
+pub const OWNERS_SHARDS: u8 = 4;
+/// gsi1: an owner change listed under the month it happened in (the owners report).
+pub fn owners_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
+    format!("OWNERS#{}#{}", month_of(day), lead.shard(OWNERS_SHARDS))
+}
+/// Every gsi1 partition of a month's owner changes: the shards, and the one partition
+/// they were listed in before they were sharded (2026-12-06).
+pub fn owners_partitions(day: chrono::NaiveDate) -> Vec<String> {
+    let month = month_of(day);
+    let shards = (0..OWNERS_SHARDS).map(|shard| format!("OWNERS#{month}#{shard}"));
+    std::iter::once(format!("OWNERS#{month}")).chain(shards).collect()
 }
 
 /// Days are grouped into months for partitions; a report over a year reads 12 of them.

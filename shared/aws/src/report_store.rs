@@ -231,13 +231,17 @@ impl ReportStore for DynamoStore {
         let mut out = Vec::new();
         let (low, high) = (timestamp(from), timestamp(to));
         for month in months(report_day(from), report_day(to)) {
-            for item in self.gsi1_items(&owners_pk(month), Some((&low, &high))).await? {
-                let change: OwnerChange = serde_dynamo::from_item(item).map_err(corrupt)?;
-                if change.at >= from && change.at < to {
-                    out.push(change);
+            for partition in owners_partitions(month) {
+                for item in self.gsi1_items(&partition, Some((&low, &high))).await? {
+                    let change: OwnerChange = serde_dynamo::from_item(item).map_err(corrupt)?;
+                    if change.at >= from && change.at < to {
+                        out.push(change);
+                    }
                 }
             }
         }
+        // In time order, as one partition listed them before the shards.
+        out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         Ok(out)
     }
 }

@@ -420,7 +420,7 @@ impl RoutingStore for DynamoStore {
         if let Some(record) = &change.owner_change {
             // Also listed by month (gsi1) for the owners report.
             let listed = [
-                (GSI1_PK, owners_pk(domain::lead::funnel::report_day(record.at))),
+                (GSI1_PK, owners_pk(domain::lead::funnel::report_day(record.at), lead_id)),
                 (GSI1_SK, format!("{}#{}", timestamp(record.at), record.id)),
             ];
             writes.push(record_put(
