@@ -66,7 +66,7 @@ async fn an_accepted_lead_is_stored_with_its_touchpoint_and_queued() {
 
     let leads = stack.items_with_pk_prefix("LEAD#").await;
     let item = leads.iter().find(|i| s(i, &["sk"]) == "LEAD").expect("lead item");
-    assert_eq!(s(item, &["id"]), lead_id);
+    assert_eq!(s(item, &["pk"]), format!("LEAD#{lead_id}"));
     assert_eq!(s(item, &["stage"]), "received");
     assert!(
         s(item, &["gsi1pk"]).starts_with("OUTBOX#"),
