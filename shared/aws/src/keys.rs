@@ -18,7 +18,7 @@
 //! | rep + counters  | `REPS`             | `<rep id>`              |                 |                   |
 //! | pool            | `POOLS`            | `<pool id>`             |                 |                   |
 //! | pool counters   | `POOLSTATE#<pool>` | `STATE`                 |                 |                   |
-//! | owner change    | `LEAD#<id>`        | `OWNER#<change id>`     |                 |                   |
+//! | owner change    | `LEAD#<id>`        | `OWNER#<change id>`     | `OWNERS#<month>#<0..3>` | `<at>#<change id>` |
 //! | follow-up       | `LEAD#<id>`        | `FU#<follow-up id>`     |                 |                   |
 //! | notice sent     | `NOTICE#<key>`     | `NOTICE`                |                 |                   |
 //! | lead waiting    | (the lead item)    |                         | `POOL#<pool>` while unowned in a pool | `<waiting since>#<id>` |

@@ -96,7 +96,7 @@ impl ModelStore for DynamoStore {
         let mut leads = Vec::new();
         for shard in 0..COHORT_SHARDS {
             let pk = cohort_partition(first, shard);
-            // "~" sorts after every timestamp: the whole partition.
+            // "~" sorts after every id and timestamp: the whole partition.
             let (keys, _) = self.query_index(GSI3, GSI3_PK, &pk, GSI3_SK, "~", usize::MAX).await?;
             let wanted: Vec<(String, String)> = keys
                 .iter()

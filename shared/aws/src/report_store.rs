@@ -240,7 +240,7 @@ impl ReportStore for DynamoStore {
                 }
             }
         }
-        // In time order, as one partition listed them before the shards.
+        // In time order (the port's promise), as one partition listed them before the shards.
         out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         Ok(out)
     }

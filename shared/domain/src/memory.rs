@@ -1360,13 +1360,15 @@ impl ReportStore for InMemoryStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<OwnerChange>, StoreError> {
         let state = self.state.lock().unwrap();
-        Ok(state
+        let mut changes: Vec<OwnerChange> = state
             .owner_changes
             .values()
             .flatten()
             .filter(|c| c.at >= from && c.at < to)
             .cloned()
-            .collect())
+            .collect();
+        changes.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(changes)
     }
 }
 

@@ -119,7 +119,7 @@ pub trait ReportStore: Send + Sync {
     }
     /// The raw funnel step records of one report day (for reconciliation).
     fn funnel_steps(&self, day: NaiveDate) -> impl Future<Output = Result<Vec<FunnelStep>, StoreError>> + Send;
-    /// Owner changes that happened in `[from, to)`.
+    /// Owner changes that happened in `[from, to)`, in time order (ties by id).
     fn owner_changes_between(
         &self,
         from: DateTime<Utc>,
