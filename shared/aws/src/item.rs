@@ -347,6 +347,46 @@ mod tests {
         }
     }
 
+    /// What a lead's engagement history costs it: the lead keeps up to
+    /// `qualify::pipeline::MAX_EVENTS` scored events, and every write of the lead pays for
+    /// them. Prints the body's size by events kept (BENCHMARKS.md §2); fails if an event
+    /// costs more than 40 bytes of body (33 when written).
+    /// `cargo test -p leadflow-aws --lib lead_body_by_events_kept -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement; run it by name"]
+    fn lead_body_by_events_kept() {
+        use domain::lead::events::EventKind;
+        use domain::lead::qualification::ScoredEvent;
+        use domain::qualify::pipeline::MAX_EVENTS;
+        let mut lead = leads().remove(0);
+        lead.events.clear();
+        let start = lead.created_at;
+        let empty = body_of(&lead_item(&lead).unwrap()).len();
+        println!("| events kept | JSON bytes | body bytes |");
+        println!("|---:|---:|---:|");
+        for kept in [0, 10, 50, 100, MAX_EVENTS] {
+            while lead.events.len() < kept {
+                let i = lead.events.len() as i64;
+                let at = start + chrono::Duration::minutes(i * 137 + (i * i) % 59);
+                let kind = [EventKind::PageView, EventKind::EmailOpen, EventKind::ArticleClick][(i % 3) as usize];
+                // A touch's id is a ULID of its time.
+                let id = ulid::Ulid::from_parts(at.timestamp_millis() as u64, i as u128 * 7_919);
+                lead.events.push(ScoredEvent {
+                    id: id.to_string(),
+                    kind,
+                    at,
+                    points: 1 + (i % 3) as i32,
+                });
+            }
+            let json = serde_json::to_vec(&lead).unwrap().len();
+            let body = body_of(&lead_item(&lead).unwrap()).len();
+            println!("| {kept} | {json} | {body} |");
+            if let Some(per_event) = (body - empty).checked_div(kept) {
+                assert!(per_event <= 40, "{per_event} bytes of body per event kept");
+            }
+        }
+    }
+
     #[test]
     fn a_damaged_body_is_refused_as_corrupt() {
         let lead = leads().remove(0);
