@@ -350,7 +350,7 @@ mod tests {
     /// What a lead's engagement history costs it: the lead keeps up to
     /// `qualify::pipeline::MAX_EVENTS` scored events, and every write of the lead pays for
     /// them. Prints the body's size by events kept (BENCHMARKS.md §2); fails if an event
-    /// costs more than 40 bytes of body (33 when written).
+    /// costs more than 40 bytes of body (27–33 when this was written).
     /// `cargo test -p leadflow-aws --lib lead_body_by_events_kept -- --ignored --nocapture`
     #[test]
     #[ignore = "a measurement; run it by name"]
