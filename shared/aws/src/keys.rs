@@ -308,14 +308,16 @@ pub const FOLD_SINCE_SK: &str = "SINCE";
 /// partition of a delivered batch costs the fold a write of its own, so no more than
 /// needed.
 pub const STEP_SHARDS: u8 = 4;
+fn funnel_steps_of(day: chrono::NaiveDate) -> String {
+    format!("FSTEP#{day}")
+}
 pub fn funnel_step_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
-    format!("FSTEP#{day}#{}", lead.shard(STEP_SHARDS))
+    shard_of(&funnel_steps_of(day), lead.shard(STEP_SHARDS))
 }
 /// Every partition of a day's step records: the shards, and the one partition steps
 /// were written to before they were sharded.
 pub fn funnel_step_partitions(day: chrono::NaiveDate) -> Vec<String> {
-    let shards = (0..STEP_SHARDS).map(|shard| format!("FSTEP#{day}#{shard}"));
-    std::iter::once(format!("FSTEP#{day}")).chain(shards).collect()
+    unsharded_and_shards(funnel_steps_of(day), STEP_SHARDS)
 }
 pub const CAMPAIGNS_PK: &str = "CAMPAIGNS";
 pub fn cost_pk(day: chrono::NaiveDate) -> String {
@@ -329,16 +331,28 @@ pub fn cost_month_pk(day: chrono::NaiveDate) -> String {
 /// Owner changes of a month are listed over this many gsi1 partitions by lead: at 1,000
 /// assignments a second one partition would take every one of its 1,000 write units.
 pub const OWNERS_SHARDS: u8 = 4;
+fn owners_of(day: chrono::NaiveDate) -> String {
+    format!("OWNERS#{}", month_of(day))
+}
 /// gsi1: an owner change listed under the month it happened in (the owners report).
 pub fn owners_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
-    format!("OWNERS#{}#{}", month_of(day), lead.shard(OWNERS_SHARDS))
+    shard_of(&owners_of(day), lead.shard(OWNERS_SHARDS))
 }
 /// Every gsi1 partition of a month's owner changes: the shards, and the one partition
 /// they were listed in before they were sharded (2026-12-06).
 pub fn owners_partitions(day: chrono::NaiveDate) -> Vec<String> {
-    let month = month_of(day);
-    let shards = (0..OWNERS_SHARDS).map(|shard| format!("OWNERS#{month}#{shard}"));
-    std::iter::once(format!("OWNERS#{month}")).chain(shards).collect()
+    unsharded_and_shards(owners_of(day), OWNERS_SHARDS)
+}
+
+/// One shard of a partition spread by lead: `<base>#<shard>`.
+fn shard_of(base: &str, shard: u8) -> String {
+    format!("{base}#{shard}")
+}
+/// Every partition of a family spread over `shards`: the unsharded `<base>` first (where
+/// entries written before the shards stay), then each shard.
+fn unsharded_and_shards(base: String, shards: u8) -> Vec<String> {
+    let each: Vec<String> = (0..shards).map(|shard| shard_of(&base, shard)).collect();
+    std::iter::once(base).chain(each).collect()
 }
 
 /// Days are grouped into months for partitions; a report over a year reads 12 of them.

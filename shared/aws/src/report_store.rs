@@ -241,7 +241,7 @@ impl ReportStore for DynamoStore {
             }
         }
         // In time order (the port's promise), as one partition listed them before the shards.
-        out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        OwnerChange::sort_in_time_order(&mut out);
         Ok(out)
     }
 }

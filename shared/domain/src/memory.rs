@@ -1367,7 +1367,7 @@ impl ReportStore for InMemoryStore {
             .filter(|c| c.at >= from && c.at < to)
             .cloned()
             .collect();
-        changes.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        OwnerChange::sort_in_time_order(&mut changes);
         Ok(changes)
     }
 }

@@ -38,6 +38,13 @@ pub struct OwnerChange {
     pub at: DateTime<Utc>,
 }
 
+impl OwnerChange {
+    /// Puts changes in time order, ties by id: the order reports read them in.
+    pub fn sort_in_time_order(changes: &mut [OwnerChange]) {
+        changes.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpKind {
