@@ -473,3 +473,92 @@ async fn a_one_item_commit_is_a_single_put_that_still_refuses_a_stale_version() 
         "the stale write changed nothing"
     );
 }
+
+/// A new lead's keys are claimed one by one before its decision is committed
+/// (qualify/pipeline.rs). Here a first attempt that stopped part-way is left standing in
+/// as the single claim it would have made, and DynamoDB's conditions decide the rest: a
+/// claim is refused while another lead holds the key, and the repeat's commit may take
+/// over only the keys its own repeat holds.
+#[tokio::test]
+async fn keys_claimed_before_the_decision_end_with_the_source_and_an_undecided_source_is_waited_for() {
+    use domain::qualify::dedup::{KeyKind, MatchKey};
+    use domain::qualify::pipeline::QualifyError;
+    use domain::qualify::ports::KeyClaim;
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, now);
+    let store = stack.store();
+    let bus = stack.full_bus();
+    let key = |kind, value: &str| MatchKey {
+        kind,
+        value: value.into(),
+    };
+    let claim = |lead: &str, key: MatchKey| KeyClaim {
+        key,
+        lead_id: LeadId::parse(lead).unwrap(),
+        since: now,
+        taking_over: None,
+    };
+    let holder = |key: MatchKey| {
+        let store = stack.store();
+        async move {
+            store
+                .key_holders(&[key])
+                .await
+                .unwrap()
+                .pop()
+                .map(|h| h.lead_id.to_string())
+        }
+    };
+    let window = now - chrono::Duration::days(180);
+    let phone = key(KeyKind::Phone, "+8613800138000");
+    let email = key(KeyKind::Email, "wei@fenyang.cn");
+
+    // 1. A claimed its phone and stopped; B took the e-mail A also has.
+    let a = lead_id(&app, json!({"phone": "13800138000", "email": "wei@fenyang.cn"})).await;
+    let b = lead_id(&app, json!({"email": "wei@fenyang.cn"})).await;
+    assert_eq!(
+        store.claim_key(&claim(&a, phone.clone()), window).await.unwrap(),
+        domain::lead::ports::Saved::Saved
+    );
+    assert_eq!(
+        store.claim_key(&claim(&b, phone.clone()), window).await.unwrap(),
+        domain::lead::ports::Saved::Conflict,
+        "a key another lead holds inside the window is refused"
+    );
+    let b_id = LeadId::parse(&b).unwrap();
+    let a_id = LeadId::parse(&a).unwrap();
+    assert!(matches!(
+        qualify_captured(&store, &bus, &b_id, now).await,
+        Ok(Qualified::New { .. })
+    ));
+    // A, again: the e-mail is B's, so A is B's repeat and hands its phone over.
+    let outcome = qualify_captured(&store, &bus, &a_id, now).await.unwrap();
+    assert_eq!(outcome, Qualified::Repeat { source: b_id.clone() });
+    assert_eq!(holder(phone.clone()).await.as_deref(), Some(b.as_str()));
+    assert_eq!(holder(email).await.as_deref(), Some(b.as_str()));
+    assert_eq!(stack.lead(&b).await.contact.phone.as_deref(), Some("+8613800138000"));
+
+    // 2. C claimed its phone and has not decided; D, the same person, waits for it.
+    let c = lead_id(&app, json!({"phone": "13900139000"})).await;
+    let d = lead_id(&app, json!({"phone": "13900139000"})).await;
+    let (c_id, d_id) = (LeadId::parse(&c).unwrap(), LeadId::parse(&d).unwrap());
+    store
+        .claim_key(&claim(&c, key(KeyKind::Phone, "+8613900139000")), window)
+        .await
+        .unwrap();
+    let waited = qualify_captured(&store, &bus, &d_id, now).await;
+    assert!(
+        matches!(&waited, Err(QualifyError::Undecided(id)) if *id == c_id),
+        "{waited:?}"
+    );
+    assert_eq!(stack.lead(&d).await.stage, Stage::Received, "given back, not merged");
+    // Decided while D waits: D finds it then.
+    let (waiting, deciding) = tokio::join!(qualify_captured(&store, &bus, &d_id, now), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        qualify_captured(&store, &bus, &c_id, now).await
+    });
+    assert!(matches!(deciding, Ok(Qualified::New { .. })), "{deciding:?}");
+    assert_eq!(waiting.unwrap(), Qualified::Repeat { source: c_id });
+    assert_eq!(stack.lead(&c).await.repeat_count, 1);
+}

@@ -660,16 +660,20 @@ async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_
     let burst = burst(&f.intake, (0..n).map(|i| submission(i, n)).collect()).await;
 
     // Each run is killed right after its k-th write reached the table (its answer never
-    // arrives): the batch is neither finished nor reported, so all of it comes back.
+    // arrives): the batch is neither finished nor reported, so all of it comes back. A
+    // new lead's capture run writes its key claims one by one before its decision, so
+    // the first kills land between a lead's claims and its commit; the later ones leave
+    // enough leads decided for the assignment runs to be killed mid-batch too.
     let plan = [
         ("CaptureQueue", 1),
         ("CaptureQueue", 2),
         ("CaptureQueue", 5),
         ("ReadyQueue", 1),
         ("CaptureQueue", 9),
+        ("CaptureQueue", 30),
         ("ReadyQueue", 3),
         ("ReadyQueue", 6),
-        ("CaptureQueue", 14),
+        ("CaptureQueue", 45),
         ("ReadyQueue", 10),
     ];
     let mut kills = 0;
@@ -684,7 +688,7 @@ async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_
         };
         tokio::select! {
             _ = crashed.notified() => kills += 1,
-            _ = run => {}
+            _ = run => println!("crash: a {queue} run ended before its write {writes}"),
         }
         proxy.disarm();
         // Lambda retries a killed batch once its visibility runs out: here after

@@ -342,10 +342,13 @@ async fn the_duplicate_check_reads_a_phone_as_intake_does_and_masks_what_is_not_
             key,
             lead_id: lead.id.clone(),
             since: lead.created_at,
+            taking_over: None,
         });
     }
-    commit.company_block = Some(("纷".into(), "纷扬".into(), lead.id.clone()));
     domain::qualify::ports::DedupStore::commit(&store, &commit)
+        .await
+        .unwrap();
+    domain::qualify::ports::DedupStore::register_company(&store, "纷", "纷扬", &lead.id)
         .await
         .unwrap();
 

@@ -1,17 +1,19 @@
-//! DynamoDB adapter for [`DedupStore`]: dedup keys, customers, company blocks (of leads'
-//! and of customers' cores), repeat links, and the all-or-nothing commit of one dedup
-//! decision.
+//! DynamoDB adapter for [`DedupStore`]: dedup keys (claimed one by one or in a commit,
+//! and released), customers, company blocks (of leads' and of customers' cores), repeat
+//! links, and the all-or-nothing commit of one dedup decision.
 
 use crate::item::unavailable;
 use crate::item::{conditional_put, plain_put, text};
 use crate::keys::*;
 use crate::{item::lead_item, item::s, item::timestamp, item::Item, store::DynamoStore};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use domain::lead::LeadId;
 use domain::{
     lead::ports::Saved, lead::ports::StoreError, qualify::customer::Customer, qualify::ports::DedupCommit,
-    qualify::ports::DedupStore,
+    qualify::ports::DedupStore, qualify::ports::KeyClaim,
 };
 use domain::{
     qualify::dedup::blocking_key, qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind,
@@ -62,6 +64,34 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// A key claim as a conditional put ([`KeyClaim`]'s condition). Without a window, only
+/// free keys and the claimant's own (and the lead it takes over from) are taken.
+fn claim_write(
+    table: &str,
+    claim: &KeyClaim,
+    window_start: Option<DateTime<Utc>>,
+) -> Result<TransactWriteItem, StoreError> {
+    let item = HashMap::from([
+        (PK.to_string(), s(key_pk(&claim.key.storage_key()))),
+        (SK.to_string(), s(KEY_SK)),
+        ("lead_id".to_string(), s(claim.lead_id.as_str())),
+        ("since".to_string(), s(timestamp(claim.since))),
+    ]);
+    let window = window_start.map_or_else(|| timestamp(DateTime::<Utc>::MIN_UTC), timestamp);
+    // Naming the claimant again when nothing is taken over keeps one expression.
+    let taking_over = claim.taking_over.as_ref().unwrap_or(&claim.lead_id);
+    conditional_put(
+        table,
+        item,
+        "attribute_not_exists(pk) OR lead_id IN (:lead, :from) OR since < :window",
+        vec![
+            (":lead", s(claim.lead_id.as_str())),
+            (":from", s(taking_over.as_str())),
+            (":window", s(window)),
+        ],
+    )
 }
 
 impl DedupStore for DynamoStore {
@@ -188,29 +218,7 @@ impl DedupStore for DynamoStore {
             )?);
         }
         for claim in &commit.claims {
-            let item = HashMap::from([
-                (PK.to_string(), s(key_pk(&claim.key.storage_key()))),
-                (SK.to_string(), s(KEY_SK)),
-                ("lead_id".to_string(), s(claim.lead_id.as_str())),
-                ("since".to_string(), s(timestamp(claim.since))),
-            ]);
-            let window = commit
-                .window_start
-                .map_or_else(|| timestamp(DateTime::<Utc>::MIN_UTC), timestamp);
-            writes.push(conditional_put(
-                table,
-                item,
-                "attribute_not_exists(pk) OR lead_id = :lead OR since < :window",
-                vec![(":lead", s(claim.lead_id.as_str())), (":window", s(window))],
-            )?);
-        }
-        if let Some((block, core, lead)) = &commit.company_block {
-            let item = HashMap::from([
-                (PK.to_string(), s(block_pk(block))),
-                (SK.to_string(), s(core.clone())),
-                ("lead_id".to_string(), s(lead.as_str())),
-            ]);
-            writes.push(plain_put(table, item)?);
+            writes.push(claim_write(table, claim, commit.window_start)?);
         }
         if let Some((source, repeat)) = &commit.repeat_link {
             let item = HashMap::from([
@@ -225,6 +233,44 @@ impl DedupStore for DynamoStore {
         }
         writes.extend(counting);
         self.transact(writes).await
+    }
+
+    async fn register_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {
+        self.put(HashMap::from([
+            (PK.to_string(), s(block_pk(block))),
+            (SK.to_string(), s(core)),
+            ("lead_id".to_string(), s(lead.as_str())),
+        ]))
+        .await
+    }
+
+    async fn claim_key(&self, claim: &KeyClaim, window_start: DateTime<Utc>) -> Result<Saved, StoreError> {
+        // One put: sent as that put, billed once ([`DynamoStore::transact`]).
+        self.transact(vec![claim_write(self.table(), claim, Some(window_start))?])
+            .await
+    }
+
+    async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
+        let mut released = 0;
+        for (key, lead) in keys {
+            let result = self
+                .client()
+                .delete_item()
+                .table_name(self.table())
+                .key(PK, s(key_pk(&key.storage_key())))
+                .key(SK, s(KEY_SK))
+                .condition_expression("lead_id = :lead")
+                .expression_attribute_values(":lead", s(lead.as_str()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => released += 1,
+                // Taken by another lead meanwhile, or gone: not ours to delete.
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(released)
     }
 
     async fn repeats_of(&self, source: &LeadId) -> Result<Vec<LeadId>, StoreError> {

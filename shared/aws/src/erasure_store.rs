@@ -18,8 +18,7 @@ use crate::{
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
-use domain::lead::{Lead, LeadId};
-use domain::qualify::dedup::MatchKey;
+use domain::lead::Lead;
 use domain::{
     lead::ports::LeadStore, lead::ports::Saved, lead::ports::StoreError, privacy::ports::ErasureStore,
     privacy::ports::LeadErasure, privacy::ports::LeadScan,
@@ -197,28 +196,5 @@ impl ErasureStore for DynamoStore {
         }
         writes.extend(counting);
         self.transact(writes).await
-    }
-
-    async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
-        let mut released = 0;
-        for (key, lead) in keys {
-            let result = self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .key(PK, s(key_pk(&key.storage_key())))
-                .key(SK, s(KEY_SK))
-                .condition_expression("lead_id = :lead")
-                .expression_attribute_values(":lead", s(lead.as_str()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => released += 1,
-                // Taken by another lead meanwhile, or gone: not ours to delete.
-                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        Ok(released)
     }
 }

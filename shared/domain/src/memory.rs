@@ -20,7 +20,7 @@ use crate::{
     follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation, lead::ports::BusError,
     lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
     lead::ports::StoreError, lead::ports::TouchStore, qualify::customer::Customer, qualify::ports::DedupCommit,
-    qualify::ports::DedupStore, qualify::ports::RulesStore,
+    qualify::ports::DedupStore, qualify::ports::KeyClaim, qualify::ports::RulesStore,
 };
 use crate::{
     assign::routing::DailyCount, assign::routing::Pool, assign::routing::PoolState, assign::routing::Rep,
@@ -300,6 +300,16 @@ impl State {
     fn write_lead(&mut self, lead: &Lead, steps: &[FunnelStep]) {
         self.leads.insert(lead.id.clone(), lead.clone());
         self.count_steps(steps);
+    }
+
+    /// The claim's condition ([`KeyClaim`]): the key is free, the claimant's or the
+    /// lead it takes over from, or held from before the window.
+    fn may_claim(&self, claim: &KeyClaim, window_start: Option<DateTime<Utc>>) -> bool {
+        self.keys.get(&claim.key).is_none_or(|(holder, since)| {
+            *holder == claim.lead_id
+                || claim.taking_over.as_ref() == Some(holder)
+                || window_start.is_some_and(|w| *since < w)
+        })
     }
 
     fn count_steps(&mut self, steps: &[FunnelStep]) {
@@ -647,13 +657,12 @@ impl DedupStore for InMemoryStore {
                 return Ok(Saved::Conflict);
             }
         }
-        for claim in &commit.claims {
-            if let Some((holder, since)) = state.keys.get(&claim.key) {
-                let expired = commit.window_start.is_some_and(|w| *since < w);
-                if *holder != claim.lead_id && !expired {
-                    return Ok(Saved::Conflict);
-                }
-            }
+        if !commit
+            .claims
+            .iter()
+            .all(|claim| state.may_claim(claim, commit.window_start))
+        {
+            return Ok(Saved::Conflict);
         }
         for (lead, _) in &commit.leads {
             state.leads.insert(lead.id.clone(), lead.clone());
@@ -664,14 +673,6 @@ impl DedupStore for InMemoryStore {
                 .keys
                 .insert(claim.key.clone(), (claim.lead_id.clone(), claim.since));
         }
-        if let Some((block, core, lead)) = &commit.company_block {
-            state
-                .blocks
-                .entry(block.clone())
-                .or_default()
-                .entry(core.clone())
-                .or_insert_with(|| lead.clone());
-        }
         if let Some((source, repeat)) = &commit.repeat_link {
             state.repeats.entry(source.clone()).or_default().insert(repeat.clone());
         }
@@ -679,6 +680,40 @@ impl DedupStore for InMemoryStore {
             state.tallies.entry(t.import_id.clone()).or_default().add(t.outcome, 1);
         }
         Ok(Saved::Saved)
+    }
+
+    async fn register_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state
+            .blocks
+            .entry(block.to_string())
+            .or_default()
+            .entry(core.to_string())
+            .or_insert_with(|| lead.clone());
+        Ok(())
+    }
+
+    async fn claim_key(&self, claim: &KeyClaim, window_start: DateTime<Utc>) -> Result<Saved, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if !state.may_claim(claim, Some(window_start)) {
+            return Ok(Saved::Conflict);
+        }
+        state
+            .keys
+            .insert(claim.key.clone(), (claim.lead_id.clone(), claim.since));
+        Ok(Saved::Saved)
+    }
+
+    async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let mut released = 0;
+        for (key, lead) in keys {
+            if state.keys.get(key).is_some_and(|(holder, _)| holder == lead) {
+                state.keys.remove(key);
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 
     async fn repeats_of(&self, source: &LeadId) -> Result<Vec<LeadId>, StoreError> {
@@ -833,18 +868,6 @@ impl crate::privacy::ports::ErasureStore for InMemoryStore {
         }
         state.write_lead(&erasure.lead, &erasure.funnel);
         Ok(Saved::Saved)
-    }
-
-    async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        let mut released = 0;
-        for (key, lead) in keys {
-            if state.keys.get(key).is_some_and(|(holder, _)| holder == lead) {
-                state.keys.remove(key);
-                released += 1;
-            }
-        }
-        Ok(released)
     }
 }
 

@@ -11,10 +11,11 @@ use domain::workspace::search::lookup;
 use domain::{capture::submission::validate, capture::submission::RawSubmission, capture::submission::SubmissionRules};
 use domain::{lead::messages::Message, lead::messages::ReadyReason};
 use domain::{
-    lead::ports::LeadStore, lead::ports::TouchStore, qualify::customer::Customer, qualify::ports::DedupStore,
-    qualify::ports::RulesStore,
+    lead::ports::LeadStore, lead::ports::Saved, lead::ports::TouchStore, qualify::customer::Customer,
+    qualify::ports::DedupStore, qualify::ports::KeyClaim, qualify::ports::RulesStore,
 };
 use domain::{lead::qualification::Label, lead::qualification::Policy};
+use domain::{qualify::dedup::KeyKind, qualify::dedup::MatchKey, qualify::pipeline::QualifyError};
 use domain::{qualify::pipeline::qualify_captured, qualify::pipeline::qualify_engaged, qualify::pipeline::Qualified};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -549,4 +550,138 @@ async fn a_customer_is_the_same_company_by_the_rule_between_leads() {
     assert_eq!(check.customer.map(|c| c.customer_id).as_deref(), Some("fy"));
     let check = lookup(&store, "深圳地铁", Region::CN, 0.92).await.unwrap();
     assert_eq!(check.customer, None);
+}
+
+// A new lead claims its keys one by one before its decision is committed
+// (qualify/pipeline.rs). An earlier attempt that stopped part-way is left standing in
+// as a claim made with `claim_key`, as the crashed attempt would have made it.
+
+/// The key `kind#value` claimed for `lead` on its own, as a first attempt that then
+/// stopped would have left it.
+async fn claimed_before(store: &InMemoryStore, lead: &LeadId, key: MatchKey) {
+    let created = store.get_lead(lead).await.unwrap().unwrap().created_at;
+    let claim = KeyClaim {
+        key,
+        lead_id: lead.clone(),
+        since: created,
+        taking_over: None,
+    };
+    assert_eq!(
+        store.claim_key(&claim, created - Duration::days(180)).await.unwrap(),
+        Saved::Saved
+    );
+}
+
+fn phone(value: &str) -> MatchKey {
+    MatchKey {
+        kind: KeyKind::Phone,
+        value: value.into(),
+    }
+}
+
+async fn holder_of(store: &InMemoryStore, key: MatchKey) -> Option<LeadId> {
+    store.key_holders(&[key]).await.unwrap().pop().map(|h| h.lead_id)
+}
+
+#[tokio::test]
+async fn a_lead_that_claimed_a_key_and_then_lost_the_next_hands_it_to_its_source() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let a = submit(
+        &store,
+        &bus,
+        &[("phone", "13800138000"), ("email", "wei@fenyang.cn")],
+        now,
+    )
+    .await;
+    let b = submit(&store, &bus, &[("email", "wei@fenyang.cn")], now + Duration::seconds(1)).await;
+    // A's first attempt claimed its phone (the first key in order) and stopped; B then
+    // took the e-mail.
+    claimed_before(&store, &a, phone("+8613800138000")).await;
+    assert!(matches!(
+        qualify_captured(&store, &bus, &b, now).await,
+        Ok(Qualified::New { .. })
+    ));
+
+    let outcome = qualify_captured(&store, &bus, &a, now).await.unwrap();
+    assert_eq!(outcome, Qualified::Repeat { source: b.clone() });
+    assert_eq!(
+        holder_of(&store, phone("+8613800138000")).await,
+        Some(b.clone()),
+        "handed to the source"
+    );
+    let source = store.get_lead(&b).await.unwrap().unwrap();
+    assert_eq!(source.contact.phone.as_deref(), Some("+8613800138000"));
+    assert_eq!(source.repeat_count, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lead_whose_source_is_still_received_waits_for_its_decision() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let first = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    let second = submit(&store, &bus, &[("phone", "13800138000")], now + Duration::seconds(1)).await;
+    // The first lead's claim is made; its decision is not committed yet.
+    claimed_before(&store, &first, phone("+8613800138000")).await;
+
+    let waited = qualify_captured(&store, &bus, &second, now).await;
+    assert!(
+        matches!(&waited, Err(QualifyError::Undecided(id)) if *id == first),
+        "{waited:?}"
+    );
+    let untouched = store.get_lead(&second).await.unwrap().unwrap();
+    assert_eq!(
+        untouched.stage,
+        Stage::Received,
+        "given back, not merged into an undecided lead"
+    );
+    assert_eq!(store.get_lead(&first).await.unwrap().unwrap().repeat_count, 0);
+
+    assert!(matches!(
+        qualify_captured(&store, &bus, &first, now).await,
+        Ok(Qualified::New { .. })
+    ));
+    let outcome = qualify_captured(&store, &bus, &second, now).await.unwrap();
+    assert_eq!(outcome, Qualified::Repeat { source: first });
+}
+
+#[tokio::test]
+async fn a_holder_erased_before_its_decision_lets_the_key_go() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let erased = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    let next = submit(&store, &bus, &[("phone", "13800138000")], now + Duration::seconds(1)).await;
+    claimed_before(&store, &erased, phone("+8613800138000")).await;
+    let mut lead = store.get_lead(&erased).await.unwrap().unwrap();
+    lead.erased_at = Some(now);
+    store.insert_lead(lead);
+
+    assert!(matches!(
+        qualify_captured(&store, &bus, &next, now).await,
+        Ok(Qualified::New { .. })
+    ));
+    assert_eq!(holder_of(&store, phone("+8613800138000")).await, Some(next));
+}
+
+#[tokio::test]
+async fn a_lead_found_junk_on_a_later_attempt_lets_its_claimed_keys_go() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-11-02T09:00:00Z");
+    let lead = submit(&store, &bus, &[("phone", "13900139000")], now).await;
+    claimed_before(&store, &lead, phone("+8613900139000")).await;
+    // Between the attempts the number is blacklisted.
+    let mut rules = store.rules().await.unwrap();
+    rules.version += 1;
+    rules.cleaning.blacklist_phones.insert("+8613900139000".into());
+    store.save_rules(&rules).await.unwrap();
+
+    assert!(matches!(
+        qualify_captured(&store, &bus, &lead, now).await,
+        Ok(Qualified::Invalid { .. })
+    ));
+    assert_eq!(
+        holder_of(&store, phone("+8613900139000")).await,
+        None,
+        "junk holds no key"
+    );
 }

@@ -4,10 +4,9 @@
 use crate::lead::funnel::FunnelStep;
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
-use crate::lead::{Lead, LeadId, Stage, Touchpoint};
+use crate::lead::{Lead, Stage, Touchpoint};
 use crate::privacy::erasure::ErasureRecord;
 use crate::qualify::customer::Customer;
-use crate::qualify::dedup::MatchKey;
 use std::future::Future;
 
 /// What erasing one lead writes. The adapter may write the touches and notes first, one
@@ -77,6 +76,4 @@ pub trait ErasureStore: Send + Sync {
     /// `Conflict` when the lead changed since it was read: nothing of the lead itself was
     /// written (touches and notes may have been; writing them again is harmless).
     fn erase_lead(&self, erasure: &LeadErasure) -> impl Future<Output = Result<Saved, StoreError>> + Send;
-    /// Deletes each key item still held by the lead named with it; how many it deleted.
-    fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }

@@ -2,12 +2,27 @@
 //! re-scores its lead. The dedup-score function runs this for each message.
 //!
 //! Safe under duplicate delivery and concurrency: each step reads, decides, and commits
-//! all its writes at once, conditioned on the versions it read and on the dedup keys
-//! being free. If the commit loses a race, the step starts over, sees the winner and
-//! decides again (so 20 simultaneous submissions of one person end as one lead and 19
-//! repeats). A step whose lead has moved on is a no-op, except that it re-sends the
-//! `lead.ready` the earlier run may not have sent. Consumers of `lead.ready` are
-//! idempotent, so sending it twice is harmless.
+//! its writes conditioned on the versions it read and on the dedup keys being free. If a
+//! write loses a race, the step starts over, sees the winner and decides again (so 20
+//! simultaneous submissions of one person end as one lead and 19 repeats). A step whose
+//! lead has moved on is a no-op, except that it re-sends the `lead.ready` the earlier
+//! run may not have sent. Consumers of `lead.ready` are idempotent, so sending it twice
+//! is harmless.
+//!
+//! A new lead claims its dedup keys before its decision is committed, each with a
+//! single conditional write: in the commit's transaction every key would be billed
+//! twice. Claimed that way, a key can be held by a lead still `received`, and three
+//! rules keep the outcome what one transaction would have given:
+//! - keys are claimed one at a time in one global order ([`MatchKey`]'s), and a lead
+//!   stops at the first key another lead holds. A lead therefore waits only on a key
+//!   above every key it holds, so no two leads can each hold a key the other waits for;
+//! - a lead whose source is still `received` waits for that source's decision (it may
+//!   yet become a repeat of a third lead), and gives the message back if it does not
+//!   come ([`QualifyError::Undecided`]); a source erased before it was qualified never
+//!   decides, so its holds on the lead's keys are released instead;
+//! - a lead that claimed keys and then turns out to be a repeat (a key further on was
+//!   taken meanwhile) hands what it claimed to its source in the repeat's commit, and a
+//!   lead found junk on a later attempt (the rules changed) releases them first.
 
 use crate::lead::events::EventKind;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
@@ -27,7 +42,8 @@ use crate::{
 use crate::{
     lead::qualification::Label, lead::qualification::Policy, qualify::dedup::best_fuzzy_match,
     qualify::dedup::blocking_key, qualify::dedup::company_key, qualify::dedup::contact_keys, qualify::dedup::decide,
-    qualify::dedup::merge_into, qualify::dedup::KeyKind, qualify::dedup::Outcome,
+    qualify::dedup::merge_into, qualify::dedup::Holder, qualify::dedup::KeyKind, qualify::dedup::MatchKey,
+    qualify::dedup::Outcome,
 };
 use crate::{lead::qualification::ScoredEvent, qualify::scoring::score};
 use crate::{predict::modeling::models_in_service, predict::modeling::predict_lead};
@@ -49,6 +65,8 @@ pub enum QualifyError {
     TouchNotFound(String),
     #[error("gave up after {MAX_ATTEMPTS} write conflicts")]
     Contended,
+    #[error("lead {0} holds a key this lead has but is not qualified yet")]
+    Undecided(LeadId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,8 +197,29 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
         let rules = store.rules().await?;
         let base = lead.version;
 
+        let policy = rules.dedup.policy_for(&lead.source.channel);
+        let mut keys = contact_keys(&lead);
+        let company = (policy == Policy::ToB).then(|| company_key(&lead)).flatten();
+        keys.extend(company.clone());
+        // Measured from the lead's own creation, so a redelivery decides the same way.
+        let window_start = rules.dedup.window_start(lead.created_at);
+        // The keys an earlier attempt of this lead claimed, and the other leads' holds.
+        let (own, holders): (Vec<Holder>, Vec<Holder>) = store
+            .key_holders(&keys)
+            .await?
+            .into_iter()
+            .partition(|h| h.lead_id == lead.id);
+        let holders: Vec<Holder> = holders.into_iter().filter(|h| h.since >= window_start).collect();
+        let holds_own = |key: &MatchKey| own.iter().any(|h| h.key == *key);
+
         // A lead a reviewer restored from the invalid pool is not judged junk again.
         if let Some(reason) = clean(&lead, &rules.cleaning).filter(|_| !lead.restored()) {
+            // Keys an earlier attempt claimed (before the rules changed) go first: junk
+            // holds none.
+            if !own.is_empty() {
+                let release: Vec<_> = own.iter().map(|h| (h.key.clone(), lead.id.clone())).collect();
+                store.release_keys(&release).await?;
+            }
             let mut invalid = lead.clone();
             let code = reason.code.clone();
             invalid.set_stage(Stage::Invalid, now);
@@ -209,18 +248,6 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
         }
         let events: Vec<ScoredEvent> = touches.iter().map(|t| scored(t, &rules)).collect();
 
-        let policy = rules.dedup.policy_for(&lead.source.channel);
-        // Measured from the lead's own creation, so a redelivery decides the same way.
-        let window_start = rules.dedup.window_start(lead.created_at);
-        let mut keys = contact_keys(&lead);
-        let company = (policy == Policy::ToB).then(|| company_key(&lead)).flatten();
-        keys.extend(company.clone());
-        let holders: Vec<_> = store
-            .key_holders(&keys)
-            .await?
-            .into_iter()
-            .filter(|h| h.lead_id != lead.id && h.since >= window_start)
-            .collect();
         let (customer, company_peer) = if policy == Policy::ToB {
             let customer = matching_customer(
                 store,
@@ -255,6 +282,19 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     .get_lead(&source)
                     .await?
                     .ok_or_else(|| QualifyError::NotFound(source.clone()))?;
+                if src.stage == Stage::Received {
+                    if src.erased_at.is_some() {
+                        let stale: Vec<_> = holders
+                            .iter()
+                            .filter(|h| h.lead_id == source)
+                            .map(|h| (h.key.clone(), source.clone()))
+                            .collect();
+                        store.release_keys(&stale).await?;
+                    } else {
+                        wait_for_decision(store, &source).await?;
+                    }
+                    continue;
+                }
                 let src_base = src.version;
                 let mut merged_source = src.clone();
                 merge_into(&mut merged_source, &lead, policy);
@@ -282,14 +322,16 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 });
                 repeat.revise(now);
 
-                // New contact values of the repeat now find the source too.
-                let claims = contact_keys(&lead)
-                    .into_iter()
-                    .filter(|k| !held(k.kind, &k.value))
+                // New contact values of the repeat now find the source too, and so do the
+                // keys an earlier attempt of the repeat claimed for itself.
+                let claims = keys
+                    .iter()
+                    .filter(|k| !held(k.kind, &k.value) && (k.kind != KeyKind::Company || holds_own(k)))
                     .map(|key| KeyClaim {
-                        key,
+                        key: key.clone(),
                         lead_id: source.clone(),
                         since: src.created_at,
+                        taking_over: Some(lead.id.clone()),
                     })
                     .collect();
                 let commit = DedupCommit {
@@ -349,21 +391,24 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 fresh.revise(now);
                 let claims: Vec<KeyClaim> = keys
                     .iter()
-                    .filter(|k| !held(k.kind, &k.value))
+                    .filter(|k| !held(k.kind, &k.value) && !holds_own(k))
                     .map(|key| KeyClaim {
                         key: key.clone(),
                         lead_id: lead.id.clone(),
                         since: lead.created_at,
+                        taking_over: None,
                     })
                     .collect();
-                let company_block = company
-                    .as_ref()
-                    .filter(|k| !held(k.kind, &k.value))
-                    .map(|k| (blocking_key(&k.value), k.value.clone(), lead.id.clone()));
+                if !claim_in_order(store, claims, window_start).await? {
+                    continue;
+                }
+                // Holding every key, the lead is new whatever happens next.
+                if let Some(key) = company.as_ref().filter(|k| !held(k.kind, &k.value)) {
+                    store
+                        .register_company(&blocking_key(&key.value), &key.value, &lead.id)
+                        .await?;
+                }
                 let commit = DedupCommit {
-                    claims,
-                    window_start: Some(window_start),
-                    company_block,
                     import_tally: tally(&lead, PipelineOutcome::New),
                     ..DedupCommit::of(vec![(fresh.clone(), base)])
                 };
@@ -376,6 +421,38 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
         }
     }
     Err(QualifyError::Contended)
+}
+
+/// Claims the keys one at a time in their one global order; `false` at the first one
+/// another lead holds (the keys before it stay claimed: the next attempt sees them as
+/// its own).
+async fn claim_in_order<S: DedupStore>(
+    store: &S,
+    mut claims: Vec<KeyClaim>,
+    window_start: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    claims.sort_by(|a, b| a.key.cmp(&b.key));
+    for claim in &claims {
+        if store.claim_key(claim, window_start).await? == Saved::Conflict {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Waits, with the usual back-off, until `source` is no longer `received`.
+async fn wait_for_decision<S: LeadStore>(store: &S, source: &LeadId) -> Result<(), QualifyError> {
+    let mut waits = Attempts::new();
+    while waits.next_attempt().await {
+        let lead = store
+            .get_lead(source)
+            .await?
+            .ok_or_else(|| QualifyError::NotFound(source.clone()))?;
+        if lead.stage != Stage::Received || lead.erased_at.is_some() {
+            return Ok(());
+        }
+    }
+    Err(QualifyError::Undecided(source.clone()))
 }
 
 /// A redelivered `lead.captured` whose lead was already qualified: the first run may have

@@ -1,5 +1,7 @@
 //! What qualification needs stored: the rules, the dedup keys and customers, and the
-//! commit that records one decision (the lead, its key claims, its links and tallies).
+//! commit that records one decision (the lead, the keys a repeat hands to its source,
+//! its links and tallies). A new lead claims its keys one by one before that commit
+//! ([`DedupStore::claim_key`]); why, in `pipeline.rs`.
 
 use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::ports::Saved;
@@ -23,16 +25,22 @@ pub trait RulesStore: Send + Sync {
 }
 
 /// A dedup key pointed at a lead, valid while `since` is inside the window.
+///
+/// A claim succeeds when the key is free, held by `lead_id` already, held by
+/// `taking_over`, or held by a lead created before the window's start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyClaim {
     pub key: MatchKey,
     pub lead_id: LeadId,
     pub since: DateTime<Utc>,
+    /// The lead whose hold this claim may replace: a repeat handing the keys it claimed,
+    /// before it knew it was one, to its source.
+    pub taking_over: Option<LeadId>,
 }
 
-/// All the writes of one dedup decision, applied all-or-nothing. A claim succeeds
-/// when the key is free, held by the same lead, or held by a lead older than
-/// `window_start`; a lead write succeeds when its stored version is `expected_version`.
+/// All the writes of one dedup decision, applied all-or-nothing: the claims succeed as
+/// [`KeyClaim`] says, and a lead write succeeds when its stored version is
+/// `expected_version`.
 #[derive(Debug, Clone, Default)]
 pub struct DedupCommit {
     /// (lead as stored, expected version): each remembering its funnel steps as counted.
@@ -41,8 +49,6 @@ pub struct DedupCommit {
     pub funnel: Vec<FunnelStep>,
     pub claims: Vec<KeyClaim>,
     pub window_start: Option<DateTime<Utc>>,
-    /// (blocking key, company core, lead): registers a company for fuzzy matching.
-    pub company_block: Option<(String, String, LeadId)>,
     /// (source, repeat): lists the repeat under its source.
     pub repeat_link: Option<(LeadId, LeadId)>,
     /// An imported lead's outcome, added to its import's tally with the decision.
@@ -89,6 +95,23 @@ pub trait DedupStore: Send + Sync {
     fn customer_block(&self, block: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Company cores registered under a blocking key, for fuzzy matching.
     fn company_block(&self, block: &str) -> impl Future<Output = Result<Vec<(String, LeadId)>, StoreError>> + Send;
+    /// Registers `lead`'s company core under its blocking key for fuzzy matching (writing
+    /// it again is harmless).
+    fn register_company(
+        &self,
+        block: &str,
+        core: &str,
+        lead: &LeadId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims one key on its own, with a single conditional write: `Ok(Saved::Conflict)`
+    /// when another lead inside the window holds it.
+    fn claim_key(
+        &self,
+        claim: &KeyClaim,
+        window_start: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+    /// Deletes each key item still held by the lead named with it; how many it deleted.
+    fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// `Ok(Saved::Conflict)` when a condition failed: nothing was written.
     fn commit(&self, commit: &DedupCommit) -> impl Future<Output = Result<Saved, StoreError>> + Send;
     fn repeats_of(&self, source: &LeadId) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
