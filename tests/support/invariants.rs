@@ -13,6 +13,8 @@ use domain::lead::funnel::report_day;
 use domain::lead::funnel::FUNNEL;
 use domain::lead::ports::LeadStore;
 use domain::lead::{Lead, Stage};
+use domain::qualify::dedup::{contact_keys, MatchKey};
+use domain::qualify::ports::DedupStore;
 use domain::{assign::ports::RoutingStore, follow_up::ports::SlaStore};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,6 +116,22 @@ pub async fn check(
             ids.len(),
             domain::lead::mask::phone(phone)
         ));
+    }
+    // Every person's contact keys name a live lead: none claimed ahead of a decision is
+    // left with a repeat, a junk lead or a lead that never decided. (The key's kind only:
+    // its value is a contact.)
+    let keys: BTreeSet<MatchKey> = leads.iter().flat_map(contact_keys).collect();
+    let keys: Vec<MatchKey> = keys.into_iter().collect();
+    for holder in store.key_holders(&keys).await.expect("key holders") {
+        match by_id.get(&holder.lead_id.to_string()) {
+            Some(lead) if !matches!(lead.stage, Stage::Merged | Stage::Invalid | Stage::Received) => {}
+            other => broken.push(format!(
+                "a {:?} key is held by lead {} ({:?}), not a live lead",
+                holder.key.kind,
+                holder.lead_id,
+                other.map(|l| l.stage)
+            )),
+        }
     }
 
     // One owner: each rep's held-leads counter is the number of leads they hold, so no

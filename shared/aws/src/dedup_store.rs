@@ -244,6 +244,24 @@ impl DedupStore for DynamoStore {
         .await
     }
 
+    async fn unregister_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(block_pk(block)))
+            .key(SK, s(core))
+            .condition_expression("lead_id = :lead")
+            .expression_attribute_values(":lead", s(lead.as_str()))
+            .send()
+            .await;
+        match result {
+            // Another lead's core now, or gone: not ours to delete.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+
     async fn claim_key(&self, claim: &KeyClaim, window_start: DateTime<Utc>) -> Result<Saved, StoreError> {
         // One put: sent as that put, billed once ([`DynamoStore::transact`]).
         self.transact(vec![claim_write(self.table(), claim, Some(window_start))?])

@@ -693,6 +693,16 @@ impl DedupStore for InMemoryStore {
         Ok(())
     }
 
+    async fn unregister_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(cores) = state.blocks.get_mut(block) {
+            if cores.get(core) == Some(lead) {
+                cores.remove(core);
+            }
+        }
+        Ok(())
+    }
+
     async fn claim_key(&self, claim: &KeyClaim, window_start: DateTime<Utc>) -> Result<Saved, StoreError> {
         let mut state = self.state.lock().unwrap();
         if !state.may_claim(claim, Some(window_start)) {

@@ -15,7 +15,7 @@ use domain::{
     qualify::ports::DedupStore, qualify::ports::KeyClaim, qualify::ports::RulesStore,
 };
 use domain::{lead::qualification::Label, lead::qualification::Policy};
-use domain::{qualify::dedup::KeyKind, qualify::dedup::MatchKey, qualify::pipeline::QualifyError};
+use domain::{qualify::dedup::KeyKind, qualify::dedup::MatchKey};
 use domain::{qualify::pipeline::qualify_captured, qualify::pipeline::qualify_engaged, qualify::pipeline::Qualified};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -615,34 +615,41 @@ async fn a_lead_that_claimed_a_key_and_then_lost_the_next_hands_it_to_its_source
     assert_eq!(source.repeat_count, 1);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_lead_whose_source_is_still_received_waits_for_its_decision() {
+#[tokio::test]
+async fn a_holder_that_has_not_decided_is_decided_first_as_its_own_message_would() {
     let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
     let now = t("2026-11-02T09:00:00Z");
-    let first = submit(&store, &bus, &[("phone", "13800138000")], now).await;
-    let second = submit(&store, &bus, &[("phone", "13800138000")], now + Duration::seconds(1)).await;
-    // The first lead's claim is made; its decision is not committed yet.
-    claimed_before(&store, &first, phone("+8613800138000")).await;
+    // The earliest lead claimed its phone and stopped, and its message is not coming
+    // back soon (dead-lettered, say); a second lead of the same person has the e-mail too.
+    let early = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    let same = submit(
+        &store,
+        &bus,
+        &[("email", "wei@fenyang.cn"), ("phone", "13800138000")],
+        now + Duration::seconds(1),
+    )
+    .await;
+    claimed_before(&store, &early, phone("+8613800138000")).await;
 
-    let waited = qualify_captured(&store, &bus, &second, now).await;
-    assert!(
-        matches!(&waited, Err(QualifyError::Undecided(id)) if *id == first),
-        "{waited:?}"
-    );
-    let untouched = store.get_lead(&second).await.unwrap().unwrap();
+    // The second lead decides the first one first: it is new, and the second its repeat.
+    let outcome = qualify_captured(&store, &bus, &same, now).await.unwrap();
+    assert_eq!(outcome, Qualified::Repeat { source: early.clone() });
+    let source = store.get_lead(&early).await.unwrap().unwrap();
+    assert_eq!((source.stage, source.repeat_count), (Stage::Aql, 1));
+    let email = MatchKey {
+        kind: KeyKind::Email,
+        value: "wei@fenyang.cn".into(),
+    };
+    assert_eq!(holder_of(&store, email).await, Some(early.clone()));
+    // Its own message, when it comes, is a duplicate delivery.
     assert_eq!(
-        untouched.stage,
-        Stage::Received,
-        "given back, not merged into an undecided lead"
+        qualify_captured(&store, &bus, &early, now).await.unwrap(),
+        Qualified::Unchanged
     );
-    assert_eq!(store.get_lead(&first).await.unwrap().unwrap().repeat_count, 0);
-
-    assert!(matches!(
-        qualify_captured(&store, &bus, &first, now).await,
-        Ok(Qualified::New { .. })
-    ));
-    let outcome = qualify_captured(&store, &bus, &second, now).await.unwrap();
-    assert_eq!(outcome, Qualified::Repeat { source: first });
+    assert!(
+        ready_messages(&bus).iter().any(|(id, _)| *id == early),
+        "the source goes on to routing"
+    );
 }
 
 #[tokio::test]
@@ -667,8 +674,21 @@ async fn a_holder_erased_before_its_decision_lets_the_key_go() {
 async fn a_lead_found_junk_on_a_later_attempt_lets_its_claimed_keys_go() {
     let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
     let now = t("2026-11-02T09:00:00Z");
-    let lead = submit(&store, &bus, &[("phone", "13900139000")], now).await;
+    let lead = submit(
+        &store,
+        &bus,
+        &[("phone", "13900139000"), ("company", "北京纷扬科技有限公司")],
+        now,
+    )
+    .await;
+    // The first attempt held every key and listed the company for fuzzy matching.
     claimed_before(&store, &lead, phone("+8613900139000")).await;
+    let company = MatchKey {
+        kind: KeyKind::Company,
+        value: "纷扬".into(),
+    };
+    claimed_before(&store, &lead, company.clone()).await;
+    store.register_company("纷", "纷扬", &lead).await.unwrap();
     // Between the attempts the number is blacklisted.
     let mut rules = store.rules().await.unwrap();
     rules.version += 1;
@@ -683,5 +703,10 @@ async fn a_lead_found_junk_on_a_later_attempt_lets_its_claimed_keys_go() {
         holder_of(&store, phone("+8613900139000")).await,
         None,
         "junk holds no key"
+    );
+    assert_eq!(holder_of(&store, company).await, None);
+    assert!(
+        store.company_block("纷").await.unwrap().is_empty(),
+        "and is no company's peer"
     );
 }

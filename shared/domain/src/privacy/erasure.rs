@@ -629,6 +629,12 @@ async fn erase_one<S: ErasurePorts>(
             customer,
         };
         if store.erase_lead(&erasure).await? == Saved::Saved {
+            if lead.stage == Stage::Received {
+                // A qualification under way claims keys before it decides: one that read
+                // the lead before it was scrubbed may have claimed after the release above.
+                let mine: Vec<_> = contact_keys(&lead).into_iter().map(|k| (k, id.clone())).collect();
+                store.release_keys(&mine).await?;
+            }
             return Ok(());
         }
     }

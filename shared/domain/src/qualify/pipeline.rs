@@ -16,13 +16,14 @@
 //! - keys are claimed one at a time in one global order ([`MatchKey`]'s), and a lead
 //!   stops at the first key another lead holds. A lead therefore waits only on a key
 //!   above every key it holds, so no two leads can each hold a key the other waits for;
-//! - a lead whose source is still `received` waits for that source's decision (it may
-//!   yet become a repeat of a third lead), and gives the message back if it does not
-//!   come ([`QualifyError::Undecided`]); a source erased before it was qualified never
-//!   decides, so its holds on the lead's keys are released instead;
+//! - every lead holding one of the lead's contact keys decides first: one still
+//!   `received` is decided here, as its own message would decide it ([`settle_first`]),
+//!   so nothing waits on a message that may be late, lost or dead-lettered. One erased
+//!   before it was qualified never decides, so its holds on the lead's keys go instead;
 //! - a lead that claimed keys and then turns out to be a repeat (a key further on was
-//!   taken meanwhile) hands what it claimed to its source in the repeat's commit, and a
-//!   lead found junk on a later attempt (the rules changed) releases them first.
+//!   taken meanwhile) hands what it claimed to its source in the repeat's commit; a lead
+//!   found junk on a later attempt (the rules changed) lets them go first, and a lead
+//!   found erased lets go of what its run claimed.
 
 use crate::lead::events::EventKind;
 use crate::lead::retry::{Attempts, MAX_ATTEMPTS};
@@ -48,6 +49,8 @@ use crate::{
 use crate::{lead::qualification::ScoredEvent, qualify::scoring::score};
 use crate::{predict::modeling::models_in_service, predict::modeling::predict_lead};
 use chrono::{DateTime, Duration, Utc};
+use std::future::Future;
+use std::pin::Pin;
 use thiserror::Error;
 
 /// Engagement history kept per lead; older events have decayed to nothing anyway.
@@ -65,8 +68,6 @@ pub enum QualifyError {
     TouchNotFound(String),
     #[error("gave up after {MAX_ATTEMPTS} write conflicts")]
     Contended,
-    #[error("lead {0} holds a key this lead has but is not qualified yet")]
-    Undecided(LeadId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +182,9 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
     now: DateTime<Utc>,
 ) -> Result<Qualified, QualifyError> {
     let mut attempts = Attempts::new();
+    // The keys this run claimed. If the lead is erased meanwhile they are let go here:
+    // its contact is gone by then, so nothing else says which keys were its.
+    let mut claimed: Vec<MatchKey> = Vec::new();
     while attempts.next_attempt().await {
         let lead = store
             .get_lead(lead_id)
@@ -188,6 +192,8 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             .ok_or_else(|| QualifyError::NotFound(lead_id.clone()))?;
         if lead.erased_at.is_some() {
             // Erased before it was qualified: nothing left to clean, match or score.
+            let mine: Vec<_> = claimed.iter().map(|k| (k.clone(), lead.id.clone())).collect();
+            store.release_keys(&mine).await?;
             return Ok(Qualified::Unchanged);
         }
         if lead.stage != Stage::Received {
@@ -203,22 +209,34 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
         keys.extend(company.clone());
         // Measured from the lead's own creation, so a redelivery decides the same way.
         let window_start = rules.dedup.window_start(lead.created_at);
+        // The company key is read whatever the policy: an earlier attempt, under a policy
+        // changed since, may have claimed it.
+        let mut read = keys.clone();
+        read.extend(company_key(&lead).filter(|k| !keys.contains(k)));
         // The keys an earlier attempt of this lead claimed, and the other leads' holds.
         let (own, holders): (Vec<Holder>, Vec<Holder>) = store
-            .key_holders(&keys)
+            .key_holders(&read)
             .await?
             .into_iter()
             .partition(|h| h.lead_id == lead.id);
-        let holders: Vec<Holder> = holders.into_iter().filter(|h| h.since >= window_start).collect();
+        let holders: Vec<Holder> = holders
+            .into_iter()
+            .filter(|h| h.since >= window_start && keys.contains(&h.key))
+            .collect();
         let holds_own = |key: &MatchKey| own.iter().any(|h| h.key == *key);
 
         // A lead a reviewer restored from the invalid pool is not judged junk again.
         if let Some(reason) = clean(&lead, &rules.cleaning).filter(|_| !lead.restored()) {
-            // Keys an earlier attempt claimed (before the rules changed) go first: junk
-            // holds none.
+            // What an earlier attempt claimed (before the rules changed) goes first: junk
+            // holds no key and is no company's peer.
             if !own.is_empty() {
                 let release: Vec<_> = own.iter().map(|h| (h.key.clone(), lead.id.clone())).collect();
                 store.release_keys(&release).await?;
+                if let Some(key) = own.iter().map(|h| &h.key).find(|k| k.kind == KeyKind::Company) {
+                    store
+                        .unregister_company(&blocking_key(&key.value), &key.value, &lead.id)
+                        .await?;
+                }
             }
             let mut invalid = lead.clone();
             let code = reason.code.clone();
@@ -247,6 +265,22 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             touches.extend(adopted);
         }
         let events: Vec<ScoredEvent> = touches.iter().map(|t| scored(t, &rules)).collect();
+
+        // Every lead holding one of these contact keys decides before this one does.
+        let mut holding: Vec<Lead> = Vec::new();
+        for holder in holders.iter().filter(|h| h.key.kind != KeyKind::Company) {
+            if !holding.iter().any(|l| l.id == holder.lead_id) {
+                let held_by = store
+                    .get_lead(&holder.lead_id)
+                    .await?
+                    .ok_or_else(|| QualifyError::NotFound(holder.lead_id.clone()))?;
+                holding.push(held_by);
+            }
+        }
+        if let Some(undecided) = holding.iter().find(|l| l.stage == Stage::Received) {
+            settle_first(store, bus, undecided, &holders, now).await?;
+            continue;
+        }
 
         let (customer, company_peer) = if policy == Policy::ToB {
             let customer = matching_customer(
@@ -278,23 +312,11 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
 
         match decide(policy, &holders, customer.clone(), company_peer.clone(), window_start) {
             Outcome::Repeat { source } => {
-                let src = store
-                    .get_lead(&source)
-                    .await?
+                let src = holding
+                    .iter()
+                    .find(|l| l.id == source)
+                    .cloned()
                     .ok_or_else(|| QualifyError::NotFound(source.clone()))?;
-                if src.stage == Stage::Received {
-                    if src.erased_at.is_some() {
-                        let stale: Vec<_> = holders
-                            .iter()
-                            .filter(|h| h.lead_id == source)
-                            .map(|h| (h.key.clone(), source.clone()))
-                            .collect();
-                        store.release_keys(&stale).await?;
-                    } else {
-                        wait_for_decision(store, &source).await?;
-                    }
-                    continue;
-                }
                 let src_base = src.version;
                 let mut merged_source = src.clone();
                 merge_into(&mut merged_source, &lead, policy);
@@ -399,7 +421,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                         taking_over: None,
                     })
                     .collect();
-                if !claim_in_order(store, claims, window_start).await? {
+                if !claim_in_order(store, claims, window_start, &mut claimed).await? {
                     continue;
                 }
                 // Holding every key, the lead is new whatever happens next.
@@ -423,36 +445,62 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
     Err(QualifyError::Contended)
 }
 
-/// Claims the keys one at a time in their one global order; `false` at the first one
-/// another lead holds (the keys before it stay claimed: the next attempt sees them as
-/// its own).
+/// Claims the keys one at a time in their one global order, noting each in `claimed`;
+/// `false` at the first one another lead holds (the keys before it stay claimed: the
+/// next attempt sees them as its own).
 async fn claim_in_order<S: DedupStore>(
     store: &S,
     mut claims: Vec<KeyClaim>,
     window_start: DateTime<Utc>,
+    claimed: &mut Vec<MatchKey>,
 ) -> Result<bool, StoreError> {
     claims.sort_by(|a, b| a.key.cmp(&b.key));
-    for claim in &claims {
-        if store.claim_key(claim, window_start).await? == Saved::Conflict {
+    for claim in claims {
+        if store.claim_key(&claim, window_start).await? == Saved::Conflict {
             return Ok(false);
+        }
+        if !claimed.contains(&claim.key) {
+            claimed.push(claim.key);
         }
     }
     Ok(true)
 }
 
-/// Waits, with the usual back-off, until `source` is no longer `received`.
-async fn wait_for_decision<S: LeadStore>(store: &S, source: &LeadId) -> Result<(), QualifyError> {
-    let mut waits = Attempts::new();
-    while waits.next_attempt().await {
-        let lead = store
-            .get_lead(source)
-            .await?
-            .ok_or_else(|| QualifyError::NotFound(source.clone()))?;
-        if lead.stage != Stage::Received || lead.erased_at.is_some() {
-            return Ok(());
-        }
+/// [`qualify_captured`] for a holder, boxed: a future cannot contain itself, and the
+/// holder may settle a holder of its own. The named, `Send` type is what lets the
+/// compiler see the recursion is `Send` too.
+fn qualify_holder<'a, S: QualifyStore, B: MessageBus>(
+    store: &'a S,
+    bus: &'a B,
+    holder: &'a LeadId,
+    now: DateTime<Utc>,
+) -> Pin<Box<dyn Future<Output = Result<Qualified, QualifyError>> + Send + 'a>> {
+    Box::pin(qualify_captured(store, bus, holder, now))
+}
+
+/// A holder still `received` has claimed keys but not decided (its run is under way, or
+/// was cut short and its message is late, lost or dead-lettered). It is decided here
+/// first, as its own message would decide it, so nothing waits on a message that may
+/// never come; a concurrent run of its own is one more duplicate delivery. A holder
+/// erased before it was qualified never decides: its holds on `holders`' keys go.
+async fn settle_first<S: QualifyStore, B: MessageBus>(
+    store: &S,
+    bus: &B,
+    holder: &Lead,
+    holders: &[Holder],
+    now: DateTime<Utc>,
+) -> Result<(), QualifyError> {
+    if holder.erased_at.is_none() {
+        qualify_holder(store, bus, &holder.id, now).await?;
+        return Ok(());
     }
-    Err(QualifyError::Undecided(source.clone()))
+    let stale: Vec<_> = holders
+        .iter()
+        .filter(|h| h.lead_id == holder.id)
+        .map(|h| (h.key.clone(), holder.id.clone()))
+        .collect();
+    store.release_keys(&stale).await?;
+    Ok(())
 }
 
 /// A redelivered `lead.captured` whose lead was already qualified: the first run may have

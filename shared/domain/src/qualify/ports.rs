@@ -103,6 +103,13 @@ pub trait DedupStore: Send + Sync {
         core: &str,
         lead: &LeadId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes `lead`'s core out of its block, if the entry still names `lead`.
+    fn unregister_company(
+        &self,
+        block: &str,
+        core: &str,
+        lead: &LeadId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Claims one key on its own, with a single conditional write: `Ok(Saved::Conflict)`
     /// when another lead inside the window holds it.
     fn claim_key(
