@@ -34,6 +34,26 @@ fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {
 }
 
 impl DynamoStore {
+    /// Deletes the item at `pk`/`sk` if its `lead_id` is `lead`; `false` when it is
+    /// another lead's by now, or gone: not this lead's to delete.
+    async fn delete_if_held_by(&self, pk: String, sk: &str, lead: &LeadId) -> Result<bool, StoreError> {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .condition_expression("lead_id = :lead")
+            .expression_attribute_values(":lead", s(lead.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Writes an erasure's copy of a customer (its item only: its other keys stay) and
     /// deletes the keys of `phones` that still name it.
     pub(crate) async fn scrub_customer(&self, customer: &Customer, phones: &[String]) -> Result<(), StoreError> {
@@ -245,21 +265,7 @@ impl DedupStore for DynamoStore {
     }
 
     async fn unregister_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .key(PK, s(block_pk(block)))
-            .key(SK, s(core))
-            .condition_expression("lead_id = :lead")
-            .expression_attribute_values(":lead", s(lead.as_str()))
-            .send()
-            .await;
-        match result {
-            // Another lead's core now, or gone: not ours to delete.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable),
-        }
+        self.delete_if_held_by(block_pk(block), core, lead).await.map(|_| ())
     }
 
     async fn claim_key(&self, claim: &KeyClaim, window_start: DateTime<Utc>) -> Result<Saved, StoreError> {
@@ -271,21 +277,8 @@ impl DedupStore for DynamoStore {
     async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
         let mut released = 0;
         for (key, lead) in keys {
-            let result = self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .key(PK, s(key_pk(&key.storage_key())))
-                .key(SK, s(KEY_SK))
-                .condition_expression("lead_id = :lead")
-                .expression_attribute_values(":lead", s(lead.as_str()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => released += 1,
-                // Taken by another lead meanwhile, or gone: not ours to delete.
-                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
-                Err(e) => return Err(unavailable(e)),
+            if self.delete_if_held_by(key_pk(&key.storage_key()), KEY_SK, lead).await? {
+                released += 1;
             }
         }
         Ok(released)
