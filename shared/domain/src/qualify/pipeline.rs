@@ -14,8 +14,8 @@
 //! twice. Claimed that way, a key can be held by a lead still `received`, and three
 //! rules keep the outcome what one transaction would have given:
 //! - keys are claimed one at a time in one global order ([`MatchKey`]'s), and a lead
-//!   stops at the first key another lead holds. A lead therefore waits only on a key
-//!   above every key it holds, so no two leads can each hold a key the other waits for;
+//!   stops at the first key another lead holds. A lead therefore meets only holders of
+//!   keys above every key it holds, so no two leads can each hold a key the other needs;
 //! - every lead holding one of the lead's contact keys decides first: one still
 //!   `received` is decided here, as its own message would decide it ([`settle_first`]),
 //!   so nothing waits on a message that may be late, lost or dead-lettered. One erased
