@@ -424,7 +424,8 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 if !claim_in_order(store, claims, window_start, &mut claimed).await? {
                     continue;
                 }
-                // Holding every key, the lead is new whatever happens next.
+                // Every key held, the decision is new (a later attempt that finds the lead
+                // junk takes the block entry out again).
                 if let Some(key) = company.as_ref().filter(|k| !held(k.kind, &k.value)) {
                     store
                         .register_company(&blocking_key(&key.value), &key.value, &lead.id)
