@@ -238,7 +238,7 @@ pub fn due_partition(at: chrono::DateTime<chrono::Utc>, id: &LeadId) -> String {
     due_shard(at, id.shard(DUE_SHARDS))
 }
 pub fn due_shard(at: chrono::DateTime<chrono::Utc>, shard: u8) -> String {
-    format!("{}#{shard}", due_bucket(at))
+    shard_of(&due_bucket(at), shard)
 }
 pub const GSI3: &str = "gsi3";
 pub const GSI3_PK: &str = "gsi3pk";
@@ -250,7 +250,7 @@ pub fn cohort_pk(created: chrono::DateTime<chrono::Utc>, id: &LeadId) -> String 
     cohort_partition(created, id.shard(COHORT_SHARDS))
 }
 pub fn cohort_partition(month: chrono::DateTime<chrono::Utc>, shard: u8) -> String {
-    format!("COHORT#{}#{shard}", month.format("%Y-%m"))
+    shard_of(&format!("COHORT#{}", month.format("%Y-%m")), shard)
 }
 pub const MODELS_PK: &str = "CONFIG#models";
 pub const MODELS_IN_SERVICE_SK: &str = "CURRENT";
