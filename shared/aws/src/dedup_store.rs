@@ -2,11 +2,9 @@
 //! and released), customers, company blocks (of leads' and of customers' cores), repeat
 //! links, and the all-or-nothing commit of one dedup decision.
 
-use crate::item::unavailable;
 use crate::item::{conditional_put, plain_put, text};
 use crate::keys::*;
 use crate::{item::lead_item, item::s, item::timestamp, item::Item, store::DynamoStore};
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
@@ -21,6 +19,9 @@ use domain::{
 };
 use std::collections::HashMap;
 
+/// The attribute naming the lead a key or block entry belongs to.
+const LEAD_ID: &str = "lead_id";
+
 fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {
     let (kind, value) = storage_key.split_once('#')?;
     let kind = match kind {
@@ -34,26 +35,6 @@ fn key_kind(storage_key: &str) -> Option<(KeyKind, String)> {
 }
 
 impl DynamoStore {
-    /// Deletes the item at `pk`/`sk` if its `lead_id` is `lead`; `false` when it is
-    /// another lead's by now, or gone: not this lead's to delete.
-    async fn delete_if_held_by(&self, pk: String, sk: &str, lead: &LeadId) -> Result<bool, StoreError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .key(PK, s(pk))
-            .key(SK, s(sk))
-            .condition_expression("lead_id = :lead")
-            .expression_attribute_values(":lead", s(lead.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
     /// Writes an erasure's copy of a customer (its item only: its other keys stay) and
     /// deletes the keys of `phones` that still name it.
     pub(crate) async fn scrub_customer(&self, customer: &Customer, phones: &[String]) -> Result<(), StoreError> {
@@ -62,25 +43,14 @@ impl DynamoStore {
         item.insert(SK.into(), s(CUSTOMER_SK));
         self.put(item).await?;
         for phone in phones {
-            let result = self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .key(PK, s(customer_key_pk("phone", phone)))
-                .key(SK, s(CUSTOMER_KEY_SK))
-                .condition_expression("customer_id = :c")
-                .expression_attribute_values(":c", s(customer.id.clone()))
-                .send()
-                .await;
-            match result {
-                // Another customer's key now, or gone: not ours to delete.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                other => {
-                    other.map_err(unavailable)?;
-                }
-            }
+            // Another customer's key now, or gone: not ours to delete.
+            self.delete_if(
+                customer_key_pk("phone", phone),
+                CUSTOMER_KEY_SK,
+                "customer_id",
+                &customer.id,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -96,7 +66,7 @@ fn claim_write(
     let item = HashMap::from([
         (PK.to_string(), s(key_pk(&claim.key.storage_key()))),
         (SK.to_string(), s(KEY_SK)),
-        ("lead_id".to_string(), s(claim.lead_id.as_str())),
+        (LEAD_ID.to_string(), s(claim.lead_id.as_str())),
         ("since".to_string(), s(timestamp(claim.since))),
     ]);
     let window = window_start.map_or_else(|| timestamp(DateTime::<Utc>::MIN_UTC), timestamp);
@@ -126,7 +96,7 @@ impl DedupStore for DynamoStore {
             let Some((kind, value)) = storage_key.strip_prefix("KEY#").and_then(key_kind) else {
                 continue;
             };
-            let lead_id = text(&item, "lead_id").and_then(|id| LeadId::parse(&id));
+            let lead_id = text(&item, LEAD_ID).and_then(|id| LeadId::parse(&id));
             let since = text(&item, "since").and_then(|t| t.parse::<DateTime<Utc>>().ok());
             if let (Some(lead_id), Some(since)) = (lead_id, since) {
                 holders.push(Holder {
@@ -221,7 +191,7 @@ impl DedupStore for DynamoStore {
             .query_prefix(&block_pk(block), "")
             .await?
             .iter()
-            .filter_map(|i| Some((text(i, SK)?, LeadId::parse(&text(i, "lead_id")?)?)))
+            .filter_map(|i| Some((text(i, SK)?, LeadId::parse(&text(i, LEAD_ID)?)?)))
             .collect())
     }
 
@@ -259,13 +229,15 @@ impl DedupStore for DynamoStore {
         self.put(HashMap::from([
             (PK.to_string(), s(block_pk(block))),
             (SK.to_string(), s(core)),
-            ("lead_id".to_string(), s(lead.as_str())),
+            (LEAD_ID.to_string(), s(lead.as_str())),
         ]))
         .await
     }
 
     async fn unregister_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {
-        self.delete_if_held_by(block_pk(block), core, lead).await.map(|_| ())
+        self.delete_if(block_pk(block), core, LEAD_ID, lead.as_str())
+            .await
+            .map(|_| ())
     }
 
     async fn claim_key(&self, claim: &KeyClaim, window_start: DateTime<Utc>) -> Result<Saved, StoreError> {
@@ -277,7 +249,10 @@ impl DedupStore for DynamoStore {
     async fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> Result<usize, StoreError> {
         let mut released = 0;
         for (key, lead) in keys {
-            if self.delete_if_held_by(key_pk(&key.storage_key()), KEY_SK, lead).await? {
+            if self
+                .delete_if(key_pk(&key.storage_key()), KEY_SK, LEAD_ID, lead.as_str())
+                .await?
+            {
                 released += 1;
             }
         }

@@ -110,6 +110,33 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Deletes the item at `pk`/`sk` if its `attribute` is `value`: `false` when it names
+    /// another by now, or is gone (not the caller's to delete).
+    pub(crate) async fn delete_if(
+        &self,
+        pk: String,
+        sk: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", attribute)
+            .expression_attribute_values(":owner", s(value))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Writes `item` unless an item with its key exists; `false` if one did (not if the
     /// one there is this write's own, applied by an attempt whose answer was lost:
     /// [`Self::put_once`]).
