@@ -570,3 +570,56 @@ async fn keys_claimed_before_the_decision_end_with_the_source_and_an_undecided_h
     assert_eq!((source.stage, source.repeat_count), (Stage::Aql, 1));
     assert_eq!(stack.lead(&d).await.stage, Stage::Merged);
 }
+
+/// A lead that claimed its keys and listed its company, then was found junk on a later
+/// attempt (the blacklist changed in between), lets both go through DynamoDB's
+/// conditional deletes: junk holds no key and is no company's peer.
+#[tokio::test]
+async fn a_lead_found_junk_after_claiming_lets_its_keys_and_block_entry_go() {
+    use domain::lead::ports::Saved;
+    use domain::qualify::dedup::{KeyKind, MatchKey};
+    use domain::qualify::ports::KeyClaim;
+    let stack = Stack::start().await;
+    let now = t("2026-11-20T09:00:00Z");
+    let app = intake_at(&stack, now);
+    let store = stack.store();
+    let id = lead_id(&app, json!({"phone": "13900139000", "company": "北京纷扬科技有限公司"})).await;
+    let lead = LeadId::parse(&id).unwrap();
+    let phone = MatchKey {
+        kind: KeyKind::Phone,
+        value: "+8613900139000".into(),
+    };
+    let company = MatchKey {
+        kind: KeyKind::Company,
+        value: "纷扬".into(),
+    };
+    // The first attempt held every key and listed the company, then stopped.
+    for key in [phone.clone(), company.clone()] {
+        let claim = KeyClaim {
+            key,
+            lead_id: lead.clone(),
+            since: now,
+            taking_over: None,
+        };
+        assert_eq!(
+            store
+                .claim_key(&claim, now - chrono::Duration::days(180))
+                .await
+                .unwrap(),
+            Saved::Saved
+        );
+    }
+    store.register_company("纷", "纷扬", &lead).await.unwrap();
+    let mut rules = store.rules().await.unwrap();
+    rules.version += 1;
+    rules.cleaning.blacklist_phones.insert("+8613900139000".into());
+    assert_eq!(store.save_rules(&rules).await.unwrap(), Saved::Saved);
+
+    let outcome = qualify_captured(&store, &stack.full_bus(), &lead, now).await.unwrap();
+    assert!(matches!(outcome, Qualified::Invalid { .. }), "{outcome:?}");
+    assert!(
+        store.key_holders(&[phone, company]).await.unwrap().is_empty(),
+        "no key held"
+    );
+    assert!(store.company_block("纷").await.unwrap().is_empty(), "no block entry");
+}
