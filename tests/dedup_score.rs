@@ -452,7 +452,7 @@ async fn a_one_item_commit_is_a_single_put_that_still_refuses_a_stale_version() 
     edited.profile.title = Some("销售总监".into());
     edited.revise(now);
     let commit = DedupCommit::of(vec![(edited, lead.version)]);
-    assert_eq!(commit.funnel.len(), 0, "one item: the lead alone");
+    assert_eq!(commit.records.funnel.len(), 0, "one item: the lead alone");
     assert_eq!(store.commit(&commit).await.unwrap(), Saved::Saved);
 
     // The same commit again expects the version it has just replaced.

@@ -648,6 +648,95 @@ async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_
     assert_eq!(census.owned, census.sources, "every lead got one owner");
 }
 
+/// Whether a killed capture run left its lead decided without all that follows the
+/// commit: a counted step without its record, or a repeat not listed under its source.
+async fn decided_without_its_records(stack: &Stack, id: &str) -> bool {
+    use domain::attribution::ports::ReportStore;
+    use domain::qualify::ports::DedupStore;
+    let store = stack.store();
+    let id = domain::lead::LeadId::parse(id).expect("a lead id");
+    let lead = store.get_lead(&id).await.unwrap().expect("the lead");
+    if lead.stage == domain::lead::Stage::Received {
+        return false;
+    }
+    for step in domain::lead::funnel::recorded(&lead) {
+        let stored = store.funnel_steps(step.day).await.unwrap();
+        if !stored.iter().any(|s| s.lead_id == lead.id && s.step == step.step) {
+            return true;
+        }
+    }
+    match lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref()) {
+        Some(source) => !store.repeats_of(source).await.unwrap().contains(&lead.id),
+        None => false,
+    }
+}
+
+/// A decision's funnel step records and a repeat's link follow its commit as single
+/// writes. Each capture run here is killed after its k-th write (a key claim, the block
+/// entry, the commit, a record, the `lead.ready` send): the redelivery of its message
+/// must finish it, with every counted step recorded once, every repeat listed, and the
+/// rollups equal to the records. The test also checks that some kills did land between
+/// a commit and its records, for a new lead and for a repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_run_killed_after_each_of_its_writes_is_finished_by_the_redelivery() {
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 31).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(31));
+    let mut accepted = BTreeMap::new();
+    let mut half_done = [0, 0];
+    // First six new people, then a repeat of each of them once they are decided.
+    for (round, repeat) in [(0, false), (1, true)] {
+        for writes in 1..=6u64 {
+            let person = writes as usize - 1;
+            let (id, body) = if repeat {
+                let id = format!("again-{person}");
+                (
+                    id.clone(),
+                    json!({"submission_id": id, "phone": phone(person), "utm_source": "wechat"}),
+                )
+            } else {
+                submission(person, 100)
+            };
+            let posted = answer(f.intake.handle(request(&form_post(&body))).await);
+            assert_eq!(posted.status, 202, "{id}: {}", posted.body);
+            let lead = posted.body["lead_id"].as_str().expect("a lead id").to_string();
+            let crashed = proxy.crash_after(writes);
+            let run = stack.deliver_leaving("CaptureQueue", Some(1), || false, |e| f.dedup.handle(e, now));
+            tokio::select! {
+                _ = crashed.notified() => {
+                    if decided_without_its_records(&stack, &lead).await {
+                        half_done[round] += 1;
+                    }
+                }
+                _ = run => println!("{id}: the capture run ended before its write {writes}"),
+            }
+            proxy.disarm();
+            accepted.insert(id, lead);
+        }
+        settle(&stack, &f, now, &rng).await;
+    }
+    let census = check(
+        &stack,
+        &accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await;
+    println!(
+        "capture killed: decided without records, new {} and repeat {}",
+        half_done[0], half_done[1]
+    );
+    assert!(census.broken.is_empty(), "{:#?}", census.broken);
+    assert_eq!((census.sources, census.repeats), (6, 6));
+    assert!(
+        half_done.iter().all(|n| *n > 0),
+        "no kill fell between a commit and its records: {half_done:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_once() {
     let stack = Stack::start().await;

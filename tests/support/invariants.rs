@@ -182,6 +182,47 @@ pub async fn check(
         broken.push(format!("lead {lead} has {n} violations of clock {clock}"));
     }
 
+    // A decision's records follow its commit as single writes, so a run stopped between
+    // the two must have been finished by the redelivery: every step a lead counts has its
+    // record, once, and no record counts a step its lead does not; every repeat is listed
+    // under its source.
+    let counted: BTreeSet<(String, String, chrono::NaiveDate)> = leads
+        .iter()
+        .flat_map(domain::lead::funnel::recorded)
+        .map(|s| (s.lead_id.to_string(), s.step, s.day))
+        .collect();
+    let step_days: BTreeSet<chrono::NaiveDate> = counted.iter().map(|(_, _, day)| *day).collect();
+    let mut stored = BTreeSet::new();
+    for day in step_days {
+        for step in store.funnel_steps(day).await.expect("step records") {
+            let key = (step.lead_id.to_string(), step.step, step.day);
+            if !stored.insert(key.clone()) {
+                broken.push(format!("lead {} has two {} step records", key.0, key.1));
+            }
+        }
+    }
+    for (lead, step, day) in counted.difference(&stored) {
+        broken.push(format!("lead {lead} counts {step} on {day} without its step record"));
+    }
+    for (lead, step, day) in stored.difference(&counted) {
+        broken.push(format!(
+            "a {step} step record on {day} for lead {lead}, which does not count it"
+        ));
+    }
+    let mut listed: BTreeMap<String, Vec<domain::lead::LeadId>> = BTreeMap::new();
+    for lead in leads.iter().filter(|l| l.stage == Stage::Merged) {
+        let Some(source) = lead.dedup.as_ref().and_then(|d| d.repeat_of.clone()) else {
+            continue;
+        };
+        if !listed.contains_key(source.as_str()) {
+            let repeats = store.repeats_of(&source).await.expect("repeats");
+            listed.insert(source.to_string(), repeats);
+        }
+        if !listed[source.as_str()].contains(&lead.id) {
+            broken.push(format!("repeat {} is not listed under its source {source}", lead.id));
+        }
+    }
+
     // Rollups counted once: the funnel rows folded from the stream equal a recount of
     // the raw step records, every day that has leads; and each month row is the sum of
     // its month's day rows.

@@ -1,6 +1,7 @@
 //! DynamoDB adapter for [`DedupStore`]: dedup keys (claimed one by one or in a commit,
-//! and released), customers, company blocks (of leads' and of customers' cores), repeat
-//! links, and the all-or-nothing commit of one dedup decision.
+//! and released), customers, company blocks (of leads' and of customers' cores), the
+//! all-or-nothing commit of one dedup decision, and the records that follow it (funnel
+//! steps, repeat links).
 
 use crate::item::{conditional_put, plain_put, text};
 use crate::keys::*;
@@ -10,8 +11,8 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use domain::lead::LeadId;
 use domain::{
-    lead::ports::Saved, lead::ports::StoreError, qualify::customer::Customer, qualify::ports::DedupCommit,
-    qualify::ports::DedupStore, qualify::ports::KeyClaim,
+    lead::ports::Saved, lead::ports::StoreError, qualify::customer::Customer, qualify::ports::DecisionRecords,
+    qualify::ports::DedupCommit, qualify::ports::DedupStore, qualify::ports::KeyClaim,
 };
 use domain::{
     qualify::dedup::blocking_key, qualify::dedup::CustomerMatch, qualify::dedup::Holder, qualify::dedup::KeyKind,
@@ -198,7 +199,6 @@ impl DedupStore for DynamoStore {
     async fn commit(&self, commit: &DedupCommit) -> Result<Saved, StoreError> {
         let table = self.table();
         let mut writes = Vec::new();
-        let counting = crate::rollup::funnel_writes(table, &commit.funnel)?;
         for (lead, expected) in &commit.leads {
             writes.push(conditional_put(
                 table,
@@ -210,19 +210,28 @@ impl DedupStore for DynamoStore {
         for claim in &commit.claims {
             writes.push(claim_write(table, claim, commit.window_start)?);
         }
-        if let Some((source, repeat)) = &commit.repeat_link {
-            let item = HashMap::from([
-                (PK.to_string(), s(lead_pk(source))),
-                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
-                ("repeat_id".to_string(), s(repeat.as_str())),
-            ]);
-            writes.push(plain_put(table, item)?);
-        }
         if let Some(tally) = &commit.import_tally {
             writes.push(crate::import_store::tally_update(table, tally)?);
         }
-        writes.extend(counting);
+        // A commit of one lead is sent as its conditional put, billed once.
         self.transact(writes).await
+    }
+
+    async fn record(&self, records: &DecisionRecords) -> Result<(), StoreError> {
+        // Single puts if absent: a step record put again would show the fold an INSERT
+        // only if it had never been stored, and the fold counts nothing else.
+        for step in &records.funnel {
+            self.put_unless_stored(crate::rollup::step_item(step)?).await?;
+        }
+        if let Some((source, repeat)) = &records.repeat_link {
+            self.put_unless_stored(HashMap::from([
+                (PK.to_string(), s(lead_pk(source))),
+                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
+                ("repeat_id".to_string(), s(repeat.as_str())),
+            ]))
+            .await?;
+        }
+        Ok(())
     }
 
     async fn register_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {

@@ -150,6 +150,25 @@ impl DynamoStore {
         Ok(self.put_once(put).await? == Saved::Saved)
     }
 
+    /// Puts `item` unless an item with its key is stored, which is then left as it is:
+    /// for records any try may write, and writing again adds nothing. `false` when one was
+    /// stored (by an earlier try, or by this one with its answer lost).
+    pub(crate) async fn put_unless_stored(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Opens the connection to DynamoDB during init (one read of a key that never
     /// exists), so the first request does not pay for DNS and the TLS handshake. Bounded
     /// to one second; a failure only means the first request connects itself.

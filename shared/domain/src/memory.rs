@@ -19,8 +19,8 @@ use crate::{
     assign::ports::OwnerChange, assign::ports::PoolTake, assign::ports::RepCounters, assign::ports::RoutingStore,
     follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation, lead::ports::BusError,
     lead::ports::CreateOutcome, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
-    lead::ports::StoreError, lead::ports::TouchStore, qualify::customer::Customer, qualify::ports::DedupCommit,
-    qualify::ports::DedupStore, qualify::ports::KeyClaim, qualify::ports::RulesStore,
+    lead::ports::StoreError, lead::ports::TouchStore, qualify::customer::Customer, qualify::ports::DecisionRecords,
+    qualify::ports::DedupCommit, qualify::ports::DedupStore, qualify::ports::KeyClaim, qualify::ports::RulesStore,
 };
 use crate::{
     assign::routing::DailyCount, assign::routing::Pool, assign::routing::PoolState, assign::routing::Rep,
@@ -667,19 +667,29 @@ impl DedupStore for InMemoryStore {
         for (lead, _) in &commit.leads {
             state.leads.insert(lead.id.clone(), lead.clone());
         }
-        state.count_steps(&commit.funnel);
         for claim in &commit.claims {
             state
                 .keys
                 .insert(claim.key.clone(), (claim.lead_id.clone(), claim.since));
         }
-        if let Some((source, repeat)) = &commit.repeat_link {
-            state.repeats.entry(source.clone()).or_default().insert(repeat.clone());
-        }
         if let Some(t) = &commit.import_tally {
             state.tallies.entry(t.import_id.clone()).or_default().add(t.outcome, 1);
         }
         Ok(Saved::Saved)
+    }
+
+    async fn record(&self, records: &DecisionRecords) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        for step in &records.funnel {
+            let stored = |s: &FunnelStep| s.lead_id == step.lead_id && s.step == step.step;
+            if !state.funnel_steps.iter().any(stored) {
+                state.count_steps(std::slice::from_ref(step));
+            }
+        }
+        if let Some((source, repeat)) = &records.repeat_link {
+            state.repeats.entry(source.clone()).or_default().insert(repeat.clone());
+        }
+        Ok(())
     }
 
     async fn register_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {

@@ -710,3 +710,56 @@ async fn a_lead_found_junk_on_a_later_attempt_lets_its_claimed_keys_go() {
         "and is no company's peer"
     );
 }
+
+/// A behaviour event that makes its lead an MQL writes the `mql` step record after its
+/// commit. A run stopped in between (here: the commit made by hand, as that run left it)
+/// is finished by the event's redelivery, which finds the event scored and writes the
+/// lead's step records again, each only if absent: once, whatever the deliveries.
+#[tokio::test]
+async fn a_redelivered_event_writes_the_step_record_its_stopped_run_left_out() {
+    use domain::attribution::ports::ReportStore;
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-09-01T09:00:00Z");
+    let a = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    qualify_captured(&store, &bus, &a, now).await.unwrap();
+    let touch = Touchpoint {
+        lead_id: Some(a.clone()),
+        anon_key: None,
+        id: "e-demo".into(),
+        kind: EventKind::ChatConsult,
+        occurred_at: now,
+        source: Default::default(),
+    };
+    store.put_touch(&touch).await.unwrap();
+    let lead = store.get_lead(&a).await.unwrap().unwrap();
+    let rules = store.rules().await.unwrap();
+    let mut mql = lead.clone();
+    mql.events.push(domain::qualify::pipeline::engagement_event(
+        touch.id.clone(),
+        touch.kind,
+        now,
+        &rules,
+    ));
+    mql.set_stage(Stage::Mql, now);
+    mql.revise(now);
+    let commit = domain::qualify::ports::DedupCommit::of(vec![(mql, lead.version)]);
+    assert_eq!(commit.records.funnel.len(), 1, "the mql step: {:?}", commit.records);
+    assert_eq!(store.commit(&commit).await.unwrap(), Saved::Saved);
+    let day = domain::lead::funnel::report_day(now);
+    let steps = |all: Vec<domain::lead::funnel::FunnelStep>| -> Vec<String> {
+        let mut names: Vec<String> = all.into_iter().map(|s| s.step).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        steps(store.funnel_steps(day).await.unwrap()),
+        ["lead"],
+        "the run stopped"
+    );
+
+    for _ in 0..2 {
+        let again = qualify_engaged(&store, &bus, &a, "e-demo", now).await.unwrap();
+        assert_eq!(again, Qualified::Unchanged);
+    }
+    assert_eq!(steps(store.funnel_steps(day).await.unwrap()), ["lead", "mql"]);
+}

@@ -69,10 +69,20 @@ fn reached(lead: &Lead) -> Vec<(&'static str, DateTime<Utc>)> {
 
 /// Steps the lead has taken that its funnel rows do not count yet.
 pub fn uncounted(lead: &Lead) -> Vec<FunnelStep> {
+    steps_where(lead, false)
+}
+
+/// The step records of the steps the lead remembers as counted: what a redelivery writes
+/// again, in case the run that counted them stopped before their records were written.
+pub fn recorded(lead: &Lead) -> Vec<FunnelStep> {
+    steps_where(lead, true)
+}
+
+fn steps_where(lead: &Lead, counted: bool) -> Vec<FunnelStep> {
     let source = SourceKey::of(&lead.source);
     reached(lead)
         .into_iter()
-        .filter(|(step, _)| !lead.funnel_counted.iter().any(|c| c == step))
+        .filter(|(step, _)| lead.funnel_counted.iter().any(|c| c == step) == counted)
         .map(|(step, at)| {
             let mut fields = BTreeMap::new();
             match step {

@@ -5,9 +5,16 @@
 //! its writes conditioned on the versions it read and on the dedup keys being free. If a
 //! write loses a race, the step starts over, sees the winner and decides again (so 20
 //! simultaneous submissions of one person end as one lead and 19 repeats). A step whose
-//! lead has moved on is a no-op, except that it re-sends the `lead.ready` the earlier
-//! run may not have sent. Consumers of `lead.ready` are idempotent, so sending it twice
-//! is harmless.
+//! lead has moved on is a no-op, except that it finishes what the earlier run may not
+//! have: it writes the decision's records again, each only if absent, and re-sends
+//! `lead.ready`. Consumers of `lead.ready` are idempotent, so sending it twice is
+//! harmless.
+//!
+//! The commit holds only what must land together (the leads, the keys a repeat hands
+//! over, an import's tally). The funnel step records and a repeat's link follow it as
+//! single writes ([`DecisionRecords`]): written in the commit's transaction they would be
+//! billed twice, and the message that brought the lead stays undeleted until they are
+//! written, so a run stopped between the two is finished by the redelivery.
 //!
 //! A new lead claims its dedup keys before its decision is committed, each with a
 //! single conditional write: in the commit's transaction every key would be billed
@@ -37,8 +44,8 @@ use crate::qualify::rules::Rules;
 use crate::{lead::messages::Envelope, lead::messages::Message, lead::messages::ReadyReason};
 use crate::{
     lead::ports::BusError, lead::ports::LeadStore, lead::ports::MessageBus, lead::ports::Saved,
-    lead::ports::StoreError, lead::ports::TouchStore, qualify::ports::DedupCommit, qualify::ports::DedupStore,
-    qualify::ports::ImportTally, qualify::ports::KeyClaim, qualify::ports::RulesStore,
+    lead::ports::StoreError, lead::ports::TouchStore, qualify::ports::DecisionRecords, qualify::ports::DedupCommit,
+    qualify::ports::DedupStore, qualify::ports::ImportTally, qualify::ports::KeyClaim, qualify::ports::RulesStore,
 };
 use crate::{
     lead::qualification::Label, lead::qualification::Policy, qualify::dedup::best_fuzzy_match,
@@ -197,7 +204,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             return Ok(Qualified::Unchanged);
         }
         if lead.stage != Stage::Received {
-            resend_ready_after_capture(store, bus, &lead, now).await?;
+            finish_decided(store, bus, &lead, now).await?;
             return Ok(Qualified::Unchanged);
         }
         let rules = store.rules().await?;
@@ -247,7 +254,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                 import_tally: tally(&lead, PipelineOutcome::Junk),
                 ..DedupCommit::of(vec![(invalid, base)])
             };
-            match store.commit(&commit).await? {
+            match commit_decision(store, &commit).await? {
                 Saved::Saved => return Ok(Qualified::Invalid { code }),
                 Saved::Conflict => continue,
             }
@@ -356,14 +363,14 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                         taking_over: Some(lead.id.clone()),
                     })
                     .collect();
-                let commit = DedupCommit {
+                let mut commit = DedupCommit {
                     claims,
                     window_start: Some(window_start),
-                    repeat_link: Some((source.clone(), lead.id.clone())),
                     import_tally: tally(&lead, PipelineOutcome::Repeat),
                     ..DedupCommit::of(vec![(repeat, base), (merged_source.clone(), src_base)])
                 };
-                if store.commit(&commit).await? == Saved::Conflict {
+                commit.records.repeat_link = Some((source.clone(), lead.id.clone()));
+                if commit_decision(store, &commit).await? == Saved::Conflict {
                     continue;
                 }
                 if merged_source.owner.is_some() {
@@ -435,7 +442,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     import_tally: tally(&lead, PipelineOutcome::New),
                     ..DedupCommit::of(vec![(fresh.clone(), base)])
                 };
-                if store.commit(&commit).await? == Saved::Conflict {
+                if commit_decision(store, &commit).await? == Saved::Conflict {
                     continue;
                 }
                 ready(bus, &fresh, ReadyReason::New, now).await?;
@@ -504,17 +511,36 @@ async fn settle_first<S: QualifyStore, B: MessageBus>(
     Ok(())
 }
 
+/// Commits a decision, then writes what it adds beside the commit ([`DecisionRecords`]).
+async fn commit_decision<S: DedupStore>(store: &S, commit: &DedupCommit) -> Result<Saved, StoreError> {
+    let saved = store.commit(commit).await?;
+    if saved == Saved::Saved && !commit.records.is_empty() {
+        store.record(&commit.records).await?;
+    }
+    Ok(saved)
+}
+
 /// A redelivered `lead.captured` whose lead was already qualified: the first run may have
-/// committed and then failed to send `lead.ready`, so send it again while it matters.
-async fn resend_ready_after_capture<S: QualifyStore, B: MessageBus>(
+/// committed and then stopped before its records or its `lead.ready`. The records are
+/// written again (those stored stay as they are), and `lead.ready` sent again while it
+/// matters.
+async fn finish_decided<S: QualifyStore, B: MessageBus>(
     store: &S,
     bus: &B,
     lead: &Lead,
     now: DateTime<Utc>,
 ) -> Result<(), QualifyError> {
-    let target = match lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref()) {
+    let repeat_of = lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref());
+    let source = match repeat_of {
         Some(source) => store.get_lead(source).await?,
-        None => Some(lead.clone()),
+        None => None,
+    };
+    let decided: Vec<&Lead> = std::iter::once(lead).chain(source.as_ref()).collect();
+    store.record(&DecisionRecords::of_decided(&decided)).await?;
+    let target = if repeat_of.is_some() {
+        source
+    } else {
+        Some(lead.clone())
     };
     // Not yet through assignment (an owner preset from a customer match still needs it).
     if let Some(target) = target.filter(|t| t.owner_change_id.is_none() && routable(t.stage)) {
@@ -551,7 +577,12 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
             _ => touched,
         };
         // Not yet qualified: qualification reads all touches, this one included.
-        if matches!(lead.stage, Stage::Received | Stage::Invalid) || lead.events.iter().any(|e| e.id == event_id) {
+        if matches!(lead.stage, Stage::Received | Stage::Invalid) {
+            return Ok(Qualified::Unchanged);
+        }
+        // Scored already: the run that scored it may have stopped before its records.
+        if lead.events.iter().any(|e| e.id == event_id) {
+            store.record(&DecisionRecords::of_decided(&[&lead])).await?;
             return Ok(Qualified::Unchanged);
         }
         let touch = store
@@ -575,7 +606,7 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
         }
         updated.revise(now);
         let commit = DedupCommit::of(vec![(updated.clone(), base)]);
-        if store.commit(&commit).await? == Saved::Conflict {
+        if commit_decision(store, &commit).await? == Saved::Conflict {
             continue;
         }
         // An owned lead that wakes stays with its owner, who is told; an unowned one

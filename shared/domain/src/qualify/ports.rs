@@ -1,12 +1,13 @@
 //! What qualification needs stored: the rules, the dedup keys and customers, and the
-//! commit that records one decision (the lead, the keys a repeat hands to its source,
-//! its links and tallies). A new lead claims its keys one by one before that commit
-//! ([`DedupStore::claim_key`]); why, in `pipeline.rs`.
+//! commit that records one decision (the leads, the keys a repeat hands to its source,
+//! an import's tally). A new lead claims its keys one by one before that commit
+//! ([`DedupStore::claim_key`]), and the decision's funnel step records and repeat link
+//! follow it ([`DedupStore::record`]); why, in `pipeline.rs`.
 
 use crate::lead::funnel::{self, FunnelStep};
 use crate::lead::ports::Saved;
 use crate::lead::ports::StoreError;
-use crate::lead::{Lead, LeadId};
+use crate::lead::{Lead, LeadId, Stage};
 use crate::qualify::customer::Customer;
 use crate::qualify::dedup::CustomerMatch;
 use crate::qualify::dedup::Holder;
@@ -38,34 +39,66 @@ pub struct KeyClaim {
     pub taking_over: Option<LeadId>,
 }
 
-/// All the writes of one dedup decision, applied all-or-nothing: the claims succeed as
-/// [`KeyClaim`] says, and a lead write succeeds when its stored version is
-/// `expected_version`.
+/// The writes of one dedup decision that must land together, applied all-or-nothing:
+/// the claims succeed as [`KeyClaim`] says, and a lead write succeeds when its stored
+/// version is `expected_version`. What the decision adds beside them is in `records`.
 #[derive(Debug, Clone, Default)]
 pub struct DedupCommit {
     /// (lead as stored, expected version): each remembering its funnel steps as counted.
     pub leads: Vec<(Lead, u64)>,
-    /// The funnel steps the lead writes add, written with them.
-    pub funnel: Vec<FunnelStep>,
     pub claims: Vec<KeyClaim>,
     pub window_start: Option<DateTime<Utc>>,
-    /// (source, repeat): lists the repeat under its source.
-    pub repeat_link: Option<(LeadId, LeadId)>,
     /// An imported lead's outcome, added to its import's tally with the decision.
     pub import_tally: Option<ImportTally>,
+    /// Written after the commit ([`DedupStore::record`]).
+    pub records: DecisionRecords,
 }
 
 impl DedupCommit {
-    /// Writes `leads` (each expecting its version) and the funnel steps they add, and
-    /// nothing else yet: the decision's other writes are set on the result.
+    /// Writes `leads` (each expecting its version), followed by the records of the funnel
+    /// steps they count, and nothing else yet: the decision's other writes are set on the
+    /// result.
     pub fn of(leads: Vec<(Lead, u64)>) -> Self {
         let mut commit = Self::default();
         for (lead, expected_version) in leads {
             let (lead, steps) = funnel::count(lead);
             commit.leads.push((lead, expected_version));
-            commit.funnel.extend(steps);
+            commit.records.funnel.extend(steps);
         }
         commit
+    }
+}
+
+/// What a decision adds beside its commit: the records of the funnel steps its leads now
+/// count, and a repeat's link under its source. Each is written after the commit, only
+/// if it is not stored yet, so none needs the commit's transaction (which bills every
+/// item twice): a run that stops between the two leaves its message to come again, and
+/// the redelivery, finding the lead decided, writes them from the stored leads
+/// ([`DecisionRecords::of_decided`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionRecords {
+    pub funnel: Vec<FunnelStep>,
+    /// (source, repeat): lists the repeat under its source.
+    pub repeat_link: Option<(LeadId, LeadId)>,
+}
+
+impl DecisionRecords {
+    /// Every record the decisions that made `leads` what they are may have added: the
+    /// steps each counts, and the link of each repeat among them.
+    pub fn of_decided(leads: &[&Lead]) -> Self {
+        let mut records = Self::default();
+        for lead in leads {
+            records.funnel.extend(funnel::recorded(lead));
+            let source = lead.dedup.as_ref().and_then(|d| d.repeat_of.clone());
+            if let Some(source) = source.filter(|_| lead.stage == Stage::Merged) {
+                records.repeat_link = Some((source, lead.id.clone()));
+            }
+        }
+        records
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.funnel.is_empty() && self.repeat_link.is_none()
     }
 }
 
@@ -119,8 +152,12 @@ pub trait DedupStore: Send + Sync {
     ) -> impl Future<Output = Result<Saved, StoreError>> + Send;
     /// Deletes each key item still held by the lead named with it; how many it deleted.
     fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    /// `Ok(Saved::Conflict)` when a condition failed: nothing was written.
+    /// `Ok(Saved::Conflict)` when a condition failed: nothing was written. Leaves
+    /// `commit.records` to [`DedupStore::record`].
     fn commit(&self, commit: &DedupCommit) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+    /// Writes each of `records` that is not stored yet, one by one; one already stored is
+    /// left as it is (so writing them again adds nothing to the funnel).
+    fn record(&self, records: &DecisionRecords) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn repeats_of(&self, source: &LeadId) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
 }
 
