@@ -4,7 +4,7 @@
 
 use crate::item::{s, text, unavailable, Item};
 use crate::keys::*;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use domain::lead::ports::{Saved, StoreError};
@@ -25,6 +25,20 @@ pub struct DynamoStore {
     /// Whether this sandbox has seen the day month rows began stored (the fold writes it
     /// until then; see `keys::FOLD_SINCE_SK`).
     since_stored: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A conditional write's answer: `true` if it was made, `false` if its condition
+/// refused it.
+fn made_unless_refused<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 impl DynamoStore {
@@ -130,11 +144,7 @@ impl DynamoStore {
             .expression_attribute_values(":owner", s(value))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        made_unless_refused(result)
     }
 
     /// Writes `item` unless an item with its key exists; `false` if one did (not if the
@@ -162,11 +172,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        made_unless_refused(result)
     }
 
     /// Opens the connection to DynamoDB during init (one read of a key that never
