@@ -85,6 +85,34 @@ fn claim_write(
     )
 }
 
+impl DynamoStore {
+    /// Single puts if absent: a step record put again would show the fold an INSERT only
+    /// if it had never been stored, and the fold counts nothing else. `again` (a
+    /// redelivery): a step recorded before the day's records were spread over shards is
+    /// in the day's one partition, read first (a read, not a second count).
+    async fn write_records(&self, records: &DecisionRecords, again: bool) -> Result<(), StoreError> {
+        for step in &records.funnel {
+            let item = crate::rollup::step_item(step)?;
+            if again {
+                let sk = text(&item, SK).unwrap_or_default();
+                if self.get_item(&funnel_step_unsharded_pk(step.day), &sk).await?.is_some() {
+                    continue;
+                }
+            }
+            self.put_unless_stored(item).await?;
+        }
+        if let Some((source, repeat)) = &records.repeat_link {
+            self.put_unless_stored(HashMap::from([
+                (PK.to_string(), s(lead_pk(source))),
+                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
+                ("repeat_id".to_string(), s(repeat.as_str())),
+            ]))
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 impl DedupStore for DynamoStore {
     async fn key_holders(&self, keys: &[MatchKey]) -> Result<Vec<Holder>, StoreError> {
         let wanted = keys
@@ -218,20 +246,11 @@ impl DedupStore for DynamoStore {
     }
 
     async fn record(&self, records: &DecisionRecords) -> Result<(), StoreError> {
-        // Single puts if absent: a step record put again would show the fold an INSERT
-        // only if it had never been stored, and the fold counts nothing else.
-        for step in &records.funnel {
-            self.put_unless_stored(crate::rollup::step_item(step)?).await?;
-        }
-        if let Some((source, repeat)) = &records.repeat_link {
-            self.put_unless_stored(HashMap::from([
-                (PK.to_string(), s(lead_pk(source))),
-                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
-                ("repeat_id".to_string(), s(repeat.as_str())),
-            ]))
-            .await?;
-        }
-        Ok(())
+        self.write_records(records, false).await
+    }
+
+    async fn record_again(&self, records: &DecisionRecords) -> Result<(), StoreError> {
+        self.write_records(records, true).await
     }
 
     async fn register_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {

@@ -314,6 +314,10 @@ fn funnel_steps_of(day: chrono::NaiveDate) -> String {
 pub fn funnel_step_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
     shard_of(&funnel_steps_of(day), lead.shard(STEP_SHARDS))
 }
+/// The one partition a day's step records were written to before they were sharded.
+pub fn funnel_step_unsharded_pk(day: chrono::NaiveDate) -> String {
+    funnel_steps_of(day)
+}
 /// Every partition of a day's step records: the shards, and the one partition steps
 /// were written to before they were sharded.
 pub fn funnel_step_partitions(day: chrono::NaiveDate) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Funnel step records as the table's stream delivers them to the rollup function:
 //! grouped by partition (one report day each) in stream order, each decoded back into
-//! the step its lead write recorded (`crate::rollup::funnel_writes`).
+//! the step its lead write recorded (`crate::rollup::step_item`).
 
 use crate::keys::{DOC, PK};
 use aws_lambda_events::dynamodb::{Event, EventRecord};

@@ -681,7 +681,8 @@ impl DedupStore for InMemoryStore {
     async fn record(&self, records: &DecisionRecords) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap();
         for step in &records.funnel {
-            let stored = |s: &FunnelStep| s.lead_id == step.lead_id && s.step == step.step;
+            // Keyed as the table keys them: by day, lead and step.
+            let stored = |s: &FunnelStep| s.day == step.day && s.lead_id == step.lead_id && s.step == step.step;
             if !state.funnel_steps.iter().any(stored) {
                 state.count_steps(std::slice::from_ref(step));
             }
@@ -690,6 +691,11 @@ impl DedupStore for InMemoryStore {
             state.repeats.entry(source.clone()).or_default().insert(repeat.clone());
         }
         Ok(())
+    }
+
+    async fn record_again(&self, records: &DecisionRecords) -> Result<(), StoreError> {
+        // One layout only here.
+        self.record(records).await
     }
 
     async fn register_company(&self, block: &str, core: &str, lead: &LeadId) -> Result<(), StoreError> {

@@ -11,7 +11,6 @@ use domain::{assign::auto::assign_lead, assign::auto::Assigned};
 use domain::{assign::deadlines::check_lead, assign::deadlines::sweep_deadlines, assign::deadlines::Checked};
 use domain::{
     assign::ports::FollowUpKind, assign::ports::RoutingStore, follow_up::ports::SlaStore, lead::ports::LeadStore,
-    qualify::ports::DedupStore,
 };
 use domain::{
     assign::routing::Pool, assign::routing::Rep, assign::routing::RoutingConfig, assign::routing::Strategy,
@@ -335,8 +334,8 @@ async fn a_lead_that_becomes_mql_while_it_waits_starts_its_claim_deadline() {
     mql.set_stage(Stage::Mql, later);
     mql.revise(later);
     let base = parked.version;
-    store
-        .commit(&domain::qualify::ports::DedupCommit::of(vec![(mql, base)]))
+    let commit = domain::qualify::ports::DedupCommit::of(vec![(mql, base)]);
+    domain::qualify::pipeline::commit_decision(&store, &commit)
         .await
         .unwrap();
     let again = assign_lead(&store, &bus, &id, later).await.unwrap();

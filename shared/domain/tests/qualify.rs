@@ -478,8 +478,8 @@ async fn an_owned_lead_that_wakes_stays_with_its_owner_who_is_told_once() {
     lead.owner_change_id = Some("change-1".into());
     let base = lead.version;
     lead.revise(start);
-    store
-        .commit(&domain::qualify::ports::DedupCommit::of(vec![(lead, base)]))
+    let commit = domain::qualify::ports::DedupCommit::of(vec![(lead, base)]);
+    domain::qualify::pipeline::commit_decision(&store, &commit)
         .await
         .unwrap();
 
@@ -650,6 +650,14 @@ async fn a_holder_that_has_not_decided_is_decided_first_as_its_own_message_would
         ready_messages(&bus).iter().any(|(id, _)| *id == early),
         "the source goes on to routing"
     );
+    // Decided by another lead's run, it was sent a message of its own first: if that run
+    // had stopped before the source's records, this delivery would have written them.
+    let captured = bus
+        .sent()
+        .into_iter()
+        .filter(|e| matches!(&e.message, Message::LeadCaptured { lead_id } if *lead_id == early))
+        .count();
+    assert_eq!(captured, 2, "intake's message and the one sent before deciding it");
 }
 
 #[tokio::test]
@@ -757,9 +765,95 @@ async fn a_redelivered_event_writes_the_step_record_its_stopped_run_left_out() {
         "the run stopped"
     );
 
+    // Before the redelivery, a rep found the lead invalid: what it was scored to stands.
+    let scored = store.get_lead(&a).await.unwrap().unwrap();
+    let mut invalid = scored.clone();
+    invalid.set_stage(Stage::Invalid, now);
+    invalid.revise(now);
+    let marked = domain::qualify::ports::DedupCommit::of(vec![(invalid, scored.version)]);
+    domain::qualify::pipeline::commit_decision(&store, &marked)
+        .await
+        .unwrap();
+
     for _ in 0..2 {
         let again = qualify_engaged(&store, &bus, &a, "e-demo", now).await.unwrap();
         assert_eq!(again, Qualified::Unchanged);
     }
-    assert_eq!(steps(store.funnel_steps(day).await.unwrap()), ["lead", "mql"]);
+    assert_eq!(
+        steps(store.funnel_steps(day).await.unwrap()),
+        ["invalid", "lead", "mql"]
+    );
+}
+
+/// A lead erased after its decision was committed, but before its records were written,
+/// still gets them from its message's redelivery: they hold no personal data, and a
+/// repeat's link is how an erasure of its person finds it with its source.
+#[tokio::test]
+async fn a_lead_erased_after_its_decision_still_gets_its_records_from_the_redelivery() {
+    use domain::attribution::ports::ReportStore;
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let now = t("2026-09-01T09:00:00Z");
+    let a = submit(&store, &bus, &[("phone", "13800138000")], now).await;
+    let lead = store.get_lead(&a).await.unwrap().unwrap();
+    let mut decided = lead.clone();
+    decided.set_stage(Stage::Aql, now);
+    decided.revise(now);
+    let commit = domain::qualify::ports::DedupCommit::of(vec![(decided, lead.version)]);
+    assert_eq!(
+        store.commit(&commit).await.unwrap(),
+        Saved::Saved,
+        "the run stopped here"
+    );
+    let mut erased = store.get_lead(&a).await.unwrap().unwrap();
+    erased.erased_at = Some(now);
+    store.insert_lead(erased);
+
+    let again = qualify_captured(&store, &bus, &a, now).await.unwrap();
+    assert_eq!(again, Qualified::Unchanged);
+    let day = domain::lead::funnel::report_day(now);
+    let steps: Vec<String> = store
+        .funnel_steps(day)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.step)
+        .collect();
+    assert_eq!(steps, ["lead"]);
+}
+
+/// A repeat of an owned lead tells its owner (`lead.returned`). A redelivery of the
+/// repeat's message sends it again, in case the first run stopped before it (its
+/// consumer tells the owner once); a source that got its owner after the merge is not
+/// told of a repeat from before.
+#[tokio::test]
+async fn a_redelivered_repeat_tells_the_owner_again_only_if_the_merge_found_them() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let start = t("2026-09-01T09:00:00Z");
+    let returned = |bus: &InMemoryBus| {
+        bus.sent()
+            .into_iter()
+            .filter(|e| matches!(e.message, Message::LeadReturned { .. }))
+            .count()
+    };
+    let a = submit(&store, &bus, &[("phone", "13800138000")], start).await;
+    qualify_captured(&store, &bus, &a, start).await.unwrap();
+    let mut owned = store.get_lead(&a).await.unwrap().unwrap();
+    owned.owner = Some("zhang".into());
+    owned.owner_since = Some(start);
+    owned.owner_change_id = Some("change-1".into());
+    store.insert_lead(owned);
+
+    let later = start + Duration::hours(1);
+    let b = submit(&store, &bus, &[("phone", "13800138000")], later).await;
+    qualify_captured(&store, &bus, &b, later).await.unwrap();
+    assert_eq!(returned(&bus), 1);
+    qualify_captured(&store, &bus, &b, later).await.unwrap();
+    assert_eq!(returned(&bus), 2, "sent again on the redelivery");
+
+    // Owned only since after this repeat: no notice of it.
+    let mut moved = store.get_lead(&a).await.unwrap().unwrap();
+    moved.owner_since = Some(later + Duration::minutes(5));
+    store.insert_lead(moved);
+    qualify_captured(&store, &bus, &b, later).await.unwrap();
+    assert_eq!(returned(&bus), 2);
 }

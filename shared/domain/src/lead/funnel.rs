@@ -3,9 +3,11 @@
 //!
 //! Steps come from the stage history (`Lead::stage_at`) and the lead remembers which
 //! ones it has counted (`Lead::funnel_counted`). Every commit object that writes a lead
-//! is built with [`count`], so it carries the lead as it is to be stored and the steps
-//! that write adds; adapters store both in one transaction, whose version condition on
-//! the lead makes a retried write count nothing twice. The rollup rows the steps add to
+//! is built with [`count`], so it carries the lead as it is to be stored and the step
+//! records that write adds. Adapters store both in one transaction, whose version
+//! condition on the lead makes a retried write count nothing twice, except a
+//! qualification's: its records follow its commit, each written only if absent, and a
+//! redelivery writes them again from the lead ([`recorded`]). The rollup rows the steps add to
 //! are read by [`crate::attribution`]; they are defined here because the lead's own
 //! writes produce them.
 

@@ -13,8 +13,9 @@
 //! The commit holds only what must land together (the leads, the keys a repeat hands
 //! over, an import's tally). The funnel step records and a repeat's link follow it as
 //! single writes ([`DecisionRecords`]): written in the commit's transaction they would be
-//! billed twice, and the message that brought the lead stays undeleted until they are
-//! written, so a run stopped between the two is finished by the redelivery.
+//! billed twice. Every lead decided has a message of its own that stays undeleted until
+//! its run has written them (a holder decided by another lead's run is sent one first),
+//! so a run stopped between the two is finished by that message's redelivery.
 //!
 //! A new lead claims its dedup keys before its decision is committed, each with a
 //! single conditional write: in the commit's transaction every key would be billed
@@ -201,6 +202,11 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
             // Erased before it was qualified: nothing left to clean, match or score.
             let mine: Vec<_> = claimed.iter().map(|k| (k.clone(), lead.id.clone())).collect();
             store.release_keys(&mine).await?;
+            // Erased after: its records hold no personal data, and may be all that is
+            // missing (a repeat's link is also how an erasure finds it with its source).
+            if lead.stage != Stage::Received {
+                record_again(store, &lead).await?;
+            }
             return Ok(Qualified::Unchanged);
         }
         if lead.stage != Stage::Received {
@@ -369,6 +375,7 @@ pub async fn qualify_captured<S: QualifyStore, B: MessageBus>(
                     import_tally: tally(&lead, PipelineOutcome::Repeat),
                     ..DedupCommit::of(vec![(repeat, base), (merged_source.clone(), src_base)])
                 };
+                // Listed under its source once the commit holds.
                 commit.records.repeat_link = Some((source.clone(), lead.id.clone()));
                 if commit_decision(store, &commit).await? == Saved::Conflict {
                     continue;
@@ -499,6 +506,13 @@ async fn settle_first<S: QualifyStore, B: MessageBus>(
     now: DateTime<Utc>,
 ) -> Result<(), QualifyError> {
     if holder.erased_at.is_none() {
+        // Its own message may never come (intake's send failed, and the outbox re-sends
+        // only what is still `received`): one is sent first, so that if this run stops
+        // between the holder's commit and its records, that delivery finishes them.
+        let captured = Message::LeadCaptured {
+            lead_id: holder.id.clone(),
+        };
+        bus.publish(&Envelope::new(captured, now)).await?;
         qualify_holder(store, bus, &holder.id, now).await?;
         return Ok(());
     }
@@ -512,7 +526,7 @@ async fn settle_first<S: QualifyStore, B: MessageBus>(
 }
 
 /// Commits a decision, then writes what it adds beside the commit ([`DecisionRecords`]).
-async fn commit_decision<S: DedupStore>(store: &S, commit: &DedupCommit) -> Result<Saved, StoreError> {
+pub async fn commit_decision<S: DedupStore>(store: &S, commit: &DedupCommit) -> Result<Saved, StoreError> {
     let saved = store.commit(commit).await?;
     if saved == Saved::Saved && !commit.records.is_empty() {
         store.record(&commit.records).await?;
@@ -520,28 +534,43 @@ async fn commit_decision<S: DedupStore>(store: &S, commit: &DedupCommit) -> Resu
     Ok(saved)
 }
 
+/// Writes again every record the decision that made `lead` what it is may have added
+/// (those stored stay as they are); the repeat's source, if `lead` is a repeat.
+async fn record_again<S: QualifyStore>(store: &S, lead: &Lead) -> Result<Option<Lead>, StoreError> {
+    let source = match lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref()) {
+        Some(source) => store.get_lead(source).await?,
+        None => None,
+    };
+    let records = DecisionRecords::of_decided(lead, source.as_ref());
+    if !records.is_empty() {
+        store.record_again(&records).await?;
+    }
+    Ok(source)
+}
+
 /// A redelivered `lead.captured` whose lead was already qualified: the first run may have
-/// committed and then stopped before its records or its `lead.ready`. The records are
-/// written again (those stored stay as they are), and `lead.ready` sent again while it
-/// matters.
+/// committed and then stopped before its records or its messages. The records are
+/// written again, and `lead.returned` and `lead.ready` sent again while they matter
+/// (their consumers act on each once).
 async fn finish_decided<S: QualifyStore, B: MessageBus>(
     store: &S,
     bus: &B,
     lead: &Lead,
     now: DateTime<Utc>,
 ) -> Result<(), QualifyError> {
-    let repeat_of = lead.dedup.as_ref().and_then(|d| d.repeat_of.as_ref());
-    let source = match repeat_of {
-        Some(source) => store.get_lead(source).await?,
-        None => None,
-    };
-    let decided: Vec<&Lead> = std::iter::once(lead).chain(source.as_ref()).collect();
-    store.record(&DecisionRecords::of_decided(&decided)).await?;
-    let target = if repeat_of.is_some() {
-        source
-    } else {
-        Some(lead.clone())
-    };
+    let source = record_again(store, lead).await?;
+    let is_repeat = lead.dedup.as_ref().is_some_and(|d| d.repeat_of.is_some());
+    // Told when the merge found the source owned (as the first run would have told them).
+    let merged_at = lead.stage_at.get(Stage::Merged.as_str()).copied();
+    let owned_then = |s: &&Lead| s.owner.is_some() && s.owner_since.zip(merged_at).is_some_and(|(o, m)| o <= m);
+    if let Some(source) = source.as_ref().filter(owned_then) {
+        let returned = Message::LeadReturned {
+            lead_id: source.id.clone(),
+            repeat_id: lead.id.clone(),
+        };
+        bus.publish(&Envelope::new(returned, now)).await?;
+    }
+    let target = if is_repeat { source } else { Some(lead.clone()) };
     // Not yet through assignment (an owner preset from a customer match still needs it).
     if let Some(target) = target.filter(|t| t.owner_change_id.is_none() && routable(t.stage)) {
         let reason = if lead.stage == Stage::Merged {
@@ -576,13 +605,14 @@ pub async fn qualify_engaged<S: QualifyStore, B: MessageBus>(
             }
             _ => touched,
         };
-        // Not yet qualified: qualification reads all touches, this one included.
-        if matches!(lead.stage, Stage::Received | Stage::Invalid) {
+        // Scored already (whatever the lead has become since): the run that scored it
+        // may have stopped before its records.
+        if lead.events.iter().any(|e| e.id == event_id) {
+            store.record_again(&DecisionRecords::of_decided(&lead, None)).await?;
             return Ok(Qualified::Unchanged);
         }
-        // Scored already: the run that scored it may have stopped before its records.
-        if lead.events.iter().any(|e| e.id == event_id) {
-            store.record(&DecisionRecords::of_decided(&[&lead])).await?;
+        // Not yet qualified: qualification reads all touches, this one included.
+        if matches!(lead.stage, Stage::Received | Stage::Invalid) {
             return Ok(Qualified::Unchanged);
         }
         let touch = store

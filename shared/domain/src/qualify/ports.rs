@@ -72,9 +72,10 @@ impl DedupCommit {
 /// What a decision adds beside its commit: the records of the funnel steps its leads now
 /// count, and a repeat's link under its source. Each is written after the commit, only
 /// if it is not stored yet, so none needs the commit's transaction (which bills every
-/// item twice): a run that stops between the two leaves its message to come again, and
-/// the redelivery, finding the lead decided, writes them from the stored leads
-/// ([`DecisionRecords::of_decided`]).
+/// item twice): a run that stops between the two leaves the lead's message to come
+/// again, and the redelivery, finding the lead decided, writes them from the stored leads
+/// ([`DecisionRecords::of_decided`]). A lead decided by another lead's run is sent a
+/// message of its own first, so it has one to come again too.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecisionRecords {
     pub funnel: Vec<FunnelStep>,
@@ -82,19 +83,30 @@ pub struct DecisionRecords {
     pub repeat_link: Option<(LeadId, LeadId)>,
 }
 
+/// The funnel steps a qualification decision can count: what a redelivery writes again.
+/// (`sql` is only ever a rep's step, written in that change's own transaction.)
+const QUALIFICATION_STEPS: [&str; 4] = ["lead", "mql", "invalid", "repeat"];
+
 impl DecisionRecords {
-    /// Every record the decisions that made `leads` what they are may have added: the
-    /// steps each counts, and the link of each repeat among them.
-    pub fn of_decided(leads: &[&Lead]) -> Self {
-        let mut records = Self::default();
-        for lead in leads {
-            records.funnel.extend(funnel::recorded(lead));
-            let source = lead.dedup.as_ref().and_then(|d| d.repeat_of.clone());
-            if let Some(source) = source.filter(|_| lead.stage == Stage::Merged) {
-                records.repeat_link = Some((source, lead.id.clone()));
-            }
+    /// Every record a qualification decision that made `lead` what it is may have added:
+    /// the steps it counts of those qualification counts, its link if it is a repeat,
+    /// and, for a repeat, what the merge counted on its `source`.
+    pub fn of_decided(lead: &Lead, source: Option<&Lead>) -> Self {
+        let steps = |lead: &Lead| {
+            funnel::recorded(lead)
+                .into_iter()
+                .filter(|s| QUALIFICATION_STEPS.contains(&s.step.as_str()))
+                .collect::<Vec<_>>()
+        };
+        let mut funnel = steps(lead);
+        funnel.extend(source.map(steps).unwrap_or_default());
+        let repeat_of = lead.dedup.as_ref().and_then(|d| d.repeat_of.clone());
+        Self {
+            funnel,
+            repeat_link: repeat_of
+                .filter(|_| lead.stage == Stage::Merged)
+                .map(|source| (source, lead.id.clone())),
         }
-        records
     }
 
     pub fn is_empty(&self) -> bool {
@@ -153,11 +165,16 @@ pub trait DedupStore: Send + Sync {
     /// Deletes each key item still held by the lead named with it; how many it deleted.
     fn release_keys(&self, keys: &[(MatchKey, LeadId)]) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// `Ok(Saved::Conflict)` when a condition failed: nothing was written. Leaves
-    /// `commit.records` to [`DedupStore::record`].
+    /// `commit.records` to [`DedupStore::record`] (`qualify::pipeline::commit_decision`
+    /// does both).
     fn commit(&self, commit: &DedupCommit) -> impl Future<Output = Result<Saved, StoreError>> + Send;
     /// Writes each of `records` that is not stored yet, one by one; one already stored is
     /// left as it is (so writing them again adds nothing to the funnel).
     fn record(&self, records: &DecisionRecords) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// [`DedupStore::record`] for a redelivery, whose records may be older than the
+    /// present layout: a step record stored where an earlier release kept it counts as
+    /// stored too.
+    fn record_again(&self, records: &DecisionRecords) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn repeats_of(&self, source: &LeadId) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
 }
 
