@@ -34,10 +34,11 @@ fn intake_at(stack: &Stack, at: DateTime<Utc>) -> App {
     }
 }
 
+/// dedup-score with the queues its `main` wires, and no others.
 fn consumer(stack: &Stack) -> DedupScore<DynamoStore, SqsBus> {
     DedupScore {
         store: stack.store(),
-        bus: stack.full_bus(),
+        bus: stack.dedup_bus(),
     }
 }
 
@@ -257,7 +258,7 @@ async fn twenty_concurrent_identical_submissions_end_as_exactly_one_source() {
     // Twenty consumers at once, each with its own clients, as twenty Lambda instances would be.
     let runs = ids.iter().map(|id| {
         let store = stack.store();
-        let bus = stack.full_bus();
+        let bus = stack.dedup_bus();
         async move { qualify_captured(&store, &bus, id, now).await }
     });
     let results = futures::future::join_all(runs).await;
@@ -488,7 +489,7 @@ async fn keys_claimed_before_the_decision_end_with_the_source_and_an_undecided_h
     let now = t("2026-11-20T09:00:00Z");
     let app = intake_at(&stack, now);
     let store = stack.store();
-    let bus = stack.full_bus();
+    let bus = stack.dedup_bus();
     let key = |kind, value: &str| MatchKey {
         kind,
         value: value.into(),
@@ -615,11 +616,59 @@ async fn a_lead_found_junk_after_claiming_lets_its_keys_and_block_entry_go() {
     rules.cleaning.blacklist_phones.insert("+8613900139000".into());
     assert_eq!(store.save_rules(&rules).await.unwrap(), Saved::Saved);
 
-    let outcome = qualify_captured(&store, &stack.full_bus(), &lead, now).await.unwrap();
+    let outcome = qualify_captured(&store, &stack.dedup_bus(), &lead, now).await.unwrap();
     assert!(matches!(outcome, Qualified::Invalid { .. }), "{outcome:?}");
     assert!(
         store.key_holders(&[phone, company]).await.unwrap().is_empty(),
         "no key held"
     );
     assert!(store.company_block("纷").await.unwrap().is_empty(), "no block entry");
+}
+
+/// A redelivery writes a decision's step records again, each only if absent. One written
+/// before the day's records were sharded sits in the day's one old partition: it counts
+/// as stored, so no second record (and no second count in the fold) is made. A first
+/// write looks only where records go now.
+#[tokio::test]
+async fn a_step_recorded_before_sharding_is_not_recorded_again_by_a_redelivery() {
+    use domain::qualify::ports::DecisionRecords;
+    let stack = Stack::start().await;
+    let store = stack.store();
+    let now = t("2026-11-20T09:00:00Z");
+    let lead = LeadId::generate(now);
+    let step = domain::lead::funnel::FunnelStep {
+        lead_id: lead.clone(),
+        step: "lead".into(),
+        day: domain::lead::funnel::report_day(now),
+        source: Default::default(),
+        fields: [("leads".to_string(), 1)].into(),
+    };
+    let mut old = leadflow_aws::rollup::step_item(&step).unwrap();
+    let unsharded = format!("FSTEP#{}", step.day);
+    old.insert(
+        "pk".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(unsharded.clone()),
+    );
+    stack
+        .dynamo
+        .put_item()
+        .table_name(stack.table())
+        .set_item(Some(old))
+        .send()
+        .await
+        .unwrap();
+    let records = DecisionRecords {
+        funnel: vec![step],
+        repeat_link: None,
+    };
+    let stored = || async {
+        let items = stack.items_with_pk_prefix(&format!("{unsharded}#")).await;
+        items.len()
+    };
+    store.record_again(&records).await.unwrap();
+    assert_eq!(stored().await, 0, "found in its old place: not written again");
+    store.record(&records).await.unwrap();
+    assert_eq!(stored().await, 1, "a first write looks only where records go now");
+    store.record_again(&records).await.unwrap();
+    assert_eq!(stored().await, 1);
 }

@@ -728,23 +728,28 @@ fn queues_allowed(raw: &Value, binary: &str) -> std::collections::BTreeSet<Strin
     allowed
 }
 
-/// The api sends to the queues its `main` wires (`api::QUEUES`): each variable is set
-/// to that queue's URL, and the function may send to it. Without both, a send fails in
-/// AWS alone (the emulator checks no policy), as a restore's lead.captured once did.
+/// The api and dedup-score send to the queues their `main`s wire (`api::QUEUES`,
+/// `dedup_score::QUEUES`): each variable is set to that queue's URL, and the function
+/// may send to it. Without both, a send fails in AWS alone (the emulator checks no
+/// policy), as a restore's lead.captured once did.
 #[test]
-fn the_api_may_send_to_every_queue_it_wires() {
+fn the_functions_may_send_to_every_queue_they_wire() {
     let raw = raw_template();
     let variables = &raw["Globals"]["Function"]["Environment"]["Variables"];
-    let allowed = queues_allowed(&raw, "api");
-    for (topic, var) in api::QUEUES {
-        let target = serde_yaml_ng::to_string(&variables[var]).unwrap_or_default();
-        let queue = target
-            .trim()
-            .strip_prefix("!Ref ")
-            .unwrap_or_else(|| panic!("{var} is not set to a queue: {target}"));
-        assert!(
-            allowed.contains(queue),
-            "api may not send {topic:?} to {queue}: {allowed:?}"
-        );
+    let wired: [(&str, &[(domain::lead::messages::Topic, &str)]); 2] =
+        [("api", &api::QUEUES), ("dedup-score", &dedup_score::QUEUES)];
+    for (binary, queues) in wired {
+        let allowed = queues_allowed(&raw, binary);
+        for (topic, var) in queues {
+            let target = serde_yaml_ng::to_string(&variables[*var]).unwrap_or_default();
+            let queue = target
+                .trim()
+                .strip_prefix("!Ref ")
+                .unwrap_or_else(|| panic!("{var} is not set to a queue: {target}"));
+            assert!(
+                allowed.contains(queue),
+                "{binary} may not send {topic:?} to {queue}: {allowed:?}"
+            );
+        }
     }
 }

@@ -629,23 +629,36 @@ impl Stack {
     /// the URL the template gives its environment variable (as the local stack's api
     /// function reads it).
     pub fn api_bus(&self) -> leadflow_aws::SqsBus {
+        self.function_bus("ApiFunction", &api::QUEUES)
+    }
+
+    /// The bus as dedup-score's `main` wires it (`dedup_score::QUEUES`).
+    pub fn dedup_bus(&self) -> leadflow_aws::SqsBus {
+        self.function_bus("DedupScoreFunction", &dedup_score::QUEUES)
+    }
+
+    /// The bus as a function's `main` wires `queues`, from the URLs the template sets in
+    /// that function's environment.
+    fn function_bus(&self, function: &str, queues: &[(domain::lead::messages::Topic, &str)]) -> leadflow_aws::SqsBus {
         let template = Template::load(&Template::path()).expect("template parses");
-        let function = template.function("ApiFunction").expect("the template has the api");
+        let resource = template
+            .function(function)
+            .unwrap_or_else(|| panic!("the template has {function}"));
         let env = self
             .provisioned
-            .function_env(function)
-            .expect("the api's environment resolves");
-        api::QUEUES
+            .function_env(resource)
+            .unwrap_or_else(|_| panic!("{function}'s environment resolves"));
+        queues
             .iter()
             .fold(leadflow_aws::SqsBus::new(self.sqs.clone()), |bus, (topic, var)| {
                 let url = env
                     .get(*var)
-                    .unwrap_or_else(|| panic!("the template sets {var} for the api"));
+                    .unwrap_or_else(|| panic!("the template sets {var} for {function}"));
                 bus.with_queue(*topic, url.clone())
             })
     }
 
-    /// The bus as the functions have it: every queue.
+    /// The bus with every queue (for the functions whose sends are not under test).
     pub fn full_bus(&self) -> leadflow_aws::SqsBus {
         self.every_queue(leadflow_aws::SqsBus::new(self.sqs.clone()))
     }

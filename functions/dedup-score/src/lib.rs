@@ -5,7 +5,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use domain::lead::messages::Message;
+use domain::lead::messages::{Message, Topic};
 use domain::lead::ports::MessageBus;
 use domain::{
     qualify::pipeline::qualify_captured, qualify::pipeline::qualify_engaged, qualify::pipeline::Qualified,
@@ -27,6 +27,15 @@ pub enum MessageError {
 
 /// This function's name in its metrics (its binary's name).
 pub const FUNCTION: &str = "dedup-score";
+
+/// The queues dedup-score sends to, each with the environment variable holding its URL:
+/// `main` wires exactly these, and the tests wire the same list.
+pub const QUEUES: [(Topic, &str); 2] = [
+    // A holder decided by another lead's run is sent its own lead.captured first
+    // (`domain::qualify::pipeline`).
+    (Topic::Capture, "CAPTURE_QUEUE_URL"),
+    (Topic::Ready, "READY_QUEUE_URL"),
+];
 
 pub struct DedupScore<S, B> {
     pub store: S,

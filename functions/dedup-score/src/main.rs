@@ -3,7 +3,6 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use dedup_score::DedupScore;
-use domain::lead::messages::Topic;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use leadflow_aws::{env, telemetry, DynamoStore, SqsBus};
 
@@ -13,7 +12,11 @@ async fn main() -> Result<(), Error> {
     let config = env::sdk_config().await;
     let app = DedupScore {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), env::required("TABLE_NAME")?),
-        bus: SqsBus::new(aws_sdk_sqs::Client::new(&config)).with_queue(Topic::Ready, env::required("READY_QUEUE_URL")?),
+        bus: dedup_score::QUEUES
+            .iter()
+            .try_fold(SqsBus::new(aws_sdk_sqs::Client::new(&config)), |bus, (topic, var)| {
+                env::required(var).map(|url| bus.with_queue(*topic, url))
+            })?,
     };
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -765,7 +765,8 @@ async fn a_redelivered_event_writes_the_step_record_its_stopped_run_left_out() {
         "the run stopped"
     );
 
-    // Before the redelivery, a rep found the lead invalid: what it was scored to stands.
+    // Before the redelivery, the lead was made invalid (a commit of its own, as a rep's
+    // action would be): what it was scored to stands.
     let scored = store.get_lead(&a).await.unwrap().unwrap();
     let mut invalid = scored.clone();
     invalid.set_stage(Stage::Invalid, now);
@@ -804,13 +805,14 @@ async fn a_lead_erased_after_its_decision_still_gets_its_records_from_the_redeli
         Saved::Saved,
         "the run stopped here"
     );
+    let day = domain::lead::funnel::report_day(now);
+    assert!(store.funnel_steps(day).await.unwrap().is_empty());
     let mut erased = store.get_lead(&a).await.unwrap().unwrap();
     erased.erased_at = Some(now);
     store.insert_lead(erased);
 
     let again = qualify_captured(&store, &bus, &a, now).await.unwrap();
     assert_eq!(again, Qualified::Unchanged);
-    let day = domain::lead::funnel::report_day(now);
     let steps: Vec<String> = store
         .funnel_steps(day)
         .await
@@ -854,6 +856,32 @@ async fn a_redelivered_repeat_tells_the_owner_again_only_if_the_merge_found_them
     let mut moved = store.get_lead(&a).await.unwrap().unwrap();
     moved.owner_since = Some(later + Duration::minutes(5));
     store.insert_lead(moved);
+    qualify_captured(&store, &bus, &b, later).await.unwrap();
+    assert_eq!(returned(&bus), 2);
+}
+
+/// An owner preset from a customer match has no `owner_since` until assignment confirms
+/// them; the merge told them of the repeat, and so does a redelivery.
+#[tokio::test]
+async fn a_redelivered_repeat_tells_a_preset_owner_again() {
+    let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
+    let start = t("2026-09-01T09:00:00Z");
+    let returned = |bus: &InMemoryBus| {
+        bus.sent()
+            .into_iter()
+            .filter(|e| matches!(e.message, Message::LeadReturned { .. }))
+            .count()
+    };
+    let a = submit(&store, &bus, &[("phone", "13800138000")], start).await;
+    qualify_captured(&store, &bus, &a, start).await.unwrap();
+    let mut preset = store.get_lead(&a).await.unwrap().unwrap();
+    preset.owner = Some("zhang".into());
+    assert_eq!(preset.owner_since, None);
+    store.insert_lead(preset);
+
+    let later = start + Duration::hours(1);
+    let b = submit(&store, &bus, &[("phone", "13800138000")], later).await;
+    qualify_captured(&store, &bus, &b, later).await.unwrap();
     qualify_captured(&store, &bus, &b, later).await.unwrap();
     assert_eq!(returned(&bus), 2);
 }

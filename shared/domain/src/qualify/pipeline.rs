@@ -560,9 +560,13 @@ async fn finish_decided<S: QualifyStore, B: MessageBus>(
 ) -> Result<(), QualifyError> {
     let source = record_again(store, lead).await?;
     let is_repeat = lead.dedup.as_ref().is_some_and(|d| d.repeat_of.is_some());
-    // Told when the merge found the source owned (as the first run would have told them).
+    // Told when the merge found the source owned, as the first run would have told them:
+    // owned since before the merge, or by an owner preset (from a customer match or an
+    // import) that assignment has not confirmed yet, which has no `owner_since`.
     let merged_at = lead.stage_at.get(Stage::Merged.as_str()).copied();
-    let owned_then = |s: &&Lead| s.owner.is_some() && s.owner_since.zip(merged_at).is_some_and(|(o, m)| o <= m);
+    let owned_then = |s: &&Lead| {
+        s.owner.is_some() && s.erased_at.is_none() && s.owner_since.is_none_or(|o| merged_at.is_some_and(|m| o <= m))
+    };
     if let Some(source) = source.as_ref().filter(owned_then) {
         let returned = Message::LeadReturned {
             lead_id: source.id.clone(),
