@@ -823,6 +823,13 @@ async fn a_lead_erased_after_its_decision_still_gets_its_records_from_the_redeli
     assert_eq!(steps, ["lead"]);
 }
 
+fn returned_notices(bus: &InMemoryBus) -> usize {
+    bus.sent()
+        .into_iter()
+        .filter(|e| matches!(e.message, Message::LeadReturned { .. }))
+        .count()
+}
+
 /// A repeat of an owned lead tells its owner (`lead.returned`). A redelivery of the
 /// repeat's message sends it again, in case the first run stopped before it (its
 /// consumer tells the owner once); a source that got its owner after the merge is not
@@ -831,12 +838,6 @@ async fn a_lead_erased_after_its_decision_still_gets_its_records_from_the_redeli
 async fn a_redelivered_repeat_tells_the_owner_again_only_if_the_merge_found_them() {
     let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
     let start = t("2026-09-01T09:00:00Z");
-    let returned = |bus: &InMemoryBus| {
-        bus.sent()
-            .into_iter()
-            .filter(|e| matches!(e.message, Message::LeadReturned { .. }))
-            .count()
-    };
     let a = submit(&store, &bus, &[("phone", "13800138000")], start).await;
     qualify_captured(&store, &bus, &a, start).await.unwrap();
     let mut owned = store.get_lead(&a).await.unwrap().unwrap();
@@ -848,16 +849,16 @@ async fn a_redelivered_repeat_tells_the_owner_again_only_if_the_merge_found_them
     let later = start + Duration::hours(1);
     let b = submit(&store, &bus, &[("phone", "13800138000")], later).await;
     qualify_captured(&store, &bus, &b, later).await.unwrap();
-    assert_eq!(returned(&bus), 1);
+    assert_eq!(returned_notices(&bus), 1);
     qualify_captured(&store, &bus, &b, later).await.unwrap();
-    assert_eq!(returned(&bus), 2, "sent again on the redelivery");
+    assert_eq!(returned_notices(&bus), 2, "sent again on the redelivery");
 
     // Owned only since after this repeat: no notice of it.
     let mut moved = store.get_lead(&a).await.unwrap().unwrap();
     moved.owner_since = Some(later + Duration::minutes(5));
     store.insert_lead(moved);
     qualify_captured(&store, &bus, &b, later).await.unwrap();
-    assert_eq!(returned(&bus), 2);
+    assert_eq!(returned_notices(&bus), 2);
 }
 
 /// An owner preset from a customer match has no `owner_since` until assignment confirms
@@ -866,12 +867,6 @@ async fn a_redelivered_repeat_tells_the_owner_again_only_if_the_merge_found_them
 async fn a_redelivered_repeat_tells_a_preset_owner_again() {
     let (store, bus) = (InMemoryStore::default(), InMemoryBus::default());
     let start = t("2026-09-01T09:00:00Z");
-    let returned = |bus: &InMemoryBus| {
-        bus.sent()
-            .into_iter()
-            .filter(|e| matches!(e.message, Message::LeadReturned { .. }))
-            .count()
-    };
     let a = submit(&store, &bus, &[("phone", "13800138000")], start).await;
     qualify_captured(&store, &bus, &a, start).await.unwrap();
     let mut preset = store.get_lead(&a).await.unwrap().unwrap();
@@ -883,5 +878,5 @@ async fn a_redelivered_repeat_tells_a_preset_owner_again() {
     let b = submit(&store, &bus, &[("phone", "13800138000")], later).await;
     qualify_captured(&store, &bus, &b, later).await.unwrap();
     qualify_captured(&store, &bus, &b, later).await.unwrap();
-    assert_eq!(returned(&bus), 2);
+    assert_eq!(returned_notices(&bus), 2);
 }
