@@ -4,6 +4,7 @@
 use crate::item::text;
 use crate::item::{n, number};
 use crate::keys::*;
+use crate::store::saved_unless_refused;
 use crate::{item::corrupt, item::from_json, item::json, item::s, item::unavailable, item::Item, store::DynamoStore};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
@@ -273,11 +274,7 @@ impl ConversionStore for DynamoStore {
             .expression_attribute_values(":prev", n(revision - 1))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Saved::Saved),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
-            Err(e) => Err(unavailable(e)),
-        }
+        saved_unless_refused(result)
     }
 }
 

@@ -11,11 +11,11 @@
 
 use crate::item::conditional_put;
 use crate::keys::*;
+use crate::store::saved_unless_refused;
 use crate::{
     item::doc_item, item::from_doc, item::lead_from_item, item::lead_item, item::s, item::touch_item,
     item::unavailable, item::Item, store::DynamoStore,
 };
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use domain::lead::Lead;
@@ -59,11 +59,8 @@ impl DynamoStore {
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
-        match result {
-            // Gone meanwhile: nothing left to erase.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable),
-        }
+        // Refused: gone meanwhile, nothing left to erase.
+        saved_unless_refused(result).map(|_| ())
     }
 }
 
@@ -118,11 +115,7 @@ impl ErasureStore for DynamoStore {
             .expression_attribute_values(":running", s("running"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Saved::Saved),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Saved::Conflict),
-            Err(e) => Err(unavailable(e)),
-        }
+        saved_unless_refused(result)
     }
 
     async fn scan_leads(&self, scan: &LeadScan) -> Result<Vec<Lead>, StoreError> {

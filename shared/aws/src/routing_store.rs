@@ -12,10 +12,10 @@ use crate::item::text;
 use crate::item::{n, number};
 use crate::keys::*;
 use crate::paging::KeyRange;
+use crate::store::saved_unless_refused;
 use crate::{
     item::corrupt, item::lead_item, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore,
 };
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDate};
 use domain::lead::ports::{Page, PageRequest};
@@ -357,13 +357,7 @@ impl RoutingStore for DynamoStore {
             .expression_attribute_values(":zero", n(0))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Some(Saved::Saved)),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(Some(Saved::Conflict))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        saved_unless_refused(result).map(Some)
     }
 
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {

@@ -27,16 +27,18 @@ pub struct DynamoStore {
     since_stored: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// A conditional write's answer: `true` if it was made, `false` if its condition
-/// refused it.
-fn made_unless_refused<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+/// A single conditional write's answer: `Saved` if it was made, `Conflict` if its
+/// condition refused it; any other failure is the store's.
+pub(crate) fn saved_unless_refused<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Saved, StoreError>
 where
     E: ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
     match result {
-        Ok(_) => Ok(true),
-        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Ok(_) => Ok(Saved::Saved),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => {
+            Ok(Saved::Conflict)
+        }
         Err(e) => Err(unavailable(e)),
     }
 }
@@ -144,7 +146,7 @@ impl DynamoStore {
             .expression_attribute_values(":owner", s(value))
             .send()
             .await;
-        made_unless_refused(result)
+        Ok(saved_unless_refused(result)? == Saved::Saved)
     }
 
     /// Writes `item` unless an item with its key exists; `false` if one did (not if the
@@ -172,7 +174,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        made_unless_refused(result)
+        Ok(saved_unless_refused(result)? == Saved::Saved)
     }
 
     /// Opens the connection to DynamoDB during init (one read of a key that never
