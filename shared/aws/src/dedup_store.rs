@@ -55,6 +55,32 @@ impl DynamoStore {
         }
         Ok(())
     }
+
+    /// Single puts if absent: a step record put again would show the fold an INSERT only
+    /// if it had never been stored, and the fold counts nothing else. `again` (a
+    /// redelivery): a step recorded before the day's records were spread over shards is
+    /// in the day's one partition, read first (a read, not a second count).
+    async fn write_records(&self, records: &DecisionRecords, again: bool) -> Result<(), StoreError> {
+        for step in &records.funnel {
+            let item = crate::rollup::step_item(step)?;
+            if again {
+                let sk = text(&item, SK).unwrap_or_default();
+                if self.get_item(&funnel_step_unsharded_pk(step.day), &sk).await?.is_some() {
+                    continue;
+                }
+            }
+            self.put_unless_stored(item).await?;
+        }
+        if let Some((source, repeat)) = &records.repeat_link {
+            self.put_unless_stored(HashMap::from([
+                (PK.to_string(), s(lead_pk(source))),
+                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
+                ("repeat_id".to_string(), s(repeat.as_str())),
+            ]))
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 /// A key claim as a conditional put ([`KeyClaim`]'s condition). Without a window, only
@@ -83,34 +109,6 @@ fn claim_write(
             (":window", s(window)),
         ],
     )
-}
-
-impl DynamoStore {
-    /// Single puts if absent: a step record put again would show the fold an INSERT only
-    /// if it had never been stored, and the fold counts nothing else. `again` (a
-    /// redelivery): a step recorded before the day's records were spread over shards is
-    /// in the day's one partition, read first (a read, not a second count).
-    async fn write_records(&self, records: &DecisionRecords, again: bool) -> Result<(), StoreError> {
-        for step in &records.funnel {
-            let item = crate::rollup::step_item(step)?;
-            if again {
-                let sk = text(&item, SK).unwrap_or_default();
-                if self.get_item(&funnel_step_unsharded_pk(step.day), &sk).await?.is_some() {
-                    continue;
-                }
-            }
-            self.put_unless_stored(item).await?;
-        }
-        if let Some((source, repeat)) = &records.repeat_link {
-            self.put_unless_stored(HashMap::from([
-                (PK.to_string(), s(lead_pk(source))),
-                (SK.to_string(), s(format!("{REPEAT_SK_PREFIX}{repeat}"))),
-                ("repeat_id".to_string(), s(repeat.as_str())),
-            ]))
-            .await?;
-        }
-        Ok(())
-    }
 }
 
 impl DedupStore for DynamoStore {

@@ -7,8 +7,8 @@
 //! simultaneous submissions of one person end as one lead and 19 repeats). A step whose
 //! lead has moved on is a no-op, except that it finishes what the earlier run may not
 //! have: it writes the decision's records again, each only if absent, and re-sends
-//! `lead.ready`. Consumers of `lead.ready` are idempotent, so sending it twice is
-//! harmless.
+//! `lead.returned` and `lead.ready`. Their consumers act on each once, so sending them
+//! twice is harmless.
 //!
 //! The commit holds only what must land together (the leads, the keys a repeat hands
 //! over, an import's tally). The funnel step records and a repeat's link follow it as
