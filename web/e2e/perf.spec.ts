@@ -7,7 +7,7 @@
 // (`drawnAt`): `expect(...).toBeVisible()` looks again only after 100, 250, 500 and
 // 1,000 ms, which added up to 0.7 s to a figure.
 import { test, type Page } from '@playwright/test'
-import { call, newLead, phone, signIn } from './support'
+import { handTo, newLead, phone, signIn } from './support'
 
 test.skip(!process.env.LEADFLOW_CONSOLE_BENCH, 'a benchmark: LEADFLOW_CONSOLE_BENCH=1 runs it')
 
@@ -17,7 +17,7 @@ test.describe('first page of my leads', () => {
     test.setTimeout(300_000)
     for (let i = 0; i < 12; i += 1) {
       const id = await newLead(request, { name: `基准${i}`, phone: phone(), company: `北京基准${i}科技有限公司`, province: '北京' })
-      await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action: 'assign', to: 'bj-zhang' })
+      await handTo(request, id, 'bj-zhang')
     }
 })
 

@@ -1,13 +1,12 @@
 // A rep's day: sign in, find the new lead with its deadline, log the call; search by a
 // phone number typed with spaces; lose a claim race gracefully.
 import { expect, test } from '@playwright/test'
-import { call, newLead, phone, shot, signIn } from './support'
+import { call, handTo, newLead, phone, shot, signIn } from './support'
 
 test('a rep sees a new lead with its SLA badge, logs a call, and the first-contact clock is met', async ({ page, request }) => {
   const number = phone()
   const id = await newLead(request, { name: '赵一鸣', phone: number, company: '北京星河数据有限公司', province: '北京', title: '总监' })
-  const assigned = await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action: 'assign', to: 'bj-zhang' })
-  expect(assigned.status, JSON.stringify(assigned.body)).toBe(200)
+  await handTo(request, id, 'bj-zhang')
 
   await signIn(page, 'bj-zhang')
   const row = page.locator('[data-test=leads] .el-table__row', { hasText: number })
@@ -41,7 +40,7 @@ test('a rep sees a new lead with its SLA badge, logs a call, and the first-conta
 test('a rep finds a lead by a phone number typed with spaces', async ({ page, request }) => {
   const number = phone()
   const id = await newLead(request, { name: '钱多多', phone: number, company: '北京云帆科技有限公司', province: '北京' })
-  await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action: 'assign', to: 'bj-li' })
+  await handTo(request, id, 'bj-li')
   await signIn(page, 'bj-li')
   const spaced = `${number.slice(0, 3)} ${number.slice(3, 7)} ${number.slice(7)}`
   await page.getByPlaceholder('手机号、邮箱或公司').fill(spaced)

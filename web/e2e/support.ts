@@ -37,15 +37,33 @@ export function phone(): string {
   return `137${tail}`
 }
 
-/** Posts a lead as a landing page would and waits until the pipeline has decided it. */
+/**
+ * Posts a lead as a landing page would and waits until the pipeline is done with it: decided
+ * and, unless it is invalid or a repeat, routed (in a pool, or owned). A scene that acts on
+ * the lead next then never races the router.
+ */
 export async function newLead(request: APIRequestContext, fields: Record<string, string>): Promise<string> {
   const posted = await request.post(new URL('/v1/leads', request_origin()).toString(), { data: { consent: true, ...fields } })
   expect(posted.status(), await posted.text()).toBe(202)
   const id = ((await posted.json()) as { lead_id: string }).lead_id
   await expect
-    .poll(async () => (await call(request, 'admin-wu', 'GET', `/v1/leads/${id}`)).body?.lead?.stage, { timeout: 60_000 })
-    .not.toBe('received')
+    .poll(async () => settled((await call(request, 'admin-wu', 'GET', `/v1/leads/${id}`)).body?.lead), { timeout: 60_000 })
+    .toBe(true)
   return id
+}
+
+function settled(lead: { stage?: string; pool?: string | null; owner?: string | null } | undefined): boolean {
+  if (!lead || lead.stage === 'received') return false
+  return lead.stage === 'invalid' || lead.stage === 'merged' || lead.pool != null || lead.owner != null
+}
+
+/** A manager hands a routed lead to a rep: assigned if it waits unowned, else transferred. */
+export async function handTo(request: APIRequestContext, id: string, rep: string) {
+  const owner = (await call(request, 'admin-wu', 'GET', `/v1/leads/${id}`)).body.lead.owner
+  if (owner === rep) return
+  const action = owner ? 'transfer' : 'assign'
+  const handed = await call(request, 'ops-lin', 'POST', `/v1/leads/${id}/actions`, { action, to: rep })
+  expect(handed.status, JSON.stringify(handed.body)).toBe(200)
 }
 
 export async function signIn(page: Page, user: string) {
