@@ -737,6 +737,91 @@ async fn a_capture_run_killed_after_each_of_its_writes_is_finished_by_the_redeli
     );
 }
 
+/// A holder decided by another lead's run. The first submission's run is killed after
+/// its key claim, before its decision, and its message is then lost (dead-lettered, say):
+/// the lead holds the person's phone and stays `received`. The same person's second
+/// submission meets it, and its run decides it first, sending it a `lead.captured` of its
+/// own before the decision. Each such run is killed after its k-th write. Whatever the
+/// kill left, the holder must end decided with its records, its repeat merged under it
+/// and listed, and the rollups equal to the records. The test also checks that some kill
+/// did land between the holder's commit and its records: there nothing but that new
+/// message brings the holder back (the outbox re-sends only leads still `received`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_while_deciding_an_undecided_holder_leaves_the_holder_finished() {
+    let stack = Stack::start().await;
+    organisation(&stack.store()).await;
+    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 37).await;
+    let now = t(NOW);
+    let f = functions(&stack, &proxy, now);
+    let rng = Mutex::new(StdRng::seed_from_u64(37));
+    let mut accepted = BTreeMap::new();
+    let mut holder_half_done = Vec::new();
+    for writes in 1..=9u64 {
+        let person = writes as usize - 1;
+        let first = format!("first-{person}");
+        let body = json!({"submission_id": first, "phone": phone(person), "utm_source": "baidu"});
+        let posted = answer(f.intake.handle(request(&form_post(&body))).await);
+        assert_eq!(posted.status, 202, "{first}: {}", posted.body);
+        let holder = posted.body["lead_id"].as_str().expect("a lead id").to_string();
+        // Its message is taken off the queue for good, then its run is killed after the
+        // claim: as if the message had dead-lettered.
+        let mut message = None;
+        let lost = stack
+            .deliver_leaving(
+                "CaptureQueue",
+                None,
+                || false,
+                |e| {
+                    message = Some(e);
+                    async { SqsBatchResponse::default() }
+                },
+            )
+            .await;
+        assert_eq!(lost.received, 1, "{first}: its one message");
+        let claimed = proxy.crash_after(1);
+        tokio::select! {
+            _ = claimed.notified() => {}
+            _ = f.dedup.handle(message.expect("its message"), now) => {
+                panic!("{first}: its run ended before its key claim")
+            }
+        }
+        proxy.disarm();
+        let second = format!("again-{person}");
+        let body = json!({"submission_id": second, "phone": phone(person), "utm_source": "wechat"});
+        let posted = answer(f.intake.handle(request(&form_post(&body))).await);
+        assert_eq!(posted.status, 202, "{second}: {}", posted.body);
+        let repeat = posted.body["lead_id"].as_str().expect("a lead id").to_string();
+        let crashed = proxy.crash_after(writes);
+        let run = stack.deliver_leaving("CaptureQueue", Some(1), || false, |e| f.dedup.handle(e, now));
+        tokio::select! {
+            _ = crashed.notified() => {
+                if decided_without_its_records(&stack, &holder).await {
+                    holder_half_done.push(writes);
+                }
+            }
+            _ = run => println!("{second}: the capture run ended before its write {writes}"),
+        }
+        proxy.disarm();
+        settle(&stack, &f, now, &rng).await;
+        accepted.insert(first, holder);
+        accepted.insert(second, repeat);
+    }
+    let census = check(
+        &stack,
+        &accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await;
+    println!("holder killed: decided without its records after write {holder_half_done:?}");
+    assert!(census.broken.is_empty(), "{:#?}", census.broken);
+    assert_eq!((census.sources, census.repeats), (9, 9));
+    assert!(
+        !holder_half_done.is_empty(),
+        "no kill fell between the holder's commit and its records"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumers_killed_mid_batch_after_some_writes_are_redelivered_and_count_once() {
     let stack = Stack::start().await;
