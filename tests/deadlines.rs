@@ -7,6 +7,7 @@
 use api::auth::{mint_hs256, Verifier};
 use api::Api;
 use assign::Assign;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use domain::assign::actions::Role;
 use domain::assign::auto::assign_lead;
@@ -193,6 +194,45 @@ async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next
         (Some(2), Some(1))
     );
     assert_eq!(rates.body["pools"][0]["health"], "too_loose");
+
+    // The numbers are counted over the month's shares, one per lead; a day counted as
+    // before the shares (the month alone) is still added in.
+    let counted = stack.items_with_pk_prefix("STATS#").await;
+    assert!(!counted.is_empty());
+    for item in &counted {
+        let pk = item["pk"].as_s().unwrap();
+        assert!(
+            pk.starts_with("STATS#2026-04#") && pk.len() == "STATS#2026-04#0".len(),
+            "{pk}"
+        );
+    }
+    stack
+        .dynamo
+        .put_item()
+        .table_name(stack.table())
+        .item("pk", AttributeValue::S("STATS#2026-04".into()))
+        .item("sk", AttributeValue::S("2026-04-01#beijing".into()))
+        .item("handed_out", AttributeValue::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    let rates = call(
+        &api,
+        "GET",
+        "/v1/reports/recycle-rate?from=2026-04-01&to=2026-04-30",
+        ("cfo", Role::Finance),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            rates.body["pools"][0]["handed_out"].as_u64(),
+            rates.body["pools"][0]["recycled"].as_u64()
+        ),
+        (Some(5), Some(1)),
+        "{}",
+        rates.body
+    );
     let rep_view = call(&api, "GET", "/v1/reports/violations", ("zhang", Role::Rep), None).await;
     assert_eq!(rep_view.status, 403);
     for bad in [

@@ -26,7 +26,7 @@
 //! | SLA policies    | `CONFIG#sla`       | `CURRENT`, `V#<000001>` |                 |                   |
 //! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
-//! | pool numbers    | `STATS#<month>`    | `<day>#<pool>`          |                 |                   |
+//! | pool numbers    | `STATS#<month>#<0..3>` | `<day>#<pool>` (a share) |            |                   |
 //! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<id>` |
 //! | lead, listed    | (the lead item)    |                         | gsi4–gsi6: `gsi4pk` = its place | gsi4: `<created_at>#<id>`, gsi5: `<next deadline>#<id>`, gsi6: `<score>#…#<id>` |
 //! | lead, by month  | (the lead item)    |                         | gsi7: `MADE#<created month>#<0..3>` | `<created_at>#<id>` |
@@ -264,9 +264,23 @@ pub const SWEEP_CURSOR_SK: &str = "CURSOR";
 pub fn violation_pk(due: chrono::DateTime<chrono::Utc>) -> String {
     format!("VIOL#{}", due.format("%Y-%m"))
 }
-/// Per-pool daily numbers by month: `STATS#2026-04` / `2026-04-07#beijing`.
-pub fn stats_pk(day: chrono::NaiveDate) -> String {
-    format!("STATS#{}", day.format("%Y-%m"))
+/// Per-pool daily numbers (leads handed out, leads recycled) are counted over this many
+/// partitions a month by lead, each holding its share of a pool's day
+/// (`STATS#2026-04#2` / `2026-04-07#beijing`; the report adds the shares up). Every
+/// assignment adds to one: at 1,000 assignments a second a single partition, or a single
+/// pool's item, would take 2,000 write units where it has 1,000.
+pub const STATS_SHARDS: u8 = 4;
+fn stats_of(day: chrono::NaiveDate) -> String {
+    format!("STATS#{}", month_of(day))
+}
+/// The partition a lead's change counts in, for its day's month.
+pub fn stats_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
+    shard_of(&stats_of(day), lead.shard(STATS_SHARDS))
+}
+/// Every partition of a month's pool numbers: the shards, and the one partition they
+/// were counted in before they were sharded (2026-12-07).
+pub fn stats_partitions(day: chrono::NaiveDate) -> Vec<String> {
+    unsharded_and_shards(stats_of(day), STATS_SHARDS)
 }
 
 // ------------------------------------------------------------- attribution and reports

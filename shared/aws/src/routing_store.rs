@@ -444,7 +444,7 @@ impl RoutingStore for DynamoStore {
             writes.extend(crate::job_store::job_mark_writes(table, mark)?);
         }
         if let Some(stat) = &change.stat {
-            let mut spec = UpdateSpec::new(stats_pk(stat.day), format!("{}#{}", stat.day, stat.pool));
+            let mut spec = UpdateSpec::new(stats_pk(stat.day, lead_id), format!("{}#{}", stat.day, stat.pool));
             let counter = if stat.recycled { "recycled" } else { "handed_out" };
             spec.expression = format!("ADD {counter} :one");
             spec.values.push((":one".into(), n(1)));

@@ -228,8 +228,9 @@ impl SlaStore for DynamoStore {
 
     async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
         let mut out: BTreeMap<String, PoolNumbers> = BTreeMap::new();
-        for month in months(from, to) {
-            for item in self.query_prefix(&stats_pk(month), "").await? {
+        let partitions = months(from, to).into_iter().flat_map(stats_partitions);
+        for partition in partitions {
+            for item in self.query_prefix(&partition, "").await? {
                 let Some((day, pool)) = text(&item, SK).and_then(|sk| {
                     let (day, pool) = sk.split_once('#')?;
                     Some((day.parse::<NaiveDate>().ok()?, pool.to_string()))
