@@ -133,11 +133,12 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
         response
     }
 
-    /// Counts the request against `scope`'s limit: `Err` is the 429 to answer. A counter
-    /// that cannot be counted admits the request (a lost lead costs more than a missed
-    /// limit) and says so in the log.
-    async fn limit(&self, scope: Scope, subject: &str) -> Result<(), Box<Response<Body>>> {
-        match admit(&self.store, &self.limits, scope, subject, self.clock.now()).await {
+    /// Counts the request against `scope`'s limit, from `client`'s address (which picks a
+    /// shared counter's share): `Err` is the 429 to answer. A counter that cannot be
+    /// counted admits the request (a lost lead costs more than a missed limit) and says so
+    /// in the log.
+    async fn limit(&self, scope: Scope, subject: &str, client: &str) -> Result<(), Box<Response<Body>>> {
+        match admit(&self.store, &self.limits, scope, subject, client, self.clock.now()).await {
             Admission::Admitted => Ok(()),
             Admission::Unchecked(error) => {
                 tracing::warn!(scope = scope.as_str(), %error, "rate counter unavailable; request admitted unchecked");
@@ -207,7 +208,8 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
     }
 
     async fn post_event(&self, req: &Request) -> Response<Body> {
-        if let Err(response) = self.limit(Scope::IpEvents, &client(req)).await {
+        let client = client(req);
+        if let Err(response) = self.limit(Scope::IpEvents, &client, &client).await {
             return *response;
         }
         let raw = match Self::decode(req) {
@@ -248,14 +250,15 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
     async fn post_lead(&self, req: &Request) -> Response<Body> {
         // The address first, before the body is even read: a flood of junk counts too, and
         // a refused flood spends nothing of its form's allowance.
-        if let Err(response) = self.limit(Scope::IpLeads, &client(req)).await {
+        let client = client(req);
+        if let Err(response) = self.limit(Scope::IpLeads, &client, &client).await {
             return *response;
         }
         let (kind, raw) = match Self::decode(req) {
             Ok(decoded) => decoded,
             Err(response) => return *response,
         };
-        if let Err(response) = self.limit(Scope::Form, &form_key(&raw)).await {
+        if let Err(response) = self.limit(Scope::Form, &form_key(&raw), &client).await {
             return *response;
         }
         let submission = match validate(&raw, &self.rules) {

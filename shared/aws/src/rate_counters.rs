@@ -3,7 +3,7 @@
 //!
 //! | item          | pk                                   | sk     |
 //! |---------------|--------------------------------------|--------|
-//! | rate counter  | `RATE#<scope>#<subject>#<window start>` | `RATE` (`count`, TTL `expires_at`) |
+//! | rate counter  | `RATE#<scope>#<subject>#<window start>[#<share>]` | `RATE` (`count`, TTL `expires_at`) |
 
 use crate::keys::{PK, SK, TTL};
 use crate::{item::s, item::unavailable, store::DynamoStore};

@@ -10,6 +10,13 @@
 //! Scopes: lead posts per client address, events per client address (pages send many),
 //! and lead posts per form. A limit of 0 switches its scope off.
 //!
+//! A form's counter takes every post to the form, refused ones included, and one item
+//! takes at most 1,000 writes a second: a campaign spike or a flood over many addresses
+//! would throttle it, and a counter that cannot count admits unchecked. So a form with a
+//! large limit counts in [`FORM_SHARES`] shares, each post in the share its address picks,
+//! each share against its part of the limit. The cap then holds to within a few percent
+//! (shares fill unevenly); a small limit stays one exact counter.
+//!
 //! When the counter store fails the request is admitted ([`Admission::Unchecked`]): a
 //! lead is worth more than the limit that failed to count it.
 
@@ -56,6 +63,16 @@ impl Scope {
         }
     }
 
+    /// How many counters one subject's count is spread over under `limit`: a form's
+    /// [`FORM_SHARES`] once each share's part is at least [`MIN_SHARE`] (so rounding and
+    /// uneven filling stay a few percent of the cap), else one.
+    pub fn shares(self, limit: u32) -> u32 {
+        match self {
+            Scope::Form if limit >= FORM_SHARES * MIN_SHARE => FORM_SHARES,
+            _ => 1,
+        }
+    }
+
     fn what(self) -> &'static str {
         match self {
             Scope::IpLeads => "lead submissions from one address",
@@ -64,6 +81,12 @@ impl Scope {
         }
     }
 }
+
+/// The shares a form's counter is split into when its limit is large (see the module's
+/// top): at 1,000 posts a second each share's item takes 125 writes a second.
+pub const FORM_SHARES: u32 = 8;
+/// The smallest part of a limit a share counts against.
+pub const MIN_SHARE: u32 = 100;
 
 /// Limits per window; 0 switches a scope off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,13 +173,30 @@ pub fn counter(scope: Scope, subject: &str, window: &Window) -> Counter {
     }
 }
 
+/// Share `share` of a subject's counter (see [`Scope::shares`]).
+pub fn share_of(counter: Counter, share: u32) -> Counter {
+    Counter {
+        key: format!("{}#{share}", counter.key),
+        ..counter
+    }
+}
+
+/// Which of `shares` counters a request counts in: picked by `spread` (the client's
+/// address), so posts from many visitors fill the shares evenly.
+pub fn share_for(spread: &str, shares: u32) -> u32 {
+    let digest = Sha256::digest(spread.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % shares.max(1)
+}
+
 /// A refused request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limited {
     pub scope: Scope,
     pub limit: u32,
+    /// What the request's counter holds it to: the limit, or a share's part of it.
+    pub counted_limit: u32,
     pub window_secs: u32,
-    /// The count including this request.
+    /// The count including this request, in its counter.
     pub count: u64,
     pub retry_after_secs: u64,
 }
@@ -175,7 +215,7 @@ impl Limited {
     /// The request that first went over the limit in its window (worth a warning; the
     /// rest of a flood is not).
     pub fn first(&self) -> bool {
-        self.count == u64::from(self.limit) + 1
+        self.count == u64::from(self.counted_limit) + 1
     }
 }
 
@@ -187,35 +227,43 @@ pub enum Admission {
     Unchecked(String),
 }
 
-/// Whether a request counted as number `count` in `window` is over `limit`.
+/// Whether a request counted as number `count` in `window` (in its share, if the scope's
+/// counter is shared) is over the limit its counter holds.
 pub fn judge(scope: Scope, count: u64, limits: &RateLimits, window: &Window, now: DateTime<Utc>) -> Admission {
     let limit = limits.limit(scope);
-    if limit == 0 || count <= u64::from(limit) {
+    let counted_limit = limit.div_ceil(scope.shares(limit));
+    if limit == 0 || count <= u64::from(counted_limit) {
         return Admission::Admitted;
     }
     Admission::Limited(Limited {
         scope,
         limit,
+        counted_limit,
         window_secs: limits.window_secs,
         count,
         retry_after_secs: retry_after(window, now),
     })
 }
 
-/// Counts one request of `subject` in `scope` and judges it. A switched-off scope costs
-/// no round trip.
+/// Counts one request of `subject` in `scope` (in the share `spread` picks, if the
+/// counter is shared) and judges it. A switched-off scope costs no round trip.
 pub async fn admit<R: RateCounters>(
     counters: &R,
     limits: &RateLimits,
     scope: Scope,
     subject: &str,
+    spread: &str,
     now: DateTime<Utc>,
 ) -> Admission {
-    if limits.limit(scope) == 0 {
+    let limit = limits.limit(scope);
+    if limit == 0 {
         return Admission::Admitted;
     }
     let window = window(now, limits.window_secs);
-    let counter = counter(scope, subject, &window);
+    let counter = match scope.shares(limit) {
+        1 => counter(scope, subject, &window),
+        shares => share_of(counter(scope, subject, &window), share_for(spread, shares)),
+    };
     match counters.increment(&counter.key, counter.expires_at).await {
         Ok(count) => judge(scope, count, limits, &window, now),
         Err(e) => Admission::Unchecked(e.to_string()),
@@ -316,6 +364,47 @@ mod tests {
         assert_eq!(judge(Scope::IpLeads, 1_000_000, &off, &w, now), Admission::Admitted);
     }
 
+    #[tokio::test]
+    async fn a_form_with_a_large_limit_counts_in_shares_and_still_holds_its_cap() {
+        let now = t("2026-05-01T10:00:30Z");
+        // `n` posts from as many visitors to one form limited to `limit`: how many were
+        // admitted, in how many counters, and how many refusals were a counter's first.
+        let posts = |limit: u32, n: u32| async move {
+            let counters = InMemoryCounters::default();
+            let limits = RateLimits {
+                form: limit,
+                ..RateLimits::off()
+            };
+            let mut admitted = 0;
+            let mut first_refusals = 0;
+            for visitor in 0..n {
+                let address = format!("10.{}.{}.{}", visitor / 65_536, visitor / 256 % 256, visitor % 256);
+                match admit(&counters, &limits, Scope::Form, "campaign", &address, now).await {
+                    Admission::Admitted => admitted += 1,
+                    Admission::Limited(limited) => {
+                        assert_eq!(limited.limit, limit);
+                        first_refusals += usize::from(limited.first());
+                    }
+                    Admission::Unchecked(e) => panic!("{e}"),
+                }
+            }
+            (admitted, counters.len(), first_refusals)
+        };
+        // Below eight shares of 100, one exact counter.
+        assert_eq!(Scope::Form.shares(799), 1);
+        assert_eq!(posts(799, 1_000).await, (799, 1, 1));
+        // From there eight shares, each held to its eighth: never over the cap, and short
+        // of it only by how unevenly the visitors' addresses fill the shares.
+        assert_eq!(Scope::Form.shares(800), FORM_SHARES);
+        let (admitted, counters, first_refusals) = posts(8_000, 16_000).await;
+        assert_eq!((admitted, counters), (8_000, FORM_SHARES as usize));
+        assert_eq!(first_refusals, FORM_SHARES as usize, "one warning per share");
+        let (admitted, _, _) = posts(8_000, 8_000).await;
+        assert!((7_600..8_000).contains(&admitted), "{admitted} of 8,000");
+        // Addresses are never shared out.
+        assert_eq!(Scope::IpLeads.shares(1_000_000), 1);
+    }
+
     #[test]
     fn defaults_let_a_spike_through_and_stop_a_flood() {
         let d = RateLimits::default();
@@ -377,29 +466,37 @@ mod tests {
         let now = t("2026-05-01T10:00:50Z");
         let mut seen = Vec::new();
         for _ in 0..4 {
-            seen.push(admit(&counters, &limits, Scope::IpLeads, "198.51.100.1", now).await);
+            seen.push(admit(&counters, &limits, Scope::IpLeads, "198.51.100.1", "198.51.100.1", now).await);
         }
         assert_eq!(seen[..2], [Admission::Admitted, Admission::Admitted]);
         assert!(matches!(&seen[2], Admission::Limited(l) if l.retry_after_secs == 10 && l.count == 3));
         assert!(matches!(&seen[3], Admission::Limited(l) if l.count == 4));
         // Another address, and the next window, start from zero.
         assert_eq!(
-            admit(&counters, &limits, Scope::IpLeads, "198.51.100.2", now).await,
+            admit(&counters, &limits, Scope::IpLeads, "198.51.100.2", "198.51.100.2", now).await,
             Admission::Admitted
         );
         let later = t("2026-05-01T10:01:00Z");
         assert_eq!(
-            admit(&counters, &limits, Scope::IpLeads, "198.51.100.1", later).await,
+            admit(
+                &counters,
+                &limits,
+                Scope::IpLeads,
+                "198.51.100.1",
+                "198.51.100.1",
+                later
+            )
+            .await,
             Admission::Admitted
         );
         // A switched-off scope is not even counted.
         let before = counters.len();
-        admit(&counters, &RateLimits::off(), Scope::IpLeads, "x", now).await;
+        admit(&counters, &RateLimits::off(), Scope::IpLeads, "x", "x", now).await;
         assert_eq!(counters.len(), before);
 
         counters.set_failing(true);
         assert!(matches!(
-            admit(&counters, &limits, Scope::IpLeads, "198.51.100.1", now).await,
+            admit(&counters, &limits, Scope::IpLeads, "198.51.100.1", "198.51.100.1", now).await,
             Admission::Unchecked(_)
         ));
     }
