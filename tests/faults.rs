@@ -816,6 +816,7 @@ async fn a_run_killed_while_deciding_an_undecided_holder_leaves_the_holder_finis
     println!("holder killed: decided without its records after write {holder_half_done:?}");
     assert!(census.broken.is_empty(), "{:#?}", census.broken);
     assert_eq!((census.sources, census.repeats), (9, 9));
+    assert_eq!(census.owned, census.sources, "every holder got one owner");
     assert!(
         !holder_half_done.is_empty(),
         "no kill fell between the holder's commit and its records"

@@ -145,7 +145,8 @@ impl<S: LeadStore + DedupStore + TouchStore + HookStore + RateCounters, B: Messa
                 Ok(())
             }
             Admission::Limited(limited) => {
-                // One warning per subject and window; the rest of a flood at debug level.
+                // One warning per counter and window (a shared form counter: one per
+                // share); the rest of a flood at debug level.
                 if limited.first() {
                     tracing::warn!(
                         scope = scope.as_str(),

@@ -32,7 +32,7 @@
 //! | lead, by month  | (the lead item)    |                         | gsi7: `MADE#<created month>#<0..3>` | `<created_at>#<id>` |
 //! | model version   | `CONFIG#models`    | `V#<000001>` (JSON)     |                 |                   |
 //! | models in service | `CONFIG#models`  | `CURRENT` (revision)    |                 |                   |
-//! | rate counter    | `RATE#<scope>#<subject>#<window>` | `RATE` (TTL) |               |                   |
+//! | rate counter    | `RATE#<scope>#<subject>#<window>[#<share>]` | `RATE` (TTL) |     |                   |
 //! | push source     | `CONFIG#hooks`     | `<source>`              |                 |                   |
 //! | push source version | `CONFIG#hooks#<source>` | `V#<000001>` (no secrets) |    |                   |
 //! | saved mapping   | `CONFIG#import-mappings` | `<name>`          |                 |                   |
