@@ -21,6 +21,8 @@ test('a rep sees a new lead with its SLA badge, logs a call, and the first-conta
   const firstContact = page.locator('[data-clock=first_contact]')
   await expect(firstContact).toHaveAttribute('data-status', 'running')
   await expect(firstContact.locator('[data-sla]')).toBeVisible()
+  // The score's event line in Chinese, from its kind: the form the lead came in by.
+  await expect(page.locator('[data-test=score-lines]')).toContainText('提交表单')
   await shot(page, 'lead-page')
 
   await page.locator('[data-action=log_call]').click()

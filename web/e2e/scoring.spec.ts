@@ -29,6 +29,8 @@ test('an admin edits a fit rule, tries it on a sample lead, saves and rolls it b
   await expect(page.locator('[data-test="trial-fit"]')).toHaveText('45')
   await expect(page.locator('[data-test="trial-engagement"]')).toHaveText('29')
   await expect(page.locator('[data-test="trial-lines"]')).toContainText(`+${industry.points} ${industry.reason}`)
+  // An event's line in the page's language, from its kind: the form submitted today.
+  await expect(page.locator('[data-test="trial-lines"]')).toContainText('+20 提交表单')
   await expect(page.locator('[data-cell="C4"]')).toHaveClass(/here/)
 
   // The target industry is worth 40 now: the same sample moves to B4 before anything is saved.

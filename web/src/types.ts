@@ -41,9 +41,13 @@ export interface Clock {
   remind_at?: string
 }
 
+/** A fit rule's line has its author's `reason`; an event kind's line its `event` and, for
+ * more than one event, `count` (lines stored before 2026-12-07: English `reason` only). */
 export interface ScoreLine {
   points: number
-  reason: string
+  reason?: string
+  event?: string
+  count?: number
 }
 
 export interface Score {

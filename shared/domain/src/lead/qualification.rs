@@ -47,16 +47,51 @@ pub enum Grade {
     D,
 }
 
+/// One line of a score's explanation: a fit rule's points with the reason its author
+/// wrote, or an event kind's decayed points. An event line keeps the kind and how many
+/// events, not words, so each reader can say it in their language (the console in
+/// Chinese or English); [`ScoreLine::text`] says it in English. Lines stored before
+/// 2026-12-07 have the English words in `reason` alone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreLine {
     pub points: i32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventKind>,
+    /// How many events of the kind, when more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 impl ScoreLine {
-    /// "+20 form submitted", "-10 company smaller than 50 people".
+    /// A fit rule's line.
+    pub fn rule(points: i32, reason: &str) -> Self {
+        Self {
+            points,
+            reason: reason.to_string(),
+            event: None,
+            count: None,
+        }
+    }
+
+    /// An event kind's line, for `count` events of it.
+    pub fn events(points: i32, kind: EventKind, count: u32) -> Self {
+        Self {
+            points,
+            reason: String::new(),
+            event: Some(kind),
+            count: (count > 1).then_some(count),
+        }
+    }
+
+    /// "+20 form submitted", "+40 form submitted (2×)", "-10 company smaller than 50 people".
     pub fn text(&self) -> String {
-        format!("{:+} {}", self.points, self.reason)
+        match (self.event, self.count) {
+            (Some(kind), Some(n)) => format!("{:+} {} ({n}×)", self.points, kind.label()),
+            (Some(kind), None) => format!("{:+} {}", self.points, kind.label()),
+            (None, _) => format!("{:+} {}", self.points, self.reason),
+        }
     }
 }
 

@@ -204,10 +204,7 @@ pub fn score(lead: &Lead, events: &[ScoredEvent], rules: &ScoringRules, now: Dat
         .fit_rules
         .iter()
         .filter(|rule| rule.when.holds(lead, events, now))
-        .map(|rule| ScoreLine {
-            points: rule.points,
-            reason: rule.reason.clone(),
-        })
+        .map(|rule| ScoreLine::rule(rule.points, &rule.reason))
         .collect();
     let fit: i32 = fit_lines.iter().map(|l| l.points).sum();
 
@@ -230,14 +227,7 @@ pub fn score(lead: &Lead, events: &[ScoredEvent], rules: &ScoringRules, now: Dat
         .iter()
         .zip(rounded)
         .filter(|(_, points)| *points != 0)
-        .map(|((kind, _, n), points)| ScoreLine {
-            points,
-            reason: if *n > 1 {
-                format!("{} ({n}×)", kind.label())
-            } else {
-                kind.label().to_string()
-            },
-        })
+        .map(|((kind, _, n), points)| ScoreLine::events(points, *kind, *n))
         .collect();
     let engagement: i32 = engagement_lines.iter().map(|l| l.points).sum();
 
@@ -567,6 +557,32 @@ mod tests {
             assert_eq!(s.engagement, s.engagement_lines.iter().map(|l| l.points).sum::<i32>());
             assert_eq!(s.fit, s.fit_lines.iter().map(|l| l.points).sum::<i32>());
         }
+    }
+
+    #[test]
+    fn an_event_line_keeps_its_kind_and_count_for_each_reader_to_say() {
+        let rules = ScoringRules::default();
+        let l = lead(Some("1-49"), None, None);
+        let events = [
+            event(EventKind::FormSubmit, "2026-10-30T00:00:00Z"),
+            event(EventKind::FormSubmit, "2026-10-31T00:00:00Z"),
+        ];
+        let s = score(&l, &events, &rules, at("2026-10-31T00:00:00Z"));
+        let line = &s.engagement_lines[0];
+        assert_eq!(
+            (line.event, line.count, line.reason.as_str()),
+            (Some(EventKind::FormSubmit), Some(2), "")
+        );
+        assert_eq!(line.text(), format!("{:+} form submitted (2×)", line.points));
+        // Stored without words; a line stored with words alone (before 2026-12-07) still reads.
+        let stored = serde_json::to_value(line).unwrap();
+        assert_eq!(
+            stored,
+            serde_json::json!({"points": line.points, "event": "form_submit", "count": 2})
+        );
+        let old: ScoreLine =
+            serde_json::from_value(serde_json::json!({"points": 20, "reason": "form submitted"})).unwrap();
+        assert_eq!((old.event, old.text()), (None, "+20 form submitted".to_string()));
     }
 
     #[test]
