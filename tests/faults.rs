@@ -648,6 +648,32 @@ async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_
     assert_eq!(census.owned, census.sources, "every lead got one owner");
 }
 
+/// Posts `body` as submission `id` and answers the lead's id.
+async fn posted(f: &Functions, id: &str, body: &Value) -> String {
+    let answered = answer(f.intake.handle(request(&form_post(body))).await);
+    assert_eq!(answered.status, 202, "{id}: {}", answered.body);
+    answered.body["lead_id"].as_str().expect("a lead id").to_string()
+}
+
+/// One capture delivery, killed after its `writes`-th write: whether it was (a run that
+/// writes less ends first, and its message is deleted as usual).
+async fn capture_killed_after(
+    stack: &Stack,
+    f: &Functions,
+    proxy: &FaultProxy,
+    writes: u64,
+    now: DateTime<Utc>,
+) -> bool {
+    let crashed = proxy.crash_after(writes);
+    let run = stack.deliver_leaving("CaptureQueue", Some(1), || false, |e| f.dedup.handle(e, now));
+    let killed = tokio::select! {
+        _ = crashed.notified() => true,
+        _ = run => false,
+    };
+    proxy.disarm();
+    killed
+}
+
 /// Whether a killed capture run left its lead decided without all that follows the
 /// commit: a counted step without its record, or a repeat not listed under its source.
 async fn decided_without_its_records(stack: &Stack, id: &str) -> bool {
@@ -700,20 +726,12 @@ async fn a_capture_run_killed_after_each_of_its_writes_is_finished_by_the_redeli
             } else {
                 submission(person, 100)
             };
-            let posted = answer(f.intake.handle(request(&form_post(&body))).await);
-            assert_eq!(posted.status, 202, "{id}: {}", posted.body);
-            let lead = posted.body["lead_id"].as_str().expect("a lead id").to_string();
-            let crashed = proxy.crash_after(writes);
-            let run = stack.deliver_leaving("CaptureQueue", Some(1), || false, |e| f.dedup.handle(e, now));
-            tokio::select! {
-                _ = crashed.notified() => {
-                    if decided_without_its_records(&stack, &lead).await {
-                        half_done[round] += 1;
-                    }
-                }
-                _ = run => println!("{id}: the capture run ended before its write {writes}"),
+            let lead = posted(&f, &id, &body).await;
+            if !capture_killed_after(&stack, &f, &proxy, writes, now).await {
+                println!("{id}: the capture run ended before its write {writes}");
+            } else if decided_without_its_records(&stack, &lead).await {
+                half_done[round] += 1;
             }
-            proxy.disarm();
             accepted.insert(id, lead);
         }
         settle(&stack, &f, now, &rng).await;
@@ -760,9 +778,7 @@ async fn a_run_killed_while_deciding_an_undecided_holder_leaves_the_holder_finis
         let person = writes as usize - 1;
         let first = format!("first-{person}");
         let body = json!({"submission_id": first, "phone": phone(person), "utm_source": "baidu"});
-        let posted = answer(f.intake.handle(request(&form_post(&body))).await);
-        assert_eq!(posted.status, 202, "{first}: {}", posted.body);
-        let holder = posted.body["lead_id"].as_str().expect("a lead id").to_string();
+        let holder = posted(&f, &first, &body).await;
         // Its message is taken off the queue for good, then its run is killed after the
         // claim: as if the message had dead-lettered.
         let mut message = None;
@@ -788,20 +804,12 @@ async fn a_run_killed_while_deciding_an_undecided_holder_leaves_the_holder_finis
         proxy.disarm();
         let second = format!("again-{person}");
         let body = json!({"submission_id": second, "phone": phone(person), "utm_source": "wechat"});
-        let posted = answer(f.intake.handle(request(&form_post(&body))).await);
-        assert_eq!(posted.status, 202, "{second}: {}", posted.body);
-        let repeat = posted.body["lead_id"].as_str().expect("a lead id").to_string();
-        let crashed = proxy.crash_after(writes);
-        let run = stack.deliver_leaving("CaptureQueue", Some(1), || false, |e| f.dedup.handle(e, now));
-        tokio::select! {
-            _ = crashed.notified() => {
-                if decided_without_its_records(&stack, &holder).await {
-                    holder_half_done.push(writes);
-                }
-            }
-            _ = run => println!("{second}: the capture run ended before its write {writes}"),
+        let repeat = posted(&f, &second, &body).await;
+        if !capture_killed_after(&stack, &f, &proxy, writes, now).await {
+            println!("{second}: the capture run ended before its write {writes}");
+        } else if decided_without_its_records(&stack, &holder).await {
+            holder_half_done.push(writes);
         }
-        proxy.disarm();
         settle(&stack, &f, now, &rng).await;
         accepted.insert(first, holder);
         accepted.insert(second, repeat);

@@ -23,6 +23,9 @@ test('a rep sees a new lead with its SLA badge, logs a call, and the first-conta
   await expect(firstContact.locator('[data-sla]')).toBeVisible()
   // The score's event line in Chinese, from its kind: the form the lead came in by.
   await expect(page.locator('[data-test=score-lines]')).toContainText('提交表单')
+  // The timeline says the touch's event and how the owner got the lead in Chinese too.
+  await expect(page.locator('[data-test=timeline]')).toContainText('接触 · 提交表单')
+  await expect(page.locator('[data-test=timeline]')).not.toContainText('form_submit')
   await shot(page, 'lead-page')
 
   await page.locator('[data-action=log_call]').click()
