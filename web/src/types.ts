@@ -42,7 +42,8 @@ export interface Clock {
 }
 
 /** A fit rule's line has its author's `reason`; an event kind's line its `event` and, for
- * more than one event, `count` (lines stored before 2026-12-07: English `reason` only). */
+ * more than one event, `count`, beside English words in `reason` (lines stored before
+ * 2026-12-07: English `reason` only). */
 export interface ScoreLine {
   points: number
   reason?: string

@@ -50,7 +50,7 @@ export default {
       touch: 'Touch', follow_up: 'Follow-up', owner: 'Owner change', repeat: 'Repeat', sla: 'SLA',
       reminded: 'reminder', breached: 'breach', met: 'met',
     },
-    how: { created: 'with the customer', auto_assigned: 'assigned by routing', admin_assigned: 'assigned by a manager', claimed: 'claimed', transferred: 'transferred', recycled: 'recycled', returned_to_pool: 'returned to the pool', imported: 'imported' },
+    how: { created: 'with the customer', auto_assigned: 'assigned by routing', admin_assigned: 'assigned by a manager', claimed: 'claimed', transferred: 'transferred', recycled: 'recycled', returned_to_pool: 'returned to the pool', imported: 'imported', nurtured: 'sent to nurture', reactivated: 'reactivated from nurture' },
   },
   pools: {
     title: 'Pools', allowance: '{left} of {cap} claims left today', noCap: 'No daily claim limit', claim: 'Claim',

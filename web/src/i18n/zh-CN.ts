@@ -49,7 +49,7 @@ export default {
       touch: '接触', follow_up: '跟进', owner: '负责人变更', repeat: '重复提交', sla: 'SLA',
       reminded: '提醒', breached: '超时', met: '达成',
     },
-    how: { created: '随老客户带入', auto_assigned: '自动分配', admin_assigned: '主管分配', claimed: '领取', transferred: '转交', recycled: '超时回收', returned_to_pool: '退回线索池', imported: '导入' },
+    how: { created: '随老客户带入', auto_assigned: '自动分配', admin_assigned: '主管分配', claimed: '领取', transferred: '转交', recycled: '超时回收', returned_to_pool: '退回线索池', imported: '导入', nurtured: '转入培育', reactivated: '培育后重新激活' },
   },
   pools: {
     title: '线索池', allowance: '今日还可领取 {left} / {cap}', noCap: '今日领取不限', claim: '领取',

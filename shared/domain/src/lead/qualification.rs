@@ -49,9 +49,11 @@ pub enum Grade {
 
 /// One line of a score's explanation: a fit rule's points with the reason its author
 /// wrote, or an event kind's decayed points. An event line keeps the kind and how many
-/// events, not words, so each reader can say it in their language (the console in
-/// Chinese or English); [`ScoreLine::text`] says it in English. Lines stored before
-/// 2026-12-07 have the English words in `reason` alone.
+/// events, so each reader can say it in their language (the console in Chinese or
+/// English); [`ScoreLine::text`] says it in English. Lines stored before 2026-12-07 have
+/// the English words in `reason` alone, and event lines still write them there too: a
+/// function on the previous release (mid-deploy, or after a rollback) requires `reason`
+/// and reads the lead. A later release may stop writing them once no such function runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreLine {
     pub points: i32,
@@ -75,23 +77,33 @@ impl ScoreLine {
         }
     }
 
-    /// An event kind's line, for `count` events of it.
+    /// An event kind's line, for `count` events of it (its English words in `reason`
+    /// as well, for the previous release's readers).
     pub fn events(points: i32, kind: EventKind, count: u32) -> Self {
-        Self {
+        let line = Self {
             points,
             reason: String::new(),
             event: Some(kind),
             count: (count > 1).then_some(count),
+        };
+        Self {
+            reason: line.words(),
+            ..line
+        }
+    }
+
+    /// "form submitted (2×)", "company smaller than 50 people".
+    fn words(&self) -> String {
+        match (self.event, self.count) {
+            (Some(kind), Some(n)) => format!("{} ({n}×)", kind.label()),
+            (Some(kind), None) => kind.label().to_string(),
+            (None, _) => self.reason.clone(),
         }
     }
 
     /// "+20 form submitted", "+40 form submitted (2×)", "-10 company smaller than 50 people".
     pub fn text(&self) -> String {
-        match (self.event, self.count) {
-            (Some(kind), Some(n)) => format!("{:+} {} ({n}×)", self.points, kind.label()),
-            (Some(kind), None) => format!("{:+} {}", self.points, kind.label()),
-            (None, _) => format!("{:+} {}", self.points, self.reason),
-        }
+        format!("{:+} {}", self.points, self.words())
     }
 }
 

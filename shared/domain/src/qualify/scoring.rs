@@ -569,17 +569,22 @@ mod tests {
         ];
         let s = score(&l, &events, &rules, at("2026-10-31T00:00:00Z"));
         let line = &s.engagement_lines[0];
-        assert_eq!(
-            (line.event, line.count, line.reason.as_str()),
-            (Some(EventKind::FormSubmit), Some(2), "")
-        );
+        assert_eq!((line.event, line.count), (Some(EventKind::FormSubmit), Some(2)));
         assert_eq!(line.text(), format!("{:+} form submitted (2×)", line.points));
-        // Stored without words; a line stored with words alone (before 2026-12-07) still reads.
+        // Stored with its English words too, which the previous release requires; a line
+        // stored with words alone (before 2026-12-07) still reads.
         let stored = serde_json::to_value(line).unwrap();
         assert_eq!(
             stored,
-            serde_json::json!({"points": line.points, "event": "form_submit", "count": 2})
+            serde_json::json!({"points": line.points, "reason": "form submitted (2×)", "event": "form_submit", "count": 2})
         );
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct PreviousRelease {
+            points: i32,
+            reason: String,
+        }
+        assert!(serde_json::from_value::<PreviousRelease>(stored).is_ok());
         let old: ScoreLine =
             serde_json::from_value(serde_json::json!({"points": 20, "reason": "form submitted"})).unwrap();
         assert_eq!((old.event, old.text()), (None, "+20 form submitted".to_string()));
