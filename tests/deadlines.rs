@@ -176,14 +176,16 @@ async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next
     assert_eq!(v["evidence"]["last_follow_up_at"], Value::Null);
     assert_eq!(v["action"], "reassign_next");
 
-    let rates = call(
-        &api,
-        "GET",
-        "/v1/reports/recycle-rate?from=2026-04-01&to=2026-04-30",
-        ("cfo", Role::Finance),
-        None,
-    )
-    .await;
+    let recycle_rates = || {
+        call(
+            &api,
+            "GET",
+            "/v1/reports/recycle-rate?from=2026-04-01&to=2026-04-30",
+            ("cfo", Role::Finance),
+            None,
+        )
+    };
+    let rates = recycle_rates().await;
     assert_eq!(rates.status, 200, "{}", rates.body);
     assert_eq!(rates.body["pools"][0]["pool"], "beijing");
     assert_eq!(
@@ -216,14 +218,7 @@ async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next
         .send()
         .await
         .unwrap();
-    let rates = call(
-        &api,
-        "GET",
-        "/v1/reports/recycle-rate?from=2026-04-01&to=2026-04-30",
-        ("cfo", Role::Finance),
-        None,
-    )
-    .await;
+    let rates = recycle_rates().await;
     assert_eq!(
         (
             rates.body["pools"][0]["handed_out"].as_u64(),

@@ -587,12 +587,13 @@ async fn a_job_progress_save_applied_with_its_answer_lost_counts_as_saved() {
 /// and it is qualified and assigned like any other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_lead() {
-    let stack = Stack::start().await;
-    organisation(&stack.store()).await;
-    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 29).await;
-    let now = t(NOW);
-    let f = functions(&stack, &proxy, now);
-    let rng = Mutex::new(StdRng::seed_from_u64(29));
+    let KillScene {
+        stack,
+        proxy,
+        f,
+        rng,
+        now,
+    } = KillScene::start(29).await;
     let mut accepted = BTreeMap::new();
     // 1: the submission record; 2: the first touch; 3: the lead; 4: the capture message.
     for writes in 1..=4 {
@@ -626,13 +627,7 @@ async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_
         accepted.insert(id, lead);
     }
     let deliveries = settle(&stack, &f, now, &rng).await;
-    let census = check(
-        &stack,
-        &accepted,
-        &REPS,
-        (now - Duration::days(1), now + Duration::days(1)),
-    )
-    .await;
+    let census = census_around(&stack, &accepted, now).await;
     report(
         "intake killed",
         &Burst {
@@ -646,6 +641,45 @@ async fn intake_killed_after_each_of_its_writes_is_finished_by_the_retry_as_one_
     assert!(census.broken.is_empty(), "{:#?}", census.broken);
     assert_eq!(census.leads, accepted.len(), "one lead per submission, no orphan");
     assert_eq!(census.owned, census.sources, "every lead got one owner");
+}
+
+/// A kill test's scene, all from one seed: the organisation, a fault proxy that faults
+/// nothing until a kill is armed, the functions through it, and the consumers' dice.
+struct KillScene {
+    stack: Stack,
+    proxy: FaultProxy,
+    f: Functions,
+    rng: Mutex<StdRng>,
+    now: DateTime<Utc>,
+}
+
+impl KillScene {
+    async fn start(seed: u64) -> Self {
+        let stack = Stack::start().await;
+        organisation(&stack.store()).await;
+        let proxy = FaultProxy::start(&stack.endpoint(), 0.0, seed).await;
+        let now = t(NOW);
+        let f = functions(&stack, &proxy, now);
+        let rng = Mutex::new(StdRng::seed_from_u64(seed));
+        Self {
+            stack,
+            proxy,
+            f,
+            rng,
+            now,
+        }
+    }
+}
+
+/// The invariant checker over the demo reps, for leads of the day around `now`.
+async fn census_around(stack: &Stack, accepted: &BTreeMap<String, String>, now: DateTime<Utc>) -> Census {
+    check(
+        stack,
+        accepted,
+        &REPS,
+        (now - Duration::days(1), now + Duration::days(1)),
+    )
+    .await
 }
 
 /// Posts `body` as submission `id` and answers the lead's id.
@@ -705,12 +739,13 @@ async fn decided_without_its_records(stack: &Stack, id: &str) -> bool {
 /// a commit and its records, for a new lead and for a repeat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_run_killed_after_each_of_its_writes_is_finished_by_the_redelivery() {
-    let stack = Stack::start().await;
-    organisation(&stack.store()).await;
-    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 31).await;
-    let now = t(NOW);
-    let f = functions(&stack, &proxy, now);
-    let rng = Mutex::new(StdRng::seed_from_u64(31));
+    let KillScene {
+        stack,
+        proxy,
+        f,
+        rng,
+        now,
+    } = KillScene::start(31).await;
     let mut accepted = BTreeMap::new();
     let mut half_done = [0, 0];
     // First six new people, then a repeat of each of them once they are decided.
@@ -736,13 +771,7 @@ async fn a_capture_run_killed_after_each_of_its_writes_is_finished_by_the_redeli
         }
         settle(&stack, &f, now, &rng).await;
     }
-    let census = check(
-        &stack,
-        &accepted,
-        &REPS,
-        (now - Duration::days(1), now + Duration::days(1)),
-    )
-    .await;
+    let census = census_around(&stack, &accepted, now).await;
     println!(
         "capture killed: decided without records, new {} and repeat {}",
         half_done[0], half_done[1]
@@ -766,12 +795,13 @@ async fn a_capture_run_killed_after_each_of_its_writes_is_finished_by_the_redeli
 /// message brings the holder back (the outbox re-sends only leads still `received`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_while_deciding_an_undecided_holder_leaves_the_holder_finished() {
-    let stack = Stack::start().await;
-    organisation(&stack.store()).await;
-    let proxy = FaultProxy::start(&stack.endpoint(), 0.0, 37).await;
-    let now = t(NOW);
-    let f = functions(&stack, &proxy, now);
-    let rng = Mutex::new(StdRng::seed_from_u64(37));
+    let KillScene {
+        stack,
+        proxy,
+        f,
+        rng,
+        now,
+    } = KillScene::start(37).await;
     let mut accepted = BTreeMap::new();
     let mut holder_half_done = Vec::new();
     for writes in 1..=9u64 {
@@ -814,13 +844,7 @@ async fn a_run_killed_while_deciding_an_undecided_holder_leaves_the_holder_finis
         accepted.insert(first, holder);
         accepted.insert(second, repeat);
     }
-    let census = check(
-        &stack,
-        &accepted,
-        &REPS,
-        (now - Duration::days(1), now + Duration::days(1)),
-    )
-    .await;
+    let census = census_around(&stack, &accepted, now).await;
     println!("holder killed: decided without its records after write {holder_half_done:?}");
     assert!(census.broken.is_empty(), "{:#?}", census.broken);
     assert_eq!((census.sources, census.repeats), (9, 9));
