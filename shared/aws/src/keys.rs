@@ -18,7 +18,7 @@
 //! | rep + counters  | `REPS`             | `<rep id>`              |                 |                   |
 //! | pool            | `POOLS`            | `<pool id>`             |                 |                   |
 //! | pool counters   | `POOLSTATE#<pool>` | `STATE`                 |                 |                   |
-//! | owner change    | `LEAD#<id>`        | `OWNER#<change id>`     | `OWNERS#<month>#<0..3>` | `<at>#<change id>` |
+//! | owner change    | `LEAD#<id>`        | `OWNER#<change id>`     | `OWNERS#<month>#<0..3>` | `<at>#<change id>[#<day>#<handed_out\|recycled>#<pool>]` |
 //! | follow-up       | `LEAD#<id>`        | `FU#<follow-up id>`     |                 |                   |
 //! | notice sent     | `NOTICE#<key>`     | `NOTICE`                |                 |                   |
 //! | lead waiting    | (the lead item)    |                         | `POOL#<pool>` while unowned in a pool | `<waiting since>#<id>` |
@@ -26,7 +26,7 @@
 //! | SLA policies    | `CONFIG#sla`       | `CURRENT`, `V#<000001>` |                 |                   |
 //! | sweep cursor    | `SWEEP#sla`        | `CURSOR`                |                 |                   |
 //! | violation       | `VIOL#<due month>` | `<due at>#<violation id>` |               |                   |
-//! | pool numbers    | `STATS#<month>#<0..3>` | `<day>#<pool>` (a share) |            |                   |
+//! | pool numbers, before 2026-12-07 (read, no longer written) | `STATS#<month>[#<0..3>]` | `<day>#<pool>` |  |                   |
 //! | scored lead     | (the lead item)    |                         | gsi3: `COHORT#<created month>#<0..3>` | `<id>` |
 //! | lead, listed    | (the lead item)    |                         | gsi4–gsi6: `gsi4pk` = its place | gsi4: `<created_at>#<id>`, gsi5: `<next deadline>#<id>`, gsi6: `<score>#…#<id>` |
 //! | lead, by month  | (the lead item)    |                         | gsi7: `MADE#<created month>#<0..3>` | `<created_at>#<id>` |
@@ -67,6 +67,7 @@
 //! Positions are the domain's (`domain::workspace::index::position`), so pages from
 //! several partitions merge by comparing them.
 
+use domain::assign::ports::PoolStat;
 use domain::lead::versioned::{ConfigId, ConfigKind};
 use domain::LeadId;
 
@@ -264,24 +265,23 @@ pub const SWEEP_CURSOR_SK: &str = "CURSOR";
 pub fn violation_pk(due: chrono::DateTime<chrono::Utc>) -> String {
     format!("VIOL#{}", due.format("%Y-%m"))
 }
-/// Per-pool daily numbers (leads handed out, leads recycled) are counted over this many
-/// partitions a month by lead, each holding its share of a pool's day
-/// (`STATS#2026-04#2` / `2026-04-07#beijing`; the report adds the shares up). Every
-/// assignment adds to one: at 1,000 assignments a second a single partition, or a single
-/// pool's item, would take 2,000 write units where it has 1,000.
+/// Per-pool daily numbers (leads handed out, leads recycled) were counters until
+/// 2026-12-07: over this many partitions a month by lead, each holding its share of a
+/// pool's day (`STATS#2026-04#2` / `2026-04-07#beijing`), and before that in
+/// `STATS#<month>` alone. Nothing writes them now (each change is counted where it is
+/// listed: [`owner_listing_sk`]); the report still adds them in.
 pub const STATS_SHARDS: u8 = 4;
 fn stats_of(day: chrono::NaiveDate) -> String {
     format!("STATS#{}", month_of(day))
 }
-/// The partition a lead's change counts in, for its day's month.
-pub fn stats_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
-    shard_of(&stats_of(day), lead.shard(STATS_SHARDS))
-}
-/// Every partition of a month's pool numbers: the shards, and the one partition they
-/// were counted in before they were sharded (2026-12-07).
+/// Every partition of a month's pool counters: the shares, and the one partition they
+/// were counted in before the shares (2026-12-07).
 pub fn stats_partitions(day: chrono::NaiveDate) -> Vec<String> {
     unsharded_and_shards(stats_of(day), STATS_SHARDS)
 }
+/// The pool counters' attribute names, and the word an owner change's listing counts in.
+pub const HANDED_OUT: &str = "handed_out";
+pub const RECYCLED: &str = "recycled";
 
 // ------------------------------------------------------------- attribution and reports
 
@@ -361,6 +361,35 @@ pub fn owners_pk(day: chrono::NaiveDate, lead: &LeadId) -> String {
 pub fn owners_partitions(day: chrono::NaiveDate) -> Vec<String> {
     unsharded_and_shards(owners_of(day), OWNERS_SHARDS)
 }
+/// gsi1 sort key of an owner change: `<at>#<change id>`, where `at` is the change's
+/// timestamp. A change that counts in its pool's numbers for a day says so after it:
+/// `#<day>#handed_out#<pool>` or `#<day>#recycled#<pool>`. The recycle-rate report adds
+/// the numbers up from the index's keys alone, so no counter is written beside the change
+/// (a transactional update of 2 write units an assignment until 2026-12-07).
+pub fn owner_listing_sk(at: &str, change: &str, counts: Option<&PoolStat>) -> String {
+    match counts {
+        None => format!("{at}#{change}"),
+        Some(stat) => {
+            let tally = if stat.recycled { RECYCLED } else { HANDED_OUT };
+            format!("{at}#{change}#{}#{tally}#{}", stat.day, stat.pool)
+        }
+    }
+}
+/// What an owner change's listing counts: its day, whether it is a recycle (else a lead
+/// handed out) and the pool. `None` for a change that counts nothing, or one listed
+/// before its listing counted (its count is a `STATS#…` counter).
+pub fn counted_in_listing(sk: &str) -> Option<(chrono::NaiveDate, bool, &str)> {
+    // A pool id may hold '#': it is the rest of the key.
+    let mut parts = sk.splitn(5, '#');
+    let (_at, _change) = (parts.next()?, parts.next()?);
+    let day = parts.next()?.parse().ok()?;
+    let recycled = match parts.next()? {
+        RECYCLED => true,
+        HANDED_OUT => false,
+        _ => return None,
+    };
+    Some((day, recycled, parts.next()?))
+}
 
 /// One shard of a partition spread by lead: `<base>#<shard>`.
 fn shard_of(base: &str, shard: u8) -> String {
@@ -409,5 +438,53 @@ pub fn list_partition(partition: &domain::workspace::index::Partition) -> String
         Partition::Pool(pool) => format!("WAIT#{pool}"),
         Partition::Invalid(b) => format!("INVALID#{}#{}", b.month.label(), b.shard),
         Partition::Timeline(b) => format!("MADE#{}#{}", b.month.label(), b.shard),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(pool: &str, recycled: bool) -> PoolStat {
+        PoolStat {
+            pool: pool.into(),
+            day: "2026-04-07".parse().unwrap(),
+            recycled,
+        }
+    }
+
+    #[test]
+    fn an_owner_change_listing_reads_back_what_it_counts() {
+        let at = "2026-04-07T01:02:03.456Z";
+        for (counts, pool) in [(stat("beijing", false), "beijing"), (stat("华北#2", true), "华北#2")] {
+            let sk = owner_listing_sk(at, "01JCHANGE", Some(&counts));
+            assert!(
+                sk.starts_with(&format!("{at}#01JCHANGE#")),
+                "sorts by time as before: {sk}"
+            );
+            assert_eq!(
+                counted_in_listing(&sk),
+                Some((counts.day, counts.recycled, pool)),
+                "{sk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_listing_that_counts_nothing_reads_as_nothing() {
+        let plain = owner_listing_sk("2026-04-07T01:02:03.456Z", "01JCHANGE", None);
+        assert_eq!(
+            plain, "2026-04-07T01:02:03.456Z#01JCHANGE",
+            "the format listings had before"
+        );
+        assert_eq!(counted_in_listing(&plain), None);
+        assert_eq!(
+            counted_in_listing("2026-04-07T01:02:03.456Z#01J#2026-04-07#moved#p"),
+            None
+        );
+        assert_eq!(
+            counted_in_listing("2026-04-07T01:02:03.456Z#01J#someday#recycled#p"),
+            None
+        );
     }
 }

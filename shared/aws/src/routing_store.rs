@@ -411,11 +411,22 @@ impl RoutingStore for DynamoStore {
             spec.expression = expression(&sets, &adds, &removes);
             writes.push(spec.build(table)?);
         }
+        if change.stat.is_some() && change.owner_change.is_none() {
+            // The pool's numbers are counted where the change is listed: without a
+            // change there is nowhere to count them.
+            return Err(corrupt(
+                "a pool's numbers count an owner change, and the change has none",
+            ));
+        }
         if let Some(record) = &change.owner_change {
-            // Also listed by month (gsi1) for the owners report.
+            // Also listed by month (gsi1) for the owners report, with what it counts in its
+            // pool's numbers for the recycle-rate report.
             let listed = [
                 (GSI1_PK, owners_pk(domain::lead::funnel::report_day(record.at), lead_id)),
-                (GSI1_SK, format!("{}#{}", timestamp(record.at), record.id)),
+                (
+                    GSI1_SK,
+                    owner_listing_sk(&timestamp(record.at), &record.id, change.stat.as_ref()),
+                ),
             ];
             writes.push(record_put(
                 table,
@@ -442,13 +453,6 @@ impl RoutingStore for DynamoStore {
         writes.extend(counting);
         if let Some(mark) = &change.job {
             writes.extend(crate::job_store::job_mark_writes(table, mark)?);
-        }
-        if let Some(stat) = &change.stat {
-            let mut spec = UpdateSpec::new(stats_pk(stat.day, lead_id), format!("{}#{}", stat.day, stat.pool));
-            let counter = if stat.recycled { "recycled" } else { "handed_out" };
-            spec.expression = format!("ADD {counter} :one");
-            spec.values.push((":one".into(), n(1)));
-            writes.push(spec.build(table)?);
         }
         self.transact(writes).await
     }

@@ -9,7 +9,7 @@
 //! the lead is saved). So a run reads what is due plus a few queries per day, never the
 //! open leads at large.
 
-use crate::item::text;
+use crate::item::{number, text};
 use crate::keys::*;
 use crate::paging::{finish, KeyRange};
 use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore};
@@ -228,8 +228,28 @@ impl SlaStore for DynamoStore {
 
     async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
         let mut out: BTreeMap<String, PoolNumbers> = BTreeMap::new();
-        let partitions = months(from, to).into_iter().flat_map(stats_partitions);
-        for partition in partitions {
+        let mut add = |pool: &str, day: NaiveDate, handed_out: u64, recycled: u64| {
+            if day >= from && day <= to {
+                let total = out.entry(pool.to_string()).or_default();
+                total.handed_out += handed_out;
+                total.recycled += recycled;
+            }
+        };
+        // Each change counted where it is listed: under its report day's month, which can
+        // be a day off the UTC day it counts in.
+        let (before, after) = (from - Duration::days(1), to + Duration::days(1));
+        let low = timestamp(Utc.from_utc_datetime(&before.and_time(chrono::NaiveTime::MIN)));
+        let high = timestamp(Utc.from_utc_datetime(&(after + Duration::days(1)).and_time(chrono::NaiveTime::MIN)));
+        for partition in months(before, after).into_iter().flat_map(owners_partitions) {
+            for entry in self.gsi1_entries(&partition, Some((&low, &high))).await? {
+                let counted = text(&entry, GSI1_SK);
+                if let Some((day, recycled, pool)) = counted.as_deref().and_then(counted_in_listing) {
+                    add(pool, day, u64::from(!recycled), u64::from(recycled));
+                }
+            }
+        }
+        // The counters changes were counted in before 2026-12-07.
+        for partition in months(from, to).into_iter().flat_map(stats_partitions) {
             for item in self.query_prefix(&partition, "").await? {
                 let Some((day, pool)) = text(&item, SK).and_then(|sk| {
                     let (day, pool) = sk.split_once('#')?;
@@ -237,18 +257,7 @@ impl SlaStore for DynamoStore {
                 }) else {
                     continue;
                 };
-                if day < from || day > to {
-                    continue;
-                }
-                let number = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<u64>().ok())
-                        .unwrap_or(0)
-                };
-                let total = out.entry(pool).or_default();
-                total.handed_out += number("handed_out");
-                total.recycled += number("recycled");
+                add(&pool, day, number(&item, HANDED_OUT), number(&item, RECYCLED));
             }
         }
         Ok(out)

@@ -122,6 +122,8 @@ pub struct LeadChange {
     pub follow_up: Option<FollowUp>,
     /// A breach, written once (its id is deterministic per clock run).
     pub violation: Option<Violation>,
+    /// What the owner change counts in its pool's numbers: only with an `owner_change`
+    /// (a store counts it where it records the change, and refuses it alone).
     pub stat: Option<PoolStat>,
     /// The release holds only while the holder has more active leads than this (a rep
     /// recycled down to their holding cap is never taken below it).
