@@ -122,6 +122,34 @@ async fn assigned(stack: &Stack, at: DateTime<Utc>) -> LeadId {
     lead.id
 }
 
+/// A change counts in its pool's numbers on the UTC day of its time, whatever month lists
+/// it: one at 20:00 UTC on 30 April is 04:00 on 1 May in Beijing, listed under May, and
+/// counts on 30 April.
+#[tokio::test]
+async fn pool_numbers_count_a_change_on_its_utc_day_whatever_month_lists_it() {
+    let stack = Stack::start().await;
+    let store = stack.store();
+    org(&store).await;
+    assigned(&stack, t("2026-04-30T20:00:00Z")).await;
+    assigned(&stack, t("2026-05-01T00:30:00Z")).await;
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    for ((from, to), handed_out) in [
+        (("2026-04-30", "2026-04-30"), Some(1)),
+        (("2026-04-01", "2026-04-30"), Some(1)),
+        (("2026-05-01", "2026-05-31"), Some(1)),
+        (("2026-04-30", "2026-05-01"), Some(2)),
+        (("2026-05-02", "2026-06-30"), None),
+        (("2026-03-01", "2026-04-29"), None),
+    ] {
+        let numbers = store.pool_numbers(day(from), day(to)).await.unwrap();
+        assert_eq!(
+            numbers.get("beijing").map(|n| n.handed_out),
+            handed_out,
+            "{from} to {to}: {numbers:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_lead_assigned_before_a_holiday_breaches_after_it_and_goes_to_the_next_rep() {
     let stack = Stack::start().await;

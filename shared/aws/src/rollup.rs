@@ -270,18 +270,7 @@ impl DynamoStore {
     /// Full items listed by a gsi1 partition, optionally between two sort keys (the index
     /// holds keys only, so the items are fetched after).
     pub(crate) async fn gsi1_items(&self, pk: &str, range: Option<(&str, &str)>) -> Result<Vec<Item>, StoreError> {
-        let keys = self
-            .gsi1_entries(pk, range)
-            .await?
-            .iter()
-            .filter_map(|entry| Some((text(entry, PK)?, text(entry, SK)?)))
-            .collect();
-        self.batch_get(keys, true).await
-    }
-
-    /// A gsi1 partition's entries as the index holds them (the item's keys, `id`,
-    /// `redrives`), optionally between two sort keys.
-    pub(crate) async fn gsi1_entries(&self, pk: &str, range: Option<(&str, &str)>) -> Result<Vec<Item>, StoreError> {
+        let mut keys = Vec::new();
         let mut query = self
             .client()
             .query()
@@ -296,12 +285,15 @@ impl DynamoStore {
                 .expression_attribute_values(":low", s(low))
                 .expression_attribute_values(":high", s(high)),
         };
-        let mut entries = Vec::new();
         let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
-            entries.extend(page.map_err(unavailable)?.items.unwrap_or_default());
+            for item in page.map_err(unavailable)?.items.unwrap_or_default() {
+                if let (Some(pk), Some(sk)) = (text(&item, PK), text(&item, SK)) {
+                    keys.push((pk, sk));
+                }
+            }
         }
-        Ok(entries)
+        self.batch_get(keys, true).await
     }
 
     pub(crate) async fn transact_outcome(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {

@@ -361,6 +361,8 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
+        // The pool's numbers are counted where the owner change is listed.
+        let counted = change.counted_stat()?.map(|(_, stat)| stat);
         let table = self.table();
         let lead_id = &change.lead.id;
         let counting = crate::rollup::funnel_writes(table, &change.funnel)?;
@@ -411,22 +413,12 @@ impl RoutingStore for DynamoStore {
             spec.expression = expression(&sets, &adds, &removes);
             writes.push(spec.build(table)?);
         }
-        if change.stat.is_some() && change.owner_change.is_none() {
-            // The pool's numbers are counted where the change is listed: without a
-            // change there is nowhere to count them.
-            return Err(corrupt(
-                "a pool's numbers count an owner change, and the change has none",
-            ));
-        }
         if let Some(record) = &change.owner_change {
             // Also listed by month (gsi1) for the owners report, with what it counts in its
             // pool's numbers for the recycle-rate report.
             let listed = [
                 (GSI1_PK, owners_pk(domain::lead::funnel::report_day(record.at), lead_id)),
-                (
-                    GSI1_SK,
-                    owner_listing_sk(&timestamp(record.at), &record.id, change.stat.as_ref()),
-                ),
+                (GSI1_SK, owner_listing_sk(&timestamp(record.at), &record.id, counted)),
             ];
             writes.push(record_put(
                 table,

@@ -13,8 +13,9 @@ use crate::item::{number, text};
 use crate::keys::*;
 use crate::paging::{finish, KeyRange};
 use crate::{item::corrupt, item::s, item::timestamp, item::unavailable, item::Item, store::DynamoStore};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use domain::follow_up::sla::SlaConfig;
+use domain::lead::funnel::report_day;
 use domain::lead::ports::{Page, PageRequest};
 use domain::{
     follow_up::ports::DueLeads, follow_up::ports::PoolNumbers, follow_up::ports::SlaStore, follow_up::ports::Violation,
@@ -227,37 +228,117 @@ impl SlaStore for DynamoStore {
     }
 
     async fn pool_numbers(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
+        // A change counts on the UTC day of its time, and is listed under its report
+        // day's month: the months of the period's first and last instants, in report days.
+        let start = Utc.from_utc_datetime(&from.and_time(NaiveTime::MIN));
+        let end = Utc.from_utc_datetime(&(to + Duration::days(1)).and_time(NaiveTime::MIN));
+        let listings = months(report_day(start), report_day(end - Duration::milliseconds(1)));
+        let mut partitions: Vec<Tally> = listings
+            .into_iter()
+            .flat_map(owners_partitions)
+            .map(Tally::Listed)
+            .collect();
+        // And the counters changes were counted in before 2026-12-07.
+        partitions.extend(
+            months(from, to)
+                .into_iter()
+                .flat_map(stats_partitions)
+                .map(Tally::Counted),
+        );
+
+        let window = Window {
+            days: from..=to,
+            low: timestamp(start),
+            high: timestamp(end),
+        };
+        let mut out: BTreeMap<String, PoolNumbers> = BTreeMap::new();
+        let mut reads = tokio::task::JoinSet::new();
+        let mut partitions = partitions.into_iter();
+        loop {
+            while reads.len() < PARTITIONS_AT_ONCE {
+                let Some(partition) = partitions.next() else { break };
+                let (store, window) = (self.clone(), window.clone());
+                reads.spawn(async move { store.numbers_in(partition, &window).await });
+            }
+            let Some(read) = reads.join_next().await else { break };
+            for (pool, numbers) in read.map_err(unavailable)?? {
+                let total = out.entry(pool).or_default();
+                total.handed_out += numbers.handed_out;
+                total.recycled += numbers.recycled;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How many partitions the recycle-rate report reads at once: a year is about 65 (five
+/// listings and five counter partitions a month), each read page by page and added up as
+/// it comes, so a long period neither waits on one partition after another nor holds
+/// more than a page of each.
+const PARTITIONS_AT_ONCE: usize = 8;
+
+/// Where pool numbers are kept.
+enum Tally {
+    /// A gsi1 partition of owner changes, each counting what its sort key says
+    /// ([`counted_in_listing`]).
+    Listed(String),
+    /// A `STATS#` partition of day counters (written before 2026-12-07).
+    Counted(String),
+}
+
+/// The period the numbers are for: its days, and its instants as sort-key bounds.
+#[derive(Clone)]
+struct Window {
+    days: std::ops::RangeInclusive<NaiveDate>,
+    low: String,
+    high: String,
+}
+
+impl DynamoStore {
+    /// One partition's numbers for the window's days.
+    async fn numbers_in(&self, partition: Tally, window: &Window) -> Result<BTreeMap<String, PoolNumbers>, StoreError> {
         let mut out: BTreeMap<String, PoolNumbers> = BTreeMap::new();
         let mut add = |pool: &str, day: NaiveDate, handed_out: u64, recycled: u64| {
-            if day >= from && day <= to {
+            if window.days.contains(&day) {
                 let total = out.entry(pool.to_string()).or_default();
                 total.handed_out += handed_out;
                 total.recycled += recycled;
             }
         };
-        // Each change counted where it is listed: under its report day's month, which can
-        // be a day off the UTC day it counts in.
-        let (before, after) = (from - Duration::days(1), to + Duration::days(1));
-        let low = timestamp(Utc.from_utc_datetime(&before.and_time(chrono::NaiveTime::MIN)));
-        let high = timestamp(Utc.from_utc_datetime(&(after + Duration::days(1)).and_time(chrono::NaiveTime::MIN)));
-        for partition in months(before, after).into_iter().flat_map(owners_partitions) {
-            for entry in self.gsi1_entries(&partition, Some((&low, &high))).await? {
-                let counted = text(&entry, GSI1_SK);
-                if let Some((day, recycled, pool)) = counted.as_deref().and_then(counted_in_listing) {
-                    add(pool, day, u64::from(!recycled), u64::from(recycled));
+        match partition {
+            Tally::Listed(pk) => {
+                // The sort key is all it needs: nothing else is read back.
+                let mut pages = self
+                    .client()
+                    .query()
+                    .table_name(self.table())
+                    .index_name(GSI1)
+                    .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :low AND :high")
+                    .expression_attribute_values(":pk", s(pk))
+                    .expression_attribute_values(":low", s(&window.low))
+                    .expression_attribute_values(":high", s(&window.high))
+                    .projection_expression(GSI1_SK)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    for entry in page.map_err(unavailable)?.items.unwrap_or_default() {
+                        let listed = text(&entry, GSI1_SK);
+                        if let Some((day, recycled, pool)) = listed.as_deref().and_then(counted_in_listing) {
+                            add(pool, day, u64::from(!recycled), u64::from(recycled));
+                        }
+                    }
                 }
             }
-        }
-        // The counters changes were counted in before 2026-12-07.
-        for partition in months(from, to).into_iter().flat_map(stats_partitions) {
-            for item in self.query_prefix(&partition, "").await? {
-                let Some((day, pool)) = text(&item, SK).and_then(|sk| {
-                    let (day, pool) = sk.split_once('#')?;
-                    Some((day.parse::<NaiveDate>().ok()?, pool.to_string()))
-                }) else {
-                    continue;
-                };
-                add(&pool, day, number(&item, HANDED_OUT), number(&item, RECYCLED));
+            Tally::Counted(pk) => {
+                for item in self.query_prefix(&pk, "").await? {
+                    let Some((day, pool)) = text(&item, SK).and_then(|sk| {
+                        let (day, pool) = sk.split_once('#')?;
+                        Some((day.parse::<NaiveDate>().ok()?, pool.to_string()))
+                    }) else {
+                        continue;
+                    };
+                    add(&pool, day, number(&item, HANDED_OUT), number(&item, RECYCLED));
+                }
             }
         }
         Ok(out)

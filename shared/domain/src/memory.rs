@@ -1014,11 +1014,7 @@ impl RoutingStore for InMemoryStore {
     }
 
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
-        if change.stat.is_some() && change.owner_change.is_none() {
-            return Err(StoreError::Corrupt(
-                "a pool's numbers count an owner change, and the change has none".into(),
-            ));
-        }
+        change.counted_stat()?;
         let mut state = self.state.lock().unwrap();
         let day = change.day;
         if state.leads.get(&change.lead.id).map(|l| l.version) != Some(change.expected_version) {

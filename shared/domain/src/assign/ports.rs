@@ -122,8 +122,8 @@ pub struct LeadChange {
     pub follow_up: Option<FollowUp>,
     /// A breach, written once (its id is deterministic per clock run).
     pub violation: Option<Violation>,
-    /// What the owner change counts in its pool's numbers: only with an `owner_change`
-    /// (a store counts it where it records the change, and refuses it alone).
+    /// What the owner change counts in its pool's numbers: only with an `owner_change`,
+    /// on its day (a store counts them where it records the change: [`Self::counted_stat`]).
     pub stat: Option<PoolStat>,
     /// The release holds only while the holder has more active leads than this (a rep
     /// recycled down to their holding cap is never taken below it).
@@ -190,6 +190,21 @@ impl LeadChange {
             job: None,
         }
     }
+
+    /// The owner change the pool numbers count, and the numbers. They are counted with it,
+    /// on its own UTC day: `Err` says why a store refuses numbers that are not.
+    pub fn counted_stat(&self) -> Result<Option<(&OwnerChange, &PoolStat)>, StoreError> {
+        match (&self.stat, &self.owner_change) {
+            (None, _) => Ok(None),
+            (Some(stat), Some(change)) if stat.day == change.at.date_naive() => Ok(Some((change, stat))),
+            (Some(_), Some(_)) => Err(StoreError::Corrupt(
+                "a pool's numbers count on the day of the owner change they count".into(),
+            )),
+            (Some(_), None) => Err(StoreError::Corrupt(
+                "a pool's numbers count an owner change, and the change has none".into(),
+            )),
+        }
+    }
 }
 
 /// Reps, pools, routing rules and the assignment counters.
@@ -251,4 +266,45 @@ pub enum NotifyError {
 /// Outbound webhook delivery.
 pub trait Notifier: Send + Sync {
     fn send(&self, hook: &Webhook, body: &serde_json::Value) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(at: &str) -> OwnerChange {
+        OwnerChange {
+            id: "01JCHANGE".into(),
+            lead_id: LeadId::generate(at.parse().unwrap()),
+            from: None,
+            to: Some("zhang".into()),
+            how: OwnerChangeHow::Claimed,
+            by: None,
+            pool: Some("beijing".into()),
+            note: None,
+            at: at.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn pool_numbers_count_an_owner_change_on_its_day() {
+        let now = "2026-04-30T20:00:00Z".parse().unwrap();
+        let lead = Lead::new(LeadId::generate(now), "web_form", now);
+        let mut commit = LeadChange::new(&lead, lead.clone(), "2026-04-30".parse().unwrap());
+        assert!(
+            matches!(commit.counted_stat(), Ok(None)),
+            "no numbers, nothing to count"
+        );
+        commit.stat = Some(PoolStat::handed_out("beijing", now));
+        assert!(commit.counted_stat().is_err(), "numbers without a change");
+        // 04:00 in Beijing on 1 May, but the numbers count UTC days.
+        commit.owner_change = Some(change("2026-04-30T20:00:00Z"));
+        let (counted, stat) = commit.counted_stat().unwrap().unwrap();
+        assert_eq!(
+            (counted.id.as_str(), stat.day),
+            ("01JCHANGE", "2026-04-30".parse().unwrap())
+        );
+        commit.owner_change = Some(change("2026-05-01T00:00:00Z"));
+        assert!(commit.counted_stat().is_err(), "numbers of another day");
+    }
 }
