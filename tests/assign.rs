@@ -692,3 +692,219 @@ async fn the_new_owner_gets_one_webhook_notice_even_when_the_message_repeats() {
     let text = notices[0]["text"]["content"].as_str().unwrap();
     assert!(text.contains(id.as_str()) && text.contains("+86138****8000"), "{text}");
 }
+
+/// Until 2026-12-07 a rep's counters were kept on the rep's profile item, in the one
+/// partition all reps share. What was counted there is a base that nothing writes any
+/// more: the caps hold with it, a lead charged there is released from the rep's own
+/// counters, and new counts go to the rep's own partition. A deleted rep's counters are
+/// marked, so an assignment decided before the delete cannot charge the rep.
+#[tokio::test]
+async fn counts_kept_with_the_profile_before_the_move_still_hold_the_caps() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use domain::assign::ports::{LeadChange, RepCharge};
+    use domain::lead::ports::Saved;
+    let stack = Stack::start().await;
+    let store = stack.store();
+    let now = t(WORK);
+    let zhang = Rep {
+        holding_cap: Some(4),
+        daily_cap: Some(2),
+        ..rep("zhang")
+    };
+    org(
+        &store,
+        &[zhang.clone(), rep("li")],
+        &[pool("team", Strategy::RoundRobin, &["zhang"])],
+    )
+    .await;
+    // Two leads held and one received today, counted the old way.
+    let old_counts = |active: &str| {
+        stack
+            .dynamo
+            .update_item()
+            .table_name(stack.table())
+            .key("pk", AttributeValue::S("REPS".into()))
+            .key("sk", AttributeValue::S("zhang".into()))
+            .update_expression("SET active_leads = :active, #today = :one")
+            .expression_attribute_names("#today", "received#2026-11-23")
+            .expression_attribute_values(":active", AttributeValue::N(active.into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+    };
+    old_counts("2").send().await.unwrap();
+    let mut held_before = Lead::new(LeadId::generate(now), "web_form", now);
+    held_before.set_stage(Stage::Aql, now);
+    held_before.owner = Some("zhang".into());
+    held_before.owner_change_id = Some("01JOLDCHANGE".into());
+    held_before.pool = Some("team".into());
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(held_before.clone(), None))
+        .await
+        .unwrap();
+
+    let app = assigner(&stack, RecordingNotifier::default());
+    let owned = |ids: &[LeadId]| {
+        let stack = &stack;
+        let ids = ids.to_vec();
+        async move {
+            let mut n = 0;
+            for id in &ids {
+                n += usize::from(stack.lead(id.as_str()).await.owner.is_some());
+            }
+            n
+        }
+    };
+    let counters = || async { store.rep("zhang").await.unwrap().unwrap().1 };
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(qualified(&store, now, "").await);
+    }
+    app.handle(ready_event(&ids, now), now).await;
+    assert_eq!(owned(&ids).await, 1, "the daily cap (2) counts the one received before");
+    assert_eq!(
+        (
+            counters().await.active_leads,
+            counters().await.received.on(now.date_naive())
+        ),
+        (3, 2)
+    );
+
+    store
+        .put_rep(&Rep {
+            daily_cap: Some(10),
+            ..zhang.clone()
+        })
+        .await
+        .unwrap();
+    app.handle(ready_event(&ids, now), now).await;
+    assert_eq!(owned(&ids).await, 2, "the holding cap (4) counts the two held before");
+    assert_eq!(counters().await.active_leads, 4);
+
+    // A lead charged before the move, returned: the rep's own count goes down for it.
+    let api = api(&stack, now);
+    let path = format!("/v1/leads/{}/actions", held_before.id);
+    let returned = call(
+        &api,
+        "POST",
+        &path,
+        &token("zhang", Role::Rep),
+        Some(json!({"action": "return_to_pool"})),
+    )
+    .await;
+    assert_eq!(returned.status, 200, "{}", returned.body);
+    assert_eq!(counters().await.active_leads, 3);
+    app.handle(ready_event(&ids, now), now).await;
+    assert_eq!(owned(&ids).await, 3);
+    assert_eq!(counters().await.active_leads, 4);
+    let own = stack.items_with_pk_prefix("REPC#zhang").await;
+    assert_eq!(
+        own[0]["active_leads"].as_n().unwrap(),
+        "2",
+        "three charged, one released: {own:?}"
+    );
+    let profile = stack.items_with_pk_prefix("REPS").await;
+    let profile = profile.iter().find(|i| i["sk"].as_s().unwrap() == "zhang").unwrap();
+    assert_eq!(
+        profile["active_leads"].as_n().unwrap(),
+        "2",
+        "the base is never written"
+    );
+    assert_eq!(
+        store.delete_rep("zhang").await.unwrap(),
+        Some(Saved::Conflict),
+        "holds leads"
+    );
+
+    // wang's base is at his holding cap (3), but one of those leads has been returned
+    // since: his own count is -1, and there is room for one.
+    let wang = Rep {
+        holding_cap: Some(3),
+        ..rep("wang")
+    };
+    store.put_rep(&wang).await.unwrap();
+    stack
+        .dynamo
+        .update_item()
+        .table_name(stack.table())
+        .key("pk", AttributeValue::S("REPS".into()))
+        .key("sk", AttributeValue::S("wang".into()))
+        .update_expression("SET active_leads = :three")
+        .expression_attribute_values(":three", AttributeValue::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    let mut wangs = Lead::new(LeadId::generate(now), "web_form", now);
+    wangs.set_stage(Stage::Aql, now);
+    wangs.owner = Some("wang".into());
+    wangs.owner_change_id = Some("01JOLDCHANGE2".into());
+    wangs.pool = Some("team".into());
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(wangs.clone(), None))
+        .await
+        .unwrap();
+    let path = format!("/v1/leads/{}/actions", wangs.id);
+    let returned = call(
+        &api,
+        "POST",
+        &path,
+        &token("wang", Role::Rep),
+        Some(json!({"action": "return_to_pool"})),
+    )
+    .await;
+    assert_eq!(returned.status, 200, "{}", returned.body);
+    for expected in [200, 409] {
+        let unowned = qualified(&store, now, "").await;
+        let path = format!("/v1/leads/{unowned}/actions");
+        let body = json!({"action": "assign", "to": "wang"});
+        let given = call(&api, "POST", &path, &token("boss", Role::Manager), Some(body)).await;
+        assert_eq!(given.status, expected, "{}", given.body);
+        assert_eq!(store.rep("wang").await.unwrap().unwrap().1.active_leads, 3);
+    }
+
+    // li holds nothing and is deleted; an assignment decided while li was there finds li
+    // retired, even if the profile came back without li being saved again.
+    let reps = stack.items_with_pk_prefix("REPS").await;
+    let li_profile = reps.into_iter().find(|i| i["sk"].as_s().unwrap() == "li").unwrap();
+    assert_eq!(store.delete_rep("li").await.unwrap(), Some(Saved::Saved));
+    let lead = stack.lead(ids[0].as_str()).await;
+    let charging_li = || LeadChange {
+        charge: Some(RepCharge {
+            rep: "li".into(),
+            holding_cap: 10,
+            daily_cap: None,
+            counts_today: true,
+        }),
+        ..LeadChange::new(&lead, lead.clone(), now.date_naive())
+    };
+    assert_eq!(
+        store.commit_change(&charging_li()).await.unwrap(),
+        Saved::Conflict,
+        "no profile"
+    );
+    stack
+        .dynamo
+        .put_item()
+        .table_name(stack.table())
+        .set_item(Some(li_profile))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        store.commit_change(&charging_li()).await.unwrap(),
+        Saved::Conflict,
+        "retired"
+    );
+    // A release meanwhile (a lead li held once, returned) counts down the retired item;
+    // li saved again starts from nothing all the same.
+    let release_li = LeadChange {
+        release: Some("li".into()),
+        ..LeadChange::new(&lead, lead.clone(), now.date_naive())
+    };
+    assert_eq!(store.commit_change(&release_li).await.unwrap(), Saved::Saved);
+    store.put_rep(&rep("li")).await.unwrap();
+    assert_eq!(
+        store.commit_change(&charging_li()).await.unwrap(),
+        Saved::Saved,
+        "saved again"
+    );
+    assert_eq!(store.rep("li").await.unwrap().unwrap().1.active_leads, 1);
+}

@@ -100,8 +100,8 @@ async fn seeded(n: usize) -> Stack {
         .dynamo
         .update_item()
         .table_name(stack.table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("REPS".into()))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("leaver".into()))
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("REPC#leaver".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("COUNTERS".into()))
         .update_expression("SET active_leads = :n")
         .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::N(n.to_string()))
         .send()

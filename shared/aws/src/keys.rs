@@ -15,7 +15,8 @@
 //! | anonymous touch | `ANON#<key>`       | `TP#<touch id>`         |                 |                   |
 //! | rules           | `CONFIG#rules`     | `CURRENT`, `V#<000001>` |                 |                   |
 //! | routing rules   | `CONFIG#routing`   | `CURRENT`, `V#<000001>` |                 |                   |
-//! | rep + counters  | `REPS`             | `<rep id>`              |                 |                   |
+//! | rep (profile; counters before 2026-12-07) | `REPS` | `<rep id>`      |                 |                   |
+//! | rep counters    | `REPC#<rep id>`    | `COUNTERS`              |                 |                   |
 //! | pool            | `POOLS`            | `<pool id>`             |                 |                   |
 //! | pool counters   | `POOLSTATE#<pool>` | `STATE`                 |                 |                   |
 //! | owner change    | `LEAD#<id>`        | `OWNER#<change id>`     | `OWNERS#<month>#<0..3>` | `<at>#<change id>[#<day>#<handed_out\|recycled>#<pool>]` |
@@ -200,7 +201,16 @@ pub fn handoff_pk(lead: &LeadId) -> String {
     format!("HANDOFF#{lead}")
 }
 pub const HANDOFF_SK: &str = "HANDOFF";
+/// Every rep's profile, one partition for them all (listed whole by the team views).
 pub const REPS_PK: &str = "REPS";
+/// A rep's counters (`active_leads`, `received#<day>`), in a partition of the rep's own:
+/// every assignment updates them, and in `REPS`, where they were kept until 2026-12-07
+/// (and where those counts still are, read as a base), 1,000 assignments a second would
+/// take 2,000 write units of the partition's 1,000.
+pub fn rep_counters_pk(rep: &str) -> String {
+    format!("REPC#{rep}")
+}
+pub const REP_COUNTERS_SK: &str = "COUNTERS";
 pub const POOLS_PK: &str = "POOLS";
 pub fn pool_state_pk(pool: &str) -> String {
     format!("POOLSTATE#{pool}")

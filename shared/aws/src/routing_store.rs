@@ -7,6 +7,13 @@
 //! Daily counters are attributes named by day (`received#2026-11-23`), so a new day
 //! starts at zero without a read-modify-write; the same update removes the last
 //! week's attributes so items stay small.
+//!
+//! A rep's counters have an item of their own (`REPC#<rep>`, since 2026-12-07), out of
+//! the one partition every profile shares. What was counted before stays on the profile
+//! item, where nothing writes it any more: it is read as a fixed base ([`Base`]), the
+//! counts are the sum, and a cap is checked on the rep's own item against the cap less
+//! the base. A deleted rep's counter item stays, marked `retired`, so that an assignment
+//! decided before the delete cannot charge the rep.
 
 use crate::item::text;
 use crate::item::{n, number};
@@ -31,6 +38,7 @@ use domain::{
 use std::collections::{BTreeMap, HashMap};
 
 const RECEIVED: &str = "received";
+const ACTIVE: &str = "active_leads";
 const ASSIGNED: &str = "assigned";
 const CLAIMED: &str = "claimed";
 const SERVED: &str = "served#";
@@ -62,17 +70,92 @@ fn pool_from(item: Item) -> Result<Pool, StoreError> {
     serde_dynamo::from_attribute_value(pool).map_err(corrupt)
 }
 
-fn rep_from(item: Item) -> Result<(Rep, RepCounters), StoreError> {
-    let profile = item
+/// A counter that may be below zero: a rep's own item counts down the leads charged to
+/// the [`Base`] too.
+fn signed(item: &Item, name: &str) -> i64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What a rep's profile item counted before the counters had an item of their own.
+#[derive(Debug, Clone, Copy, Default)]
+struct Base {
+    active: i64,
+    received: DailyCount,
+}
+
+impl Base {
+    fn of(profile: &Item) -> Self {
+        Self {
+            active: signed(profile, ACTIVE),
+            received: daily(profile, RECEIVED),
+        }
+    }
+}
+
+/// The base and the rep's own counters added up. A day's count is the sum of both for
+/// the later of their latest days.
+fn counted(base: Base, own: Option<&Item>) -> RepCounters {
+    let mine = own.map(|item| daily(item, RECEIVED)).unwrap_or_default();
+    let received = match base.received.day.cmp(&mine.day) {
+        std::cmp::Ordering::Equal => DailyCount {
+            day: mine.day,
+            count: base.received.count + mine.count,
+        },
+        std::cmp::Ordering::Greater => base.received,
+        std::cmp::Ordering::Less => mine,
+    };
+    let active = base.active + own.map_or(0, |item| signed(item, ACTIVE));
+    RepCounters {
+        active_leads: u32::try_from(active.max(0)).unwrap_or(u32::MAX),
+        received,
+    }
+}
+
+fn rep_from(profile: Item, own: Option<&Item>) -> Result<(Rep, RepCounters), StoreError> {
+    let counters = counted(Base::of(&profile), own);
+    let profile = profile
         .get("profile")
         .cloned()
         .ok_or_else(|| corrupt("rep item without profile"))?;
     let rep: Rep = serde_dynamo::from_attribute_value(profile).map_err(corrupt)?;
-    let counters = RepCounters {
-        active_leads: number(&item, "active_leads") as u32,
-        received: daily(&item, RECEIVED),
-    };
     Ok((rep, counters))
+}
+
+/// `active_leads < limit` on a rep's own counter item, which counts as zero while it has
+/// no `active_leads`.
+fn below(name: &str, limit: i64) -> String {
+    if limit > 0 {
+        format!("attribute_not_exists(active_leads) OR active_leads < {name}")
+    } else {
+        format!("active_leads < {name}")
+    }
+}
+
+/// `active_leads > floor`, likewise.
+fn above(name: &str, floor: i64) -> String {
+    if floor < 0 {
+        format!("attribute_not_exists(active_leads) OR active_leads > {name}")
+    } else {
+        format!("active_leads > {name}")
+    }
+}
+
+/// Each profile with its rep's counter item, if it has one.
+fn with_counters(profiles: Vec<Item>, counters: Vec<Item>) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
+    let counters: HashMap<String, Item> = counters
+        .into_iter()
+        .filter_map(|item| Some((text(&item, PK)?, item)))
+        .collect();
+    profiles
+        .into_iter()
+        .map(|profile| {
+            let own = text(&profile, SK).and_then(|id| counters.get(&rep_counters_pk(&id)));
+            rep_from(profile, own)
+        })
+        .collect()
 }
 
 /// One update in a transaction, built from an expression and its names and values.
@@ -206,6 +289,22 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// What the rep's profile item counted before 2026-12-07; `None` if the rep has no
+    /// profile.
+    async fn base(&self, rep: &str) -> Result<Option<Base>, StoreError> {
+        Ok(self.get_item(REPS_PK, rep).await?.as_ref().map(Base::of))
+    }
+
+    /// The counter items of the reps whose profiles are `profiles`.
+    async fn rep_counters(&self, profiles: &[Item]) -> Result<Vec<Item>, StoreError> {
+        let keys = profiles
+            .iter()
+            .filter_map(|profile| text(profile, SK))
+            .map(|id| (rep_counters_pk(&id), REP_COUNTERS_SK.to_string()))
+            .collect();
+        self.batch_get(keys, true).await
+    }
+
     async fn records<T: serde::de::DeserializeOwned>(&self, lead: &LeadId, prefix: &str) -> Result<Vec<T>, StoreError> {
         self.query_prefix(&lead_pk(lead), prefix)
             .await?
@@ -310,26 +409,32 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn rep(&self, id: &str) -> Result<Option<(Rep, RepCounters)>, StoreError> {
-        self.get_item(REPS_PK, id).await?.map(rep_from).transpose()
+        Ok(self.reps(&[id.to_string()]).await?.pop())
     }
 
     async fn reps(&self, ids: &[String]) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
-        let keys = ids.iter().map(|id| (REPS_PK.to_string(), id.clone())).collect();
-        self.batch_get(keys, true).await?.into_iter().map(rep_from).collect()
+        // Profiles and counters in one read.
+        let profiles = ids.iter().map(|id| (REPS_PK.to_string(), id.clone()));
+        let counters = ids.iter().map(|id| (rep_counters_pk(id), REP_COUNTERS_SK.to_string()));
+        let (profiles, counters): (Vec<Item>, Vec<Item>) = self
+            .batch_get(profiles.chain(counters).collect(), true)
+            .await?
+            .into_iter()
+            .partition(|item| text(item, PK).as_deref() == Some(REPS_PK));
+        with_counters(profiles, counters)
     }
 
     async fn all_reps(&self) -> Result<Vec<(Rep, RepCounters)>, StoreError> {
-        self.query_prefix(REPS_PK, "")
-            .await?
-            .into_iter()
-            .map(rep_from)
-            .collect()
+        let profiles = self.query_prefix(REPS_PK, "").await?;
+        let counters = self.rep_counters(&profiles).await?;
+        with_counters(profiles, counters)
     }
 
     async fn reps_page(&self, page: PageRequest<'_>) -> Result<Page<(Rep, RepCounters)>, StoreError> {
         let read = self.query_page(&KeyRange::partition(REPS_PK), page).await?;
+        let counters = self.rep_counters(&read.items).await?;
         Ok(Page {
-            items: read.items.into_iter().map(rep_from).collect::<Result<_, _>>()?,
+            items: with_counters(read.items, counters)?,
             next: read.next,
         })
     }
@@ -337,27 +442,71 @@ impl RoutingStore for DynamoStore {
     async fn put_rep(&self, rep: &Rep) -> Result<(), StoreError> {
         let profile = serde_dynamo::to_attribute_value(rep).map_err(corrupt)?;
         let mut spec = UpdateSpec::new(REPS_PK.into(), rep.id.clone());
-        // The profile only: counters are the assignments' to move.
+        // The profile only: counters are the assignments' to move. (`active_leads` is
+        // still started at zero here for a release from before 2026-12-07, whose charge
+        // condition needs it, should one run beside this one during a deploy.)
         spec.expression = "SET profile = :p, active_leads = if_not_exists(active_leads, :zero)".into();
         spec.values = vec![(":p".into(), profile), (":zero".into(), n(0))];
+        // A rep saved again after a delete may be charged again, from nothing (a lead
+        // released from the deleted rep may have counted down since). First, so that a
+        // profile is never there to route to while its counters refuse every charge.
+        let revive = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(rep_counters_pk(&rep.id)))
+            .key(SK, s(REP_COUNTERS_SK))
+            .update_expression("REMOVE retired SET active_leads = :zero")
+            .condition_expression("attribute_exists(retired)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        saved_unless_refused(revive)?;
         self.update(spec).await
     }
 
     async fn delete_rep(&self, id: &str) -> Result<Option<Saved>, StoreError> {
-        if self.get_item(REPS_PK, id).await?.is_none() {
+        let Some(profile) = self.get_item(REPS_PK, id).await? else {
             return Ok(None);
+        };
+        let own = self.get_item(&rep_counters_pk(id), REP_COUNTERS_SK).await?;
+        let (base, mine) = (signed(&profile, ACTIVE), own.as_ref().map_or(0, |o| signed(o, ACTIVE)));
+        if base + mine > 0 {
+            return Ok(Some(Saved::Conflict));
         }
-        let result = self
-            .client()
-            .delete_item()
+        // Both counts as read, or someone was charged meanwhile.
+        let unchanged = |count: i64| {
+            (
+                "attribute_not_exists(active_leads) OR active_leads = :count".to_string(),
+                n(count),
+            )
+        };
+        let (condition, count) = unchanged(base);
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(self.table())
             .key(PK, s(REPS_PK))
             .key(SK, s(id))
-            .condition_expression("attribute_not_exists(active_leads) OR active_leads <= :zero")
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        saved_unless_refused(result).map(Some)
+            .condition_expression(condition)
+            .expression_attribute_values(":count", count)
+            .build()
+            .map_err(unavailable)?;
+        // The counters start again from nothing, marked: a rep saved again under this id
+        // starts afresh, as a new profile would.
+        let (condition, count) = unchanged(mine);
+        let retire = Put::builder()
+            .table_name(self.table())
+            .item(PK, s(rep_counters_pk(id)))
+            .item(SK, s(REP_COUNTERS_SK))
+            .item("retired", AttributeValue::Bool(true))
+            .condition_expression(condition)
+            .expression_attribute_values(":count", count)
+            .build()
+            .map_err(unavailable)?;
+        let writes = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().put(retire).build(),
+        ];
+        self.transact(writes).await.map(Some)
     }
 
     async fn commit_change(&self, change: &LeadChange) -> Result<Saved, StoreError> {
@@ -373,24 +522,42 @@ impl RoutingStore for DynamoStore {
             vec![(":expected", n(change.expected_version))],
         )?];
         if let Some(charge) = &change.charge {
-            let mut spec = UpdateSpec::new(REPS_PK.into(), charge.rep.clone());
+            // A rep without a profile cannot be charged.
+            let Some(base) = self.base(&charge.rep).await? else {
+                return Ok(Saved::Conflict);
+            };
+            // The rep's own count may be below zero (leads charged to the base, released
+            // since), so a base at the holding cap may still leave room.
+            let hold = i64::from(charge.holding_cap) - base.active;
+            // A day's count never is: a base at the daily cap fills it.
+            let daily_cap = charge
+                .daily_cap
+                .filter(|_| charge.counts_today)
+                .map(|cap| i64::from(cap) - i64::from(base.received.on(change.day)));
+            if daily_cap.is_some_and(|left| left <= 0) {
+                return Ok(Saved::Conflict);
+            }
+            let mut spec = UpdateSpec::new(rep_counters_pk(&charge.rep), REP_COUNTERS_SK);
             let (mut adds, mut removes) = (vec!["active_leads :one".to_string()], Vec::new());
             spec.values.push((":one".into(), n(1)));
-            spec.values.push((":hold".into(), n(charge.holding_cap)));
-            spec.condition = Some("attribute_exists(pk) AND active_leads < :hold".into());
+            spec.values.push((":hold".into(), n(hold)));
+            spec.condition = Some(format!("attribute_not_exists(retired) AND ({})", below(":hold", hold)));
             if charge.counts_today {
-                spec.daily_add(RECEIVED, change.day, charge.daily_cap, &mut adds, &mut removes);
+                let cap = daily_cap.map(|left| u32::try_from(left).unwrap_or(u32::MAX));
+                spec.daily_add(RECEIVED, change.day, cap, &mut adds, &mut removes);
             }
             spec.expression = expression(&[], &adds, &removes);
             writes.push(spec.build(table)?);
         }
         if let Some(rep) = &change.release {
-            let mut spec = UpdateSpec::new(REPS_PK.into(), rep.clone());
+            let mut spec = UpdateSpec::new(rep_counters_pk(rep), REP_COUNTERS_SK);
             spec.expression = "ADD active_leads :minus".into();
             spec.values.push((":minus".into(), n(-1)));
             if let Some(floor) = change.release_floor {
+                // Held above the floor: the base and the rep's own item together.
+                let floor = i64::from(floor) - self.base(rep).await?.unwrap_or_default().active;
                 spec.values.push((":floor".into(), n(floor)));
-                spec.condition = Some("active_leads > :floor".into());
+                spec.condition = Some(above(":floor", floor));
             }
             writes.push(spec.build(table)?);
         }
