@@ -813,6 +813,45 @@ async fn counts_kept_with_the_profile_before_the_move_still_hold_the_caps() {
         Some(Saved::Conflict),
         "holds leads"
     );
+    // The store's own conditions count the base too, whatever the caller decided: zhang
+    // holds 4 (2 + 2 of his own) and received 4 today (1 + 3).
+    let lead = stack.lead(ids[0].as_str()).await;
+    let change = || LeadChange::new(&lead, lead.clone(), now.date_naive());
+    let charge = |holding_cap: u32, daily_cap: Option<u32>| LeadChange {
+        charge: Some(RepCharge {
+            rep: "zhang".into(),
+            holding_cap,
+            daily_cap,
+            counts_today: true,
+        }),
+        ..change()
+    };
+    let release_above = |floor: u32| LeadChange {
+        release: Some("zhang".into()),
+        release_floor: Some(floor),
+        ..change()
+    };
+    assert_eq!(
+        store.commit_change(&charge(4, None)).await.unwrap(),
+        Saved::Conflict,
+        "holding cap"
+    );
+    assert_eq!(
+        store.commit_change(&charge(100, Some(4))).await.unwrap(),
+        Saved::Conflict,
+        "daily cap"
+    );
+    assert_eq!(
+        store.commit_change(&release_above(3)).await.unwrap(),
+        Saved::Saved,
+        "4 > 3"
+    );
+    assert_eq!(
+        store.commit_change(&release_above(3)).await.unwrap(),
+        Saved::Conflict,
+        "3 > 3"
+    );
+    assert_eq!(counters().await.active_leads, 3);
 
     // wang's base is at his holding cap (3), but one of those leads has been returned
     // since: his own count is -1, and there is room for one.

@@ -449,7 +449,8 @@ impl RoutingStore for DynamoStore {
         spec.values = vec![(":p".into(), profile), (":zero".into(), n(0))];
         // A rep saved again after a delete may be charged again, from nothing (a lead
         // released from the deleted rep may have counted down since). First, so that a
-        // profile is never there to route to while its counters refuse every charge.
+        // failed save leaves no profile to route to whose counters refuse every charge
+        // (a delete racing the save still can: an admin against an admin).
         let revive = self
             .client()
             .update_item()
