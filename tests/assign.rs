@@ -693,6 +693,50 @@ async fn the_new_owner_gets_one_webhook_notice_even_when_the_message_repeats() {
     assert!(text.contains(id.as_str()) && text.contains("+86138****8000"), "{text}");
 }
 
+/// Counts on `rep`'s profile item, as a release from before 2026-12-07 kept them: leads
+/// held, and received on the WORK day.
+async fn counted_on_the_profile(stack: &Stack, rep: &str, active: u32, received: Option<u32>) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut update = stack
+        .dynamo
+        .update_item()
+        .table_name(stack.table())
+        .key("pk", AttributeValue::S("REPS".into()))
+        .key("sk", AttributeValue::S(rep.into()))
+        .update_expression("SET active_leads = :active")
+        .expression_attribute_values(":active", AttributeValue::N(active.to_string()));
+    if let Some(received) = received {
+        update = update
+            .update_expression("SET active_leads = :active, #today = :received")
+            .expression_attribute_names("#today", "received#2026-11-23")
+            .expression_attribute_values(":received", AttributeValue::N(received.to_string()));
+    }
+    update.send().await.unwrap();
+}
+
+/// A lead `rep` was charged for before the move.
+async fn held_before_the_move(store: &DynamoStore, rep: &str, now: DateTime<Utc>) -> Lead {
+    let mut lead = Lead::new(LeadId::generate(now), "web_form", now);
+    lead.set_stage(Stage::Aql, now);
+    lead.owner = Some(rep.into());
+    lead.owner_change_id = Some(format!("01JOLDCHANGE{rep}"));
+    lead.pool = Some("team".into());
+    store
+        .create_lead(&domain::lead::ports::NewLead::new(lead.clone(), None))
+        .await
+        .unwrap();
+    lead
+}
+
+/// Its owner returns `lead` to its pool.
+async fn returned_by(api: &Api<DynamoStore, SqsBus, FixedClock>, lead: &Lead) {
+    let owner = lead.owner.as_deref().unwrap();
+    let path = format!("/v1/leads/{}/actions", lead.id);
+    let body = json!({"action": "return_to_pool"});
+    let returned = call(api, "POST", &path, &token(owner, Role::Rep), Some(body)).await;
+    assert_eq!(returned.status, 200, "{}", returned.body);
+}
+
 /// Until 2026-12-07 a rep's counters were kept on the rep's profile item, in the one
 /// partition all reps share. What was counted there is a base that nothing writes any
 /// more: the caps hold with it, a lead charged there is released from the rep's own
@@ -700,7 +744,6 @@ async fn the_new_owner_gets_one_webhook_notice_even_when_the_message_repeats() {
 /// marked, so an assignment decided before the delete cannot charge the rep.
 #[tokio::test]
 async fn counts_kept_with_the_profile_before_the_move_still_hold_the_caps() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     use domain::assign::ports::{LeadChange, RepCharge};
     use domain::lead::ports::Saved;
     let stack = Stack::start().await;
@@ -718,28 +761,8 @@ async fn counts_kept_with_the_profile_before_the_move_still_hold_the_caps() {
     )
     .await;
     // Two leads held and one received today, counted the old way.
-    let old_counts = |active: &str| {
-        stack
-            .dynamo
-            .update_item()
-            .table_name(stack.table())
-            .key("pk", AttributeValue::S("REPS".into()))
-            .key("sk", AttributeValue::S("zhang".into()))
-            .update_expression("SET active_leads = :active, #today = :one")
-            .expression_attribute_names("#today", "received#2026-11-23")
-            .expression_attribute_values(":active", AttributeValue::N(active.into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-    };
-    old_counts("2").send().await.unwrap();
-    let mut held_before = Lead::new(LeadId::generate(now), "web_form", now);
-    held_before.set_stage(Stage::Aql, now);
-    held_before.owner = Some("zhang".into());
-    held_before.owner_change_id = Some("01JOLDCHANGE".into());
-    held_before.pool = Some("team".into());
-    store
-        .create_lead(&domain::lead::ports::NewLead::new(held_before.clone(), None))
-        .await
-        .unwrap();
+    counted_on_the_profile(&stack, "zhang", 2, Some(1)).await;
+    let held_before = held_before_the_move(&store, "zhang", now).await;
 
     let app = assigner(&stack, RecordingNotifier::default());
     let owned = |ids: &[LeadId]| {
@@ -781,16 +804,7 @@ async fn counts_kept_with_the_profile_before_the_move_still_hold_the_caps() {
 
     // A lead charged before the move, returned: the rep's own count goes down for it.
     let api = api(&stack, now);
-    let path = format!("/v1/leads/{}/actions", held_before.id);
-    let returned = call(
-        &api,
-        "POST",
-        &path,
-        &token("zhang", Role::Rep),
-        Some(json!({"action": "return_to_pool"})),
-    )
-    .await;
-    assert_eq!(returned.status, 200, "{}", returned.body);
+    returned_by(&api, &held_before).await;
     assert_eq!(counters().await.active_leads, 3);
     app.handle(ready_event(&ids, now), now).await;
     assert_eq!(owned(&ids).await, 3);
@@ -860,36 +874,8 @@ async fn counts_kept_with_the_profile_before_the_move_still_hold_the_caps() {
         ..rep("wang")
     };
     store.put_rep(&wang).await.unwrap();
-    stack
-        .dynamo
-        .update_item()
-        .table_name(stack.table())
-        .key("pk", AttributeValue::S("REPS".into()))
-        .key("sk", AttributeValue::S("wang".into()))
-        .update_expression("SET active_leads = :three")
-        .expression_attribute_values(":three", AttributeValue::N("3".into()))
-        .send()
-        .await
-        .unwrap();
-    let mut wangs = Lead::new(LeadId::generate(now), "web_form", now);
-    wangs.set_stage(Stage::Aql, now);
-    wangs.owner = Some("wang".into());
-    wangs.owner_change_id = Some("01JOLDCHANGE2".into());
-    wangs.pool = Some("team".into());
-    store
-        .create_lead(&domain::lead::ports::NewLead::new(wangs.clone(), None))
-        .await
-        .unwrap();
-    let path = format!("/v1/leads/{}/actions", wangs.id);
-    let returned = call(
-        &api,
-        "POST",
-        &path,
-        &token("wang", Role::Rep),
-        Some(json!({"action": "return_to_pool"})),
-    )
-    .await;
-    assert_eq!(returned.status, 200, "{}", returned.body);
+    counted_on_the_profile(&stack, "wang", 3, None).await;
+    returned_by(&api, &held_before_the_move(&store, "wang", now).await).await;
     for expected in [200, 409] {
         let unowned = qualified(&store, now, "").await;
         let path = format!("/v1/leads/{unowned}/actions");
