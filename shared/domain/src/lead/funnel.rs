@@ -90,8 +90,7 @@ fn steps_where(lead: &Lead, counted: bool) -> Vec<FunnelStep> {
             match step {
                 "lead" => fields.insert("leads".to_string(), 1),
                 "invalid" => {
-                    let code = lead.invalid_reason.as_ref().map_or("other", |r| r.code.as_str());
-                    fields.insert(invalid_field(code), 1);
+                    fields.insert(invalid_field(first_invalid_code(lead)), 1);
                     fields.insert("invalid".to_string(), 1)
                 }
                 "repeat" => fields.insert("repeats".to_string(), 1),
@@ -106,6 +105,16 @@ fn steps_where(lead: &Lead, counted: bool) -> Vec<FunnelStep> {
             }
         })
         .collect()
+}
+
+/// The reason the `invalid` step counts under: the one the lead was first found invalid
+/// for. A restored lead no longer carries it, but its first review of the invalid pool
+/// remembers it, so the step's record written again after a restore says the same.
+fn first_invalid_code(lead: &Lead) -> &str {
+    let reviewed = lead.reviews.iter().map(|r| r.reason.as_str()).find(|c| !c.is_empty());
+    reviewed
+        .or_else(|| lead.invalid_reason.as_ref().map(|r| r.code.as_str()))
+        .unwrap_or("other")
 }
 
 /// The lead as it is written along with `steps`: remembering them as counted.
@@ -221,6 +230,31 @@ mod tests {
         assert_eq!(steps.len(), 2);
         assert_eq!(steps[1].fields["invalid"], 1);
         assert_eq!(steps[1].fields["invalid_blacklisted"], 1);
+    }
+
+    #[test]
+    fn a_restored_lead_s_invalid_step_keeps_its_reason() {
+        use crate::lead::{InvalidReview, Verdict};
+        let mut l = lead();
+        l.invalid_reason = Some(InvalidReason {
+            code: "wrong_contact".into(),
+            detail: String::new(),
+        });
+        l.set_stage(Stage::Invalid, "2026-03-01T02:00:01Z".parse().unwrap());
+        let (mut l, counted) = count(l);
+        assert_eq!(counted[1].fields["invalid_wrong_contact"], 1);
+
+        // Restored by marketing: the reason goes, the review keeps it.
+        l.reviews.push(InvalidReview {
+            verdict: Verdict::Restored,
+            reason: "wrong_contact".into(),
+            by: "mkt-1".into(),
+            at: "2026-03-02T02:00:00Z".parse().unwrap(),
+            note: None,
+        });
+        l.invalid_reason = None;
+        l.set_stage(Stage::Received, "2026-03-02T02:00:00Z".parse().unwrap());
+        assert_eq!(recorded(&l), counted, "written again, the records say what was counted");
     }
 
     #[test]
