@@ -5,7 +5,7 @@
 //! Capacity follows DynamoDB's on-demand rules:
 //! - reads: 4 KB units of the items read, per item for GetItem/BatchGetItem, per page for
 //!   Query; strongly consistent = 1 RRU per unit, eventually consistent = ½, transactional
-//!   = 2; a miss still costs the minimum;
+//!   = 2; a miss still costs the minimum, each key of a batch read too;
 //! - writes: 1 KB units per item, transactional = 2 per unit; a failed conditional write
 //!   still costs the item's units; a transaction's `ConditionCheck` is counted like a write
 //!   (an upper bound);
@@ -165,6 +165,8 @@ pub struct Meter {
 struct Call {
     op: &'static str,
     read_unit_cost: f64,
+    /// The keys a `BatchGetItem` asked for: each one not found still costs the minimum.
+    keys_asked: usize,
 }
 
 impl Storable for Call {
@@ -210,7 +212,11 @@ impl Meter {
             let (pk, sk) = Self::key_of(key);
             tally.pending_updates.push((pk, sk, multiplier));
         };
-        let call = |op: &'static str, read_unit_cost: f64| Call { op, read_unit_cost };
+        let call = |op: &'static str, read_unit_cost: f64| Call {
+            op,
+            read_unit_cost,
+            keys_asked: 0,
+        };
         let consistency = |strong: Option<bool>| if strong == Some(true) { 1.0 } else { 0.5 };
         let found = if let Some(i) = input.downcast_ref::<ddb::put_item::PutItemInput>() {
             let item = i.item.as_ref();
@@ -256,7 +262,16 @@ impl Meter {
                 .as_ref()
                 .and_then(|m| m.values().next())
                 .and_then(|k| k.consistent_read);
-            call("dynamodb:BatchGetItem", consistency(strong))
+            let keys_asked = i
+                .request_items
+                .iter()
+                .flat_map(|m| m.values())
+                .map(|k| k.keys.len())
+                .sum();
+            Call {
+                keys_asked,
+                ..call("dynamodb:BatchGetItem", consistency(strong))
+            }
         } else if input
             .downcast_ref::<ddb::transact_get_items::TransactGetItemsInput>()
             .is_some()
@@ -304,8 +319,14 @@ impl Meter {
         let read = if let Some(o) = output.downcast_ref::<ddb::get_item::GetItemOutput>() {
             cost * units(o.item.as_ref().map_or(0, item_size), 4096)
         } else if let Some(o) = output.downcast_ref::<ddb::batch_get_item::BatchGetItemOutput>() {
-            let items = o.responses.iter().flat_map(|m| m.values()).flatten();
-            items.map(|item| cost * units(item_size(item), 4096)).sum()
+            let found = o.responses.iter().flat_map(|m| m.values()).flatten().map(item_size);
+            let left = o
+                .unprocessed_keys
+                .iter()
+                .flat_map(|m| m.values())
+                .map(|k| k.keys.len())
+                .sum();
+            batch_get_units(cost, call.keys_asked, found, left)
         } else if let Some(o) = output.downcast_ref::<ddb::transact_get_items::TransactGetItemsOutput>() {
             o.responses()
                 .iter()
@@ -320,6 +341,16 @@ impl Meter {
         };
         self.tally.lock().expect("meter lock").read_units += read;
     }
+}
+
+/// A batch read is billed as one `GetItem` per key it processed: each item found on its
+/// size, each key not found at the minimum. Keys handed back unprocessed cost nothing here;
+/// the adapter asks for them again in a call of their own.
+fn batch_get_units(cost: f64, keys_asked: usize, found: impl Iterator<Item = usize>, unprocessed: usize) -> f64 {
+    let mut count = 0;
+    let found: f64 = found.inspect(|_| count += 1).map(|size| cost * units(size, 4096)).sum();
+    let missed = keys_asked.saturating_sub(count + unprocessed);
+    found + cost * missed as f64
 }
 
 fn chunks(bytes: usize) -> u32 {
@@ -372,5 +403,14 @@ mod tests {
         assert_eq!(units(0, 1024), 1.0, "a miss or an empty write costs the minimum");
         assert_eq!(units(1025, 1024), 2.0);
         assert_eq!(chunks(64 * 1024 + 1), 2);
+    }
+
+    #[test]
+    fn a_batch_read_pays_for_the_keys_it_did_not_find() {
+        // Five keys asked, eventually consistent: two found (one of 5 KB), one handed back
+        // unprocessed, two not found.
+        let units = batch_get_units(0.5, 5, [100, 5000].into_iter(), 1);
+        assert_eq!(units, 0.5 + 1.0 + 2.0 * 0.5);
+        assert_eq!(batch_get_units(1.0, 3, std::iter::empty(), 0), 3.0, "all misses");
     }
 }
