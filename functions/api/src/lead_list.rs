@@ -6,7 +6,7 @@
 use crate::routes::Call;
 use crate::{forbidden, invalid, Answer, Api, ApiStore};
 use domain::capture::submission::SubmissionRules;
-use domain::workspace::list::{list, ListError};
+use domain::workspace::list::{is_cursor, list, ListError};
 use domain::workspace::plan::{plan, Refused, Scope};
 use domain::workspace::query::ListQuery;
 use domain::workspace::search::lookup;
@@ -22,6 +22,8 @@ use std::collections::HashMap;
 /// The refusal a role with no lead list gets.
 pub(crate) const NO_LIST: &str = "reps, managers, admins and marketing list leads";
 
+const BAD_CURSOR: &str = "is not a cursor this list gave with these filters and this sort; start again without it";
+
 impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
     /// `GET /v1/leads`: a page of the leads the caller may see, or (with `q`) the
     /// duplicate check.
@@ -33,6 +35,11 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
             Ok(query) => query,
             Err(errors) => return Ok(invalid(errors.0)),
         };
+        // The shape the spec gives a cursor, checked before the duplicate check (which
+        // has no pages) could pass over it.
+        if query.cursor.as_deref().is_some_and(|c| !is_cursor(c)) {
+            return Ok(invalid(vec![FieldError::new("cursor", BAD_CURSOR)]));
+        }
         let roster: Vec<_> = self.store.all_reps().await?.into_iter().map(|(rep, _)| rep).collect();
         let pools = self.store.pools().await?;
         let Some(scope) = Scope::of(call.actor, &roster, &pools) else {
@@ -51,12 +58,7 @@ impl<S: ApiStore, B: MessageBus, C: Clock> Api<S, B, C> {
         let page = match list(&self.store, &query, &plan, &scope, &call.actor.id, now).await {
             Ok(page) => page,
             Err(ListError::Store(e)) => return Err(e),
-            Err(ListError::BadCursor) => {
-                return Ok(invalid(vec![FieldError::new(
-                    "cursor",
-                    "is not a cursor this list gave with these filters and this sort; start again without it",
-                )]))
-            }
+            Err(ListError::BadCursor) => return Ok(invalid(vec![FieldError::new("cursor", BAD_CURSOR)])),
         };
         tracing::info!(
             by = %call.actor.id,

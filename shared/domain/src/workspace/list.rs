@@ -65,6 +65,11 @@ impl Cursor {
     }
 }
 
+/// Whether `text` has a list cursor's shape (a month and a position), whatever list gave it.
+pub fn is_cursor(text: &str) -> bool {
+    Cursor::decode(text).is_some()
+}
+
 #[derive(Debug)]
 pub enum ListError {
     Store(StoreError),
