@@ -262,12 +262,7 @@ impl Meter {
                 .as_ref()
                 .and_then(|m| m.values().next())
                 .and_then(|k| k.consistent_read);
-            let keys_asked = i
-                .request_items
-                .iter()
-                .flat_map(|m| m.values())
-                .map(|k| k.keys.len())
-                .sum();
+            let keys_asked = keys_in(i.request_items.as_ref());
             Call {
                 keys_asked,
                 ..call("dynamodb:BatchGetItem", consistency(strong))
@@ -320,13 +315,7 @@ impl Meter {
             cost * units(o.item.as_ref().map_or(0, item_size), 4096)
         } else if let Some(o) = output.downcast_ref::<ddb::batch_get_item::BatchGetItemOutput>() {
             let found = o.responses.iter().flat_map(|m| m.values()).flatten().map(item_size);
-            let left = o
-                .unprocessed_keys
-                .iter()
-                .flat_map(|m| m.values())
-                .map(|k| k.keys.len())
-                .sum();
-            batch_get_units(cost, call.keys_asked, found, left)
+            batch_get_units(cost, call.keys_asked, found, keys_in(o.unprocessed_keys.as_ref()))
         } else if let Some(o) = output.downcast_ref::<ddb::transact_get_items::TransactGetItemsOutput>() {
             o.responses()
                 .iter()
@@ -347,10 +336,18 @@ impl Meter {
 /// size, each key not found at the minimum. Keys handed back unprocessed cost nothing here;
 /// the adapter asks for them again in a call of their own.
 fn batch_get_units(cost: f64, keys_asked: usize, found: impl Iterator<Item = usize>, unprocessed: usize) -> f64 {
-    let mut count = 0;
-    let found: f64 = found.inspect(|_| count += 1).map(|size| cost * units(size, 4096)).sum();
-    let missed = keys_asked.saturating_sub(count + unprocessed);
-    found + cost * missed as f64
+    let found: Vec<f64> = found.map(|size| cost * units(size, 4096)).collect();
+    let missed = keys_asked.saturating_sub(found.len() + unprocessed);
+    found.iter().sum::<f64>() + cost * missed as f64
+}
+
+/// The keys of a batch read's requests (asked for, or handed back unprocessed).
+fn keys_in(requests: Option<&HashMap<String, aws_sdk_dynamodb::types::KeysAndAttributes>>) -> usize {
+    requests
+        .into_iter()
+        .flat_map(|m| m.values())
+        .map(|k| k.keys.len())
+        .sum()
 }
 
 fn chunks(bytes: usize) -> u32 {
